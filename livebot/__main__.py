@@ -1,0 +1,5 @@
+"""Allow ``python -m livebot``."""
+
+from livebot.cli import main
+
+raise SystemExit(main())

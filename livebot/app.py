@@ -1,0 +1,111 @@
+"""The app factory: ``create_app(config)`` wires storage, bus, auth and every area.
+
+Each long-lived resource is a ``cleanup_ctx`` generator, so it starts before the first request
+and is closed (writers flushed) when the app stops.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections.abc import AsyncIterator, Callable
+
+from aiohttp import web
+from aiohttp_session import setup as setup_session
+from aiohttp_session.cookie_storage import EncryptedCookieStorage
+from prometheus_client import CollectorRegistry
+
+from livebot.appkeys import API_DOC, BUS, CONFIG, DATABASE, REGISTRY
+from livebot.auth.access import access_middleware
+from livebot.auth.ratelimit import LoginLimiter
+from livebot.auth.views import LIMITER
+from livebot.auth.views import routes as auth_routes
+from livebot.bus.base import BusMetrics
+from livebot.bus.factory import open_bus
+from livebot.config import Config
+from livebot.errors import StorageError
+from livebot.storage import migrate
+from livebot.storage.engine import Database, backend
+from livebot.web import health, metrics, openapi
+from livebot.web.templating import PACKAGE_ROOT, setup_templates
+
+logger = logging.getLogger(__name__)
+
+AreaSetup = Callable[[web.Application], None]
+
+
+def area_setups() -> list[AreaSetup]:
+    """Every feature area's ``setup(app)``; adding an area means adding it here."""
+    from livebot.console import setup as console
+    from livebot.engagement import setup as engagement
+    from livebot.schedule import setup as schedule
+
+    return [schedule.setup, console.setup, engagement.setup]
+
+
+async def database_ctx(app: web.Application) -> AsyncIterator[None]:
+    config = app[CONFIG]
+    url = config.database.url
+    if backend(url) == "sqlite":
+        await migrate.upgrade(url)
+    elif migrate.current_revisions(url) != migrate.head_revisions():
+        raise StorageError("database schema is not at the newest migration: run `livebot db upgrade --config FILE`")
+    db = Database.open(url, echo=config.database.echo)
+    app[DATABASE] = db
+    yield
+    await db.close()
+
+
+async def bus_ctx(app: web.Application) -> AsyncIterator[None]:
+    bus = open_bus(app[CONFIG].bus, BusMetrics(app[REGISTRY]))
+    await bus.start()
+    app[BUS] = bus
+    yield
+    await bus.close()
+
+
+def session_key(config: Config) -> bytes:
+    """32 key bytes for the encrypted cookie; random when no secret is set (one instance only)."""
+    if config.auth.session_secret:
+        return hashlib.sha256(config.auth.session_secret.encode()).digest()
+    logger.warning("auth.session_secret is not set: logins will not survive a restart or span instances")
+    return os.urandom(32)
+
+
+def create_app(config: Config) -> web.Application:
+    """Build the whole service for ``config``; nothing starts until the app runs."""
+    registry = CollectorRegistry()
+    http_metrics = metrics.HttpMetrics(registry)
+    app = web.Application(
+        client_max_size=config.server.max_body_bytes,
+        middlewares=[metrics.metrics_middleware(http_metrics)],
+    )
+    app[CONFIG] = config
+    app[REGISTRY] = registry
+    app[API_DOC] = openapi.ApiDoc()
+    app[API_DOC].add(openapi.CORE_PATHS)
+    app[LIMITER] = LoginLimiter(config.auth.login_attempts, config.auth.login_window_seconds)
+    setup_session(
+        app,
+        EncryptedCookieStorage(
+            session_key(config),
+            cookie_name="livebot_session",
+            httponly=True,
+            secure=config.auth.cookie_secure,
+            samesite="Lax",
+            max_age=config.auth.session_max_age,
+        ),
+    )
+    app.middlewares.append(access_middleware)
+    setup_templates(app)
+    app.cleanup_ctx.append(database_ctx)
+    app.cleanup_ctx.append(bus_ctx)
+    app.add_routes(health.routes)
+    app.add_routes(metrics.routes)
+    app.add_routes(openapi.routes)
+    app.add_routes(auth_routes)
+    app.router.add_static("/static/", PACKAGE_ROOT / "web" / "static", name="static")
+    for setup in area_setups():
+        setup(app)
+    return app

@@ -1,0 +1,1 @@
+"""Users, roles, login sessions and bearer API tokens."""

@@ -1,0 +1,122 @@
+"""Default-deny access control: a handler is reachable only if it says who may call it.
+
+Handlers are marked ``@public``, ``@csrf_exempt`` (signed machine endpoints) or
+``@roles("advisor", ...)``. An unmarked handler answers 403 to everyone, so a forgotten
+decorator fails closed rather than open.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from aiohttp import web
+from aiohttp_session import get_session
+
+from livebot.appkeys import DATABASE
+from livebot.auth import store
+from livebot.auth.identity import IDENTITY_KEY, Identity
+
+F = TypeVar("F", bound=Callable[..., Any])
+ACCESS_ATTR = "__livebot_access__"
+CSRF_EXEMPT_ATTR = "__livebot_csrf_exempt__"
+UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+LANDING = {"admin": "/admin", "producer": "/producer", "advisor": "/console", "marketing": "/reports"}
+
+
+def public(handler: F) -> F:
+    setattr(handler, ACCESS_ATTR, "public")
+    return handler
+
+
+def csrf_exempt(handler: F) -> F:
+    """For endpoints that authenticate each request themselves (signed webhooks, callbacks)."""
+    setattr(handler, CSRF_EXEMPT_ATTR, True)
+    if not hasattr(handler, ACCESS_ATTR):
+        setattr(handler, ACCESS_ATTR, "public")
+    return handler
+
+
+def roles(*names: str) -> Callable[[F], F]:
+    def mark(handler: F) -> F:
+        setattr(handler, ACCESS_ATTR, frozenset(names))
+        return handler
+
+    return mark
+
+
+def is_api(request: web.Request) -> bool:
+    return request.path.startswith("/api/")
+
+
+async def csrf_token(request: web.Request) -> str:
+    """The session's CSRF token, created on first use."""
+    session = await get_session(request)
+    token = session.get("csrf")
+    if not token:
+        token = secrets.token_urlsafe(24)
+        session["csrf"] = token
+    return token
+
+
+async def resolve_identity(request: web.Request) -> Identity | None:
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        found = await store.token_role(request.app[DATABASE], header[7:].strip())
+        return Identity(kind="token", name=found[1], role=found[0]) if found else None
+    session = await get_session(request)
+    user_id = session.get("user_id")
+    if user_id is None:
+        return None
+    user = await store.get_user(request.app[DATABASE], int(user_id))
+    if user is None or user.disabled:
+        session.invalidate()
+        return None
+    return Identity(kind="user", name=user.username, role=user.role, user_id=user.id, display_name=user.display_name)
+
+
+async def csrf_ok(request: web.Request) -> bool:
+    session = await get_session(request)
+    expected = session.get("csrf")
+    if not expected:
+        return False
+    given = request.headers.get("X-CSRF-Token", "")
+    if not given and request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        given = str((await request.post()).get("csrf_token", ""))
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+def denied(request: web.Request, status: int, message: str) -> web.StreamResponse:
+    if is_api(request) or request.headers.get("Accept", "").startswith("application/json"):
+        return web.json_response({"error": message}, status=status)
+    if status == 401:
+        raise web.HTTPFound(f"/login?next={request.path_qs}" if request.method == "GET" else "/login")
+    return web.Response(status=status, text=f"{status} {message}", content_type="text/plain", charset="utf-8")
+
+
+@web.middleware
+async def access_middleware(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    route = request.match_info.route
+    if isinstance(route.resource, web.StaticResource) or request.match_info.http_exception is not None:
+        return await handler(request)
+    target = request.match_info.handler
+    access = getattr(target, ACCESS_ATTR, None)
+    identity = await resolve_identity(request)
+    if identity is not None:
+        request[IDENTITY_KEY] = identity
+    if access is None:
+        return denied(request, 403, "此接口未声明访问权限")
+    if access != "public":
+        if identity is None:
+            return denied(request, 401, "请先登录")
+        if not identity.has_role(*access):
+            return denied(request, 403, "没有权限访问此页面")
+    exempt = getattr(target, CSRF_EXEMPT_ATTR, False)
+    if request.method in UNSAFE and not exempt and (identity is None or identity.kind == "user"):
+        if not await csrf_ok(request):
+            return denied(request, 403, "表单已过期或来源不可信（CSRF 校验失败），请刷新页面后重试")
+    return await handler(request)

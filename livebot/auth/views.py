@@ -1,0 +1,91 @@
+"""Login, logout and the role landing pages."""
+
+from __future__ import annotations
+
+import aiohttp_jinja2
+from aiohttp import web
+from aiohttp_session import get_session, new_session
+
+from livebot.appkeys import DATABASE
+from livebot.auth import store
+from livebot.auth.access import LANDING, csrf_token, public, roles
+from livebot.auth.identity import identity_of
+from livebot.auth.ratelimit import LoginLimiter
+from livebot.errors import AuthError
+
+routes = web.RouteTableDef()
+LIMITER: web.AppKey[LoginLimiter] = web.AppKey("login_limiter")
+
+
+def safe_next(target: str) -> str:
+    """Only same-site paths, so the login form cannot redirect people elsewhere."""
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"
+
+
+@routes.get("/login", name="login")
+@public
+async def login_page(request: web.Request) -> web.Response:
+    context = {"next": safe_next(request.query.get("next", "/")), "error": "", "username": "", "csrf": await csrf_token(request)}
+    return aiohttp_jinja2.render_template("auth/login.html", request, context)
+
+
+@routes.post("/login")
+@public
+async def login_submit(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    username = str(form.get("username", ""))[:64]
+    password = str(form.get("password", ""))[:1024]
+    target = safe_next(str(form.get("next", "/")))
+    limiter = request.app[LIMITER]
+    keys = (f"ip:{request.remote}", f"user:{username}")
+    wait = limiter.retry_after(*keys)
+    if wait > 0:
+        return await render_login_error(request, username, target, f"尝试次数过多，请 {int(wait) + 1} 秒后再试", 429)
+    try:
+        user = await store.authenticate(request.app[DATABASE], username, password)
+    except AuthError as err:
+        limiter.fail(*keys)
+        return await render_login_error(request, username, target, str(err), 401)
+    limiter.succeed(*keys)
+    session = await new_session(request)
+    session["user_id"] = user.id
+    raise web.HTTPFound(target if target != "/" else LANDING.get(user.role, "/"))
+
+
+async def render_login_error(request: web.Request, username: str, target: str, message: str, status: int) -> web.Response:
+    context = {"next": target, "error": message, "username": username, "csrf": await csrf_token(request)}
+    response = aiohttp_jinja2.render_template("auth/login.html", request, context, status=status)
+    if status == 429:
+        response.headers["Retry-After"] = "60"
+    return response
+
+
+@routes.post("/logout")
+@public
+async def logout(request: web.Request) -> web.StreamResponse:
+    session = await get_session(request)
+    session.invalidate()
+    raise web.HTTPFound("/login")
+
+
+@routes.get("/")
+@public
+async def home(request: web.Request) -> web.StreamResponse:
+    identity = identity_of(request)
+    raise web.HTTPFound(LANDING.get(identity.role, "/login") if identity else "/login")
+
+
+@routes.get("/admin", name="admin_home")
+@roles("admin")
+async def admin_home(request: web.Request) -> web.Response:
+    return aiohttp_jinja2.render_template("auth/admin.html", request, {})
+
+
+@routes.get("/api/v1/me")
+@roles("admin", "producer", "advisor", "marketing", "trace")
+async def me(request: web.Request) -> web.Response:
+    identity = identity_of(request)
+    assert identity is not None
+    return web.json_response({"name": identity.name, "role": identity.role, "kind": identity.kind})

@@ -1,0 +1,11 @@
+"""The in-process bus: publishing is a local fan-out, nothing leaves the process."""
+
+from __future__ import annotations
+
+from livebot.bus.base import Bus, Message
+
+
+class MemoryBus(Bus):
+    async def publish(self, topic: str, message: Message) -> None:
+        self.metrics.published.labels(topic).inc()
+        self.dispatch(topic, message)

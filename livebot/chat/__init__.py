@@ -1,0 +1,1 @@
+"""Chat: the normalised event, its sources, ingest, moderation and replies."""

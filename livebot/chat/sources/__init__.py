@@ -1,0 +1,1 @@
+"""Chat sources: one module per platform, registered by ``type`` name in ``[[sources]]``."""

@@ -1,0 +1,1 @@
+"""The advisor console: the live question queue, claims, answers and featuring."""

@@ -1,0 +1,55 @@
+"""Build the demo app: a fresh SQLite file, demo sources, seeded data and printed logins."""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+import tempfile
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+from aiohttp import web
+
+from livebot.app import create_app
+from livebot.config import AuthSettings, Config, DatabaseSettings, ServerSettings, SourceSettings
+from livebot.demo import seed
+
+Seeder = Callable[[web.Application], Awaitable[list[str]]]
+DEMO_SECRET = "demo-relay-secret"
+
+
+def demo_seeders() -> list[Seeder]:
+    """Each area's demo seeder, in order; each returns lines to print (URLs, hints)."""
+    return [seed.seed_core]
+
+
+def demo_config(base: Config | None, host: str | None, port: int | None, data_dir: str | None) -> Config:
+    folder = Path(data_dir) if data_dir else Path(tempfile.mkdtemp(prefix="livebot-demo-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    base = base or Config()
+    server = dataclasses.replace(base.server, host=host or base.server.host, port=port or base.server.port)
+    sources = base.sources or (
+        SourceSettings(id="demo-relay", type="webhook", options={"secret": DEMO_SECRET}),
+    )
+    return dataclasses.replace(
+        base,
+        server=ServerSettings(**{**dataclasses.asdict(server)}),
+        database=DatabaseSettings(url=f"sqlite:///{folder / 'livebot-demo.db'}"),
+        auth=AuthSettings(session_secret=secrets.token_urlsafe(24)),
+        sources=sources,
+    )
+
+
+def demo_app(base: Config | None, host: str | None, port: int | None, data_dir: str | None) -> tuple[Config, web.Application]:
+    config = demo_config(base, host, port, data_dir)
+    app = create_app(config)
+
+    async def seed_ctx(app: web.Application) -> AsyncIterator[None]:
+        lines: list[str] = []
+        for seeder in demo_seeders():
+            lines += await seeder(app)
+        print("\n".join(["", "livebot 演示已启动 / demo is running", *lines, ""]), flush=True)
+        yield
+
+    app.cleanup_ctx.append(seed_ctx)
+    return config, app

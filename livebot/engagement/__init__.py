@@ -1,0 +1,1 @@
+"""Engagement figures and marketing reports."""

@@ -1,0 +1,11 @@
+"""Wire the engagement area into the app."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from livebot.engagement.views import routes
+
+
+def setup(app: web.Application) -> None:
+    app.add_routes(routes)

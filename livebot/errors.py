@@ -1,0 +1,35 @@
+"""One exception tree for livebot; the web layer alone turns these into HTTP statuses."""
+
+
+class LivebotError(Exception):
+    """Root of every error livebot raises on purpose."""
+
+
+class ConfigError(LivebotError):
+    """A configuration value is missing or wrong; the message names the dotted key."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"{key}: {problem}")
+        self.key = key
+        self.problem = problem
+
+
+class StorageError(LivebotError):
+    """The database could not be reached or migrated."""
+
+
+class BusError(LivebotError):
+    """The message bus could not be reached."""
+
+
+class AuthError(LivebotError):
+    """Authentication or authorisation failed."""
+
+
+class ValidationError(LivebotError):
+    """Client input is invalid; ``field`` names the offending field."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+        self.problem = problem

@@ -1,0 +1,1 @@
+"""Sites, sessions, run-of-show segments, cues and the scheduler."""

@@ -1,0 +1,1 @@
+"""Storage: the SQLAlchemy engine, the declarative base and the migrations."""

@@ -1,0 +1,58 @@
+"""``GET /metrics`` in Prometheus text format, and the HTTP request counters behind it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+
+from livebot.appkeys import REGISTRY
+from livebot.auth.access import public
+
+routes = web.RouteTableDef()
+
+
+class HttpMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.requests = Counter(
+            "livebot_http_requests", "HTTP requests handled", ["method", "route", "status"], registry=registry
+        )
+        self.latency = Histogram(
+            "livebot_http_request_seconds", "HTTP request latency", ["route"], registry=registry,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+        )
+
+
+def route_name(request: web.Request) -> str:
+    """The route pattern, not the raw path, so metrics do not grow per id."""
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else "unmatched"
+
+
+def metrics_middleware(metrics: HttpMetrics) -> Callable[..., Awaitable[web.StreamResponse]]:
+    @web.middleware
+    async def middleware(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+        start = time.perf_counter()
+        status = 500
+        try:
+            response = await handler(request)
+            status = response.status
+            return response
+        except web.HTTPException as exc:
+            status = exc.status
+            raise
+        finally:
+            route = route_name(request)
+            metrics.requests.labels(request.method, route, str(status)).inc()
+            metrics.latency.labels(route).observe(time.perf_counter() - start)
+
+    return middleware
+
+
+@routes.get("/metrics")
+@public
+async def metrics_view(request: web.Request) -> web.Response:
+    body = generate_latest(request.app[REGISTRY])
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -1,0 +1,133 @@
+"""The bus contract, on the in-process bus and on the real Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+
+from livebot.bus.base import Bus, topic_matches
+from livebot.bus.memory import MemoryBus
+from livebot.bus.redis import RedisBus
+from livebot.errors import BusError
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def new_redis_bus(prefix: str, queue_size: int = 100) -> RedisBus:
+    return RedisBus(REDIS_URL, prefix=prefix, queue_size=queue_size)
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def bus(request: pytest.FixtureRequest):
+    b: Bus = MemoryBus() if request.param == "memory" else new_redis_bus(f"t-{uuid.uuid4().hex[:8]}")
+    await b.start()
+    yield b
+    await b.close()
+
+
+async def next_message(queue: asyncio.Queue, timeout: float = 5) -> dict:
+    return await asyncio.wait_for(queue.get(), timeout)
+
+
+async def test_subscriber_gets_published_message(bus: Bus) -> None:
+    got: asyncio.Queue = asyncio.Queue()
+
+    async def handler(message: dict) -> None:
+        await got.put(message)
+
+    bus.subscribe("chat.event", handler)
+    await bus.publish("chat.event", {"text": "奶源在哪 <script>", "n": 1})
+    assert await next_message(got) == {"text": "奶源在哪 <script>", "n": 1}
+
+
+async def test_prefix_pattern_and_unsubscribe(bus: Bus) -> None:
+    got: asyncio.Queue = asyncio.Queue()
+
+    async def handler(message: dict) -> None:
+        await got.put(message)
+
+    stop = bus.subscribe("overlay.*", handler)
+    await bus.publish("overlay.7", {"a": 1})
+    await bus.publish("other.7", {"a": 2})
+    assert await next_message(got) == {"a": 1}
+    stop()
+    await bus.publish("overlay.7", {"a": 3})
+    await asyncio.sleep(0.2)
+    assert got.empty()
+
+
+async def test_failing_handler_does_not_stop_delivery(bus: Bus) -> None:
+    got: asyncio.Queue = asyncio.Queue()
+
+    async def handler(message: dict) -> None:
+        if message["n"] == 1:
+            raise RuntimeError("boom")
+        await got.put(message)
+
+    bus.subscribe("t", handler)
+    await bus.publish("t", {"n": 1})
+    await bus.publish("t", {"n": 2})
+    assert await next_message(got) == {"n": 2}
+    assert bus.metrics.failed.labels("t")._value.get() == 1
+
+
+async def test_full_subscriber_queue_does_not_block_publisher() -> None:
+    bus = MemoryBus(queue_size=5)
+    release = asyncio.Event()
+    fast: list[int] = []
+
+    async def slow(message: dict) -> None:
+        await release.wait()
+
+    async def quick(message: dict) -> None:
+        fast.append(message["n"])
+
+    bus.subscribe("t", slow, name="slow")
+    bus.subscribe("t", quick, name="quick", queue_size=1000)
+    await asyncio.wait_for(asyncio.gather(*(bus.publish("t", {"n": i}) for i in range(100))), timeout=1)
+    await asyncio.sleep(0.05)
+    assert len(fast) == 100
+    assert bus.metrics.dropped.labels("t")._value.get() >= 90
+    release.set()
+    await bus.close()
+
+
+def test_topic_matching() -> None:
+    assert topic_matches("a.*", "a.b")
+    assert not topic_matches("a.*", "b.a")
+    assert topic_matches("a", "a")
+    assert not topic_matches("a", "ab")
+
+
+async def test_two_instances_share_events_over_redis() -> None:
+    prefix = f"t-{uuid.uuid4().hex[:8]}"
+    first, second = new_redis_bus(prefix), new_redis_bus(prefix)
+    await first.start()
+    await second.start()
+    seen_first: asyncio.Queue = asyncio.Queue()
+    seen_second: asyncio.Queue = asyncio.Queue()
+
+    async def on_first(m: dict) -> None:
+        await seen_first.put(m)
+
+    async def on_second(m: dict) -> None:
+        await seen_second.put(m)
+
+    first.subscribe("chat.event", on_first)
+    second.subscribe("chat.event", on_second)
+    await first.publish("chat.event", {"from": "first"})
+    await second.publish("chat.event", {"from": "second"})
+    got_first = {(await next_message(seen_first))["from"] for _ in range(2)}
+    got_second = {(await next_message(seen_second))["from"] for _ in range(2)}
+    await first.close()
+    await second.close()
+    assert got_first == got_second == {"first", "second"}
+
+
+async def test_redis_ping_fails_clearly_when_unreachable() -> None:
+    bus = RedisBus("redis://127.0.0.1:1/0", prefix="x")
+    with pytest.raises(BusError, match="redis not answering"):
+        await bus.start()
+    await bus.client.aclose()

@@ -1,0 +1,163 @@
+"""Fixtures that build real apps on real databases and buses.
+
+Every test gets a fresh, migrated database: SQLite by default (a copy of a template file
+migrated once per run), or PostgreSQL when ``LIVEBOT_TEST_DATABASE_URL`` names a server
+(a ``CREATE DATABASE ... TEMPLATE`` copy of a database migrated once per run). The bus is
+in-process, or Redis when ``LIVEBOT_TEST_BUS_URL`` is set, with a channel prefix per test.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from sqlalchemy.engine import make_url
+
+from livebot.app import create_app
+from livebot.auth import store
+from livebot.config import AuthSettings, BusSettings, Config, DatabaseSettings, SourceSettings, config_from_mapping
+from livebot.storage import migrate
+
+PG_ENV = "LIVEBOT_TEST_DATABASE_URL"
+BUS_ENV = "LIVEBOT_TEST_BUS_URL"
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO / "tests" / "fixtures"
+PASSWORD = "correct horse battery"
+
+
+def pg_admin_url() -> str | None:
+    url = os.environ.get(PG_ENV, "")
+    return url if url.startswith("postgres") else None
+
+
+def pg_connect(url: str) -> psycopg.Connection[Any]:
+    u = make_url(url)
+    return psycopg.connect(host=u.host or "127.0.0.1", port=u.port or 5432, user=u.username or "postgres",
+                           password=u.password or None, dbname=u.database or "postgres", autocommit=True)
+
+
+def pg_url_for(admin_url: str, name: str) -> str:
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def database_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated database to copy per test: a SQLite file path, or a PostgreSQL database name."""
+    admin = pg_admin_url()
+    if admin is None:
+        path = tmp_path_factory.mktemp("db-template") / "template.db"
+        migrate.upgrade_sync(f"sqlite:///{path}")
+        yield str(path)
+        return
+    name = f"livebot_tpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    with pg_connect(admin) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    migrate.upgrade_sync(pg_url_for(admin, name))
+    yield name
+    with pg_connect(admin) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def database_url(database_template: str, tmp_path: Path) -> Iterator[str]:
+    """A fresh, migrated, empty database for one test."""
+    admin = pg_admin_url()
+    if admin is None:
+        path = tmp_path / "livebot.db"
+        shutil.copyfile(database_template, path)
+        yield f"sqlite:///{path}"
+        return
+    name = f"livebot_t_{uuid.uuid4().hex[:12]}"
+    with pg_connect(admin) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{database_template}"')
+    yield pg_url_for(admin, name)
+    with pg_connect(admin) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def bus_settings() -> BusSettings:
+    """memory://, or the Redis of ``LIVEBOT_TEST_BUS_URL`` with a prefix no other test shares."""
+    return BusSettings(url=os.environ.get(BUS_ENV, "memory://"), channel_prefix=f"lbtest-{uuid.uuid4().hex[:10]}")
+
+
+@pytest.fixture
+def make_config(database_url: str, bus_settings: BusSettings) -> Callable[..., Config]:
+    """Build a test config; keyword arguments are TOML-shaped sections that override defaults."""
+
+    def build(**sections: Any) -> Config:
+        raw: dict[str, Any] = {
+            "database": {"url": database_url},
+            "bus": {"url": bus_settings.url, "channel_prefix": bus_settings.channel_prefix},
+            "auth": {"session_secret": "test-session-secret"},
+            "sources": [{"id": "test-hook", "type": "webhook", "secret": "test-webhook-secret"}],
+        }
+        raw.update(sections)
+        return config_from_mapping(raw)
+
+    return build
+
+
+@pytest.fixture
+def config(make_config: Callable[..., Config]) -> Config:
+    return make_config()
+
+
+@pytest.fixture
+def app(config: Config) -> web.Application:
+    return create_app(config)
+
+
+@pytest.fixture
+async def client(aiohttp_client: Any, app: web.Application) -> TestClient:
+    return await aiohttp_client(app)
+
+
+async def login(client: TestClient, role: str, username: str | None = None) -> str:
+    """Create a user with ``role`` and log the client in; returns the CSRF token for later posts."""
+    from livebot.appkeys import DATABASE
+
+    username = username or f"{role}-{uuid.uuid4().hex[:6]}"
+    await store.add_user(client.app[DATABASE], username, PASSWORD, role)
+    page = await client.get("/login")
+    csrf = csrf_from(await page.text())
+    resp = await client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": csrf, "next": "/"},
+                             allow_redirects=False)
+    assert resp.status == 302, await resp.text()
+    page = await client.get("/login")
+    return csrf_from(await page.text())
+
+
+def csrf_from(html: str) -> str:
+    marker = 'name="csrf-token" content="'
+    start = html.index(marker) + len(marker)
+    return html[start : html.index('"', start)]
+
+
+async def bearer(client: TestClient, role: str) -> dict[str, str]:
+    """Authorization header for a new API token with ``role``."""
+    from livebot.appkeys import DATABASE
+
+    token = await store.create_token(client.app[DATABASE], role, "test")
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def source_settings() -> Callable[..., SourceSettings]:
+    def build(id: str, type: str, **options: Any) -> SourceSettings:
+        return SourceSettings(id=id, type=type, options=options)
+
+    return build
+
+
+def replace_config(config: Config, **changes: Any) -> Config:
+    return dataclasses.replace(config, **changes)

@@ -1,0 +1,70 @@
+"""Health, metrics and the OpenAPI document."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from livebot.appkeys import API_DOC
+from livebot.auth.access import ACCESS_ATTR
+
+PUBLIC_OUTSIDE_API = {"/healthz", "/metrics", "/login", "/logout", "/"}
+
+
+async def test_healthz_ok(client: TestClient) -> None:
+    resp = await client.get("/healthz")
+    assert resp.status == 200
+    body = await resp.json()
+    assert body["status"] == "ok"
+    assert body["checks"]["storage"] == "ok"
+
+
+async def test_healthz_503_when_storage_is_gone(client: TestClient) -> None:
+    from livebot.appkeys import DATABASE
+
+    await client.app[DATABASE].engine.dispose()
+    client.app[DATABASE].engine.pool._creator = lambda *a: (_ for _ in ()).throw(OSError("gone"))  # type: ignore[attr-defined]
+    resp = await client.get("/healthz")
+    assert resp.status == 503
+    body = await resp.json()
+    assert body["status"] == "unavailable"
+    assert body["checks"]["storage"].startswith("error")
+
+
+async def test_metrics_prometheus_text(client: TestClient) -> None:
+    await client.get("/healthz")
+    resp = await client.get("/metrics")
+    assert resp.status == 200
+    assert resp.content_type == "text/plain"
+    text = await resp.text()
+    assert 'livebot_http_requests_total{method="GET",route="/healthz",status="200"}' in text
+    assert "livebot_bus_published_total" in text or "livebot_bus_published" in text
+
+
+def api_routes(app: web.Application) -> set[tuple[str, str]]:
+    found = set()
+    for route in app.router.routes():
+        info = route.resource.get_info() if route.resource else {}
+        path = info.get("path") or info.get("formatter")
+        if path and path.startswith("/api/") and route.method not in ("HEAD", "OPTIONS"):
+            found.add((path, route.method.lower()))
+    return found
+
+
+async def test_openapi_documents_every_api_route(client: TestClient) -> None:
+    resp = await client.get("/api/v1/openapi.json")
+    assert resp.status == 200
+    doc = await resp.json()
+    assert doc["openapi"].startswith("3.1")
+    documented = {(path, method) for path, ops in doc["paths"].items() for method in ops}
+    routed = api_routes(client.app)
+    assert routed - documented == set(), "routes missing from the OpenAPI document"
+    assert documented - routed == set(), "documented routes that do not exist"
+    assert doc == client.app[API_DOC].document(doc["servers"][0]["url"])
+
+
+async def test_every_route_declares_access(client: TestClient) -> None:
+    for route in client.app.router.routes():
+        if isinstance(route.resource, web.StaticResource) or route.method == "HEAD":
+            continue
+        assert getattr(route.handler, ACCESS_ATTR, None) is not None, route
