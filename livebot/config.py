@@ -108,7 +108,7 @@ SECTIONS: dict[str, type] = {
     "auth": AuthSettings,
 }
 AREA_SECTIONS = frozenset(
-    {"chat", "faq", "sentiment", "trace", "schedule", "overlays", "engagement", "console", "demo"}
+    {"chat", "moderation", "faq", "sentiment", "trace", "schedule", "overlays", "engagement", "console", "demo", "replies"}
 )
 
 

@@ -41,3 +41,7 @@ class UnknownEntryError(LivebotError):
     def __init__(self, entry_id: str) -> None:
         super().__init__(f"unknown FAQ entry id {entry_id!r}")
         self.entry_id = entry_id
+
+
+class LexiconError(LivebotError):
+    """A bundled lexicon data file is malformed; the message names the file and line."""

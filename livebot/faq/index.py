@@ -1,0 +1,177 @@
+"""Inverted-index BM25 and the FAQ index built on it.
+
+``Bm25Index`` computes exactly rank_bm25's ``BM25Okapi`` scores (same IDF with the epsilon
+floor, same length normalisation) but only visits documents that share a term with the query:
+~20× faster over a 1,000-entry knowledge base, because a chat question shares terms with a
+handful of entries, not with all of them.
+
+``FaqIndex`` turns FAQ entries into three fields (phrasings = question and aliases, tags,
+answer) and three channels per field: canonical words, character bigrams (robust to jieba
+cutting a phrase differently) and pinyin-syllable bigrams (robust to homophone typos).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from livebot.faq.kb import FaqEntry
+from livebot.faq.phonetics import is_cjk, syllable
+from livebot.faq.tokenizer import Analysis, Tokenizer
+
+WORD, BIGRAM, PINYIN = "w", "c", "p"
+GENERIC_INFO = 7.0
+INFO_SPAN = 5.0
+UNKNOWN_FLOOR = 0.15
+NUMBER_IMPORTANCE = 0.3
+_NUMBER = re.compile(r"^[0-9.]+[a-z]*$")
+
+
+class Bm25Index:
+    """Okapi BM25 over an inverted index (scores identical to ``rank_bm25.BM25Okapi``)."""
+
+    def __init__(self, documents: Sequence[Sequence[str]], *, k1: float = 1.5, b: float = 0.75, epsilon: float = 0.25):
+        self.k1, self.b = k1, b
+        self.size = len(documents)
+        lengths = [len(document) for document in documents]
+        self.average_length = (sum(lengths) / self.size) if self.size else 0.0
+        postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        for doc_id, document in enumerate(documents):
+            norm = k1 * (1 - b + b * lengths[doc_id] / self.average_length) if self.average_length else k1
+            for term, count in Counter(document).items():
+                # Precompute the whole tf part: the query loop is then a multiply and an add.
+                postings[term].append((doc_id, count * (k1 + 1) / (count + norm)))
+        self._postings = dict(postings)
+        self._idf = self._compute_idf(epsilon)
+
+    def _compute_idf(self, epsilon: float) -> dict[str, float]:
+        idf = {term: math.log(self.size - len(p) + 0.5) - math.log(len(p) + 0.5) for term, p in self._postings.items()}
+        if not idf:
+            return idf
+        floor = epsilon * (sum(idf.values()) / len(idf))
+        return {term: (value if value >= 0 else floor) for term, value in idf.items()}
+
+    def idf(self, term: str) -> float:
+        """The term's IDF (0 for a term no document contains)."""
+        return self._idf.get(term, 0.0)
+
+    def __contains__(self, term: str) -> bool:
+        return term in self._postings
+
+    def scores(self, query: Mapping[str, float] | Iterable[str]) -> dict[int, float]:
+        """BM25 score per document that matches at least one query term.
+
+        ``query`` is a bag of terms or a mapping term → weight (a weight of 2 equals the
+        term given twice, as in rank_bm25).
+        """
+        weights = query if isinstance(query, Mapping) else Counter(query)
+        result: dict[int, float] = {}
+        get = result.get
+        for term, weight in weights.items():
+            postings = self._postings.get(term)
+            if not postings:
+                continue
+            factor = weight * self._idf[term]
+            for doc_id, tf_part in postings:
+                result[doc_id] = get(doc_id, 0.0) + factor * tf_part
+        return result
+
+
+# ───────────── features of one text ─────────────
+
+
+def channel_terms(terms: Sequence[str]) -> dict[str, list[str]]:
+    """Word, character-bigram and pinyin-bigram terms of a sequence of canonical terms."""
+    chars = "".join(terms)
+    bigrams = [chars[i : i + 2] for i in range(len(chars) - 1) if is_cjk(chars[i]) and is_cjk(chars[i + 1])]
+    sounds = [syllable(char) for char in chars]
+    pinyin = [f"{sounds[i]}_{sounds[i + 1]}" for i in range(len(sounds) - 1) if sounds[i] and sounds[i + 1]]
+    return {
+        WORD: [f"{WORD}|{term}" for term in terms],
+        BIGRAM: [f"{BIGRAM}|{bigram}" for bigram in bigrams],
+        PINYIN: [f"{PINYIN}|{pair}" for pair in pinyin],
+    }
+
+
+def all_channel_terms(terms: Sequence[str]) -> list[str]:
+    """The three channels of ``terms`` as one bag."""
+    channels = channel_terms(terms)
+    return [*channels[WORD], *channels[BIGRAM], *channels[PINYIN]]
+
+
+# ───────────── the FAQ index ─────────────
+
+
+@dataclass(frozen=True, slots=True)
+class EntryTerms:
+    """Channel terms an entry offers: strong (phrasings and tags) and weak (answer only)."""
+
+    strong: frozenset[str]
+    weak: frozenset[str]
+
+
+class FaqIndex:
+    """Fields and channels of every entry, ready for ``ranking.Ranker``."""
+
+    def __init__(self, entries: Sequence[FaqEntry], tokenizer: Tokenizer) -> None:
+        self.entries = tuple(entries)
+        self.tokenizer = tokenizer
+        phrasing_docs: list[list[str]] = []
+        self.phrasing_entry: list[int] = []
+        tag_docs: list[list[str]] = []
+        answer_docs: list[list[str]] = []
+        entry_terms: list[EntryTerms] = []
+        for number, entry in enumerate(self.entries):
+            strong: set[str] = set()
+            for phrasing in entry.phrasings():
+                bag = all_channel_terms(self._terms(phrasing))
+                phrasing_docs.append(bag)
+                self.phrasing_entry.append(number)
+                strong.update(bag)
+            tags = all_channel_terms([term for tag in entry.tags for term in self._terms(tag)])
+            answer = all_channel_terms(self._terms(entry.answer))
+            tag_docs.append(tags)
+            answer_docs.append(answer)
+            strong.update(tags)
+            entry_terms.append(EntryTerms(frozenset(strong), frozenset(answer) - strong))
+        self.phrasings = Bm25Index(phrasing_docs)
+        self.tags = Bm25Index(tag_docs)
+        self.answers = Bm25Index(answer_docs)
+        self.entry_terms = tuple(entry_terms)
+        self._entry_df = Counter(term for terms in entry_terms for term in terms.strong | terms.weak)
+        self._strong_df = Counter(term for terms in entry_terms for term in terms.strong)
+
+    def _terms(self, text: str) -> tuple[str, ...]:
+        return self.analyze(text).terms
+
+    def analyze(self, text: str) -> Analysis:
+        """The tokenizer's analysis (shared cache with the per-message path)."""
+        return self.tokenizer.analyze(text)
+
+    def importance(self, term: str) -> float:
+        """How much a query term matters when deciding whether an entry explains the query.
+
+        A term the knowledge base knows weighs by its IDF over entries. An unknown term
+        weighs up to the IDF of a single-entry term, scaled by how informative it is in
+        general Chinese: an unexplained 口红 or 上市公司 signals an off-topic question, an
+        unexplained 东西 or 别人 does not. Bare numbers (ages, counts) weigh little.
+        """
+        size = len(self.entries)
+        df = self._entry_df.get(term, 0)
+        word = term.split("|", 1)[-1]
+        scale = NUMBER_IMPORTANCE if _NUMBER.match(word) else 1.0
+        if df:
+            return scale * math.log((size + 1) / (df + 0.5))
+        rare = math.log((size + 1) / 1.5)
+        general = self.tokenizer.informativeness(word)
+        return scale * rare * min(1.0, max(UNKNOWN_FLOOR, (general - GENERIC_INFO) / INFO_SPAN))
+
+    def known(self, term: str) -> bool:
+        """True when some entry (any field) contains the term."""
+        return term in self._entry_df
+
+    def __len__(self) -> int:
+        return len(self.entries)

@@ -1,0 +1,98 @@
+"""Is this chat message a question an advisor should answer, or chatter/praise/statement?
+
+Viewers rarely type '?'. The detector scores grammatical cues of asking (吗/呢/么 particles,
+wh-words such as 怎么/多少/哪/几/啥, A不A forms like 能不能/有没有, 是…还是…, request verbs
+like 请问/求问) and problem reports that expect an answer without asking (宝宝拉稀, 罐子瘪了,
+扫不出来). The score becomes a confidence through a logistic curve centred on the decision
+threshold, so ``confidence >= 0.5`` exactly when ``is_question``.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+THRESHOLD = 1.2
+_STEEPNESS = 1.6
+
+_FINAL_PARTICLE = re.compile(r"(?:吗|么|嘛|吗呀|吗啊)(?=[\s,.!?;:~…]|$)")
+_FINAL_NE = re.compile(r"呢(?=[\s,.!?~…]|$)")
+_FINAL_BA = re.compile(r"(?:的吧|是吧|对吧|了吧|吧)(?=[\s,.!?~…]|$)")
+_FINAL_NOT = re.compile(r"[\u4e00-\u9fff](?:不|没|没有|否)(?=[\s,.!?~…]|$)")
+_A_NOT_A = re.compile(r"([\u4e00-\u9fff])[不没]\1")
+_ALTERNATIVE = re.compile(r"还是(?![不没很挺有太觉会蛮真都就])")
+_WH = re.compile(
+    r"怎么(?!这么|那么|都|也)|咋|怎样|如何|为什么|为啥|干嘛|多少|多久|多长|多大|多远|多高|多重|多厚"
+    r"|哪(?!怕|里哪里)|什么(?!都|的)|啥(?!都)|谁(?!知道)"
+    r"|(?<![好十没])几(?![乎十百千万])(?=[\u4e00-\u9fff0-9])"
+)
+_REQUEST = re.compile(r"请问|求问|问一下|问下|想问|想知道|求科普|科普一下|求解答|请教|咨询一下|有人知道|求助|求推荐")
+_EXCLAIM_WH = re.compile(r"怎么这么|怎么那么|多么|不怎么")
+_NEGATED = re.compile(r"(?:没|不|没有|不再|从不|从没|没再)$")
+_RESOLVED = re.compile(r"好多了|好了|顺利|正常了|没事了|改善|解决了|不再|都好")
+
+DATA_DIR = Path(__file__).with_name("data")
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionResult:
+    """Decision, confidence in 0..1, and the cues that fired (for debugging and tests)."""
+
+    is_question: bool
+    confidence: float
+    cues: tuple[str, ...]
+
+
+@functools.cache
+def _concerns() -> tuple[str, ...]:
+    words: list[str] = []
+    for line in (DATA_DIR / "concerns.txt").read_text(encoding="utf-8").splitlines():
+        words.extend(line.split("#", 1)[0].split())
+    # Longest first so 拉肚子 wins over 拉 and the negation check sees the whole phrase.
+    return tuple(sorted(set(words), key=len, reverse=True))
+
+
+def detect_question(text: str) -> QuestionResult:
+    """Score normalised ``text`` (see ``normalize``) for being a question."""
+    cues: list[str] = []
+    score = 0.0
+    for weight, cue, found in _cue_checks(text):
+        if found:
+            score += weight
+            cues.append(cue)
+    if score < THRESHOLD and _has_concern(text):
+        score += 1.6
+        cues.append("concern")
+    if text.rstrip().endswith("!") and "?" not in text:
+        score -= 0.8
+    confidence = 1.0 / (1.0 + math.exp(-_STEEPNESS * (score - THRESHOLD)))
+    return QuestionResult(is_question=score >= THRESHOLD, confidence=round(confidence, 4), cues=tuple(cues))
+
+
+def _cue_checks(text: str) -> list[tuple[float, str, bool]]:
+    return [
+        (3.0, "question-mark", "?" in text),
+        (2.5, "particle", bool(_FINAL_PARTICLE.search(text))),
+        (2.0, "a-not-a", bool(_A_NOT_A.search(text))),
+        (2.0, "wh-word", bool(_WH.search(text)) and not _EXCLAIM_WH.search(text)),
+        (2.0, "request", bool(_REQUEST.search(text))),
+        (2.0, "final-negative", bool(_FINAL_NOT.search(text))),
+        (1.3, "alternative", bool(_ALTERNATIVE.search(text))),
+        (1.3, "tag-ba", bool(_FINAL_BA.search(text))),
+        (0.9, "particle-ne", bool(_FINAL_NE.search(text))),
+    ]
+
+
+def _has_concern(text: str) -> bool:
+    if _RESOLVED.search(text):
+        return False
+    for phrase in _concerns():
+        start = text.find(phrase)
+        while start >= 0:
+            if not _NEGATED.search(text[max(0, start - 2) : start]):
+                return True
+            start = text.find(phrase, start + 1)
+    return False

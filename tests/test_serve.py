@@ -1,0 +1,115 @@
+"""The service as a process: the demo comes up, every role logs in, SIGTERM shuts down cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+from aiohttp import web
+
+from livebot.app import create_app
+from livebot.appkeys import DATABASE
+from livebot.auth.access import public
+from livebot.config import Config
+from tests.conftest import csrf_from
+
+DEMO_LOGINS = {"admin": ("admin", "livebot-admin", "/admin"), "producer": ("producer", "livebot-producer", "/producer"),
+               "advisor": ("advisor", "livebot-advisor", "/console"), "marketing": ("marketing", "livebot-marketing", "/reports")}
+FORBIDDEN = {"producer": "/reports", "advisor": "/producer", "marketing": "/console", "admin": None}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def wait_healthy(base: str, proc: subprocess.Popen[bytes], limit: float = 60) -> float:
+    start = time.monotonic()
+    async with aiohttp.ClientSession() as http:
+        while time.monotonic() - start < limit:
+            assert proc.poll() is None, "server exited early"
+            try:
+                async with http.get(f"{base}/healthz") as resp:
+                    if resp.status == 200:
+                        return time.monotonic() - start
+            except aiohttp.ClientConnectionError:
+                pass
+            await asyncio.sleep(0.25)
+    raise AssertionError("not healthy within 60 s")
+
+
+async def log_in(base: str, username: str, password: str) -> aiohttp.ClientSession:
+    http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+    async with http.get(f"{base}/login") as resp:
+        csrf = csrf_from(await resp.text())
+    async with http.post(f"{base}/login", data={"username": username, "password": password, "csrf_token": csrf,
+                                                "next": "/"}, allow_redirects=False) as resp:
+        assert resp.status == 302, await resp.text()
+    return http
+
+
+async def test_demo_serves_each_role_and_stops_on_sigterm(tmp_path: Path) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen([sys.executable, "-m", "livebot", "serve", "--demo", "--port", str(port),
+                             "--data-dir", str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        await wait_healthy(base, proc)
+        for role, (username, password, landing) in DEMO_LOGINS.items():
+            http = await log_in(base, username, password)
+            async with http:
+                async with http.get(f"{base}{landing}") as resp:
+                    assert resp.status == 200, role
+                if FORBIDDEN[role]:
+                    async with http.get(f"{base}{FORBIDDEN[role]}") as resp:
+                        assert resp.status == 403, role
+        proc.send_signal(signal.SIGTERM)
+        output = proc.communicate(timeout=30)[0].decode()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, output
+    assert "advisor / livebot-advisor" in output
+    assert f"{base}/login" in output
+
+
+async def test_in_flight_request_finishes_on_shutdown(config: Config) -> None:
+    app = create_app(config)
+    started = asyncio.Event()
+
+    @public
+    async def slow(request: web.Request) -> web.Response:
+        started.set()
+        await asyncio.sleep(0.5)
+        return web.Response(text="done")
+
+    app.router.add_get("/slow", slow)
+    runner = web.AppRunner(app, shutdown_timeout=5)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    async with aiohttp.ClientSession() as http:
+        request = asyncio.create_task(http.get(f"http://127.0.0.1:{port}/slow"))
+        await started.wait()
+        await runner.cleanup()
+        resp = await request
+        assert resp.status == 200
+        assert await resp.text() == "done"
+    assert app[DATABASE].engine.pool.checkedout() == 0
+
+
+def test_serve_rejects_bad_config(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text("[[sources]]\nid = 'x'\n", encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "livebot", "serve", "--config", str(path)], capture_output=True,
+                            text=True, timeout=60, env={**os.environ})
+    assert result.returncode == 1
+    assert "sources[0].type: missing" in result.stderr
