@@ -28,6 +28,7 @@ from livebot.errors import StorageError
 from livebot.storage import migrate
 from livebot.storage.engine import Database, backend
 from livebot.web import health, metrics, openapi
+from livebot.web.errors import error_middleware
 from livebot.web.templating import PACKAGE_ROOT, setup_templates
 
 logger = logging.getLogger(__name__)
@@ -37,11 +38,16 @@ AreaSetup = Callable[[web.Application], None]
 
 def area_setups() -> list[AreaSetup]:
     """Every feature area's ``setup(app)``; adding an area means adding it here."""
+    from livebot.chat import setup as chat
+    from livebot.chat.replies import setup as replies
     from livebot.console import setup as console
     from livebot.engagement import setup as engagement
+    from livebot.faq import setup as faq
+    from livebot.overlays import setup as overlays
     from livebot.schedule import setup as schedule
+    from livebot.trace import setup as trace
 
-    return [schedule.setup, console.setup, engagement.setup]
+    return [schedule.setup, console.setup, engagement.setup, overlays.setup, chat.setup, trace.setup, faq.setup, replies.setup]
 
 
 async def database_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -98,6 +104,7 @@ def create_app(config: Config) -> web.Application:
         ),
     )
     app.middlewares.append(access_middleware)
+    app.middlewares.append(error_middleware)
     setup_templates(app)
     app.cleanup_ctx.append(database_ctx)
     app.cleanup_ctx.append(bus_ctx)

@@ -33,3 +33,15 @@ class ValidationError(LivebotError):
         super().__init__(f"{field}: {problem}")
         self.field = field
         self.problem = problem
+
+
+class NotFoundError(LivebotError):
+    """The thing asked for does not exist."""
+
+
+class ConflictError(LivebotError):
+    """The request conflicts with the current state (already claimed, stale version ...)."""
+
+
+class PayloadTooLarge(LivebotError):
+    """The request body is larger than the endpoint accepts."""

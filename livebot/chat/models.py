@@ -1,4 +1,4 @@
-"""Stored chat events: one row per (source, platform id), with flags and enrichment."""
+"""Stored chat events (one row per (source, platform id), with flags and enrichment) and source cursors."""
 
 from __future__ import annotations
 
@@ -44,3 +44,14 @@ class StoredEvent(Base):
     sentiment: Mapped[float | None] = mapped_column(Float, nullable=True)
     enrichment: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     raw: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+
+
+class SourceState(Base):
+    """Small per-source key/value state that must survive restarts (sync cursors, last seen ids)."""
+
+    __tablename__ = "source_state"
+
+    source_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)

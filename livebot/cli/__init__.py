@@ -12,10 +12,13 @@ from livebot import __version__
 from livebot.errors import LivebotError
 
 COMMAND_MODULES = (
+    "livebot.cli.export",
+    "livebot.cli.replay",
     "livebot.cli.serve",
     "livebot.cli.db",
     "livebot.cli.users",
     "livebot.cli.tokens",
+    "livebot.cli.trace",
 )
 
 

@@ -1,11 +1,98 @@
-"""Wire the console area into the app."""
+"""Wire the console area into the app: routes, API description, and its background tasks."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Coroutine
+from datetime import timedelta
+from typing import Any
+
+import aiohttp
 from aiohttp import web
 
-from livebot.console.views import routes
+from livebot.appkeys import API_DOC, BUS, DATABASE
+from livebot.console import api, apidoc, store, views
+from livebot.console.delivery import deliver_due, outbox_loop
+from livebot.console.intake import message_of
+from livebot.console.state import CONSOLE, build_state, publish_change
+from livebot.storage.base import utcnow
+from livebot.topics import CHAT_ENRICHED
+
+logger = logging.getLogger(__name__)
+
+INTAKE_QUEUE = 50_000
+RECOVER_WINDOW = timedelta(hours=3)
+RECOVER_LIMIT = 5_000
 
 
 def setup(app: web.Application) -> None:
-    app.add_routes(routes)
+    app[CONSOLE] = build_state(app)
+    app.add_routes(views.routes)
+    app.add_routes(api.routes)
+    app[API_DOC].add(apidoc.PATHS, apidoc.SCHEMAS)
+    app.cleanup_ctx.append(console_ctx)
+
+
+async def expire_loop(app: web.Application) -> None:
+    """Return idle claims to the queue a few times per timeout."""
+    state = app[CONSOLE]
+    period = max(1.0, min(10.0, state.settings.claim_timeout_seconds / 6))
+    while True:
+        await asyncio.sleep(period)
+        try:
+            for change in await store.expire_claims(app[DATABASE], state.claim_timeout):
+                await publish_change(app, change)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("console claim expiry pass failed")
+
+
+async def send_replies(app: web.Application) -> None:
+    state = app[CONSOLE]
+    for change in await deliver_due(app[DATABASE], state.routes, state.settings.reply_max_attempts):
+        await publish_change(app, change)
+
+
+async def recover_questions(app: web.Application) -> None:
+    """Questions stored while no instance was queueing them (a stop between bus and queue)."""
+    since = utcnow() - RECOVER_WINDOW
+    missed = await store.unqueued_questions(app[DATABASE], since, RECOVER_LIMIT)
+    count = app[CONSOLE].intake.recover([message_of(event) for event in missed])
+    if count:
+        logger.info("console recovered %d questions that had not reached the queue", count)
+
+
+async def console_ctx(app: web.Application) -> AsyncIterator[None]:
+    state = app[CONSOLE]
+    db, bus = app[DATABASE], app[BUS]
+    state.site_names.update(await store.site_names(db))
+    http = aiohttp.ClientSession()
+    state.http = http
+    unsubscribe = [
+        bus.subscribe("console.*", state.hub.on_console, name="console-hub"),
+        bus.subscribe(CHAT_ENRICHED, state.intake.on_enriched, name="console-intake", queue_size=INTAKE_QUEUE),
+    ]
+    jobs: list[Coroutine[Any, Any, None]] = [
+        state.intake.run(),
+        expire_loop(app),
+        outbox_loop(state.outbox_wake, state.settings.reply_poll_seconds, lambda: send_replies(app)),
+    ]
+    tasks = [asyncio.get_running_loop().create_task(job, name=f"console:{job.__name__}") for job in jobs]
+    state.outbox_wake.set()  # replies left pending by the previous run go out now
+    await recover_questions(app)
+    yield
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    if state.intake.pending:
+        batch, state.intake.pending = state.intake.pending, []
+        await state.intake.flush(batch)
+    for stop in unsubscribe:
+        stop()
+    await state.hub.close()
+    await http.close()

@@ -1,16 +1,190 @@
-"""The 问答工作台 page (/console)."""
+"""The 问答工作台 pages (/console, /console/{session_id}) and its websocket (/ws/console/{session_id})."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
 import aiohttp_jinja2
-from aiohttp import web
+import orjson
+from aiohttp import WSMsgType, web
+from sqlalchemy import select
 
-from livebot.auth.access import roles
+from livebot.appkeys import DATABASE
+from livebot.auth.access import csrf_exempt, roles
+from livebot.auth.identity import identity_of
+from livebot.chat.event import PLATFORM_LABELS
+from livebot.chat.models import StoredEvent
+from livebot.console import store
+from livebot.console.hub import ConsoleClient
+from livebot.console.state import CONSOLE
+from livebot.schedule.models import LiveSession, SessionSite, Site
+from livebot.storage.base import utcnow
 
+logger = logging.getLogger(__name__)
 routes = web.RouteTableDef()
+
+WS_MAX_MESSAGE = 16 * 1024
+TOUCH_EVERY = 5.0
+DEMO_SINK_KEEP = 200
+
+
+async def listed_sessions(request: web.Request) -> list[LiveSession]:
+    async with request.app[DATABASE].sessions() as session:
+        rows = (await session.scalars(
+            select(LiveSession).where(LiveSession.status.in_(("live", "scheduled"))).order_by(LiveSession.planned_start)
+        )).all()
+    return sorted(rows, key=lambda s: (s.status != "live", s.planned_start))
 
 
 @routes.get("/console")
 @roles("advisor")
-async def landing(request: web.Request) -> web.Response:
-    return aiohttp_jinja2.render_template("console/index.html", request, {})
+async def landing(request: web.Request) -> web.StreamResponse:
+    """Straight to the one live session; otherwise a list to pick from."""
+    sessions = await listed_sessions(request)
+    live = [s for s in sessions if s.status == "live"]
+    if len(live) == 1:
+        raise web.HTTPFound(f"/console/{live[0].id}")
+    return aiohttp_jinja2.render_template("console/index.html", request, {"sessions": sessions})
+
+
+async def session_sites(request: web.Request, session_id: int) -> list[dict[str, Any]]:
+    async with request.app[DATABASE].sessions() as session:
+        rows = (await session.execute(
+            select(Site.id, Site.name).join(SessionSite, SessionSite.site_id == Site.id)
+            .where(SessionSite.session_id == session_id).order_by(Site.id)
+        )).all()
+    return [{"id": row.id, "name": row.name} for row in rows]
+
+
+@routes.get(r"/console/{session_id:\d+}")
+@roles("advisor")
+async def console_page(request: web.Request) -> web.Response:
+    session_id = int(request.match_info["session_id"])
+    async with request.app[DATABASE].sessions() as session:
+        live = await session.get(LiveSession, session_id) if session_id else None
+    if session_id and live is None:
+        raise web.HTTPNotFound(text="没有这个场次")
+    state = request.app[CONSOLE]
+    identity = identity_of(request)
+    assert identity is not None
+    actor = state.actor(identity)
+    config = {
+        "session_id": session_id,
+        "platforms": PLATFORM_LABELS,
+        "sites": await session_sites(request, session_id),
+        "me": {"name": actor.name, "display": actor.display, "senior": actor.senior, "admin": actor.admin},
+        "claim_timeout": state.settings.claim_timeout_seconds,
+    }
+    context = {"title": live.title if live else "未分配场次的提问", "config_json": orjson.dumps(config).decode()}
+    return aiohttp_jinja2.render_template("console/queue.html", request, context)
+
+
+def same_origin(request: web.Request) -> bool:
+    """Browsers send Origin on websocket upgrades: refuse pages of other sites (CSWSH)."""
+    origin = request.headers.get("Origin")
+    return origin is None or urlsplit(origin).netloc == request.host
+
+
+def chat_line(event: StoredEvent) -> dict[str, Any]:
+    return {"id": event.id, "platform": event.platform, "user": event.user_name or event.user_id or "匿名",
+            "text": event.text[:300], "ts": event.ts.isoformat(), "q": bool(event.is_question)}
+
+
+@routes.get(r"/ws/console/{session_id:\d+}")
+@roles("advisor", "producer")
+async def console_ws(request: web.Request) -> web.StreamResponse:
+    """Snapshot on open, then batched updates; the page asks for a resync on any gap."""
+    if not same_origin(request):
+        raise web.HTTPForbidden(text="跨站连接被拒绝")
+    session_id = int(request.match_info["session_id"])
+    state, db = request.app[CONSOLE], request.app[DATABASE]
+    identity = identity_of(request)
+    assert identity is not None
+    actor = state.actor(identity)
+    ws = web.WebSocketResponse(heartbeat=25, compress=False, max_msg_size=WS_MAX_MESSAGE)
+    await ws.prepare(request)
+
+    async def snapshot() -> dict[str, Any]:
+        seq, cards = await store.snapshot(db, session_id, state.settings.snapshot_limit)
+        chat = await store.chat_tail(db, session_id, state.settings.chat_tail)
+        return {"type": "snapshot", "session_id": session_id, "seq": seq, "cards": state.payloads(cards),
+                "chat": [chat_line(e) for e in chat], "server_time": utcnow().isoformat()}
+
+    client = ConsoleClient(ws=ws, session_id=session_id, interval=state.settings.frame_interval_ms / 1000,
+                           chat_per_frame=state.settings.chat_per_frame, snapshot=snapshot, name=actor.name)
+    state.hub.add(client)
+    client.wake.set()
+    sender = asyncio.get_running_loop().create_task(send_frames(client), name=f"console-ws:{actor.name}")
+    touched: dict[int, float] = {}
+    logger.info("console session=%s advisor=%s connected (%d open here)", session_id, actor.name, state.hub.count)
+    try:
+        async for message in ws:
+            if message.type == WSMsgType.TEXT:
+                await handle_client_message(request, client, actor, message.data, touched)
+    finally:
+        state.hub.remove(client)
+        sender.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sender
+        logger.info("console session=%s advisor=%s disconnected", session_id, actor.name)
+    return ws
+
+
+async def send_frames(client: ConsoleClient) -> None:
+    try:
+        await client.run()
+    except (ConnectionResetError, RuntimeError) as err:
+        logger.debug("console session=%s client=%s send stopped: %s", client.session_id, client.name, err)
+        await client.ws.close()
+
+
+async def handle_client_message(
+    request: web.Request, client: ConsoleClient, actor: store.Actor, data: str, touched: dict[int, float],
+) -> None:
+    """``resync`` asks for a new snapshot; ``touch`` keeps my claim alive while I type."""
+    try:
+        message = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return
+    if not isinstance(message, dict):
+        return
+    kind = message.get("type")
+    if kind == "resync":
+        client.request_snapshot()
+    elif kind == "touch":
+        card_id = message.get("card")
+        now = time.monotonic()
+        if isinstance(card_id, int) and not isinstance(card_id, bool) and now - touched.get(card_id, 0) > TOUCH_EVERY:
+            touched[card_id] = now
+            await store.touch(request.app[DATABASE], card_id, actor)
+
+
+@routes.post("/demo/robot")
+@csrf_exempt
+async def demo_robot(request: web.Request) -> web.Response:
+    """The demo's stand-in for a WeCom group robot: records what would have been posted."""
+    sink = request.app[CONSOLE].demo_sink
+    if sink is None:
+        raise web.HTTPNotFound()
+    try:
+        body = await request.json()
+    except ValueError:
+        return web.json_response({"errcode": 40001, "errmsg": "invalid json"})
+    sink.append({"at": utcnow().isoformat(), "body": body})
+    del sink[:-DEMO_SINK_KEEP]
+    return web.json_response({"errcode": 0, "errmsg": "ok"})
+
+
+@routes.get("/demo/robot")
+@roles("advisor", "producer")
+async def demo_robot_log(request: web.Request) -> web.Response:
+    """What the demo robot received, newest last."""
+    sink = request.app[CONSOLE].demo_sink
+    if sink is None:
+        raise web.HTTPNotFound()
+    return web.json_response({"messages": sink}, dumps=lambda obj: orjson.dumps(obj).decode())

@@ -20,7 +20,9 @@ DEMO_SECRET = "demo-relay-secret"
 
 def demo_seeders() -> list[Seeder]:
     """Each area's demo seeder, in order; each returns lines to print (URLs, hints)."""
-    return [seed.seed_core]
+    from livebot.demo import chat, faq, overlays, schedule, trace
+
+    return [seed.seed_core, trace.seed, overlays.seed, schedule.seed, faq.seed, chat.seed]
 
 
 def demo_config(base: Config | None, host: str | None, port: int | None, data_dir: str | None) -> Config:
@@ -30,6 +32,8 @@ def demo_config(base: Config | None, host: str | None, port: int | None, data_di
     server = dataclasses.replace(base.server, host=host or base.server.host, port=port or base.server.port)
     sources = base.sources or (
         SourceSettings(id="demo-relay", type="webhook", options={"secret": DEMO_SECRET}),
+        SourceSettings(id="demo-replay", type="replay",
+                       options={"generated": True, "loop": True, "as_source": "demo-relay", "start_delay_seconds": 3.0}),
     )
     return dataclasses.replace(
         base,

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from livebot.faq.kb import FaqEntry
+from livebot.faq.normalize import normalize
 from livebot.faq.phonetics import is_cjk, syllable
 from livebot.faq.tokenizer import Analysis, Tokenizer
 
@@ -26,7 +27,8 @@ WORD, BIGRAM, PINYIN = "w", "c", "p"
 GENERIC_INFO = 7.0
 INFO_SPAN = 5.0
 UNKNOWN_FLOOR = 0.15
-NUMBER_IMPORTANCE = 0.3
+NUMBER_IMPORTANCE = 0.1
+MIN_IDF = 1e-3
 _NUMBER = re.compile(r"^[0-9.]+[a-z]*$")
 
 
@@ -51,7 +53,9 @@ class Bm25Index:
         idf = {term: math.log(self.size - len(p) + 0.5) - math.log(len(p) + 0.5) for term, p in self._postings.items()}
         if not idf:
             return idf
-        floor = epsilon * (sum(idf.values()) / len(idf))
+        # rank_bm25's floor for terms in more than half the documents; kept positive so a
+        # tiny corpus (one or two entries), where every IDF is negative, still ranks.
+        floor = max(epsilon * (sum(idf.values()) / len(idf)), MIN_IDF)
         return {term: (value if value >= 0 else floor) for term, value in idf.items()}
 
     def idf(self, term: str) -> float:
@@ -70,11 +74,12 @@ class Bm25Index:
         weights = query if isinstance(query, Mapping) else Counter(query)
         result: dict[int, float] = {}
         get = result.get
+        all_postings, idf = self._postings, self._idf
         for term, weight in weights.items():
-            postings = self._postings.get(term)
-            if not postings:
+            postings = all_postings.get(term)
+            if postings is None:
                 continue
-            factor = weight * self._idf[term]
+            factor = weight * idf[term]
             for doc_id, tf_part in postings:
                 result[doc_id] = get(doc_id, 0.0) + factor * tf_part
         return result
@@ -105,6 +110,15 @@ def all_channel_terms(terms: Sequence[str]) -> list[str]:
 # ───────────── the FAQ index ─────────────
 
 
+def _vocabulary(entries: Sequence[FaqEntry], tokenizer: Tokenizer) -> set[str]:
+    """Words of an entry's phrasings, tags and answer, as jieba cuts them."""
+    words: set[str] = set()
+    for entry in entries:
+        for text in (*entry.phrasings(), *entry.tags, entry.answer):
+            words.update(tokenizer.cut(normalize(text).text))
+    return words
+
+
 @dataclass(frozen=True, slots=True)
 class EntryTerms:
     """Channel terms an entry offers: strong (phrasings and tags) and weak (answer only)."""
@@ -119,6 +133,9 @@ class FaqIndex:
     def __init__(self, entries: Sequence[FaqEntry], tokenizer: Tokenizer) -> None:
         self.entries = tuple(entries)
         self.tokenizer = tokenizer
+        # Viewers misspell the knowledge base's own words too (品终 for 品种): let the
+        # tokenizer repair them, before any text of this index is analysed.
+        tokenizer.extend_vocabulary(_vocabulary(self.entries, tokenizer))
         phrasing_docs: list[list[str]] = []
         self.phrasing_entry: list[int] = []
         tag_docs: list[list[str]] = []
@@ -142,7 +159,8 @@ class FaqIndex:
         self.answers = Bm25Index(answer_docs)
         self.entry_terms = tuple(entry_terms)
         self._entry_df = Counter(term for terms in entry_terms for term in terms.strong | terms.weak)
-        self._strong_df = Counter(term for terms in entry_terms for term in terms.strong)
+        self._importance_memo: dict[str, float] = {}
+        self._rare_idf = max(math.log((len(self.entries) + 1) / 1.5), 0.1)
 
     def _terms(self, text: str) -> tuple[str, ...]:
         return self.analyze(text).terms
@@ -152,22 +170,30 @@ class FaqIndex:
         return self.tokenizer.analyze(text)
 
     def importance(self, term: str) -> float:
+        """Memoised ``_importance`` (the same few thousand terms recur in chat)."""
+        value = self._importance_memo.get(term)
+        if value is None:
+            value = self._importance(term)
+            if len(self._importance_memo) < 100_000:
+                self._importance_memo[term] = value
+        return value
+
+    def _importance(self, term: str) -> float:
         """How much a query term matters when deciding whether an entry explains the query.
 
-        A term the knowledge base knows weighs by its IDF over entries. An unknown term
-        weighs up to the IDF of a single-entry term, scaled by how informative it is in
+        In 0..1. A term the knowledge base knows weighs by its IDF over entries relative to
+        a term found in a single entry. An unknown term weighs by how informative it is in
         general Chinese: an unexplained 口红 or 上市公司 signals an off-topic question, an
         unexplained 东西 or 别人 does not. Bare numbers (ages, counts) weigh little.
         """
-        size = len(self.entries)
-        df = self._entry_df.get(term, 0)
         word = term.split("|", 1)[-1]
-        scale = NUMBER_IMPORTANCE if _NUMBER.match(word) else 1.0
+        if _NUMBER.match(word):
+            return NUMBER_IMPORTANCE
+        df = self._entry_df.get(term, 0)
         if df:
-            return scale * math.log((size + 1) / (df + 0.5))
-        rare = math.log((size + 1) / 1.5)
+            return math.log((len(self.entries) + 1) / (df + 0.5)) / self._rare_idf
         general = self.tokenizer.informativeness(word)
-        return scale * rare * min(1.0, max(UNKNOWN_FLOOR, (general - GENERIC_INFO) / INFO_SPAN))
+        return min(1.0, max(UNKNOWN_FLOOR, (general - GENERIC_INFO) / INFO_SPAN))
 
     def known(self, term: str) -> bool:
         """True when some entry (any field) contains the term."""

@@ -31,7 +31,7 @@ _ELLIPSIS = re.compile(r"\.{2,}|。{2,}|…+")
 _LONG_REPEAT = re.compile(r"(\D)\1{3,}")
 _SPACES = re.compile(r"\s+")
 _CN_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
-_CN_NUMBER_UNIT = re.compile(r"([零一二两三四五六七八九十]{1,3})(?=个?月|岁|段(?!时|话|路|日子|距离)|周|罐|勺|次|天)")
+_CN_NUMBER_UNIT = re.compile(r"([零一二两三四五六七八九十]{1,3})(?=个|岁|段(?!时|话|路|日子|距离)|周|罐|勺|次|天|头|座|项|顿|批|瓶|箱|袋|小时|钟头)")
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,12 @@ slips keep the syllable but not always the tone (拜 bài for 白 bái).
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+
+
+# Particles, pronouns and degree adverbs are typed on purpose: "能扫吗" must not become
+# "能扫码", nor "晚好几天" become "完好几天".
+FUNCTION_CHARS = frozenset("吗嘛么呢吧啊呀哦哈了的得地着过和与是在有不没也都就还已被会要能这那哪好很太更最")
 
 
 def is_cjk(char: str) -> bool:
@@ -35,8 +40,10 @@ class HomophoneCorrector:
     """Rewrites a misspelt domain term to its proper characters when the pinyin matches.
 
     A span is repaired only when it sounds exactly like a known term, differs from it in at
-    most a third of its characters (at least one kept: slips change a character, not a word)
-    and is not itself a dictionary word, so real words like 上货 are never turned into 上火.
+    most a third of its characters (at least one kept: slips change a character, not a word),
+    holds no grammatical particle, is not itself a dictionary word (上货 never becomes 上火)
+    and lines up with word boundaries of the text as typed (被查询 is 被/查询, so 被查 is not
+    a slip for 备查).
     """
 
     def __init__(self, terms: Iterable[str], is_word: Callable[[str], bool]) -> None:
@@ -49,15 +56,20 @@ class HomophoneCorrector:
         self._first = {key[0] for key in self._by_sound}
         self._is_word = is_word
 
-    def correct(self, text: str) -> str:
-        """``text`` with misspelt domain terms replaced (unchanged when nothing matches)."""
+    def correct(self, text: str, tokens: Sequence[str] | None = None) -> str:
+        """``text`` with misspelt domain terms replaced (unchanged when nothing matches).
+
+        ``tokens`` is the text as segmented before repair; a repair must start and end on
+        their boundaries. Without tokens any span may be repaired.
+        """
         sounds = syllables(text)
         if not self._lengths or not any(s in self._first for s in sounds):
             return text
         out: list[str] = []
         position = 0
+        boundaries = _boundaries(tokens) if tokens is not None else None
         while position < len(text):
-            repaired = self._repair_at(text, sounds, position)
+            repaired = self._repair_at(text, sounds, position, boundaries)
             if repaired:
                 out.append(repaired)
                 position += len(repaired)
@@ -66,7 +78,9 @@ class HomophoneCorrector:
                 position += 1
         return "".join(out)
 
-    def _repair_at(self, text: str, sounds: list[str | None], position: int) -> str | None:
+    def _repair_at(
+        self, text: str, sounds: list[str | None], position: int, boundaries: set[int] | None
+    ) -> str | None:
         if sounds[position] not in self._first:
             return None
         for length in self._lengths:
@@ -82,10 +96,23 @@ class HomophoneCorrector:
             span = text[position:end]
             if span == term:
                 return span
-            if self._is_slip(span, term):
+            if self._is_slip(span, term) and (boundaries is None or (position in boundaries and end in boundaries)):
                 return term
         return None
 
     def _is_slip(self, span: str, term: str) -> bool:
         changed = sum(1 for a, b in zip(span, term) if a != b)
-        return changed <= max(1, len(term) // 3) and changed < len(term) and not self._is_word(span)
+        return (
+            changed <= max(1, len(term) // 3)
+            and changed < len(term)
+            and not any(char in FUNCTION_CHARS for char in span)
+            and not self._is_word(span)
+        )
+
+
+def _boundaries(tokens: Sequence[str]) -> set[int]:
+    offsets, position = {0}, 0
+    for token in tokens:
+        position += len(token)
+        offsets.add(position)
+    return offsets

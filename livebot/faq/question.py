@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +26,7 @@ _FINAL_NOT = re.compile(r"[\u4e00-\u9fff](?:不|没|没有|否)(?=[\s,.!?~…]|$
 _A_NOT_A = re.compile(r"([\u4e00-\u9fff])[不没]\1")
 _ALTERNATIVE = re.compile(r"还是(?![不没很挺有太觉会蛮真都就])")
 _WH = re.compile(
-    r"怎么(?!这么|那么|都|也)|咋|怎样|如何|为什么|为啥|干嘛|多少|多久|多长|多大|多远|多高|多重|多厚"
+    r"怎么(?!这么|那么|都|也)|咋|怎样|如何|为什么|为啥|干嘛|多少|多久|多长|多大|多远|多高|多重|多厚|有多"
     r"|哪(?!怕|里哪里)|什么(?!都|的)|啥(?!都)|谁(?!知道)"
     r"|(?<![好十没])几(?![乎十百千万])(?=[\u4e00-\u9fff0-9])"
 )
@@ -55,21 +56,30 @@ def _concerns() -> tuple[str, ...]:
     return tuple(sorted(set(words), key=len, reverse=True))
 
 
-def detect_question(text: str) -> QuestionResult:
-    """Score normalised ``text`` (see ``normalize``) for being a question."""
+def detect_question(text: str, terms: Collection[str] = ()) -> QuestionResult:
+    """Score normalised ``text`` (see ``normalize``) for being a question.
+
+    ``terms`` are the message's canonical terms (see ``Tokenizer``): a symptom typed as any
+    synonym (拉水样便 → 腹泻) then counts as a problem report too.
+    """
     cues: list[str] = []
     score = 0.0
     for weight, cue, found in _cue_checks(text):
         if found:
             score += weight
             cues.append(cue)
-    if score < THRESHOLD and _has_concern(text):
+    if score < THRESHOLD and _has_concern(text, terms):
         score += 1.6
         cues.append("concern")
     if text.rstrip().endswith("!") and "?" not in text:
         score -= 0.8
     confidence = 1.0 / (1.0 + math.exp(-_STEEPNESS * (score - THRESHOLD)))
     return QuestionResult(is_question=score >= THRESHOLD, confidence=round(confidence, 4), cues=tuple(cues))
+
+
+def is_interrogative(text: str) -> bool:
+    """True when the text asks grammatically (particles, wh-words, A不A ...), ignoring concerns."""
+    return sum(weight for weight, _, found in _cue_checks(text) if found) >= THRESHOLD
 
 
 def _cue_checks(text: str) -> list[tuple[float, str, bool]]:
@@ -86,13 +96,21 @@ def _cue_checks(text: str) -> list[tuple[float, str, bool]]:
     ]
 
 
-def _has_concern(text: str) -> bool:
+def _has_concern(text: str, terms: Collection[str]) -> bool:
     if _RESOLVED.search(text):
         return False
-    for phrase in _concerns():
-        start = text.find(phrase)
-        while start >= 0:
-            if not _NEGATED.search(text[max(0, start - 2) : start]):
-                return True
-            start = text.find(phrase, start + 1)
-    return False
+    for match in _concern_pattern().finditer(text):
+        if not _NEGATED.search(text[max(0, match.start() - 2) : match.start()]):
+            return True
+    concerns = _concern_set()
+    return any(term in concerns for term in terms)
+
+
+@functools.cache
+def _concern_pattern() -> re.Pattern[str]:
+    return re.compile("|".join(re.escape(phrase) for phrase in _concerns()))
+
+
+@functools.cache
+def _concern_set() -> frozenset[str]:
+    return frozenset(_concerns())

@@ -8,16 +8,18 @@ context clauses ("我家宝宝8个月了，换了奶三天没拉，怎么办": t
 Abstention: a wrong suggestion costs an advisor more than none, so a candidate is shown only
 when a calibrated confidence clears a threshold. The confidence is a logistic function of
 three features that generalise beyond any phrasing list:
-  * coverage – the share of the query's content (weighted by how specific each term is, an
-    unknown word such as 上市/口红 being maximally specific) that the entry explains;
-  * relative score – the BM25 score against the score a perfect phrasing would get;
-  * margin – how far the best entry is ahead of the runner-up.
+  * explained evidence – the importance of the query terms the entry contains (each term
+    weighted by how specific it is; see ``FaqIndex.importance``);
+  * unexplained content – the importance of the query terms it does not contain (an unknown
+    but informative word such as 上市公司 or 口红 weighs fully, filler such as 东西 little);
+  * margin – how far the best entry is ahead of the runner-up, scaled by its coverage.
 Chatter is stopped earlier by question detection; questions about things the knowledge base
 does not cover fail on coverage.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,21 +29,22 @@ from livebot.faq.question import detect_question
 from livebot.faq.tokenizer import Analysis
 
 CONTEXT_WEIGHT = 0.35
+CONTEXT_COVERAGE_WEIGHT = 0.15
 WEAK_WEIGHT = 0.3
 SINGLE_CHAR_WEIGHT = 0.6
 CHANNEL_WEIGHTS = {WORD: 1.0, BIGRAM: 0.5, PINYIN: 0.25}
 TAG_FIELD_WEIGHT = 0.3
-ANSWER_FIELD_WEIGHT = 0.15
-ANSWER_ONLY_CREDIT = 0.5
+ANSWER_FIELD_WEIGHT = 0.3
+ANSWER_ONLY_CREDIT = 0.75
 PARTIAL_CREDIT = 0.8
-CANDIDATES = 10
+CANDIDATES = 6
 
-# Logistic calibration: confidence = sigmoid(w · features + bias), features =
-# (coverage, relative score, margin). Fitted by ``livebot.faq.calibration`` on the dev set.
-CALIBRATION = (8.0, 2.0, 1.5)
-CALIBRATION_BIAS = -5.4
+# Logistic calibration: confidence = sigmoid(w · features + bias), features from
+# ``confidence_features``. Fitted by ``python -m livebot.faq.calibration`` on the dev set.
+CALIBRATION = (4.74, -1.73, 6.75)
+CALIBRATION_BIAS = -2.73
 SHOW_THRESHOLD = 0.5
-SECONDARY_THRESHOLD = 0.3
+SECONDARY_THRESHOLD = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,17 +63,27 @@ class Candidate:
     id: str
     raw: float
     coverage: float
-    relative: float
+    explained: float
+    total: float
     margin: float
     confidence: float
 
 
 @dataclass(frozen=True, slots=True)
+class QueryWord:
+    """A query word with its importance and sub-word terms, computed once per query."""
+
+    term: str
+    importance: float
+    parts: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Query:
-    """Weighted channel terms of a message, and its word terms for coverage."""
+    """Weighted channel terms of a message, and its words for coverage."""
 
     weights: dict[str, float]
-    words: dict[str, float]
+    words: tuple[QueryWord, ...]
 
 
 class Ranker:
@@ -99,6 +112,8 @@ class Ranker:
 
     def candidates(self, analysis: Analysis) -> list[Candidate]:
         """Top entries with their features, most confident first."""
+        if not len(self.index):
+            return []
         query = build_query(analysis, self.index)
         if not query.words:
             return []
@@ -106,16 +121,17 @@ class Ranker:
         if not raw:
             return []
         ranked = sorted(raw.items(), key=lambda item: item[1], reverse=True)[:CANDIDATES]
-        ideal = self._ideal_score(query)
         best = ranked[0][1]
+        runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
         result = []
         for position, (entry, score) in enumerate(ranked):
-            runner_up = ranked[1][1] if position == 0 and len(ranked) > 1 else best
-            margin = (score - runner_up) / score if position == 0 and score > 0 else (score - best) / best
-            coverage = self._coverage(query, entry)
-            relative = min(score / ideal, 1.5) if ideal > 0 else 0.0
-            confidence = calibrated(coverage, relative, margin)
-            result.append(Candidate(entry, self.index.entries[entry].id, score, coverage, relative, margin, confidence))
+            margin = (score - (runner_up if position == 0 else best)) / best
+            explained, total = self._coverage(query, entry)
+            coverage = explained / total if total > 0 else 0.0
+            confidence = calibrated(confidence_features(explained, total, margin))
+            result.append(
+                Candidate(entry, self.index.entries[entry].id, score, coverage, explained, total, margin, confidence)
+            )
         result.sort(key=lambda c: (c.confidence, c.raw), reverse=True)
         return result
 
@@ -132,47 +148,49 @@ class Ranker:
             scores[entry] = scores.get(entry, 0.0) + ANSWER_FIELD_WEIGHT * score
         return scores
 
-    def _ideal_score(self, query: Query) -> float:
-        """Score of a phrasing holding every query term once: what a perfect match earns."""
-        phrasings = self.index.phrasings
-        ceiling = max((phrasings.idf(term) for term in query.weights if term in phrasings), default=0.0)
-        return sum(
-            weight * (phrasings.idf(term) if term in phrasings else ceiling) for term, weight in query.weights.items()
-        )
-
-    def _coverage(self, query: Query, entry: int) -> float:
+    def _coverage(self, query: Query, entry: int) -> tuple[float, float]:
+        """Importance of the query the entry explains, and the query's total importance."""
         terms = self.index.entry_terms[entry]
+        strong, weak = terms.strong, terms.weak
         explained = total = 0.0
-        for word, weight in query.words.items():
-            importance = weight * self.index.importance(word)
-            total += importance
-            if word in terms.strong:
-                explained += importance
-            elif word in terms.weak:
-                explained += importance * ANSWER_ONLY_CREDIT
-            else:
-                explained += importance * PARTIAL_CREDIT * _partial_match(word, terms.strong)
-        return explained / total if total > 0 else 0.0
+        for word in query.words:
+            total += word.importance
+            if word.term in strong:
+                explained += word.importance
+            elif word.term in weak:
+                explained += word.importance * ANSWER_ONLY_CREDIT
+            elif word.parts:
+                hits = sum(1 for bigram, sound in word.parts if bigram in strong or sound in strong)
+                explained += word.importance * PARTIAL_CREDIT * hits / len(word.parts)
+        return explained, total
 
 
-def calibrated(coverage: float, relative: float, margin: float) -> float:
+def confidence_features(explained: float, total: float, margin: float) -> tuple[float, float, float]:
+    """Features of the calibrated model: explained evidence, unexplained content, margin.
+
+    The lead over the runner-up counts in proportion to how much of the query the entry
+    explains: being the only entry that matches 领 in "有没有试吃装免费领" is no evidence.
+    """
+    coverage = explained / total if total > 0 else 0.0
+    return (math.log1p(explained), math.log1p(max(total - explained, 0.0)), margin * coverage)
+
+
+def calibrated(features: Sequence[float]) -> float:
     """Probability that the candidate is right, from the calibrated logistic model."""
-    a, b, c = CALIBRATION
-    z = a * coverage + b * relative + c * margin + CALIBRATION_BIAS
+    z = sum(weight * value for weight, value in zip(CALIBRATION, features)) + CALIBRATION_BIAS
     return 1.0 / (1.0 + math.exp(-z))
 
 
-def _partial_match(word_term: str, strong: frozenset[str]) -> float:
-    """Share of a multi-character word's bigrams (or their sounds) the entry contains."""
-    word = word_term.split("|", 1)[1]
+@functools.lru_cache(maxsize=65536)
+def _word_parts(word: str) -> tuple[tuple[str, str], ...]:
+    """Character bigrams of a multi-character word with their sounds, for partial credit."""
     if len(word) < 2:
-        return 0.0
+        return ()
     channels = channel_terms([word])
     bigrams, sounds = channels[BIGRAM], channels[PINYIN]
-    if not bigrams:
-        return 0.0
-    hits = sum(1 for b, s in zip(bigrams, sounds) if b in strong or s in strong)
-    return hits / len(bigrams)
+    if len(bigrams) != len(sounds):
+        return ()
+    return tuple(zip(bigrams, sounds))
 
 
 def build_query(analysis: Analysis, index: FaqIndex) -> Query:
@@ -180,13 +198,17 @@ def build_query(analysis: Analysis, index: FaqIndex) -> Query:
     focus = focus_clauses(analysis, index)
     weights: dict[str, float] = {}
     words: dict[str, float] = {}
+    decisive: dict[str, float] = {}
     weak = index.tokenizer.lexicon.weak_words
     for number, terms in enumerate(analysis.clauses):
         clause_weight = 1.0 if number in focus else CONTEXT_WEIGHT
+        # Context ("刚下班回来看直播，…") helps ranking a little but must not veto an answer
+        # to the question clause, so it weighs even less in the coverage decision.
+        decision_weight = 1.0 if number in focus else CONTEXT_COVERAGE_WEIGHT
         for term in terms:
-            weight = clause_weight * term_weight(term, weak)
             key = f"{WORD}|{term}"
-            words[key] = max(words.get(key, 0.0), weight)
+            words[key] = max(words.get(key, 0.0), clause_weight * term_weight(term, weak))
+            decisive[key] = max(decisive.get(key, 0.0), decision_weight * term_weight(term, weak))
         strong_terms = [term for term in terms if term not in weak]
         channels = channel_terms(strong_terms)
         for channel in (BIGRAM, PINYIN):
@@ -194,7 +216,11 @@ def build_query(analysis: Analysis, index: FaqIndex) -> Query:
                 weights[key] = weights.get(key, 0.0) + clause_weight * CHANNEL_WEIGHTS[channel]
     for key, weight in words.items():
         weights[key] = weights.get(key, 0.0) + weight * CHANNEL_WEIGHTS[WORD]
-    return Query(weights=weights, words=words)
+    query_words = tuple(
+        QueryWord(key, weight * index.importance(key), _word_parts(key.split("|", 1)[1]))
+        for key, weight in decisive.items()
+    )
+    return Query(weights=weights, words=query_words)
 
 
 def term_weight(term: str, weak: frozenset[str]) -> float:

@@ -14,12 +14,13 @@ import math
 import re
 import threading
 import warnings
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from livebot.faq.lexicon import Lexicon, default_lexicon
 from livebot.faq.normalize import normalize
-from livebot.faq.phonetics import HomophoneCorrector
+from livebot.faq.phonetics import HomophoneCorrector, is_cjk
 
 if TYPE_CHECKING:
     import jieba
@@ -55,7 +56,12 @@ class Tokenizer:
         self._jieba: jieba.Tokenizer | None = None
         self._corrector: HomophoneCorrector | None = None
         self._lock = threading.Lock()
+        self._general_freq: dict[str, int] = {}
+        self._vocabulary: set[str] = set(self.lexicon.homophone_targets())
         self.analyze = functools.lru_cache(maxsize=cache_size)(self._analyze)  # type: ignore[method-assign]
+        # Chat variants differ only in emoji and punctuation runs (多少钱 / 多少钱？？ / 多少钱👍):
+        # the costly part is cached a second time, by normalised text.
+        self._analyze_normalized = functools.lru_cache(maxsize=cache_size)(self._analyze_clean)
 
     def analyze(self, text: str) -> Analysis:
         """Normalise, repair, cut and canonicalise ``text`` (cached by text)."""
@@ -67,8 +73,22 @@ class Tokenizer:
 
     def cut(self, text: str) -> list[str]:
         """Raw jieba tokens of already-normalised text (whitespace dropped)."""
-        engine, _ = self._ensure_loaded()
-        return [token for token in engine.lcut(text, HMM=False) if not token.isspace()]
+        return [token for token in self._raw_cut(text) if not token.isspace()]
+
+    def extend_vocabulary(self, words: Iterable[str]) -> None:
+        """Also repair homophone slips of these words (a knowledge base's own vocabulary).
+
+        Only Chinese words of 2+ characters count; the per-text cache is cleared when the
+        set of repairable words grows, since earlier analyses may now read differently.
+        """
+        new = {word for word in words if len(word) >= 2 and all(is_cjk(char) for char in word)}
+        with self._lock:
+            if new <= self._vocabulary:
+                return
+            self._vocabulary |= new
+            self._corrector = None
+        self.analyze.cache_clear()  # type: ignore[attr-defined]
+        self._analyze_normalized.cache_clear()
 
     def informativeness(self, word: str) -> float:
         """Self-information of a word in general Chinese (jieba's corpus counts), in nats.
@@ -76,22 +96,35 @@ class Tokenizer:
         Generic words (东西, 出来, 别人) score ~8, topical ones (口红, 上市公司) 13-17.
         """
         engine, _ = self._ensure_loaded()
-        return math.log(engine.total / max(engine.FREQ.get(word) or 0, 1))
+        count = self._general_freq.get(word)
+        if count is None:
+            count = engine.FREQ.get(word) or 0
+        return math.log(engine.total / max(count, 1))
 
     def correct(self, text: str) -> str:
         """Repair homophone typos of domain terms in already-normalised text."""
         _, corrector = self._ensure_loaded()
-        return corrector.correct(text)
+        return corrector.correct(text, self._raw_cut(text))
+
+    def _raw_cut(self, text: str) -> list[str]:
+        engine, _ = self._ensure_loaded()
+        return engine.lcut(text, HMM=False)  # no HMM: it glues unknown characters into junk words
 
     def _analyze(self, text: str) -> Analysis:
         normalized = normalize(text)
-        corrected = self.correct(normalized.text) if normalized.text else ""
-        tokens = self.cut(corrected) if corrected else []
+        analysis = self._analyze_normalized(normalized.text)
+        return replace(analysis, emojis=normalized.emojis) if normalized.emojis else analysis
+
+    def _analyze_clean(self, text: str) -> Analysis:
+        _, corrector = self._ensure_loaded()
+        raw = self._raw_cut(text) if text else []
+        corrected = corrector.correct(text, raw) if raw else ""
+        if corrected != text:
+            raw = self._raw_cut(corrected)  # cut again only when a repair changed the text
+        tokens = [token for token in raw if not token.isspace()]
         clauses, clause_texts = self._clauses(tokens)
         words = tuple(token for token in tokens if _WORD.search(token))
-        return Analysis(
-            text=corrected, emojis=normalized.emojis, tokens=words, clauses=clauses, clause_texts=clause_texts
-        )
+        return Analysis(text=corrected, emojis=(), tokens=words, clauses=clauses, clause_texts=clause_texts)
 
     def _clauses(self, tokens: list[str]) -> tuple[tuple[tuple[str, ...], ...], tuple[str, ...]]:
         """Split at punctuation; per clause its surface text and its canonical content terms."""
@@ -119,16 +152,16 @@ class Tokenizer:
         if engine is not None and corrector is not None:
             return engine, corrector
         with self._lock:
-            if self._jieba is None or self._corrector is None:
-                self._jieba = _build_jieba(self.lexicon)
+            if self._jieba is None:
+                self._jieba, self._general_freq = _build_jieba(self.lexicon)
+            if self._corrector is None:
                 freq = self._jieba.FREQ
-                self._corrector = HomophoneCorrector(
-                    self.lexicon.homophone_targets(), is_word=lambda word: freq.get(word, 0) > 0
-                )
+                self._corrector = HomophoneCorrector(self._vocabulary, is_word=lambda word: freq.get(word, 0) > 0)
             return self._jieba, self._corrector
 
 
-def _build_jieba(lexicon: Lexicon) -> jieba.Tokenizer:
+def _build_jieba(lexicon: Lexicon) -> tuple[jieba.Tokenizer, dict[str, int]]:
+    """A private jieba with the domain words, and the general counts those words replaced."""
     with warnings.catch_warnings():
         # jieba 0.42 still touches pkg_resources / invalid escapes on some installs.
         warnings.simplefilter("ignore")
@@ -137,12 +170,14 @@ def _build_jieba(lexicon: Lexicon) -> jieba.Tokenizer:
         logging.getLogger("jieba").setLevel(logging.WARNING)
         engine = jieba.Tokenizer()
         engine.initialize()
+    general: dict[str, int] = {}
     for word in lexicon.jieba_words():
+        general[word] = engine.FREQ.get(word) or 0
         # A floor frequency: domain words must beat accidental general words around them
         # (会上火 is 会/上火 here, not 会上/火 as the general dictionary would cut it).
         engine.add_word(word, max(engine.FREQ.get(word) or 0, DOMAIN_WORD_FREQ))
     logger.info("jieba loaded with %d domain words", len(lexicon.domain_words))
-    return engine
+    return engine, general
 
 
 _default_lock = threading.Lock()

@@ -1,11 +1,38 @@
-"""Wire the schedule area into the app."""
+"""Wire the schedule area into the app: settings, clock, routes, API description, the scheduler."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 from aiohttp import web
 
-from livebot.schedule.views import routes
+from livebot.appkeys import API_DOC, CONFIG
+from livebot.schedule import api, views, ws
+from livebot.schedule.apidoc import PATHS, SCHEMAS
+from livebot.schedule.clock import system_clock
+from livebot.schedule.keys import CLOCK, RUNNER, SETTINGS
+from livebot.schedule.settings import ScheduleSettings
+
+
+async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Every instance runs a standby scheduler; the one holding the leader lock runs the jobs."""
+    from livebot.schedule.runner import Runner
+
+    runner = Runner(app)
+    app[RUNNER] = runner
+    await runner.start()
+    yield
+    await runner.stop()
 
 
 def setup(app: web.Application) -> None:
-    app.add_routes(routes)
+    settings = app[CONFIG].section("schedule", ScheduleSettings)
+    app[SETTINGS] = settings
+    if CLOCK not in app:
+        app[CLOCK] = system_clock
+    app.add_routes(views.routes)
+    app.add_routes(api.routes)
+    app.add_routes(ws.routes)
+    app[API_DOC].add(PATHS, SCHEMAS)
+    if settings.scheduler_enabled:
+        app.cleanup_ctx.append(scheduler_ctx)

@@ -68,3 +68,29 @@ async def test_every_route_declares_access(client: TestClient) -> None:
         if isinstance(route.resource, web.StaticResource) or route.method == "HEAD":
             continue
         assert getattr(route.handler, ACCESS_ATTR, None) is not None, route
+
+
+async def test_errors_map_to_statuses(config) -> None:
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from livebot.app import create_app
+    from livebot.auth.access import public
+    from livebot.errors import ConflictError, NotFoundError, ValidationError
+
+    app = create_app(config)
+    problems = {"bad": ValidationError("events[0].platform", "must be one of ..."), "gone": NotFoundError("没有这个场次"),
+                "taken": ConflictError("已被认领")}
+
+    @public
+    async def fail(request: web.Request) -> web.Response:
+        raise problems[request.match_info["kind"]]
+
+    app.router.add_get("/fail/{kind}", fail)
+    async with TestClient(TestServer(app)) as client:
+        resp = await client.get("/fail/bad")
+        assert resp.status == 400
+        assert await resp.json() == {"error": "events[0].platform: must be one of ...", "field": "events[0].platform"}
+        assert (await client.get("/fail/gone")).status == 404
+        resp = await client.get("/fail/taken")
+        assert resp.status == 409
+        assert "已被认领" in await resp.text()

@@ -142,13 +142,25 @@ def decompress(body: bytes, version: int) -> bytes:
             if not inflater.eof:
                 raise ProtocolError("zlib body truncated or too large")
         else:
-            out = brotli.decompress(body)
+            out = brotli_decompress(body)
     except (zlib.error, brotli.error) as err:
         raise ProtocolError(f"garbage compressed body (version {version}): {err}") from err
     if len(out) > MAX_PACKET_BYTES:
         raise ProtocolError(f"decompressed body exceeds {MAX_PACKET_BYTES} bytes")
     if not out:
         raise ProtocolError(f"empty compressed body (version {version})")
+    return out
+
+
+def brotli_decompress(body: bytes) -> bytes:
+    """Brotli with an output cap (brotli >= 1.2), so a small frame cannot expand without bound."""
+    decompressor = brotli.Decompressor()
+    try:
+        out = decompressor.process(body, output_buffer_limit=MAX_PACKET_BYTES + 1)
+    except TypeError:  # brotli 1.1 has no output limit: the size check after it still applies
+        out = decompressor.process(body)
+    if not decompressor.is_finished():
+        raise ProtocolError("brotli body truncated or too large")
     return out
 
 

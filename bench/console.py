@@ -1,0 +1,303 @@
+"""Advisor console benchmark: 10 consoles open while the signed webhook takes 5,000 events/s.
+
+Starts ``livebot serve`` as a subprocess on 127.0.0.1 with a fresh SQLite file, a live session
+routed from the bench's webhook source and the sample knowledge base; opens N console
+websockets (bearer token, role advisor) and drives the webhook open-loop (a batch every
+batch/rate seconds whatever the answers) with chat in which ~10% are questions. Each console
+records when every ask (by its platform event id) first reaches it and checks the sequence of
+every range it receives.
+
+Prints: ingest-to-console latency p50/p99 (from the moment the batch was posted to the moment a
+console received the ask), dropped updates (sequence gaps plus asks some console never saw),
+frames per console per second, and what the server accepted. Bounded to about a minute.
+
+    python bench/console.py [--rate 5000] [--seconds 20] [--clients 10] [--batch 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+import aiohttp
+import orjson
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from livebot.auth import store as auth_store  # noqa: E402
+from livebot.chat import signing  # noqa: E402
+from livebot.faq import store as faq_store  # noqa: E402
+from livebot.faq.kb import load_kb, sample_kb_path  # noqa: E402
+from livebot.schedule.models import Channel, LiveSession  # noqa: E402
+from livebot.storage import migrate  # noqa: E402
+from livebot.storage.base import utcnow  # noqa: E402
+from livebot.storage.engine import Database  # noqa: E402
+
+SOURCE, SECRET = "bench", "bench-console-secret"
+CHANNELS = {"douyin": "dy-room-1", "kuaishou": "ks-room-1", "channels": "sph-1", "bilibili": "bili-1",
+            "taobao": "tb-1", "wecom": "wecom-parents-1"}
+CHATTER = ["冲冲冲", "666", "来了来了", "主播好美", "[玫瑰][玫瑰]", "👍👍👍", "打卡", "已关注", "支持北境", "哈哈哈哈",
+           "主播晚上好", "牧场好漂亮", "已下单", "好的谢谢主播", "宝宝睡了偷偷看", "画面卡了", "老粉来了", "买了买了",
+           "奶牛好可爱🐄", "工厂好干净", "终于等到开播了", "在看", "学到了", "收到", "刚下班赶上了", "各位宝妈晚上好"]
+MAX_IN_FLIGHT = 256
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def seed(url: str) -> tuple[int, str, list[str]]:
+    """A live session routed from every bench channel, the sample KB, an advisor token."""
+    migrate.upgrade_sync(url)
+    db = Database.open(url)
+    try:
+        now = utcnow()
+        async with db.sessions() as session:
+            live = LiveSession(title="压测场次", planned_start=now - timedelta(minutes=1),
+                               planned_end=now + timedelta(hours=2), status="live", started_at=now)
+            session.add(live)
+            await session.flush()
+            session.add_all(Channel(session_id=live.id, source_id=SOURCE, channel=ch, platform=pf, label=ch)
+                            for pf, ch in CHANNELS.items())
+            await session.commit()
+            session_id = live.id
+        entries = load_kb(sample_kb_path())
+        await faq_store.import_entries(db, entries, "bench")
+        token = await auth_store.create_token(db, "advisor", "bench")
+        questions = [p if p.endswith(("？", "?")) else p + "？" for e in entries for p in e.phrasings()]
+        return session_id, token, questions
+    finally:
+        await db.close()
+
+
+def start_server(folder: Path, port: int, url: str) -> subprocess.Popen[bytes]:
+    config = folder / "livebot.toml"
+    config.write_text(
+        f'[server]\nhost = "127.0.0.1"\nport = {port}\n[database]\nurl = "{url}"\n'
+        f'[auth]\nsession_secret = "bench"\n'
+        f'[[sources]]\nid = "{SOURCE}"\ntype = "webhook"\nsecret = "{SECRET}"\n', encoding="utf-8")
+    return subprocess.Popen(
+        [sys.executable, "-m", "livebot", "--log-level", "WARNING", "serve", "--config", str(config)],
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=open(folder / "server.log", "wb"),
+    )
+
+
+async def wait_ready(base: str, proc: subprocess.Popen[bytes], folder: Path, limit: float = 60.0) -> None:
+    deadline = time.monotonic() + limit
+    async with aiohttp.ClientSession() as http:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise SystemExit("server exited:\n" + (folder / "server.log").read_text(errors="replace")[-3000:])
+            try:
+                async with http.get(f"{base}/healthz") as resp:
+                    if resp.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.2)
+    raise SystemExit("server not healthy within 60 s")
+
+
+@dataclass
+class Console:
+    """One advisor console: when each ask arrived, and any gap in the sequence."""
+
+    name: str
+    seen: dict[str, float] = field(default_factory=dict)
+    last_seq: int = -1
+    gaps: int = 0
+    frames: int = 0
+    resyncs: int = 0
+    snapshots: int = 0
+
+    async def run(self, http: aiohttp.ClientSession, url: str, ready: asyncio.Event, stop: asyncio.Event) -> None:
+        async with http.ws_connect(url, heartbeat=30, max_msg_size=0) as ws:
+            while not stop.is_set():
+                try:
+                    message = await ws.receive(timeout=0.5)
+                except TimeoutError:
+                    continue
+                if message.type != aiohttp.WSMsgType.TEXT:
+                    break
+                now = time.monotonic()
+                frame = orjson.loads(message.data)
+                self.frames += 1
+                if frame["type"] == "snapshot":
+                    self.snapshots += 1
+                    self.last_seq = frame["seq"]
+                    ready.set()
+                    continue
+                for rng in frame["ranges"]:
+                    if rng["to"] <= self.last_seq:
+                        continue
+                    if rng["from"] > self.last_seq + 1:
+                        self.gaps += rng["from"] - self.last_seq - 1
+                    self.last_seq = rng["to"]
+                    for ask in rng["asks"]:
+                        self.seen.setdefault(ask["id"], now)
+
+
+@dataclass
+class Load:
+    rng: random.Random
+    questions: list[str]
+    sent: dict[str, float] = field(default_factory=dict)
+    serial: int = 0
+    accepted: int = 0
+    failed: int = 0
+    question_share: float = 0.10
+
+    def batch(self, size: int) -> tuple[list[str], bytes]:
+        events, ids = [], []
+        now_ms = int(time.time() * 1000)
+        for _ in range(size):
+            self.serial += 1
+            platform = self.rng.choice(list(CHANNELS))
+            is_question = self.rng.random() < self.question_share
+            text = self.rng.choice(self.questions) if is_question else self.rng.choice(CHATTER)
+            event_id = f"b{self.serial}"
+            ids.append(event_id)
+            events.append({"id": event_id, "platform": platform, "channel": CHANNELS[platform], "kind": "comment",
+                           "ts": now_ms, "user": {"id": f"u{self.rng.randrange(5000)}", "name": f"观众{self.serial % 997}"},
+                           "text": text})
+        return ids, orjson.dumps({"events": events})
+
+    async def post(self, http: aiohttp.ClientSession, url: str, size: int, gate: asyncio.Semaphore) -> None:
+        ids, body = self.batch(size)
+        headers = {"Content-Type": "application/json", **signing.signed_headers(SECRET, body)}
+        async with gate:
+            started = time.monotonic()
+            for event_id in ids:
+                self.sent[event_id] = started
+            try:
+                async with http.post(url, data=body, headers=headers) as resp:
+                    if resp.status == 202:
+                        self.accepted += (await resp.json())["accepted"]
+                    else:
+                        self.failed += size
+            except aiohttp.ClientError:
+                self.failed += size
+
+
+def quantile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def count_asks(url: str, session_id: int) -> int:
+    from sqlalchemy import func, select
+
+    from livebot.console.models import QuestionAsk
+
+    db = Database.open(url)
+    try:
+        async with db.sessions() as session:
+            return int(await session.scalar(select(func.count()).select_from(QuestionAsk)
+                                            .where(QuestionAsk.session_id == session_id)) or 0)
+    finally:
+        await db.close()
+
+
+async def main(args: argparse.Namespace) -> None:
+    folder = Path(tempfile.mkdtemp(prefix="livebot-bench-console-"))
+    url = f"sqlite:///{folder / 'bench.db'}"
+    session_id, token, questions = await seed(url)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc = start_server(folder, port, url)
+    try:
+        await wait_ready(base, proc, folder)
+        await run_load(args, base, token, session_id, questions, url)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+async def run_load(args: argparse.Namespace, base: str, token: str, session_id: int, questions: list[str], url: str) -> None:
+    headers = {"Authorization": f"Bearer {token}"}
+    connector = aiohttp.TCPConnector(limit=MAX_IN_FLIGHT + args.clients + 8)
+    async with aiohttp.ClientSession(headers=headers, connector=connector) as http:
+        stop = asyncio.Event()
+        consoles = [Console(f"c{i}") for i in range(args.clients)]
+        readies = [asyncio.Event() for _ in consoles]
+        tasks = [asyncio.create_task(c.run(http, f"{base.replace('http', 'ws')}/ws/console/{session_id}", r, stop))
+                 for c, r in zip(consoles, readies, strict=True)]
+        await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), timeout=20)
+        load = Load(random.Random(20261124), questions)
+        gate = asyncio.Semaphore(MAX_IN_FLIGHT)
+        ingest_url = f"{base}/api/v1/ingest/{SOURCE}"
+        interval = args.batch / args.rate
+        posts: set[asyncio.Task[None]] = set()
+        started = time.monotonic()
+        tick = 0
+        print(f"livebot console bench: {args.clients} consoles, {args.rate} events/s in batches of {args.batch} "
+              f"for {args.seconds:.0f} s, ~{load.question_share:.0%} questions", flush=True)
+        while (now := time.monotonic()) - started < args.seconds:
+            due = started + tick * interval
+            if due > now:
+                await asyncio.sleep(due - now)
+            task = asyncio.create_task(load.post(http, ingest_url, args.batch, gate))
+            posts.add(task)
+            task.add_done_callback(posts.discard)
+            tick += 1
+        await asyncio.gather(*posts)
+        load_seconds = time.monotonic() - started
+        asked = await settle(url, session_id, consoles, limit=15.0)
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    report(args, load, consoles, asked, load_seconds)
+
+
+async def settle(url: str, session_id: int, consoles: list[Console], limit: float) -> int:
+    """Wait until every console saw every ask the server stored (or the limit passes)."""
+    deadline = time.monotonic() + limit
+    asked = await count_asks(url, session_id)
+    while time.monotonic() < deadline:
+        await asyncio.sleep(1.0)
+        now_asked = await count_asks(url, session_id)
+        if now_asked == asked and all(len(c.seen) >= asked for c in consoles):
+            break
+        asked = now_asked
+    return asked
+
+
+def report(args: argparse.Namespace, load: Load, consoles: list[Console], asked: int, seconds: float) -> None:
+    latencies = [(seen_at - load.sent[event_id]) * 1000 for c in consoles for event_id, seen_at in c.seen.items()
+                 if event_id in load.sent]
+    missing = sum(max(0, asked - len(c.seen)) for c in consoles)
+    gaps = sum(c.gaps for c in consoles)
+    frames = max(c.frames for c in consoles) / max(seconds, 1e-9)
+    print(f"  sent {load.serial} events in {seconds:.1f} s ({load.serial / seconds:,.0f}/s), accepted {load.accepted}, "
+          f"failed {load.failed}")
+    print(f"  questions queued (asks stored): {asked}; consoles: {len(consoles)}")
+    print(f"  ingest-to-console latency over {len(latencies)} deliveries: p50 {quantile(latencies, 0.5):.0f} ms, "
+          f"p99 {quantile(latencies, 0.99):.0f} ms, max {max(latencies, default=float('nan')):.0f} ms (target p99 < 500 ms)")
+    print(f"  dropped updates: {gaps + missing} (sequence gaps {gaps}, asks never seen {missing}) (target 0)")
+    print(f"  frames per console: {frames:.1f}/s (limit ~10/s); snapshots {sum(c.snapshots for c in consoles)}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rate", type=int, default=5000, help="events per second (default 5000)")
+    parser.add_argument("--seconds", type=float, default=20.0, help="load duration (default 20)")
+    parser.add_argument("--clients", type=int, default=10, help="console websockets (default 10)")
+    parser.add_argument("--batch", type=int, default=100, help="events per webhook request (default 100)")
+    asyncio.run(main(parser.parse_args()))

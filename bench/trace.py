@@ -1,0 +1,224 @@
+"""Trace benchmark: import a season of EPCIS history, then load the Digital Link resolver.
+
+1. Builds ~100,000 events (a dairy chain of 19 events per batch, one document per day over a
+   season) and imports them through the real importer into a fresh SQLite file: events/s.
+2. Starts ``livebot serve`` on 127.0.0.1 in its own process on that database and sends
+   Digital Link JSON lookups (``GET /01/{gtin}/10/{lot}``, ``Accept: application/json``) from
+   200 concurrent clients: p50/p99 latency (target p99 < 50 ms) with the resolver cache on,
+   then with it off (every request reads the database).
+
+Run: ``python bench/trace.py [--events 100000] [--requests 6000]``; bounded to a few minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import aiohttp
+import orjson
+
+from livebot.demo import trace as demo
+from livebot.storage import migrate
+from livebot.storage.engine import Database
+from livebot.trace.digitallink import digital_link_path
+from livebot.trace.service import import_epcis
+from livebot.trace.settings import TraceSettings
+
+CONCURRENCY = 200
+
+
+def season(events_wanted: int) -> list[tuple[list[dict], list[tuple[str, str]]]]:
+    """Daily documents of dairy chains until ``events_wanted`` events: [(events, [(gtin, lot)])]."""
+    rng = random.Random(2026)
+    per_day = 60
+    start = datetime.fromisoformat("2026-08-01T05:10:00+08:00")
+    days: list[tuple[list[dict], list[tuple[str, str]]]] = []
+    total = 0
+    day = 0
+    while total < events_wanted:
+        events: list[dict] = []
+        lots: list[tuple[str, str]] = []
+        for n in range(per_day):
+            stage = n % 3
+            milked = start + timedelta(days=day, minutes=12 * n)
+            base = demo.demo_batch(n, stage, milked, n + 1)
+            local = milked.astimezone(demo.CST)
+            batch = demo.DemoBatch(
+                gtin=base.gtin, stage=base.stage, lot=f"QH{local:%Y%m%d}{'ABC'[stage]}{n + 1:02d}",
+                raw_lot=f"SC{local:%Y%m%d}T{n + 1:02d}", can_code=f"C{local:%y%m%d}{n + 1:03d}", milked=milked,
+                farm=base.farm, tank=base.tank, truck=base.truck,
+            )
+            chain = demo.chain_events(batch, rng)
+            events += chain
+            lots.append((batch.gtin, batch.lot))
+            total += len(chain)
+            if total >= events_wanted:
+                break
+        days.append((events, lots))
+        day += 1
+    return days
+
+
+async def import_season(url: str, days: list[tuple[list[dict], list[tuple[str, str]]]]) -> tuple[int, float]:
+    db = Database.open(url)
+    settings = TraceSettings()
+    documents = [orjson.dumps(demo.document(events)) for events, _ in days]
+    stored = 0
+    start = time.perf_counter()
+    try:
+        for raw in documents:
+            stored += (await import_epcis(db, raw, settings)).stored
+    finally:
+        await db.close()
+    return stored, time.perf_counter() - start
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(folder: Path, url: str, cache_seconds: float) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    config = folder / f"bench-{port}.toml"
+    config.write_text(
+        f'[server]\nhost = "127.0.0.1"\nport = {port}\n[database]\nurl = "{url}"\n'
+        f'[auth]\nsession_secret = "bench"\n[trace]\nresolver_cache_seconds = {cache_seconds}\n', encoding="utf-8")
+    log = open(folder / f"server-{port}.log", "wb")  # noqa: SIM115 - closed with the process
+    proc = subprocess.Popen([sys.executable, "-m", "livebot", "--log-level", "WARNING", "serve", "--config", str(config)],
+                            stdout=log, stderr=subprocess.STDOUT)
+    return proc, f"http://127.0.0.1:{port}"
+
+
+async def wait_healthy(base: str, proc: subprocess.Popen[bytes]) -> None:
+    async with aiohttp.ClientSession() as http:
+        for _ in range(240):
+            if proc.poll() is not None:
+                raise RuntimeError("server exited; see its log")
+            try:
+                async with http.get(f"{base}/healthz") as resp:
+                    if resp.status == 200:
+                        return
+            except aiohttp.ClientConnectionError:
+                pass
+            await asyncio.sleep(0.25)
+    raise RuntimeError("server not healthy in 60 s")
+
+
+class Connection:
+    """A minimal HTTP/1.1 keep-alive client: the load generator must cost far less CPU than the server."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str) -> None:
+        self.reader, self.writer, self.host = reader, writer, host
+
+    @classmethod
+    async def open(cls, host: str, port: int) -> Connection:
+        reader, writer = await asyncio.open_connection(host, port)
+        return cls(reader, writer, f"{host}:{port}")
+
+    async def get(self, path: str) -> int:
+        self.writer.write(f"GET {path} HTTP/1.1\r\nHost: {self.host}\r\nAccept: application/json\r\n\r\n".encode())
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(head[9:12])
+        length = 0
+        for line in head.split(b"\r\n"):
+            if line[:15].lower() == b"content-length:":
+                length = int(line[15:])
+        await self.reader.readexactly(length)
+        return status
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+async def load(connections: list[Connection], paths: list[str], requests: int) -> dict[str, float]:
+    """``requests`` lookups over ``len(connections)`` concurrent keep-alive connections; latencies in ms."""
+    rng = random.Random(7)
+    latencies: list[float] = []
+    failures = 0
+    queue = [rng.choice(paths) for _ in range(requests)]
+
+    async def worker(conn: Connection) -> None:
+        nonlocal failures
+        while queue:
+            path = queue.pop()
+            start = time.perf_counter()
+            if await conn.get(path) != 200:
+                failures += 1
+            latencies.append((time.perf_counter() - start) * 1000)
+
+    begin = time.perf_counter()
+    await asyncio.gather(*(worker(conn) for conn in connections))
+    elapsed = time.perf_counter() - begin
+    latencies.sort()
+    return {"p50": latencies[len(latencies) // 2], "p99": latencies[int(len(latencies) * 0.99) - 1], "max": latencies[-1],
+            "rps": len(latencies) / elapsed, "failures": failures}
+
+
+async def open_connections(port: int) -> list[Connection]:
+    """``CONCURRENCY`` connections, opened a few at a time (a burst of SYNs overflows the listen backlog)."""
+    connections: list[Connection] = []
+    for start in range(0, CONCURRENCY, 20):
+        connections += await asyncio.gather(*(Connection.open("127.0.0.1", port) for _ in range(min(20, CONCURRENCY - start))))
+    return connections
+
+
+async def resolver_run(folder: Path, url: str, mixes: dict[str, list[str]], requests: int, cache_seconds: float) -> dict[str, dict[str, float]]:
+    """One server process; the connections are opened and warmed up before anything is measured."""
+    proc, base = start_server(folder, url, cache_seconds)
+    results = {}
+    try:
+        await wait_healthy(base, proc)
+        connections = await open_connections(int(base.rsplit(":", 1)[1]))
+        try:
+            for name, paths in mixes.items():
+                await load(connections, paths, CONCURRENCY * 3)
+                results[name] = await load(connections, paths, requests)
+        finally:
+            for conn in connections:
+                conn.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+    return results
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=6000)
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="livebot-bench-trace-"))
+    url = f"sqlite:///{folder / 'trace.db'}"
+    await migrate.upgrade(url)
+    days = season(args.events)
+    stored, seconds = await import_season(url, days)
+    print(f"EPCIS import: {stored} events in {len(days)} daily documents, {seconds:.1f} s -> {stored / seconds:,.0f} events/s")
+    paths = [digital_link_path(gtin, lot) for _, lots in days for gtin, lot in lots]
+    rng = random.Random(11)
+    hot = paths[-6:]  # the batches on stream now and the latest production
+    stream = [rng.choice(hot) if rng.random() < 0.9 else rng.choice(paths) for _ in range(5000)]
+    mixes = {"stream traffic (90% the 6 batches on stream, 10% any lot of the season)": stream,
+             f"uniform over all {len(paths)} lots of the season": paths}
+    for label, cache in (("cache on", 30.0), ("cache off", 0.0)):
+        for mix, r in (await resolver_run(folder, url, mixes, args.requests, cache)).items():
+            verdict = "OK" if r["p99"] < 50 else "ABOVE TARGET"
+            print(f"Digital Link JSON, {CONCURRENCY} concurrent, {args.requests} requests, {label}, {mix}: "
+                  f"p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms ({verdict}: < 50 ms), max {r['max']:.1f} ms, "
+                  f"{r['rps']:,.0f} req/s, failures {int(r['failures'])}")
+    print(f"(data in {folder}; cores: {os.cpu_count()})")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

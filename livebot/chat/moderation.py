@@ -1,0 +1,184 @@
+"""Moderation at ingest: flood merging, spam and banned-word flags, per-user rate limits.
+
+Nothing acknowledged is ever dropped or deleted: every event is stored as its own row, so
+engagement counts every comment. Moderation only decides how consoles see it:
+
+- **Flood merging.** A comment whose text (compared loosely: width, case, spaces,
+  punctuation and long character runs ignored, so ``666``/``6666!``/``６６６`` match) repeats
+  an earlier comment in the same session (or, unrouted, the same source channel) within
+  ``merge_window_seconds`` — or the same user's own within ``user_merge_window_seconds`` — is
+  *merged* into that first comment, the head: it is stored with ``hidden=True``,
+  ``flags=["merged"]`` and ``merged_count=0``, and the head's ``merged_count`` (1 for a plain
+  comment) is raised by one in the same transaction. So ``sum(merged_count)`` over a session
+  equals its number of comments, and one visible row says "奶源是哪里的 ×12". The window is
+  fixed from the head's time: a flood that lasts longer starts a new head each window.
+- **Spam.** Links (``link``), contact details — mobile numbers, WeChat ids, QQ numbers —
+  (``contact``), advertising phrases (``ad``) and the configured banned words
+  (``banned_word``) are flagged and the event hidden from advisors.
+- **Rate limit.** More than ``rate_limit_messages`` comments by one user within
+  ``rate_limit_seconds`` are flagged ``rate_limited`` and hidden.
+
+Only comments are moderated; likes, gifts and viewer counts pass untouched. Time is the
+events' own time, so replays and tests behave the same at any speed. State is in memory
+and per instance (several instances behind Redis merge floods per instance only).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import deque
+from dataclasses import dataclass
+
+from livebot.chat.event import ChatEvent
+from livebot.chat.routing import Route
+from livebot.chat.settings import ModerationSettings
+
+MERGED = "merged"
+Key = tuple[str, str]
+
+LINK = re.compile(
+    r"https?://|www\.|\b[a-z0-9][a-z0-9-]{0,62}\.(?:com|cn|net|org|top|xyz|vip|shop|cc|me|io|info|ltd|club|site|link|tk)\b",
+    re.IGNORECASE,
+)
+PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+WECHAT = re.compile(r"(?:微信|威信|薇信|v信|vx|wx|weixin|加v|\+v)[\s:：号是为]*[a-z][-_a-z0-9]{5,19}", re.IGNORECASE)
+QQ = re.compile(r"(?:qq|扣扣|企鹅)[\s:：号群是为]*\d{5,11}", re.IGNORECASE)
+DIGIT_GAPS = re.compile(r"(?<=\d)[\s\-－—.·]+(?=\d)")
+LOOSE_DROP = re.compile(r"[\s\W_]+")
+RUNS = re.compile(r"(.)\1{2,}")
+ALNUM = re.compile(r"[0-9a-z]")
+COMPAT = re.compile(r"[\u00a0-\u00bf\u2000-\u2bff\u3000\u3200-\u33ff\uf900-\ufaff\ufe10-\ufe6f\uff00-\uffef]")
+"""Characters NFKC may change (full-width forms, circled and enclosed digits, ligatures ...)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    hidden: bool = False
+    flags: tuple[str, ...] = ()
+    merged_into: Key | None = None
+
+
+CLEAN = Verdict()
+
+
+@dataclass(slots=True)
+class Head:
+    key: Key
+    ts: float
+
+
+def fold(text: str) -> str:
+    """Full-width to half-width, compatibility forms unified, lower-cased."""
+    if COMPAT.search(text):
+        text = unicodedata.normalize("NFKC", text)
+    return text.casefold()
+
+
+def detection_text(folded: str) -> str:
+    """Digits joined across spaces and dashes (``138 0013-8000``): what the spam rules read."""
+    return DIGIT_GAPS.sub("", folded)
+
+
+def fingerprint(folded: str) -> str:
+    """The loose form two comments must share to be merged."""
+    loose = RUNS.sub(r"\1\1\1", LOOSE_DROP.sub("", folded))
+    return loose or folded.strip()
+
+
+class Moderator:
+    """Judges each comment; one instance per app, called from the ingest's hot path."""
+
+    def __init__(self, settings: ModerationSettings) -> None:
+        self.settings = settings
+        self.word_flags = {fold(w): "ad" for w in settings.ad_words if w.strip()}
+        self.word_flags.update({fold(w): "banned_word" for w in settings.banned_words})
+        alternatives = sorted(self.word_flags, key=len, reverse=True)
+        self.word_pattern = re.compile("|".join(map(re.escape, alternatives))) if alternatives else None
+        self.heads: dict[tuple[str, ...], Head] = {}
+        self.user_heads: dict[tuple[str, ...], Head] = {}
+        self.recent: dict[Key, deque[float]] = {}
+        self.latest = 0.0
+        self.calls = 0
+
+    def judge(self, event: ChatEvent, route: Route) -> Verdict:
+        """How ``event`` is shown: plain, flagged and hidden, or merged into an earlier comment."""
+        if not self.settings.enabled or event.kind != "comment" or not event.text:
+            return CLEAN
+        ts = event.ts.timestamp()
+        self.latest = max(self.latest, ts)
+        self.calls += 1
+        if self.calls % 4096 == 0 or len(self.heads) + len(self.user_heads) > self.settings.max_tracked_keys:
+            self.prune()
+        folded = fold(event.text)
+        flags = self.content_flags(folded)
+        if self.rate_limited(event, ts):
+            flags.append("rate_limited")
+        if flags:
+            return Verdict(hidden=True, flags=tuple(flags))
+        return self.merge(event, route, ts, fingerprint(folded))
+
+    def content_flags(self, folded: str) -> list[str]:
+        """Spam and banned-word flags for one folded text (empty for ordinary chat)."""
+        flags: list[str] = []
+        probe = folded
+        if ALNUM.search(folded):  # links and contact details need ASCII letters or digits; most chat has none
+            probe = detection_text(folded)
+            if self.settings.flag_links and LINK.search(probe):
+                flags.append("link")
+            if self.settings.flag_contacts and (PHONE.search(probe) or WECHAT.search(probe) or QQ.search(probe)):
+                flags.append("contact")
+        if self.word_pattern is not None:
+            for found in self.word_pattern.findall(probe):
+                flag = self.word_flags[found]
+                if flag not in flags:
+                    flags.append(flag)
+        return flags
+
+    def rate_limited(self, event: ChatEvent, ts: float) -> bool:
+        limit = self.settings.rate_limit_messages
+        if not limit or not event.user.id:
+            return False
+        window = self.recent.setdefault((event.source, event.user.id), deque())
+        window.append(ts)
+        while window and window[0] < ts - self.settings.rate_limit_seconds:
+            window.popleft()
+        return len(window) > limit
+
+    def merge(self, event: ChatEvent, route: Route, ts: float, print_: str) -> Verdict:
+        scope = str(route.session_id) if route.session_id is not None else f"{event.source}\x1f{event.channel}"
+        user_key = (scope, event.source, event.user.id, print_) if event.user.id else None
+        cross_key = (scope, print_)
+        own = (event.source, event.id)
+        if user_key is not None:
+            head = self.user_heads.get(user_key)
+            if head is not None and abs(ts - head.ts) <= self.settings.user_merge_window_seconds and head.key != own:
+                return Verdict(hidden=True, flags=(MERGED,), merged_into=head.key)
+        head = self.heads.get(cross_key)
+        if head is not None and abs(ts - head.ts) <= self.settings.merge_window_seconds and head.key != own:
+            return Verdict(hidden=True, flags=(MERGED,), merged_into=head.key)
+        self.heads[cross_key] = Head(own, ts)
+        if user_key is not None:
+            self.user_heads[user_key] = Head(own, ts)
+        return CLEAN
+
+    def forget(self, keys: set[Key]) -> None:
+        """Drop heads whose events were never stored (their write failed), so nothing merges into them."""
+        for table in (self.heads, self.user_heads):
+            for name in [k for k, head in table.items() if head.key in keys]:
+                del table[name]
+
+    def prune(self) -> None:
+        """Forget heads and rate windows that can no longer match (bounded memory)."""
+        horizon = max(self.settings.merge_window_seconds, self.settings.user_merge_window_seconds)
+        oldest = self.latest - horizon
+        for table in (self.heads, self.user_heads):
+            for name in [k for k, head in table.items() if head.ts < oldest]:
+                del table[name]
+        rate_oldest = self.latest - self.settings.rate_limit_seconds
+        for name in [k for k, q in self.recent.items() if not q or q[-1] < rate_oldest]:
+            del self.recent[name]
+        overflow = len(self.heads) + len(self.user_heads) - self.settings.max_tracked_keys
+        if overflow > 0:
+            self.heads.clear()
+            self.user_heads.clear()

@@ -1,0 +1,129 @@
+"""livebot's own event format (the signed webhook body, replay transcripts, exports).
+
+``{"events": [{"id", "platform", "channel", "kind", "ts", "user": {"id", "name"}, "text",
+"count"?, "viewers"?, "value"?}, ...]}``. Parsing checks every field and raises
+:class:`ValidationError` naming it (``events[3].platform: must be one of ...``), so a relay
+author can fix the exact item; unknown keys are ignored (and kept in ``raw``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from livebot.chat.errors import PayloadTooLarge
+from livebot.chat.event import KINDS, PLATFORMS, ChatEvent, ChatUser
+from livebot.chat.normalize import KEY_MAX, parse_ts
+from livebot.errors import ValidationError
+
+MAX_EVENTS = 1000
+MAX_BODY_BYTES = 1_048_576
+INT_MAX = 2**31 - 1
+COUNTED_KINDS = ("like", "gift")
+PLATFORM_SET = frozenset(PLATFORMS)
+KIND_SET = frozenset(KINDS)
+EMPTY_USER = ChatUser()
+
+
+def parse_body(body: bytes, source: str, keep_raw: bool = True) -> list[ChatEvent]:
+    """Every event of a webhook body, or the first problem found."""
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError as err:
+        raise ValidationError("body", f"not valid JSON: {err}") from None
+    if not isinstance(document, dict):
+        raise ValidationError("body", 'expected an object {"events": [...]}')
+    items = document.get("events")
+    if not isinstance(items, list):
+        raise ValidationError("events", "expected an array")
+    if len(items) > MAX_EVENTS:
+        raise PayloadTooLarge("events", f"at most {MAX_EVENTS} events per request, got {len(items)}")
+    return [parse_event(item, f"events[{index}]", source, keep_raw) for index, item in enumerate(items)]
+
+
+def parse_event(item: Any, field: str, source: str, keep_raw: bool = True) -> ChatEvent:
+    """One event in livebot's format; ``field`` prefixes error names (``events[3]``)."""
+    if not isinstance(item, dict):
+        raise ValidationError(field, "expected an object")
+    platform = item.get("platform")
+    if platform not in PLATFORM_SET:
+        raise ValidationError(f"{field}.platform", f"must be one of {', '.join(PLATFORMS)}")
+    kind = item.get("kind")
+    if kind not in KIND_SET:
+        raise ValidationError(f"{field}.kind", f"must be one of {', '.join(KINDS)}")
+    text = item.get("text", "")
+    if not isinstance(text, str):
+        raise ValidationError(f"{field}.text", "expected a string")
+    if kind == "comment" and not text:
+        raise ValidationError(f"{field}.text", "a comment needs text")
+    count = optional_int(item, "count", field)
+    if kind in COUNTED_KINDS and count is None:
+        count = 1
+    viewers = optional_int(item, "viewers", field)
+    if kind == "viewers" and viewers is None:
+        raise ValidationError(f"{field}.viewers", "a viewers event needs the viewer count")
+    return ChatEvent(
+        source=source,
+        id=key(item.get("id"), f"{field}.id", required=True),
+        platform=platform,
+        channel=key(item.get("channel", ""), f"{field}.channel"),
+        kind=kind,
+        ts=parse_ts(item.get("ts"), f"{field}.ts"),
+        user=parse_user(item.get("user"), f"{field}.user"),
+        text=text,
+        count=count,
+        viewers=viewers,
+        value=optional_int(item, "value", field),
+        raw=item if keep_raw else None,
+    )
+
+
+def key(value: Any, field: str, required: bool = False) -> str:
+    """An identifier: a string (or integer) of at most 128 printable characters."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        raise ValidationError(field, "expected a string" if value is not None or not required else "missing")
+    if required and not value:
+        raise ValidationError(field, "must not be empty")
+    if len(value) > KEY_MAX:
+        raise ValidationError(field, f"at most {KEY_MAX} characters")
+    if not value.isprintable():
+        raise ValidationError(field, "must not contain control or invisible formatting characters")
+    return value
+
+
+def parse_user(value: Any, field: str) -> ChatUser:
+    if value is None:
+        return EMPTY_USER
+    if not isinstance(value, dict):
+        raise ValidationError(field, 'expected an object {"id", "name"}')
+    name = value.get("name", "")
+    if not isinstance(name, str):
+        raise ValidationError(f"{field}.name", "expected a string")
+    return ChatUser(id=key(value.get("id", ""), f"{field}.id"), name=name)
+
+
+def optional_int(item: dict[str, Any], name: str, field: str) -> int | None:
+    value = item.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError(f"{field}.{name}", "expected an integer")
+    if not 0 <= value <= INT_MAX:
+        raise ValidationError(f"{field}.{name}", f"must be between 0 and {INT_MAX}")
+    return value
+
+
+def to_wire(event: ChatEvent) -> dict[str, Any]:
+    """The webhook/transcript form of an event (what :func:`parse_event` reads back)."""
+    wire: dict[str, Any] = {
+        "id": event.id, "platform": event.platform, "channel": event.channel, "kind": event.kind,
+        "ts": event.ts.isoformat(), "user": {"id": event.user.id, "name": event.user.name}, "text": event.text,
+    }
+    for name in ("count", "viewers", "value"):
+        value = getattr(event, name)
+        if value is not None:
+            wire[name] = value
+    return wire

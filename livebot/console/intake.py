@@ -1,0 +1,158 @@
+"""From ``chat.enriched`` to question cards, in small batches.
+
+Questions arrive hundreds a second at peak; one transaction per question would be the
+bottleneck (each bumps the session's sequence), so the intake collects what arrived within
+``intake_batch_ms`` and writes it per session in one transaction. Chatter is not queued but
+goes to the consoles' side stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from livebot.console.cards import clean_suggestions, clean_text, group_key, is_complaint
+from livebot.console.hub import Hub
+from livebot.console.settings import ConsoleSettings
+from livebot.console.store import Change, Incoming
+
+logger = logging.getLogger(__name__)
+
+Writer = Callable[[int, list[Incoming]], Awaitable[Change | None]]
+Publisher = Callable[[Change], Awaitable[None]]
+
+
+def parse_ts(value: Any) -> datetime:
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        except ValueError:
+            pass
+    return datetime.now(UTC)
+
+
+def as_int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def incoming_of(message: dict[str, Any], settings: ConsoleSettings) -> Incoming | None:
+    """The question in an enriched chat message, or None for chatter, hidden or odd messages."""
+    enrichment = message.get("enrichment") or {}
+    pk = as_int(message.get("pk"))
+    if (not isinstance(enrichment, dict) or not enrichment.get("is_question") or message.get("hidden")
+            or message.get("kind", "comment") != "comment" or pk is None):
+        return None
+    text = clean_text(str(message.get("text") or ""))
+    if not text:
+        return None
+    suggestions = clean_suggestions(enrichment.get("suggestions"))
+    user = message.get("user") if isinstance(message.get("user"), dict) else {}
+    return Incoming(
+        pk=pk, external_id=str(message.get("id") or "")[:128], source=str(message.get("source") or "")[:64],
+        platform=str(message.get("platform") or "other")[:16], channel=str(message.get("channel") or "")[:128],
+        ts=parse_ts(message.get("ts")), user_id=str(user.get("id") or "")[:128],
+        user_name=clean_text(str(user.get("name") or ""), 64), text=text, site_id=as_int(message.get("site_id")),
+        segment_id=as_int(message.get("segment_id")), suggestions=suggestions, key=group_key(text, suggestions),
+        needs_human=any(s["needs_human"] for s in suggestions[:1]),
+        complaint=is_complaint(text, settings.complaint_words),
+    )
+
+
+def message_of(event: Any) -> dict[str, Any]:
+    """A stored, enriched chat event as the ``chat.enriched`` message it was published as."""
+    return {
+        "pk": event.id, "source": event.source, "id": event.external_id, "platform": event.platform,
+        "channel": event.channel, "kind": event.kind, "ts": event.ts.isoformat(),
+        "user": {"id": event.user_id, "name": event.user_name}, "text": event.text, "session_id": event.session_id,
+        "site_id": event.site_id, "segment_id": event.segment_id, "hidden": event.hidden,
+        "enrichment": event.enrichment or {"is_question": bool(event.is_question)},
+    }
+
+
+def chat_line(message: dict[str, Any]) -> dict[str, Any] | None:
+    """A side-stream line for a visible comment."""
+    if message.get("hidden") or message.get("kind", "comment") != "comment":
+        return None
+    user = message.get("user") if isinstance(message.get("user"), dict) else {}
+    enrichment = message.get("enrichment") if isinstance(message.get("enrichment"), dict) else {}
+    return {
+        "id": message.get("pk"), "platform": str(message.get("platform") or "other"),
+        "user": clean_text(str(user.get("name") or user.get("id") or "匿名"), 64),
+        "text": clean_text(str(message.get("text") or ""), 300), "ts": message.get("ts"),
+        "q": bool(enrichment.get("is_question")),
+    }
+
+
+@dataclass
+class Intake:
+    """Collects questions from the bus and writes them in batches."""
+
+    settings: ConsoleSettings
+    hub: Hub
+    write: Writer
+    publish: Publisher
+    pending: list[tuple[int, Incoming]] = field(default_factory=list)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    written: int = 0
+
+    async def on_enriched(self, message: dict[str, Any]) -> None:
+        session_id = as_int(message.get("session_id")) or 0
+        if session_id in self.hub.clients:
+            line = chat_line(message)
+            if line is not None:
+                self.hub.on_chat(session_id, line)
+        item = incoming_of(message, self.settings)
+        if item is not None:
+            self.pending.append((session_id, item))
+            self.wake.set()
+
+    def recover(self, messages: list[dict[str, Any]]) -> int:
+        """Queue questions that were stored and enriched but never reached the queue."""
+        count = 0
+        for message in messages:
+            item = incoming_of(message, self.settings)
+            if item is not None:
+                self.pending.append((as_int(message.get("session_id")) or 0, item))
+                count += 1
+        if count:
+            self.wake.set()
+        return count
+
+    async def run(self) -> None:
+        """Write what arrived every ``intake_batch_ms`` while questions keep coming."""
+        while True:
+            await self.wake.wait()
+            await asyncio.sleep(self.settings.intake_batch_ms / 1000)
+            self.wake.clear()
+            batch, self.pending = self.pending, []
+            await self.flush(batch)
+
+    async def flush(self, batch: list[tuple[int, Incoming]]) -> None:
+        by_session: dict[int, list[Incoming]] = {}
+        for session_id, item in batch:
+            by_session.setdefault(session_id, []).append(item)
+        for session_id, items in by_session.items():
+            await self.write_safely(session_id, items)
+
+    async def write_safely(self, session_id: int, items: list[Incoming]) -> None:
+        """Write a batch; if it fails, write one by one so one bad event loses only itself."""
+        try:
+            change = await self.write(session_id, items)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            if len(items) == 1:
+                logger.exception("console intake session=%s event=%s could not be queued", session_id, items[0].pk)
+                return
+            logger.warning("console intake session=%s batch of %d failed; retrying one by one", session_id, len(items))
+            for item in items:
+                await self.write_safely(session_id, [item])
+            return
+        if change is not None:
+            self.written += len(change.asks)
+            await self.publish(change)

@@ -1,0 +1,129 @@
+"""Fit the ranking confidence model: logistic regression of "this candidate is right".
+
+Offline tooling, not on the hot path. Training rows come from labelled cases (the dev set
+format: ``{"text", "faq_id"}``, ``faq_id`` null for chatter and unanswerable questions):
+each of the top candidates of a case detected as a question is a positive when it is the labelled entry, else a
+negative. The fitted weights and bias are copied into ``ranking.CALIBRATION`` and
+``ranking.CALIBRATION_BIAS``; ``python -m livebot.faq.calibration KB CASES`` prints them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from livebot.faq.index import FaqIndex
+from livebot.faq.kb import FaqEntry, load_kb
+from livebot.faq.question import detect_question
+from livebot.faq.ranking import Candidate, Ranker, confidence_features
+from livebot.faq.tokenizer import default_tokenizer
+
+TOP_CANDIDATES = 3
+
+
+def features(candidate: Candidate) -> tuple[float, float, float]:
+    """The calibrated features of a candidate (same order as ``ranking.CALIBRATION``)."""
+    return confidence_features(candidate.explained, candidate.total, candidate.margin)
+
+
+def training_rows(entries: Sequence[FaqEntry], cases: Iterable[dict[str, object]]) -> list[tuple[tuple[float, ...], int]]:
+    """(features, label) for the top candidates of every case."""
+    ranker = Ranker(FaqIndex(entries, default_tokenizer()))
+    rows = []
+    for case in cases:
+        analysis = ranker.index.analyze(str(case["text"]))
+        if not detect_question(analysis.text).is_question:
+            continue  # chatter never reaches the ranker in production
+        # Top by raw BM25, not by confidence: the rows must not depend on the current calibration.
+        by_score = sorted(ranker.candidates(analysis), key=lambda candidate: candidate.raw, reverse=True)
+        for candidate in by_score[:TOP_CANDIDATES]:
+            rows.append((features(candidate), int(candidate.id == case.get("faq_id"))))
+    return rows
+
+
+def leave_one_out_rows(entries: Sequence[FaqEntry]) -> list[tuple[tuple[float, ...], int]]:
+    """Rows from the knowledge base itself: each alias asked against an index without it.
+
+    Aliases are real alternative phrasings, so this adds hundreds of natural positives (and
+    the near-misses ranked above or beside them) to the few labelled dev cases.
+    """
+    tokenizer = default_tokenizer()
+    rows = []
+    for position, entry in enumerate(entries):
+        for alias in entry.aliases:
+            reduced = list(entries)
+            reduced[position] = replace(entry, aliases=tuple(a for a in entry.aliases if a != alias))
+            ranker = Ranker(FaqIndex(reduced, tokenizer))
+            analysis = tokenizer.analyze(alias)
+            by_score = sorted(ranker.candidates(analysis), key=lambda candidate: candidate.raw, reverse=True)
+            for candidate in by_score[:TOP_CANDIDATES]:
+                rows.append((features(candidate), int(candidate.id == entry.id)))
+    return rows
+
+
+def fit(rows: Sequence[tuple[Sequence[float], int]], *, l2: float = 0.01, steps: int = 50) -> tuple[list[float], float]:
+    """Logistic regression by Newton's method with a small L2 penalty (no numpy needed)."""
+    width = len(rows[0][0]) + 1
+    theta = [0.0] * width
+    for _ in range(steps):
+        gradient = [0.0] * width
+        hessian = [[0.0] * width for _ in range(width)]
+        for x, y in rows:
+            v = [*x, 1.0]
+            p = 1.0 / (1.0 + math.exp(-sum(t * f for t, f in zip(theta, v))))
+            for i in range(width):
+                gradient[i] += (p - y) * v[i]
+                for j in range(width):
+                    hessian[i][j] += p * (1 - p) * v[i] * v[j]
+        for i in range(width - 1):
+            gradient[i] += l2 * theta[i]
+            hessian[i][i] += l2
+        step = _solve(hessian, gradient)
+        theta = [t - s for t, s in zip(theta, step)]
+        if max(abs(s) for s in step) < 1e-8:
+            break
+    return theta[:-1], theta[-1]
+
+
+def _solve(matrix: list[list[float]], vector: list[float]) -> list[float]:
+    """Gaussian elimination with partial pivoting (tiny systems)."""
+    n = len(vector)
+    a = [row[:] + [vector[i]] for i, row in enumerate(matrix)]
+    for col in range(n):
+        pivot = max(range(col, n), key=lambda r: abs(a[r][col]))
+        a[col], a[pivot] = a[pivot], a[col]
+        if abs(a[col][col]) < 1e-12:
+            continue
+        for r in range(n):
+            if r != col:
+                factor = a[r][col] / a[col][col]
+                a[r] = [x - factor * y for x, y in zip(a[r], a[col])]
+    return [a[i][n] / a[i][i] if abs(a[i][i]) > 1e-12 else 0.0 for i in range(n)]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Print fitted calibration constants for a knowledge base and labelled cases."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("kb", type=Path)
+    parser.add_argument("cases", type=Path, nargs="+")
+    parser.add_argument("--leave-one-out", action="store_true", help="also learn from the KB's own aliases")
+    args = parser.parse_args(argv)
+    cases = [json.loads(line) for path in args.cases for line in path.read_text(encoding="utf-8").splitlines() if line]
+    entries = load_kb(args.kb)
+    rows = training_rows(entries, cases)
+    if args.leave_one_out:
+        rows += leave_one_out_rows(entries)
+    weights, bias = fit(rows)
+    print(f"CALIBRATION = ({', '.join(f'{w:.2f}' for w in weights)})")
+    print(f"CALIBRATION_BIAS = {bias:.2f}")
+    print(f"rows={len(rows)} positives={sum(y for _, y in rows)}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

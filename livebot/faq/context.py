@@ -1,0 +1,329 @@
+"""Live values for answer placeholders: ``{batch.*}`` from trace data, ``{session.*}`` from the schedule.
+
+The enrichment stage fills every suggestion of every question, so lookups are cached: a
+session's values and its current lot for ``ttl`` seconds, each lot's batch summary likewise
+(and cleared at once on ``trace.updated``). A batch named in the message wins over the
+session's batch; a named batch that is unknown gives an empty ``batch`` scope, so answers show
+a gap rather than another batch's numbers.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from livebot.schedule.models import LiveSession, SessionSite, Site
+from livebot.storage.engine import Database
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_TTL = 5.0
+MAX_CACHED = 2048
+SESSION_KEYS = {
+    "title": "场次标题",
+    "theme": "场次主题",
+    "status": "场次状态",
+    "date": "直播日期",
+    "start": "开播时间",
+    "end": "计划结束时间",
+    "sites": "连线站点",
+}
+BATCH_KEYS = {
+    "product": "产品名称",
+    "stage": "段位",
+    "lot": "批号",
+    "can_code": "罐码",
+    "gtin": "商品条码 (GTIN)",
+    "production_date": "生产日期",
+    "expiry_date": "保质期至",
+    "plant": "生产工厂",
+    "line": "生产线",
+    "farm": "牧场",
+    "raw_lot": "生牛乳批次",
+    "tank": "奶仓/奶罐",
+    "truck": "奶罐车",
+    "milking_start": "开始挤奶时间",
+    "milking_end": "挤奶完成时间",
+    "cooled_at": "冷却到位时间",
+    "cooling_temp_c": "冷却温度（°C）",
+    "cooling_minutes": "挤奶到冷却（分钟）",
+    "departed_at": "奶罐车发车时间",
+    "arrived_at": "到厂时间",
+    "processing_start": "开始加工时间",
+    "minutes_to_processing": "挤奶到加工（分钟）",
+    "promise_minutes": "承诺时限（分钟）",
+    "coldchain_max_c": "冷链温度上限（°C）",
+    "coldchain_excursions": "冷链超温次数",
+    "inspections_passed": "检验合格项数",
+    "inspections_total": "检验项目数",
+    "digital_link": "溯源链接",
+}
+"""The ``{batch.*}`` keys of ``livebot.trace.facts.batch_summary`` worth quoting, with what they mean."""
+TIME_KEYS = frozenset({"milking_start", "milking_end", "cooled_at", "departed_at", "arrived_at", "processing_start"})
+STATUS_LABELS = {"draft": "草稿", "scheduled": "未开始", "live": "直播中", "ended": "已结束", "cancelled": "已取消"}
+
+Values = dict[str, Any]
+
+
+class TraceFacts(Protocol):
+    """What the trace area answers; see ``livebot.trace.facts`` and ``livebot.trace.store``."""
+
+    async def batch_summary(self, db: Database, lot: str) -> Values | None: ...
+
+    async def session_lots(self, db: Database, session_id: int) -> list[str]: ...
+
+    async def find_lot(self, db: Database, code: str) -> str | None: ...
+
+    async def trace_reply(self, db: Database, code: str) -> str | None: ...
+
+
+class LiveTraceFacts:
+    """The trace area's functions, imported on first use (the FAQ area works without them)."""
+
+    def __init__(self) -> None:
+        self._warned = False
+
+    def _module(self, name: str) -> Any:
+        import importlib
+
+        try:
+            return importlib.import_module(name)
+        except ImportError as err:
+            if not self._warned:
+                self._warned = True
+                logger.warning("faq context: trace data unavailable (%s); {batch.*} stays empty", err)
+            return None
+
+    async def batch_summary(self, db: Database, lot: str) -> Values | None:
+        facts = self._module("livebot.trace.facts")
+        return None if facts is None else await facts.batch_summary(db, lot)
+
+    async def session_lots(self, db: Database, session_id: int) -> list[str]:
+        trace_store = self._module("livebot.trace.store")
+        return [] if trace_store is None else list(await trace_store.session_lots(db, session_id))
+
+    async def find_lot(self, db: Database, code: str) -> str | None:
+        facts = self._module("livebot.trace.facts")
+        if facts is None:
+            return None
+        found = await facts.find_lot(db, code)
+        return lot_name(found)
+
+    async def trace_reply(self, db: Database, code: str) -> str | None:
+        facts = self._module("livebot.trace.facts")
+        reply = getattr(facts, "trace_reply", None)
+        return None if reply is None else await reply(db, code)
+
+
+def batch_keys() -> dict[str, str]:
+    """Placeholder help for the editor: ``{batch.key}`` names and their meaning."""
+    return dict(BATCH_KEYS)
+
+
+def readable_batch(summary: Mapping[str, Any]) -> Values:
+    """The summary with ISO times as viewers read them (11月24日 06:10); the ISO text stays as ``<key>_iso``."""
+    values = dict(summary)
+    for key in TIME_KEYS:
+        raw = values.get(key)
+        if isinstance(raw, str) and raw:
+            try:
+                moment = datetime.fromisoformat(raw)
+            except ValueError:
+                values[key] = None  # not a time we understand: leave a gap rather than garbage
+                continue
+            values[f"{key}_iso"] = raw
+            values[key] = f"{moment.month}月{moment.day}日 {moment:%H:%M}"
+    return values
+
+
+def lot_name(found: Any) -> str | None:
+    """``find_lot`` may answer a lot string, a mapping or a row; the lot name in each case."""
+    if found is None or isinstance(found, str):
+        return found or None
+    if isinstance(found, Mapping):
+        value = found.get("lot")
+        return str(value) if value else None
+    value = getattr(found, "lot", None)
+    return str(value) if value else None
+
+
+@dataclass
+class Cached:
+    value: Any
+    expires: float
+
+
+@dataclass
+class TtlCache:
+    """A small expiring map; old entries are dropped when it grows past ``limit``."""
+
+    ttl: float
+    clock: Callable[[], float]
+    limit: int = MAX_CACHED
+    items: dict[Any, Cached] = field(default_factory=dict)
+
+    def get(self, key: Any) -> Cached | None:
+        hit = self.items.get(key)
+        if hit is None or hit.expires <= self.clock():
+            return None
+        return hit
+
+    def put(self, key: Any, value: Any) -> None:
+        if len(self.items) >= self.limit:
+            now = self.clock()
+            self.items = {k: v for k, v in self.items.items() if v.expires > now}
+            if len(self.items) >= self.limit:
+                self.items.clear()
+        self.items[key] = Cached(value, self.clock() + self.ttl)
+
+    def drop(self, keys: Iterable[Any] | None = None) -> None:
+        if keys is None:
+            self.items.clear()
+            return
+        for key in keys:
+            self.items.pop(key, None)
+
+
+@dataclass(frozen=True, slots=True)
+class MessageContext:
+    """The placeholder values for one message and the lot they describe (None: no batch)."""
+
+    values: Mapping[str, Mapping[str, Any]]
+    lot: str | None
+
+
+class LiveContext:
+    """Cached placeholder values per session and per lot."""
+
+    def __init__(self, db: Database, facts: TraceFacts | None = None, *, ttl: float = DEFAULT_TTL,
+                 zone: str = "Asia/Shanghai", clock: Callable[[], float] = time.monotonic) -> None:
+        self.db = db
+        self.facts: TraceFacts = facts or LiveTraceFacts()
+        self.zone = ZoneInfo(zone)
+        self.sessions = TtlCache(ttl, clock)
+        self.lots = TtlCache(ttl, clock)
+        self.codes = TtlCache(ttl, clock)
+        self.replies = TtlCache(ttl, clock)
+        self.queries = 0
+
+    def invalidate(self, lots: Iterable[str] | None = None) -> None:
+        """Forget cached batches (all, or the named lots) and every code and session lot lookup."""
+        self.lots.drop(lots)
+        self.replies.drop(lots)
+        self.codes.drop()
+        self.sessions.drop()
+
+    async def for_message(self, session_id: int | None, codes: Iterable[str] = ()) -> MessageContext:
+        """Values for a message of ``session_id`` naming ``codes`` (lots typed in chat)."""
+        session_values, session_lot = await self.session_values(session_id)
+        codes = [code for code in codes if code]
+        lot = session_lot
+        if codes:
+            lot = None
+            for code in codes:
+                lot = await self.resolve(code)
+                if lot:
+                    break
+        batch = await self.batch(lot) if lot else None
+        return MessageContext({"batch": batch or {}, "session": session_values}, lot if batch else None)
+
+    async def resolve(self, code: str) -> str | None:
+        """The stored lot a typed code refers to (None when unknown)."""
+        hit = self.codes.get(code)
+        if hit is not None:
+            return hit.value
+        self.queries += 1
+        try:
+            lot = await self.facts.find_lot(self.db, code)
+        except Exception:  # trace lookups must never stop enrichment
+            logger.exception("faq context: find_lot failed code=%s", code[:40])
+            lot = None
+        self.codes.put(code, lot)
+        return lot
+
+    async def batch(self, lot: str) -> Values | None:
+        """The trace area's summary of ``lot``, cached."""
+        hit = self.lots.get(lot)
+        if hit is not None:
+            return hit.value
+        self.queries += 1
+        try:
+            summary = await self.facts.batch_summary(self.db, lot)
+        except Exception:
+            logger.exception("faq context: batch_summary failed lot=%s", lot)
+            summary = None
+        values = readable_batch(summary) if summary else None
+        self.lots.put(lot, values)
+        return values
+
+    async def trace_reply(self, lot: str) -> str | None:
+        """The trace area's chat reply for a stored lot, cached like the batch summary."""
+        hit = self.replies.get(lot)
+        if hit is not None:
+            return hit.value
+        self.queries += 1
+        try:
+            reply = await self.facts.trace_reply(self.db, lot)
+        except Exception:
+            logger.exception("faq context: trace_reply failed lot=%s", lot)
+            reply = None
+        self.replies.put(lot, reply)
+        return reply
+
+    async def session_values(self, session_id: int | None) -> tuple[Values, str | None]:
+        """``{session.*}`` values and the session's current lot, cached per session."""
+        if session_id is None:
+            return {}, None
+        hit = self.sessions.get(session_id)
+        if hit is not None:
+            return hit.value
+        self.queries += 1
+        values = await self.load_session(session_id)
+        try:
+            lots = await self.facts.session_lots(self.db, session_id)
+        except Exception:
+            logger.exception("faq context: session_lots failed session=%s", session_id)
+            lots = []
+        result = (values, lots[0] if lots else None)
+        self.sessions.put(session_id, result)
+        return result
+
+    async def load_session(self, session_id: int) -> Values:
+        async with self.db.sessions() as session:
+            live = await session.get(LiveSession, session_id)
+            if live is None:
+                return {}
+            sites = await session.scalars(
+                select(Site.name).join(SessionSite, SessionSite.site_id == Site.id)
+                .where(SessionSite.session_id == session_id).order_by(Site.id)
+            )
+            site_names = list(sites)
+        zone = zone_of(live.timezone, self.zone)
+        start = live.started_at or live.planned_start
+        return {
+            "title": live.title,
+            "theme": live.theme or None,
+            "status": STATUS_LABELS.get(live.status, live.status),
+            "date": local(start, zone).strftime("%Y年%m月%d日") if start else None,
+            "start": local(start, zone).strftime("%H:%M") if start else None,
+            "end": local(live.planned_end, zone).strftime("%H:%M") if live.planned_end else None,
+            "sites": "、".join(site_names) or None,
+        }
+
+
+def zone_of(name: str, default: ZoneInfo) -> ZoneInfo:
+    try:
+        return ZoneInfo(name) if name else default
+    except (ValueError, KeyError):
+        return default
+
+
+def local(moment: datetime, zone: ZoneInfo) -> datetime:
+    return moment.astimezone(zone)

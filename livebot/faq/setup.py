@@ -1,0 +1,17 @@
+"""Wire the FAQ area into the app: KB pages and API, and the enrichment stage."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from livebot.appkeys import API_DOC
+from livebot.faq import api, views
+
+
+def setup(app: web.Application) -> None:
+    from livebot.faq.stage import stage_ctx
+
+    app.add_routes(views.routes)
+    app.add_routes(api.routes)
+    app[API_DOC].add(api.OPENAPI_PATHS, api.SCHEMAS)
+    app.cleanup_ctx.append(stage_ctx)

@@ -1,0 +1,403 @@
+"""The enrichment stage: ``chat.stored`` -> enrich once -> store with the event -> ``chat.enriched``.
+
+Each stored comment is enriched once with the process's :class:`Enricher` (built from the
+knowledge base in the database, rebuilt on ``faq.changed``): question or not, ranked FAQ
+suggestions with their answers filled from live batch and session data, sentiment, trace
+codes. Results are written in groups (one transaction per flush, every ``flush_interval_ms``
+or ``flush_max_events``) and published only after they are stored.
+
+Several instances behind Redis all hear every ``chat.stored``; the flush claims its rows
+(``is_question IS NULL``, locked in id order), so each event is stored and published by
+exactly one instance.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from aiohttp import web
+from sqlalchemy import bindparam, select, update
+
+from livebot.appkeys import BUS, CONFIG, DATABASE
+from livebot.bus.base import Bus, Message
+from livebot.chat.models import StoredEvent
+from livebot.faq import learning
+from livebot.faq import store as kb_store
+from livebot.faq.context import LiveContext, TraceFacts
+from livebot.faq.enrich import Enricher
+from livebot.faq.kb import FaqEntry
+from livebot.faq.placeholders import fill
+from livebot.faq.settings import FaqSettings
+from livebot.storage.engine import Database
+from livebot.topics import CHAT_ENRICHED, CHAT_STORED, FAQ_CHANGED, FAQ_FEEDBACK, SCHEDULE_CHANGED, TRACE_UPDATED
+
+logger = logging.getLogger(__name__)
+
+YIELD_EVERY = 32
+"""Give the event loop a turn after this many messages enriched back to back."""
+FLUSH_RETRIES = 3
+BUILT_LIMIT = 4
+
+
+# ───────────── the knowledge index ─────────────
+
+_built: dict[str, Enricher] = {}
+"""Process-wide: Enrichers by knowledge-base content, so apps and rebuilds with the same entries share one."""
+
+
+def content_key(entries: Sequence[FaqEntry]) -> str:
+    """A digest of the entries' content (two identical knowledge bases share an Enricher)."""
+    digest = hashlib.sha256()
+    for entry in entries:
+        digest.update(orjson.dumps(entry.to_dict()))
+    return digest.hexdigest()
+
+
+async def build_enricher(entries: Sequence[FaqEntry], limit: int = 3) -> Enricher:
+    """An Enricher for ``entries``, built in a thread (tokenising the KB takes a while)."""
+    key = f"{limit}:{content_key(entries)}"
+    found = _built.get(key)
+    if found is not None:
+        return found
+    enricher = await asyncio.to_thread(Enricher, list(entries), limit=limit)
+    if len(_built) >= BUILT_LIMIT:
+        _built.pop(next(iter(_built)))
+    _built[key] = enricher
+    return enricher
+
+
+@dataclass
+class KnowledgeIndex:
+    """The current Enricher and entries.
+
+    Rebuild requests are coalesced: each waits for a rebuild that started after it was made,
+    so a burst of ``faq.changed`` messages costs at most two builds, and a caller that awaits
+    :meth:`rebuild` knows the index reflects the database as of its call.
+    """
+
+    db: Database
+    limit: int = 3
+    enricher: Enricher | None = None
+    entries: dict[str, FaqEntry] = field(default_factory=dict)
+    fingerprint: tuple[int, int] = (-1, -1)
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+    rebuilds: int = 0
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _dirty: bool = False
+
+    async def rebuild(self) -> None:
+        """Reload the knowledge base from the database and swap in a new Enricher."""
+        self._dirty = True
+        async with self._lock:
+            if not self._dirty:
+                return  # a rebuild that started after this request already covered it
+            self._dirty = False
+            fingerprint = await kb_store.fingerprint(self.db)
+            entries = await kb_store.active_entries(self.db)
+            enricher = await build_enricher(entries, self.limit)
+            self.enricher, self.entries, self.fingerprint = enricher, {e.id: e for e in entries}, fingerprint
+            self.rebuilds += 1
+            self.ready.set()
+            logger.info("faq index rebuilt entries=%d rebuilds=%d", len(entries), self.rebuilds)
+
+    async def refresh_if_changed(self) -> bool:
+        """Rebuild when the stored knowledge base differs from the one indexed (edits from elsewhere)."""
+        if await kb_store.fingerprint(self.db) == self.fingerprint:
+            return False
+        await self.rebuild()
+        return True
+
+
+# ───────────── the stage ─────────────
+
+
+@dataclass
+class Pending:
+    """An enriched event waiting for the next flush."""
+
+    pk: int | None
+    message: Message
+    enrichment: dict[str, Any]
+
+
+class EnrichmentStage:
+    """Subscribes to ``chat.stored``; see the module docstring."""
+
+    def __init__(self, db: Database, bus: Bus, settings: FaqSettings, facts: TraceFacts | None = None) -> None:
+        self.db = db
+        self.bus = bus
+        self.settings = settings
+        self.index = KnowledgeIndex(db, settings.max_suggestions)
+        self.context = LiveContext(db, facts, ttl=settings.context_ttl_seconds, zone=settings.timezone)
+        self.dismissed: set[str] = set()
+        self.dismissed_after = 0
+        self.pending: list[Pending] = []
+        self.flush_now = asyncio.Event()
+        self.room = asyncio.Event()
+        self.room.set()
+        self.processed = 0
+        self.stored = 0
+        self.flushes = 0
+        self._since_yield = 0
+        self._unsubscribe: list[Any] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # lifecycle
+
+    async def start(self) -> None:
+        """Subscribe first (nothing is missed), then build the index in the background."""
+        bus = self.bus
+        self._unsubscribe = [
+            bus.subscribe(CHAT_STORED, self.on_stored, queue_size=self.settings.queue_size, name="faq.enrich"),
+            bus.subscribe(FAQ_CHANGED, self.on_kb_changed, name="faq.rebuild"),
+            bus.subscribe(FAQ_FEEDBACK, self.on_feedback, name="faq.feedback"),
+            bus.subscribe(TRACE_UPDATED, self.on_trace_updated, name="faq.trace-updated"),
+            bus.subscribe(SCHEDULE_CHANGED, self.on_schedule_changed, name="faq.schedule-changed"),
+        ]
+        self._spawn(self.index.rebuild(), "faq:index-build")
+        self._spawn(self.flush_loop(), "faq:flush")
+        self._spawn(self.refresh_loop(), "faq:refresh")
+        await self.load_dismissals()
+
+    async def stop(self) -> None:
+        """Unsubscribe, write what is pending, stop the background tasks."""
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        with contextlib.suppress(Exception):
+            await self.flush()
+
+    def _spawn(self, coro: Any, name: str) -> None:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("faq stage task=%s failed", task.get_name(), exc_info=task.exception())
+
+    # bus handlers
+
+    async def on_stored(self, message: Message) -> None:
+        if message.get("kind") != "comment" or not str(message.get("text") or "").strip():
+            return
+        if not self.index.ready.is_set():
+            await self.index.ready.wait()
+        await self.room.wait()
+        enrichment = await self.enrich(message)
+        self.pending.append(Pending(message.get("pk"), message, enrichment))
+        self.processed += 1
+        if len(self.pending) >= self.settings.flush_max_events:
+            self.flush_now.set()
+            if len(self.pending) >= self.settings.flush_max_events * 4:
+                self.room.clear()  # the database is behind: stop taking messages until a flush lands
+        self._since_yield += 1
+        if self._since_yield >= YIELD_EVERY:
+            self._since_yield = 0
+            await asyncio.sleep(0)
+
+    async def on_kb_changed(self, message: Message) -> None:
+        await self.index.rebuild()
+
+    async def on_feedback(self, message: Message) -> None:
+        if message.get("kind") == "dismissal" and isinstance(message.get("key"), str):
+            self.dismissed.add(message["key"])
+        await self.load_dismissals()
+
+    async def on_trace_updated(self, message: Message) -> None:
+        lots = message.get("lots")
+        self.context.invalidate([str(lot) for lot in lots] if isinstance(lots, list) else None)
+
+    async def on_schedule_changed(self, message: Message) -> None:
+        session_id = message.get("session_id")
+        self.context.sessions.drop([session_id] if session_id is not None else None)
+
+    # enrichment
+
+    async def enrich(self, message: Message) -> dict[str, Any]:
+        """The ``enrichment`` dict of ``chat.enriched`` for one comment."""
+        enricher = self.index.enricher
+        assert enricher is not None
+        text = str(message.get("text") or "")
+        result = enricher.enrich(text)
+        lots = [lot for lot in trace_lots(result.trace_codes)]
+        context = await self.context.for_message(message.get("session_id"), lots)
+        suggestions = [
+            self.filled(suggestion.id, suggestion.score, context.values)
+            for suggestion in result.suggestions[: self.settings.max_suggestions]
+            if suggestion.id in self.index.entries
+        ]
+        is_question = bool(result.is_question)
+        confidence = float(result.question_confidence)
+        if self.dismissed and learning.essence(result.text) and learning.text_key(result.text) in self.dismissed:
+            is_question, confidence, suggestions = False, 0.0, []
+        for code in lots:
+            lot = await self.context.resolve(code)
+            reply = await self.context.trace_reply(lot) if lot else None
+            if lot and reply:
+                suggestions.insert(0, trace_suggestion(lot, reply))
+                is_question = True
+                break
+        top = next((s for s in suggestions if not s["id"].startswith("trace:")), None)
+        return {
+            "is_question": is_question,
+            "question_confidence": round(confidence, 4),
+            "suggestions": suggestions,
+            "sentiment": {"label": result.sentiment, "score": round(float(result.sentiment_score), 4)},
+            "trace_codes": lots,
+            "topic_tags": list(self.index.entries[top["id"]].tags) if top else [],
+        }
+
+    def filled(self, entry_id: str, score: float, values: Any) -> dict[str, Any]:
+        entry = self.index.entries[entry_id]
+        answer = fill(entry.answer, values)
+        return {
+            "id": entry.id,
+            "score": round(float(score), 4),
+            "question": entry.question,
+            "answer": answer.text,
+            "needs_human": entry.needs_human,
+            "missing": list(answer.missing),
+        }
+
+    # storing and publishing
+
+    async def flush_loop(self) -> None:
+        interval = self.settings.flush_interval_ms / 1000
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.flush_now.wait(), timeout=interval)
+            self.flush_now.clear()
+            await self.flush()
+
+    async def flush(self) -> int:
+        """Store everything pending in one transaction, then publish what this instance stored."""
+        batch, self.pending = self.pending, []
+        if not batch:
+            self.room.set()
+            return 0
+        claimed: set[int] = set()
+        for attempt in range(1, FLUSH_RETRIES + 1):
+            try:
+                claimed = await self.write(batch)
+                break
+            except Exception:
+                logger.exception("faq stage flush failed events=%d attempt=%d", len(batch), attempt)
+                await asyncio.sleep(0.05 * attempt)
+        self.room.set()
+        self.flushes += 1
+        published = 0
+        seen: set[int] = set()
+        for item in batch:
+            if item.pk is not None:
+                if item.pk not in claimed or item.pk in seen:
+                    continue  # stored by another instance, already enriched, repeated, or the row is gone
+                seen.add(item.pk)
+            await self.bus.publish(CHAT_ENRICHED, {**item.message, "enrichment": item.enrichment})
+            published += 1
+        self.stored += len(claimed)
+        return published
+
+    async def write(self, batch: Sequence[Pending]) -> set[int]:
+        """UPDATE the rows nobody enriched yet; returns their ids."""
+        table = StoredEvent.__table__
+        pks = sorted({item.pk for item in batch if isinstance(item.pk, int)})
+        if not pks:
+            return set()
+        async with self.db.engine.begin() as conn:
+            claimed: set[int] = set()
+            for start in range(0, len(pks), 500):
+                chunk = pks[start : start + 500]
+                rows = await conn.execute(
+                    select(table.c.id).where(table.c.id.in_(chunk), table.c.is_question.is_(None))
+                    .order_by(table.c.id).with_for_update()
+                )
+                claimed.update(rows.scalars())
+            params_by_pk: dict[int, dict[str, Any]] = {}
+            for item in batch:
+                if item.pk in claimed and item.pk not in params_by_pk:
+                    params_by_pk[item.pk] = {"b_pk": item.pk, "b_q": item.enrichment["is_question"],
+                                             "b_s": item.enrichment["sentiment"]["score"], "b_e": item.enrichment}
+            params = list(params_by_pk.values())
+            if params:
+                await conn.execute(
+                    update(table).where(table.c.id == bindparam("b_pk"))
+                    .values(is_question=bindparam("b_q"), sentiment=bindparam("b_s"), enrichment=bindparam("b_e")),
+                    params,
+                )
+        return claimed
+
+    # refreshing from the database
+
+    async def refresh_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.refresh_seconds)
+            try:
+                await self.refresh()
+            except Exception:
+                logger.exception("faq stage refresh failed")
+
+    async def refresh(self) -> None:
+        """Pick up KB edits and dismissals made by other processes (CLI import, other instances)."""
+        if self.index.ready.is_set():
+            await self.index.refresh_if_changed()
+        await self.load_dismissals()
+
+    async def load_dismissals(self) -> None:
+        for dismissal in await learning.dismissals_since(self.db, self.dismissed_after):
+            self.dismissed.add(dismissal.key)
+            self.dismissed_after = max(self.dismissed_after, dismissal.id)
+
+    async def drained(self) -> None:
+        """Wait until every message handed to the stage is stored and published (tests, shutdown)."""
+        await self.bus.drained()
+        await self.flush()
+
+
+def trace_lots(codes: Sequence[Any]) -> list[str]:
+    """Lot names from the Enricher's trace codes (TraceCode objects or plain strings)."""
+    lots: list[str] = []
+    for code in codes:
+        lot = code if isinstance(code, str) else getattr(code, "lot", None)
+        if lot and lot not in lots:
+            lots.append(lot)
+    return lots
+
+
+def trace_suggestion(lot: str, reply: str) -> dict[str, Any]:
+    return {"id": f"trace:{lot}", "score": 1.0, "question": f"批次 {lot} 溯源信息", "answer": reply,
+            "needs_human": False, "missing": []}
+
+
+# ───────────── wiring ─────────────
+
+STAGE: web.AppKey[EnrichmentStage] = web.AppKey("faq_stage", EnrichmentStage)
+
+
+async def stage_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Run the enrichment stage for the app's lifetime (unless ``[faq] enrich = false``)."""
+    settings = app[CONFIG].section("faq", FaqSettings)
+    if not settings.enrich:
+        yield
+        return
+    stage = EnrichmentStage(app[DATABASE], app[BUS], settings)
+    app[STAGE] = stage
+    await stage.start()
+    started = time.monotonic()
+    yield
+    await stage.stop()
+    logger.info("faq stage stopped processed=%d stored=%d uptime=%.0fs", stage.processed, stage.stored,
+                time.monotonic() - started)

@@ -1,0 +1,1 @@
+"""OBS overlays: per-session scene state, overlay tokens, the websocket hub and the scene pages."""

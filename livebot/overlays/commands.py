@@ -1,0 +1,211 @@
+"""``overlay.control`` commands: validated at the edge, then applied to the stored state.
+
+Commands come from the producer API, the advisor and producer consoles and the scheduler, so the
+same checks run whether a command arrived over HTTP or the bus. Applying a command is a pure
+function of the previous state, so every instance that hears the same commands in the same
+order ends with the same state.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from livebot.chat.event import PLATFORMS
+from livebot.overlays.errors import BadCommand
+from livebot.overlays.scenes import scene_name
+from livebot.overlays.text import clean_text, mask_name
+
+TYPES = ("scene", "batch", "featured", "featured_clear", "ticker", "site", "countdown")
+LIMITS = {"question": 120, "answer": 300, "asker": 24, "title": 40, "lot": 40, "by": 64, "ticker": 60}
+
+
+def default_state() -> dict[str, Any]:
+    """What a session's overlays show before anyone touches them."""
+    return {"scene": "batch", "lot": None, "featured": None, "site_id": None, "countdown": None,
+            "ticker_enabled": True, "ticker": []}
+
+
+@dataclass(frozen=True)
+class Command:
+    session_id: int
+    type: str
+    by: str
+    fields: Mapping[str, Any] = field(default_factory=dict)
+    id: str = ""
+
+    def message(self) -> dict[str, Any]:
+        """The bus message for this command (topic ``overlay.control``)."""
+        return {"session_id": self.session_id, "type": self.type, "by": self.by, "cmd_id": self.id, **self.fields}
+
+
+def parse_command(raw: Mapping[str, Any], session_id: int | None = None) -> Command:
+    """A checked :class:`Command` from a bus message or an API body; :class:`BadCommand` names the field."""
+    if not isinstance(raw, Mapping):
+        raise BadCommand("body", "expected a JSON object")
+    sid = session_id if session_id is not None else positive_int(raw.get("session_id"), "session_id")
+    kind = raw.get("type")
+    if kind not in TYPES:
+        raise BadCommand("type", f"expected one of {', '.join(TYPES)}")
+    by = clean_text(raw.get("by") or "", LIMITS["by"])
+    cmd_id = clean_text(raw.get("cmd_id") or "", 64) or uuid.uuid4().hex
+    return Command(session_id=sid, type=kind, by=by, fields=PARSERS[kind](raw), id=cmd_id)
+
+
+def positive_int(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise BadCommand(name, "expected a positive integer")
+    try:
+        number = int(value)
+    except ValueError as err:
+        raise BadCommand(name, "expected a positive integer") from err
+    if number < 1 or number > 2**62:
+        raise BadCommand(name, "expected a positive integer")
+    return number
+
+
+def required_text(raw: Mapping[str, Any], name: str, limit: int) -> str:
+    value = raw.get(name)
+    if not isinstance(value, str):
+        raise BadCommand(name, "expected a string")
+    text = clean_text(value, limit)
+    if not text:
+        raise BadCommand(name, "must not be empty")
+    return text
+
+
+def optional_text(raw: Mapping[str, Any], name: str, limit: int) -> str:
+    value = raw.get(name)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise BadCommand(name, "expected a string")
+    return clean_text(value, limit)
+
+
+def platform_of(raw: Mapping[str, Any]) -> str:
+    value = raw.get("platform") or "other"
+    return value if value in PLATFORMS else "other"
+
+
+def parse_scene(raw: Mapping[str, Any]) -> dict[str, Any]:
+    return {"scene": scene_name(raw.get("scene"))}
+
+
+def parse_batch(raw: Mapping[str, Any]) -> dict[str, Any]:
+    lot = raw.get("lot")
+    if lot is None or lot == "":
+        return {"lot": None}
+    if not isinstance(lot, str):
+        raise BadCommand("lot", "expected a string")
+    text = clean_text(lot, 200)
+    if len(text) > LIMITS["lot"] or not text.isprintable() or " " in text:
+        raise BadCommand("lot", f"expected a lot number of at most {LIMITS['lot']} characters without spaces")
+    return {"lot": text}
+
+
+def parse_featured(raw: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "question": required_text(raw, "question", LIMITS["question"]),
+        "answer": optional_text(raw, "answer", LIMITS["answer"]),
+        "asker": mask_name(raw.get("asker")) if raw.get("asker") else "",
+        "platform": platform_of(raw),
+    }
+
+
+def parse_nothing(raw: Mapping[str, Any]) -> dict[str, Any]:
+    return {}
+
+
+def parse_ticker(raw: Mapping[str, Any]) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    if "enabled" in raw:
+        if not isinstance(raw["enabled"], bool):
+            raise BadCommand("enabled", "expected true or false")
+        fields["enabled"] = raw["enabled"]
+    if raw.get("clear"):
+        fields["clear"] = True
+    if raw.get("text") is not None:
+        fields["text"] = required_text(raw, "text", LIMITS["ticker"])
+        fields["user"] = mask_name(raw.get("user")) if raw.get("user") else ""
+        fields["platform"] = platform_of(raw)
+    if not fields:
+        raise BadCommand("enabled", "give enabled, clear or text")
+    return fields
+
+
+def parse_site(raw: Mapping[str, Any]) -> dict[str, Any]:
+    value = raw.get("site_id")
+    return {"site_id": None if value is None else positive_int(value, "site_id")}
+
+
+def parse_countdown(raw: Mapping[str, Any]) -> dict[str, Any]:
+    ends_at = raw.get("ends_at")
+    if ends_at is None:
+        return {"title": "", "ends_at": None}
+    if not isinstance(ends_at, str) or len(ends_at) > 40:
+        raise BadCommand("ends_at", "expected an ISO 8601 date-time with a time zone")
+    try:
+        moment = datetime.fromisoformat(ends_at.replace("Z", "+00:00"))
+    except ValueError as err:
+        raise BadCommand("ends_at", "expected an ISO 8601 date-time with a time zone") from err
+    if moment.tzinfo is None:
+        raise BadCommand("ends_at", "needs a time zone offset")
+    title_raw = {"title": raw.get("title", raw.get("segment_title", raw.get("segment")))}
+    return {"title": optional_text(title_raw, "title", LIMITS["title"]), "ends_at": moment.astimezone(UTC).isoformat()}
+
+
+PARSERS = {
+    "scene": parse_scene, "batch": parse_batch, "featured": parse_featured, "featured_clear": parse_nothing,
+    "ticker": parse_ticker, "site": parse_site, "countdown": parse_countdown,
+}
+
+
+def apply_command(state: dict[str, Any], command: Command, ticker_size: int) -> set[str]:
+    """Change ``state`` in place; returns the parts that changed (``scene``, ``batch`` ...)."""
+    f = command.fields
+    if command.type == "scene":
+        return set_value(state, "scene", f["scene"], "scene")
+    if command.type == "batch":
+        return set_value(state, "lot", f["lot"], "batch")
+    if command.type == "featured":
+        state["featured"] = {**f, "id": command.id}
+        return {"featured"}
+    if command.type == "featured_clear":
+        return set_value(state, "featured", None, "featured")
+    if command.type == "site":
+        return set_value(state, "site_id", f["site_id"], "site")
+    if command.type == "countdown":
+        value = None if f["ends_at"] is None else {"title": f["title"], "ends_at": f["ends_at"]}
+        return set_value(state, "countdown", value, "countdown")
+    return apply_ticker(state, f, command.id, ticker_size)
+
+
+def set_value(state: dict[str, Any], key: str, value: Any, part: str) -> set[str]:
+    if state.get(key) == value:
+        return set()
+    state[key] = value
+    return {part}
+
+
+def apply_ticker(state: dict[str, Any], f: Mapping[str, Any], item_id: str, size: int) -> set[str]:
+    before = (state.get("ticker_enabled"), list(state.get("ticker") or []))
+    if "enabled" in f:
+        state["ticker_enabled"] = f["enabled"]
+    if f.get("clear"):
+        state["ticker"] = []
+    if "text" in f:
+        add_ticker_item(state, {"id": item_id, "text": f["text"], "user": f["user"], "platform": f["platform"]}, size)
+    return {"ticker"} if (state.get("ticker_enabled"), state.get("ticker")) != before else set()
+
+
+def add_ticker_item(state: dict[str, Any], item: dict[str, Any], size: int) -> bool:
+    """Put a comment at the head of the ticker (once per id); False when it was already there."""
+    items = list(state.get("ticker") or [])
+    if any(existing.get("id") == item["id"] for existing in items):
+        return False
+    state["ticker"] = [item, *items][:size]
+    return True

@@ -1,0 +1,84 @@
+"""The live stats meter: viewers, comments per minute and the sentiment mix for one session.
+
+The engagement area publishes the authoritative figures on ``engagement.{session_id}``; until a
+session has any, this keeps a small running view from the enriched chat itself.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from typing import Any
+
+WINDOW_SECONDS = 60.0
+SENTIMENT_WINDOW = 200
+"""The mix is over the latest comments, so the meter moves with the room, not the whole show."""
+
+
+class LiveStats:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.viewers: int | None = None
+        self.comment_times: deque[float] = deque()
+        self.labels: deque[str] = deque(maxlen=SENTIMENT_WINDOW)
+        self.engagement: dict[str, Any] | None = None
+
+    def add_chat(self, message: Mapping[str, Any]) -> None:
+        """Count one enriched chat message."""
+        kind = message.get("kind")
+        if kind == "viewers":
+            viewers = message.get("viewers")
+            if isinstance(viewers, int) and not isinstance(viewers, bool) and viewers >= 0:
+                self.viewers = viewers
+            return
+        if kind != "comment":
+            return
+        self.comment_times.append(self.clock())
+        sentiment = (message.get("enrichment") or {}).get("sentiment") or {}
+        label = sentiment.get("label") if isinstance(sentiment, Mapping) else None
+        if label in ("positive", "neutral", "negative"):
+            self.labels.append(label)
+
+    def add_engagement(self, message: Mapping[str, Any]) -> None:
+        """Take the engagement area's figures; from now on they win over the local count."""
+        self.engagement = dict(message)
+
+    def snapshot(self) -> dict[str, Any]:
+        """The figures the stats scene shows."""
+        if self.engagement is not None:
+            return from_engagement(self.engagement, self.viewers)
+        cutoff = self.clock() - WINDOW_SECONDS
+        while self.comment_times and self.comment_times[0] < cutoff:
+            self.comment_times.popleft()
+        total = len(self.labels)
+        mix = {label: (self.labels.count(label) / total if total else 0.0) for label in ("positive", "neutral", "negative")}
+        return {"viewers": self.viewers, "comments_per_min": len(self.comment_times), **rounded(mix), "source": "live"}
+
+
+def number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def from_engagement(message: Mapping[str, Any], fallback_viewers: int | None) -> dict[str, Any]:
+    """Read the engagement message leniently: counts or shares, nested or flat."""
+    viewers = number(message.get("viewers"))
+    cpm = number(message.get("comments_per_min"))
+    if cpm is None:
+        cpm = number(message.get("comments"))
+    raw = message.get("sentiment") if isinstance(message.get("sentiment"), Mapping) else message
+    parts = {label: number(raw.get(label)) or 0.0 for label in ("positive", "neutral", "negative")}
+    total = sum(parts.values())
+    mix = {label: (value / total if total else 0.0) for label, value in parts.items()}
+    return {
+        "viewers": int(viewers) if viewers is not None else fallback_viewers,
+        "comments_per_min": round(cpm) if cpm is not None else 0,
+        **rounded(mix),
+        "source": "engagement",
+    }
+
+
+def rounded(mix: Mapping[str, float]) -> dict[str, float]:
+    return {label: round(value, 3) for label, value in mix.items()}

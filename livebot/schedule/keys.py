@@ -1,0 +1,17 @@
+"""App keys of the schedule area."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from livebot.schedule.clock import Clock
+
+if TYPE_CHECKING:
+    from livebot.schedule.runner import Runner
+    from livebot.schedule.settings import ScheduleSettings
+
+SETTINGS: web.AppKey[ScheduleSettings] = web.AppKey("schedule_settings")
+CLOCK: web.AppKey[Clock] = web.AppKey("schedule_clock")
+RUNNER: web.AppKey[Runner] = web.AppKey("schedule_runner")

@@ -1,0 +1,175 @@
+"""Lexicon sentiment model for live chat: label and a score in -1..1 (negative..positive).
+
+How a message is scored:
+  * the text is split into clauses; each clause is scanned left to right with longest match
+    against the lexicon (so 不放心 is one negative word, 冲奶 is not the cheer 冲);
+  * a negator (不/没/一点也不) within a few characters flips the next polar word; negating a
+    negative gives a mild positive (没有不适应), except the denial frame 不是不X, which is
+    neutral ("不是不放心，就是想问…" is a question, not praise);
+  * degree words (很/太/有点) scale the next polar word; 好 is a degree word right before a
+    polar word (好干净) and praise on its own;
+  * sarcasm markers (呵呵/就这/真行/所谓) count as negative and turn the message's praise
+    into mockery;
+  * the clause after a contrast (但是/不过) and the last clause count more, negative
+    statements count a little more than positive ones (complaints outweigh politeness),
+    and words inside a question clause count less (可以用开水吗 is not praise);
+  * emoji and bracket emoji ([赞], [发怒]) add their weight, with diminishing returns.
+Score = tanh(total / 2); the label is neutral while |total| < 0.6.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from livebot.faq.normalize import normalize
+from livebot.faq.question import is_interrogative
+from livebot.sentiment.lexicon import SentimentLexicon, default_sentiment_lexicon
+
+Label = Literal["positive", "neutral", "negative"]
+
+LABEL_THRESHOLD = 0.6
+NEGATION_REACH = 4
+DEGREE_REACH = 3
+NEGATED_NEGATIVE = 0.4
+LAST_CLAUSE_WEIGHT = 1.4
+AFTER_CONTRAST_WEIGHT = 1.5
+BEFORE_CONTRAST_WEIGHT = 0.6
+NEGATIVITY_BIAS = 1.2
+QUESTION_DAMPING = 0.4
+_CLAUSE_SPLIT = re.compile(r"[,.!?;:，。！？；：、…~\s]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Sentiment:
+    """The label and a score in -1..1 (negative to positive; 0 is neutral)."""
+
+    label: Label
+    score: float
+
+
+@dataclass(slots=True)
+class _Clause:
+    total: float = 0.0
+    sarcasm: float = 0.0
+    contrast: bool = False
+
+
+class SentimentModel:
+    """Scores normalised chat text; cheap (~10 µs), safe to call on every message."""
+
+    def __init__(self, lexicon: SentimentLexicon | None = None) -> None:
+        self.lexicon = lexicon or default_sentiment_lexicon()
+        words = {*lexicon_words(self.lexicon)}
+        lengths: dict[str, set[int]] = {}
+        for word in words:
+            lengths.setdefault(word[0], set()).add(len(word))
+        # Longest match only tries the lengths that exist for the character at hand.
+        self._words = frozenset(words)
+        self._lengths = {first: tuple(sorted(sizes, reverse=True)) for first, sizes in lengths.items()}
+
+    def analyze(self, text: str) -> Sentiment:
+        """Sentiment of a raw message (normalises it first)."""
+        normalized = normalize(text)
+        return self.score(normalized.text, normalized.emojis)
+
+    def score(self, text: str, emojis: Sequence[str] = ()) -> Sentiment:
+        """Sentiment of already-normalised text and the emoji taken out of it."""
+        clauses = [self._clause(part) for part in _CLAUSE_SPLIT.split(text) if part]
+        total = self._combine(clauses) + self._emoji(emojis)
+        if total >= LABEL_THRESHOLD:
+            label: Label = "positive"
+        elif total <= -LABEL_THRESHOLD:
+            label = "negative"
+        else:
+            label = "neutral"
+        return Sentiment(label=label, score=round(math.tanh(total / 2), 4))
+
+    def _combine(self, clauses: list[_Clause]) -> float:
+        if not clauses:
+            return 0.0
+        contrast_at = max((n for n, clause in enumerate(clauses) if clause.contrast), default=None)
+        sarcastic = any(clause.sarcasm for clause in clauses)
+        total = 0.0
+        for number, clause in enumerate(clauses):
+            weight = LAST_CLAUSE_WEIGHT if number == len(clauses) - 1 and len(clauses) > 1 else 1.0
+            if contrast_at is not None:
+                weight *= AFTER_CONTRAST_WEIGHT if number >= contrast_at else BEFORE_CONTRAST_WEIGHT
+            value = clause.total
+            if sarcastic and value > 0:
+                value = -value  # "呵呵，直播里当然都说好": the praise is the joke
+            total += weight * (value * NEGATIVITY_BIAS if value < 0 else value) + clause.sarcasm
+        return total
+
+    def _clause(self, text: str) -> _Clause:
+        clause = _Clause()
+        lexicon = self.lexicon
+        negation: tuple[int, float] | None = None
+        degree: tuple[int, float] | None = None
+        position = 0
+        damping = QUESTION_DAMPING if is_interrogative(text) else 1.0
+        while position < len(text):
+            word = self._longest(text, position)
+            if word is None:
+                position += 1
+                continue
+            end = position + len(word)
+            roles = lexicon.kinds(word)
+            if "sarcasm" in roles:
+                clause.sarcasm += lexicon.sarcasm[word]
+            elif "contrast" in roles:
+                clause.contrast = True
+            elif "negator" in roles:
+                negation = (end, lexicon.negators[word])
+            elif "degree" in roles and ("polarity" not in roles or self._polar_word_at(text, end)):
+                degree = (end, lexicon.degrees[word])
+            elif "polarity" in roles and lexicon.polarity[word]:
+                value = lexicon.polarity[word]
+                if degree and position - degree[0] <= DEGREE_REACH:
+                    value *= degree[1]
+                if negation and position - negation[0] <= NEGATION_REACH:
+                    value = self._negate(value, negation[1], text, position)
+                clause.total += value * damping
+                negation = degree = None
+            position = end
+        return clause
+
+    def _negate(self, value: float, strength: float, text: str, position: int) -> float:
+        if value > 0:
+            return -value * min(strength, 1.2)
+        if text[max(0, position - 3) : position].startswith("不是") or text[max(0, position - 2) : position] == "不是":
+            return 0.0  # 不是不放心: a denial frame, not praise
+        return -value * NEGATED_NEGATIVE * strength
+
+    def _polar_word_at(self, text: str, position: int) -> bool:
+        word = self._longest(text, position)
+        return word is not None and bool(self.lexicon.polarity.get(word))
+
+    def _longest(self, text: str, position: int) -> str | None:
+        lengths = self._lengths.get(text[position]) if position < len(text) else None
+        if lengths is None:
+            return None
+        for length in lengths:
+            word = text[position : position + length]
+            if len(word) == length and word in self._words:
+                return word
+        return None
+
+    def _emoji(self, emojis: Sequence[str]) -> float:
+        values = [self.lexicon.emoji.get(emoji, 0.0) for emoji in emojis]
+        positive = sum(v for v in values if v > 0)
+        negative = sum(v for v in values if v < 0)
+        # Three 👍 are a bit more than one, not three times as much.
+        return _dampen(positive) - _dampen(-negative) * NEGATIVITY_BIAS
+
+
+def lexicon_words(lexicon: SentimentLexicon) -> set[str]:
+    """Every word the text scanner can match (all sections but emoji)."""
+    return {*lexicon.polarity, *lexicon.negators, *lexicon.degrees, *lexicon.sarcasm, *lexicon.contrasts}
+
+
+def _dampen(value: float) -> float:
+    return math.log1p(value) * 1.5 if value > 0 else 0.0

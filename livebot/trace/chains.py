@@ -1,0 +1,193 @@
+"""Chain snapshots: everything stored about one batch, kept as one JSON value on its row.
+
+The public resolver is read-heavy (a whole audience scans the can shown on stream), so the
+chain is assembled when trace data is *written* — for every batch an import or push touched,
+in bulk, inside the writing transaction — and read back with a single query. The snapshot
+holds stored facts only (UTC times); everything derived from settings (the promise, cooling
+target, display time zone) is computed at read time by :mod:`livebot.trace.facts`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from livebot.storage.engine import Database
+from livebot.trace.models import Batch, BatchSource, Inspection, Product, RawMilkLot, SensorReading, TraceEventLot
+from livebot.trace.projection import chunks
+
+SNAPSHOT_VERSION = 1
+SOURCE_DEPTH = 4
+"""How many making steps a batch is followed back to find its raw milk (powder -> base -> milk)."""
+READINGS_MAX = 2000
+BATCH_FIELDS = ("lot", "gtin", "production_date", "expiry_date", "plant", "line", "can_code", "processing_start")
+RAW_FIELDS = ("lot", "gtin", "farm", "milking_start", "milking_end", "cooled_at", "cooling_temp_c", "tank", "truck",
+              "departed_at", "arrived_at", "processing_start", "plant")
+INSPECTION_FIELDS = ("lot", "item", "value", "unit", "limit_value", "result", "lab", "at")
+DATETIMES = frozenset({"processing_start", "milking_start", "milking_end", "cooled_at", "departed_at", "arrived_at", "at"})
+DATES = frozenset({"production_date", "expiry_date"})
+
+
+@dataclass
+class Chain:
+    """A batch, its product, the raw milk it was made from, its inspections and temperatures."""
+
+    batch: Batch
+    product: Product | None
+    raw_lots: list[RawMilkLot]
+    inspections: list[Inspection]
+    readings: dict[str, list[tuple[datetime, float]]] = field(default_factory=dict)
+
+
+def encode(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def decode(name: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if name in DATETIMES:
+        return datetime.fromisoformat(value)
+    if name in DATES:
+        return date.fromisoformat(value)
+    return value
+
+
+def row_dict(row: Any, names: Iterable[str]) -> dict[str, Any]:
+    return {name: encode(getattr(row, name)) for name in names}
+
+
+def snapshot(chain: Chain) -> dict[str, Any]:
+    """The JSON value stored on the batch row."""
+    return {
+        "v": SNAPSHOT_VERSION,
+        "batch": row_dict(chain.batch, BATCH_FIELDS),
+        "product": {"name": chain.product.name, "stage": chain.product.stage} if chain.product else None,
+        "raw_lots": [row_dict(raw, RAW_FIELDS) for raw in chain.raw_lots],
+        "inspections": [row_dict(i, INSPECTION_FIELDS) for i in chain.inspections],
+        "readings": {lot: [[encode(at), value] for at, value in series] for lot, series in chain.readings.items()},
+    }
+
+
+def restore(data: dict[str, Any]) -> Chain:
+    """Detached rows rebuilt from a snapshot (never added to a session)."""
+    def build(model: Any, values: dict[str, Any]) -> Any:
+        return model(**{name: decode(name, value) for name, value in values.items()})
+
+    product = data["product"]
+    return Chain(
+        batch=build(Batch, data["batch"]),
+        product=Product(name=product["name"], stage=product["stage"]) if product else None,
+        raw_lots=[build(RawMilkLot, raw) for raw in data["raw_lots"]],
+        inspections=[build(Inspection, i) for i in data["inspections"]],
+        readings={lot: [(datetime.fromisoformat(at), value) for at, value in series] for lot, series in data["readings"].items()},
+    )
+
+
+async def source_map(session: AsyncSession, lots: Collection[str]) -> dict[str, list[str]]:
+    """For each batch, every lot it was made from, nearest first, up to ``SOURCE_DEPTH`` steps back."""
+    found: dict[str, list[str]] = {lot: [] for lot in lots}
+    frontier: dict[str, set[str]] = {lot: {lot} for lot in lots}
+    for _ in range(SOURCE_DEPTH):
+        following: dict[str, set[str]] = defaultdict(set)
+        for part in chunks(sorted(frontier)):
+            rows = await session.execute(select(BatchSource.batch_lot, BatchSource.source_lot).where(BatchSource.batch_lot.in_(part)))
+            for made, source in rows:
+                for root in frontier[made]:
+                    if source != root and source not in found[root]:
+                        found[root].append(source)
+                        following[source].add(root)
+        if not following:
+            break
+        frontier = following
+    return found
+
+
+async def build_chains(session: AsyncSession, lots: Collection[str]) -> dict[str, Chain]:
+    """The chains of many batches with a handful of queries (not a few per batch)."""
+    batches: dict[str, Batch] = {}
+    for part in chunks(sorted(set(lots))):
+        batches.update({b.lot: b for b in await session.scalars(select(Batch).where(Batch.lot.in_(part)))})
+    if not batches:
+        return {}
+    gtins = sorted({b.gtin for b in batches.values() if b.gtin})
+    products = {p.gtin: p for p in await session.scalars(select(Product).where(Product.gtin.in_(gtins)))} if gtins else {}
+    sources = await source_map(session, list(batches))
+    every_source = sorted({s for found in sources.values() for s in found})
+    raws: dict[str, RawMilkLot] = {}
+    for part in chunks(every_source):
+        raws.update({r.lot: r for r in await session.scalars(select(RawMilkLot).where(RawMilkLot.lot.in_(part)))})
+    inspections: dict[str, list[Inspection]] = defaultdict(list)
+    for part in chunks(sorted(set(batches) | set(every_source))):
+        for row in await session.scalars(select(Inspection).where(Inspection.lot.in_(part))):
+            inspections[row.lot].append(row)
+    readings: dict[str, list[tuple[datetime, float]]] = defaultdict(list)
+    for part in chunks(sorted(raws)):
+        rows = await session.execute(
+            select(TraceEventLot.lot, SensorReading.at, SensorReading.value)
+            .join(SensorReading, SensorReading.event_pk == TraceEventLot.event_pk)
+            .where(TraceEventLot.lot.in_(part), SensorReading.type == "Temperature")
+        )
+        for lot, at, value in rows:
+            readings[lot].append((at, value))
+    chains = {}
+    for lot, batch in batches.items():
+        raw_lots = sorted((raws[s] for s in sources[lot] if s in raws),
+                          key=lambda r: (r.milking_end is None, r.milking_end or datetime.min.replace(tzinfo=UTC), r.lot))
+        checks = sorted((i for name in (lot, *sources[lot]) for i in inspections.get(name, ())),
+                        key=lambda i: (i.at is None, i.at or datetime.min.replace(tzinfo=UTC), i.id or 0))
+        series = {r.lot: sorted(readings.get(r.lot, []))[:READINGS_MAX] for r in raw_lots}
+        chains[lot] = Chain(batch=batch, product=products.get(batch.gtin), raw_lots=raw_lots, inspections=checks, readings=series)
+    return chains
+
+
+async def affected_batches(session: AsyncSession, lots: Collection[str], gtins: Collection[str] = ()) -> set[str]:
+    """Batches whose chain may have changed: the lots themselves, batches made from them, batches of ``gtins``."""
+    start = sorted(set(lots))
+    found: set[str] = set()
+    for part in chunks(start):
+        found.update(await session.scalars(select(Batch.lot).where(Batch.lot.in_(part))))
+    for part in chunks(sorted(set(gtins))):
+        found.update(await session.scalars(select(Batch.lot).where(Batch.gtin.in_(part))))
+    frontier, seen = start, set(start)
+    for _ in range(SOURCE_DEPTH):
+        made: set[str] = set()
+        for part in chunks(frontier):
+            made.update(await session.scalars(select(BatchSource.batch_lot).where(BatchSource.source_lot.in_(part))))
+        frontier = sorted(made - seen)
+        if not frontier:
+            break
+        seen.update(frontier)
+        found.update(frontier)
+    return found
+
+
+async def refresh(session: AsyncSession, lots: Collection[str], gtins: Collection[str] = ()) -> None:
+    """Re-assemble and store the snapshots of every batch the written ``lots``/``gtins`` touch."""
+    await session.flush()
+    targets = await affected_batches(session, lots, gtins)
+    for lot, chain in (await build_chains(session, targets)).items():
+        chain.batch.chain = snapshot(chain)
+    await session.flush()
+
+
+async def load_chain(db: Database, lot: str) -> Chain | None:
+    """One query for the stored snapshot; assembled on the spot when it is missing or older."""
+    async with db.sessions() as session:
+        row = (await session.execute(select(Batch.id, Batch.chain).where(Batch.lot == lot))).first()
+        if row is None:
+            return None
+        data = row.chain
+        if isinstance(data, dict) and data.get("v") == SNAPSHOT_VERSION:
+            return restore(data)
+        return (await build_chains(session, [lot])).get(lot)

@@ -1,0 +1,538 @@
+"""Parse and validate a GS1 EPCIS 2.0 JSON / JSON-LD document into plain records.
+
+Everything is checked before anything is stored: one bad event rejects the whole document
+with :class:`InvalidEvent` naming the event's index and field. The parse is CPU work on up to
+``max_document_bytes`` of JSON, so callers run it in a thread (``asyncio.to_thread``).
+
+Besides the standard fields livebot reads a few documented extensions (docs/trace-mapping.md)
+in its own namespace ``LIVEBOT_NS``, declared in ``@context`` (``"livebot": LIVEBOT_NS``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import unicodedata
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import orjson
+
+from livebot.trace import cbv
+from livebot.trace.digitallink import parse_epc_class
+from livebot.trace.errors import BadCode, InvalidEvent, MalformedDocument
+
+LIVEBOT_NS = "urn:livebot:epcis:"
+CBVMDA_NS = "urn:epcglobal:cbv:mda#"
+EVENT_TYPES = frozenset({"ObjectEvent", "AggregationEvent", "TransformationEvent", "AssociationEvent", "TransactionEvent"})
+ACTIONS = frozenset({"ADD", "OBSERVE", "DELETE"})
+TZ_OFFSET = re.compile(r"[+-]((0\d|1[0-3]):[0-5]\d|14:00)")
+TEMPERATURE_TYPES = frozenset({"Temperature", "gs1:MT-Temperature", "https://gs1.org/voc/MT-Temperature"})
+TEXT_MAX = 128
+URI_MAX = 255
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(Z|[+-]\d{2}:\d{2})?")
+
+
+@dataclass(slots=True)
+class LotRef:
+    """A lot an event names: as its object, a transformation input/output, or an aggregation child."""
+
+    role: str
+    gtin: str
+    lot: str
+    quantity: float | None = None
+    uom: str | None = None
+
+
+@dataclass(slots=True)
+class Reading:
+    type: str
+    value: float
+    uom: str
+    at: datetime
+
+
+@dataclass(slots=True)
+class ParsedEvent:
+    index: int
+    event_id: str
+    event_type: str
+    action: str | None
+    biz_step: str | None
+    disposition: str | None
+    event_time: datetime
+    tz_offset: str
+    read_point: str
+    biz_location: str
+    lots: list[LotRef]
+    readings: list[Reading]
+    details: dict[str, Any]
+    body: dict[str, Any]
+
+
+@dataclass(slots=True)
+class ParsedDocument:
+    events: list[ParsedEvent]
+    locations: dict[str, str] = field(default_factory=dict)
+    products: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+def load_json(raw: bytes | str) -> Any:
+    """JSON text to Python, or :class:`MalformedDocument` (answered 400)."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as err:
+        raise MalformedDocument("body", f"malformed JSON: {err}") from err
+
+
+def parse_document(raw: bytes | str | Mapping[str, Any]) -> ParsedDocument:
+    """Validate a whole EPCIS 2.0 document; raise on the first problem, naming index and field."""
+    doc = load_json(raw) if isinstance(raw, bytes | str) else raw
+    if not isinstance(doc, Mapping):
+        raise MalformedDocument("body", "an EPCIS document must be a JSON object")
+    check_header(doc)
+    prefixes = livebot_prefixes(doc.get("@context"))
+    events = event_list(doc)
+    locations, products = master_data(doc, prefixes)
+    parsed = [EventParser(index, event, prefixes).parse() for index, event in enumerate(events)]
+    return ParsedDocument(events=parsed, locations=locations, products=products)
+
+
+def check_header(doc: Mapping[str, Any]) -> None:
+    """The document-level fields every EPCIS 2.0 document has."""
+    if "@context" not in doc:
+        raise InvalidEvent("@context", "missing (EPCIS 2.0 JSON-LD needs the GS1 context)")
+    if doc.get("type") not in ("EPCISDocument", "EPCISQueryDocument"):
+        raise InvalidEvent("type", "must be EPCISDocument or EPCISQueryDocument")
+    if str(doc.get("schemaVersion", "")) not in ("2.0", "2.0.0"):
+        raise InvalidEvent("schemaVersion", "must be 2.0")
+    if "creationDate" not in doc:
+        raise InvalidEvent("creationDate", "missing")
+    timestamp(doc["creationDate"], "creationDate", None)
+
+
+def event_list(doc: Mapping[str, Any]) -> list[Any]:
+    body = doc.get("epcisBody")
+    if not isinstance(body, Mapping):
+        raise InvalidEvent("epcisBody", "missing or not an object")
+    if doc.get("type") == "EPCISQueryDocument":
+        results = body.get("queryResults")
+        body = results.get("resultsBody") if isinstance(results, Mapping) else None
+        if not isinstance(body, Mapping):
+            raise InvalidEvent("epcisBody.queryResults.resultsBody", "missing or not an object")
+    events = body.get("eventList")
+    if not isinstance(events, list):
+        raise InvalidEvent("epcisBody.eventList", "missing or not an array")
+    return events
+
+
+def livebot_prefixes(context: Any) -> tuple[str, ...]:
+    """Prefixes bound to ``LIVEBOT_NS`` in ``@context``; ``livebot`` is always understood."""
+    found = ["livebot"]
+    items = context if isinstance(context, list) else [context]
+    for item in items:
+        if isinstance(item, Mapping):
+            found += [key for key, value in item.items() if value == LIVEBOT_NS and key not in found]
+    return tuple(found)
+
+
+def extension(obj: Mapping[str, Any], name: str, prefixes: tuple[str, ...]) -> Any:
+    """The value of a livebot extension field under any declared prefix, or its full IRI."""
+    for prefix in prefixes:
+        key = f"{prefix}:{name}"
+        if key in obj:
+            return obj[key]
+    return obj.get(LIVEBOT_NS + name)
+
+
+def mda(obj: Mapping[str, Any], name: str) -> Any:
+    """A CBV master-data attribute (``cbvmda:lotNumber`` or its full IRI)."""
+    return obj.get(f"cbvmda:{name}", obj.get(CBVMDA_NS + name))
+
+
+def master_data(doc: Mapping[str, Any], prefixes: tuple[str, ...]) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    """Location names and product names/stages from ``epcisHeader.epcisMasterData``."""
+    header = doc.get("epcisHeader")
+    vocabularies = header.get("epcisMasterData", {}).get("vocabularyList", []) if isinstance(header, Mapping) else []
+    if not isinstance(vocabularies, list):
+        raise InvalidEvent("epcisHeader.epcisMasterData.vocabularyList", "must be an array")
+    locations: dict[str, str] = {}
+    products: dict[str, dict[str, str]] = {}
+    for v, vocabulary in enumerate(vocabularies):
+        where = f"epcisHeader.epcisMasterData.vocabularyList[{v}]"
+        if not isinstance(vocabulary, Mapping) or not isinstance(vocabulary.get("vocabularyElementList", []), list):
+            raise InvalidEvent(where, "must be an object with a vocabularyElementList array")
+        kind = str(vocabulary.get("type", ""))
+        for e, element in enumerate(vocabulary.get("vocabularyElementList", [])):
+            at = f"{where}.vocabularyElementList[{e}]"
+            if not isinstance(element, Mapping) or not isinstance(element.get("id"), str):
+                raise InvalidEvent(at, "must be an object with an id")
+            attributes = element_attributes(element.get("attributes", []), at, prefixes)
+            if kind.endswith(("BusinessLocation", "ReadPoint")) and "name" in attributes:
+                locations[uri(element["id"], f"{at}.id", None)] = attributes["name"]
+            elif kind.endswith("EPCClass") and ("name" in attributes or "stage" in attributes):
+                try:
+                    gtin, _ = parse_epc_class(element["id"], f"{at}.id")
+                except BadCode as err:
+                    raise InvalidEvent(err.field, err.problem) from err
+                products[gtin] = {k: v for k, v in attributes.items() if k in ("name", "stage")}
+    return locations, products
+
+
+def element_attributes(items: Any, where: str, prefixes: tuple[str, ...]) -> dict[str, str]:
+    """Name and stage attributes of one master-data element, checked as display text."""
+    if not isinstance(items, list):
+        raise InvalidEvent(f"{where}.attributes", "must be an array")
+    names = {f"{CBVMDA_NS}name": "name", "cbvmda:name": "name", f"{CBVMDA_NS}descriptionShort": "name",
+             "cbvmda:descriptionShort": "name", "cbvmda:tradeItemDescription": "name"}
+    for prefix in prefixes:
+        names[f"{prefix}:name"] = "name"
+        names[f"{prefix}:stage"] = "stage"
+    found: dict[str, str] = {}
+    for a, item in enumerate(items):
+        if not isinstance(item, Mapping):
+            raise InvalidEvent(f"{where}.attributes[{a}]", "must be an object")
+        key = names.get(str(item.get("id", "")))
+        if key is not None:
+            found[key] = text(item.get("attribute"), f"{where}.attributes[{a}].attribute", None, TEXT_MAX)
+    return found
+
+
+def text(value: Any, where: str, index: int | None, limit: int = TEXT_MAX) -> str:
+    """Display text: a string without control characters, at most ``limit`` characters."""
+    if not isinstance(value, str):
+        raise InvalidEvent(where, "must be a string", index)
+    value = unicodedata.normalize("NFC", value).strip()
+    if _CONTROL.search(value):
+        raise InvalidEvent(where, "must not contain control characters", index)
+    if not value or len(value) > limit:
+        raise InvalidEvent(where, f"must be 1..{limit} characters", index)
+    return value
+
+
+def uri(value: Any, where: str, index: int | None) -> str:
+    return text(value, where, index, URI_MAX)
+
+
+def timestamp(value: Any, where: str, index: int | None) -> datetime:
+    """An ISO 8601 date-time with a UTC offset (EPCIS requires one)."""
+    if not isinstance(value, str) or len(value) > 40:
+        raise InvalidEvent(where, "must be an ISO 8601 date-time string", index)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as err:
+        raise InvalidEvent(where, "must be an ISO 8601 date-time", index) from err
+    if moment.tzinfo is None:
+        raise InvalidEvent(where, "must include a UTC offset (Z or +08:00)", index)
+    return moment
+
+
+def iso_date(value: Any, where: str, index: int | None) -> str:
+    """A calendar date ``YYYY-MM-DD`` (ILMD dates), returned as text."""
+    if not isinstance(value, str) or not _DATE.fullmatch(value):
+        raise InvalidEvent(where, "must be a date YYYY-MM-DD", index)
+    try:
+        date.fromisoformat(value[:10])
+    except ValueError as err:
+        raise InvalidEvent(where, "must be a real date YYYY-MM-DD", index) from err
+    return value[:10]
+
+
+def number(value: Any, where: str, index: int | None) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise InvalidEvent(where, "must be a number", index)
+    return float(value)
+
+
+def canonical_event_id(event: Mapping[str, Any]) -> str:
+    """A stable id for an event without ``eventID``: SHA-256 of its canonical JSON."""
+    content = {k: v for k, v in event.items() if k not in ("recordTime", "eventID")}
+    digest = hashlib.sha256(orjson.dumps(content, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    return f"ni:///sha-256;{digest}?ver=livebot1"
+
+
+class EventParser:
+    """Checks one event against the EPCIS 2.0 and CBV rules and pulls out what livebot uses."""
+
+    def __init__(self, index: int, event: Any, prefixes: tuple[str, ...]) -> None:
+        self.index = index
+        self.event = event
+        self.prefixes = prefixes
+        self.lots: dict[tuple[str, str], LotRef] = {}
+
+    def fail(self, where: str, problem: str) -> InvalidEvent:
+        return InvalidEvent(where, problem, self.index)
+
+    def parse(self) -> ParsedEvent:
+        event = self.event
+        if not isinstance(event, Mapping):
+            raise self.fail("event", "must be an object")
+        kind = event.get("type")
+        if kind not in EVENT_TYPES:
+            raise self.fail("type", f"must be one of {', '.join(sorted(EVENT_TYPES))}")
+        if "eventTime" not in event:
+            raise self.fail("eventTime", "missing")
+        event_time = timestamp(event["eventTime"], "eventTime", self.index)
+        offset = event.get("eventTimeZoneOffset")
+        if offset is None:
+            raise self.fail("eventTimeZoneOffset", "missing")
+        if not isinstance(offset, str) or not TZ_OFFSET.fullmatch(offset):
+            raise self.fail("eventTimeZoneOffset", "must match ^[+-]((0\\d|1[0-3]):[0-5]\\d|14:00)$")
+        if "recordTime" in event:
+            timestamp(event["recordTime"], "recordTime", self.index)
+        action = self.action(kind)
+        biz_step = self.vocabulary("bizStep", cbv.biz_step)
+        disposition = self.vocabulary("disposition", cbv.disposition)
+        read_point = self.location("readPoint")
+        biz_location = self.location("bizLocation")
+        self.what(kind, action)
+        details = self.details(kind, action, biz_step, disposition)
+        readings = self.readings(event_time)
+        event_id = event.get("eventID")
+        if event_id is None:
+            event_id = canonical_event_id(event)
+        else:
+            event_id = uri(event_id, "eventID", self.index)
+        if "errorDeclaration" in event:
+            if not isinstance(event["errorDeclaration"], Mapping):
+                raise self.fail("errorDeclaration", "must be an object")
+            details["retracts"] = event_id
+            event_id = f"{event_id}#error"[:URI_MAX]
+        return ParsedEvent(
+            index=self.index, event_id=event_id, event_type=kind, action=action, biz_step=biz_step,
+            disposition=disposition, event_time=event_time, tz_offset=offset, read_point=read_point,
+            biz_location=biz_location, lots=list(self.lots.values()), readings=readings, details=details,
+            body=dict(event),
+        )
+
+    def action(self, kind: str) -> str | None:
+        action = self.event.get("action")
+        if kind == "TransformationEvent":
+            if action is not None:
+                raise self.fail("action", "a TransformationEvent has no action")
+            return None
+        if action is None:
+            raise self.fail("action", f"missing (required for {kind})")
+        if action not in ACTIONS:
+            raise self.fail("action", "must be ADD, OBSERVE or DELETE")
+        return str(action)
+
+    def vocabulary(self, name: str, check: Callable[[str], str]) -> str | None:
+        value = self.event.get(name)
+        if value is None:
+            return None
+        value = uri(value, name, self.index)
+        try:
+            return check(value)
+        except cbv.UnknownTerm as err:
+            raise self.fail(name, f"unknown CBV term: {err}") from err
+
+    def location(self, name: str) -> str:
+        value = self.event.get(name)
+        if value is None:
+            return ""
+        if not isinstance(value, Mapping) or "id" not in value:
+            raise self.fail(name, "must be an object with an id")
+        return uri(value["id"], f"{name}.id", self.index)
+
+    def what(self, kind: str, action: str | None) -> None:
+        """The per-type rules on what an event is about, collecting the lots it names."""
+        event = self.event
+        if kind == "ObjectEvent":
+            epcs = self.epc_list("epcList")
+            quantities = self.quantity_list("quantityList", "object")
+            if not epcs and not quantities:
+                raise self.fail("epcList", "an ObjectEvent needs a non-empty epcList or quantityList")
+            if "ilmd" in event and action != "ADD":
+                raise self.fail("ilmd", "ILMD is only allowed on an ObjectEvent with action ADD")
+        elif kind == "TransformationEvent":
+            inputs = len(self.epc_list("inputEPCList")) + self.quantity_list("inputQuantityList", "input")
+            outputs = len(self.epc_list("outputEPCList")) + self.quantity_list("outputQuantityList", "output")
+            if not inputs and not outputs:
+                raise self.fail("inputQuantityList", "a TransformationEvent needs inputs or outputs")
+        elif kind in ("AggregationEvent", "AssociationEvent"):
+            parent = event.get("parentID")
+            if parent is None and (kind == "AssociationEvent" or action in ("ADD", "DELETE")):
+                raise self.fail("parentID", f"required for a {kind} with action {action}")
+            if parent is not None:
+                uri(parent, "parentID", self.index)
+            children = len(self.epc_list("childEPCs")) + self.quantity_list("childQuantityList", "child")
+            if action == "ADD" and not children:
+                raise self.fail("childEPCs", f"a {kind} with action ADD needs childEPCs or childQuantityList")
+            if "ilmd" in event:
+                raise self.fail("ilmd", f"a {kind} has no ILMD")
+        else:
+            self.epc_list("epcList")
+            self.quantity_list("quantityList", "object")
+            if not isinstance(event.get("bizTransactionList"), list) or not event["bizTransactionList"]:
+                raise self.fail("bizTransactionList", "a TransactionEvent needs a non-empty bizTransactionList")
+
+    def epc_list(self, name: str) -> list[str]:
+        items = self.event.get(name, [])
+        if not isinstance(items, list):
+            raise self.fail(name, "must be an array")
+        return [text(item, f"{name}[{i}]", self.index, 512) for i, item in enumerate(items)]
+
+    def quantity_list(self, name: str, role: str) -> int:
+        """Check a quantity list, collect its lot-level classes; returns how many elements it has."""
+        items = self.event.get(name, [])
+        if not isinstance(items, list):
+            raise self.fail(name, "must be an array")
+        for i, item in enumerate(items):
+            where = f"{name}[{i}]"
+            if not isinstance(item, Mapping) or "epcClass" not in item:
+                raise self.fail(f"{where}.epcClass", "missing")
+            try:
+                gtin, lot = parse_epc_class(item["epcClass"], f"{where}.epcClass")
+            except BadCode as err:
+                raise self.fail(err.field, err.problem) from err
+            quantity = number(item["quantity"], f"{where}.quantity", self.index) if "quantity" in item else None
+            if quantity is not None and quantity < 0:
+                raise self.fail(f"{where}.quantity", "must not be negative")
+            uom = text(item["uom"], f"{where}.uom", self.index, 8) if "uom" in item else None
+            if uom is not None and quantity is None:
+                raise self.fail(f"{where}.uom", "uom without quantity")
+            if lot is None:
+                continue
+            known = self.lots.get((role, lot))
+            if known is None:
+                self.lots[(role, lot)] = LotRef(role, gtin, lot, quantity, uom)
+            elif known.quantity is not None and quantity is not None:
+                known.quantity += quantity
+        return len(items)
+
+    def details(self, kind: str, action: str | None, biz_step: str | None, disposition: str | None) -> dict[str, Any]:
+        """The parts of ILMD and livebot's extensions the projection reads, as JSON-ready values."""
+        details: dict[str, Any] = {}
+        ilmd = self.event.get("ilmd")
+        if ilmd is not None:
+            if not isinstance(ilmd, Mapping):
+                raise self.fail("ilmd", "must be an object")
+            details["ilmd"] = self.ilmd(ilmd)
+        raw = self.ext("rawMilk")
+        if raw is not None:
+            details["raw_milk"] = self.raw_milk(raw)
+        for name, key, limit in (("truck", "truck", 64), ("line", "line", 64)):
+            value = self.ext(name)
+            if value is not None:
+                details[key] = text(value, f"livebot:{name}", self.index, limit)
+        inspection = self.ext("inspection")
+        if inspection is not None or biz_step == "inspecting":
+            found = self.inspection(inspection, disposition)
+            if found is not None:
+                details["inspection"] = found
+        return details
+
+    def ext(self, name: str) -> Any:
+        return extension(self.event, name, self.prefixes)
+
+    def ilmd(self, ilmd: Mapping[str, Any]) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        lot = mda(ilmd, "lotNumber")
+        if lot is not None:
+            found["lot"] = text(lot, "ilmd.cbvmda:lotNumber", self.index, 20)
+        expiry = mda(ilmd, "itemExpirationDate")
+        if expiry is not None:
+            found["expiry"] = iso_date(expiry, "ilmd.cbvmda:itemExpirationDate", self.index)
+        produced = extension(ilmd, "productionDate", self.prefixes)
+        if produced is not None:
+            found["production_date"] = iso_date(produced, "ilmd.livebot:productionDate", self.index)
+        can_code = extension(ilmd, "canCode", self.prefixes)
+        if can_code is not None:
+            code = text(can_code, "ilmd.livebot:canCode", self.index, 32)
+            if not re.fullmatch(r"[0-9A-Za-z]{4,32}", code):
+                raise self.fail("ilmd.livebot:canCode", "must be 4..32 letters or digits")
+            found["can_code"] = code.upper()
+        return found
+
+    def raw_milk(self, raw: Any) -> dict[str, Any]:
+        if not isinstance(raw, Mapping):
+            raise self.fail("livebot:rawMilk", "must be an object")
+        found: dict[str, Any] = {}
+        if "farm" in raw:
+            found["farm"] = text(raw["farm"], "livebot:rawMilk.farm", self.index)
+        if "tank" in raw:
+            found["tank"] = text(raw["tank"], "livebot:rawMilk.tank", self.index, 64)
+        if "milkingStart" in raw:
+            found["milking_start"] = timestamp(raw["milkingStart"], "livebot:rawMilk.milkingStart", self.index).isoformat()
+        return found
+
+    def inspection(self, value: Any, disposition: str | None) -> dict[str, Any] | None:
+        """``livebot:inspection`` {item, value, unit, limit, result, lab}; result may come from the disposition."""
+        where = "livebot:inspection"
+        if value is None:
+            return None
+        if not isinstance(value, Mapping):
+            raise self.fail(where, "must be an object")
+        found = {"item": text(value.get("item"), f"{where}.item", self.index)}
+        for key, limit in (("unit", 32), ("lab", TEXT_MAX)):
+            if value.get(key) is not None:
+                found[key] = text(value[key], f"{where}.{key}", self.index, limit)
+        for key in ("value", "limit"):
+            raw = value.get(key)
+            if raw is None:
+                continue
+            if isinstance(raw, int | float) and not isinstance(raw, bool):
+                found[key] = format(number(raw, f"{where}.{key}", self.index), "g")
+            else:
+                found[key] = text(raw, f"{where}.{key}", self.index, 64)
+        result = value.get("result")
+        if result is None:
+            result = {"conformant": "pass", "non_conformant": "fail"}.get(disposition or "")
+        if result not in ("pass", "fail"):
+            raise self.fail(f"{where}.result", "must be pass or fail (or give disposition conformant/non_conformant)")
+        found["result"] = result
+        return found
+
+    def readings(self, event_time: datetime) -> list[Reading]:
+        elements = self.event.get("sensorElementList", [])
+        if not isinstance(elements, list):
+            raise self.fail("sensorElementList", "must be an array")
+        found: list[Reading] = []
+        for e, element in enumerate(elements):
+            where = f"sensorElementList[{e}]"
+            if not isinstance(element, Mapping):
+                raise self.fail(where, "must be an object")
+            metadata = element.get("sensorMetadata", {})
+            if not isinstance(metadata, Mapping):
+                raise self.fail(f"{where}.sensorMetadata", "must be an object")
+            default_time = timestamp(metadata["time"], f"{where}.sensorMetadata.time", self.index) if "time" in metadata else event_time
+            reports = element.get("sensorReport")
+            if not isinstance(reports, list) or not reports:
+                raise self.fail(f"{where}.sensorReport", "must be a non-empty array")
+            for r, report in enumerate(reports):
+                reading = self.reading(report, f"{where}.sensorReport[{r}]", default_time)
+                if reading is not None:
+                    found.append(reading)
+        return found
+
+    def reading(self, report: Any, where: str, default_time: datetime) -> Reading | None:
+        if not isinstance(report, Mapping):
+            raise self.fail(where, "must be an object")
+        at = timestamp(report["time"], f"{where}.time", self.index) if "time" in report else default_time
+        kind = report.get("type")
+        if kind is not None:
+            kind = text(kind, f"{where}.type", self.index, 64)
+        if "value" not in report or kind is None:
+            return None
+        value = number(report["value"], f"{where}.value", self.index)
+        uom = text(report["uom"], f"{where}.uom", self.index, 8) if "uom" in report else ""
+        if kind in TEMPERATURE_TYPES:
+            value, uom = celsius(value, uom, f"{where}.uom", self.index)
+            kind = "Temperature"
+        return Reading(type=kind[-32:], value=value, uom=uom, at=at)
+
+
+def celsius(value: float, uom: str, where: str, index: int) -> tuple[float, str]:
+    """Temperatures are stored in °C (UN/ECE codes CEL, FAH, KEL)."""
+    if uom in ("CEL", ""):
+        return value, "CEL"
+    if uom == "FAH":
+        return round((value - 32) * 5 / 9, 3), "CEL"
+    if uom == "KEL":
+        return round(value - 273.15, 3), "CEL"
+    raise InvalidEvent(where, "temperature unit must be CEL, FAH or KEL", index)

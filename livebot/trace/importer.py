@@ -1,0 +1,162 @@
+"""Store a validated EPCIS document in one transaction: events, lot index, readings, inspections.
+
+Re-sending a document is idempotent: events are keyed by ``eventID`` (or a canonical hash of
+the event when it has none), so a repeat is counted as a duplicate and stored once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from livebot.storage.base import utcnow
+from livebot.storage.engine import Database
+from livebot.trace import chains, projection
+from livebot.trace.epcis import ParsedDocument, ParsedEvent
+from livebot.trace.models import Inspection, Location, Product, SensorReading, TraceEvent, TraceEventLot
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ImportResult:
+    stored: int
+    duplicates: int
+    lots: list[str] = field(default_factory=list)
+    gtins: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"stored": self.stored, "duplicates": self.duplicates, "lots": self.lots, "gtins": self.gtins}
+
+
+def inspection_key(event_id: str, lot: str) -> str:
+    """One inspection row per (event, lot), stable across resends."""
+    return "epcis:" + hashlib.sha256(f"{event_id}\x00{lot}".encode()).hexdigest()
+
+
+async def import_document(db: Database, doc: ParsedDocument, zone: ZoneInfo) -> ImportResult:
+    """Store ``doc`` all or nothing; a concurrent import of the same events is retried once."""
+    for attempt in (1, 2):
+        try:
+            async with db.sessions() as session, session.begin():
+                return await store_document(session, doc, zone)
+        except IntegrityError:
+            if attempt == 2:
+                raise
+            logger.info("trace import: concurrent insert of the same events, retrying events=%d", len(doc.events))
+    raise AssertionError("unreachable")
+
+
+async def store_document(session: AsyncSession, doc: ParsedDocument, zone: ZoneInfo) -> ImportResult:
+    known = await existing_event_ids(session, [e.event_id for e in doc.events])
+    fresh: list[ParsedEvent] = []
+    for event in doc.events:
+        if event.event_id not in known:
+            known.add(event.event_id)
+            fresh.append(event)
+    await save_locations(session, doc.locations)
+    renamed = await save_products(session, doc.products)
+    affected: set[str] = set()
+    gtins: set[str] = set(doc.products)
+    if fresh:
+        pks = await insert_events(session, fresh)
+        await insert_children(session, fresh, pks)
+        for event in fresh:
+            affected.update(ref.lot for ref in event.lots)
+            gtins.update(ref.gtin for ref in event.lots)
+        await projection.rebuild(session, affected, zone)
+    if affected or renamed:
+        await chains.refresh(session, affected, renamed)
+    result = ImportResult(stored=len(fresh), duplicates=len(doc.events) - len(fresh), lots=sorted(affected), gtins=sorted(gtins))
+    logger.info("trace import stored=%d duplicates=%d lots=%d", result.stored, result.duplicates, len(affected))
+    return result
+
+
+async def existing_event_ids(session: AsyncSession, ids: list[str]) -> set[str]:
+    found: set[str] = set()
+    for part in projection.chunks(sorted(set(ids))):
+        found.update(await session.scalars(select(TraceEvent.event_id).where(TraceEvent.event_id.in_(part))))
+    return found
+
+
+async def insert_events(session: AsyncSession, events: list[ParsedEvent]) -> list[int]:
+    """Core executemany (one round trip per chunk), then the new primary keys by event id."""
+    now = utcnow()
+    rows = [
+        {"event_id": e.event_id, "event_type": e.event_type, "action": e.action, "biz_step": e.biz_step,
+         "disposition": e.disposition, "event_time": e.event_time, "tz_offset": e.tz_offset, "read_point": e.read_point,
+         "biz_location": e.biz_location, "details": e.details, "body": e.body, "recorded_at": now}
+        for e in events
+    ]
+    for part in projection.chunks(rows, 1000):
+        await session.execute(insert(TraceEvent.__table__), list(part))
+    ids: dict[str, int] = {}
+    for part in projection.chunks([e.event_id for e in events]):
+        ids.update((await session.execute(select(TraceEvent.event_id, TraceEvent.id).where(TraceEvent.event_id.in_(part)))).tuples().all())
+    return [ids[e.event_id] for e in events]
+
+
+async def insert_children(session: AsyncSession, events: list[ParsedEvent], pks: list[int]) -> None:
+    """The lot index, sensor readings and inspection rows of newly stored events."""
+    lots, readings, inspections = [], [], []
+    for event, pk in zip(events, pks, strict=True):
+        for ref in event.lots:
+            lots.append({"event_pk": pk, "role": ref.role, "lot": ref.lot, "gtin": ref.gtin, "quantity": ref.quantity, "uom": ref.uom})
+        for reading in event.readings:
+            readings.append({"event_pk": pk, "type": reading.type, "value": reading.value, "uom": reading.uom, "at": reading.at})
+        found = event.details.get("inspection")
+        if found is None:
+            continue
+        for ref in event.lots:
+            if ref.role != "object":
+                continue
+            inspections.append({
+                "source_key": inspection_key(event.event_id, ref.lot), "lot": ref.lot, "item": found["item"],
+                "value": found.get("value", ""), "unit": found.get("unit", ""), "limit_value": found.get("limit", ""),
+                "result": found["result"], "lab": found.get("lab", ""), "at": event.event_time, "event_pk": pk,
+            })
+    for model, rows in ((TraceEventLot, lots), (SensorReading, readings), (Inspection, inspections)):
+        for part in projection.chunks(rows, 2000):
+            await session.execute(insert(model.__table__), list(part))
+
+
+async def save_locations(session: AsyncSession, names: dict[str, str]) -> None:
+    """Location names from master data; a newer document's name wins."""
+    if not names:
+        return
+    current = {}
+    for part in projection.chunks(sorted(names)):
+        current.update({row.location_id: row for row in await session.scalars(select(Location).where(Location.location_id.in_(part)))})
+    for location_id, name in names.items():
+        row = current.get(location_id)
+        if row is None:
+            session.add(Location(location_id=location_id, name=name))
+        else:
+            row.name = name
+
+
+async def save_products(session: AsyncSession, products: dict[str, dict[str, str]]) -> list[str]:
+    """Product names and stages from master data (EPCClass vocabulary); returns the GTINs that changed."""
+    if not products:
+        return []
+    current = {p.gtin: p for p in await session.scalars(select(Product).where(Product.gtin.in_(sorted(products))))}
+    changed = []
+    for gtin, attributes in products.items():
+        row = current.get(gtin) or Product(gtin=gtin)
+        values = {key: attributes[key] for key in ("name", "stage") if attributes.get(key)}
+        if gtin in current and all(getattr(row, key) == value for key, value in values.items()):
+            continue
+        for key, value in values.items():
+            setattr(row, key, value)
+        row.updated_at = utcnow()
+        session.add(row)
+        changed.append(gtin)
+    await session.flush()
+    return changed

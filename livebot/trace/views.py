@@ -1,0 +1,122 @@
+"""The public GS1 Digital Link resolver (``/01/{gtin}/10/{lot}``) and can-code redirect (``/c/{code}``).
+
+People get a mobile page in Simplified Chinese; machines asking ``Accept: application/json``
+get the batch summary. The page is public, so every value is escaped by the template.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import aiohttp_jinja2
+import orjson
+from aiohttp import web
+
+from livebot.appkeys import DATABASE
+from livebot.auth.access import public
+from livebot.trace import facts
+from livebot.trace.digitallink import digital_link_path, gtin14, valid_lot
+from livebot.trace.errors import BadCode
+from livebot.trace.keys import SUMMARY_CACHE, TRACE_SETTINGS
+from livebot.trace.reply import promise_label
+
+routes = web.RouteTableDef()
+JSON_HEADERS = {"Cache-Control": "public, max-age=30", "Vary": "Accept"}
+
+
+def wants_json(request: web.Request) -> bool:
+    accept = request.headers.get("Accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def problem(request: web.Request, status: int, message: str, field: str | None = None) -> web.Response:
+    """An error as JSON for machines or as a small Chinese page for people."""
+    if wants_json(request):
+        body: dict[str, Any] = {"error": message}
+        if field:
+            body["field"] = field
+        return web.Response(body=orjson.dumps(body), status=status, content_type="application/json")
+    response = aiohttp_jinja2.render_template("trace/not_found.html", request, {"status": status, "message": message})
+    response.set_status(status)
+    return response
+
+
+@routes.get("/01/{gtin}/10/{lot}")
+@public
+async def resolve(request: web.Request) -> web.Response:
+    try:
+        gtin = gtin14(request.match_info["gtin"])
+        lot = valid_lot(request.match_info["lot"])
+    except BadCode as err:
+        message = "GTIN 校验位错误" if "check digit" in err.problem else "无法识别的商品码或批次号"
+        return problem(request, 400, f"{message}：{err.problem}", err.field)
+    db = request.app[DATABASE]
+    entry = await request.app[SUMMARY_CACHE].get(lot, lambda name: facts.batch_summary(db, name))
+    if entry.summary is None or entry.summary.get("gtin") != gtin:
+        return problem(request, 404, "未找到该批次，请核对罐底的批次号", "lot")
+    if wants_json(request):
+        return web.Response(body=entry.json, content_type="application/json", headers=JSON_HEADERS)
+    return aiohttp_jinja2.render_template("trace/batch.html", request, page(entry.summary, request))
+
+
+@routes.get("/c/{code}")
+@public
+async def can_code(request: web.Request) -> web.Response:
+    db = request.app[DATABASE]
+    lot = await facts.find_lot(db, request.match_info["code"][:64])
+    summary = await facts.batch_summary(db, lot) if lot else None
+    if summary is None or not summary.get("gtin"):
+        return problem(request, 404, "未找到该罐码对应的批次，请核对后重试", "code")
+    raise web.HTTPFound(digital_link_path(summary["gtin"], summary["lot"]))
+
+
+def clock(value: str | None) -> str:
+    return datetime.fromisoformat(value).strftime("%H:%M") if value else "—"
+
+
+def day(value: str | None) -> str:
+    return datetime.fromisoformat(value).strftime("%m月%d日") if value else ""
+
+
+def page(summary: dict[str, Any], request: web.Request) -> dict[str, Any]:
+    """What the template shows: the summary plus the chain as ready-made Chinese steps."""
+    s = summary
+    milked = s["milking_end"] or s["milking_start"]
+
+    def after(value: str | None) -> str:
+        if not value or not milked:
+            return ""
+        minutes = int((datetime.fromisoformat(value) - datetime.fromisoformat(milked)).total_seconds() // 60)
+        return f"+{minutes} 分钟" if minutes >= 0 else ""
+
+    steps = [
+        {"label": "挤奶完成", "time": clock(milked), "day": day(milked), "offset": "", "where": s["farm"],
+         "detail": f"奶仓 {s['tank']}" if s["tank"] else ""},
+        {"label": "冷却", "time": clock(s["cooled_at"]), "day": "", "offset": after(s["cooled_at"]), "where": s["farm"],
+         "detail": f"降至 {s['cooling_temp_c']:g} °C" if s["cooling_temp_c"] is not None else ""},
+        {"label": "离开牧场", "time": clock(s["departed_at"]), "day": "", "offset": after(s["departed_at"]), "where": s["farm"],
+         "detail": f"冷链奶罐车 {s['truck']}" if s["truck"] else ""},
+        {"label": "到达工厂", "time": clock(s["arrived_at"]), "day": "", "offset": after(s["arrived_at"]), "where": s["plant"], "detail": ""},
+        {"label": "进入生产", "time": clock(s["processing_start"]), "day": "", "offset": after(s["processing_start"]),
+         "where": s["plant"], "detail": f"生产线 {s['line']}" if s["line"] else ""},
+    ]
+    values = [r["value"] for r in s["readings"]]
+    return {
+        "s": s,
+        "steps": steps,
+        "promise": promise_label(s["promise_minutes"]),
+        "temps": {"min": min(values), "max": max(values)} if values else None,
+        "sparkline": sparkline(values),
+        "settings": request.app[TRACE_SETTINGS],
+    }
+
+
+def sparkline(values: list[float], width: int = 300, height: int = 60) -> str:
+    """SVG polyline points for the temperature series (numbers only, safe in an attribute)."""
+    if len(values) < 2:
+        return ""
+    low, high = min(values), max(values)
+    span = (high - low) or 1.0
+    step = width / (len(values) - 1)
+    return " ".join(f"{i * step:.1f},{height - (v - low) / span * (height - 8) - 4:.1f}" for i, v in enumerate(values))

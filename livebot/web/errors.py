@@ -1,0 +1,41 @@
+"""The one place where livebot's exceptions become HTTP statuses."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from livebot.errors import AuthError, ConflictError, NotFoundError, PayloadTooLarge, ValidationError
+
+logger = logging.getLogger(__name__)
+
+STATUS = ((ValidationError, 400), (AuthError, 401), (NotFoundError, 404), (ConflictError, 409), (PayloadTooLarge, 413))
+
+
+def error_body(err: Exception) -> dict[str, str]:
+    body = {"error": str(err)}
+    if isinstance(err, ValidationError):
+        body["field"] = err.field
+    return body
+
+
+@web.middleware
+async def error_middleware(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except (ValidationError, AuthError, NotFoundError, ConflictError, PayloadTooLarge) as err:
+        status = next(code for kind, code in STATUS if isinstance(err, kind))
+        return web.json_response(error_body(err), status=status, dumps=json_dumps)
+    except web.HTTPRequestEntityTooLarge as err:
+        return web.json_response({"error": f"request body too large (limit {err.max_size} bytes)"}, status=413)
+
+
+def json_dumps(obj: object) -> str:
+    """JSON with Chinese kept readable (no \\u escapes)."""
+    import json
+
+    return json.dumps(obj, ensure_ascii=False)

@@ -1,0 +1,515 @@
+/* 问答工作台: the live question queue over one websocket.
+ *
+ * Protocol: the server sends {"type":"snapshot","seq",...} on (re)connect, then
+ * {"type":"batch","ranges":[{"from","to","cards","asks"}],"chat":[...]} at most ~10 times a second.
+ * A range applies only if it starts right after the last sequence number we hold; a gap waits
+ * briefly for the missing range (instances may publish out of order) and then asks for a resync.
+ * Chat text is untrusted: it is only ever put into the page with textContent.
+ */
+(function () {
+  "use strict";
+
+  const root = document.getElementById("console");
+  const config = JSON.parse(root.dataset.config);
+  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const ACTIVE = new Set(["open", "claimed", "escalated"]);
+  const GAP_WAIT_MS = 1500;
+  const MAX_CHAT_LINES = 200;
+  const MAX_RENDERED = 300;
+
+  const state = {
+    cards: new Map(), seq: 0, pending: [], gapTimer: null, ws: null, attempt: 0, synced: false,
+    selected: null, chosen: null, draftFor: null, elements: new Map(), order: [], lastTouch: 0,
+  };
+
+  const $ = (id) => document.getElementById(id);
+  function el(tag, cls, text) {
+    const node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+  function platformLabel(p) { return config.platforms[p] || p || "其他"; }
+  function timeOf(iso) {
+    if (!iso) return "";
+    const d = new Date(iso);
+    return isNaN(d) ? "" : d.toLocaleTimeString("zh-CN", { hour12: false });
+  }
+  function pct(score) { return Math.round(Math.max(0, Math.min(1, Number(score) || 0)) * 100) + "%"; }
+  function mine(card) { return card.status === "claimed" && card.claimed_by === config.me.name; }
+
+  /* ───────── toasts and the alert beep ───────── */
+
+  function toast(message, kind) {
+    const node = el("div", "toast " + (kind || ""), message);
+    $("toasts").appendChild(node);
+    setTimeout(() => node.remove(), kind === "bad" ? 6000 : 3500);
+  }
+
+  let audio = null;
+  function unlockAudio() {
+    if (!audio && (window.AudioContext || window.webkitAudioContext)) {
+      audio = new (window.AudioContext || window.webkitAudioContext)();
+    }
+  }
+  document.addEventListener("keydown", unlockAudio, { once: true });
+  document.addEventListener("pointerdown", unlockAudio, { once: true });
+  function beep() {
+    if (!audio) return;
+    const now = audio.currentTime;
+    [0, 0.22].forEach((offset) => {
+      const osc = audio.createOscillator();
+      const gain = audio.createGain();
+      osc.type = "sine";
+      osc.frequency.value = 880;
+      gain.gain.setValueAtTime(0.0001, now + offset);
+      gain.gain.exponentialRampToValueAtTime(0.25, now + offset + 0.02);
+      gain.gain.exponentialRampToValueAtTime(0.0001, now + offset + 0.18);
+      osc.connect(gain).connect(audio.destination);
+      osc.start(now + offset);
+      osc.stop(now + offset + 0.2);
+    });
+  }
+  function urgent(card) { return ACTIVE.has(card.status) && (card.escalated || card.complaint || card.needs_human); }
+
+  /* ───────── applying server state ───────── */
+
+  function applySnapshot(msg) {
+    state.cards = new Map(msg.cards.map((c) => [c.id, c]));
+    state.seq = msg.seq;
+    state.pending = [];
+    clearTimeout(state.gapTimer);
+    state.gapTimer = null;
+    state.synced = true;
+    state.elements.forEach((node) => node.remove());
+    state.elements.clear();
+    state.order = [];
+    const chat = $("chat");
+    chat.textContent = "";
+    addChat(msg.chat || [], 0);
+    setConn("ok", "已连接");
+    scheduleRender();
+  }
+
+  function applyCards(cards, alert) {
+    let ring = false;
+    for (const card of cards) {
+      const known = state.cards.get(card.id);
+      if (known && known.version > card.version) continue;
+      if (alert && urgent(card) && (!known || !urgent(known))) { ring = true; card._flash = Date.now(); }
+      state.cards.set(card.id, card);
+    }
+    if (ring) beep();
+  }
+
+  function applyRange(range) {
+    if (range.to <= state.seq) return true;
+    if (range.from > state.seq + 1) return false;
+    applyCards(range.cards, true);
+    state.seq = range.to;
+    return true;
+  }
+
+  function applyBatch(msg) {
+    const ranges = state.pending.concat(msg.ranges || []).sort((a, b) => a.from - b.from);
+    state.pending = [];
+    for (const range of ranges) {
+      if (!applyRange(range)) state.pending.push(range);
+    }
+    let progress = true;
+    while (progress && state.pending.length) {
+      progress = false;
+      state.pending = state.pending.filter((r) => { const ok = applyRange(r); progress = progress || ok; return !ok; });
+    }
+    if (state.pending.length && !state.gapTimer) {
+      state.gapTimer = setTimeout(() => {
+        state.gapTimer = null;
+        if (state.pending.length) { send({ type: "resync" }); }
+      }, GAP_WAIT_MS);
+    } else if (!state.pending.length && state.gapTimer) {
+      clearTimeout(state.gapTimer);
+      state.gapTimer = null;
+    }
+    addChat(msg.chat || [], msg.chat_skipped || 0);
+    scheduleRender();
+  }
+
+  function addChat(lines, skipped) {
+    const list = $("chat");
+    const atBottom = list.scrollTop + list.clientHeight >= list.scrollHeight - 30;
+    for (const line of lines) {
+      const item = el("li", line.q ? "q" : "");
+      item.appendChild(el("span", "badge pf-" + line.platform, platformLabel(line.platform)));
+      item.appendChild(el("span", "who", line.user));
+      item.appendChild(el("span", "", line.text));
+      list.appendChild(item);
+    }
+    while (list.children.length > MAX_CHAT_LINES) list.firstChild.remove();
+    $("chat-skipped").textContent = skipped ? `（消息较多，已略过 ${skipped} 条）` : "";
+    if (atBottom) list.scrollTop = list.scrollHeight;
+  }
+
+  /* ───────── the websocket ───────── */
+
+  function setConn(kind, text) {
+    const node = $("conn");
+    node.className = "conn conn-" + kind;
+    node.textContent = text;
+  }
+
+  function send(msg) {
+    if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify(msg));
+  }
+
+  function connect() {
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    const ws = new WebSocket(`${scheme}://${location.host}/ws/console/${config.session_id}`);
+    state.ws = ws;
+    ws.onmessage = (event) => {
+      let msg;
+      try { msg = JSON.parse(event.data); } catch (e) { return; }
+      if (msg.type === "snapshot") { state.attempt = 0; applySnapshot(msg); }
+      else if (msg.type === "batch" && state.synced) applyBatch(msg);
+    };
+    ws.onclose = () => {
+      if (state.ws !== ws) return;
+      state.synced = false;
+      state.attempt += 1;
+      const delay = Math.min(15000, 400 * 2 ** Math.min(state.attempt, 6)) * (0.5 + Math.random() / 2);
+      setConn("bad", `连接断开，${Math.ceil(delay / 1000)} 秒后重连…`);
+      setTimeout(connect, delay);
+    };
+    ws.onerror = () => ws.close();
+  }
+
+  /* ───────── filtering and rendering ───────── */
+
+  function filters() {
+    return {
+      platform: $("f-platform").value, site: $("f-site").value, status: $("f-status").value,
+      unanswered: $("f-unanswered").checked, human: $("f-human").checked,
+      search: $("f-search").value.trim().toLowerCase(), order: $("f-order").value,
+    };
+  }
+
+  function visible(card, f) {
+    if (f.unanswered && !ACTIVE.has(card.status)) return false;
+    if (f.status === "mine") { if (!mine(card)) return false; }
+    else if (f.status && card.status !== f.status) return false;
+    if (f.platform && !card.platforms.includes(f.platform)) return false;
+    if (f.site && !card.site_ids.map(String).includes(f.site)) return false;
+    if (f.human && !(card.needs_human || card.complaint || card.escalated)) return false;
+    if (f.search) {
+      const hay = (card.text + " " + card.askers.map((a) => a.user + " " + a.text).join(" ")).toLowerCase();
+      if (!hay.includes(f.search)) return false;
+    }
+    return true;
+  }
+
+  function visibleCards() {
+    const f = filters();
+    const list = [...state.cards.values()].filter((c) => visible(c, f));
+    list.sort((a, b) => (a.last_asked_at < b.last_asked_at ? -1 : a.last_asked_at > b.last_asked_at ? 1 : a.id - b.id));
+    if (f.order === "new") list.reverse();
+    return list.slice(0, MAX_RENDERED);
+  }
+
+  function flagsOf(card) {
+    const flags = [];
+    if (card.escalated && card.status !== "answered" && card.status !== "dismissed") flags.push(["flag flag-esc", "已升级" + (card.escalate_note ? "：" + card.escalate_note : "")]);
+    if (card.needs_human) flags.push(["flag flag-human", "需人工"]);
+    if (card.status === "claimed") flags.push(mine(card) ? ["flag flag-mine", "我已认领"] : ["flag flag-claim", `${card.claimed_by_name || card.claimed_by} 认领中`]);
+    if (card.status === "answered") flags.push(["flag flag-done", `已由 ${card.answered_by_name || card.answered_by} 回答`]);
+    if (card.status === "dismissed") flags.push(["flag flag-done", "已忽略"]);
+    if (card.reply_status === "sent") flags.push(["flag flag-done", "已回复到群"]);
+    if (card.reply_status === "on_air") flags.push(["flag flag-done", "已口播回答"]);
+    if (card.reply_status === "pending" || card.reply_status === "retrying") flags.push(["flag flag-claim", card.reply_status === "retrying" ? "发送重试中" : "发送中"]);
+    if (card.reply_status === "failed") flags.push(["flag flag-fail", "发送失败：" + card.reply_error]);
+    if (card.featured) flags.push(["flag flag-feat", "★ 上屏中"]);
+    return flags;
+  }
+
+  function buildCard(card) {
+    const node = el("article", "");
+    node.setAttribute("role", "option");
+    node.dataset.id = card.id;
+    node.addEventListener("click", () => select(card.id));
+    fillCard(node, card);
+    return node;
+  }
+
+  function fillCard(node, card) {
+    node.className = `qcard st-${card.status}` + (mine(card) ? " mine" : "") + (card.id === state.selected ? " selected" : "") +
+      (card._flash && Date.now() - card._flash < 3000 ? " flash" : "");
+    node.dataset.version = card.version;
+    node.textContent = "";
+    const meta = el("div", "qmeta");
+    for (const p of card.platforms) meta.appendChild(el("span", "badge pf-" + p, platformLabel(p)));
+    if (card.sites.length) meta.appendChild(el("span", "site", card.sites.join("、")));
+    const first = card.askers[0] || {};
+    meta.appendChild(el("span", "user", first.user || ""));
+    meta.appendChild(el("time", "", timeOf(card.last_asked_at)));
+    if (card.ask_count > 1) meta.appendChild(el("span", "count", `×${card.ask_count}`));
+    node.appendChild(meta);
+    node.appendChild(el("div", "qtext", card.text));
+    const flags = flagsOf(card);
+    if (flags.length) {
+      const box = el("div", "qflags");
+      for (const [cls, text] of flags) box.appendChild(el("span", cls, text));
+      node.appendChild(box);
+    }
+    if (card.suggestions.length && ACTIVE.has(card.status)) {
+      const list = el("ol", "qsugs");
+      card.suggestions.forEach((s, i) => {
+        const item = el("li", "");
+        item.appendChild(el("span", "key", i + 1));
+        item.appendChild(el("span", "", s.question || s.id));
+        item.appendChild(el("span", "score", " " + pct(s.score)));
+        list.appendChild(item);
+      });
+      node.appendChild(list);
+    }
+  }
+
+  let renderQueued = false;
+  function scheduleRender() {
+    if (renderQueued) return;
+    renderQueued = true;
+    requestAnimationFrame(() => { renderQueued = false; render(); });
+  }
+
+  function render() {
+    const list = visibleCards();
+    const container = $("queue");
+    const keep = new Set(list.map((c) => c.id));
+    for (const [id, node] of state.elements) {
+      if (!keep.has(id)) { node.remove(); state.elements.delete(id); }
+    }
+    list.forEach((card, index) => {
+      let node = state.elements.get(card.id);
+      if (!node) { node = buildCard(card); state.elements.set(card.id, node); }
+      else if (node.dataset.version !== String(card.version) || node.classList.contains("selected") !== (card.id === state.selected)) fillCard(node, card);
+      if (container.children[index] !== node) container.insertBefore(node, container.children[index] || null);
+    });
+    state.order = list.map((c) => c.id);
+    $("queue-empty").hidden = list.length > 0;
+    let open = 0, mineCount = 0, esc = 0;
+    for (const card of state.cards.values()) {
+      if (card.status === "open") open += 1;
+      if (mine(card)) mineCount += 1;
+      if (card.status === "escalated") esc += 1;
+    }
+    $("count-open").textContent = open;
+    $("count-mine").textContent = mineCount;
+    $("count-esc").textContent = esc;
+    renderFeatured();
+    renderDetail();
+  }
+
+  function renderFeatured() {
+    const featured = [...state.cards.values()].find((c) => c.featured);
+    $("featured").hidden = !featured;
+    $("featured-text").textContent = featured ? featured.text : "";
+  }
+
+  function selectedCard() { return state.selected === null ? null : state.cards.get(state.selected) || null; }
+
+  function renderDetail() {
+    const card = selectedCard();
+    $("detail").hidden = !card;
+    if (!card) return;
+    if (state.draftFor !== card.id) {
+      state.draftFor = card.id;
+      state.chosen = null;
+      $("d-answer").value = card.answer_text || "";
+    }
+    const meta = $("d-meta");
+    meta.textContent = "";
+    for (const p of card.platforms) meta.appendChild(el("span", "badge pf-" + p, platformLabel(p)));
+    if (card.sites.length) meta.appendChild(el("span", "", card.sites.join("、")));
+    meta.appendChild(el("span", "", `${card.ask_count} 人提问 · 首次 ${timeOf(card.first_asked_at)}`));
+    $("d-text").textContent = card.text;
+    $("d-reason").textContent = card.ask_count > 1 ? "合并依据：" + card.group_reason : "";
+    const stateBox = $("d-state");
+    stateBox.textContent = "";
+    for (const [cls, text] of flagsOf(card)) stateBox.appendChild(el("span", cls, text));
+    const sugs = $("d-sugs");
+    sugs.textContent = "";
+    card.suggestions.forEach((s, i) => {
+      const item = el("li", state.chosen === i ? "chosen" : "");
+      const head = el("div", "");
+      head.appendChild(el("span", "key", i + 1));
+      head.appendChild(el("span", "sq", s.question || s.id));
+      head.appendChild(el("span", "score", " 置信度 " + pct(s.score) + (s.needs_human ? " · 需人工" : "")));
+      item.appendChild(head);
+      item.appendChild(el("div", "sa", s.answer));
+      item.addEventListener("click", () => pick(i));
+      sugs.appendChild(item);
+    });
+    const active = ACTIVE.has(card.status);
+    const takenByOther = card.status === "claimed" && !mine(card);
+    $("a-claim").disabled = !active || mine(card) || takenByOther;
+    $("a-send").disabled = !active || takenByOther;
+    $("a-dismiss").disabled = !active || takenByOther;
+    $("a-escalate").disabled = !(card.status === "open" || mine(card));
+    $("a-release").disabled = !(mine(card) || (card.status === "claimed" && config.me.admin));
+    $("a-feature").disabled = card.status === "dismissed";
+    $("a-retry").hidden = card.reply_status !== "failed";
+    $("d-answer").disabled = !active && card.status !== "answered";
+    $("d-askers-title").textContent = `提问的观众（${card.ask_count}）`;
+    const askers = $("d-askers");
+    askers.textContent = "";
+    for (const a of card.askers) {
+      const item = el("li", "");
+      item.appendChild(el("span", "badge pf-" + a.platform, platformLabel(a.platform)));
+      item.appendChild(el("span", "who", ` ${a.user}${a.site ? " · " + a.site : ""} ${timeOf(a.ts)}：`));
+      item.appendChild(el("span", "", a.text));
+      askers.appendChild(item);
+    }
+    if (card.ask_count > card.askers.length) askers.appendChild(el("li", "muted", `另有 ${card.ask_count - card.askers.length} 位观众`));
+  }
+
+  function select(id) {
+    state.selected = id;
+    scheduleRender();
+    const node = state.elements.get(id);
+    if (node) node.scrollIntoView({ block: "nearest" });
+  }
+
+  function move(step) {
+    if (!state.order.length) return;
+    let index = state.order.indexOf(state.selected);
+    index = index < 0 ? 0 : Math.max(0, Math.min(state.order.length - 1, index + step));
+    select(state.order[index]);
+  }
+
+  function pick(index) {
+    const card = selectedCard();
+    if (!card || !card.suggestions[index]) return;
+    state.chosen = index;
+    $("d-answer").value = card.suggestions[index].answer;
+    renderDetail();
+  }
+
+  /* ───────── actions ───────── */
+
+  async function post(path, body) {
+    const resp = await fetch(path, {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+      body: JSON.stringify(body || {}),
+    });
+    let data = {};
+    try { data = await resp.json(); } catch (e) { /* not JSON */ }
+    if (!resp.ok) {
+      const message = data.error || `操作失败（${resp.status}）`;
+      toast(message, "bad");
+      throw new Error(message);
+    }
+    if (data.card) { applyCards([data.card], false); scheduleRender(); }
+    return data;
+  }
+
+  const cardPath = (card, action) => `/api/v1/console/cards/${card.id}/${action}`;
+
+  async function claim() {
+    const card = selectedCard();
+    if (!card) return;
+    try { await post(cardPath(card, "claim")); toast("已认领", "ok"); } catch (e) { /* shown */ }
+  }
+
+  async function copyText(text) {
+    try { await navigator.clipboard.writeText(text); return true; } catch (e) {
+      const area = el("textarea", "");
+      area.value = text;
+      document.body.appendChild(area);
+      area.select();
+      const ok = document.execCommand && document.execCommand("copy");
+      area.remove();
+      return Boolean(ok);
+    }
+  }
+
+  async function sendAnswer() {
+    const card = selectedCard();
+    if (!card) return;
+    const text = $("d-answer").value.trim();
+    if (!text) { toast("请先选择推荐答案或填写回答", "bad"); return; }
+    const body = { text };
+    if (state.chosen !== null && card.suggestions[state.chosen]) body.suggestion = state.chosen + 1;
+    try {
+      const data = await post(cardPath(card, "answer"), body);
+      if (data.copy) {
+        const copied = await copyText(text);
+        toast(copied ? "该平台不支持机器人回复：答案已复制，请在直播中口播回答" : "请在直播中口播回答", "ok");
+      } else {
+        toast("已发送回复", "ok");
+      }
+      move(1);
+    } catch (e) { /* shown */ }
+  }
+
+  async function feature() {
+    const card = selectedCard();
+    if (!card) return;
+    const answer = $("d-answer").value.trim();
+    try { await post(cardPath(card, "feature"), answer ? { answer } : {}); toast("已上屏", "ok"); } catch (e) { /* shown */ }
+  }
+
+  async function simple(action, done, body) {
+    const card = selectedCard();
+    if (!card) return;
+    try { await post(cardPath(card, action), body); if (done) toast(done, "ok"); } catch (e) { /* shown */ }
+  }
+
+  async function clearFeatured() {
+    try { await post(`/api/v1/sessions/${config.session_id}/featured/clear`); toast("已下屏", "ok"); } catch (e) { /* shown */ }
+  }
+
+  /* ───────── keyboard ───────── */
+
+  function typing(target) {
+    return target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA" || target.tagName === "SELECT" || target.isContentEditable);
+  }
+
+  document.addEventListener("keydown", (event) => {
+    if (event.isComposing) return;
+    if (typing(event.target)) {
+      if (event.key === "Escape") event.target.blur();
+      if (event.target.id === "d-answer" && event.key === "Enter" && (event.ctrlKey || event.metaKey)) { event.preventDefault(); sendAnswer(); }
+      return;
+    }
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    const actions = {
+      j: () => move(1), k: () => move(-1), c: claim, Enter: sendAnswer, f: feature,
+      d: () => simple("dismiss", "已忽略"), e: () => simple("escalate", "已升级给资深顾问"), r: () => simple("release", "已释放"),
+      "1": () => pick(0), "2": () => pick(1), "3": () => pick(2),
+      "/": () => $("f-search").focus(), "?": () => { $("help").hidden = !$("help").hidden; },
+    };
+    const action = actions[event.key];
+    if (action) { event.preventDefault(); action(); }
+  });
+
+  /* ───────── wiring ───────── */
+
+  for (const [value, label] of Object.entries(config.platforms)) $("f-platform").appendChild(Object.assign(el("option", "", label), { value }));
+  for (const site of config.sites) $("f-site").appendChild(Object.assign(el("option", "", site.name), { value: String(site.id) }));
+  $("filters").addEventListener("submit", (event) => event.preventDefault());
+  for (const id of ["f-platform", "f-site", "f-status", "f-unanswered", "f-human", "f-order"]) $(id).addEventListener("change", scheduleRender);
+  $("f-search").addEventListener("input", scheduleRender);
+  $("a-claim").addEventListener("click", claim);
+  $("a-send").addEventListener("click", sendAnswer);
+  $("a-feature").addEventListener("click", feature);
+  $("a-dismiss").addEventListener("click", () => simple("dismiss", "已忽略"));
+  $("a-escalate").addEventListener("click", () => simple("escalate", "已升级给资深顾问"));
+  $("a-release").addEventListener("click", () => simple("release", "已释放"));
+  $("a-retry").addEventListener("click", () => simple("retry", "已重新排队发送"));
+  $("featured-clear").addEventListener("click", clearFeatured);
+  $("help-toggle").addEventListener("click", () => { $("help").hidden = !$("help").hidden; });
+  $("d-answer").addEventListener("input", () => {
+    const card = selectedCard();
+    if (card && mine(card) && Date.now() - state.lastTouch > 5000) { state.lastTouch = Date.now(); send({ type: "touch", card: card.id }); }
+  });
+  window.liveConsole = state;  /* for tests and the curious: read-only use please */
+  connect();
+})();

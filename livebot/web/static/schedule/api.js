@@ -1,0 +1,133 @@
+// Small helpers shared by the schedule pages: JSON API calls with the CSRF token, field errors, toasts.
+
+export function csrf() {
+  const meta = document.querySelector('meta[name="csrf-token"]');
+  return meta ? meta.content : "";
+}
+
+export class ApiError extends Error {
+  constructor(message, field, status) {
+    super(message);
+    this.field = field || "";
+    this.status = status;
+  }
+}
+
+export async function call(method, url, body) {
+  const init = { method, headers: { "X-CSRF-Token": csrf(), Accept: "application/json" }, credentials: "same-origin" };
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  const resp = await fetch(url, init);
+  if (resp.status === 204) return null;
+  let data = null;
+  try { data = await resp.json(); } catch (_) { data = null; }
+  if (!resp.ok) {
+    const field = data && data.field ? data.field : "";
+    let message = data && data.error ? data.error : `请求失败（${resp.status}）`;
+    if (field && message.startsWith(field + ": ")) message = message.slice(field.length + 2);
+    throw new ApiError(message, field, resp.status);
+  }
+  return data;
+}
+
+export function toast(text, kind) {
+  const el = document.createElement("div");
+  el.className = "toast" + (kind === "error" ? " error" : "");
+  el.setAttribute("role", "status");
+  el.textContent = text;
+  document.body.appendChild(el);
+  setTimeout(() => el.remove(), 4000);
+}
+
+function errorTarget(form, field) {
+  const names = [field, field.split("[")[0], field.split(".").pop(), field.split(".")[0].split("[")[0]];
+  for (const name of names) {
+    const slot = form.querySelector(`[data-error-for="${CSS.escape(name)}"]`);
+    if (slot) return { slot, name };
+  }
+  return null;
+}
+
+export function clearErrors(form) {
+  form.querySelectorAll(".field-error").forEach((el) => { el.textContent = ""; });
+  form.querySelectorAll(".invalid").forEach((el) => el.classList.remove("invalid"));
+  const msg = form.querySelector(".form-message");
+  if (msg) { msg.textContent = ""; msg.className = "form-message"; }
+}
+
+export function showError(form, err) {
+  const msg = form.querySelector(".form-message");
+  const target = err.field ? errorTarget(form, err.field) : null;
+  if (target) {
+    target.slot.textContent = err.message;
+    const input = form.querySelector(`[name="${CSS.escape(target.name)}"]`);
+    if (input) { input.classList.add("invalid"); input.focus(); }
+  }
+  if (msg) {
+    msg.textContent = target ? "请修改标红的项目后再提交" : err.message;
+    msg.className = "form-message error";
+  }
+}
+
+export function formJson(form) {
+  const data = {};
+  for (const el of form.elements) {
+    if (!el.name || el.disabled || el.type === "submit" || el.dataset.skip !== undefined) continue;
+    const type = el.dataset.type || "";
+    if (type === "int-list") {
+      if (!(el.name in data)) data[el.name] = [];
+      if (el.checked) data[el.name].push(parseInt(el.value, 10));
+      continue;
+    }
+    const value = el.value.trim();
+    if (type === "number") data[el.name] = value === "" ? null : Number(value);
+    else if (type === "int") data[el.name] = value === "" ? null : (/^-?\d+$/.test(value) ? parseInt(value, 10) : value);
+    else if (type === "minutes") data[el.name] = value === "" ? null : Math.round(Number(value) * 60);
+    else if (type === "lines") data[el.name] = value.split(/\n+/).map((s) => s.trim()).filter(Boolean);
+    else if (type === "tags") data[el.name] = value.split(/[,，、\s]+/).map((s) => s.trim()).filter(Boolean);
+    else if (type === "omit-empty") { if (value !== "") data[el.name] = value; }
+    else data[el.name] = el.value;
+  }
+  return data;
+}
+
+export function bindForm(form, onDone) {
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    const button = form.querySelector('button[type="submit"]');
+    if (button) button.disabled = true;
+    try {
+      const result = await call(form.dataset.method || "POST", form.dataset.api, formJson(form));
+      const msg = form.querySelector(".form-message");
+      if (msg) { msg.textContent = "已保存"; msg.className = "form-message ok"; }
+      if (onDone) onDone(result, form);
+      else if (form.dataset.next) location.href = form.dataset.next.replace("{id}", result && result.id);
+      else location.reload();
+    } catch (err) {
+      if (err instanceof ApiError) showError(form, err); else showError(form, new ApiError("网络错误，请重试", "", 0));
+    } finally {
+      if (button) button.disabled = false;
+    }
+  });
+}
+
+export function bindButtons(root) {
+  root.querySelectorAll("[data-delete]").forEach((button) => {
+    button.addEventListener("click", async () => {
+      if (button.dataset.confirm && !confirm(button.dataset.confirm)) return;
+      try { await call("DELETE", button.dataset.delete); location.reload(); } catch (err) { toast(err.message, "error"); }
+    });
+  });
+  root.querySelectorAll("[data-post]").forEach((button) => {
+    button.addEventListener("click", async () => {
+      if (button.dataset.confirm && !confirm(button.dataset.confirm)) return;
+      try {
+        await call("POST", button.dataset.post, JSON.parse(button.dataset.body || "{}"));
+        location.reload();
+      } catch (err) { toast(err.message, "error"); }
+    });
+  });
+}

@@ -1,0 +1,174 @@
+"""The console websocket: snapshot, batched ranges, frame rate, resync, origin and access checks."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import aiohttp
+import orjson
+import pytest
+from aiohttp.test_utils import TestClient
+
+from livebot.appkeys import DATABASE
+from livebot.console.hub import merge_ranges
+from tests.conftest import login
+from tests.console.conftest import MILK, STAGE, ask, make_session, wait_for_asks
+
+
+async def receive(ws: aiohttp.ClientWebSocketResponse, timeout: float = 5.0) -> dict[str, Any]:
+    message = await ws.receive(timeout=timeout)
+    assert message.type == aiohttp.WSMsgType.TEXT, message
+    return orjson.loads(message.data)
+
+
+async def receive_until(ws: aiohttp.ClientWebSocketResponse, predicate: Any, timeout: float = 5.0) -> list[dict[str, Any]]:
+    frames: list[dict[str, Any]] = []
+    async with asyncio.timeout(timeout):
+        while True:
+            frames.append(await receive(ws))
+            if predicate(frames[-1]):
+                return frames
+
+
+def cards_in(frame: dict[str, Any]) -> list[dict[str, Any]]:
+    return [card for r in frame.get("ranges", ()) for card in r["cards"]]
+
+
+async def test_snapshot_then_ranges(client: TestClient) -> None:
+    app = client.app
+    session_id, _ = await make_session(app[DATABASE])
+    await ask(app, session_id, "奶源是哪里的？", [MILK])
+    await wait_for_asks(app, session_id, 1)
+    await login(client, "advisor")
+    async with client.ws_connect(f"/ws/console/{session_id}") as ws:
+        snapshot = await receive(ws)
+        assert snapshot["type"] == "snapshot" and snapshot["seq"] == 1
+        assert [c["text"] for c in snapshot["cards"]] == ["奶源是哪里的？"]
+        assert [line["text"] for line in snapshot["chat"]] == ["奶源是哪里的？"]
+        row = await ask(app, session_id, "几段适合？", [STAGE], platform="kuaishou")
+        frames = await receive_until(ws, lambda f: any(c["text"] == "几段适合？" for c in cards_in(f)))
+        batch = frames[-1]
+        [rng] = batch["ranges"]
+        assert rng["from"] == rng["to"] == 2
+        assert rng["asks"][0]["id"] == row.external_id
+        chat = [line for f in frames for line in f["chat"]]
+        assert {"text": "几段适合？", "platform": "kuaishou", "q": True}.items() <= chat[-1].items()
+
+
+async def test_two_consoles_see_a_claim_at_once(client: TestClient, advisors) -> None:
+    app = client.app
+    session_id, _ = await make_session(app[DATABASE])
+    await ask(app, session_id, "奶源是哪里的？", [MILK])
+    [card] = await wait_for_asks(app, session_id, 1)
+    li = await advisors("li", "李营养师")
+    zhang = await advisors("zhang", "张营养师")
+    async with li.http.ws_connect(client.make_url(f"/ws/console/{session_id}")) as ws_li, \
+            zhang.http.ws_connect(client.make_url(f"/ws/console/{session_id}")) as ws_zhang:
+        await receive(ws_li)
+        await receive(ws_zhang)
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        assert (await li.post(f"/api/v1/console/cards/{card.id}/claim"))[0] == 200
+        frames = await receive_until(ws_zhang, lambda f: any(c["status"] == "claimed" for c in cards_in(f)), timeout=1)
+        assert loop.time() - start < 1.0
+        [seen] = cards_in(frames[-1])
+        assert seen["claimed_by_name"] == "李营养师"
+
+
+async def test_bursts_are_batched_into_few_frames(client: TestClient) -> None:
+    app = client.app
+    session_id, _ = await make_session(app[DATABASE])
+    await login(client, "advisor")
+    async with client.ws_connect(f"/ws/console/{session_id}") as ws:
+        await receive(ws)
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        for i in range(60):
+            await ask(app, session_id, f"第{i}个问题：什么时候发货？{i}")
+            await asyncio.sleep(0.005)
+        await wait_for_asks(app, session_id, 60)
+        seen_asks, frames, last = 0, 0, 0
+        async with asyncio.timeout(5):
+            while seen_asks < 60:
+                frame = await receive(ws)
+                frames += 1
+                for rng in frame["ranges"]:
+                    assert rng["from"] == last + 1, "a gap in the sequence"
+                    last = rng["to"]
+                    seen_asks += len(rng["asks"])
+        elapsed = loop.time() - start
+    assert seen_asks == 60
+    assert frames <= elapsed * 10 + 2, (frames, elapsed)
+
+
+async def test_resync_sends_a_fresh_snapshot(client: TestClient) -> None:
+    app = client.app
+    session_id, _ = await make_session(app[DATABASE])
+    await login(client, "advisor")
+    async with client.ws_connect(f"/ws/console/{session_id}") as ws:
+        assert (await receive(ws))["seq"] == 0
+        await ask(app, session_id, "奶源是哪里的？", [MILK])
+        await receive_until(ws, lambda f: bool(f["ranges"]))
+        await ws.send_str("not json")
+        await ws.send_str('["resync"]')
+        await ws.send_str(orjson.dumps({"type": "touch", "card": "x"}).decode())
+        await ws.send_str(orjson.dumps({"type": "resync"}).decode())
+        frames = await receive_until(ws, lambda f: f["type"] == "snapshot")
+        assert frames[-1]["seq"] == 1 and len(frames[-1]["cards"]) == 1
+
+
+async def test_oversized_client_messages_close_the_socket(client: TestClient) -> None:
+    session_id, _ = await make_session(client.app[DATABASE])
+    await login(client, "advisor")
+    async with client.ws_connect(f"/ws/console/{session_id}") as ws:
+        await receive(ws)
+        await ws.send_str("x" * 100_000)
+        message = await ws.receive(timeout=5)
+        assert message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSING)
+
+
+async def test_cross_site_pages_cannot_open_the_socket(client: TestClient) -> None:
+    session_id, _ = await make_session(client.app[DATABASE])
+    await login(client, "advisor")
+    with pytest.raises(aiohttp.WSServerHandshakeError) as err:
+        await client.ws_connect(f"/ws/console/{session_id}", headers={"Origin": "https://evil.example"})
+    assert err.value.status == 403
+
+
+async def test_the_socket_needs_a_login(client: TestClient) -> None:
+    with pytest.raises(aiohttp.WSServerHandshakeError) as err:
+        await client.ws_connect("/ws/console/1", headers={"Accept": "application/json"})
+    assert err.value.status == 401
+    await login(client, "marketing")
+    with pytest.raises(aiohttp.WSServerHandshakeError) as err:
+        await client.ws_connect("/ws/console/1")
+    assert err.value.status == 403
+
+
+async def test_console_pages(client: TestClient) -> None:
+    session_id, _ = await make_session(client.app[DATABASE], title="<script>x</script>溯源直播")
+    await login(client, "advisor")
+    resp = await client.get("/console", allow_redirects=False)
+    assert resp.status == 302 and resp.headers["Location"] == f"/console/{session_id}"
+    html = await (await client.get(f"/console/{session_id}")).text()
+    assert "问答工作台" in html and "&lt;script&gt;x&lt;/script&gt;溯源直播" in html and "<script>x" not in html
+    assert 'data-config="{&#34;session_id&#34;' in html
+    assert (await client.get("/console/999999")).status == 404
+    assert (await client.get("/static/console/console.js")).status == 200
+
+
+def test_merge_ranges_keeps_newest_versions() -> None:
+    card = {"id": 1, "version": 3, "status": "claimed"}
+    older = {"id": 1, "version": 2, "status": "open"}
+    updates = [
+        {"seq": 3, "cards": [card], "asks": []},
+        {"seq": 2, "cards": [older], "asks": [{"id": "a"}]},
+        {"seq": 5, "cards": [{"id": 2, "version": 5}], "asks": []},
+        {"seq": 3, "cards": [card], "asks": []},
+    ]
+    assert merge_ranges(updates, 1) == [
+        {"from": 2, "to": 3, "cards": [card], "asks": [{"id": "a"}]},
+        {"from": 5, "to": 5, "cards": [{"id": 2, "version": 5}], "asks": []},
+    ]
+    assert merge_ranges(updates, 3) == [{"from": 5, "to": 5, "cards": [{"id": 2, "version": 5}], "asks": []}]

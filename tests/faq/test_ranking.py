@@ -1,0 +1,121 @@
+"""Ranking: confident suggestions only, abstention, robustness to hostile input, BM25 parity."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from rank_bm25 import BM25Okapi
+
+from livebot.faq.enrich import Enricher
+from livebot.faq.index import Bm25Index, FaqIndex
+from livebot.faq.kb import FaqEntry
+from livebot.faq.ranking import Ranker
+from livebot.faq.tokenizer import default_tokenizer
+
+
+def ids(enricher: Enricher, text: str) -> list[str]:
+    return [suggestion.id for suggestion in enricher.enrich(text).suggestions]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("奶源在哪里？", "milk-source-location"),
+        ("乳铁蛋白含量多少", "lactoferrin"),
+        ("宝宝拉肚子怎么办", "diarrhea"),
+        ("溯源码在哪", "trace-code-location"),
+        ("开罐后能放多久", "opened-can-shelf-life"),
+    ],
+)
+def test_plain_questions_rank_first(enricher: Enricher, text: str, expected: str) -> None:
+    assert ids(enricher, text)[:1] == [expected]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("請問溯源碼在哪裡？", "trace-code-location"),
+        ("乳鐵蛋白含量多少", "lactoferrin"),
+        ("bb拉稀了咋办😭😭", "diarrhea"),
+        ("ＤＨＡ加了多少？？？", "dha-ara"),
+        ("主播你好，我是第一次来直播间，家里宝宝5个月了，想问一下开罐以后能放多久", "opened-can-shelf-life"),
+    ],
+)
+def test_noisy_input_still_ranks(enricher: Enricher, text: str, expected: str) -> None:
+    assert ids(enricher, text)[:1] == [expected]
+
+
+@pytest.mark.parametrize("text", ["冲冲冲", "主播好美", "666", "[玫瑰][玫瑰]", "👍👍👍", "奶牛好可爱🐄", "已下单"])
+def test_abstains_on_chatter(enricher: Enricher, text: str) -> None:
+    assert ids(enricher, text) == []
+
+
+@pytest.mark.parametrize("text", ["你们公司是上市公司吗", "背景音乐叫什么名字", "主播衣服哪里买的", "有孕妇奶粉吗", "主播口红什么色号"])
+def test_abstains_on_questions_the_kb_cannot_answer(enricher: Enricher, text: str) -> None:
+    result = enricher.enrich(text)
+    assert result.is_question
+    assert result.suggestions == ()
+
+
+def test_suggestions_are_at_most_three_sorted_and_calibrated(enricher: Enricher) -> None:
+    for text in ("宝宝喝完吐奶还拉肚子怎么办", "扫码扫不出来怎么办", "一段和二段有什么区别", "奶粉怎么保存"):
+        scores = [suggestion.score for suggestion in enricher.enrich(text).suggestions]
+        assert len(scores) <= 3
+        assert scores == sorted(scores, reverse=True)
+        assert all(0.0 <= score <= 1.0 for score in scores)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   ",
+        "👍",
+        "x" * 600,
+        "奶源" * 300,
+        "我家宝宝" + "，".join(["今天很开心"] * 60) + "，奶源在哪里？",
+        "\x00\x01\x02奶源\x7f\u202e在哪",
+        "<script>alert('奶源在哪')</script>",
+        "<img src=x onerror=alert(1)>乳铁蛋白含量",
+        "'; DROP TABLE faq; -- 奶源在哪",
+        "SELECT * FROM users WHERE 1=1 OR '奶源'='奶源'",
+        "%s %d {batch.farm} ${jndi:ldap://x}",
+        "\ud83d",
+        "🀄" * 100,
+    ],
+)
+def test_hostile_input_never_crashes(enricher: Enricher, text: str) -> None:
+    result = enricher.enrich(text)
+    assert len(result.suggestions) <= 3
+    assert all(token.strip() for token in result.tokens)
+    assert not any(char in token for token in result.tokens for char in "<>\x00\u202e")
+
+
+def test_long_input_keeps_the_question(enricher: Enricher) -> None:
+    text = "我家宝宝" + "，".join(["今天很开心"] * 60) + "，乳铁蛋白含量多少？"
+    assert "乳铁蛋白" in enricher.enrich(text[-200:]).tokens
+
+
+def test_empty_knowledge_base_never_suggests() -> None:
+    engine = Enricher([])
+    assert engine.enrich("奶源在哪里？").suggestions == ()
+
+
+def test_inverted_index_matches_rank_bm25_exactly() -> None:
+    tokenizer = default_tokenizer()
+    texts = ["奶源来自哪里", "牧场有多少头奶牛", "奶牛吃什么饲料", "溯源码在哪里", "溯源码扫不出来怎么办", "奶粉怎么保存"]
+    corpus = [tokenizer.cut(text) for text in texts]
+    ours, theirs = Bm25Index(corpus), BM25Okapi(corpus)
+    for query in (["奶源", "哪里"], ["溯源码", "溯源码", "怎么办"], ["奶牛"], ["不存在"]):
+        expected = theirs.get_scores(query)
+        got = ours.scores(query)
+        for doc in range(len(texts)):
+            assert math.isclose(got.get(doc, 0.0), expected[doc], rel_tol=1e-9, abs_tol=1e-12)
+
+
+def test_candidates_expose_features(sample_entries: list[FaqEntry]) -> None:
+    ranker = Ranker(FaqIndex(sample_entries, default_tokenizer()))
+    [best, *_] = ranker.candidates(default_tokenizer().analyze("奶源在哪里"))
+    assert best.id == "milk-source-location"
+    assert 0 <= best.coverage <= 1 and best.explained <= best.total and 0 <= best.confidence <= 1

@@ -1,0 +1,30 @@
+"""Helpers for the trace tests: fixture documents, imports through the real API."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+EPCIS = Path(__file__).resolve().parents[1] / "fixtures" / "epcis"
+CHAIN_LOT = "QH20261124B01"
+CHAIN_RAW_LOT = "SC20261124T2"
+CHAIN_GTIN = "06901234543384"
+CHAIN_CAN = "C26112421"
+
+
+def load(name: str) -> dict[str, Any]:
+    return orjson.loads((EPCIS / name).read_bytes())
+
+
+@pytest.fixture
+def chain_doc() -> dict[str, Any]:
+    """The valid dairy chain from farm to can (19 events), a fresh copy per test."""
+    return copy.deepcopy(load("dairy_chain.jsonld"))
+
+
+def events_of(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    return doc["epcisBody"]["eventList"]
