@@ -25,6 +25,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import orjson
@@ -137,6 +138,7 @@ class Step:
     errors: int = 0
     skipped: int = 0
     seconds: float = 0.0
+    cpu: float = 0.0
 
     def quantile(self, q: float) -> float:
         if not self.latencies:
@@ -148,7 +150,8 @@ class Step:
         target = f"{self.target:>6}" if self.target else "   max"
         return (f"  {self.name:<8} target {target} ev/s  accepted {self.accepted / self.seconds:>8.0f} ev/s  "
                 f"p50 {self.quantile(0.5):>7.1f} ms  p99 {self.quantile(0.99):>7.1f} ms  "
-                f"503 {self.refused:>4}  errors {self.errors:>3}  not sent {self.skipped}")
+                f"503 {self.refused:>4}  errors {self.errors:>3}  not sent {self.skipped:>3}  "
+                f"server CPU {self.cpu / self.seconds * 100:>4.0f}% = {self.cpu / max(1, self.accepted) * 1e6:>5.1f} µs/event")
 
 
 class Load:
@@ -229,7 +232,20 @@ async def closed_loop(http: aiohttp.ClientSession, url: str, load: Load, workers
     return step
 
 
-async def drive(name: str, base: str, rates: list[int], batch: int, seconds: float, workers: int) -> list[Step]:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of the server process so far (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def measured(pid: int, run: Any) -> Step:
+    before = cpu_seconds(pid)
+    step: Step = await run
+    step.cpu = cpu_seconds(pid) - before
+    return step
+
+
+async def drive(name: str, base: str, pid: int, rates: list[int], batch: int, seconds: float, workers: int) -> list[Step]:
     load = Load(batch)
     url = f"{base}/api/v1/ingest/{SOURCE}"
     steps = []
@@ -237,12 +253,12 @@ async def drive(name: str, base: str, rates: list[int], batch: int, seconds: flo
     async with aiohttp.ClientSession(connector=connector) as http:
         await open_loop(http, url, load, min(rates), 1.0, "warmup")
         for rate in rates:
-            step = await open_loop(http, url, load, rate, seconds, name)
+            step = await measured(pid, open_loop(http, url, load, rate, seconds, name))
             print(step.line(), flush=True)
             steps.append(step)
             if step.refused or step.skipped or step.quantile(0.5) > 1000:
                 break
-        step = await closed_loop(http, url, load, workers, seconds, name)
+        step = await measured(pid, closed_loop(http, url, load, workers, seconds, name))
         print(step.line(), flush=True)
         steps.append(step)
     return steps
@@ -268,7 +284,7 @@ async def main(args: argparse.Namespace) -> None:
             raise SkipBare
         await wait_ready(f"http://127.0.0.1:{bare_port}", bare)
         print("bare aiohttp endpoint (HMAC check + JSON parse only):", flush=True)
-        await drive("bare", f"http://127.0.0.1:{bare_port}", rates, args.batch, args.step_seconds, args.workers)
+        await drive("bare", f"http://127.0.0.1:{bare_port}", bare.pid, rates, args.batch, args.step_seconds, args.workers)
         print(f"  peak RSS {peak_rss_mb(bare.pid):.0f} MB", flush=True)
     except SkipBare:
         pass
@@ -281,7 +297,7 @@ async def main(args: argparse.Namespace) -> None:
             stage = "with" if args.enrich else "without"
             print(f"livebot serve (SQLite, group commit, moderation, routing, chat.stored; {stage} the FAQ "
                   "enrichment stage in the same process):", flush=True)
-            steps = await drive("livebot", f"http://127.0.0.1:{livebot_port}", rates, args.batch, args.step_seconds,
+            steps = await drive("livebot", f"http://127.0.0.1:{livebot_port}", server.pid, rates, args.batch, args.step_seconds,
                                 args.workers)
             print(f"  peak RSS {peak_rss_mb(server.pid):.0f} MB", flush=True)
         finally:

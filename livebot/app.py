@@ -103,8 +103,8 @@ def create_app(config: Config) -> web.Application:
             max_age=config.auth.session_max_age,
         ),
     )
-    app.middlewares.append(access_middleware)
     app.middlewares.append(error_middleware)
+    app.middlewares.append(access_middleware)
     setup_templates(app)
     app.cleanup_ctx.append(database_ctx)
     app.cleanup_ctx.append(bus_ctx)

@@ -141,8 +141,11 @@ async def start_server(config: Config, port: int | None = None, app: web.Applica
 
 
 @pytest.fixture
-async def live_server() -> AsyncIterator[Callable[..., Awaitable[LiveServer]]]:
-    """``await live_server(config, port=None, app=None)`` starts a server; all stop at teardown."""
+async def live_server(database_url: str) -> AsyncIterator[Callable[..., Awaitable[LiveServer]]]:
+    """``await live_server(config, port=None, app=None)`` starts a server; all stop at teardown.
+
+    It depends on ``database_url`` so that servers stop before the test database is dropped.
+    """
     servers: list[LiveServer] = []
 
     async def start(config: Config, port: int | None = None, app: web.Application | None = None) -> LiveServer:

@@ -19,6 +19,10 @@ COMMAND_MODULES = (
     "livebot.cli.users",
     "livebot.cli.tokens",
     "livebot.cli.trace",
+    "livebot.cli.faq",
+    "livebot.cli.sentiment",
+    "livebot.cli.report",
+    "livebot.cli.engagement",
 )
 
 

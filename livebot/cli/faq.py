@@ -1,5 +1,8 @@
 """``livebot faq suggest`` and ``livebot faq eval``: the FAQ engine from the command line.
 
+``faq import`` and ``faq export`` (knowledge base in and out of the database) are added from
+``livebot.cli.faq_kb``.
+
 ``suggest --jsonl`` is a stable contract (DESIGN.md): one JSON line out per line in, a bad
 line answered with ``{"error": ...}`` and never a crash, so scripts can stream chat through it.
 """
@@ -21,7 +24,7 @@ from livebot.faq.kb import load_kb, sample_kb_path
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Add ``faq suggest`` and ``faq eval``."""
+    """Add ``faq suggest``, ``faq eval`` (and ``faq import``/``faq export``)."""
     faq = commands.add_parser("faq", help="FAQ suggestions and their evaluation")
     actions = faq.add_subparsers(dest="faq_command", metavar="ACTION", required=True)
 
@@ -37,6 +40,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     evaluate.add_argument("--sentiment", help="JSON lines {text, label}")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     evaluate.set_defaults(func=run_eval)
+
     register_kb_commands(actions)  # faq import / export (livebot.cli.faq_kb)
 
 

@@ -12,7 +12,7 @@ from livebot.cli.options import add_config_option, config_from_args
 from livebot.config import Config
 from livebot.errors import ValidationError
 from livebot.storage import migrate
-from livebot.storage.engine import Database, backend
+from livebot.storage.engine import backend
 from livebot.topics import TRACE_UPDATED
 from livebot.trace.errors import InvalidEvent
 from livebot.trace.importer import ImportResult
@@ -34,11 +34,7 @@ async def import_file(config: Config, path: Path) -> ImportResult:
     url = config.database.url
     if backend(url) == "sqlite":
         await migrate.upgrade(url)
-    db = Database.open(url)
-    try:
-        result = await import_epcis_file(db, path, config.section("trace", TraceSettings))
-    finally:
-        await db.close()
+    result = await import_epcis_file(url, path, config.section("trace", TraceSettings))
     if result.stored and not config.bus.url.startswith("memory://"):
         bus = open_bus(config.bus)
         await bus.start()

@@ -23,36 +23,65 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
 logger = logging.getLogger(__name__)
 
 MAX_PENDING_UPDATES = 5_000
 
 
-def merge_ranges(updates: list[dict[str, Any]], after: int) -> list[dict[str, Any]]:
-    """Consecutive updates as ``{"from", "to", "cards", "asks"}`` ranges, newest card versions only."""
-    ranges: list[dict[str, Any]] = []
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A queue change with each card serialised once for all of this instance's consoles."""
+
+    seq: int
+    cards: tuple[tuple[int, int, bytes], ...]
+    asks: tuple[bytes, ...]
+
+    @classmethod
+    def of(cls, message: dict[str, Any]) -> Prepared:
+        cards = tuple((int(c["id"]), int(c["version"]), orjson.dumps(c)) for c in message.get("cards", ()))
+        return cls(int(message["seq"]), cards, tuple(orjson.dumps(a) for a in message.get("asks", ())))
+
+
+@dataclass(slots=True)
+class Range:
+    first: int
+    last: int
+    cards: dict[int, tuple[int, bytes]] = field(default_factory=dict)
+    asks: list[bytes] = field(default_factory=list)
+
+    def json(self) -> bytes:
+        cards = b",".join(raw for _, raw in self.cards.values())
+        return b'{"from":%d,"to":%d,"cards":[%b],"asks":[%b]}' % (self.first, self.last, cards, b",".join(self.asks))
+
+
+def merge_ranges(updates: list[Prepared], after: int) -> list[Range]:
+    """Consecutive updates as ranges, each card once at its newest version; ``after`` and repeats dropped."""
+    ranges: list[Range] = []
     seen: set[int] = set()
-    for update in sorted(updates, key=lambda u: u["seq"]):
-        seq = update["seq"]
-        if seq <= after or seq in seen:
+    for update in sorted(updates, key=lambda u: u.seq):
+        if update.seq <= after or update.seq in seen:
             continue
-        seen.add(seq)
-        if ranges and seq == ranges[-1]["to"] + 1:
+        seen.add(update.seq)
+        if ranges and update.seq == ranges[-1].last + 1:
             current = ranges[-1]
-            current["to"] = seq
+            current.last = update.seq
         else:
-            current = {"from": seq, "to": seq, "cards": {}, "asks": []}
+            current = Range(update.seq, update.seq)
             ranges.append(current)
-        for card in update.get("cards", ()):
-            known = current["cards"].get(card["id"])
-            if known is None or known["version"] <= card["version"]:
-                current["cards"][card["id"]] = card
-        current["asks"].extend(update.get("asks", ()))
-    for current in ranges:
-        current["cards"] = list(current["cards"].values())
+        for card_id, version, raw in update.cards:
+            known = current.cards.get(card_id)
+            if known is None or known[0] <= version:
+                current.cards[card_id] = (version, raw)
+        current.asks.extend(update.asks)
     return ranges
+
+
+def batch_frame(ranges: list[Range], chat: list[dict[str, Any]], skipped: int) -> bytes:
+    """``{"type": "batch", "ranges": [...], "chat": [...], "chat_skipped": n}`` from prepared parts."""
+    body = b",".join(r.json() for r in ranges)
+    return b'{"type":"batch","ranges":[%b],"chat":%b,"chat_skipped":%d}' % (body, orjson.dumps(chat), skipped)
 
 
 @dataclass(eq=False)
@@ -67,14 +96,14 @@ class ConsoleClient:
     name: str = ""
     ready: bool = False
     sent_seq: int = 0
-    updates: list[dict[str, Any]] = field(default_factory=list)
+    updates: list[Prepared] = field(default_factory=list)
     chat: list[dict[str, Any]] = field(default_factory=list)
     chat_skipped: int = 0
     needs_snapshot: bool = True
     frames: int = 0
     wake: asyncio.Event = field(default_factory=asyncio.Event)
 
-    def push_update(self, message: dict[str, Any]) -> None:
+    def push_update(self, message: Prepared) -> None:
         if len(self.updates) >= MAX_PENDING_UPDATES:
             # this console cannot keep up: start it over from a snapshot instead of dropping
             self.updates.clear()
@@ -97,7 +126,10 @@ class ConsoleClient:
         self.wake.set()
 
     async def send_json(self, body: dict[str, Any]) -> None:
-        await self.ws.send_str(orjson.dumps(body).decode())
+        await self.send_raw(orjson.dumps(body))
+
+    async def send_raw(self, frame: bytes) -> None:
+        await self.ws.send_frame(frame, WSMsgType.TEXT)
         self.frames += 1
 
     async def send_snapshot(self) -> None:
@@ -109,7 +141,7 @@ class ConsoleClient:
         self.chat_skipped = 0
         await self.send_json(body)
         self.sent_seq = int(body["seq"])
-        self.updates = [u for u in self.updates if u["seq"] > self.sent_seq]
+        self.updates = [u for u in self.updates if u.seq > self.sent_seq]
         self.ready = True
 
     async def flush(self) -> None:
@@ -122,8 +154,8 @@ class ConsoleClient:
         skipped, self.chat_skipped = self.chat_skipped, 0
         ranges = merge_ranges(updates, 0)  # late seqs may fill a page's gap: the page drops repeats
         if ranges:
-            self.sent_seq = max(self.sent_seq, ranges[-1]["to"])
-        await self.send_json({"type": "batch", "ranges": ranges, "chat": chat, "chat_skipped": skipped})
+            self.sent_seq = max(self.sent_seq, ranges[-1].last)
+        await self.send_raw(batch_frame(ranges, chat, skipped))
 
     async def run(self) -> None:
         """Send frames until the socket closes: at most one per ``interval``."""
@@ -156,8 +188,12 @@ class Hub:
 
     async def on_console(self, message: dict[str, Any]) -> None:
         """A queue change from any instance (bus topic ``console.{session_id}``)."""
-        for client in self.clients.get(int(message.get("session_id") or 0), ()):
-            client.push_update(message)
+        clients = self.clients.get(int(message.get("session_id") or 0))
+        if not clients:
+            return
+        prepared = Prepared.of(message)
+        for client in clients:
+            client.push_update(prepared)
 
     def on_chat(self, session_id: int, line: dict[str, Any]) -> None:
         for client in self.clients.get(session_id, ()):

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select, true, update
+from sqlalchemy import and_, case, func, insert, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -185,11 +185,26 @@ def attach(card: QuestionCard, item: Incoming, site_names: dict[int, str], escal
     card.updated_at = now
 
 
+CARD_INSERT_COLUMNS = tuple(c.key for c in QuestionCard.__table__.columns if c.key != "id")
+CARD_UPDATE_COLUMNS = (
+    "ask_count", "askers", "platforms", "site_ids", "first_asked_at", "last_asked_at", "suggestions", "segment_id",
+    "needs_human", "complaint", "status", "escalated_at", "escalated_by", "escalate_note", "version", "updated_at",
+)
+
+
+def values_of(card: QuestionCard, columns: Sequence[str]) -> dict[str, Any]:
+    return {name: getattr(card, name) for name in columns}
+
+
 async def add_questions(
     db: Database, session_id: int, items: Sequence[Incoming], window: timedelta, escalate_needs_human: bool,
     site_names: dict[int, str], now: datetime | None = None,
 ) -> Change | None:
-    """Turn new questions into asks on new or existing cards; None when all were seen before."""
+    """Turn new questions into asks on new or existing cards; None when all were seen before.
+
+    Hundreds of questions a second arrive here in batches, so the writes are three executemany
+    statements (new cards, changed cards, asks) rather than one ORM flush per row.
+    """
     now = now or utcnow()
     async with db.sessions() as session:
         seq = await bump_seq(session, session_id)
@@ -209,25 +224,37 @@ async def add_questions(
                 QuestionCard.status.in_(ACTIVE_STATUSES), QuestionCard.last_asked_at >= cutoff,
             ).order_by(QuestionCard.id)
         )).all()
+        session.expunge_all()  # changed below in Python, written back in one executemany
         by_key = {card.group_key: card for card in open_cards}
+        created: list[QuestionCard] = []
         touched: dict[int, QuestionCard] = {}
         pairs: list[tuple[Incoming, QuestionCard]] = []
         for item in fresh:
             card = by_key.get(item.key.key)
             if card is None or item.ts - card.last_asked_at > window:
                 card = new_card(item, session_id, escalate_needs_human, now)
-                session.add(card)
+                created.append(card)
                 by_key[item.key.key] = card
             attach(card, item, site_names, escalate_needs_human, now)
             card.version = seq
             touched[id(card)] = card
             pairs.append((item, card))
-        await session.flush()
-        session.add_all(
-            QuestionAsk(event_id=item.pk, card_id=card.id, session_id=session_id, asked_at=item.ts, status="open",
-                        platform=item.platform, site_id=item.site_id)
+        if created:
+            result = await session.execute(
+                insert(QuestionCard).returning(QuestionCard.id, sort_by_parameter_order=True),
+                [values_of(card, CARD_INSERT_COLUMNS) for card in created],
+            )
+            for card, card_id in zip(created, result.scalars().all(), strict=True):
+                card.id = card_id
+        existing = [card for card in touched.values() if card not in created]
+        if existing:
+            await session.execute(update(QuestionCard), [{"id": c.id, **values_of(c, CARD_UPDATE_COLUMNS)} for c in existing])
+        await session.execute(insert(QuestionAsk), [
+            {"event_id": item.pk, "card_id": card.id, "session_id": session_id, "asked_at": item.ts, "status": "open",
+             "platform": item.platform, "site_id": item.site_id, "first_answer_at": None, "answered_by": None,
+             "faq_id": None}
             for item, card in pairs
-        )
+        ])
         await session.commit()
     asks = [{"card": card.id, "id": item.external_id, "source": item.source, "event": item.pk} for item, card in pairs]
     return Change(session_id, seq, list(touched.values()), asks)

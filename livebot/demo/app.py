@@ -20,9 +20,9 @@ DEMO_SECRET = "demo-relay-secret"
 
 def demo_seeders() -> list[Seeder]:
     """Each area's demo seeder, in order; each returns lines to print (URLs, hints)."""
-    from livebot.demo import chat, faq, overlays, schedule, trace
+    from livebot.demo import chat, console, engagement, faq, overlays, schedule, trace
 
-    return [seed.seed_core, trace.seed, overlays.seed, schedule.seed, faq.seed, chat.seed]
+    return [seed.seed_core, trace.seed, overlays.seed, schedule.seed, faq.seed, chat.seed, console.seed, engagement.seed]
 
 
 def demo_config(base: Config | None, host: str | None, port: int | None, data_dir: str | None) -> Config:

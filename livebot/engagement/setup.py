@@ -1,11 +1,74 @@
-"""Wire the engagement area into the app."""
+"""Wire the engagement area into the app: pages, API, live figures and post-session reports."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
 from aiohttp import web
 
-from livebot.engagement.views import routes
+from livebot.appkeys import API_DOC, BUS, CONFIG, DATABASE, REGISTRY
+from livebot.engagement import api, apidoc, views
+from livebot.engagement.keys import LIVE, REPORTER, SETTINGS
+from livebot.engagement.live import LiveFigures
+from livebot.engagement.metrics import EngagementMetrics
+from livebot.engagement.postsession import Reporter
+from livebot.engagement.service import PANELS, PanelCache
+from livebot.engagement.settings import EngagementSettings
+from livebot.topics import CHAT_ENRICHED, CHAT_STORED, SESSION_ENDED
+
+logger = logging.getLogger(__name__)
+
+QUEUE_SIZE = 50_000
 
 
 def setup(app: web.Application) -> None:
-    app.add_routes(routes)
+    app[SETTINGS] = app[CONFIG].section("engagement", EngagementSettings)
+    app[PANELS] = PanelCache()
+    app.add_routes(views.routes)
+    app.add_routes(api.routes)
+    app[API_DOC].add(apidoc.PATHS, apidoc.SCHEMAS)
+    app.cleanup_ctx.append(engagement_ctx)
+
+
+async def engagement_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings, db, bus = app[SETTINGS], app[DATABASE], app[BUS]
+    metrics = EngagementMetrics(app[REGISTRY])
+    live = LiveFigures(db, bus, settings, metrics)
+    reporter = Reporter(db, settings, metrics, lambda: app[CONFIG].server.base_url)
+    app[LIVE], app[REPORTER] = live, reporter
+    unsubscribe = [
+        bus.subscribe(CHAT_STORED, live.on_stored, name="engagement-stored", queue_size=QUEUE_SIZE),
+        bus.subscribe(CHAT_ENRICHED, live.on_enriched, name="engagement-enriched", queue_size=QUEUE_SIZE),
+        bus.subscribe("schedule.*", live.on_schedule, name="engagement-schedule", queue_size=1000),
+    ]
+    if settings.report_on_session_end:
+        unsubscribe.append(bus.subscribe(SESSION_ENDED, reporter.on_session_ended, name="engagement-report"))
+    startup = asyncio.get_running_loop().create_task(catch_up(live, reporter, settings), name="engagement:catch-up")
+    flusher = asyncio.get_running_loop().create_task(live.run(), name="engagement:flush")
+    yield
+    for stop in unsubscribe:
+        stop()
+    for task in (startup, flusher):
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    with contextlib.suppress(Exception):
+        await live.flush()  # what arrived since the last flush is written before the app stops
+    await reporter.close()
+
+
+async def catch_up(live: LiveFigures, reporter: Reporter, settings: EngagementSettings) -> None:
+    """Rebuild live sessions and make missing post-session reports, in the background after start."""
+    try:
+        rebuilt = await live.catch_up()
+        if rebuilt:
+            logger.info("engagement rebuilt live sessions at start: %s", rebuilt)
+        if settings.report_on_session_end:
+            await reporter.catch_up()
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        logger.exception("engagement start-up catch-up failed")

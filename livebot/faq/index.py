@@ -12,6 +12,7 @@ cutting a phrase differently) and pinyin-syllable bigrams (robust to homophone t
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter, defaultdict
@@ -90,6 +91,13 @@ class Bm25Index:
 
 def channel_terms(terms: Sequence[str]) -> dict[str, list[str]]:
     """Word, character-bigram and pinyin-bigram terms of a sequence of canonical terms."""
+    return _channel_terms(tuple(terms))
+
+
+@functools.lru_cache(maxsize=65536)
+def _channel_terms(terms: tuple[str, ...]) -> dict[str, list[str]]:
+    # Cached per clause: the same clauses recur all through a stream. Callers must not
+    # mutate the lists returned.
     chars = "".join(terms)
     bigrams = [chars[i : i + 2] for i in range(len(chars) - 1) if is_cjk(chars[i]) and is_cjk(chars[i + 1])]
     sounds = [syllable(char) for char in chars]

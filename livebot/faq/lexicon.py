@@ -1,7 +1,13 @@
-"""Domain lexicon: jieba user words, synonym/colloquial canonicalisation, stop and weak words.
+"""Domain lexicon: jieba user words, synonym/colloquial canonicalisation, concepts, stop and weak words.
 
 The data lives in ``livebot/faq/data/*.txt`` so advisors can extend it without touching code.
 Files are read on first use and kept for the process (``default_lexicon()``).
+
+Synonyms map one jieba token to its canonical term (拉稀 → 腹泻). Concepts go further: they
+recognise how viewers *describe* a thing in several words (几天没拉, 拉的时候很费劲 → 便秘;
+开了盖…多久 → 开罐 + 保存期限) with short patterns matched on the clause text, and stand in
+for the words they cover. Both sides of a match run through them: the knowledge base's own
+questions, aliases and answers as well as the viewer's message.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ class Lexicon:
     weak_words: frozenset[str]
     domain_words: tuple[str, ...]
     _variants: tuple[str, ...] = field(default=(), repr=False)
+    concepts: ConceptMatcher | None = field(default=None, repr=False)
 
     def canonicalize(self, token: str) -> str:
         """The canonical form of a token (itself when it has no synonym group)."""
@@ -49,15 +56,69 @@ class Lexicon:
         return frozenset(word for word in words if len(word) >= 2 and all(_CJK.match(ch) for ch in word))
 
 
+@dataclass(frozen=True, slots=True)
+class ConceptMatch:
+    """A concept found in a clause: its canonical terms and the character span it covers."""
+
+    start: int
+    end: int
+    terms: tuple[str, ...]
+
+
+class ConceptMatcher:
+    """Finds colloquial descriptions of domain concepts in a clause (one compiled regex).
+
+    A pattern is literal text with two wildcards: ``*`` stands for up to four characters of
+    the same clause and ``N`` for a number (normalised text is lower-case, so a literal N
+    never occurs). Longer patterns are tried first, so 几天没拉 wins over 没拉.
+    """
+
+    GAP = r"[^\s,.!?;:，。！？；：、…~]{0,4}?"
+
+    def __init__(self, patterns: Mapping[str, tuple[str, ...]]) -> None:
+        ordered = sorted(patterns.items(), key=lambda item: (-len(item[0].replace("*", "")), item[0]))
+        self._terms = [terms for _, terms in ordered]
+        alternatives = [f"({self._regex(pattern)})" for pattern, _ in ordered]
+        self._regex_all = re.compile("|".join(alternatives)) if alternatives else None
+
+    @classmethod
+    def _regex(cls, pattern: str) -> str:
+        parts = []
+        for char in pattern:
+            if char == "*":
+                parts.append(cls.GAP)
+            elif char == "N":
+                parts.append(r"[0-9]+(?:\.[0-9]+)?")
+            else:
+                parts.append(re.escape(char))
+        return "".join(parts)
+
+    def find(self, text: str) -> list[ConceptMatch]:
+        """Non-overlapping concept matches in ``text``, left to right."""
+        if self._regex_all is None:
+            return []
+        return [
+            ConceptMatch(match.start(), match.end(), self._terms[(match.lastindex or 1) - 1])
+            for match in self._regex_all.finditer(text)
+            if match.end() > match.start()
+        ]
+
+    def __len__(self) -> int:
+        return len(self._terms)
+
+
 def load_lexicon(data_dir: Path = DATA_DIR) -> Lexicon:
     """Read the lexicon files from ``data_dir``."""
     canonical, variants = _read_synonyms(data_dir / "synonyms.txt")
+    concepts_file = data_dir / "concepts.txt"
+    concepts = ConceptMatcher(_read_concepts(concepts_file)) if concepts_file.exists() else None
     return Lexicon(
         canonical=canonical,
         stopwords=frozenset(_read_words(data_dir / "stopwords.txt")),
         weak_words=frozenset(_read_words(data_dir / "weak_words.txt")),
         domain_words=tuple(_read_domain_words(data_dir / "domain_dict.txt")),
         _variants=tuple(variants),
+        concepts=concepts,
     )
 
 
@@ -104,3 +165,21 @@ def _read_synonyms(path: Path) -> tuple[dict[str, str], list[str]]:
             canonical[variant] = head
             variants.append(variant)
     return canonical, variants
+
+
+def _read_concepts(path: Path) -> dict[str, tuple[str, ...]]:
+    """``term [+term ...] = pattern pattern ...``: each pattern stands for those terms."""
+    patterns: dict[str, tuple[str, ...]] = {}
+    for number, line in _lines(path):
+        head, sep, tail = line.partition("=")
+        terms = tuple(term.strip().lower() for term in head.split("+") if term.strip())
+        if not sep or not terms or any(" " in term for term in terms) or not tail.split():
+            raise LexiconError(f"{path.name}:{number}: expected 'term[+term] = pattern pattern ...'")
+        for pattern in tail.split():
+            if pattern.replace("*", "") == "":
+                raise LexiconError(f"{path.name}:{number}: pattern {pattern!r} has no text")
+            previous = patterns.get(pattern)
+            if previous is not None and previous != terms:
+                raise LexiconError(f"{path.name}:{number}: {pattern!r} already stands for {'+'.join(previous)!r}")
+            patterns[pattern] = terms
+    return patterns

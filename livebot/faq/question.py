@@ -62,6 +62,12 @@ def detect_question(text: str, terms: Collection[str] = ()) -> QuestionResult:
     ``terms`` are the message's canonical terms (see ``Tokenizer``): a symptom typed as any
     synonym (拉水样便 → 腹泻) then counts as a problem report too.
     """
+    return _detect(text, tuple(terms))
+
+
+@functools.lru_cache(maxsize=65536)
+def _detect(text: str, terms: tuple[str, ...]) -> QuestionResult:
+    # Cached: clauses such as "请问" or "主播主播" recur across thousands of messages.
     cues: list[str] = []
     score = 0.0
     for weight, cue, found in _cue_checks(text):
@@ -77,6 +83,7 @@ def detect_question(text: str, terms: Collection[str] = ()) -> QuestionResult:
     return QuestionResult(is_question=score >= THRESHOLD, confidence=round(confidence, 4), cues=tuple(cues))
 
 
+@functools.lru_cache(maxsize=65536)
 def is_interrogative(text: str) -> bool:
     """True when the text asks grammatically (particles, wh-words, A不A ...), ignoring concerns."""
     return sum(weight for weight, _, found in _cue_checks(text) if found) >= THRESHOLD

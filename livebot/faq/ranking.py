@@ -40,11 +40,13 @@ PARTIAL_CREDIT = 0.8
 CANDIDATES = 6
 
 # Logistic calibration: confidence = sigmoid(w · features + bias), features from
-# ``confidence_features``. Fitted by ``python -m livebot.faq.calibration`` on the dev set.
+# ``confidence_features``. Fitted by ``python -m livebot.faq.calibration KB DEV_CASES
+# --leave-one-out`` (the shared dev set plus every alias of the sample knowledge base asked
+# against an index without it), so a confidence of 0.5 means "right about half the time".
 CALIBRATION = (4.74, -1.73, 6.75)
 CALIBRATION_BIAS = -2.73
 SHOW_THRESHOLD = 0.5
-SECONDARY_THRESHOLD = 0.1
+SECONDARY_THRESHOLD = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,8 +109,10 @@ class Ranker:
         candidates = self.candidates(analysis)
         if not candidates or candidates[0].confidence < self.threshold:
             return ()
-        shown = [c for c in candidates if c.confidence >= self.secondary_threshold][: self.limit]
-        return tuple(Suggestion(c.id, round(c.confidence, 4)) for c in shown)
+        # Alternatives beside a confident best answer need only a modest chance of being right:
+        # the advisor picks, and the calibrated score tells them how likely each one is.
+        shown = [candidates[0], *(c for c in candidates[1:] if c.confidence >= self.secondary_threshold)]
+        return tuple(Suggestion(c.id, round(c.confidence, 4)) for c in shown[: self.limit])
 
     def candidates(self, analysis: Analysis) -> list[Candidate]:
         """Top entries with their features, most confident first."""
@@ -122,6 +126,8 @@ class Ranker:
             return []
         ranked = sorted(raw.items(), key=lambda item: item[1], reverse=True)[:CANDIDATES]
         best = ranked[0][1]
+        if best <= 0:
+            return []
         runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
         result = []
         for position, (entry, score) in enumerate(ranked):

@@ -18,20 +18,21 @@ import contextlib
 import hashlib
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 from aiohttp import web
+from prometheus_client import CollectorRegistry, Counter, Histogram
 from sqlalchemy import bindparam, select, update
 
-from livebot.appkeys import BUS, CONFIG, DATABASE
+from livebot.appkeys import BUS, CONFIG, DATABASE, REGISTRY
 from livebot.bus.base import Bus, Message
 from livebot.chat.models import StoredEvent
 from livebot.faq import learning
 from livebot.faq import store as kb_store
-from livebot.faq.context import LiveContext, TraceFacts
+from livebot.faq.context import LiveContext, MessageContext, TraceFacts
 from livebot.faq.enrich import Enricher
 from livebot.faq.kb import FaqEntry
 from livebot.faq.placeholders import fill
@@ -44,6 +45,8 @@ logger = logging.getLogger(__name__)
 YIELD_EVERY = 32
 """Give the event loop a turn after this many messages enriched back to back."""
 FLUSH_RETRIES = 3
+WRITE_CHUNK = 200
+"""Rows per executemany inside one flush transaction (the loop gets a turn between chunks)."""
 BUILT_LIMIT = 4
 
 
@@ -90,6 +93,8 @@ class KnowledgeIndex:
     fingerprint: tuple[int, int] = (-1, -1)
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     rebuilds: int = 0
+    news: asyncio.Condition = field(default_factory=asyncio.Condition)
+    """Notified after every rebuild (and by the stage after new dismissals), for waiters."""
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _dirty: bool = False
 
@@ -107,6 +112,8 @@ class KnowledgeIndex:
             self.rebuilds += 1
             self.ready.set()
             logger.info("faq index rebuilt entries=%d rebuilds=%d", len(entries), self.rebuilds)
+        async with self.news:
+            self.news.notify_all()
 
     async def refresh_if_changed(self) -> bool:
         """Rebuild when the stored knowledge base differs from the one indexed (edits from elsewhere)."""
@@ -117,6 +124,22 @@ class KnowledgeIndex:
 
 
 # ───────────── the stage ─────────────
+
+
+class StageMetrics:
+    """What the stage did, for /metrics: enriched comments, flush sizes and times, rebuilds."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.enriched = Counter("livebot_faq_enriched", "Comments enriched", ["question"], registry=registry)
+        self.flush_seconds = Histogram(
+            "livebot_faq_flush_seconds", "Time to store one group of enrichments", registry=registry,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+        )
+        self.flush_events = Histogram(
+            "livebot_faq_flush_events", "Enrichments stored per flush", registry=registry,
+            buckets=(1, 10, 50, 100, 250, 500, 1000, 2500),
+        )
+        self.rebuilds = Counter("livebot_faq_index_rebuilds", "Knowledge-base index rebuilds", registry=registry)
 
 
 @dataclass
@@ -131,8 +154,10 @@ class Pending:
 class EnrichmentStage:
     """Subscribes to ``chat.stored``; see the module docstring."""
 
-    def __init__(self, db: Database, bus: Bus, settings: FaqSettings, facts: TraceFacts | None = None) -> None:
+    def __init__(self, db: Database, bus: Bus, settings: FaqSettings, facts: TraceFacts | None = None,
+                 metrics: StageMetrics | None = None) -> None:
         self.db = db
+        self.metrics = metrics or StageMetrics()
         self.bus = bus
         self.settings = settings
         self.index = KnowledgeIndex(db, settings.max_suggestions)
@@ -200,6 +225,7 @@ class EnrichmentStage:
         enrichment = await self.enrich(message)
         self.pending.append(Pending(message.get("pk"), message, enrichment))
         self.processed += 1
+        self.metrics.enriched.labels("yes" if enrichment["is_question"] else "no").inc()
         if len(self.pending) >= self.settings.flush_max_events:
             self.flush_now.set()
             if len(self.pending) >= self.settings.flush_max_events * 4:
@@ -210,7 +236,10 @@ class EnrichmentStage:
             await asyncio.sleep(0)
 
     async def on_kb_changed(self, message: Message) -> None:
+        before = self.index.rebuilds
         await self.index.rebuild()
+        if self.index.rebuilds > before:
+            self.metrics.rebuilds.inc()
 
     async def on_feedback(self, message: Message) -> None:
         if message.get("kind") == "dismissal" and isinstance(message.get("key"), str):
@@ -233,8 +262,13 @@ class EnrichmentStage:
         assert enricher is not None
         text = str(message.get("text") or "")
         result = enricher.enrich(text)
-        lots = [lot for lot in trace_lots(result.trace_codes)]
-        context = await self.context.for_message(message.get("session_id"), lots)
+        lots = trace_lots(result.trace_codes)
+        try:
+            context = await self.context.for_message(message.get("session_id"), lots)
+        except Exception:  # live values are a bonus: without them answers show gaps, never stale numbers
+            logger.exception("faq stage: placeholder values unavailable session=%s pk=%s",
+                             message.get("session_id"), message.get("pk"))
+            context = MessageContext({"batch": {}, "session": {}}, None)
         suggestions = [
             self.filled(suggestion.id, suggestion.score, context.values)
             for suggestion in result.suggestions[: self.settings.max_suggestions]
@@ -278,18 +312,23 @@ class EnrichmentStage:
     async def flush_loop(self) -> None:
         interval = self.settings.flush_interval_ms / 1000
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.flush_now.wait(), timeout=interval)
+            if len(self.pending) < self.settings.flush_max_events:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.flush_now.wait(), timeout=interval)
             self.flush_now.clear()
-            await self.flush()
+            await self.flush(self.settings.flush_max_events)
 
-    async def flush(self) -> int:
-        """Store everything pending in one transaction, then publish what this instance stored."""
-        batch, self.pending = self.pending, []
+    async def flush(self, limit: int | None = None) -> int:
+        """Store what is pending (at most ``limit``) in one transaction, then publish what this instance stored."""
+        if limit is None or len(self.pending) <= limit:
+            batch, self.pending = self.pending, []
+        else:
+            batch, self.pending = self.pending[:limit], self.pending[limit:]
         if not batch:
             self.room.set()
             return 0
         claimed: set[int] = set()
+        started = time.perf_counter()
         for attempt in range(1, FLUSH_RETRIES + 1):
             try:
                 claimed = await self.write(batch)
@@ -297,7 +336,10 @@ class EnrichmentStage:
             except Exception:
                 logger.exception("faq stage flush failed events=%d attempt=%d", len(batch), attempt)
                 await asyncio.sleep(0.05 * attempt)
-        self.room.set()
+        self.metrics.flush_seconds.observe(time.perf_counter() - started)
+        self.metrics.flush_events.observe(len(batch))
+        if len(self.pending) < self.settings.flush_max_events * 4:
+            self.room.set()
         self.flushes += 1
         published = 0
         seen: set[int] = set()
@@ -308,6 +350,8 @@ class EnrichmentStage:
                 seen.add(item.pk)
             await self.bus.publish(CHAT_ENRICHED, {**item.message, "enrichment": item.enrichment})
             published += 1
+            if published % YIELD_EVERY == 0:
+                await asyncio.sleep(0)  # a flush of hundreds must not hold the loop
         self.stored += len(claimed)
         return published
 
@@ -332,12 +376,13 @@ class EnrichmentStage:
                     params_by_pk[item.pk] = {"b_pk": item.pk, "b_q": item.enrichment["is_question"],
                                              "b_s": item.enrichment["sentiment"]["score"], "b_e": item.enrichment}
             params = list(params_by_pk.values())
-            if params:
-                await conn.execute(
-                    update(table).where(table.c.id == bindparam("b_pk"))
-                    .values(is_question=bindparam("b_q"), sentiment=bindparam("b_s"), enrichment=bindparam("b_e")),
-                    params,
-                )
+            statement = (
+                update(table).where(table.c.id == bindparam("b_pk"))
+                .values(is_question=bindparam("b_q"), sentiment=bindparam("b_s"), enrichment=bindparam("b_e"))
+            )
+            for start in range(0, len(params), WRITE_CHUNK):
+                # executemany per chunk: binding (JSON encoding) of hundreds of rows happens on the loop
+                await conn.execute(statement, params[start : start + WRITE_CHUNK])
         return claimed
 
     # refreshing from the database
@@ -354,12 +399,21 @@ class EnrichmentStage:
         """Pick up KB edits and dismissals made by other processes (CLI import, other instances)."""
         if self.index.ready.is_set():
             await self.index.refresh_if_changed()
+        else:
+            await self.index.rebuild()  # the first build failed (database down at start): retry
         await self.load_dismissals()
 
     async def load_dismissals(self) -> None:
         for dismissal in await learning.dismissals_since(self.db, self.dismissed_after):
             self.dismissed.add(dismissal.key)
             self.dismissed_after = max(self.dismissed_after, dismissal.id)
+        async with self.index.news:
+            self.index.news.notify_all()
+
+    async def wait_until(self, predicate: Callable[[], bool]) -> None:
+        """Wait until ``predicate()`` holds after a rebuild or a dismissal reload (other instances' news)."""
+        async with self.index.news:
+            await self.index.news.wait_for(predicate)
 
     async def drained(self) -> None:
         """Wait until every message handed to the stage is stored and published (tests, shutdown)."""
@@ -393,7 +447,7 @@ async def stage_ctx(app: web.Application) -> AsyncIterator[None]:
     if not settings.enrich:
         yield
         return
-    stage = EnrichmentStage(app[DATABASE], app[BUS], settings)
+    stage = EnrichmentStage(app[DATABASE], app[BUS], settings, metrics=StageMetrics(app[REGISTRY]))
     app[STAGE] = stage
     await stage.start()
     started = time.monotonic()

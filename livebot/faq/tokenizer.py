@@ -130,22 +130,50 @@ class Tokenizer:
         """Split at punctuation; per clause its surface text and its canonical content terms."""
         clauses: list[tuple[str, ...]] = []
         texts: list[str] = []
-        terms: list[str] = []
         surface: list[str] = []
         for token in [*tokens, "."]:
             if _BOUNDARY.match(token):
                 if surface:
-                    clauses.append(tuple(terms))
+                    clauses.append(self._clause_terms(surface))
                     texts.append("".join(surface))
-                terms, surface = [], []
+                surface = []
                 continue
             surface.append(token)
+        return tuple(clauses), tuple(texts)
+
+    def _clause_terms(self, surface: list[str]) -> tuple[str, ...]:
+        """Canonical content terms of one clause; a concept stands in for the tokens it covers.
+
+        "宝宝喝完好几天才拉一次" is 宝宝 + 便秘 rather than 宝宝/完好/几天/拉/1: the words of
+        a described symptom would otherwise count as unexplained content. A token only
+        partly inside a concept's span is kept beside it.
+        """
+        lexicon = self.lexicon
+        matches = lexicon.concepts.find("".join(surface)) if lexicon.concepts is not None else []
+        terms: list[str] = []
+        emitted: set[int] = set()
+        position = 0
+        for token in surface:
+            start, end = position, position + len(token)
+            position = end
+            covering = None
+            for number, match in enumerate(matches):
+                if match.start < end and start < match.end:
+                    covering = number
+                    break
+            if covering is not None:
+                match = matches[covering]
+                if covering not in emitted:
+                    emitted.add(covering)
+                    terms.extend(term for term in match.terms if term not in terms)
+                if match.start <= start and end <= match.end:
+                    continue
             if not _WORD.search(token):
                 continue
-            term = self.lexicon.canonicalize(token)
-            if self.lexicon.is_content(term):
+            term = lexicon.canonicalize(token)
+            if lexicon.is_content(term):
                 terms.append(term)
-        return tuple(clauses), tuple(texts)
+        return tuple(terms)
 
     def _ensure_loaded(self) -> tuple[jieba.Tokenizer, HomophoneCorrector]:
         engine, corrector = self._jieba, self._corrector

@@ -8,6 +8,7 @@ order ends with the same state.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -107,11 +108,25 @@ def parse_batch(raw: Mapping[str, Any]) -> dict[str, Any]:
     return {"lot": text}
 
 
+ASKED_BY_MANY = re.compile(r"^(.*?)\s*等\s*(\d{1,6})\s*位观众$")
+"""The advisor console names merged questions "小雨妈妈 等 3 位观众"; keep the count, mask the name."""
+
+
+def asker_text(value: Any) -> str:
+    if not value:
+        return ""
+    text = clean_text(value, 64)
+    many = ASKED_BY_MANY.match(text)
+    if many:
+        return f"{mask_name(many.group(1))} 等 {many.group(2)} 位观众"
+    return mask_name(text)
+
+
 def parse_featured(raw: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "question": required_text(raw, "question", LIMITS["question"]),
         "answer": optional_text(raw, "answer", LIMITS["answer"]),
-        "asker": mask_name(raw.get("asker")) if raw.get("asker") else "",
+        "asker": asker_text(raw.get("asker")),
         "platform": platform_of(raw),
     }
 

@@ -24,7 +24,7 @@ from livebot.overlays.settings import OverlaySettings
 from livebot.overlays.stats import LiveStats
 from livebot.overlays.ticker import ticker_item
 from livebot.storage.engine import Database
-from livebot.topics import CHAT_ENRICHED, OVERLAY_CONTROL, OVERLAY_TOKENS, TELEMETRY, TRACE_UPDATED
+from livebot.topics import CHAT_ENRICHED, CHAT_STORED, OVERLAY_CONTROL, OVERLAY_TOKENS, TELEMETRY, TRACE_UPDATED
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +74,7 @@ class OverlayService:
             subscribe(TRACE_UPDATED, self.on_trace_updated, name="overlays:trace"),
             subscribe(TELEMETRY, self.on_telemetry, name="overlays:telemetry", queue_size=1000),
             subscribe(CHAT_ENRICHED, self.on_chat, name="overlays:chat"),
+            subscribe(CHAT_STORED, self.on_stored, name="overlays:viewers"),
             subscribe("engagement.*", self.on_engagement, name="overlays:engagement", queue_size=1000),
             subscribe(OVERLAY_TOKENS, self.on_tokens, name="overlays:tokens"),
         ]
@@ -263,6 +264,17 @@ class OverlayService:
         if item is not None and add_ticker_item(overlay.control, item, self.settings.ticker_size):
             overlay.dirty_since = overlay.dirty_since or time.monotonic()
             self.hub.channel(session_id).update({"ticker": self.ticker_part(overlay)})
+
+    async def on_stored(self, message: dict[str, Any]) -> None:
+        """Only viewer counts matter here; comments are counted once enriched."""
+        if message.get("kind") != "viewers":
+            return
+        session_id = message.get("session_id")
+        if not isinstance(session_id, int) or isinstance(session_id, bool):
+            return
+        overlay = self.sessions.get(session_id) or await self.ensure(session_id)
+        if overlay is not None:
+            overlay.stats.add_viewers(message)
 
     async def on_engagement(self, message: dict[str, Any]) -> None:
         session_id = message.get("session_id")

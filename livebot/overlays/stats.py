@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 WINDOW_SECONDS = 60.0
@@ -16,25 +17,51 @@ SENTIMENT_WINDOW = 200
 """The mix is over the latest comments, so the meter moves with the room, not the whole show."""
 
 
+def epoch_of(value: Any) -> float | None:
+    """Seconds since the epoch of an ISO timestamp, or None."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment.timestamp() if moment.tzinfo else None
+
+
 class LiveStats:
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self.clock = clock
-        self.viewers: int | None = None
+        self.channel_viewers: dict[tuple[str, str, str], int] = {}
         self.comment_times: deque[float] = deque()
         self.labels: deque[str] = deque(maxlen=SENTIMENT_WINDOW)
         self.engagement: dict[str, Any] | None = None
 
+    @property
+    def viewers(self) -> int | None:
+        """Concurrent viewers: the latest count of each platform channel, added up."""
+        return sum(self.channel_viewers.values()) if self.channel_viewers else None
+
+    def add_viewers(self, message: Mapping[str, Any]) -> None:
+        """A ``viewers`` event (they come on ``chat.stored``: only comments are enriched)."""
+        viewers = message.get("viewers")
+        if isinstance(viewers, int) and not isinstance(viewers, bool) and 0 <= viewers < 10**9:
+            key = (str(message.get("source", "")), str(message.get("platform", "")), str(message.get("channel", "")))
+            self.channel_viewers[key] = viewers
+
     def add_chat(self, message: Mapping[str, Any]) -> None:
-        """Count one enriched chat message."""
+        """Count one chat message; comments count at their own time, so a backfill is not a spike."""
         kind = message.get("kind")
         if kind == "viewers":
-            viewers = message.get("viewers")
-            if isinstance(viewers, int) and not isinstance(viewers, bool) and viewers >= 0:
-                self.viewers = viewers
+            self.add_viewers(message)
             return
         if kind != "comment":
             return
-        self.comment_times.append(self.clock())
+        now = self.clock()
+        at = epoch_of(message.get("ts"))
+        at = now if at is None or at > now + 5 else at
+        if at < now - WINDOW_SECONDS:
+            return
+        self.comment_times.append(at)
         sentiment = (message.get("enrichment") or {}).get("sentiment") or {}
         label = sentiment.get("label") if isinstance(sentiment, Mapping) else None
         if label in ("positive", "neutral", "negative"):
@@ -51,9 +78,10 @@ class LiveStats:
         cutoff = self.clock() - WINDOW_SECONDS
         while self.comment_times and self.comment_times[0] < cutoff:
             self.comment_times.popleft()
+        recent = sum(1 for at in self.comment_times if at >= cutoff)  # a late message may sit behind newer ones
         total = len(self.labels)
         mix = {label: (self.labels.count(label) / total if total else 0.0) for label in ("positive", "neutral", "negative")}
-        return {"viewers": self.viewers, "comments_per_min": len(self.comment_times), **rounded(mix), "source": "live"}
+        return {"viewers": self.viewers, "comments_per_min": recent, **rounded(mix), "source": "live"}
 
 
 def number(value: Any) -> float | None:

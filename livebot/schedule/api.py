@@ -365,7 +365,7 @@ async def session_jobs(request: web.Request) -> web.Response:
     await store.get_session(request.app[DATABASE], session_id)
     runner = request.app.get(RUNNER)
     runs = await store.job_runs(request.app[DATABASE], session_id=session_id, limit=200)
-    return ok({"jobs": await runner.stored_jobs(session_id) if runner else [],
+    return ok({"jobs": [runner.public(j) for j in await runner.stored_jobs(session_id)] if runner else [],
                "runs": [store.job_run_json(r) for r in runs]})
 
 

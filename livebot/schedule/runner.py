@@ -28,7 +28,7 @@ from apscheduler.executors.base import BaseExecutor
 from apscheduler.job import Job
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.triggers.date import DateTrigger
-from sqlalchemy import create_engine, select, update
+from sqlalchemy import create_engine, update
 from sqlalchemy.exc import IntegrityError
 
 from livebot.appkeys import BUS, CONFIG, DATABASE
@@ -139,22 +139,29 @@ class Runner:
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
-    async def stop(self) -> None:
-        for task in list(self.tasks):
-            task.cancel()
+    async def step_down(self, _app: web.Application | None = None) -> None:
+        """Stop leading and hand the lock over (on shutdown, while the rest of the app still runs)."""
         if self.loop_task is not None:
             self.loop_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self.loop_task
+            self.loop_task = None
+        if self.scheduler is not None and self.leader:
+            self.scheduler.pause()
+        if self.lock is not None and self.leader:
+            await self.lock.release()
+        self.leader = False
+
+    async def stop(self) -> None:
+        for task in list(self.tasks):
+            task.cancel()
+        await self.step_down()
         if self.unsubscribe is not None:
             self.unsubscribe()
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
         if self.lock is not None:
-            if self.leader:
-                await self.lock.release()
             await self.lock.close()
-        self.leader = False
         if self.http is not None:
             await self.http.close()
 
@@ -276,8 +283,13 @@ class Runner:
             if parsed is None or (session_id is not None and parsed[0] != session_id):
                 continue
             result.append({"id": job.id, "kind": parsed[1], "session_id": parsed[0], "ref": parsed[2],
-                           "name": job.name, "run_at": job.next_run_time.isoformat() if job.next_run_time else None})
+                           "name": job.name, "run_at": job.next_run_time.isoformat() if job.next_run_time else None,
+                           "when": job.next_run_time})
         return sorted(result, key=lambda j: j["run_at"] or "")
+
+    @staticmethod
+    def public(job: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in job.items() if k != "when"}
 
     # ---- running --------------------------------------------------------------------------------
 
@@ -391,16 +403,3 @@ class Runner:
         await live.publish(self.app, session_id, {"type": "job", "job_id": jid, "kind": kind, "outcome": "missed",
                                                   "detail": detail, "planned_at": run_time.isoformat()})
 
-
-async def missed_runs(app: web.Application, limit: int = 20) -> list[JobRun]:
-    return await store.job_runs(app[DATABASE], outcomes=("missed", "failed"), limit=limit)
-
-
-async def runs_for(app: web.Application, session_id: int) -> list[JobRun]:
-    async with app[DATABASE].sessions() as s:
-        return list((await s.scalars(select(JobRun).where(JobRun.session_id == session_id)
-                                     .order_by(JobRun.planned_at, JobRun.id))).all())
-
-
-def planned_job_id(session_id: int, kind: str, ref: str = "") -> str:
-    return job_id(session_id, kind, ref)

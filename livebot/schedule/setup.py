@@ -21,6 +21,7 @@ async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
     runner = Runner(app)
     app[RUNNER] = runner
     await runner.start()
+    app.on_shutdown.append(runner.step_down)
     yield
     await runner.stop()
 

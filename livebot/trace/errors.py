@@ -12,6 +12,9 @@ class TraceError(LivebotError):
 class MalformedDocument(ValidationError):
     """The body is not JSON (or not a JSON object): answered 400."""
 
+    def __reduce__(self) -> tuple[type, tuple[str, str]]:
+        return (type(self), (self.field, self.problem))  # survives the trip back from an import worker
+
 
 class InvalidEvent(ValidationError):
     """An EPCIS document or one of its events breaks a GS1 rule: answered 422, nothing stored.
@@ -22,6 +25,9 @@ class InvalidEvent(ValidationError):
     def __init__(self, field: str, problem: str, event_index: int | None = None) -> None:
         super().__init__(field, problem)
         self.event_index = event_index
+
+    def __reduce__(self) -> tuple[type, tuple[str, str, int | None]]:
+        return (type(self), (self.field, self.problem, self.event_index))
 
     def as_dict(self) -> dict[str, object]:
         """The 422 body: ``{"error", "event_index", "field"}``."""

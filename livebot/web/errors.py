@@ -31,7 +31,7 @@ async def error_middleware(
         status = next(code for kind, code in STATUS if isinstance(err, kind))
         return web.json_response(error_body(err), status=status, dumps=json_dumps)
     except web.HTTPRequestEntityTooLarge as err:
-        return web.json_response({"error": f"request body too large (limit {err.max_size} bytes)"}, status=413)
+        return web.json_response({"error": err.text or "request body too large"}, status=413)
 
 
 def json_dumps(obj: object) -> str:

@@ -88,6 +88,7 @@
       mark("inspections", Boolean(checks && checks.total));
       if (!checks || !checks.total) return;
       setField(node, "summary", `${checks.passed}/${checks.total} 项检验合格`);
+      node.classList.toggle("many", checks.items.length > 6);  // two columns keep 12 rows on screen
       list(node, "items").replaceChildren(...checks.items.map((row) => {
         const li = el("li", `row${row.passed ? "" : " fail"}`);
         const value = el("span", "value", row.value);

@@ -314,3 +314,31 @@ def test_mentions_and_backoff() -> None:
     assert mention_prefix([f"u{i}" for i in range(7)]).endswith("等 7 位家长 ")
     assert timedelta(seconds=1.5) <= backoff(1) <= timedelta(seconds=2.5)
     assert backoff(30) <= timedelta(seconds=360)
+
+
+async def test_a_refused_reply_fails_at_once_and_says_why(make_config, aiohttp_client, wecom) -> None:
+    bad_key = f"{wecom.api_base}/cgi-bin/webhook/send?key=not-registered"
+    client = await aiohttp_client(create_app(make_config(
+        replies={"robots": [{"source": "test-hook", "channel": GROUP, "url": bad_key}]})))
+    app, db = client.app, client.app[DATABASE]
+    session_id, _ = await make_session(db)
+    await ask(app, session_id, "奶源是哪里的？", [MILK], platform="wecom", channel=GROUP)
+    [card] = await wait_for_asks(app, session_id, 1)
+    await store.answer(db, card.id, store.Actor("li", "李营养师"), "双城牧场", None, None,
+                       app[CONSOLE].claim_timeout, app[CONSOLE].routes.resolve)
+    app[CONSOLE].outbox_wake.set()
+    await wait_for(lambda: _reply_status(client, card.id, "failed"))
+    [row] = await store.outbox_rows(db, card.id)
+    assert row.attempts == 1 and "93000" in row.last_error and "not-registered" not in row.last_error
+
+
+def test_example_config_console_section(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pathlib import Path
+
+    from livebot.config import load_config
+
+    monkeypatch.setenv("LIVEBOT_SESSION_SECRET", "s")
+    monkeypatch.setenv("LIVEBOT_RELAY_SECRET", "r")
+    config = load_config(Path(__file__).resolve().parents[2] / "config.example.toml")
+    settings = config.section("console", ConsoleSettings)
+    assert settings.claim_timeout_seconds == 300 and "过敏" in settings.complaint_words

@@ -111,7 +111,7 @@ async def test_hostile_text_is_stored_verbatim_but_cleaned_of_controls(client: T
     app = client.app
     session_id, _ = await make_session(app[DATABASE])
     await ask(app, session_id, '<img src=x onerror="alert(1)">奶源？', user="<b>黑客</b>")
-    await ask(app, session_id, "奶源\u202e是哪里\x00的？🍼👶🏻", platform="kuaishou")
+    await ask(app, session_id, "奶源\u202e是哪里\x07的？🍼👶🏻", platform="kuaishou")
     await ask(app, session_id, "'; DROP TABLE question_cards; -- 奶源呢？", platform="bilibili")
     await ask(app, session_id, "长" * 5000 + "？", platform="taobao")
     cards = await wait_for_asks(app, session_id, 4)

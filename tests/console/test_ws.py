@@ -11,7 +11,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from livebot.appkeys import DATABASE
-from livebot.console.hub import merge_ranges
+from livebot.console.hub import Prepared, batch_frame, merge_ranges
 from tests.conftest import login
 from tests.console.conftest import MILK, STAGE, ask, make_session, wait_for_asks
 
@@ -161,14 +161,15 @@ async def test_console_pages(client: TestClient) -> None:
 def test_merge_ranges_keeps_newest_versions() -> None:
     card = {"id": 1, "version": 3, "status": "claimed"}
     older = {"id": 1, "version": 2, "status": "open"}
-    updates = [
+    updates = [Prepared.of(m) for m in (
         {"seq": 3, "cards": [card], "asks": []},
         {"seq": 2, "cards": [older], "asks": [{"id": "a"}]},
         {"seq": 5, "cards": [{"id": 2, "version": 5}], "asks": []},
         {"seq": 3, "cards": [card], "asks": []},
-    ]
-    assert merge_ranges(updates, 1) == [
+    )]
+    frame = orjson.loads(batch_frame(merge_ranges(updates, 1), [{"text": "<b>hi</b>"}], 4))
+    assert frame == {"type": "batch", "chat": [{"text": "<b>hi</b>"}], "chat_skipped": 4, "ranges": [
         {"from": 2, "to": 3, "cards": [card], "asks": [{"id": "a"}]},
         {"from": 5, "to": 5, "cards": [{"id": 2, "version": 5}], "asks": []},
-    ]
-    assert merge_ranges(updates, 3) == [{"from": 5, "to": 5, "cards": [{"id": 2, "version": 5}], "asks": []}]
+    ]}
+    assert [(r.first, r.last) for r in merge_ranges(updates, 3)] == [(5, 5)]

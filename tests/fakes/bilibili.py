@@ -84,6 +84,7 @@ class FakeBilibili:
         self._nonces: set[str] = set()
         self._outbox: deque[Any] = deque()
         self._changed = asyncio.Event()
+        self._state = asyncio.Event()
         self._serial = itertools.count(1)
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -186,23 +187,25 @@ class FakeBilibili:
     def pending(self) -> int:
         return len(self._outbox)
 
-    async def wait_authenticated(self, count: int, timeout: float = 5.0) -> FakeConnection:
-        """Until ``count`` websocket connections have authenticated; returns the latest."""
-        async with asyncio.timeout(timeout):
-            while sum(c.authenticated for c in self.connections) < count:
-                await asyncio.sleep(0.005)
-        return [c for c in self.connections if c.authenticated][-1]
+    def notify(self) -> None:
+        """Wake the test's ``wait_*`` calls: something was recorded."""
+        self._state.set()
 
-    async def wait_drained(self, timeout: float = 5.0) -> None:
-        """Until every queued frame has been sent."""
-        async with asyncio.timeout(timeout):
-            while self._outbox:
-                await asyncio.sleep(0.005)
-
-    async def wait_for(self, predicate: Any, timeout: float = 5.0) -> None:
+    async def wait_for(self, predicate: Any, timeout: float = 10.0) -> None:
+        """Until ``predicate()`` holds, re-checked whenever the fake records something."""
         async with asyncio.timeout(timeout):
             while not predicate():
-                await asyncio.sleep(0.005)
+                self._state.clear()
+                await self._state.wait()
+
+    async def wait_authenticated(self, count: int, timeout: float = 10.0) -> FakeConnection:
+        """Until ``count`` websocket connections have authenticated; returns the latest."""
+        await self.wait_for(lambda: sum(c.authenticated for c in self.connections) >= count, timeout)
+        return [c for c in self.connections if c.authenticated][-1]
+
+    async def wait_drained(self, timeout: float = 10.0) -> None:
+        """Until every queued frame has been sent."""
+        await self.wait_for(lambda: not self._outbox, timeout)
 
     # -- HTTP API ----------------------------------------------------------------------
 
@@ -223,6 +226,7 @@ class FakeBilibili:
             code = 4004
         if code:
             self.rejected.append((request.path, code))
+            self.notify()
             return None, self.answer(code)
         self._nonces.add(headers["x-bili-signature-nonce"])
         try:
@@ -242,6 +246,7 @@ class FakeBilibili:
             return error
         assert payload is not None
         self.starts.append(payload)
+        self.notify()
         if payload.get("app_id") != self.app_id:
             return self.answer(4001)
         if payload.get("code") != self.code:
@@ -264,6 +269,7 @@ class FakeBilibili:
             return error
         assert payload is not None
         self.heartbeats.append(payload)
+        self.notify()
         if self.heartbeat_code is not None:
             return self.answer(self.heartbeat_code)
         game = self.games.get(str(payload.get("game_id")))
@@ -275,6 +281,7 @@ class FakeBilibili:
             return error
         assert payload is not None
         self.ends.append(payload)
+        self.notify()
         game = self.games.get(str(payload.get("game_id")))
         if game is None or not game.active:
             return self.answer(7000)
@@ -288,11 +295,13 @@ class FakeBilibili:
         await ws.prepare(request)
         conn = FakeConnection(number=len(self.connections) + 1, ws=ws)
         self.connections.append(conn)
+        self.notify()
         try:
             if await self.authenticate(ws, conn):
                 await self.serve(ws, conn, request)
         finally:
             conn.closed = True
+            self.notify()
         return ws
 
     async def authenticate(self, ws: web.WebSocketResponse, conn: FakeConnection) -> bool:
@@ -311,6 +320,7 @@ class FakeBilibili:
             await ws.close()
             return False
         conn.authenticated = True
+        self.notify()
         return True
 
     async def serve(self, ws: web.WebSocketResponse, conn: FakeConnection, request: web.Request) -> None:
@@ -322,6 +332,7 @@ class FakeBilibili:
                 for packet in proto.decode_packets(message.data):
                     if packet.operation == proto.Op.HEARTBEAT:
                         conn.heartbeats += 1
+                        self.notify()
                         if self.answer_heartbeats:
                             await ws.send_bytes(self.heartbeat_reply())
         finally:
@@ -344,8 +355,10 @@ class FakeBilibili:
             item = self._outbox.popleft()
             if item is DROP:
                 conn.closed = True
+                self.notify()
                 assert request.transport is not None
                 request.transport.close()
                 return
             await ws.send_bytes(item)
             conn.frames_sent += 1
+            self.notify()

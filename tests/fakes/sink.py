@@ -48,7 +48,7 @@ class RecordingSink:
         self._changed.set()
         return IngestResult(accepted=accepted, duplicates=len(events) - accepted)
 
-    async def wait_for(self, count: int, timeout: float = 5.0) -> list[ChatEvent]:
+    async def wait_for(self, count: int, timeout: float = 10.0) -> list[ChatEvent]:
         """Until at least ``count`` events were submitted (duplicates included); returns them."""
         async with asyncio.timeout(timeout):
             while len(self.submitted) < count:

@@ -162,7 +162,7 @@ class FakeWecom:
         params = {"msg_signature": self.crypto.signature(ts, nonce, encrypt), "timestamp": ts, "nonce": nonce}
         return params, body
 
-    async def wait_for(self, predicate: Any, timeout: float = 5.0) -> None:
+    async def wait_for(self, predicate: Any, timeout: float = 10.0) -> None:
         async with asyncio.timeout(timeout):
             while not predicate():
                 self._changed.clear()

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import io
 import re
+from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
+from playwright.async_api import Browser
 
 from livebot.appkeys import DATABASE
+from livebot.config import Config
 from livebot.faq import learning, store
 from livebot.faq.kb import FaqEntry
+from tests.browser import browser, chromium_endpoint, live_server, login_page, save_screenshot  # noqa: F401
 from tests.conftest import bearer, login
 
 ENTRY = {"id": "milk-source", "question": "奶源来自哪里？", "aliases": ["奶源是哪里的"], "answer": "来自{batch.farm}。",
@@ -295,3 +299,57 @@ async def test_openapi_documents_the_faq_api(client: TestClient) -> None:
     assert {"/api/v1/faq/entries/{entry_id}/history", "/api/v1/faq/proposals",
             "/api/v1/faq/proposals/{proposal_id}/approve", "/api/v1/faq/proposals/{proposal_id}/reject"} <= set(paths)
     assert "FaqEntry" in doc["components"]["schemas"]
+
+
+# ───────────── in a real browser ─────────────
+
+
+@pytest.mark.browser
+async def test_editing_in_chromium_inserts_placeholders_and_reviews(
+    browser: Browser, live_server: Any, config: Config  # noqa: F811
+) -> None:
+    from livebot.auth import store as auth_store
+    from livebot.demo.faq import demo_entries
+    from tests.conftest import PASSWORD
+
+    server = await live_server(config)
+    db = server.app[DATABASE]
+    await store.import_entries(db, demo_entries(), "demo")
+    await learning.propose_alias(db, "milk-cooling", "刚挤的奶多长时间能凉下来", "zhang")
+    await learning.propose_alias(db, "batch-testing", "你们的奶粉是每罐都检验吗", "zhang")
+    await auth_store.add_user(db, "li", PASSWORD, "advisor", "李营养师")
+    context = await browser.new_context(viewport={"width": 1280, "height": 860}, device_scale_factor=1, locale="zh-CN")
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda err: errors.append(str(err)))
+    page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 and "favicon" not in r.url else None)
+    await login_page(page, server.url, "li", PASSWORD, "/faq")
+
+    await page.goto(f"{server.url}/faq")
+    await page.fill("input[name=q]", "冷却")
+    async with page.expect_navigation():
+        await page.click(".faq-search button[type=submit]")
+    assert await page.locator("tr[data-entry-id=milk-cooling]").count() == 1
+    async with page.expect_navigation():
+        await page.click("tr[data-entry-id=milk-cooling] td a >> nth=0")
+
+    answer = page.locator("#faq-answer")
+    await answer.fill("降温到 ")
+    await answer.press("End")
+    await page.click("button[data-insert='{batch.cooling_temp_c}']")
+    assert await answer.input_value() == "降温到 {batch.cooling_temp_c}"
+    await answer.fill("刚挤出的牛奶几分钟内降到4℃以下。本场批次实测：{batch.cooling_minutes} 分钟降到 {batch.cooling_temp_c}℃。")
+    await save_screenshot(page, "faq-edit")
+    async with page.expect_navigation():
+        await page.click(".faq-form button[type=submit]")
+    assert "已保存" in await page.locator(".faq-notice").inner_text()
+    assert (await store.get_entry(db, "milk-cooling")).version == 2
+
+    await page.goto(f"{server.url}/faq/review")
+    assert await page.locator("tr[data-proposal-id]").count() == 2
+    await save_screenshot(page, "faq-review")
+    async with page.expect_navigation():
+        await page.click("tr[data-proposal-id] >> nth=0 >> button:has-text('采纳')")
+    assert "已采纳" in await page.locator(".faq-notice").inner_text()
+    assert await page.locator("tr[data-proposal-id]").count() == 1
+    assert errors == []

@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+import tomllib
+from collections.abc import Callable
+from typing import Any
+
+import pytest
 
 from aiohttp.test_utils import TestClient
 
+from livebot.app import create_app
 from livebot.appkeys import BUS, DATABASE
+from livebot.config import Config, config_from_mapping
+from livebot.errors import ConfigError
 from livebot.faq import learning, store
 from livebot.faq.kb import FaqEntry
 from livebot.faq.placeholders import GAP_MARKER
+from livebot.faq.settings import FaqSettings
 from livebot.faq.stage import STAGE
+from tests.conftest import REPO
 from tests.faq.live import (
     BATCH,
+    WAIT,
     Enriched,
     chat_row,
     enrich,
@@ -227,8 +239,8 @@ async def test_kb_edit_reaches_the_stage_through_faq_changed(client: TestClient)
     rebuilds = stage.index.rebuilds
     await store.update_entry(app[DATABASE], edited, "li", stored.version)
     await store.announce_change(app[BUS], [edited.id], "update", "li")
-    await app[BUS].drained()
-    assert stage.index.rebuilds > rebuilds
+    async with asyncio.timeout(WAIT):
+        await stage.wait_until(lambda: stage.index.rebuilds > rebuilds)
 
     enrichment = await enrich(app, catcher, "奶源是哪里的？")
     assert enrichment["suggestions"][0]["answer"] == "奶源来自黑龙江自有牧场（已更新）"
@@ -252,8 +264,11 @@ async def test_dismissed_chatter_is_no_longer_a_question(client: TestClient) -> 
     before = await enrich(app, catcher, "主播是哪里人？")
     assert before["is_question"] is True
 
-    await learning.record_dismissal(app[DATABASE], "主播是哪里人？", "li", bus=app[BUS])
-    await app[BUS].drained()
+    dismissal = await learning.record_dismissal(app[DATABASE], "主播是哪里人？", "li", bus=app[BUS])
+    assert dismissal is not None
+    stage = app[STAGE]
+    async with asyncio.timeout(WAIT):
+        await stage.wait_until(lambda: dismissal.key in stage.dismissed)
 
     after = await enrich(app, catcher, "主播是哪里人??")
     assert after["is_question"] is False and after["suggestions"] == []
@@ -272,3 +287,54 @@ async def test_dismissal_without_the_bus_arrives_with_the_refresh(client: TestCl
     await stage.refresh()
     enrichment = await enrich(app, catcher, "你们是哪个公司的？")
     assert enrichment["is_question"] is False
+
+
+def test_faq_settings_from_the_example_config_and_errors_name_the_key() -> None:
+    example = tomllib.loads((REPO / "config.example.toml").read_text(encoding="utf-8"))
+    settings = config_from_mapping({"faq": example["faq"]}).section("faq", FaqSettings)
+    assert settings == FaqSettings()
+    for raw, key in (({"flush_interval_ms": 0}, "faq.flush_interval_ms"), ({"timezone": "Mars/Base"}, "faq.timezone"),
+                     ({"max_suggestions": "3"}, "faq.max_suggestions"), ({"colour": 1}, "faq.colour")):
+        with pytest.raises(ConfigError) as caught:
+            config_from_mapping({"faq": raw}).section("faq", FaqSettings)
+        assert caught.value.key == key
+
+
+async def test_stage_can_be_switched_off(make_config: Callable[..., Config], aiohttp_client: Any) -> None:
+    client = await aiohttp_client(create_app(make_config(faq={"enrich": False})))
+    assert STAGE not in client.app
+    assert (await client.get("/healthz")).status == 200
+
+
+class BrokenTrace:
+    """A trace area whose every lookup fails (database trouble on its side)."""
+
+    async def batch_summary(self, db: Any, lot: str) -> dict[str, Any] | None:
+        raise RuntimeError("trace store down")
+
+    async def session_lots(self, db: Any, session_id: int) -> list[str]:
+        raise RuntimeError("trace store down")
+
+    async def find_lot(self, db: Any, code: str) -> str | None:
+        raise RuntimeError("trace store down")
+
+    async def trace_reply(self, db: Any, code: str) -> str | None:
+        raise RuntimeError("trace store down")
+
+
+async def test_failing_trace_lookups_leave_gaps_and_never_lose_the_message(client: TestClient) -> None:
+    from livebot.faq.stage import EnrichmentStage
+
+    app = client.app
+    await load_kb_into(app)
+    session_id = await live_session(app)
+    stage = EnrichmentStage(app[DATABASE], app[BUS], FaqSettings(), facts=BrokenTrace())
+    await stage.index.rebuild()
+    message = await chat_row(app, "奶源是哪里的？BJ20261124A01", session_id=session_id)
+
+    enrichment = await stage.enrich(message)
+
+    top = enrichment["suggestions"][0]
+    assert top["id"] == "milk-source-location"
+    assert "batch.farm" in top["missing"] and "双城牧场" not in top["answer"]
+    assert enrichment["trace_codes"] == ["BJ20261124A01"]

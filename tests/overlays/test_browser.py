@@ -57,7 +57,8 @@ async def open_page(browser: Browser, url: str) -> Watched:  # noqa: F811
     watched = Watched(await context.new_page())
     response = await watched.page.goto(url)
     assert response is not None and response.status == 200, url
-    await watched.page.wait_for_function("window.livebotOverlay && window.livebotOverlay.connected()")
+    # Predicates are functions: the overlay CSP forbids eval, which a bare expression string would need.
+    await watched.page.wait_for_function("() => window.livebotOverlay && window.livebotOverlay.connected()")
     return watched
 
 

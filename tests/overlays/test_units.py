@@ -111,6 +111,11 @@ def test_featured_text_is_cleaned_and_cut() -> None:
     assert command.fields["platform"] == "other"
 
 
+def test_featured_asker_keeps_the_count_of_a_merged_question() -> None:
+    command = parse_command({"session_id": 1, "type": "featured", "question": "奶源？", "asker": "小雨妈妈 等 3 位观众", "platform": ""})
+    assert command.fields["asker"] == "小雨** 等 3 位观众" and command.fields["platform"] == "other"
+
+
 def test_countdown_is_stored_in_utc() -> None:
     command = parse_command({"session_id": 1, "type": "countdown", "segment_title": "工厂直连", "ends_at": "2026-11-24T20:30:00+08:00"})
     assert command.fields == {"title": "工厂直连", "ends_at": "2026-11-24T12:30:00+00:00"}
@@ -199,3 +204,22 @@ def test_engagement_figures_win_once_they_arrive() -> None:
     stats.add_chat({"kind": "viewers", "viewers": 10})
     stats.add_engagement({"session_id": 1, "comments_per_min": 42.4, "sentiment": {"positive": 30, "neutral": 10, "negative": 10}})
     assert stats.snapshot() == {"viewers": 10, "comments_per_min": 42, "positive": 0.6, "neutral": 0.2, "negative": 0.2, "source": "engagement"}
+
+
+def test_viewers_add_up_over_channels_and_backfill_is_not_a_spike() -> None:
+    now = [1_800_000_000.0]
+    stats = LiveStats(clock=lambda: now[0])
+    stats.add_viewers({"source": "relay", "platform": "douyin", "channel": "a", "viewers": 1000})
+    stats.add_viewers({"source": "relay", "platform": "kuaishou", "channel": "b", "viewers": 250})
+    stats.add_viewers({"source": "relay", "platform": "douyin", "channel": "a", "viewers": 1200})
+    stats.add_viewers({"source": "relay", "platform": "douyin", "channel": "c", "viewers": True})
+    from datetime import UTC, datetime
+
+    def at(seconds_ago: float) -> str:
+        return datetime.fromtimestamp(now[0] - seconds_ago, UTC).isoformat()
+
+    for ago in (300, 200, 90, 30, 10):
+        stats.add_chat(chat("好", ts=at(ago)))
+    stats.add_chat(chat("好", ts="garbage"))
+    snapshot = stats.snapshot()
+    assert snapshot["viewers"] == 1450 and snapshot["comments_per_min"] == 3

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from livebot.appkeys import BUS, DATABASE
 from livebot.schedule import store
-from livebot.schedule.models import Channel, LiveSession, Segment, SessionSite, TimelineEntry
+from livebot.schedule.models import Channel, LiveSession, Segment, SessionSite
 from livebot.topics import OVERLAY_CONTROL, SCHEDULE_CHANGED, SESSION_ENDED
 from tests.conftest import login
 from tests.schedule.conftest import Api, iso

@@ -32,7 +32,7 @@ from livebot.schedule.plan import job_id
 from livebot.schedule.runner import Runner
 from livebot.topics import SCHEDULE_REMINDER, SESSION_ENDED
 from tests.conftest import bearer
-from tests.schedule.conftest import SITES, Api, iso
+from tests.schedule.conftest import SITES, Api
 
 
 class Robot:
@@ -374,3 +374,20 @@ async def test_two_app_instances_one_leader_each_job_fired_once(make_config: Cal
     finally:
         await a.close()
         await b.close()
+
+
+async def test_a_refusing_or_dead_robot_does_not_stop_the_reminder(stepped: Stepped, aiohttp_server: Any) -> None:
+    async def refuse(request: web.Request) -> web.Response:
+        return web.json_response({"errcode": 93000, "errmsg": "invalid webhook url"})
+
+    app = web.Application()
+    app.router.add_post("/send", refuse)
+    server = await aiohttp_server(app)
+    T = stepped.clock() + timedelta(days=1)
+    session, _, _ = await rundown(stepped.api, T, robot_url=str(server.make_url("/send")))
+    reminders = collector(stepped.app, SCHEDULE_REMINDER)
+    await stepped.run((await stepped.due(session["id"]))["reminder:60"])
+    done = await runs(stepped.app, session["id"])
+    assert [(r.kind, r.outcome) for r in done] == [("reminder", "fired")]
+    assert "1/2 个群机器人" in done[0].detail  # the configured fake robot took it, the session's refused
+    assert reminders and reminders[0]["lead"] == "1h"

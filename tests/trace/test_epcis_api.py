@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import time
 from typing import Any
 
 import orjson
@@ -15,7 +16,7 @@ from livebot.topics import TRACE_UPDATED
 from livebot.trace import facts
 from livebot.trace.models import Batch, Inspection, RawMilkLot, SensorReading, TraceEvent
 from tests.conftest import bearer, login
-from tests.trace.conftest import CHAIN_LOT, CHAIN_RAW_LOT, EPCIS, events_of
+from tests.trace.conftest import CHAIN_LOT, CHAIN_RAW_LOT, EPCIS, big_document, events_of
 
 URL = "/api/v1/trace/epcis"
 
@@ -26,7 +27,7 @@ async def count(client: TestClient, model: Any) -> int:
 
 
 async def post(client: TestClient, body: Any, role: str = "trace") -> Any:
-    data = body if isinstance(body, bytes) else orjson.dumps(body)
+    data = io.BytesIO(body if isinstance(body, bytes) else orjson.dumps(body))
     return await client.post(URL, data=data, headers={**await bearer(client, role), "Content-Type": "application/ld+json"})
 
 
@@ -152,3 +153,30 @@ async def test_documents_in_reverse_order_give_the_same_chain(client: TestClient
     summary = await facts.batch_summary(client.app[DATABASE], CHAIN_LOT)
     assert summary is not None
     assert (summary["farm"], summary["minutes_to_processing"], summary["inspections_total"]) == ("双城牧场", 105, 12)
+
+
+async def test_a_large_document_is_imported_off_the_serving_loop(client: TestClient) -> None:
+    body = orjson.dumps(big_document(200))
+    assert len(body) > 1024 * 1024
+    gaps: list[float] = []
+    done = asyncio.Event()
+
+    async def heartbeat() -> None:
+        last = time.perf_counter()
+        while not done.is_set():
+            await asyncio.sleep(0.01)
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+
+    beat = asyncio.create_task(heartbeat())
+    started = time.perf_counter()
+    resp = await post(client, body)
+    took = time.perf_counter() - started
+    done.set()
+    await beat
+    assert resp.status == 201
+    assert (await resp.json())["stored"] == 200 * 19
+    assert max(gaps) < max(1.0, 0.25 * took), f"serving loop blocked for {max(gaps):.2f} s of {took:.1f} s"
+    summary = await facts.batch_summary(client.app[DATABASE], "QH2026000199B")
+    assert summary is not None and summary["minutes_to_processing"] == 105

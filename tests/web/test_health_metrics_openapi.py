@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
@@ -19,16 +21,25 @@ async def test_healthz_ok(client: TestClient) -> None:
     assert body["checks"]["storage"] == "ok"
 
 
-async def test_healthz_503_when_storage_is_gone(client: TestClient) -> None:
-    from livebot.appkeys import DATABASE
+async def test_healthz_503_when_storage_is_gone(aiohttp_client) -> None:
+    """A database that refuses connections (nothing listens on port 1) makes health 503."""
+    from livebot.appkeys import BUS, DATABASE
+    from livebot.bus.memory import MemoryBus
+    from livebot.storage.engine import Database
+    from livebot.web import health
 
-    await client.app[DATABASE].engine.dispose()
-    client.app[DATABASE].engine.pool._creator = lambda *a: (_ for _ in ()).throw(OSError("gone"))  # type: ignore[attr-defined]
+    app = web.Application()
+    app[DATABASE] = Database.open("postgresql://postgres@127.0.0.1:1/none")
+    app[BUS] = MemoryBus()
+    app.add_routes(health.routes)
+    client = await aiohttp_client(app)
     resp = await client.get("/healthz")
+    await app[DATABASE].close()
     assert resp.status == 503
     body = await resp.json()
     assert body["status"] == "unavailable"
     assert body["checks"]["storage"].startswith("error")
+    assert body["checks"]["bus"] == "ok"
 
 
 async def test_metrics_prometheus_text(client: TestClient) -> None:
@@ -74,7 +85,7 @@ async def test_errors_map_to_statuses(config) -> None:
     from aiohttp.test_utils import TestClient, TestServer
 
     from livebot.app import create_app
-    from livebot.auth.access import public
+    from livebot.auth.access import csrf_exempt, public
     from livebot.errors import ConflictError, NotFoundError, ValidationError
 
     app = create_app(config)
@@ -85,7 +96,13 @@ async def test_errors_map_to_statuses(config) -> None:
     async def fail(request: web.Request) -> web.Response:
         raise problems[request.match_info["kind"]]
 
+    @csrf_exempt
+    async def upload(request: web.Request) -> web.Response:
+        await request.read()
+        return web.Response(text="ok")
+
     app.router.add_get("/fail/{kind}", fail)
+    app.router.add_post("/upload", upload)
     async with TestClient(TestServer(app)) as client:
         resp = await client.get("/fail/bad")
         assert resp.status == 400
@@ -94,3 +111,6 @@ async def test_errors_map_to_statuses(config) -> None:
         resp = await client.get("/fail/taken")
         assert resp.status == 409
         assert "已被认领" in await resp.text()
+        resp = await client.post("/upload", data=io.BytesIO(b"x" * (config.server.max_body_bytes + 1)))
+        assert resp.status == 413
+        assert "exceeded" in (await resp.json())["error"]

@@ -44,8 +44,6 @@ MSG_TYPES = ("live_comment", "live_gift", "live_like", "live_fansclub")
 KIND_OF = {"live_comment": "comment", "live_gift": "gift", "live_like": "like", "live_fansclub": "follow"}
 MAX_BODY_BYTES = 1_048_576
 MAX_ITEMS = 1000
-ANSWER_WITHIN = 1.5
-"""Seconds we wait for the commit before answering 503 (Douyin gives up at 2 s)."""
 
 
 def douyin_signature(headers: Mapping[str, str], body: bytes, secret_value: str) -> str:
@@ -63,17 +61,22 @@ class DouyinSettings:
     """Per message type: ``secrets = {live_comment = "...", live_gift = "..."}``."""
     max_skew_seconds: int = 300
     """Refuse pushes whose ``x-timestamp`` is further than this from our clock (0: do not check)."""
+    answer_within_seconds: float = 1.5
+    """Wait this long for the commit, then answer 503 (Douyin gives up at 2 s; the push is still stored
+    and Douyin's retry is absorbed by the dedupe)."""
 
     def __post_init__(self) -> None:
         for name, value in self.secrets.items():
             if name not in MSG_TYPES:
-                raise ConfigError(f"secrets.{name}", f"unknown message type (one of {', '.join(MSG_TYPES)})")
+                raise ConfigError("secrets", f"{name}: unknown message type (one of {', '.join(MSG_TYPES)})")
             if not isinstance(value, str) or not value:
-                raise ConfigError(f"secrets.{name}", "expected a non-empty string")
+                raise ConfigError("secrets", f"{name}: expected a non-empty string")
         if not self.secret and not self.secrets:
             raise ConfigError("secret", "missing (set secret, or secrets per message type)")
         if self.max_skew_seconds < 0:
             raise ConfigError("max_skew_seconds", "must not be negative")
+        if not 0 < self.answer_within_seconds <= 10:
+            raise ConfigError("answer_within_seconds", "must be between 0 and 10")
 
     def secret_for(self, msg_type: str) -> str:
         return self.secrets.get(msg_type) or self.secret
@@ -126,7 +129,7 @@ class DouyinSource(Source):
                 logger.info("douyin source=%s ignoring msg_type=%s", self.id, msg_type[:40])
                 return web.json_response({"accepted": 0, "duplicates": 0, "ignored": msg_type})
             events = self.events(msg_type, request.headers.get("x-roomid", ""), body)
-            result = await asyncio.wait_for(self.sink.submit(events), ANSWER_WITHIN)
+            result = await asyncio.wait_for(self.sink.submit(events), self.options.answer_within_seconds)
         except INGEST_ERRORS as err:
             return error_response(request, self.id, err)
         return web.json_response({"accepted": result.accepted, "duplicates": result.duplicates})

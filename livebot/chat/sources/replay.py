@@ -87,11 +87,20 @@ class ReplaySource(Source):
         logger.info("replay source=%s finished after %d events", self.id, played)
 
     def load(self) -> list[dict[str, Any]]:
+        """The transcript's valid events (an invalid line is logged with its number and skipped)."""
         if self.options.generated:
             from livebot.demo.transcript import generate
 
             return generate(seed=self.options.seed, minutes=self.options.minutes)
-        return read_transcript(Path(self.options.file).expanduser())
+        valid = []
+        for number, item in enumerate(read_transcript(Path(self.options.file).expanduser()), start=1):
+            try:
+                wire.parse_event(item, f"line {number}", self.store_as)
+            except ValidationError as err:
+                logger.warning("replay source=%s skipping %s", self.id, err)
+                continue
+            valid.append(item)
+        return valid
 
     def convert(self, batch: list[dict[str, Any]]) -> list[ChatEvent]:
         events = []

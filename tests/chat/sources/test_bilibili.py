@@ -349,23 +349,31 @@ async def test_danmaku_through_the_app_is_stored(aiohttp_client: Any, make_confi
     from sqlalchemy import select
 
     from livebot.app import create_app
-    from livebot.appkeys import DATABASE
+    from livebot.appkeys import BUS, DATABASE
     from livebot.chat.models import StoredEvent
+    from livebot.topics import CHAT_STORED
 
     config = make_config(sources=[{"id": "bili-main", "type": "bilibili", **fake.source_options()}])
     app = create_app(config)
     await aiohttp_client(app)
+    published: list[dict[str, Any]] = []
+    both_stored = asyncio.Event()
+
+    async def on_stored(message: dict[str, Any]) -> None:
+        published.append(message)
+        if len(published) >= 2:
+            both_stored.set()
+
+    unsubscribe = app[BUS].subscribe(CHAT_STORED, on_stored, name="test-bilibili")
     await fake.wait_authenticated(1)
     fake.push([fake.dm("请问这罐的批次号在哪里看？", msg_id="e2e-1"), fake.like(count=3, msg_id="e2e-2")], BROTLI)
-
-    async def stored() -> list[StoredEvent]:
-        async with app[DATABASE].sessions() as session:
-            return list((await session.execute(select(StoredEvent).where(StoredEvent.source == "bili-main")
-                                               .order_by(StoredEvent.external_id))).scalars())
-
-    async with asyncio.timeout(5):
-        while len(rows := await stored()) < 2:
-            await asyncio.sleep(0.02)
+    async with asyncio.timeout(10):
+        await both_stored.wait()
+    unsubscribe()
+    async with app[DATABASE].sessions() as session:
+        rows = list((await session.execute(select(StoredEvent).where(StoredEvent.source == "bili-main")
+                                           .order_by(StoredEvent.external_id))).scalars())
+    assert sorted(m["id"] for m in published) == ["e2e-1", "e2e-2"]
     assert [(r.external_id, r.platform, r.channel, r.kind, r.text, r.count) for r in rows] == [
         ("e2e-1", "bilibili", "7734", "comment", "请问这罐的批次号在哪里看？", None),
         ("e2e-2", "bilibili", "7734", "like", "", 3),

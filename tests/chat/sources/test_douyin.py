@@ -26,14 +26,22 @@ FALLBACK = "app-secret"
 
 
 def test_published_signature_vector() -> None:
+    """The open platform's Go example: the signed string is the headers, then ``abc123你好123abc``.
+
+    The published result only holds when that tail is body ``abc123你好`` + secret ``123abc``
+    (``x-msg-type=user_group&x-nonce-str=123456&x-roomid=268&x-timestamp=456789abc123你好123abc``);
+    with body ``abc123你好123abc`` and secret ``123`` it would be ``bECutK7SP5Ao1f/QSVkM7g==``.
+    """
     headers = {"x-msg-type": "user_group", "x-nonce-str": "123456", "x-roomid": "268", "x-timestamp": "456789"}
-    assert douyin_signature(headers, "abc123你好123abc".encode(), "123") == "GAkalGmhzqlUGQO/TgvMug=="
+    assert douyin_signature(headers, "abc123你好".encode(), "123abc") == "GAkalGmhzqlUGQO/TgvMug=="
+    assert douyin_signature(headers, "abc123你好123abc".encode(), "") == "GAkalGmhzqlUGQO/TgvMug=="
+    assert douyin_signature(headers, "abc123你好123abc".encode(), "123") == "bECutK7SP5Ao1f/QSVkM7g=="
 
 
 def test_signature_ignores_other_x_headers() -> None:
     headers = {"x-msg-type": "user_group", "x-nonce-str": "123456", "x-roomid": "268", "x-timestamp": "456789",
                "x-forwarded-for": "10.0.0.1", "x-request-id": "abc"}
-    assert douyin_signature(headers, "abc123你好123abc".encode(), "123") == "GAkalGmhzqlUGQO/TgvMug=="
+    assert douyin_signature(headers, "abc123你好".encode(), "123abc") == "GAkalGmhzqlUGQO/TgvMug=="
 
 
 @pytest.fixture
@@ -188,8 +196,8 @@ async def test_another_sources_id_is_404(dy: TestClient) -> None:
     ("options", "message"),
     [
         ({}, "sources[0].secret: missing"),
-        ({"secrets": {"live_chat": "x"}}, "sources[0].secrets.live_chat: unknown message type"),
-        ({"secrets": {"live_gift": ""}}, "sources[0].secrets.live_gift: expected a non-empty string"),
+        ({"secrets": {"live_chat": "x"}}, "sources[0].secrets: live_chat: unknown message type"),
+        ({"secrets": {"live_gift": ""}}, "sources[0].secrets: live_gift: expected a non-empty string"),
         ({"secret": "x", "max_skew_seconds": -1}, "sources[0].max_skew_seconds"),
         ({"secret": "x", "room": 1}, "sources[0].room: unknown key"),
     ],
@@ -198,3 +206,28 @@ def test_settings_errors_name_the_key(options: dict[str, Any], message: str) -> 
     with pytest.raises(ConfigError) as info:
         build_source(SourceSettings(id="d", type="douyin", options=options), 0, RecordingSink())
     assert str(info.value).startswith(message), str(info.value)
+
+
+async def test_slow_storage_is_answered_503_in_time_and_still_stored(aiohttp_client: Any,
+                                                                     make_config: Callable[..., Config]) -> None:
+    import asyncio
+
+    from livebot.chat.keys import INGEST
+
+    config = make_config(sources=[{"id": SOURCE, "type": "douyin", "secret": FALLBACK, "answer_within_seconds": 0.05}])
+    client = await aiohttp_client(create_app(config))
+    writer = client.app[INGEST].writer
+    gate = asyncio.Event()
+    real_insert = writer.insert
+
+    async def held_insert(items: Any) -> Any:
+        await gate.wait()
+        return await real_insert(items)
+
+    writer.insert = held_insert
+    resp = await push(client, "live_comment", [comment("slow")], secret=FALLBACK)
+    assert resp.status == 503
+    gate.set()
+    retry = await push(client, "live_comment", [comment("slow")], secret=FALLBACK)
+    assert await retry.json() == {"accepted": 0, "duplicates": 1}
+    assert [r.external_id for r in await stored(client)] == ["slow"]

@@ -560,3 +560,24 @@ async def test_malformed_sync_msg_entries_are_skipped(
     assert [(e.id, e.text) for e in sink.submitted] == [
         ("odd-time", "时间不对也收"), ("unknown-type", "[消息]"), (good["msgid"], "正常消息")]
     assert sum("skipped malformed message" in r.message for r in caplog.records) == 2
+
+
+async def test_recorded_sync_msg_page_maps_to_events(fake: FakeWecom) -> None:
+    import json
+
+    from tests.conftest import FIXTURES
+
+    page = json.loads((FIXTURES / "wecom" / "sync_msg.json").read_text(encoding="utf-8"))
+    source = make_source(fake, RecordingSink(), max_backlog_seconds=0, fetch_nicknames=False)
+    events = await source.events_from(page["msg_list"])
+    assert [(e.id, e.kind, e.text) for e in events] == [
+        ("from_msgid_4622416642169452483", "comment", "宝宝一岁半了，3段奶粉一天喝几次？"),
+        ("from_msgid_4622416642169452484", "comment", "[图片]"),
+        ("from_msgid_4622416642169452485", "comment", "[语音]"),
+        ("from_msgid_4622416642169452486", "comment", "[位置] 广州国际媒体港"),
+        ("event_msgid_1", "enter", ""),
+    ], "servicer replies (origin 5) and other events are not viewer chat"
+    assert {e.channel for e in events} == {"wkAJ2GCAAASSm4_FhToWMFea0xAFfd3Q"}
+    assert events[4].user.id == "wmAJ2GCAAA8dQ9wHq1uAbcdE"
+    assert events[0].ts.timestamp() == 1764000062 and events[0].raw["text"]["menu_id"] == "101"
+    await source.close()

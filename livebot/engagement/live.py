@@ -1,0 +1,232 @@
+"""Live figures: the bus says which minutes changed, the database says what they now hold.
+
+``chat.stored`` and ``chat.enriched`` mark (session, minute) dirty; every ``flush_seconds`` the
+dirty minutes are recomputed from the stored events by :func:`livebot.engagement.rebuild.recompute`
+— the same code a full rebuild runs — and written as minute rows. So the live rows always equal
+rebuilt ones, a crash or a dropped bus message loses no figure (the events are stored; a
+restart recomputes live sessions), and several instances writing the same minute write the
+same values. Each flush also picks up what the bus does not announce: new and answered
+question asks, and timeline corrections (a segment switch re-attributes the minutes after it).
+After a flush the session's headline figures go out on ``engagement.{session_id}`` for the
+war room and the stats overlay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import distinct, select
+
+from livebot.bus.base import Bus, Message
+from livebot.engagement import store
+from livebot.engagement.attribution import Attributor
+from livebot.engagement.errors import UnknownSession
+from livebot.engagement.figures import MINUTE, minute_of
+from livebot.engagement.metrics import EngagementMetrics
+from livebot.engagement.rebuild import rebuild, recompute
+from livebot.engagement.report import viewer_series
+from livebot.engagement.settings import EngagementSettings
+from livebot.engagement.store import AskWatermark
+from livebot.storage.base import utcnow
+from livebot.storage.engine import Database
+from livebot.topics import engagement_topic
+
+logger = logging.getLogger(__name__)
+
+VIEWER_WINDOW_MINUTES = 10
+"""A platform that reported no viewer figure for this long no longer counts in the live total."""
+
+
+def parse_ts(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def session_of(message: Message) -> int | None:
+    value = message.get("session_id")
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+class LiveFigures:
+    """Dirty-minute tracking, the periodic flush, and the live message."""
+
+    def __init__(self, db: Database, bus: Bus, settings: EngagementSettings, metrics: EngagementMetrics,
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        self.db, self.bus, self.settings, self.metrics, self.clock = db, bus, settings, metrics, clock
+        self.dirty: dict[int, set[datetime]] = defaultdict(set)
+        self.seen: dict[int, float] = {}
+        self.attributors: dict[int, Attributor] = {}
+        self.marks: dict[int, AskWatermark] = {}
+        self.lock = asyncio.Lock()
+        self.flushes = 0
+
+    # bus handlers
+
+    async def on_stored(self, message: Message) -> None:
+        """Count the event for /metrics and mark its minute."""
+        platform = str(message.get("platform") or "other")[:16]
+        kind = str(message.get("kind") or "other")[:16]
+        self.metrics.events.labels(platform, kind).inc()
+        count = message.get("count")
+        if kind == "like":
+            self.metrics.likes.labels(platform).inc(count if isinstance(count, int) and count > 0 else 1)
+        elif kind == "gift" and isinstance(message.get("value"), int) and message["value"] > 0:
+            self.metrics.gift_value.labels(platform).inc(message["value"])
+        elif kind == "viewers" and isinstance(message.get("viewers"), int) and message["viewers"] >= 0:
+            self.metrics.viewers.labels(platform).set(message["viewers"])
+        self.mark(message)
+
+    async def on_enriched(self, message: Message) -> None:
+        """Sentiment arrived for a stored comment: its minute changes again."""
+        self.mark(message)
+
+    async def on_schedule(self, message: Message) -> None:
+        """A switch or status change: look at the session's timeline on the next flush."""
+        session_id = session_of(message)
+        if session_id is not None:
+            self.seen[session_id] = time.monotonic()
+
+    def mark(self, message: Message) -> None:
+        session_id = session_of(message)
+        ts = parse_ts(message.get("ts"))
+        if session_id is None or ts is None:
+            return
+        self.dirty[session_id].add(minute_of(ts))
+        self.seen[session_id] = time.monotonic()
+
+    # flushing
+
+    async def flush(self) -> dict[int, int]:
+        """Recompute what changed for every active session; returns rows written per session."""
+        async with self.lock:
+            started = time.perf_counter()
+            cutoff = time.monotonic() - self.settings.active_minutes * 60
+            for session_id in [s for s, at in self.seen.items() if at < cutoff and s not in self.dirty]:
+                self.forget(session_id)
+            live = set(await store.live_session_ids(self.db))
+            sessions = set(self.dirty) | set(self.seen) | live
+            written: dict[int, int] = {}
+            for session_id in sorted(sessions):
+                try:
+                    written[session_id] = await self.flush_session(session_id, session_id in live)
+                except UnknownSession:
+                    self.forget(session_id)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    logger.exception("engagement session=%s live flush failed", session_id)
+            self.flushes += 1
+            self.metrics.flush_seconds.observe(time.perf_counter() - started)
+            return written
+
+    def forget(self, session_id: int) -> None:
+        for table in (self.dirty, self.seen, self.attributors, self.marks):
+            table.pop(session_id, None)  # type: ignore[attr-defined]
+
+    async def flush_session(self, session_id: int, is_live: bool = False) -> int:
+        attributor = await store.attributor(self.db, session_id)
+        minutes = self.dirty.pop(session_id, set())
+        previous = self.attributors.get(session_id)
+        if previous is not None:
+            since = previous.first_difference(attributor)
+            if since is not None:
+                minutes |= await self.stored_minutes(session_id, minute_of(since))
+                logger.info("engagement session=%s timeline changed at %s: re-attributing", session_id, since.isoformat())
+        self.attributors[session_id] = attributor
+        first_look = session_id not in self.marks
+        times, mark, answered = await store.asks_changed(self.db, session_id, self.marks.get(session_id, AskWatermark()))
+        self.marks[session_id] = mark
+        minutes |= {minute_of(t) for t in times}
+        if not first_look:
+            for seconds in answered:
+                self.metrics.first_response.observe(seconds)
+        rows = 0
+        if minutes:
+            rows = await recompute(self.db, session_id, minutes, attributor)
+            self.metrics.recomputed.inc(len(minutes))
+        if minutes or is_live:
+            await self.publish(session_id)
+        return rows
+
+    async def stored_minutes(self, session_id: int, since: datetime) -> set[datetime]:
+        table = store.MINUTE_TABLE
+        query = select(distinct(table.c.minute)).where(table.c.session_id == session_id, table.c.minute >= since)
+        async with self.db.engine.connect() as conn:
+            found = set((await conn.execute(query)).scalars())
+        return found
+
+    async def publish(self, session_id: int) -> None:
+        await self.bus.publish(engagement_topic(session_id), await live_snapshot(self.db, session_id, self.settings,
+                                                                                  self.clock()))
+
+    async def catch_up(self) -> list[int]:
+        """At start: live sessions are rebuilt in full, so nothing written before a crash is missing."""
+        rebuilt = []
+        for session_id in await store.live_session_ids(self.db):
+            try:
+                await rebuild(self.db, session_id)
+                rebuilt.append(session_id)
+                self.seen[session_id] = time.monotonic()
+            except Exception:
+                logger.exception("engagement session=%s catch-up rebuild failed", session_id)
+        return rebuilt
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.flush_seconds)
+            try:
+                await self.flush()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("engagement live flush failed")
+
+
+async def live_snapshot(db: Database, session_id: int, settings: EngagementSettings, now: datetime) -> dict[str, Any]:
+    """The headline figures right now: what the war room and the stats overlay show.
+
+    ``viewers`` is the summed latest concurrent viewers, ``comments_per_min`` the comments of
+    the last complete minute, ``sentiment`` the mix over the last ``sentiment_window_minutes``.
+    """
+    current = minute_of(now)
+    window = max(VIEWER_WINDOW_MINUTES, settings.sentiment_window_minutes)
+    since = current - MINUTE * window
+    rows = await store.minute_rows(db, session_id, since=since, with_keys=False)
+    minutes = [since + MINUTE * i for i in range(window + 1)]
+    viewers = viewer_series(rows, minutes)
+    latest = next((v for v in reversed(viewers.last) if v is not None), None)
+    previous = current - MINUTE
+    recent = current - MINUTE * settings.sentiment_window_minutes
+    mix = {label: 0 for label in ("positive", "neutral", "negative")}
+    score_sum, score_n = 0.0, 0
+    comments_last, chatters_last = 0, 0
+    for row in rows:
+        if row["minute"] == previous:
+            comments_last += row["comments"]
+            chatters_last += row["chatters"]
+        if row["minute"] >= recent:
+            for label in mix:
+                mix[label] += row[label]
+            score_sum += row["sentiment_sum"]
+            score_n += row["sentiment_n"]
+    labelled = sum(mix.values())
+    totals = await store.session_totals(db, session_id)
+    return {
+        "session_id": session_id, "at": now.astimezone(UTC).isoformat(), "minute": current.isoformat(),
+        "viewers": latest, "comments_per_min": comments_last, "chatters_last_minute": chatters_last,
+        "sentiment": {**{label: round(n / labelled, 4) if labelled else 0.0 for label, n in mix.items()},
+                      "mean": round(score_sum / score_n, 4) if score_n else None, "comments": labelled},
+        "comments": totals["comments"], "questions": totals["questions"], "answered": totals["answered"],
+        "likes": totals["likes"], "gift_value": totals["gift_value"],
+    }

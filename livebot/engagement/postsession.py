@@ -1,0 +1,114 @@
+"""After a session ends: rebuild its figures exactly, store the report, tell the WeCom groups.
+
+``session.ended`` reaches every instance; each may rebuild and store (the result is the same),
+but the robot message is claimed with a conditional update so the groups get it once.
+Reports missing after a restart (the app stopped between the end and the report) are made at start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import aiohttp
+from sqlalchemy import update
+
+from livebot.bus.base import Message
+from livebot.engagement import store
+from livebot.engagement.errors import UnknownSession
+from livebot.engagement.metrics import EngagementMetrics
+from livebot.engagement.models import EngagementReport
+from livebot.engagement.rebuild import rebuild
+from livebot.engagement.report import build_report
+from livebot.engagement.robot import send_all, summary_markdown
+from livebot.engagement.settings import EngagementSettings
+from livebot.storage.base import utcnow
+from livebot.storage.engine import Database
+
+logger = logging.getLogger(__name__)
+
+CATCH_UP_WINDOW = timedelta(days=1)
+
+
+class Reporter:
+    """Generates and stores reports; owns the background tasks the bus handler starts."""
+
+    def __init__(self, db: Database, settings: EngagementSettings, metrics: EngagementMetrics,
+                 base_url: Callable[[], str]) -> None:
+        self.db, self.settings, self.metrics, self.base_url = db, settings, metrics, base_url
+        self.http: aiohttp.ClientSession | None = None
+        self.tasks: set[asyncio.Task[Any]] = set()
+
+    def report_url(self, session_id: int) -> str:
+        return f"{self.base_url()}/reports/sessions/{session_id}"
+
+    async def on_session_ended(self, message: Message) -> None:
+        session_id = message.get("session_id")
+        if not isinstance(session_id, int) or isinstance(session_id, bool):
+            return
+        task = asyncio.get_running_loop().create_task(self.after_end(session_id), name=f"engagement:report:{session_id}")
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def after_end(self, session_id: int) -> None:
+        try:
+            await self.generate(session_id, "session_end", send=True)
+        except UnknownSession:
+            logger.warning("engagement session=%s ended but is gone", session_id)
+        except Exception:
+            logger.exception("engagement session=%s post-session report failed", session_id)
+            self.metrics.reports.labels("session_end", "failed").inc()
+
+    async def drained(self) -> None:
+        """Wait for the reports being generated now (tests, shutdown)."""
+        while self.tasks:
+            await asyncio.gather(*list(self.tasks), return_exceptions=True)
+
+    async def generate(self, session_id: int, trigger: str, send: bool = False) -> dict[str, Any]:
+        """Rebuild, build and store the report of a session; send the summary when asked and configured."""
+        await rebuild(self.db, session_id)
+        data = await build_report(self.db, session_id, self.settings)
+        await store.save_report(self.db, session_id, data, trigger)
+        self.metrics.reports.labels(trigger, "ok").inc()
+        logger.info("engagement session=%s report stored trigger=%s", session_id, trigger)
+        if send and self.settings.report_robot_urls:
+            await self.send(session_id, data, only_once=True)
+        return data
+
+    async def send(self, session_id: int, data: dict[str, Any], only_once: bool) -> list[str]:
+        """Post the summary to every configured robot; with ``only_once`` only if nobody sent it yet."""
+        if not self.settings.report_robot_urls:
+            return ["没有配置 engagement.report_robot_urls"]
+        if only_once and not await self.claim(session_id):
+            return []
+        if self.http is None:
+            self.http = aiohttp.ClientSession()
+        content = summary_markdown(data, self.report_url(session_id))
+        failures = await send_all(self.http, self.settings.report_robot_urls, content, self.settings.robot_timeout_seconds)
+        await store.mark_robot(self.db, session_id, "failed" if failures else "sent", "; ".join(failures))
+        self.metrics.robot.labels("failed" if failures else "sent").inc()
+        return failures
+
+    async def claim(self, session_id: int) -> bool:
+        """Take the right to send this session's summary (one instance, one time)."""
+        async with self.db.engine.begin() as conn:
+            result = await conn.execute(update(EngagementReport)
+                                        .where(EngagementReport.session_id == session_id, EngagementReport.robot_status == "")
+                                        .values(robot_status="sending"))
+        return bool(result.rowcount)
+
+    async def catch_up(self) -> None:
+        """Reports for sessions that ended while no instance was running."""
+        for session_id in await store.ended_without_report(self.db, utcnow() - CATCH_UP_WINDOW):
+            await self.after_end(session_id)
+
+    async def close(self) -> None:
+        for task in list(self.tasks):
+            task.cancel()
+        if self.tasks:
+            await asyncio.gather(*self.tasks, return_exceptions=True)
+        if self.http is not None:
+            await self.http.close()
