@@ -53,6 +53,8 @@ CHANNELS = {"douyin": "dy-room-1", "kuaishou": "ks-room-1", "channels": "sph-1",
 CHATTER = ["冲冲冲", "666", "来了来了", "主播好美", "[玫瑰][玫瑰]", "👍👍👍", "打卡", "已关注", "支持北境", "哈哈哈哈",
            "主播晚上好", "牧场好漂亮", "已下单", "好的谢谢主播", "宝宝睡了偷偷看", "画面卡了", "老粉来了", "买了买了",
            "奶牛好可爱🐄", "工厂好干净", "终于等到开播了", "在看", "学到了", "收到", "刚下班赶上了", "各位宝妈晚上好"]
+PREFIXES = ["", "请问", "主播，", "想问下", "宝妈们，", "刚进来，", "主播主播，", "我家宝宝{n}个月了，", "{n}个月宝宝，", "二胎妈妈想问，"]
+SUFFIXES = ["", "", "？", "吗", "~", "呀", "？？", "，谢谢", "，在线等", "[玫瑰]"]
 MAX_IN_FLIGHT = 256
 BUS_PREFIX = f"lbbench{random.randrange(10**6)}"
 
@@ -204,13 +206,19 @@ class Load:
             self.serial += 1
             platform = self.rng.choice(list(CHANNELS))
             is_question = self.rng.random() < self.question_share
-            text = self.rng.choice(self.questions) if is_question else self.rng.choice(CHATTER)
+            text = self.question() if is_question else self.rng.choice(CHATTER)
             event_id = f"b{self.serial}"
             ids.append(event_id)
             events.append({"id": event_id, "platform": platform, "channel": CHANNELS[platform], "kind": "comment",
                            "ts": now_ms, "user": {"id": f"u{self.rng.randrange(5000)}", "name": f"观众{self.serial % 997}"},
                            "text": text})
         return ids, orjson.dumps({"events": events})
+
+    def question(self) -> str:
+        """A KB phrasing dressed like live chat, so most questions are worded differently
+        (identical repeats are merged by ingest's flood control, as they should be)."""
+        prefix = self.rng.choice(PREFIXES).format(n=self.rng.randrange(1, 37))
+        return f"{prefix}{self.rng.choice(self.questions).rstrip('？?')}{self.rng.choice(SUFFIXES)}"
 
     async def post(self, http: aiohttp.ClientSession, url: str, size: int, gate: asyncio.Semaphore) -> None:
         ids, body = self.batch(size)

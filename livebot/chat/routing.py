@@ -6,7 +6,9 @@ start/end, else planned start/end) contains the event's time, so late or replaye
 a session that has just ended still land in it; failing that, to none (stored and counted
 anyway). The table is cached in memory and reloaded every ``routing_refresh_seconds`` or at
 once when the schedule announces a change on ``schedule.changed``: no query per event.
-A channel bound as ``"*"`` catches every channel of its source.
+A channel bound as ``"*"`` catches every channel of its source. While a session is live its
+events also carry the segment on air and the site on air (``session_controls``), falling back
+to the channel's own site, so engagement can be split per segment and per site.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from livebot.chat.event import ChatEvent
-from livebot.schedule.models import Channel, LiveSession
+from livebot.schedule.models import Channel, LiveSession, SessionControl
 from livebot.storage.base import utcnow
 from livebot.storage.engine import Database
 
@@ -59,8 +61,10 @@ async def load_table(db: Database) -> RoutingTable:
     """Every channel binding of a session that is scheduled, live, or ended in the last week."""
     query = (
         select(Channel.source_id, Channel.channel, Channel.session_id, Channel.site_id, LiveSession.status,
-               LiveSession.planned_start, LiveSession.planned_end, LiveSession.started_at, LiveSession.ended_at)
+               LiveSession.planned_start, LiveSession.planned_end, LiveSession.started_at, LiveSession.ended_at,
+               SessionControl.current_segment_id, SessionControl.on_air_site_id)
         .join(LiveSession, LiveSession.id == Channel.session_id)
+        .outerjoin(SessionControl, SessionControl.session_id == Channel.session_id)
         .where(LiveSession.status.in_(ROUTED_STATUSES))
     )
     cutoff = utcnow() - KEEP_ENDED
@@ -70,7 +74,12 @@ async def load_table(db: Database) -> RoutingTable:
             start, end = row.started_at or row.planned_start, row.ended_at or row.planned_end
             if row.status != "live" and end < cutoff:
                 continue
-            binding = Binding(Route(row.session_id, row.site_id), row.status == "live", start, end)
+            live = row.status == "live"
+            if live:
+                route = Route(row.session_id, row.on_air_site_id or row.site_id, row.current_segment_id)
+            else:
+                route = Route(row.session_id, row.site_id)
+            binding = Binding(route, live, start, end)
             table.setdefault((row.source_id, row.channel), []).append(binding)
     for bindings in table.values():
         bindings.sort(key=lambda b: (b.live, b.start), reverse=True)

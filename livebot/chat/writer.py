@@ -112,10 +112,11 @@ def sqlite_values(item: Pending, received_at: str, keep_raw: bool) -> tuple[Any,
     """One row's parameters, already in the form SQLAlchemy's types would store (JSON text, DATETIME text)."""
     event, route, verdict = item.event, item.route, item.verdict
     raw = orjson.dumps(event.raw).decode() if keep_raw and event.raw is not None else None
+    flags = orjson.dumps(verdict.flags).decode() if verdict.flags else "[]"
     return (
         event.source, event.id, event.platform, event.channel, event.kind, sqlite_datetime(event.ts), received_at,
         event.user.id, event.user.name, event.text, event.count, event.viewers, event.value, route.session_id,
-        route.site_id, route.segment_id, int(verdict.hidden), orjson.dumps(verdict.flags).decode(),
+        route.site_id, route.segment_id, int(verdict.hidden), flags,
         0 if verdict.merged_into else 1, raw,
     )
 

@@ -73,10 +73,45 @@ async def has_chat(app: web.Application, session_id: int) -> bool:
 
 
 def show_events(session: LiveSession, seed_no: int, rate: float) -> list[dict[str, Any]]:
-    """A transcript over the show's actual run time, with a crowd that grows and fades."""
+    """A transcript over the show's actual run time, with a crowd that grows, holds and fades."""
     assert session.started_at is not None and session.ended_at is not None
     minutes = (session.ended_at - session.started_at).total_seconds() / 60
-    return transcript.generate(seed=seed_no, minutes=minutes, rate=rate, start=session.started_at)
+    rng = random.Random(seed_no)
+    events = [tame_gift(e, rng) for e in transcript.generate(seed=seed_no, minutes=minutes, rate=rate, start=session.started_at)
+              if e["kind"] != "viewers"]
+    events += viewer_curve(session.started_at, session.ended_at, rng, scale=rate / 2)
+    events.sort(key=lambda e: e["ts"])
+    return events
+
+
+def tame_gift(event: dict[str, Any], rng: random.Random) -> dict[str, Any]:
+    """The generator's 嘉年华 (3,000 元) comes as often as a 小心心; make it the rare gift it is."""
+    if event["kind"] == "gift" and (event.get("value") or 0) >= 100_000 and rng.random() > 0.05:
+        return {**event, "text": "小心心", "count": 1, "value": 10}
+    return event
+
+
+def viewer_curve(start: datetime, end: datetime, rng: random.Random, scale: float) -> list[dict[str, Any]]:
+    """Concurrent viewers per channel every 15 s: a ramp in the first ten minutes, a plateau, a fade at the end."""
+    events = []
+    length = (end - start).total_seconds()
+    serial = 0
+    for platform, channel, _, base in transcript.CHANNELS:
+        if not base:
+            continue
+        at = start
+        while at < end:
+            t = (at - start).total_seconds()
+            shape = min(1.0, 0.3 + 0.7 * t / 600) * (1.0 if length - t > 600 else 0.7 + 0.3 * (length - t) / 600)
+            shape *= 1 + 0.25 * max(0.0, 1 - abs(t / length - 0.6) * 5)  # the mid-show peak
+            serial += 1
+            events.append({
+                "id": f"{platform}-vc{serial}", "platform": platform, "channel": channel, "kind": "viewers",
+                "ts": at.astimezone(transcript.CST).isoformat(timespec="milliseconds"), "user": {"id": "", "name": ""},
+                "text": "", "viewers": int(base * scale * shape * rng.uniform(0.96, 1.04)),
+            })
+            at += timedelta(seconds=15)
+    return events
 
 
 QUESTION_TEXTS = {text: topic for topic, texts in transcript.QUESTIONS.items() for text in texts}

@@ -15,7 +15,7 @@ from html import escape
 from markupsafe import Markup
 
 WIDTH = 960
-PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 56, 16, 28, 40
+PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 56, 16, 28, 52
 MAX_TICKS = 10
 PLATFORM_COLORS = {
     "douyin": "#fe2c55", "kuaishou": "#ff7a00", "channels": "#07c160", "bilibili": "#00a1d6", "taobao": "#c9a000",
@@ -111,9 +111,9 @@ def svg_open(name: str, title: str, height: int, width: int = WIDTH) -> list[str
             f"<title>{escape(title)}</title>"]
 
 
-def empty(name: str, title: str, height: int = 120) -> Markup:
-    parts = svg_open(name, title, height)
-    parts.append(f'<text class="empty" x="{WIDTH / 2}" y="{height / 2}" text-anchor="middle">暂无数据</text></svg>')
+def empty(name: str, title: str, height: int = 120, width: int = WIDTH) -> Markup:
+    parts = svg_open(name, title, height, width)
+    parts.append(f'<text class="empty" x="{width / 2}" y="{height / 2}" text-anchor="middle">暂无数据</text></svg>')
     return Markup("".join(parts))
 
 
@@ -156,11 +156,12 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def legend(series: Sequence[tuple[str, str]], width: int = WIDTH) -> list[str]:
+def legend(series: Sequence[tuple[str, str]], height: int, width: int = WIDTH) -> list[str]:
     parts, x = [], PAD_LEFT
+    y = height - 12
     for name, color in series:
-        parts.append(f'<g class="legend"><rect x="{x}" y="6" width="10" height="10" fill="{escape(color)}"/>'
-                     f'<text x="{x + 14}" y="15">{escape(name)}</text></g>')
+        parts.append(f'<g class="legend"><rect x="{x}" y="{y - 9}" width="10" height="10" fill="{escape(color)}"/>'
+                     f'<text x="{x + 14}" y="{y}">{escape(name)}</text></g>')
         x += 22 + 13 * len(name)
         if x > width - 120:
             break
@@ -168,19 +169,20 @@ def legend(series: Sequence[tuple[str, str]], width: int = WIDTH) -> list[str]:
 
 
 def line_chart(name: str, title: str, labels: Sequence[str], series: Sequence[Series], *,
-               bands: Sequence[Band] = (), markers: Sequence[Marker] = (), height: int = 280, unit: str = "") -> Markup:
+               bands: Sequence[Band] = (), markers: Sequence[Marker] = (), height: int = 300, unit: str = "",
+               width: int = WIDTH) -> Markup:
     """Lines over the minute axis, with segment bands behind and site switches as vertical lines."""
     values = [v for s in series for v in s.values if v is not None]
     if not labels or not values:
-        return empty(name, title)
+        return empty(name, title, width=width)
     ticks = nice_ticks(max(values))
-    frame = Frame(count=len(labels), top=ticks[-1], height=height, ticks=ticks)
-    parts = svg_open(name, title, height)
+    frame = Frame(count=len(labels), top=ticks[-1], height=height, width=width, ticks=ticks)
+    parts = svg_open(name, title, height, width)
     parts += bands_and_markers(frame, bands, markers)
     parts += axes(frame, labels)
     for s in series:
         parts += polyline(frame, labels, s, unit)
-    parts += legend([(s.name, s.color) for s in series])
+    parts += legend([(s.name, s.color) for s in series], height, width)
     parts.append("</svg>")
     return Markup("".join(parts))
 
@@ -205,18 +207,18 @@ def polyline(frame: Frame, labels: Sequence[str], s: Series, unit: str) -> list[
 
 
 def stacked_bars(name: str, title: str, labels: Sequence[str], series: Sequence[Series], *,
-                 bands: Sequence[Band] = (), markers: Sequence[Marker] = (), height: int = 260, percent: bool = False,
-                 unit: str = "") -> Markup:
+                 bands: Sequence[Band] = (), markers: Sequence[Marker] = (), height: int = 280, percent: bool = False,
+                 unit: str = "", width: int = WIDTH) -> Markup:
     """Stacked columns per minute (counts, or shares of 100% with ``percent``)."""
     totals = [sum((s.values[i] or 0) for s in series) for i in range(len(labels))]
     if not labels or not any(totals):
-        return empty(name, title)
+        return empty(name, title, width=width)
     ticks = [0.0, 25.0, 50.0, 75.0, 100.0] if percent else nice_ticks(max(totals))
-    frame = Frame(count=len(labels), top=ticks[-1], height=height, ticks=ticks)
-    parts = svg_open(name, title, height)
+    frame = Frame(count=len(labels), top=ticks[-1], height=height, width=width, ticks=ticks)
+    parts = svg_open(name, title, height, width)
     parts += bands_and_markers(frame, bands, markers)
     parts += axes(frame, labels, percent=percent)
-    width = max(frame.slot() * 0.8, 1.0)
+    bar = max(frame.slot() * 0.8, 1.0)
     for index, label in enumerate(labels):
         base = 0.0
         total = totals[index]
@@ -227,30 +229,30 @@ def stacked_bars(name: str, title: str, labels: Sequence[str], series: Sequence[
             value = raw * 100 / total if percent and total else raw
             y0, y1 = frame.y(base), frame.y(base + value)
             tip = f"{label} {s.name}：{number(raw)}{unit}" + (f"（{value:.0f}%）" if percent else "")
-            parts.append(f'<rect class="bar" x="{frame.x(index) - width / 2:.1f}" y="{y1:.1f}" width="{width:.1f}" '
+            parts.append(f'<rect class="bar" x="{frame.x(index) - bar / 2:.1f}" y="{y1:.1f}" width="{bar:.1f}" '
                          f'height="{max(y0 - y1, 0.5):.1f}" fill="{escape(s.color)}"><title>{escape(tip)}</title></rect>')
             base += value
-    parts += legend([(s.name, s.color) for s in series])
+    parts += legend([(s.name, s.color) for s in series], height, width)
     parts.append("</svg>")
     return Markup("".join(parts))
 
 
 def hbars(name: str, title: str, items: Sequence[tuple[str, float, str]], *, color: str = "#2f6fde",
-          colors: Sequence[str] | None = None, label_width: int = 220) -> Markup:
+          colors: Sequence[str] | None = None, label_width: int = 160, width: int = 640) -> Markup:
     """Horizontal bars: (label, value, text shown after the bar), largest first as given."""
     if not items or not any(v for _, v, _ in items):
-        return empty(name, title)
+        return empty(name, title, width=width)
     row = 26
-    height = PAD_TOP + row * len(items) + 12
+    height = 8 + row * len(items) + 8
     top = max(v for _, v, _ in items) or 1
-    parts = svg_open(name, title, height)
-    span = WIDTH - label_width - 120
+    parts = svg_open(name, title, height, width)
+    span = width - label_width - 190
     for index, (label, value, text) in enumerate(items):
-        y = PAD_TOP + index * row
+        y = 8 + index * row
         w = max(span * value / top, 1)
         fill = colors[index % len(colors)] if colors else color
         parts.append(f'<g class="hbar"><text class="tick" x="{label_width - 8}" y="{y + 15}" text-anchor="end">'
-                     f"{escape(clip(label, 18))}</text>"
+                     f"{escape(clip(label, label_width // 13))}</text>"
                      f'<rect class="bar" x="{label_width}" y="{y + 3}" width="{w:.1f}" height="{row - 8}" fill="{escape(fill)}">'
                      f"<title>{escape(label)}：{escape(text)}</title></rect>"
                      f'<text class="value" x="{label_width + w + 6:.1f}" y="{y + 15}">{escape(text)}</text></g>')

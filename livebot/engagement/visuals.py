@@ -12,6 +12,9 @@ from livebot.engagement.charts import (
 )
 from livebot.engagement.names import platform_name
 
+HALF = 640
+"""Width of the charts shown two to a row."""
+
 
 def chart_bands(report: Mapping[str, Any]) -> list[Band]:
     colors: dict[int, str] = {}
@@ -59,14 +62,15 @@ def sentiment_chart(report: Mapping[str, Any]) -> Markup:
     names = {"positive": "正面", "neutral": "中性", "negative": "负面"}
     series = [Series(names[k], [m[k] for m in minutes], SENTIMENT_COLORS[k]) for k in ("positive", "neutral", "negative")]
     return stacked_bars("sentiment", "每分钟情感分布（占比）", labels_of(report), series, bands=chart_bands(report),
-                        percent=True, unit=" 条")
+                        percent=True, unit=" 条", width=HALF)
 
 
 def platform_chart(report: Mapping[str, Any]) -> Markup:
     platforms: Sequence[Mapping[str, Any]] = report.get("platforms") or []
-    items = [(p["name"], float(p["comments"]), f"评论 {p['comments']} · 峰值在线 {p['viewers_peak'] or 0}") for p in platforms]
+    items = [(p["name"], float(p["comments"]),
+              f"评论 {p['comments']} · 峰值在线 {p['viewers_peak'] if p['viewers_peak'] is not None else '—'}") for p in platforms]
     colors = [PLATFORM_COLORS.get(p["platform"], "#888") for p in platforms]
-    return hbars("platforms", "各平台评论数", items, colors=colors, label_width=120)
+    return hbars("platforms", "各平台评论数", items, colors=colors, label_width=110)
 
 
 def questions_chart(report: Mapping[str, Any]) -> Markup:
@@ -74,7 +78,7 @@ def questions_chart(report: Mapping[str, Any]) -> Markup:
     series = [Series("已回复", [m["answered"] for m in minutes], "#2e9e5b"),
               Series("未回复", [m["questions"] - m["answered"] for m in minutes], "#e8833a")]
     return stacked_bars("questions", "每分钟提问（按提问时间）", labels_of(report), series, bands=chart_bands(report),
-                        markers=chart_markers(report), unit=" 次")
+                        markers=chart_markers(report), unit=" 次", width=HALF)
 
 
 def answer_time_chart(report: Mapping[str, Any]) -> Markup:
@@ -87,7 +91,7 @@ def answer_time_chart(report: Mapping[str, Any]) -> Markup:
 def keyword_chart(report: Mapping[str, Any]) -> Markup:
     words = (report.get("topics") or {}).get("keywords") or []
     items = [(k["term"], float(k["weight"]), f"{k['count']} 条评论提及") for k in words]
-    return hbars("keywords", "热词（TF-IDF）", items, color="#16a085", label_width=140)
+    return hbars("keywords", "热词（TF-IDF）", items, color="#16a085", label_width=110)
 
 
 def segment_chart(report: Mapping[str, Any]) -> Markup:

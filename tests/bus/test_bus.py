@@ -131,3 +131,32 @@ async def test_redis_ping_fails_clearly_when_unreachable() -> None:
     with pytest.raises(BusError, match="redis not answering"):
         await bus.start()
     await bus.client.aclose()
+
+
+async def test_redis_burst_is_delivered_in_order() -> None:
+    bus = new_redis_bus(f"t-{uuid.uuid4().hex[:8]}", queue_size=5000)
+    await bus.start()
+    got: list[int] = []
+    done = asyncio.Event()
+
+    async def handler(message: dict) -> None:
+        got.append(message["n"])
+        if len(got) == 2000:
+            done.set()
+
+    bus.subscribe("burst", handler)
+    await asyncio.gather(*(bus.publish("burst", {"n": i}) for i in range(2000)))
+    await asyncio.wait_for(done.wait(), 10)
+    await bus.close()
+    assert got == list(range(2000))
+    assert bus.metrics.published.labels("burst")._value.get() == 2000
+
+
+async def test_redis_publish_fails_clearly_when_redis_goes_away() -> None:
+    bus = new_redis_bus(f"t-{uuid.uuid4().hex[:8]}")
+    await bus.start()
+    await bus.client.connection_pool.disconnect()
+    bus.client.connection_pool.connection_kwargs["port"] = 1
+    with pytest.raises(BusError, match="redis publish failed"):
+        await bus.publish("t", {"n": 1})
+    await bus.close()

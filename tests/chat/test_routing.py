@@ -128,3 +128,29 @@ async def test_sink_routes_without_a_query_per_event(client: TestClient) -> None
     await post_events(client, [event(channel="room-9"), event(channel="elsewhere")])
     rows = await stored(client)
     assert [r.session_id for r in rows] == [live, None]
+
+
+async def test_live_events_carry_the_segment_and_site_on_air(database_url: str) -> None:
+    from livebot.schedule.models import Segment, SessionControl
+
+    db = Database.open(database_url)
+    try:
+        live, studio = await add_session(db, "live", NOW - timedelta(hours=1), NOW + timedelta(hours=1),
+                                         [("test-hook", "room-1")])
+        async with db.sessions() as session:
+            factory = Site(slug="factory-x", name="齐齐哈尔工厂", role="factory")
+            session.add(factory)
+            await session.flush()
+            segment = Segment(session_id=live, position=1, title="工厂湿法工艺", offset_s=600, duration_s=900,
+                              site_id=factory.id)
+            session.add(segment)
+            await session.flush()
+            session.add(SessionControl(session_id=live, current_segment_id=segment.id, on_air_site_id=factory.id))
+            await session.commit()
+            factory_id, segment_id = factory.id, segment.id
+        router = Router(db, refresh_seconds=60)
+        await router.ensure_fresh()
+        assert router.route(at(0)) == Route(live, factory_id, segment_id)
+        assert studio != factory_id
+    finally:
+        await db.close()
