@@ -33,7 +33,8 @@ OVERLAY_TOKENS = "overlay.tokens"
 """{"session_id", "by"} after a session's overlay token was rotated: instances close overlays using the old one."""
 
 TRACE_UPDATED = "trace.updated"
-"""{"lots": [...], "gtins": [...]} after trace data was stored."""
+"""{"lots": [...], "gtins": [...]} after trace data was stored; "lots" names every lot written and every
+batch whose ``batch_summary`` changed (e.g. a can made from a raw-milk lot that got a new inspection)."""
 
 SCHEDULE_CHANGED = "schedule.changed"
 """{"session_id", "reason"} after a session, its channels, segments or status changed (chat routers reload
@@ -60,5 +61,9 @@ def schedule_topic(session_id: int) -> str:
 
 
 def engagement_topic(session_id: int) -> str:
-    """Live per-minute figures for the war room and the stats overlay."""
+    """Live per-minute figures for the war room and the stats overlay, after each engagement flush:
+    {"session_id", "at", "minute" (ISO UTC), "viewers" (summed latest concurrent viewers, or None),
+    "comments_per_min" (last complete minute), "chatters_last_minute", "sentiment": {"positive", "neutral",
+    "negative" (shares of the last few minutes), "mean", "comments"}, "comments", "questions", "answered",
+    "likes", "gift_value" (session totals so far)}."""
     return f"engagement.{session_id}"

@@ -35,6 +35,7 @@ from livebot.chat.routing import Route
 from livebot.chat.settings import ModerationSettings
 
 MERGED = "merged"
+TEXT_CACHE_SIZE = 50_000
 Key = tuple[str, str]
 
 LINK = re.compile(
@@ -100,6 +101,8 @@ class Moderator:
         self.recent: dict[Key, deque[float]] = {}
         self.latest = 0.0
         self.calls = 0
+        self.by_text: dict[str, tuple[tuple[str, ...], str]] = {}
+        """Spam flags and fingerprint per text: chat repeats itself, so most comments are a lookup."""
 
     def judge(self, event: ChatEvent, route: Route) -> Verdict:
         """How ``event`` is shown: plain, flagged and hidden, or merged into an earlier comment."""
@@ -110,13 +113,19 @@ class Moderator:
         self.calls += 1
         if self.calls % 4096 == 0 or len(self.heads) + len(self.user_heads) > self.settings.max_tracked_keys:
             self.prune()
-        folded = fold(event.text)
-        flags = self.content_flags(folded)
+        known = self.by_text.get(event.text)
+        if known is None:
+            folded = fold(event.text)
+            known = (tuple(self.content_flags(folded)), fingerprint(folded))
+            if len(self.by_text) >= TEXT_CACHE_SIZE:
+                self.by_text.clear()
+            self.by_text[event.text] = known
+        flags, print_ = known
         if self.rate_limited(event, ts):
-            flags.append("rate_limited")
+            flags += ("rate_limited",)
         if flags:
-            return Verdict(hidden=True, flags=tuple(flags))
-        return self.merge(event, route, ts, fingerprint(folded))
+            return Verdict(hidden=True, flags=flags)
+        return self.merge(event, route, ts, print_)
 
     def content_flags(self, folded: str) -> list[str]:
         """Spam and banned-word flags for one folded text (empty for ordinary chat)."""

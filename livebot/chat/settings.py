@@ -21,6 +21,8 @@ class ChatSettings:
     retry_after_seconds: int = 1
     routing_refresh_seconds: float = 30.0
     store_raw: bool = True
+    tune_gc: bool = True
+    """Raise the garbage collector's thresholds when the ingest starts (see livebot.chat.setup)."""
 
     def __post_init__(self) -> None:
         for name in ("max_text_chars", "queue_max_events", "batch_max_events", "retry_after_seconds"):

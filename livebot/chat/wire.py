@@ -65,12 +65,12 @@ def parse_event(item: Any, field: str, source: str, keep_raw: bool = True) -> Ch
         raise ValidationError(f"{field}.viewers", "a viewers event needs the viewer count")
     return ChatEvent(
         source=source,
-        id=key(item.get("id"), f"{field}.id", required=True),
+        id=key(item.get("id"), field, "id", required=True),
         platform=platform,
-        channel=key(item.get("channel", ""), f"{field}.channel"),
+        channel=key(item.get("channel", ""), field, "channel"),
         kind=kind,
         ts=parse_ts(item.get("ts"), f"{field}.ts"),
-        user=parse_user(item.get("user"), f"{field}.user"),
+        user=parse_user(item.get("user"), field),
         text=text,
         count=count,
         viewers=viewers,
@@ -79,30 +79,33 @@ def parse_event(item: Any, field: str, source: str, keep_raw: bool = True) -> Ch
     )
 
 
-def key(value: Any, field: str, required: bool = False) -> str:
-    """An identifier: a string (or integer) of at most 128 printable characters."""
+def key(value: Any, field: str, name: str, required: bool = False) -> str:
+    """An identifier: a string (or integer) of at most 128 printable characters (``field.name`` in errors)."""
+    if value.__class__ is str and value.isprintable() and 0 < len(value) <= KEY_MAX:
+        return value  # the common case, checked in one go
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
     if not isinstance(value, str):
-        raise ValidationError(field, "expected a string" if value is not None or not required else "missing")
+        raise ValidationError(f"{field}.{name}", "expected a string" if value is not None or not required else "missing")
     if required and not value:
-        raise ValidationError(field, "must not be empty")
+        raise ValidationError(f"{field}.{name}", "must not be empty")
     if len(value) > KEY_MAX:
-        raise ValidationError(field, f"at most {KEY_MAX} characters")
+        raise ValidationError(f"{field}.{name}", f"at most {KEY_MAX} characters")
     if not value.isprintable():
-        raise ValidationError(field, "must not contain control or invisible formatting characters")
+        raise ValidationError(f"{field}.{name}", "must not contain control or invisible formatting characters")
     return value
 
 
 def parse_user(value: Any, field: str) -> ChatUser:
+    """``user`` of event ``field`` (``events[3]``); absent means anonymous."""
     if value is None:
         return EMPTY_USER
     if not isinstance(value, dict):
-        raise ValidationError(field, 'expected an object {"id", "name"}')
+        raise ValidationError(f"{field}.user", 'expected an object {"id", "name"}')
     name = value.get("name", "")
     if not isinstance(name, str):
-        raise ValidationError(f"{field}.name", "expected a string")
-    return ChatUser(id=key(value.get("id", ""), f"{field}.id"), name=name)
+        raise ValidationError(f"{field}.user.name", "expected a string")
+    return ChatUser(id=key(value.get("id", ""), f"{field}.user", "id"), name=name)
 
 
 def optional_int(item: dict[str, Any], name: str, field: str) -> int | None:

@@ -35,7 +35,7 @@ async def import_file(config: Config, path: Path) -> ImportResult:
     if backend(url) == "sqlite":
         await migrate.upgrade(url)
     result = await import_epcis_file(url, path, config.section("trace", TraceSettings))
-    if result.stored and not config.bus.url.startswith("memory://"):
+    if result.lots and not config.bus.url.startswith("memory://"):
         bus = open_bus(config.bus)
         await bus.start()
         try:

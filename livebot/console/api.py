@@ -16,7 +16,7 @@ from livebot.appkeys import BUS, DATABASE
 from livebot.auth.access import roles
 from livebot.auth.identity import identity_of
 from livebot.console import store
-from livebot.console.cards import card_payload, clean_text
+from livebot.console.cards import clean_text
 from livebot.console.state import CONSOLE, ConsoleState, publish_change
 from livebot.console.store import Actor
 from livebot.errors import ValidationError
@@ -99,7 +99,7 @@ async def respond(request: web.Request, change: store.Change, **extra: Any) -> w
     await publish_change(request.app, change)
     card_id = int_param(request, "card_id")
     card = next(c for c in change.cards if c.id == card_id)
-    return web.json_response({"card": card_payload(card, state_of(request).site_names), "seq": change.seq, **extra})
+    return web.json_response({"card": state_of(request).payloads([card])[0], "seq": change.seq, **extra})
 
 
 @routes.get("/api/v1/console/sessions/{session_id}/queue")
@@ -223,7 +223,7 @@ async def audit(request: web.Request) -> web.Response:
     asks = await store.card_asks(db, card_id)
     outbox = await store.outbox_rows(db, card_id)
     return web.json_response({
-        "card": card_payload(card, state_of(request).site_names),
+        "card": state_of(request).payloads([card])[0],
         "audit": [{"action": a.action, "actor": a.actor, "actor_name": a.actor_name, "at": a.at.isoformat(),
                    "detail": a.detail} for a in trail],
         "asks": [{"event_id": a.event_id, "asked_at": a.asked_at.isoformat(),
@@ -239,7 +239,7 @@ async def audit(request: web.Request) -> web.Response:
 @roles("producer", "advisor")
 async def featured(request: web.Request) -> web.Response:
     card = await store.featured_card(request.app[DATABASE], int_param(request, "session_id"))
-    return web.json_response({"card": card_payload(card, state_of(request).site_names) if card else None})
+    return web.json_response({"card": state_of(request).payloads([card])[0] if card else None})
 
 
 @routes.post("/api/v1/sessions/{session_id}/featured/clear")

@@ -87,8 +87,9 @@ def iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def card_payload(card: QuestionCard, site_names: Mapping[int, str]) -> dict[str, Any]:
+def card_payload(card: QuestionCard, site_names: Mapping[int, str], segment_names: Mapping[int, str] | None = None) -> dict[str, Any]:
     """The card as every console renders it (the same dict in snapshots and updates)."""
+    segment = (segment_names or {}).get(card.segment_id, "") if card.segment_id is not None else ""
     return {
         "id": card.id,
         "session_id": card.session_id,
@@ -110,6 +111,7 @@ def card_payload(card: QuestionCard, site_names: Mapping[int, str]) -> dict[str,
         "sites": [site_names.get(site_id, f"站点 {site_id}") for site_id in card.site_ids or []],
         "site_ids": card.site_ids or [],
         "segment_id": card.segment_id,
+        "segment": segment,
         "first_asked_at": iso(card.first_asked_at),
         "last_asked_at": iso(card.last_asked_at),
         "claimed_by": card.claimed_by,

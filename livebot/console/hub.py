@@ -4,7 +4,7 @@ Each instance subscribes once to ``console.*`` (queue changes from any instance)
 ``chat.enriched`` (for the side stream), then hands each message to its local consoles of that
 session. A console gets at most one frame per ``frame_interval_ms``: updates pile up between
 frames and go out together, consecutive sequence numbers merged into ranges, each card once at
-its newest version. The side stream is a sample: only the newest lines of each frame are sent
+its newest version; each card is serialised once per instance, not once per console. The side stream is a sample: only the newest lines of each frame are sent
 and the rest counted, because nobody reads 500 messages a second.
 
 The snapshot protocol: a console registers (updates start buffering), reads the sequence and

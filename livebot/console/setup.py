@@ -69,6 +69,7 @@ async def console_ctx(app: web.Application) -> AsyncIterator[None]:
     state = app[CONSOLE]
     db, bus = app[DATABASE], app[BUS]
     state.site_names.update(await store.site_names(db))
+    state.segment_names.update(await store.segment_names(db))
     http = aiohttp.ClientSession()
     state.http = http
     unsubscribe = [

@@ -36,6 +36,7 @@ class ConsoleState:
     intake: Intake
     routes: ReplyRoutes
     site_names: dict[int, str] = field(default_factory=dict)
+    segment_names: dict[int, str] = field(default_factory=dict)
     outbox_wake: asyncio.Event = field(default_factory=asyncio.Event)
     demo_sink: list[dict[str, Any]] | None = None
     http: aiohttp.ClientSession | None = None
@@ -56,17 +57,20 @@ class ConsoleState:
                      senior=admin or not seniors or identity.name in seniors)
 
     def payloads(self, cards: Iterable[QuestionCard]) -> list[dict[str, Any]]:
-        return [card_payload(card, self.site_names) for card in cards]
+        return [card_payload(card, self.site_names, self.segment_names) for card in cards]
 
 
 CONSOLE: web.AppKey[ConsoleState] = web.AppKey("console", ConsoleState)
 
 
 async def refresh_sites(app: web.Application, cards: Iterable[QuestionCard]) -> None:
-    """Load site names when a card mentions a site this instance has not seen yet."""
+    """Load site and segment names when a card mentions one this instance has not seen yet."""
     state = app[CONSOLE]
+    cards = list(cards)
     if any(site_id not in state.site_names for card in cards for site_id in card.site_ids or ()):
         state.site_names.update(await store.site_names(app[DATABASE]))
+    if any(card.segment_id is not None and card.segment_id not in state.segment_names for card in cards):
+        state.segment_names.update(await store.segment_names(app[DATABASE]))
 
 
 async def publish_change(app: web.Application, change: Change) -> None:

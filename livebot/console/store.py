@@ -27,7 +27,7 @@ from livebot.console.cards import MAX_ASKERS, GroupKey
 from livebot.console.errors import CardClosed, CardNotFound, ClaimConflict, ConsoleError, SeniorOnly
 from livebot.console.models import ACTIVE_STATUSES, ConsoleAudit, ConsoleSeq, QuestionAsk, QuestionCard, ReplyOutbox
 from livebot.errors import ValidationError
-from livebot.schedule.models import Site
+from livebot.schedule.models import Segment, Site
 from livebot.storage.base import utcnow
 from livebot.storage.engine import Database
 
@@ -680,3 +680,8 @@ async def unqueued_questions(db: Database, since: datetime, limit: int) -> list[
                                       StoredEvent.kind == "comment", StoredEvent.received_at >= since, ~asked)
             .order_by(StoredEvent.id).limit(limit)
         )).all())
+
+
+async def segment_names(db: Database) -> dict[int, str]:
+    async with db.sessions() as session:
+        return {row.id: row.title for row in (await session.execute(select(Segment.id, Segment.title))).all()}

@@ -9,7 +9,7 @@ from aiohttp import web
 from livebot.appkeys import DATABASE
 from livebot.auth.access import roles
 from livebot.engagement import exports, store
-from livebot.engagement.keys import REPORTER, SETTINGS
+from livebot.engagement.keys import LIVE, REPORTER, SETTINGS
 from livebot.engagement.live import live_snapshot
 from livebot.engagement.rebuild import rebuild
 from livebot.engagement.report import iso
@@ -100,7 +100,9 @@ async def export(request: web.Request) -> web.Response:
 @routes.post(P + "/sessions/{session_id}/rebuild")
 @roles("marketing")
 async def post_rebuild(request: web.Request) -> web.Response:
-    result = await rebuild(request.app[DATABASE], session_param(request))
+    session_id = session_param(request)
+    async with request.app[LIVE].session_lock(session_id):
+        result = await rebuild(request.app[DATABASE], session_id)
     return json({"session_id": result.session_id, "events": result.events, "rows": result.rows, "minutes": result.minutes})
 
 

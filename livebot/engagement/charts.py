@@ -106,7 +106,7 @@ def number(value: float) -> str:
 
 
 def svg_open(name: str, title: str, height: int, width: int = WIDTH) -> list[str]:
-    return [f'<svg class="chart" data-chart="{escape(name)}" xmlns="http://www.w3.org/2000/svg" '
+    return [f'<svg class="chart" data-chart="{escape(name)}" '
             f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" preserveAspectRatio="xMidYMid meet">',
             f"<title>{escape(title)}</title>"]
 

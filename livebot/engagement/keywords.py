@@ -1,7 +1,9 @@
 """Top keywords of a session's comments: TF-IDF over the FAQ tokenizer's content terms.
 
-Terms come from :mod:`livebot.faq.tokenizer` (the private jieba with the domain dictionary,
-synonyms folded to one canonical word, its stop words removed). TF is how often a term was
+Terms come from the FAQ tokenizer's private jieba (:mod:`livebot.faq.tokenizer`, with the
+domain dictionary) over normalised text, folded to canonical words and without the FAQ stop
+words by its lexicon. Only the plain cut is used, not the full per-message analysis with
+homophone repair: that costs milliseconds per text, and a report reads thousands. TF is how often a term was
 sent — each distinct text weighted by how many times it was sent, flood repeats included — and
 IDF is the term's self-information in jieba's general-Chinese word counts, so words common
 everywhere (知道, 现在) sink and topical ones (奶源, 三聚氰胺) rise. A further stop list below
@@ -16,6 +18,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from livebot.faq.normalize import normalize
 from livebot.faq.tokenizer import Tokenizer, default_tokenizer
 
 CHAT_STOPWORDS = frozenset({
@@ -44,15 +47,24 @@ def is_keyword(term: str) -> bool:
     return len(term) >= 2 and not NOISE.match(term) and term.lower() not in CHAT_STOPWORDS
 
 
+def terms(tokenizer: Tokenizer, text: str) -> set[str]:
+    """The distinct keyword candidates of one comment."""
+    lexicon = tokenizer.lexicon
+    out = set()
+    for token in tokenizer.cut(normalize(text).text):
+        term = lexicon.canonicalize(token)
+        if lexicon.is_content(term) and is_keyword(term):
+            out.add(term)
+    return out
+
+
 def keywords(texts: Sequence[tuple[str, int]], top: int, tokenizer: Tokenizer | None = None) -> list[Keyword]:
     """The ``top`` keywords of (text, times sent) pairs, best first (ties by count, then term)."""
     tokenizer = tokenizer or default_tokenizer()
     counts: Counter[str] = Counter()
     for text, sent in texts:
-        if sent <= 0:
-            continue
-        for term in set(tokenizer.analyze(text).terms):
-            if is_keyword(term):
+        if sent > 0:
+            for term in terms(tokenizer, text):
                 counts[term] += sent
     scored = [Keyword(term, n, n * min(tokenizer.informativeness(term), IDF_CAP)) for term, n in counts.items()]
     scored.sort(key=lambda k: (-k.weight, -k.count, k.term))

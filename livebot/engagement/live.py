@@ -69,7 +69,13 @@ class LiveFigures:
         self.attributors: dict[int, Attributor] = {}
         self.marks: dict[int, AskWatermark] = {}
         self.lock = asyncio.Lock()
+        self.locks: dict[int, asyncio.Lock] = {}
         self.flushes = 0
+
+    def session_lock(self, session_id: int) -> asyncio.Lock:
+        """Held while a session's rows are written, so a rebuild that read older events cannot
+        overwrite a recompute that read newer ones (within this instance)."""
+        return self.locks.setdefault(session_id, asyncio.Lock())
 
     # bus handlers
 
@@ -153,7 +159,12 @@ class LiveFigures:
                 self.metrics.first_response.observe(seconds)
         rows = 0
         if minutes:
-            rows = await recompute(self.db, session_id, minutes, attributor)
+            try:
+                async with self.session_lock(session_id):
+                    rows = await recompute(self.db, session_id, minutes, attributor)
+            except Exception:
+                self.dirty[session_id] |= minutes  # try again on the next flush
+                raise
             self.metrics.recomputed.inc(len(minutes))
         if minutes or is_live:
             await self.publish(session_id)
@@ -175,9 +186,13 @@ class LiveFigures:
         rebuilt = []
         for session_id in await store.live_session_ids(self.db):
             try:
-                await rebuild(self.db, session_id)
+                async with self.session_lock(session_id):
+                    mark = await store.ask_watermark(self.db, session_id)
+                    await rebuild(self.db, session_id)
                 rebuilt.append(session_id)
                 self.seen[session_id] = time.monotonic()
+                self.marks.setdefault(session_id, mark)
+                self.attributors.setdefault(session_id, await store.attributor(self.db, session_id))
             except Exception:
                 logger.exception("engagement session=%s catch-up rebuild failed", session_id)
         return rebuilt

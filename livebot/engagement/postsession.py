@@ -37,8 +37,9 @@ class Reporter:
     """Generates and stores reports; owns the background tasks the bus handler starts."""
 
     def __init__(self, db: Database, settings: EngagementSettings, metrics: EngagementMetrics,
-                 base_url: Callable[[], str]) -> None:
+                 base_url: Callable[[], str], lock: Callable[[int], asyncio.Lock] | None = None) -> None:
         self.db, self.settings, self.metrics, self.base_url = db, settings, metrics, base_url
+        self.lock = lock or (lambda _session_id: asyncio.Lock())
         self.http: aiohttp.ClientSession | None = None
         self.tasks: set[asyncio.Task[Any]] = set()
 
@@ -69,7 +70,8 @@ class Reporter:
 
     async def generate(self, session_id: int, trigger: str, send: bool = False) -> dict[str, Any]:
         """Rebuild, build and store the report of a session; send the summary when asked and configured."""
-        await rebuild(self.db, session_id)
+        async with self.lock(session_id):
+            await rebuild(self.db, session_id)
         data = await build_report(self.db, session_id, self.settings)
         await store.save_report(self.db, session_id, data, trigger)
         self.metrics.reports.labels(trigger, "ok").inc()

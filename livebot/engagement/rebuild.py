@@ -7,6 +7,7 @@ figures call :func:`recompute` for the minutes new chat touched. Both run the sa
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -58,8 +59,8 @@ async def rebuild(db: Database, session_id: int) -> RebuildResult:
     await store.get_session(db, session_id)
     folder = Folder(await store.attributor(db, session_id))
     async for batch in store.stream_events(db, session_id):
-        folder.add_events(batch)
-    folder.add_asks(await store.asks(db, session_id))
+        await asyncio.to_thread(folder.add_events, batch)  # CPU work off the event loop
+    await asyncio.to_thread(folder.add_asks, await store.asks(db, session_id))
     rows = folder.rows(session_id)
     await store.replace_minutes(db, session_id, rows)
     minutes = len({row["minute"] for row in rows})

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from livebot.engagement import store
 from livebot.engagement.attribution import Attributor
-from livebot.engagement.figures import LABELS, MINUTE, minute_of
+from livebot.engagement.figures import MINUTE, minute_of
 from livebot.engagement.keywords import keywords
 from livebot.engagement.names import NO_SITE, NOT_ON_AIR, platform_name
 from livebot.engagement.settings import EngagementSettings

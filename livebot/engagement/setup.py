@@ -37,7 +37,7 @@ async def engagement_ctx(app: web.Application) -> AsyncIterator[None]:
     settings, db, bus = app[SETTINGS], app[DATABASE], app[BUS]
     metrics = EngagementMetrics(app[REGISTRY])
     live = LiveFigures(db, bus, settings, metrics)
-    reporter = Reporter(db, settings, metrics, lambda: app[CONFIG].server.base_url)
+    reporter = Reporter(db, settings, metrics, lambda: app[CONFIG].server.base_url, live.session_lock)
     app[LIVE], app[REPORTER] = live, reporter
     unsubscribe = [
         bus.subscribe(CHAT_STORED, live.on_stored, name="engagement-stored", queue_size=QUEUE_SIZE),

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, insert, or_, select, update
+import orjson
+from sqlalchemy import String, and_, case, delete, func, insert, or_, select, type_coerce, update
 
 from livebot.chat.models import StoredEvent
 from livebot.console.models import QuestionAsk, QuestionCard
@@ -25,7 +26,8 @@ from livebot.schedule.models import LiveSession, Segment, Site, TimelineEntry
 from livebot.storage.base import utcnow
 from livebot.storage.engine import Database
 
-FETCH_ROWS = 5000
+FETCH_ROWS = 2000
+"""Rows per fetch while streaming events: small enough that converting one batch never holds the loop long."""
 INSERT_CHUNK = 500
 ATTRIBUTION_KINDS = ("segment", "site", "status")
 MINUTE_TABLE = EngagementMinute.__table__
@@ -34,8 +36,11 @@ EVENTS = StoredEvent.__table__
 LABEL = StoredEvent.enrichment[("sentiment", "label")].as_string()
 EVENT_COLUMNS = (
     StoredEvent.ts, StoredEvent.platform, StoredEvent.kind, StoredEvent.user_id, StoredEvent.count, StoredEvent.value,
-    StoredEvent.viewers, StoredEvent.hidden, StoredEvent.flags, LABEL.label("label"), StoredEvent.sentiment,
+    StoredEvent.viewers, StoredEvent.hidden, type_coerce(StoredEvent.flags, String).label("flags"), LABEL.label("label"),
+    StoredEvent.sentiment,
 )
+"""In :class:`EventFacts` order; ``flags`` as its JSON text, parsed only when not empty (most rows: ``[]``)."""
+NO_FLAGS: tuple[str, ...] = ()
 
 
 # ───────────── sessions and the schedule ─────────────
@@ -131,8 +136,21 @@ def in_ranges(column: Any, ranges: Sequence[tuple[datetime, datetime]] | None) -
 
 
 def event_facts(row: Any) -> EventFacts:
-    return EventFacts(row.ts, row.platform, row.kind, row.user_id or "", row.count, row.value, row.viewers,
-                      bool(row.hidden), tuple(row.flags or ()), row.label, row.sentiment)
+    ts, platform, kind, user_id, count, value, viewers, hidden, flags, label, score = row
+    return EventFacts(ts, platform, kind, user_id or "", count, value, viewers, bool(hidden), parse_flags(flags), label,
+                      score)
+
+
+def parse_flags(raw: Any) -> tuple[str, ...]:
+    if not raw or raw == "[]":
+        return NO_FLAGS
+    if isinstance(raw, list | tuple):
+        return tuple(str(f) for f in raw)
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return NO_FLAGS
+    return tuple(str(f) for f in value) if isinstance(value, list) else NO_FLAGS
 
 
 async def stream_events(db: Database, session_id: int,
@@ -162,6 +180,14 @@ class AskWatermark:
 
     last_id: int = 0
     last_answer: datetime | None = None
+
+
+async def ask_watermark(db: Database, session_id: int) -> AskWatermark:
+    """Where a rebuild leaves the live figures: every ask so far is counted."""
+    query = select(func.max(QuestionAsk.id), func.max(QuestionAsk.first_answer_at)).where(QuestionAsk.session_id == session_id)
+    async with db.engine.connect() as conn:
+        last_id, last_answer = (await conn.execute(query)).one()
+    return AskWatermark(int(last_id or 0), last_answer)
 
 
 async def asks_changed(db: Database, session_id: int, mark: AskWatermark) -> tuple[set[datetime], AskWatermark, list[float]]:

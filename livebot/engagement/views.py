@@ -108,7 +108,8 @@ async def panel_context(request: web.Request, session_id: int) -> dict[str, Any]
     zone = zone_of(report["session"]["timezone"])
     return {"report": report, "charts": report_charts(report, topics=False), "live": snapshot, "glossary": GLOSSARY,
             "status_names": STATUS_NAMES, "updated": now.astimezone(zone).strftime("%H:%M:%S"),
-            "window": app[SETTINGS].sentiment_window_minutes}
+            "window": app[SETTINGS].sentiment_window_minutes,
+            "interval_ms": int(min(max(app[SETTINGS].flush_seconds, 1.0), 60.0) * 1000)}
 
 
 @routes.get("/reports/compare")

@@ -83,7 +83,8 @@ class ConceptMatcher:
 
     @classmethod
     def _regex(cls, pattern: str) -> str:
-        parts = []
+        # A pattern that starts with a number must not start inside one (2小时 is not 12小时).
+        parts = [r"(?<![0-9.])"] if pattern[0] == "N" or pattern[0].isdigit() else []
         for char in pattern:
             if char == "*":
                 parts.append(cls.GAP)

@@ -3,7 +3,7 @@
 Handles what live chat throws at us: full-width letters and digits, Traditional characters,
 Unicode emoji and Douyin-style bracket emoji (``[玫瑰]``), repeated punctuation and letters,
 HTML fragments, control and zero-width characters, Chinese numerals before units (三个月 →
-3个月, 二段 → 2段) and absurdly long pastes.
+3个月, 二段 → 2段), degrees (37℃ → 37度) and absurdly long pastes.
 """
 
 from __future__ import annotations
@@ -31,7 +31,10 @@ _ELLIPSIS = re.compile(r"\.{2,}|。{2,}|…+")
 _LONG_REPEAT = re.compile(r"(\D)\1{3,}")
 _SPACES = re.compile(r"\s+")
 _CN_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
-_CN_NUMBER_UNIT = re.compile(r"([零一二两三四五六七八九十]{1,3})(?=个|岁|段(?!时|话|路|日子|距离)|周|罐|勺|次|天|头|座|项|顿|批|瓶|箱|袋|小时|钟头)")
+_CN_NUMBER_UNIT = re.compile(
+    r"([零一二两三四五六七八九十]{1,3})(?=个|岁|段(?!时|话|路|日子|距离)|周|罐|勺|次(?!性)|天|头|座|项|顿|批|瓶|箱|袋|小时|钟头)"
+)
+_DEGREES = re.compile(r"(?<=[0-9])\s*(?:°c|℃|°)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +60,8 @@ def normalize(text: str) -> NormalizedText:
     text = _EMOJI.sub(lambda match: _keep(emojis, match.group(0)) or " ", _SKIN_TONE.sub("", text))
     text = to_simplified(text).lower()
     text = _CN_NUMBER_UNIT.sub(_arabic, text)
+    if "°" in text or "℃" in text:
+        text = _DEGREES.sub("度", text)  # 37℃ / 37°C → 37度, as viewers type it
     text = _ELLIPSIS.sub("…", text)
     text = _SAME_PUNCT_RUN.sub(r"\1", text)
     text = _QUESTION_RUN.sub(lambda match: "?" if "?" in match.group(0) else "!", text)

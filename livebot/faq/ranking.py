@@ -43,8 +43,8 @@ CANDIDATES = 6
 # ``confidence_features``. Fitted by ``python -m livebot.faq.calibration KB DEV_CASES
 # --leave-one-out`` (the shared dev set plus every alias of the sample knowledge base asked
 # against an index without it), so a confidence of 0.5 means "right about half the time".
-CALIBRATION = (4.74, -1.73, 6.75)
-CALIBRATION_BIAS = -2.73
+CALIBRATION = (5.33, -1.60, 8.56)
+CALIBRATION_BIAS = -3.48
 SHOW_THRESHOLD = 0.5
 SECONDARY_THRESHOLD = 0.25
 
@@ -69,6 +69,7 @@ class Candidate:
     total: float
     margin: float
     confidence: float
+    missing: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,11 +133,13 @@ class Ranker:
         result = []
         for position, (entry, score) in enumerate(ranked):
             margin = (score - (runner_up if position == 0 else best)) / best
-            explained, total = self._coverage(query, entry)
+            explained, total, missing = self._coverage(query, entry)
             coverage = explained / total if total > 0 else 0.0
-            confidence = calibrated(confidence_features(explained, total, margin))
+            confidence = calibrated(confidence_features(explained, total, margin, missing))
             result.append(
-                Candidate(entry, self.index.entries[entry].id, score, coverage, explained, total, margin, confidence)
+                Candidate(
+                    entry, self.index.entries[entry].id, score, coverage, explained, total, margin, confidence, missing
+                )
             )
         result.sort(key=lambda c: (c.confidence, c.raw), reverse=True)
         return result
@@ -154,24 +157,28 @@ class Ranker:
             scores[entry] = scores.get(entry, 0.0) + ANSWER_FIELD_WEIGHT * score
         return scores
 
-    def _coverage(self, query: Query, entry: int) -> tuple[float, float]:
-        """Importance of the query the entry explains, and the query's total importance."""
+    def _coverage(self, query: Query, entry: int) -> tuple[float, float, float]:
+        """Importance the entry explains, the query's total, and the largest unexplained word."""
         terms = self.index.entry_terms[entry]
         strong, weak = terms.strong, terms.weak
-        explained = total = 0.0
+        explained = total = missing = 0.0
         for word in query.words:
             total += word.importance
             if word.term in strong:
-                explained += word.importance
+                credit = 1.0
             elif word.term in weak:
-                explained += word.importance * ANSWER_ONLY_CREDIT
+                credit = ANSWER_ONLY_CREDIT
             elif word.parts:
                 hits = sum(1 for bigram, sound in word.parts if bigram in strong or sound in strong)
-                explained += word.importance * PARTIAL_CREDIT * hits / len(word.parts)
-        return explained, total
+                credit = PARTIAL_CREDIT * hits / len(word.parts)
+            else:
+                credit = 0.0
+            explained += word.importance * credit
+            missing = max(missing, word.importance * (1.0 - credit))
+        return explained, total, missing
 
 
-def confidence_features(explained: float, total: float, margin: float) -> tuple[float, float, float]:
+def confidence_features(explained: float, total: float, margin: float, missing: float = 0.0) -> tuple[float, ...]:
     """Features of the calibrated model: explained evidence, unexplained content, margin.
 
     The lead over the runner-up counts in proportion to how much of the query the entry
@@ -249,7 +256,17 @@ def focus_clauses(analysis: Analysis, index: FaqIndex) -> frozenset[int]:
     weak = index.tokenizer.lexicon.weak_words
     focus = set(asking)
     first = min(asking)
-    while first > 0 and sum(1 for n in focus for t in clauses[n] if t not in weak) < 2:
+    while first > 0 and not _names_topic(clauses, focus, weak, index):
         first -= 1
         focus.add(first)
     return frozenset(focus)
+
+
+def _names_topic(clauses: Sequence[tuple[str, ...]], focus: set[int], weak: frozenset[str], index: FaqIndex) -> bool:
+    """True when the focus clauses name a topic: a term the knowledge base knows, or two terms.
+
+    "前两天在超市买了一罐，回家翻过来看了半天，请问溯源码在哪儿": 溯源码 alone is the topic,
+    the story before it is context. "宝宝8个月了，喝几段" needs the clause before.
+    """
+    strong = [term for n in focus for term in clauses[n] if term not in weak]
+    return len(strong) >= 2 or any(index.known(f"{WORD}|{term}") for term in strong)

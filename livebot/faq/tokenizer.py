@@ -145,33 +145,34 @@ class Tokenizer:
         """Canonical content terms of one clause; a concept stands in for the tokens it covers.
 
         "宝宝喝完好几天才拉一次" is 宝宝 + 便秘 rather than 宝宝/完好/几天/拉/1: the words of
-        a described symptom would otherwise count as unexplained content. A token only
-        partly inside a concept's span is kept beside it.
+        a described symptom would otherwise count as unexplained content. A token mostly
+        inside concepts goes with them (jieba's 完好 in 喝完好几天); one mostly outside stays.
         """
         lexicon = self.lexicon
         matches = lexicon.concepts.find("".join(surface)) if lexicon.concepts is not None else []
         terms: list[str] = []
+        from_concepts: set[str] = set()
         emitted: set[int] = set()
         position = 0
         for token in surface:
             start, end = position, position + len(token)
             position = end
-            covering = None
+            covered = 0
             for number, match in enumerate(matches):
-                if match.start < end and start < match.end:
-                    covering = number
-                    break
-            if covering is not None:
-                match = matches[covering]
-                if covering not in emitted:
-                    emitted.add(covering)
-                    terms.extend(term for term in match.terms if term not in terms)
-                if match.start <= start and end <= match.end:
+                if match.start >= end or start >= match.end:
                     continue
-            if not _WORD.search(token):
+                covered += min(end, match.end) - max(start, match.start)
+                if number not in emitted:
+                    emitted.add(number)
+                    for term in match.terms:
+                        term = lexicon.canonicalize(term)
+                        if term not in from_concepts:
+                            from_concepts.add(term)
+                            terms.append(term)
+            if 2 * covered >= len(token) or not _WORD.search(token):
                 continue
             term = lexicon.canonicalize(token)
-            if lexicon.is_content(term):
+            if lexicon.is_content(term) and not (matches and term in from_concepts):
                 terms.append(term)
         return tuple(terms)
 

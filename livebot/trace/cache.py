@@ -1,15 +1,15 @@
 """A short-lived cache of batch summaries for the public Digital Link resolver.
 
 A can's code is scanned by many viewers at once when the stream shows it, so the answer is
-computed once, reused for ``ttl`` seconds and dropped the moment trace data changes
-(``trace.updated``). Concurrent misses for one lot share a single database lookup.
+computed once, reused for ``ttl`` seconds and dropped the moment its trace data changes
+(``trace.updated`` names every batch whose summary changed). Concurrent misses for one lot share a single database lookup.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import orjson
@@ -18,12 +18,24 @@ Loader = Callable[[str], Awaitable[dict[str, Any] | None]]
 
 
 class CachedSummary:
-    __slots__ = ("summary", "json", "expires")
+    """A summary kept as JSON bytes: thousands of cached lots add no objects for the cyclic GC to walk
+    (a cache of nested dicts made full collections take most of a second under load)."""
+
+    __slots__ = ("gtin", "json", "expires")
 
     def __init__(self, summary: dict[str, Any] | None, expires: float) -> None:
-        self.summary = summary
+        self.gtin: str | None = summary.get("gtin") if summary is not None else None
         self.json = orjson.dumps(summary) if summary is not None else b""
         self.expires = expires
+
+    @property
+    def found(self) -> bool:
+        return bool(self.json)
+
+    @property
+    def summary(self) -> dict[str, Any] | None:
+        """A fresh copy of the summary (for pages); None when the lot is unknown."""
+        return orjson.loads(self.json) if self.json else None
 
 
 class SummaryCache:
@@ -61,6 +73,12 @@ class SummaryCache:
         return entry
 
     def clear(self) -> None:
-        """Forget everything (trace data changed); loads already running are not kept."""
+        """Forget everything; loads already running are not kept."""
         self.entries.clear()
+        self.generation += 1
+
+    def discard(self, lots: Iterable[str]) -> None:
+        """Forget these lots (their trace data changed); loads already running are not kept."""
+        for lot in lots:
+            self.entries.pop(lot, None)
         self.generation += 1

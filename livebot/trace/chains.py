@@ -172,13 +172,17 @@ async def affected_batches(session: AsyncSession, lots: Collection[str], gtins: 
     return found
 
 
-async def refresh(session: AsyncSession, lots: Collection[str], gtins: Collection[str] = ()) -> None:
-    """Re-assemble and store the snapshots of every batch the written ``lots``/``gtins`` touch."""
+async def refresh(session: AsyncSession, lots: Collection[str], gtins: Collection[str] = ()) -> set[str]:
+    """Re-assemble and store the snapshots of every batch the written ``lots``/``gtins`` touch.
+
+    Returns those batch lots: what ``trace.updated`` must name so caches drop exactly them.
+    """
     await session.flush()
     targets = await affected_batches(session, lots, gtins)
-    for lot, chain in (await build_chains(session, targets)).items():
+    for chain in (await build_chains(session, targets)).values():
         chain.batch.chain = snapshot(chain)
     await session.flush()
+    return targets
 
 
 async def load_chain(db: Database, lot: str) -> Chain | None:

@@ -156,8 +156,11 @@ def mda(obj: Mapping[str, Any], name: str) -> Any:
 
 def master_data(doc: Mapping[str, Any], prefixes: tuple[str, ...]) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
     """Location names and product names/stages from ``epcisHeader.epcisMasterData``."""
-    header = doc.get("epcisHeader")
-    vocabularies = header.get("epcisMasterData", {}).get("vocabularyList", []) if isinstance(header, Mapping) else []
+    header = doc.get("epcisHeader", {})
+    master = header.get("epcisMasterData", {}) if isinstance(header, Mapping) else None
+    if not isinstance(master, Mapping):
+        raise InvalidEvent("epcisHeader.epcisMasterData", "must be an object")
+    vocabularies = master.get("vocabularyList", [])
     if not isinstance(vocabularies, list):
         raise InvalidEvent("epcisHeader.epcisMasterData.vocabularyList", "must be an array")
     locations: dict[str, str] = {}
@@ -272,7 +275,7 @@ class EventParser:
         if not isinstance(event, Mapping):
             raise self.fail("event", "must be an object")
         kind = event.get("type")
-        if kind not in EVENT_TYPES:
+        if not isinstance(kind, str) or kind not in EVENT_TYPES:
             raise self.fail("type", f"must be one of {', '.join(sorted(EVENT_TYPES))}")
         if "eventTime" not in event:
             raise self.fail("eventTime", "missing")
@@ -317,7 +320,7 @@ class EventParser:
             return None
         if action is None:
             raise self.fail("action", f"missing (required for {kind})")
-        if action not in ACTIONS:
+        if not isinstance(action, str) or action not in ACTIONS:
             raise self.fail("action", "must be ADD, OBSERVE or DELETE")
         return str(action)
 

@@ -29,7 +29,8 @@ from livebot.trace.telemetry import is_stale
 
 _SETTINGS: weakref.WeakKeyDictionary[Any, TraceSettings] = weakref.WeakKeyDictionary()
 _ELEMENT_STRING = re.compile(r"\(01\)(\d{14})(?:\(\d{2}\)[^()]*)*?\(10\)([^()\s]{1,20})")
-_INVISIBLE = re.compile(r"[\s\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\-_]+")
+_INVISIBLE = re.compile(r"[\s\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]+")
+_SEPARATORS = re.compile(r"[-_]+")
 
 
 def use_settings(db: Database, settings: TraceSettings) -> None:
@@ -136,6 +137,7 @@ async def batch_summary(db: Database, lot: str) -> dict[str, Any] | None:
     main = headline(facts)
     raw = main.lot if main else None
     passed = sum(1 for i in chain.inspections if i.result == "pass")
+    cooling_minutes = minutes_between(milked_at(raw), main.cooled_at) if main and raw else None
     readings = [
         {"at": iso(at, settings), "value": value, "unit": "°C", "lot": name}
         for name, series in chain.readings.items() for at, value in series
@@ -159,7 +161,9 @@ async def batch_summary(db: Database, lot: str) -> dict[str, Any] | None:
         "milking_end": iso(raw.milking_end, settings) if raw else None,
         "cooled_at": iso(main.cooled_at, settings) if main else None,
         "cooling_temp_c": main.cooling_temp_c if main else None,
-        "cooling_minutes": minutes_between(milked_at(raw), main.cooled_at) if main and raw else None,
+        "cooling_minutes": cooling_minutes,
+        "cooling_limit_minutes": settings.cooling_limit_minutes,
+        "cooling_met": cooling_minutes <= settings.cooling_limit_minutes if cooling_minutes is not None else None,
         "departed_at": iso(raw.departed_at, settings) if raw else None,
         "arrived_at": iso(raw.arrived_at, settings) if raw else None,
         "processing_start": iso((raw.processing_start if raw else None) or batch.processing_start, settings),
@@ -198,14 +202,15 @@ async def telemetry_snapshot(db: Database, plant: str | None = None, now: dateti
 
 
 def normalise_code(code: str) -> str:
-    """Full-width to ASCII, invisible and separator characters removed, upper case."""
+    """Full-width to ASCII, spaces and invisible characters removed, upper case."""
     return _INVISIBLE.sub("", unicodedata.normalize("NFKC", code)).upper()
 
 
 def code_candidates(code: str) -> list[str]:
-    """The code as typed, then with a letter O read as zero in its digit part, then everywhere."""
-    first = normalise_code(code)
-    candidates = [first]
+    """The code as typed, without separators, with a letter O read as zero in its digit part, then everywhere."""
+    typed = normalise_code(code)
+    first = _SEPARATORS.sub("", typed)
+    candidates = [typed, first]
     digit = re.search(r"\d", first)
     if digit is not None:
         head, tail = first[: digit.start()], first[digit.start():]

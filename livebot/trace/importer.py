@@ -73,8 +73,9 @@ async def store_document(session: AsyncSession, doc: ParsedDocument, zone: ZoneI
             gtins.update(ref.gtin for ref in event.lots)
         await projection.rebuild(session, affected, zone)
     if affected or renamed:
-        await chains.refresh(session, affected, renamed)
-    result = ImportResult(stored=len(fresh), duplicates=len(doc.events) - len(fresh), lots=sorted(affected), gtins=sorted(gtins))
+        affected |= await chains.refresh(session, affected, renamed)
+    result = ImportResult(stored=len(fresh), duplicates=len(doc.events) - len(fresh), lots=sorted(affected),
+                          gtins=sorted(gtins))
     logger.info("trace import stored=%d duplicates=%d lots=%d", result.stored, result.duplicates, len(affected))
     return result
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from aiohttp import web
@@ -73,7 +73,10 @@ async def import_epcis_file(url: str, path: Path, settings: TraceSettings) -> Im
 
 async def trace_changed(app: web.Application, lots: Sequence[str], gtins: Sequence[str]) -> None:
     """Drop cached answers here at once and tell every instance (``trace.updated``)."""
-    app[SUMMARY_CACHE].clear()
+    if lots:
+        app[SUMMARY_CACHE].discard(lots)
+    else:
+        app[SUMMARY_CACHE].clear()
     await app[BUS].publish(TRACE_UPDATED, {"lots": list(lots), "gtins": list(gtins)})
 
 
@@ -87,7 +90,7 @@ async def import_epcis_app(app: web.Application, raw: bytes) -> ImportResult:
         result = await import_epcis_isolated(app[CONFIG].database.url, raw, app[TRACE_SETTINGS])
     else:
         result = await import_epcis(app[DATABASE], raw, app[TRACE_SETTINGS])
-    if result.stored:
+    if result.lots:
         await trace_changed(app, result.lots, result.gtins)
     return result
 

@@ -32,8 +32,12 @@ async def trace_ctx(app: web.Application) -> AsyncIterator[None]:
     facts.use_settings(app[DATABASE], app[TRACE_SETTINGS])
     cache = app[SUMMARY_CACHE]
 
-    async def on_update(_message: dict[str, Any]) -> None:
-        cache.clear()
+    async def on_update(message: dict[str, Any]) -> None:
+        lots = message.get("lots")
+        if isinstance(lots, list) and lots:
+            cache.discard(str(lot) for lot in lots)
+        else:
+            cache.clear()
 
     unsubscribe = app[BUS].subscribe(TRACE_UPDATED, on_update, name="trace:resolver-cache")
     yield

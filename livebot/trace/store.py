@@ -41,12 +41,12 @@ async def upsert_product(session: AsyncSession, gtin: str, name: str | None = No
     return row
 
 
-async def save_products(db: Database, products: Sequence[tuple[str, str, str]]) -> None:
-    """Register ``(gtin, name, stage)`` products (the demo and plants' setup)."""
+async def save_products(db: Database, products: Sequence[tuple[str, str, str]]) -> list[str]:
+    """Register ``(gtin, name, stage)`` products; returns the batch lots whose summary changed."""
     async with db.sessions() as session, session.begin():
         for gtin, name, stage in products:
             await upsert_product(session, gtin, name, stage)
-        await chains.refresh(session, (), [gtin for gtin, _, _ in products])
+        return sorted(await chains.refresh(session, (), [gtin for gtin, _, _ in products]))
 
 
 async def check_can_code(session: AsyncSession, code: str | None, lot: str, where: str) -> None:
@@ -82,7 +82,7 @@ async def save_batches(db: Database, pushes: Sequence[BatchPush]) -> tuple[list[
                     session.add(BatchSource(batch_lot=push.lot, source_lot=raw.lot))
                 lots.append(raw.lot)
             await session.flush()
-        await chains.refresh(session, lots, [p.gtin for p in pushes if p.product])
+        lots += await chains.refresh(session, lots, [p.gtin for p in pushes if p.product])
     return sorted(set(lots)), sorted({p.gtin for p in pushes})
 
 
@@ -105,7 +105,7 @@ async def save_inspections(db: Database, pushes: Sequence[InspectionPush]) -> tu
             session.add(Inspection(source_key=push.key, lot=push.lot, **push.fields))
             stored += 1
         if stored:
-            await chains.refresh(session, wanted)
+            wanted = sorted(set(wanted) | await chains.refresh(session, wanted))
     return stored, len(pushes) - stored, wanted
 
 

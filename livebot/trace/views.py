@@ -43,8 +43,10 @@ def problem(request: web.Request, status: int, message: str, field: str | None =
 
 
 @routes.get("/01/{gtin}/10/{lot}")
+@routes.get("/01/{gtin}/10/{lot}/21/{serial}")
 @public
 async def resolve(request: web.Request) -> web.Response:
+    """A can's code: the batch page (the serial, when present, does not change the answer)."""
     try:
         gtin = gtin14(request.match_info["gtin"])
         lot = valid_lot(request.match_info["lot"])
@@ -53,11 +55,11 @@ async def resolve(request: web.Request) -> web.Response:
         return problem(request, 400, f"{message}：{err.problem}", err.field)
     db = request.app[DATABASE]
     entry = await request.app[SUMMARY_CACHE].get(lot, lambda name: facts.batch_summary(db, name))
-    if entry.summary is None or entry.summary.get("gtin") != gtin:
+    if not entry.found or entry.gtin != gtin:
         return problem(request, 404, "未找到该批次，请核对罐底的批次号", "lot")
     if wants_json(request):
         return web.Response(body=entry.json, content_type="application/json", headers=JSON_HEADERS)
-    return aiohttp_jinja2.render_template("trace/batch.html", request, page(entry.summary, request))
+    return aiohttp_jinja2.render_template("trace/batch.html", request, page(entry.summary or {}, request))
 
 
 @routes.get("/c/{code}")

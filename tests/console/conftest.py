@@ -53,13 +53,13 @@ async def make_session(db: Database, title: str = "北境臻护 · 溯源直播"
 async def store_event(
     db: Database, session_id: int | None, text: str, *, user: str = "小雨妈妈", platform: str = "douyin",
     channel: str = "room-7731", source: str = "test-hook", site_id: int | None = None, ts: datetime | None = None,
-    hidden: bool = False, is_question: bool = True,
+    hidden: bool = False, is_question: bool = True, segment_id: int | None = None,
 ) -> StoredEvent:
     serial = next(SERIAL)
     row = StoredEvent(
         source=source, external_id=f"ev-{serial}", platform=platform, channel=channel, kind="comment",
         ts=ts or utcnow(), user_id=f"u-{serial}", user_name=user, text=text, session_id=session_id, site_id=site_id,
-        hidden=hidden, flags=[], merged_count=1, is_question=is_question,
+        hidden=hidden, flags=[], merged_count=1, is_question=is_question, segment_id=segment_id,
     )
     async with db.sessions() as session:
         session.add(row)
@@ -73,7 +73,7 @@ def enriched(row: StoredEvent, suggestions: list[dict[str, Any]], is_question: b
         "pk": row.id, "source": row.source, "id": row.external_id, "platform": row.platform, "channel": row.channel,
         "kind": row.kind, "ts": row.ts.astimezone(UTC).isoformat(), "user": {"id": row.user_id, "name": row.user_name},
         "text": row.text, "count": None, "viewers": None, "value": None, "session_id": row.session_id,
-        "site_id": row.site_id, "segment_id": None, "hidden": row.hidden, "flags": [], "merged_count": 1,
+        "site_id": row.site_id, "segment_id": row.segment_id, "hidden": row.hidden, "flags": [], "merged_count": 1,
         "merged_into": None,
         "enrichment": {"is_question": is_question, "question_confidence": 0.9 if is_question else 0.1,
                        "suggestions": suggestions, "sentiment": {"label": "neutral", "score": 0.5},

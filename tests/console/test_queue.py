@@ -191,3 +191,21 @@ async def test_questions_missed_while_stopped_are_queued_on_start(make_config, a
     client = await aiohttp_client(create_app(config))
     [card] = await wait_for_asks(client.app, session_id, 1)
     assert card.text == "奶源是哪里的？" and card.faq_id == "milk-source-location"
+
+
+async def test_the_queue_api_names_sites_and_segments(client: TestClient) -> None:
+    from livebot.schedule.models import Segment
+
+    app = client.app
+    session_id, site_id = await make_session(app[DATABASE])
+    async with app[DATABASE].sessions() as session:
+        segment = Segment(session_id=session_id, position=1, title="牧场挤奶与冷却", offset_s=0, duration_s=900)
+        session.add(segment)
+        await session.commit()
+    await ask(app, session_id, "挤完奶多久冷却？", site_id=site_id, segment_id=segment.id)
+    await wait_for_asks(app, session_id, 1)
+    await login(client, "advisor")
+    body = await (await client.get(f"/api/v1/console/sessions/{session_id}/queue")).json()
+    [card] = body["cards"]
+    assert card["sites"] == ["北京演播厅"] and card["segment"] == "牧场挤奶与冷却"
+    assert body["seq"] == card["version"]

@@ -196,3 +196,63 @@ def test_query_documents_are_read_too(chain_doc: dict[str, Any]) -> None:
     chain_doc["type"] = "EPCISQueryDocument"
     chain_doc["epcisBody"] = {"queryResults": {"queryName": "SimpleEventQuery", "resultsBody": {"eventList": events}}}
     assert len(parse_document(chain_doc).events) == 19
+
+
+WEIRD: list[Any] = [None, 0, -1.5, True, "", "x" * 600, "\x00", "<script>", [], {}, [None], {"id": None}, "😀" * 50]
+
+
+def test_every_field_of_every_event_survives_hostile_values() -> None:
+    """Any value in any field is either accepted or a named 422/400, never a crash."""
+    template = load("dairy_chain.jsonld")
+    for index, event in enumerate(events_of(template)):
+        for key in list(event):
+            for value in WEIRD:
+                doc = load("dairy_chain.jsonld")
+                events_of(doc)[index][key] = value
+                try:
+                    parse_document(orjson.dumps(doc))
+                except InvalidEvent as err:
+                    assert err.event_index == index and err.field
+                except MalformedDocument:
+                    pass
+
+
+def test_document_level_hostile_values() -> None:
+    for key in ("@context", "type", "schemaVersion", "creationDate", "epcisHeader", "epcisBody"):
+        for value in WEIRD:
+            doc = load("dairy_chain.jsonld")
+            doc[key] = value
+            try:
+                parse_document(orjson.dumps(doc))
+            except InvalidEvent as err:
+                assert err.event_index is None and err.field
+
+
+def paths(value: Any, prefix: tuple[Any, ...] = (), depth: int = 0) -> list[tuple[Any, ...]]:
+    """Every key/index path inside ``value``, up to five levels deep."""
+    found: list[tuple[Any, ...]] = []
+    children = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else []
+    for key, child in children:
+        found.append((*prefix, key))
+        if depth < 5:
+            found += paths(child, (*prefix, key), depth + 1)
+    return found
+
+
+def test_nested_fields_survive_hostile_values() -> None:
+    """Quantity elements, sensor reports, ILMD and extensions: named errors only, never a crash."""
+    template = load("dairy_chain.jsonld")
+    single = {"@context": template["@context"], "type": "EPCISDocument", "schemaVersion": "2.0", "creationDate": template["creationDate"]}
+    for index in (0, 1, 2, 9, 13, 14):
+        event = events_of(template)[index]
+        for path in paths(event):
+            for value in (None, -1, "", "\x07", [], {}):
+                mutated = orjson.loads(orjson.dumps(event))
+                target = mutated
+                for key in path[:-1]:
+                    target = target[key]
+                target[path[-1]] = value
+                try:
+                    parse_document({**single, "epcisBody": {"eventList": [mutated]}})
+                except InvalidEvent as err:
+                    assert err.event_index == 0 and err.field

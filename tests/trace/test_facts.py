@@ -128,6 +128,7 @@ async def test_pushed_cooling_wins_over_readings(client: TestClient) -> None:
     s = await push(client, "QH20261124A10", {"lot": "SC10", "milking_end": "2026-11-24T05:10:00+08:00",
                                              "cooled_at": "2026-11-24T05:42:00+08:00", "cooling_temp_c": 3.8})
     assert (s["cooled_at"], s["cooling_temp_c"], s["cooling_minutes"]) == ("2026-11-24T05:42:00+08:00", 3.8, 32)
+    assert (s["cooling_met"], s["cooling_limit_minutes"]) == (True, 120)
 
 
 async def test_unknown_lot_is_none(client: TestClient) -> None:

@@ -58,3 +58,12 @@ async def test_lookup_api(chain: TestClient) -> None:
     resp = await chain.get(f"/api/v1/trace/batches/{CHAIN_LOT}", headers=headers)
     assert resp.status == 200 and (await resp.json())["minutes_to_processing"] == 105
     assert (await chain.get("/api/v1/trace/batches/NOPE", headers=headers)).status == 404
+
+
+async def test_lots_with_separators_resolve_as_written(client: TestClient) -> None:
+    from livebot.trace import store
+    from livebot.trace.pushes import parse_batches
+
+    await store.save_batches(client.app[DATABASE], parse_batches({"gtin": "06901234543216", "lot": "AB-2026_01"}))
+    assert await facts.find_lot(client.app[DATABASE], "ab-2026_01") == "AB-2026_01"
+    assert await facts.find_lot(client.app[DATABASE], "AB2026O1") is None

@@ -99,3 +99,25 @@ async def test_push_auth_and_malformed(client: TestClient) -> None:
     big = io.BytesIO(orjson.dumps({"batches": [BATCH], "pad": "x" * (2 * 1024 * 1024)}))
     resp = await client.post("/api/v1/trace/batches", data=big, headers=await bearer(client, "trace"))
     assert resp.status == 413
+
+
+def test_push_parsers_name_the_field_for_any_hostile_value() -> None:
+    from livebot.errors import ValidationError
+    from livebot.trace.pushes import parse_batches, parse_inspections
+    from livebot.trace.telemetry import parse_telemetry
+
+    weird: list[Any] = [None, 0, True, -1.5, "", "x" * 300, "\x00", [], {}, "<script>", float("inf")]
+    inspection = {"id": "a", "lot": "L1", "item": "蛋白质", "value": 3.2, "unit": "g", "limit": "≥2.8", "result": "pass",
+                  "lab": "lab", "at": "2026-12-01T05:30:00+08:00"}
+    telemetry = {"plant": "P", "line": "L", "metric": "tank_temp", "value": 3.6, "unit": "°C",
+                 "at": "2026-12-01T05:30:00+08:00", "interval_s": 10}
+    cases = [(parse_batches, BATCH, None), (parse_batches, BATCH["raw_milk"], "raw_milk"),
+             (parse_inspections, inspection, None), (lambda b: parse_telemetry(b, 30), telemetry, None)]
+    for parse, template, nested in cases:
+        for key in template:
+            for value in weird:
+                body = {**BATCH, "raw_milk": {**BATCH["raw_milk"], key: value}} if nested else {**template, key: value}
+                try:
+                    parse(body)
+                except ValidationError as err:
+                    assert err.field

@@ -12,7 +12,7 @@ from livebot.appkeys import DATABASE
 from livebot.trace import store
 from livebot.trace.pushes import parse_batches, parse_inspections
 from tests.conftest import bearer
-from tests.trace.conftest import CHAIN_CAN, CHAIN_GTIN, CHAIN_LOT
+from tests.trace.conftest import CHAIN_CAN, CHAIN_GTIN, CHAIN_LOT, CHAIN_RAW_LOT
 
 JSON = {"Accept": "application/json"}
 PAGE = f"/01/{CHAIN_GTIN}/10/{CHAIN_LOT}"
@@ -82,11 +82,10 @@ async def test_can_code_redirects_to_the_digital_link(chain: TestClient) -> None
 
 async def test_resolver_sees_new_data_at_once(chain: TestClient, chain_doc: dict[str, Any]) -> None:
     assert (await (await chain.get(PAGE, headers=JSON)).json())["inspections_total"] == 12
-    pushed = parse_inspections({"lot": CHAIN_LOT, "item": "维生素D", "value": 1.2, "unit": "μg/100kJ", "result": "fail"})
     resp = await chain.post("/api/v1/trace/inspections", json={"inspections": [
         {"lot": CHAIN_LOT, "item": "维生素D", "value": 1.2, "unit": "μg/100kJ", "result": "fail"}]},
         headers=await bearer(chain, "trace"))
-    assert resp.status == 201 and pushed
+    assert resp.status == 201
     body = await (await chain.get(PAGE, headers=JSON)).json()
     assert (body["inspections_passed"], body["inspections_total"]) == (12, 13)
 
@@ -108,3 +107,20 @@ async def test_hostile_strings_are_escaped_on_the_page(client: TestClient) -> No
     assert "<bdi>&lt;script&gt;" in html  # RTL override isolated from the page text
     body = await (await client.get("/01/06901234543216/10/EVIL1", headers=JSON)).json()
     assert body["farm"] == HOSTILE
+
+
+async def test_serial_qualifier_and_a_batch_without_raw_milk(client: TestClient) -> None:
+    await store.save_batches(client.app[DATABASE], parse_batches({"gtin": "06901234543216", "lot": "BARE1", "product_name": "北境臻护 1段"}))
+    resp = await client.get("/01/06901234543216/10/BARE1/21/000123")
+    assert resp.status == 200
+    html = await resp.text()
+    assert "从挤奶到生产的时间数据正在同步" in html and "暂无温度记录" in html and "质检报告正在同步" in html
+
+
+async def test_raw_milk_news_reaches_the_cached_can_page(chain: TestClient) -> None:
+    assert (await (await chain.get(PAGE, headers=JSON)).json())["inspections_total"] == 12
+    resp = await chain.post("/api/v1/trace/inspections", json={"lot": CHAIN_RAW_LOT, "item": "体细胞数", "value": "20万", "result": "pass"},
+                            headers=await bearer(chain, "trace"))
+    assert resp.status == 201
+    body = await (await chain.get(PAGE, headers=JSON)).json()
+    assert body["inspections_total"] == 13

@@ -246,6 +246,7 @@
     const meta = el("div", "qmeta");
     for (const p of card.platforms) meta.appendChild(el("span", "badge pf-" + p, platformLabel(p)));
     if (card.sites.length) meta.appendChild(el("span", "site", card.sites.join("、")));
+    if (card.segment) meta.appendChild(el("span", "segment", "环节：" + card.segment));
     const first = card.askers[0] || {};
     meta.appendChild(el("span", "user", first.user || ""));
     meta.appendChild(el("time", "", timeOf(card.last_asked_at)));
@@ -327,6 +328,7 @@
     meta.textContent = "";
     for (const p of card.platforms) meta.appendChild(el("span", "badge pf-" + p, platformLabel(p)));
     if (card.sites.length) meta.appendChild(el("span", "", card.sites.join("、")));
+    if (card.segment) meta.appendChild(el("span", "", "环节：" + card.segment));
     meta.appendChild(el("span", "", `${card.ask_count} 人提问 · 首次 ${timeOf(card.first_asked_at)}`));
     $("d-text").textContent = card.text;
     $("d-reason").textContent = card.ask_count > 1 ? "合并依据：" + card.group_reason : "";

@@ -1,0 +1,95 @@
+"""The report and the war room in headless Chromium: charts drawn, no console errors, nothing off 127.0.0.1."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.async_api import Page
+
+from livebot.appkeys import DATABASE
+from livebot.auth import store as auth_store
+from livebot.config import Config
+from livebot.engagement.rebuild import rebuild
+from tests.browser import browser, chromium_endpoint, live_server, login_page, save_screenshot  # noqa: F401
+from tests.conftest import PASSWORD
+from tests.engagement.conftest import insert_events, make_show, store_transcript, ev
+
+pytestmark = pytest.mark.browser
+
+
+def watch(page: Page) -> tuple[list[str], list[str]]:
+    """Console errors and uncaught exceptions; every URL the page requested."""
+    errors: list[str] = []
+    requests: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("request", lambda r: requests.append(r.url))
+    return errors, requests
+
+
+def off_host(requests: list[str]) -> list[str]:
+    return [u for u in requests if not u.startswith("data:") and urlsplit(u).hostname != "127.0.0.1"]
+
+
+async def test_session_report_draws_its_charts(browser: Any, live_server: Any, make_config: Callable[..., Config]) -> None:
+    config = make_config(schedule={"scheduler_enabled": False}, engagement={"flush_seconds": 300})
+    server = await live_server(config)
+    db = server.app[DATABASE]
+    show = await make_show(db)
+    await store_transcript(db, show.session_id)
+    # a busier hour on top of the hand-counted transcript, so the screenshot shows real curves
+    extra = []
+    for minute in range(30):
+        extra.append(ev(minute * 60 + 1, "viewers", viewers=1200 + minute * 90 - max(0, minute - 20) * 150))
+        extra.append(ev(minute * 60 + 2, "viewers", platform="kuaishou", viewers=500 + minute * 20))
+        for n in range(3 + minute % 5):
+            extra.append(ev(minute * 60 + 5 + n, user=f"v{minute}-{n}", text=["奶源在哪里", "工厂好干净", "水温多少度", "太贵了"][n % 4],
+                            platform=["douyin", "kuaishou", "channels"][n % 3],
+                            label=["neutral", "positive", "neutral", "negative"][n % 4], score=[0.0, 0.7, 0.1, -0.6][n % 4]))
+    await insert_events(db, show.session_id, extra)
+    await rebuild(db, show.session_id)
+    await auth_store.add_user(db, "chen", PASSWORD, "marketing", "陈市场")
+    context = await browser.new_context(viewport={"width": 1360, "height": 900})
+    page = await context.new_page()
+    errors, requests = watch(page)
+    await login_page(page, server.url, "chen", PASSWORD)
+    await page.goto(f"{server.url}/reports/sessions/{show.session_id}")
+    await page.wait_for_selector("svg.chart[data-chart=viewers] polyline")
+    charts = await page.eval_on_selector_all("svg.chart", "els => els.map(e => [e.dataset.chart, e.getBoundingClientRect().width, "
+                                             "e.querySelectorAll('polyline, rect.bar, circle.point').length])")
+    drawn = {name: (width, marks) for name, width, marks in charts}
+    for name in ("viewers", "comments", "sentiment", "questions", "platforms", "keywords", "segments", "answer-times"):
+        assert drawn[name][0] > 300 and drawn[name][1] > 0, name
+    assert await page.locator("svg.chart[data-chart=viewers] g.band").count() >= 4
+    assert await page.locator("svg.chart[data-chart=viewers] g.marker").count() == 3
+    assert await page.locator("[data-kpi=viewers_peak] .value").inner_text() == "3,900"  # douyin 3000 + kuaishou 900 at 20:20
+    await save_screenshot(page, "report")
+    assert errors == []
+    assert off_host(requests) == []
+    await context.close()
+
+
+async def test_war_room_refreshes_itself(browser: Any, live_server: Any, make_config: Callable[..., Config]) -> None:
+    config = make_config(schedule={"scheduler_enabled": False}, engagement={"flush_seconds": 1})
+    server = await live_server(config)
+    db = server.app[DATABASE]
+    show = await make_show(db, status="live")
+    await store_transcript(db, show.session_id)
+    await rebuild(db, show.session_id)
+    await auth_store.add_user(db, "chen", PASSWORD, "marketing", "陈市场")
+    context = await browser.new_context(viewport={"width": 1360, "height": 900})
+    page = await context.new_page()
+    errors, requests = watch(page)
+    await login_page(page, server.url, "chen", PASSWORD)
+    await page.goto(f"{server.url}/reports/sessions/{show.session_id}/live")
+    await page.wait_for_selector("svg.chart[data-chart=viewers]")
+    async with page.expect_response(lambda r: r.url.endswith("/live/panel") and r.status == 200, timeout=10_000):
+        pass
+    await page.wait_for_function("document.querySelector('#updated').textContent.startsWith('更新于')")
+    assert await page.locator("[data-kpi=comments] .value").inner_text() == "11"
+    assert errors == []
+    assert off_host(requests) == []
+    await context.close()
