@@ -118,7 +118,9 @@ def app(config: Config) -> web.Application:
 
 
 @pytest.fixture
-async def client(aiohttp_client: Any, app: web.Application) -> TestClient:
+async def client(database_url: str, aiohttp_client: Any, app: web.Application) -> TestClient:
+    """The app under a test client; asking for ``database_url`` first keeps the database
+    alive until the app has shut down (fixtures tear down in reverse order)."""
     return await aiohttp_client(app)
 
 

@@ -70,6 +70,7 @@ class LiveFigures:
         self.marks: dict[int, AskWatermark] = {}
         self.lock = asyncio.Lock()
         self.locks: dict[int, asyncio.Lock] = {}
+        self.published: dict[int, datetime] = {}
         self.flushes = 0
 
     def session_lock(self, session_id: int) -> asyncio.Lock:
@@ -137,7 +138,7 @@ class LiveFigures:
             return written
 
     def forget(self, session_id: int) -> None:
-        for table in (self.dirty, self.seen, self.attributors, self.marks):
+        for table in (self.dirty, self.seen, self.attributors, self.marks, self.published):
             table.pop(session_id, None)  # type: ignore[attr-defined]
 
     async def flush_session(self, session_id: int, is_live: bool = False) -> int:
@@ -166,8 +167,11 @@ class LiveFigures:
                 self.dirty[session_id] |= minutes  # try again on the next flush
                 raise
             self.metrics.recomputed.inc(len(minutes))
-        if minutes or is_live:
+        current = minute_of(self.clock())
+        if minutes or (is_live and self.published.get(session_id) != current):
+            # on news, and once a minute while live (so "comments in the last minute" falls to 0 when chat stops)
             await self.publish(session_id)
+            self.published[session_id] = current
         return rows
 
     async def stored_minutes(self, session_id: int, since: datetime) -> set[datetime]:

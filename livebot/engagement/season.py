@@ -80,7 +80,8 @@ async def season(db: Database, settings: EngagementSettings, *, ids: Sequence[in
     if ids:
         sessions = [await store.get_session(db, i) for i in dict.fromkeys(ids)]
     else:
-        sessions = (await store.list_sessions(db, ("live", "ended"), theme, since, until))[:MAX_SESSIONS]
+        # ended shows only: a show still running would pull its theme's averages down
+        sessions = (await store.list_sessions(db, ("ended",), theme, since, until))[:MAX_SESSIONS]
     items = await session_summaries(db, sessions, settings)
     themes = theme_table(items)
     return {
