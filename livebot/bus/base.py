@@ -23,16 +23,42 @@ Handler = Callable[[Message], Awaitable[None]]
 Unsubscribe = Callable[[], None]
 
 
+@dataclass(frozen=True, slots=True)
+class TopicCounters:
+    published: Any
+    delivered: Any
+    dropped: Any
+    failed: Any
+
+
+def topic_label(topic: str) -> str:
+    """Per-session topics share one label (``console.*``) so metrics do not grow per session."""
+    head, _, tail = topic.rpartition(".")
+    return f"{head}.*" if head and tail.isdigit() else topic
+
+
 class BusMetrics:
-    """Counters for published, delivered and dropped messages, by topic."""
+    """Counters for published, delivered and dropped messages, by topic family."""
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.children: dict[str, TopicCounters] = {}
         self.published = Counter("livebot_bus_published", "Messages published on the bus", ["topic"], registry=registry)
         self.delivered = Counter("livebot_bus_delivered", "Messages handed to subscribers", ["topic"], registry=registry)
         self.dropped = Counter(
             "livebot_bus_dropped", "Messages dropped because a subscriber queue was full", ["topic"], registry=registry
         )
         self.failed = Counter("livebot_bus_handler_errors", "Subscriber handlers that raised", ["topic"], registry=registry)
+
+    def topic(self, topic: str) -> TopicCounters:
+        """The counters for ``topic``, looked up once (label lookups cost more than the increment)."""
+        found = self.children.get(topic)
+        if found is None:
+            label = topic_label(topic)
+            found = TopicCounters(
+                self.published.labels(label), self.delivered.labels(label), self.dropped.labels(label), self.failed.labels(label)
+            )
+            self.children[topic] = found
+        return found
 
 
 def topic_matches(pattern: str, topic: str) -> bool:
@@ -57,7 +83,7 @@ class Subscription:
             self.queue.put_nowait((topic, message))
         except asyncio.QueueFull:
             self.dropped += 1
-            metrics.dropped.labels(topic).inc()
+            metrics.topic(topic).dropped.inc()
             now = time.monotonic()
             if now - self.last_drop_log > 5:
                 self.last_drop_log = now
@@ -68,11 +94,11 @@ class Subscription:
             topic, message = await self.queue.get()
             try:
                 await self.handler(message)
-                metrics.delivered.labels(topic).inc()
+                metrics.topic(topic).delivered.inc()
             except asyncio.CancelledError:
                 raise
             except Exception:
-                metrics.failed.labels(topic).inc()
+                metrics.topic(topic).failed.inc()
                 logger.exception("bus subscriber=%s topic=%s handler failed", self.name, topic)
             finally:
                 self.queue.task_done()
@@ -85,6 +111,7 @@ class Bus:
         self.queue_size = queue_size
         self.metrics = metrics or BusMetrics(CollectorRegistry())
         self.subscriptions: set[Subscription] = set()
+        self.routes: dict[str, tuple[Subscription, ...]] = {}
 
     async def start(self) -> None:
         """Connect; the in-process bus has nothing to do."""
@@ -109,19 +136,23 @@ class Bus:
         )
         sub.task = asyncio.get_running_loop().create_task(sub.drain(self.metrics), name=f"bus:{sub.name}")
         self.subscriptions.add(sub)
+        self.routes.clear()
         return lambda: self._remove(sub)
 
     def _remove(self, sub: Subscription) -> None:
         if sub in self.subscriptions:
             self.subscriptions.discard(sub)
+            self.routes.clear()
             if sub.task is not None:
                 sub.task.cancel()
 
     def dispatch(self, topic: str, message: Message) -> None:
         """Hand a message to every local subscription whose pattern matches."""
-        for sub in self.subscriptions:
-            if topic_matches(sub.pattern, topic):
-                sub.offer(topic, message, self.metrics)
+        subs = self.routes.get(topic)
+        if subs is None:
+            subs = self.routes[topic] = tuple(s for s in self.subscriptions if topic_matches(s.pattern, topic))
+        for sub in subs:
+            sub.offer(topic, message, self.metrics)
 
     async def drained(self) -> None:
         """Wait until every local subscriber has handled what it was given (tests, shutdown)."""

@@ -7,5 +7,5 @@ from livebot.bus.base import Bus, Message
 
 class MemoryBus(Bus):
     async def publish(self, topic: str, message: Message) -> None:
-        self.metrics.published.labels(topic).inc()
+        self.metrics.topic(topic).published.inc()
         self.dispatch(topic, message)

@@ -85,7 +85,7 @@ class RedisBus(Bus):
                         done.set_exception(BusError(f"redis publish failed: {err}"))
                 continue
             for topic, _, done in batch:
-                self.metrics.published.labels(topic).inc()
+                self.metrics.topic(topic).published.inc()
                 if not done.done():
                     done.set_result(None)
 

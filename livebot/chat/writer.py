@@ -1,10 +1,10 @@
 """Group commit: one writer task per app turns many requests' events into one transaction.
 
 Requests put their events on a bounded queue and wait on a future. The writer takes every
-job waiting (up to ``batch_max_events``), inserts them with one multi-row
-``INSERT ... ON CONFLICT (source, external_id) DO NOTHING RETURNING`` (so duplicates across
-requests, restarts and even within the batch are stored once and we learn exactly which rows
-are new), raises the ``merged_count`` of flood heads in the same transaction, commits, and
+job waiting (up to ``batch_max_events``), inserts them with multi-row
+``INSERT ... ON CONFLICT (source, external_id) DO NOTHING`` (so duplicates across requests,
+restarts and even within the batch are stored once), learns exactly which rows are new
+(``RETURNING`` on PostgreSQL; one JSON aggregate on SQLite, see :func:`insert_sqlite`), raises the ``merged_count`` of flood heads in the same transaction, commits, and
 only then resolves the futures: an acknowledgement always means "committed". While one batch
 commits, the next one accumulates, so batches grow with the load and latency stays flat.
 A full queue refuses new work at once (:class:`Overloaded`, answered 503 + Retry-After)

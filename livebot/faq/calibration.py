@@ -5,6 +5,13 @@ format: ``{"text", "faq_id"}``, ``faq_id`` null for chatter and unanswerable que
 each of the top candidates of a case detected as a question is a positive when it is the labelled entry, else a
 negative. The fitted weights and bias are copied into ``ranking.CALIBRATION`` and
 ``ranking.CALIBRATION_BIAS``; ``python -m livebot.faq.calibration KB CASES`` prints them.
+
+Two kinds of rows come from the knowledge base itself: ``--leave-one-out`` asks every alias
+against an index without it (natural positives), ``--leave-entry-out W`` asks every phrasing
+of an entry against an index without the whole entry (in-domain questions the knowledge base
+cannot answer: the near misses abstention must catch), each such row weighing W.
+The shipped constants: ``python -m livebot.faq.calibration livebot/faq/data/sample_kb.toml
+tests/fixtures/faq/questions_dev.jsonl --leave-one-out --leave-entry-out 0.25``.
 """
 
 from __future__ import annotations
@@ -66,20 +73,46 @@ def leave_one_out_rows(entries: Sequence[FaqEntry]) -> list[tuple[tuple[float, .
     return rows
 
 
-def fit(rows: Sequence[tuple[Sequence[float], int]], *, l2: float = 0.01, steps: int = 50) -> tuple[list[float], float]:
-    """Logistic regression by Newton's method with a small L2 penalty (no numpy needed)."""
+def leave_entry_out_rows(entries: Sequence[FaqEntry]) -> list[tuple[tuple[float, ...], int]]:
+    """Negative rows: each entry's phrasings asked against an index without that entry.
+
+    Only the best candidate is kept: it is the one that would be shown, and so the one the
+    confidence must hold below the threshold.
+    """
+    tokenizer = default_tokenizer()
+    rows = []
+    for position, entry in enumerate(entries):
+        ranker = Ranker(FaqIndex([*entries[:position], *entries[position + 1 :]], tokenizer))
+        for phrasing in entry.phrasings():
+            by_score = sorted(ranker.candidates(tokenizer.analyze(phrasing)), key=lambda c: c.raw, reverse=True)
+            rows.extend((features(candidate), 0) for candidate in by_score[:1])
+    return rows
+
+
+def fit(
+    rows: Sequence[tuple[Sequence[float], int]],
+    *,
+    l2: float = 0.01,
+    steps: int = 50,
+    weights: Sequence[float] | None = None,
+) -> tuple[list[float], float]:
+    """Logistic regression by Newton's method with a small L2 penalty (no numpy needed).
+
+    ``weights`` (one per row, default 1) let a kind of evidence count less than labelled cases.
+    """
     width = len(rows[0][0]) + 1
     theta = [0.0] * width
+    row_weights = list(weights) if weights is not None else [1.0] * len(rows)
     for _ in range(steps):
         gradient = [0.0] * width
         hessian = [[0.0] * width for _ in range(width)]
-        for x, y in rows:
+        for (x, y), weight in zip(rows, row_weights):
             v = [*x, 1.0]
             p = 1.0 / (1.0 + math.exp(-sum(t * f for t, f in zip(theta, v))))
             for i in range(width):
-                gradient[i] += (p - y) * v[i]
+                gradient[i] += weight * (p - y) * v[i]
                 for j in range(width):
-                    hessian[i][j] += p * (1 - p) * v[i] * v[j]
+                    hessian[i][j] += weight * p * (1 - p) * v[i] * v[j]
         for i in range(width - 1):
             gradient[i] += l2 * theta[i]
             hessian[i][i] += l2
@@ -112,13 +145,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("kb", type=Path)
     parser.add_argument("cases", type=Path, nargs="+")
     parser.add_argument("--leave-one-out", action="store_true", help="also learn from the KB's own aliases")
+    parser.add_argument(
+        "--leave-entry-out", type=float, default=0.0, metavar="W",
+        help="also learn abstention from each entry asked without it, rows weighing W",
+    )
     args = parser.parse_args(argv)
     cases = [json.loads(line) for path in args.cases for line in path.read_text(encoding="utf-8").splitlines() if line]
     entries = load_kb(args.kb)
     rows = training_rows(entries, cases)
     if args.leave_one_out:
         rows += leave_one_out_rows(entries)
-    weights, bias = fit(rows)
+    row_weights = [1.0] * len(rows)
+    if args.leave_entry_out > 0:
+        negatives = leave_entry_out_rows(entries)
+        rows += negatives
+        row_weights += [args.leave_entry_out] * len(negatives)
+    weights, bias = fit(rows, weights=row_weights)
     print(f"CALIBRATION = ({', '.join(f'{w:.2f}' for w in weights)})")
     print(f"CALIBRATION_BIAS = {bias:.2f}")
     print(f"rows={len(rows)} positives={sum(y for _, y in rows)}", file=sys.stderr)

@@ -28,6 +28,9 @@ WORD, BIGRAM, PINYIN = "w", "c", "p"
 GENERIC_INFO = 7.0
 INFO_SPAN = 5.0
 UNKNOWN_FLOOR = 0.15
+COMMON_INFO = 5.0
+COMMON_SPAN = 4.0
+COMMON_FLOOR = 0.25
 NUMBER_IMPORTANCE = 0.1
 MIN_IDF = 1e-3
 _NUMBER = re.compile(r"^[0-9.]+[a-z]*$")
@@ -149,6 +152,7 @@ class FaqIndex:
         tag_docs: list[list[str]] = []
         answer_docs: list[list[str]] = []
         entry_terms: list[EntryTerms] = []
+        asked: Counter[str] = Counter()
         for number, entry in enumerate(self.entries):
             strong: set[str] = set()
             for phrasing in entry.phrasings():
@@ -156,6 +160,7 @@ class FaqIndex:
                 phrasing_docs.append(bag)
                 self.phrasing_entry.append(number)
                 strong.update(bag)
+            asked.update(strong)
             tags = all_channel_terms([term for tag in entry.tags for term in self._terms(tag)])
             answer = all_channel_terms(self._terms(entry.answer))
             tag_docs.append(tags)
@@ -167,6 +172,9 @@ class FaqIndex:
         self.answers = Bm25Index(answer_docs)
         self.entry_terms = tuple(entry_terms)
         self._entry_df = Counter(term for terms in entry_terms for term in terms.strong | terms.weak)
+        # Specificity counts where a term is *asked about* (questions and aliases): 奶源 is a
+        # tag of every milk-source entry and in many answers, but few entries are about it.
+        self._asked_df = asked
         self._importance_memo: dict[str, float] = {}
         self._rare_idf = max(math.log((len(self.entries) + 1) / 1.5), 0.1)
 
@@ -197,10 +205,13 @@ class FaqIndex:
         word = term.split("|", 1)[-1]
         if _NUMBER.match(word):
             return NUMBER_IMPORTANCE
-        df = self._entry_df.get(term, 0)
-        if df:
-            return math.log((len(self.entries) + 1) / (df + 0.5)) / self._rare_idf
+        df = self._asked_df.get(term, 0) or self._entry_df.get(term, 0)
         general = self.tokenizer.informativeness(word)
+        if df:
+            # Rare in the knowledge base is not enough: 人 in 被人动手脚 is rare there but says
+            # nothing in "主播是哪里人". Very common Chinese words weigh less.
+            plain = min(1.0, max(COMMON_FLOOR, (general - COMMON_INFO) / COMMON_SPAN))
+            return plain * math.log((len(self.entries) + 1) / (df + 0.5)) / self._rare_idf
         return min(1.0, max(UNKNOWN_FLOOR, (general - GENERIC_INFO) / INFO_SPAN))
 
     def known(self, term: str) -> bool:

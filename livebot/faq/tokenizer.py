@@ -146,7 +146,9 @@ class Tokenizer:
 
         "宝宝喝完好几天才拉一次" is 宝宝 + 便秘 rather than 宝宝/完好/几天/拉/1: the words of
         a described symptom would otherwise count as unexplained content. A token mostly
-        inside concepts goes with them (jieba's 完好 in 喝完好几天); one mostly outside stays.
+        inside concepts goes with them (jieba's 完好 in 喝完好几天); one mostly outside stays,
+        and so does a domain word (罐子 in 罐子里充的气), so that a pattern matching the
+        knowledge base's wording but not the viewer's does not take a shared word away.
         """
         lexicon = self.lexicon
         matches = lexicon.concepts.find("".join(surface)) if lexicon.concepts is not None else []
@@ -169,9 +171,11 @@ class Tokenizer:
                         if term not in from_concepts:
                             from_concepts.add(term)
                             terms.append(term)
-            if 2 * covered >= len(token) or not _WORD.search(token):
+            if not _WORD.search(token):
                 continue
             term = lexicon.canonicalize(token)
+            if 2 * covered >= len(token) and not lexicon.is_domain(term):
+                continue
             if lexicon.is_content(term) and not (matches and term in from_concepts):
                 terms.append(term)
         return tuple(terms)

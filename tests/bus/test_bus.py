@@ -70,7 +70,7 @@ async def test_failing_handler_does_not_stop_delivery(bus: Bus) -> None:
     await bus.publish("t", {"n": 1})
     await bus.publish("t", {"n": 2})
     assert await next_message(got) == {"n": 2}
-    assert bus.metrics.failed.labels("t")._value.get() == 1
+    assert bus.metrics.topic("t").failed._value.get() == 1
 
 
 async def test_full_subscriber_queue_does_not_block_publisher() -> None:
@@ -89,9 +89,41 @@ async def test_full_subscriber_queue_does_not_block_publisher() -> None:
     await asyncio.wait_for(asyncio.gather(*(bus.publish("t", {"n": i}) for i in range(100))), timeout=1)
     await asyncio.sleep(0.05)
     assert len(fast) == 100
-    assert bus.metrics.dropped.labels("t")._value.get() >= 90
+    assert bus.metrics.topic("t").dropped._value.get() >= 90
     release.set()
     await bus.close()
+
+
+def test_per_session_topics_share_a_metric_label() -> None:
+    from livebot.bus.base import topic_label
+
+    assert topic_label("console.17") == "console.*"
+    assert topic_label("chat.stored") == "chat.stored"
+
+
+async def test_subscribing_later_still_receives() -> None:
+    """The per-topic route cache is refreshed when subscriptions change."""
+    bus = MemoryBus()
+    first: list[dict] = []
+    second: list[dict] = []
+
+    async def one(m: dict) -> None:
+        first.append(m)
+
+    async def two(m: dict) -> None:
+        second.append(m)
+
+    bus.subscribe("t", one)
+    await bus.publish("t", {"n": 1})
+    stop = bus.subscribe("t", two)
+    await bus.publish("t", {"n": 2})
+    await bus.drained()
+    stop()
+    await bus.publish("t", {"n": 3})
+    await bus.drained()
+    await bus.close()
+    assert [m["n"] for m in first] == [1, 2, 3]
+    assert [m["n"] for m in second] == [2]
 
 
 def test_topic_matching() -> None:
@@ -149,7 +181,7 @@ async def test_redis_burst_is_delivered_in_order() -> None:
     await asyncio.wait_for(done.wait(), 10)
     await bus.close()
     assert got == list(range(2000))
-    assert bus.metrics.published.labels("burst")._value.get() == 2000
+    assert bus.metrics.topic("burst").published._value.get() == 2000
 
 
 async def test_redis_publish_fails_clearly_when_redis_goes_away() -> None:

@@ -15,7 +15,7 @@ from livebot.chat.routing import NO_ROUTE, Route, Router
 from livebot.schedule.models import Channel, LiveSession, Site
 from livebot.storage.engine import Database
 from livebot.topics import SCHEDULE_CHANGED
-from tests.chat.ingest_helpers import event, post_events, stored
+from tests.chat.ingest_helpers import event, post_events, stored, until
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -97,8 +97,10 @@ async def test_table_is_cached_and_refreshed_on_schedule_changed(client: TestCli
     assert len(queries) <= 1, "the routing table must not be loaded per event or per request"
     assert all(r.session_id is None for r in await stored(client))
     live, site = await add_session(db, "live", NOW - timedelta(hours=1), NOW + timedelta(hours=1), [("test-hook", "room-1")])
+    router = client.app[INGEST].router
+    assert router is not None and router.next_refresh > 0
     await client.app[BUS].publish(SCHEDULE_CHANGED, {"session_id": live, "reason": "test"})
-    await client.app[BUS].drained()
+    await until(lambda: router.next_refresh == 0)
     await post_events(client, [new := event(channel="room-1", ts=NOW.isoformat())])
     row = [r for r in await stored(client) if r.external_id == new["id"]][0]
     assert (row.session_id, row.site_id) == (live, site)

@@ -17,7 +17,7 @@ from livebot.storage.engine import Database
 from tests.conftest import bearer
 from tests.faq.live import WAIT, Enriched, chat_row, enrich, load_kb_into, publish_stored, sample_entries
 
-WRONGLY_RANKED = "你们家奶是哪个地方产的"
+WRONGLY_RANKED = "你们家这个奶出自哪片地界"
 """On the sample KB the engine puts an unrelated entry first for this wording."""
 
 

@@ -10,7 +10,7 @@ from rank_bm25 import BM25Okapi
 from livebot.faq.enrich import Enricher
 from livebot.faq.index import Bm25Index, FaqIndex
 from livebot.faq.kb import FaqEntry
-from livebot.faq.ranking import Ranker
+from livebot.faq.ranking import Candidate, Ranker
 from livebot.faq.tokenizer import default_tokenizer
 
 
@@ -119,3 +119,72 @@ def test_candidates_expose_features(sample_entries: list[FaqEntry]) -> None:
     [best, *_] = ranker.candidates(default_tokenizer().analyze("奶源在哪里"))
     assert best.id == "milk-source-location"
     assert 0 <= best.coverage <= 1 and best.explained <= best.total and 0 <= best.confidence <= 1
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("喝完好几天拉不出来", "constipation"),
+        ("罐子打开能放多久", "opened-can-shelf-life"),
+        ("这奶粉有没有加糖", "no-sucrose-flavour"),
+        ("宝宝拉屎特别费劲，小脸憋得通红", "constipation"),
+        ("冲好的奶放了两个钟头还能给宝宝喝吗", "prepared-milk-keep-time"),
+        ("我在超市买的，翻过来找了半天，溯源码在哪儿", "trace-code-location"),
+    ],
+)
+def test_described_concepts_rank_first(enricher: Enricher, text: str, expected: str) -> None:
+    """Viewers describe the concept in their own words, not the knowledge base's."""
+    assert ids(enricher, text)[:1] == [expected]
+
+
+@pytest.mark.parametrize("text", ["主播身上的衣服哪里买的", "宝宝几个月能翻身呀", "你们公司一共多少员工"])
+def test_shared_words_with_an_unexplained_topic_abstain(enricher: Enricher, text: str) -> None:
+    assert ids(enricher, text) == []
+
+
+class FixedRanker(Ranker):
+    """A ranker whose candidates are given, to test what is shown."""
+
+    def __init__(self, index: FaqIndex, confidences: list[float]) -> None:
+        super().__init__(index)
+        self.confidences = confidences
+
+    def candidates(self, analysis: object) -> list[Candidate]:  # type: ignore[override]
+        return [
+            Candidate(n, f"entry-{n}", 1.0, 1.0, 1.0, 1.0, 0.0, confidence)
+            for n, confidence in enumerate(self.confidences)
+        ]
+
+
+@pytest.mark.parametrize(
+    ("confidences", "shown"),
+    [
+        ([0.9, 0.3, 0.1], ["entry-0", "entry-1"]),  # confident best, likely alternative
+        ([0.6, 0.1], ["entry-0"]),
+        ([0.35, 0.2], ["entry-0", "entry-1"]),  # together likely enough: shown as a set
+        ([0.3, 0.15, 0.1], []),  # together 0.45 < 0.5 (0.1 is below the floor): abstain
+        ([0.45, 0.1], []),  # one reading only: abstain
+        ([0.2, 0.2, 0.2], ["entry-0", "entry-1", "entry-2"]),
+        ([], []),
+    ],
+)
+def test_what_is_shown(sample_entries: list[FaqEntry], confidences: list[float], shown: list[str]) -> None:
+    ranker = FixedRanker(FaqIndex(sample_entries[:3], default_tokenizer()), confidences)
+    assert [s.id for s in ranker.suggest(default_tokenizer().analyze("x"))] == shown
+
+
+def test_calibration_row_weights_scale_evidence() -> None:
+    from livebot.faq.calibration import fit
+
+    rows = [((0.0,), 0), ((1.0,), 1), ((1.0,), 0), ((2.0,), 1), ((0.5,), 0)]
+    dropped = fit(rows[:-1])
+    zero_weight = fit(rows, weights=[1, 1, 1, 1, 0])
+    assert all(math.isclose(a, b, abs_tol=1e-6) for a, b in zip([*dropped[0], dropped[1]], [*zero_weight[0], zero_weight[1]]))
+
+
+def test_leave_entry_out_rows_are_negatives(sample_entries: list[FaqEntry]) -> None:
+    from livebot.faq.calibration import leave_entry_out_rows
+
+    rows = leave_entry_out_rows(sample_entries[:6])
+    assert rows and all(label == 0 for _, label in rows)
+    assert len(rows) <= sum(len(entry.phrasings()) for entry in sample_entries[:6])
