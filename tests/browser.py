@@ -2,7 +2,7 @@
 
 Use in a test module::
 
-    from tests.browser import browser, chromium_endpoint, live_server, login_page  # noqa: F401
+    from tests.browser import login_page   # fixtures browser, live_server come from tests/conftest.py
 
     pytestmark = pytest.mark.browser
 

@@ -24,8 +24,10 @@ from sqlalchemy.engine import make_url
 
 from livebot.app import create_app
 from livebot.auth import store
-from livebot.config import AuthSettings, BusSettings, Config, DatabaseSettings, SourceSettings, config_from_mapping
+from livebot.config import BusSettings, Config, SourceSettings, config_from_mapping
 from livebot.storage import migrate
+
+pytest_plugins = ("tests.browser",)
 
 PG_ENV = "LIVEBOT_TEST_DATABASE_URL"
 BUS_ENV = "LIVEBOT_TEST_BUS_URL"

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import IO, Any
 
 import orjson
 
 from livebot.cli.faq_kb import register_kb_commands
+from livebot.cli.jsonl import run_filter
 from livebot.errors import LivebotError
 from livebot.faq.enrich import Enricher, Enrichment
 from livebot.faq.evaluation import evaluate_faq, read_cases
@@ -47,26 +48,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
 def run_suggest(args: argparse.Namespace, stdin: IO[bytes] | IO[str] | None = None, stdout: IO[bytes] | None = None) -> int:
     """Write one suggestion line per input message."""
     enricher = Enricher(load_kb(args.kb))
-    out = stdout or sys.stdout.buffer
-    # Bytes in: orjson validates UTF-8 itself, so a badly encoded line becomes an error line.
-    lines: Iterable[bytes | str] = (stdin or sys.stdin.buffer) if args.jsonl else (orjson.dumps({"text": t}) for t in args.text)
-    for line in lines:
-        out.write(orjson.dumps(suggest_line(enricher, line)) + b"\n")
-        out.flush()
-    return 0
-
-
-def suggest_line(enricher: Enricher, line: bytes | str) -> dict[str, Any]:
-    """The contract's answer to one input line (an ``error`` object for a bad line)."""
-    if not line.strip():
-        return {"error": "empty line"}
-    try:
-        message = orjson.loads(line)
-    except orjson.JSONDecodeError as err:
-        return {"error": f"invalid JSON: {err}"}
-    if not isinstance(message, dict) or not isinstance(message.get("text"), str):
-        return {"error": 'expected an object with a string "text"'}
-    return suggestion_payload(enricher.enrich(message["text"]))
+    return run_filter(args, lambda text: suggestion_payload(enricher.enrich(text)), stdin, stdout)
 
 
 def suggestion_payload(result: Enrichment) -> dict[str, Any]:

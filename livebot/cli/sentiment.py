@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import IO, Any
 
-import orjson
 
+from livebot.cli.jsonl import run_filter
 from livebot.errors import LivebotError
 from livebot.sentiment.model import SentimentModel
 
@@ -28,27 +28,12 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
 def run_sentiment(args: argparse.Namespace, stdin: IO[bytes] | IO[str] | None = None, stdout: IO[bytes] | None = None) -> int:
     """Write one sentiment line per input message."""
     model = SentimentModel()
-    out = stdout or sys.stdout.buffer
-    # Bytes in: orjson validates UTF-8 itself, so a badly encoded line becomes an error line.
-    lines: Iterable[bytes | str] = (stdin or sys.stdin.buffer) if args.jsonl else (orjson.dumps({"text": t}) for t in args.text)
-    for line in lines:
-        out.write(orjson.dumps(sentiment_line(model, line)) + b"\n")
-        out.flush()
-    return 0
 
+    def answer(text: str) -> dict[str, Any]:
+        result = model.analyze(text)
+        return {"label": result.label, "score": result.score}
 
-def sentiment_line(model: SentimentModel, line: bytes | str) -> dict[str, Any]:
-    """The contract's answer to one input line."""
-    if not line.strip():
-        return {"error": "empty line"}
-    try:
-        message = orjson.loads(line)
-    except orjson.JSONDecodeError as err:
-        return {"error": f"invalid JSON: {err}"}
-    if not isinstance(message, dict) or not isinstance(message.get("text"), str):
-        return {"error": 'expected an object with a string "text"'}
-    result = model.analyze(message["text"])
-    return {"label": result.label, "score": result.score}
+    return run_filter(args, answer, stdin, stdout)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -37,7 +37,7 @@ from livebot.schedule import live, store
 from livebot.schedule.keys import CLOCK, SETTINGS
 from livebot.schedule.lease import LeaderLock, open_lock
 from livebot.schedule.models import JobRun, LiveSession, SessionControl
-from livebot.schedule.plan import PlannedJob, SegmentTiming, SessionFacts, job_id, job_prefix, parse_job_id, plan_jobs
+from livebot.schedule.plan import PlannedJob, SegmentTiming, SessionFacts, job_prefix, parse_job_id, plan_jobs
 from livebot.schedule.reminders import send_reminder
 from livebot.schedule.scheduler import ThreadedStoreScheduler
 from livebot.storage.engine import sync_url

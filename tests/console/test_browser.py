@@ -27,7 +27,7 @@ from livebot.console.models import ConsoleAudit, QuestionAsk, QuestionCard
 from livebot.faq.models import FaqEntryRow
 from livebot.schedule.models import Channel
 from livebot.storage.engine import Database
-from tests.browser import browser, chromium_endpoint, free_port, live_server, login_page, save_screenshot  # noqa: F401
+from tests.browser import free_port, login_page, save_screenshot
 from tests.conftest import PASSWORD
 from tests.console.conftest import MILK, PROTEIN, STAGE, make_session
 from tests.fakes.wecom import FakeWecom

@@ -12,7 +12,7 @@ from livebot.appkeys import DATABASE
 from livebot.chat.signing import signed_headers
 from livebot.console import store
 from livebot.demo.app import DEMO_SECRET, demo_app
-from tests.browser import free_port, live_server  # noqa: F401
+from tests.browser import free_port
 from tests.conftest import csrf_from
 from tests.console.conftest import wait_for
 

@@ -13,7 +13,7 @@ from livebot.appkeys import DATABASE
 from livebot.auth import store as auth_store
 from livebot.config import Config
 from livebot.engagement.rebuild import rebuild
-from tests.browser import browser, chromium_endpoint, live_server, login_page, save_screenshot  # noqa: F401
+from tests.browser import login_page, save_screenshot
 from tests.conftest import PASSWORD
 from tests.engagement.conftest import insert_events, make_show, store_transcript, ev
 

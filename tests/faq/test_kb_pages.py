@@ -14,7 +14,7 @@ from livebot.appkeys import DATABASE
 from livebot.config import Config
 from livebot.faq import learning, store
 from livebot.faq.kb import FaqEntry
-from tests.browser import browser, chromium_endpoint, live_server, login_page, save_screenshot  # noqa: F401
+from tests.browser import login_page, save_screenshot
 from tests.conftest import bearer, login
 
 ENTRY = {"id": "milk-source", "question": "奶源来自哪里？", "aliases": ["奶源是哪里的"], "answer": "来自{batch.farm}。",

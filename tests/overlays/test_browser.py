@@ -19,7 +19,7 @@ from livebot.overlays.keys import OVERLAY_SERVICE
 from livebot.overlays.scenes import SCENES
 from livebot.storage.base import utcnow
 from livebot.topics import CHAT_ENRICHED, OVERLAY_CONTROL, TRACE_UPDATED, engagement_topic
-from tests.browser import SCREENSHOTS, browser, chromium_endpoint, live_server, login_page  # noqa: F401
+from tests.browser import SCREENSHOTS, login_page
 from tests.conftest import PASSWORD
 from tests.overlays.conftest import SUMMARY, make_session, new_token
 from tests.overlays.pngcheck import pixel_alpha

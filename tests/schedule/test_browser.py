@@ -17,7 +17,7 @@ from livebot.config import Config
 from livebot.schedule import live, store
 from livebot.schedule.models import Segment
 from livebot.schedule.validate import SegmentInput, SessionInput, SiteInput
-from tests.browser import browser, chromium_endpoint, live_server, login_page, save_screenshot  # noqa: F401
+from tests.browser import login_page, save_screenshot
 from tests.conftest import PASSWORD
 from tests.schedule.conftest import SITES
 

@@ -11,7 +11,7 @@ from playwright.async_api import Browser
 from livebot.config import Config
 from livebot.trace import store
 from livebot.trace.pushes import parse_batches
-from tests.browser import browser, chromium_endpoint, live_server, save_screenshot  # noqa: F401
+from tests.browser import save_screenshot
 from tests.trace.conftest import CHAIN_GTIN, CHAIN_LOT
 
 pytestmark = pytest.mark.browser
