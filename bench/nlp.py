@@ -25,12 +25,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from livebot.faq.enrich import Enricher  # noqa: E402
-from livebot.faq.index import Bm25Index, FaqIndex  # noqa: E402
-from livebot.faq.kb import FaqEntry, load_kb, sample_kb_path  # noqa: E402
-from livebot.faq.ranking import Ranker  # noqa: E402
-from livebot.faq.tokenizer import default_tokenizer  # noqa: E402
-from livebot.sentiment.evaluation import evaluate_sentiment  # noqa: E402
+from livebot.faq.enrich import Enricher
+from livebot.faq.index import Bm25Index, FaqIndex
+from livebot.faq.kb import FaqEntry, load_kb, sample_kb_path
+from livebot.faq.ranking import Ranker
+from livebot.faq.tokenizer import default_tokenizer
+from livebot.sentiment.evaluation import evaluate_sentiment
 
 FIXTURES = ROOT / "tests" / "fixtures" / "faq"
 SEED = 20261124
@@ -144,7 +144,8 @@ def baseline_ranking(entries: Sequence[FaqEntry]) -> None:
     enricher = Enricher(entries)
     question_only = BM25Okapi([jieba.lcut(entry.question) for entry in entries])
     with_aliases = BM25Okapi([jieba.lcut(" ".join(entry.phrasings())) for entry in entries])
-    for name in ("questions_dev", "questions_unseen", "questions_unseen_hard", "questions_unseen_blind"):
+    sets = ("dev", "unseen", "unseen_hard", "unseen_blind", "unseen_v2")
+    for name in (f"questions_{suffix}" for suffix in sets):
         cases = [json.loads(line) for line in (FIXTURES / f"{name}.jsonl").read_text("utf-8").splitlines()]
         answerable = [case for case in cases if case["faq_id"]]
         top1 = [_bm25_top1(bm25, entries, answerable) for bm25 in (question_only, with_aliases)]
@@ -179,7 +180,7 @@ def baseline_sentiment() -> None:
         return "positive" if value >= 0.6 else "negative" if value <= 0.4 else "neutral"
 
     model = SentimentModel()
-    for name in ("sentiment_dev", "sentiment_unseen"):
+    for name in ("sentiment_dev", "sentiment_unseen", "sentiment_unseen_v2"):
         cases = [json.loads(line) for line in (FIXTURES / f"{name}.jsonl").read_text("utf-8").splitlines()]
         started = time.perf_counter()
         theirs = evaluate_sentiment(snow, cases)
@@ -188,7 +189,7 @@ def baseline_sentiment() -> None:
         ours = evaluate_sentiment(lambda text: model.analyze(text).label, cases)
         our_ms = (time.perf_counter() - started) / len(cases) * 1000
         print(
-            f"sentiment macro-F1 {name.split('_')[1]:<7} SnowNLP {theirs.macro_f1:.3f} ({snow_ms:.2f} ms/msg)"
+            f"sentiment macro-F1 {name.removeprefix('sentiment_'):<9} SnowNLP {theirs.macro_f1:.3f} ({snow_ms:.2f} ms/msg)"
             f"   livebot {ours.macro_f1:.3f} ({our_ms:.3f} ms/msg)"
         )
     print(f"SnowNLP import            {import_seconds:.1f} s")

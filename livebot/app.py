@@ -47,7 +47,9 @@ def area_setups() -> list[AreaSetup]:
     from livebot.schedule import setup as schedule
     from livebot.trace import setup as trace
 
-    return [schedule.setup, console.setup, engagement.setup, overlays.setup, chat.setup, trace.setup, faq.setup, replies.setup]
+    # Chat last: it starts after every consumer has subscribed and stops first, flushing its
+    # writer while the consumers are still there to hear the last events.
+    return [schedule.setup, console.setup, engagement.setup, overlays.setup, trace.setup, faq.setup, replies.setup, chat.setup]
 
 
 async def database_ctx(app: web.Application) -> AsyncIterator[None]:

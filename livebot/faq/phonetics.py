@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable, Sequence
 
-
 # Particles, pronouns and degree adverbs are typed on purpose: "能扫吗" must not become
 # "能扫码", nor "晚好几天" become "完好几天".
 FUNCTION_CHARS = frozenset("吗嘛么呢吧啊呀哦哈了的得地着过和与是在有不没也都就还已被会要能这那哪好很太更最")
