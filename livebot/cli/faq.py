@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
 from typing import IO, Any
 
 import orjson
 
 from livebot.cli.faq_kb import register_kb_commands
 from livebot.cli.jsonl import run_filter
-from livebot.errors import LivebotError
 from livebot.faq.enrich import Enricher, Enrichment
 from livebot.faq.evaluation import evaluate_faq, read_cases
 from livebot.faq.kb import load_kb, sample_kb_path
@@ -98,19 +96,3 @@ def format_report(report: dict[str, Any]) -> str:
             f"sentiment macro-F1       {sentiment['macro_f1']:.3f}",
         ]
     return "\n".join(lines) + "\n"
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Standalone entry (``python -m livebot.cli.faq suggest ...``)."""
-    parser = argparse.ArgumentParser(prog="livebot")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["faq", *(sys.argv[1:] if argv is None else argv)])
-    try:
-        return int(args.func(args))
-    except LivebotError as err:
-        print(f"livebot: error: {err}", file=sys.stderr)
-        return 1
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

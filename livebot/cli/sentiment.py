@@ -7,13 +7,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
-from collections.abc import Sequence
 from typing import IO, Any
 
 
 from livebot.cli.jsonl import run_filter
-from livebot.errors import LivebotError
 from livebot.sentiment.model import SentimentModel
 
 
@@ -34,19 +31,3 @@ def run_sentiment(args: argparse.Namespace, stdin: IO[bytes] | IO[str] | None = 
         return {"label": result.label, "score": result.score}
 
     return run_filter(args, answer, stdin, stdout)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Standalone entry (``python -m livebot.cli.sentiment --jsonl``)."""
-    parser = argparse.ArgumentParser(prog="livebot")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["sentiment", *(sys.argv[1:] if argv is None else argv)])
-    try:
-        return int(args.func(args))
-    except LivebotError as err:
-        print(f"livebot: error: {err}", file=sys.stderr)
-        return 1
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

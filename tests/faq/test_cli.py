@@ -96,7 +96,7 @@ def test_bad_kb_is_reported_not_raised(tmp_path: Path) -> None:
     bad = tmp_path / "kb.toml"
     bad.write_text('[[faq]]\nid = "x"\nquestion = "q"\n', encoding="utf-8")
     result = subprocess.run(
-        [sys.executable, "-m", "livebot.cli.faq", "suggest", "--kb", str(bad), "--jsonl"],
+        [sys.executable, "-m", "livebot", "faq", "suggest", "--kb", str(bad), "--jsonl"],
         input="",
         capture_output=True,
         text=True,
@@ -106,12 +106,7 @@ def test_bad_kb_is_reported_not_raised(tmp_path: Path) -> None:
 
 
 def livebot_command(*args: str) -> list[str]:
-    """``python -m livebot ...`` once the lead's CLI lists these modules, else the module itself."""
-    from livebot.cli import COMMAND_MODULES
-
-    if f"livebot.cli.{args[0]}" in COMMAND_MODULES:
-        return [sys.executable, "-m", "livebot", *args]
-    return [sys.executable, "-m", f"livebot.cli.{args[0]}", *args[1:]]
+    return [sys.executable, "-m", "livebot", *args]
 
 
 @pytest.mark.parametrize("command", ["faq", "sentiment"])
