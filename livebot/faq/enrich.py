@@ -134,9 +134,12 @@ class Enricher:
 
     def _compute(self, text: str, generation: int) -> Enrichment:
         analysis = self._tokenizer.analyze(text)
-        question, suggestions = self._answer(replace(analysis, emojis=()), generation)
-        sentiment = self._sentiment.score(analysis.text, analysis.emojis)
         codes = self._trace_codes.find(text) if any(char.isdigit() for char in text) else ()
+        # A batch number is noise to the ranker (an unknown "word" that nothing explains):
+        # rank what the viewer asks about it; the code itself travels in ``trace_codes``.
+        asked = self._tokenizer.analyze(without_codes(text, codes)) if codes else analysis
+        question, suggestions = self._answer(replace(asked, emojis=()), generation)
+        sentiment = self._sentiment.score(analysis.text, analysis.emojis)
         return Enrichment(
             text=analysis.text,
             tokens=analysis.tokens,
@@ -147,3 +150,10 @@ class Enricher:
             sentiment_score=sentiment.score,
             trace_codes=codes,
         )
+
+
+def without_codes(text: str, codes: Sequence[TraceCode]) -> str:
+    """``text`` with every recognised trace code cut out."""
+    for code in codes:
+        text = text.replace(code.raw, " ")
+    return text

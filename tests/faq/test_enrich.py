@@ -33,3 +33,11 @@ def test_to_dict_is_json_friendly(enricher: Enricher) -> None:
     assert payload["is_question"] is True
     assert payload["suggestions"][0]["id"] == "price"
     assert set(payload["sentiment"]) == {"label", "score"}
+
+
+def test_a_batch_number_in_the_question_does_not_stop_ranking(enricher) -> None:
+    plain = enricher.enrich("奶源是哪里的？")
+    with_code = enricher.enrich("我家这罐 BJ20261120B02 的奶源是哪里的？")
+    assert plain.suggestions and with_code.suggestions
+    assert with_code.suggestions[0].id == plain.suggestions[0].id == "milk-source-location"
+    assert [code.lot for code in with_code.trace_codes] == ["BJ20261120B02"]
