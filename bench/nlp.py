@@ -144,7 +144,7 @@ def baseline_ranking(entries: Sequence[FaqEntry]) -> None:
     enricher = Enricher(entries)
     question_only = BM25Okapi([jieba.lcut(entry.question) for entry in entries])
     with_aliases = BM25Okapi([jieba.lcut(" ".join(entry.phrasings())) for entry in entries])
-    sets = ("dev", "unseen", "unseen_hard", "unseen_blind", "unseen_v2")
+    sets = ("dev", "unseen", "unseen_hard", "unseen_blind", "unseen_v2", "unseen_v3")
     for name in (f"questions_{suffix}" for suffix in sets):
         cases = [json.loads(line) for line in (FIXTURES / f"{name}.jsonl").read_text("utf-8").splitlines()]
         answerable = [case for case in cases if case["faq_id"]]

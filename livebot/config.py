@@ -116,11 +116,17 @@ def load_config(path: str | os.PathLike[str]) -> Config:
     """Read and validate a TOML config file."""
     file = Path(path)
     try:
-        raw = tomllib.loads(file.read_text(encoding="utf-8"))
+        raw = tomllib.loads(file.read_text(encoding="utf-8-sig"))  # -sig: Windows Notepad writes a BOM
     except FileNotFoundError as err:
         raise ConfigError(str(file), "file not found") from err
+    except UnicodeDecodeError as err:
+        raise ConfigError(str(file), f"not UTF-8 text (byte {err.start}); save the file as UTF-8") from err
+    except OSError as err:
+        raise ConfigError(str(file), f"cannot read: {err.strerror or err}") from err
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(str(file), f"invalid TOML: {err}") from err
+    except RecursionError as err:
+        raise ConfigError(str(file), "invalid TOML: nested too deeply") from err
     return config_from_mapping(raw, path=file)
 
 

@@ -1,5 +1,10 @@
 """Bus topics and the shape of their messages (plain JSON dicts, never mutated by consumers).
 
+``chat.stored`` and ``chat.enriched`` are published as lists (``Bus.publish_many``: one per
+ingest commit, one per enrichment flush; on Redis a JSON array per up to 500 messages): a
+``subscribe_batches`` handler gets lists of these dicts, a plain ``subscribe`` handler still one
+dict at a time. The shape of each message is the same either way.
+
 The pipeline runs one way: sources -> ingest -> ``chat.stored`` -> enrichment ->
 ``chat.enriched`` -> consoles, overlays, engagement. Commands for overlays travel on
 ``overlay.control`` so that whoever changes the screen (console, producer, scheduler) need not

@@ -113,3 +113,38 @@ def test_serve_rejects_bad_config(tmp_path: Path) -> None:
                             text=True, timeout=60, env={**os.environ})
     assert result.returncode == 1
     assert "sources[0].type: missing" in result.stderr
+
+
+def test_serve_tunes_the_collector_once_and_only_from_defaults() -> None:
+    """The GC thresholds are a process setting: ``livebot serve`` makes it, an embedded app does not."""
+    import gc
+
+    from livebot.cli import serve
+
+    before = gc.get_threshold()
+    try:
+        gc.set_threshold(serve.DEFAULT_GC_THRESHOLD, 10, 10)
+        assert serve.tune_gc() is True
+        assert gc.get_threshold() == serve.GC_THRESHOLDS
+        assert serve.tune_gc() is False  # someone (here: us) already tuned it
+        gc.set_threshold(1234, 10, 10)
+        assert serve.tune_gc() is False and gc.get_threshold()[0] == 1234
+    finally:
+        gc.set_threshold(*before)
+
+
+async def test_serve_freezes_what_start_up_built(aiohttp_client) -> None:  # type: ignore[no-untyped-def]
+    import gc
+
+    from livebot.cli import serve
+
+    app = web.Application()
+    serve.freeze_after_start(app, delay=0.0)
+    try:
+        await aiohttp_client(app)
+        async with asyncio.timeout(5):
+            while gc.get_freeze_count() == 0:
+                await asyncio.sleep(0.01)
+        assert gc.get_freeze_count() > 1000
+    finally:
+        gc.unfreeze()

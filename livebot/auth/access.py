@@ -1,8 +1,8 @@
 """Default-deny access control: a handler is reachable only if it says who may call it.
 
-Handlers are marked ``@public``, ``@csrf_exempt`` (signed machine endpoints) or
-``@roles("advisor", ...)``. An unmarked handler answers 403 to everyone, so a forgotten
-decorator fails closed rather than open.
+Handlers are marked ``@public``, ``@anonymous`` (public and blind to who asks),
+``@csrf_exempt`` (signed machine endpoints) or ``@roles("advisor", ...)``. An unmarked
+handler answers 403 to everyone, so a forgotten decorator fails closed rather than open.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp_session import get_session
 
 from livebot.appkeys import DATABASE
@@ -22,12 +23,23 @@ from livebot.auth.identity import IDENTITY_KEY, Identity
 F = TypeVar("F", bound=Callable[..., Any])
 ACCESS_ATTR = "__livebot_access__"
 CSRF_EXEMPT_ATTR = "__livebot_csrf_exempt__"
+ANONYMOUS_ATTR = "__livebot_anonymous__"
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 LANDING = {"admin": "/admin", "producer": "/producer", "advisor": "/console", "marketing": "/reports"}
 
 
 def public(handler: F) -> F:
     setattr(handler, ACCESS_ATTR, "public")
+    return handler
+
+
+def anonymous(handler: F) -> F:
+    """Public, and the answer never depends on who asks: for safe methods the caller's session
+    and token are not read at all (no cookie decryption, no Set-Cookie, no token lookup in the
+    database) and no identity is set on the request. For hot public endpoints such as the
+    Digital Link resolver; unsafe methods still get the full checks."""
+    setattr(handler, ACCESS_ATTR, "public")
+    setattr(handler, ANONYMOUS_ATTR, True)
     return handler
 
 
@@ -84,7 +96,10 @@ async def csrf_ok(request: web.Request) -> bool:
         return False
     given = request.headers.get("X-CSRF-Token", "")
     if not given and request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        given = str((await request.post()).get("csrf_token", ""))
+        try:
+            given = str((await request.post()).get("csrf_token", ""))
+        except (ValueError, HttpProcessingError):  # not a form (bad encoding, broken multipart): no token
+            return False
     return hmac.compare_digest(given.encode(), expected.encode())
 
 
@@ -105,6 +120,8 @@ async def access_middleware(
         return await handler(request)
     target = request.match_info.handler
     access = getattr(target, ACCESS_ATTR, None)
+    if access == "public" and request.method not in UNSAFE and getattr(target, ANONYMOUS_ATTR, False):
+        return await handler(request)
     identity = await resolve_identity(request)
     if identity is not None:
         request[IDENTITY_KEY] = identity

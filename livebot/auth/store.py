@@ -34,6 +34,10 @@ async def add_user(db: Database, username: str, password: str, role: str, displa
         raise ValidationError("role", "trace is for API tokens, not people")
     if not username or len(username) > 64:
         raise ValidationError("username", "must be 1..64 characters")
+    if not username.isprintable() or not (display_name or username).isprintable():
+        # control characters and bidi marks would reorder or hide what advisors read in audit trails
+        raise ValidationError("display_name" if username.isprintable() else "username",
+                              "must not contain control or direction characters")
     if len(password) < 8:
         raise ValidationError("password", "must be at least 8 characters")
     user = User(username=username, role=role, password_hash=hash_password(password), display_name=display_name or username)
@@ -48,6 +52,8 @@ async def add_user(db: Database, username: str, password: str, role: str, displa
 
 async def authenticate(db: Database, username: str, password: str) -> User:
     """The user for these credentials, or :class:`AuthError` (same message for every failure)."""
+    if "\x00" in username:  # no stored name has one, and PostgreSQL refuses to compare it
+        raise AuthError("用户名或密码错误")
     async with db.sessions() as session:
         user = await session.scalar(select(User).where(User.username == username))
     if user is None or user.disabled or not verify_password(user.password_hash, password):

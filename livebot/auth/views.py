@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import aiohttp_jinja2
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp_session import get_session, new_session
 
 from livebot.appkeys import DATABASE
@@ -34,7 +35,10 @@ async def login_page(request: web.Request) -> web.Response:
 @routes.post("/login")
 @public
 async def login_submit(request: web.Request) -> web.StreamResponse:
-    form = await request.post()
+    try:
+        form = await request.post()
+    except (ValueError, HttpProcessingError):  # not a form (bad encoding, broken multipart)
+        return await render_login_error(request, "", "/", "表单无法解析，请刷新页面后重试", 400)
     username = str(form.get("username", ""))[:64]
     password = str(form.get("password", ""))[:1024]
     target = safe_next(str(form.get("next", "/")))

@@ -148,7 +148,11 @@ class Moderator:
         limit = self.settings.rate_limit_messages
         if not limit or not event.user.id:
             return False
-        window = self.recent.setdefault((event.source, event.user.id), deque())
+        key = (event.source, event.user.id)
+        window = self.recent.pop(key, None)  # re-inserted: the dict stays in order of last activity
+        if window is None:
+            window = deque()
+        self.recent[key] = window
         window.append(ts)
         while window and window[0] < ts - self.settings.rate_limit_seconds:
             window.popleft()
@@ -166,8 +170,10 @@ class Moderator:
         head = self.heads.get(cross_key)
         if head is not None and abs(ts - head.ts) <= self.settings.merge_window_seconds and head.key != own:
             return Verdict(hidden=True, flags=(MERGED,), merged_into=head.key)
+        self.heads.pop(cross_key, None)  # re-inserted: the dicts stay in time order, so pruning stops early
         self.heads[cross_key] = Head(own, ts)
         if user_key is not None:
+            self.user_heads.pop(user_key, None)
             self.user_heads[user_key] = Head(own, ts)
         return CLEAN
 
@@ -178,14 +184,30 @@ class Moderator:
                 del table[name]
 
     def prune(self) -> None:
-        """Forget heads and rate windows that can no longer match (bounded memory)."""
+        """Forget heads and rate windows that can no longer match (bounded memory).
+
+        The tables are kept in order of last update, which is time order for chat arriving in
+        order, so this looks only at the expired entries at the front instead of all 200,000+
+        (a comment arriving late may keep an expired neighbour a little longer; it can no
+        longer match either way, since matching checks the time).
+        """
         horizon = max(self.settings.merge_window_seconds, self.settings.user_merge_window_seconds)
         oldest = self.latest - horizon
         for table in (self.heads, self.user_heads):
-            for name in [k for k, head in table.items() if head.ts < oldest]:
+            expired = []
+            for name, head in table.items():
+                if head.ts >= oldest:
+                    break
+                expired.append(name)
+            for name in expired:
                 del table[name]
         rate_oldest = self.latest - self.settings.rate_limit_seconds
-        for name in [k for k, q in self.recent.items() if not q or q[-1] < rate_oldest]:
+        idle = []
+        for name, window in self.recent.items():
+            if window and window[-1] >= rate_oldest:
+                break
+            idle.append(name)
+        for name in idle:
             del self.recent[name]
         overflow = len(self.heads) + len(self.user_heads) - self.settings.max_tracked_keys
         if overflow > 0:

@@ -98,7 +98,10 @@ def parse_ts(value: object, field: str) -> datetime:
             parsed = datetime.fromtimestamp(value / 1000, UTC)
         except (OverflowError, OSError, ValueError):
             raise ValidationError(field, "epoch milliseconds out of range") from None
-    parsed = parsed.astimezone(UTC)
+    try:
+        parsed = parsed.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:59-14:00 has no UTC equivalent
+        raise ValidationError(field, "time out of range 2000..2100") from None
     if not MIN_TS <= parsed < MAX_TS:
         hint = " (epoch seconds? expected milliseconds)" if not isinstance(value, str) else ""
         raise ValidationError(field, f"time out of range 2000..2100{hint}")

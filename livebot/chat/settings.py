@@ -22,7 +22,7 @@ class ChatSettings:
     routing_refresh_seconds: float = 30.0
     store_raw: bool = True
     tune_gc: bool = True
-    """Raise the garbage collector's thresholds when the ingest starts (see livebot.chat.setup)."""
+    """``livebot serve`` raises the garbage collector's thresholds at start (see livebot.cli.serve.tune_gc)."""
 
     def __post_init__(self) -> None:
         for name in ("max_text_chars", "queue_max_events", "batch_max_events", "retry_after_seconds"):

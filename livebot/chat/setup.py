@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -28,8 +27,6 @@ logger = logging.getLogger(__name__)
 
 SOURCE_ID = "{source_id}"
 RESTART_DELAYS = (1.0, 2.0, 5.0, 15.0, 30.0)
-DEFAULT_GC_THRESHOLD = 700
-GC_THRESHOLDS = (20_000, 50, 100)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -88,26 +85,10 @@ def dispatcher(app: web.Application, cls: type[Source], bound: Any) -> Handler:
     return dispatch
 
 
-def tune_gc() -> None:
-    """Collect the young generation every 20,000 allocations instead of 700.
-
-    Each chat event allocates a few dozen short-lived containers (parsed JSON, the event, its
-    row, its bus message); with CPython's default thresholds the collector then runs every few
-    events and its older generations sweep the whole heap, which measured ~25% of the server's
-    CPU per event at 10k+ events/s. Raising the thresholds keeps cyclic garbage bounded while
-    taking the collector off the hot path. Only done when the defaults are still in place.
-    """
-    if gc.get_threshold()[0] == DEFAULT_GC_THRESHOLD:
-        gc.set_threshold(*GC_THRESHOLDS)
-        logger.info("chat ingest: garbage collector thresholds set to %s", GC_THRESHOLDS)
-
-
 async def ingest_ctx(app: web.Application) -> AsyncIterator[None]:
     """Start the writer and routing; on shutdown flush the writer before the database closes."""
     ingest = app[INGEST]
     settings = ingest.settings
-    if settings.tune_gc:
-        tune_gc()
     router = Router(app[DATABASE], settings.routing_refresh_seconds)
     writer = Writer(app[DATABASE], settings, ingest.metrics, app[BUS], on_failed=ingest.moderator.forget)
     ingest.bind(writer, router)

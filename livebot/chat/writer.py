@@ -4,12 +4,16 @@ Requests put their events on a bounded queue and wait on a future. The writer ta
 job waiting (up to ``batch_max_events``), inserts them with multi-row
 ``INSERT ... ON CONFLICT (source, external_id) DO NOTHING`` (so duplicates across requests,
 restarts and even within the batch are stored once), learns exactly which rows are new
-(``RETURNING`` on PostgreSQL; one JSON aggregate on SQLite, see :func:`insert_sqlite`), raises the ``merged_count`` of flood heads in the same transaction, commits, and
+(``RETURNING`` on PostgreSQL; one JSON aggregate on SQLite, see :func:`insert_sqlite`), raises
+the ``merged_count`` of flood heads in the same transaction (all of it one synchronous function
+run by :meth:`~livebot.storage.engine.Database.write`: on SQLite one hand-over to the writer
+thread instead of a loop round trip per statement), commits, and
 only then resolves the futures: an acknowledgement always means "committed". While one batch
 commits, the next one accumulates, so batches grow with the load and latency stays flat.
 A full queue refuses new work at once (:class:`Overloaded`, answered 503 + Retry-After)
 instead of growing memory; on shutdown the queue is flushed before the database closes.
-Stored events are then published on ``chat.stored`` by a second task, off the ack path.
+Stored events are then published on ``chat.stored`` by a second task, off the ack path, one
+``publish_many`` per commit (consumers take them as lists).
 """
 
 from __future__ import annotations
@@ -26,9 +30,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import bindparam, update
+from sqlalchemy import Connection, bindparam, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from livebot.bus.base import Bus
 from livebot.chat.errors import IngestUnavailable, Overloaded
@@ -132,25 +135,45 @@ def sqlite_values(item: Pending, received_at: str, keep_raw: bool) -> tuple[Any,
     )
 
 
-async def insert_sqlite(conn: AsyncConnection, items: list[Pending], received_at: datetime, keep_raw: bool) -> dict[Key, int]:
+def insert_sqlite(conn: Connection, items: list[Pending], received_at: datetime, keep_raw: bool) -> dict[Key, int]:
     """The SQLite fast path: the same rows as the Core insert, in a handful of statements.
 
-    Two costs shape it. SQLAlchemy's per-row bind processing (JSON, DATETIME) costs more than
-    SQLite's own insert at this rate, so values are prepared here in exactly their stored form.
-    And the driver runs SQLite in a thread that gives up the GIL around every step: a
-    ``RETURNING`` row is one step, so returning 5000 rows meant 5000 GIL hand-backs, each up
-    to a switch interval (5 ms) behind a busy event loop. Instead the new rows are read back
-    as one JSON aggregate: ids above the table's maximum before the insert, stamped with this
-    batch's ``received_at`` (only this writer inserts chat events).
+    SQLAlchemy's per-row bind processing (JSON, DATETIME) costs more than SQLite's own insert
+    at this rate, so values are prepared here in exactly their stored form. The new rows are
+    read back as one JSON aggregate rather than with ``RETURNING`` (one driver step per row):
+    ids above the table's maximum before the insert, stamped with this batch's
+    ``received_at`` (only this writer inserts chat events). Runs in the database's writer
+    thread (:meth:`livebot.storage.engine.Database.write`).
     """
     stamp = sqlite_datetime(received_at)
-    before = (await conn.exec_driver_sql(SQLITE_MAX_ID)).scalar_one()
+    before = conn.exec_driver_sql(SQLITE_MAX_ID).scalar_one()
     for start in range(0, len(items), SQLITE_CHUNK):
         chunk = items[start : start + SQLITE_CHUNK]
         params = [value for item in chunk for value in sqlite_values(item, stamp, keep_raw)]
-        await conn.exec_driver_sql(sqlite_insert_sql(len(chunk)), tuple(params))
-    found = (await conn.exec_driver_sql(SQLITE_NEW_ROWS, (before, stamp))).scalar_one()
+        conn.exec_driver_sql(sqlite_insert_sql(len(chunk)), tuple(params))
+    found = conn.exec_driver_sql(SQLITE_NEW_ROWS, (before, stamp)).scalar_one()
     return {(source, external_id): pk for pk, source, external_id in orjson.loads(found)}
+
+
+def insert_rows(backend: str, statement: Any, items: list[Pending], received_at: datetime, keep_raw: bool,
+                conn: Connection) -> dict[Key, int]:
+    """Insert ``items`` and raise the flood heads' ``merged_count``, in the caller's transaction;
+    returns the primary key of every row that was new."""
+    if backend == "sqlite":
+        inserted = insert_sqlite(conn, items, received_at, keep_raw)
+    else:
+        rows = [row_of(item, received_at, keep_raw) for item in items]
+        inserted = {(source, external_id): pk for pk, source, external_id in conn.execute(statement, rows).all()}
+    merges = Counter(
+        item.verdict.merged_into for item in items
+        if item.verdict.merged_into is not None and (item.event.source, item.event.id) in inserted
+    )
+    if merges and backend == "sqlite":
+        heads = orjson.dumps([[s, i, n] for (s, i), n in merges.items()]).decode()
+        conn.exec_driver_sql(SQLITE_MERGE_SQL, (heads,))
+    elif merges:
+        conn.execute(MERGE_STATEMENT, [{"head_source": s, "head_id": i, "extra": n} for (s, i), n in merges.items()])
+    return inserted
 
 
 def row_of(item: Pending, received_at: datetime, keep_raw: bool) -> dict[str, Any]:
@@ -292,26 +315,8 @@ class Writer:
 
     async def insert(self, items: list[Pending]) -> dict[Key, int]:
         """Insert in one transaction; returns the primary key of every row that was new."""
-        received_at = utcnow()
-        keep_raw = self.settings.store_raw
-        async with self.db.engine.begin() as conn:
-            if self.db.backend == "sqlite":
-                inserted = await insert_sqlite(conn, items, received_at, keep_raw)
-            else:
-                rows = [row_of(item, received_at, keep_raw) for item in items]
-                result = await conn.execute(self.statement, rows)
-                inserted = {(source, external_id): pk for pk, source, external_id in result.all()}
-            merges = Counter(
-                item.verdict.merged_into for item in items
-                if item.verdict.merged_into is not None and (item.event.source, item.event.id) in inserted
-            )
-            if merges and self.db.backend == "sqlite":
-                heads = orjson.dumps([[s, i, n] for (s, i), n in merges.items()]).decode()
-                await conn.exec_driver_sql(SQLITE_MERGE_SQL, (heads,))
-            elif merges:
-                params = [{"head_source": s, "head_id": i, "extra": n} for (s, i), n in merges.items()]
-                await conn.execute(MERGE_STATEMENT, params)
-        return inserted
+        work = functools.partial(insert_rows, self.db.backend, self.statement, items, utcnow(), self.settings.store_raw)
+        return await self.db.write(work)
 
     def resolve(self, jobs: list[Job], inserted: dict[Key, int]) -> list[dict[str, Any]]:
         """Answer each job in queue order (the first claimant of a new key gets it) and build messages."""
@@ -353,8 +358,8 @@ class Writer:
                 return
             if self.bus is None:
                 continue
-            for message in messages:
-                try:
-                    await self.bus.publish(CHAT_STORED, message)
-                except LivebotError as err:
-                    logger.warning("chat.stored publish failed for source=%s id=%s: %s", message["source"], message["id"], err)
+            try:
+                await self.bus.publish_many(CHAT_STORED, messages)
+            except LivebotError as err:
+                logger.warning("chat.stored publish of %d events failed (first source=%s id=%s): %s", len(messages),
+                               messages[0]["source"], messages[0]["id"], err)

@@ -57,7 +57,7 @@ async def json_body(request: web.Request) -> dict[str, Any]:
         return {}
     try:
         body = await request.json()
-    except ValueError as err:
+    except (ValueError, RecursionError) as err:  # RecursionError: JSON nested thousands deep
         raise ValidationError("body", "不是有效的 JSON") from err
     if not isinstance(body, dict):
         raise ValidationError("body", "应为 JSON 对象")
@@ -90,7 +90,7 @@ def faq_field(body: dict[str, Any]) -> str | None:
     value = body.get("faq_id")
     if value is None or value == "":
         return None
-    if not isinstance(value, str) or len(value) > 100:
+    if not isinstance(value, str) or len(value) > 100 or not value.isprintable():
         raise ValidationError("faq_id", "应为不超过 100 字符的字符串")
     return value
 

@@ -20,9 +20,13 @@ from livebot.console.models import QuestionCard
 
 MAX_TEXT = 500
 MAX_ASKERS = 30
+GROUP_MIN_SCORE = 0.5
+"""A top suggestion merges different wordings into one card only when the FAQ engine is confident
+of it: answering a card answers every asker, so a shaky guess must not pull unrelated questions in."""
 _NOT_WORD = re.compile(r"[\W_]+", re.UNICODE)
 _TRAILING_PARTICLES = re.compile(r"[吗嘛呢啊呀吧哈哦么捏]+$")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff\ud800-\udfff]")
+"""Controls, bidi overrides, zero-width marks, and lone surrogates (no database can store them)."""
 
 
 def normalised_text(text: str) -> str:
@@ -45,13 +49,20 @@ class GroupKey:
 
 def group_key(text: str, suggestions: list[dict[str, Any]]) -> GroupKey:
     """The key that makes two questions one card, and why, in words an advisor understands."""
-    if suggestions and suggestions[0].get("id"):
-        top = suggestions[0]
+    top = suggestions[0] if suggestions else {}
+    if top.get("id") and confident(top):
         label = str(top.get("question") or top["id"])[:80]
         return GroupKey(f"faq:{str(top['id'])[:180]}", f"推荐答案相同：{label}")
     norm = normalised_text(text)
     digest = hashlib.sha1(norm.encode()).hexdigest()[:20]
     return GroupKey(f"text:{digest}", f"问题文字相同：{norm[:40]}")
+
+
+def confident(suggestion: Mapping[str, Any]) -> bool:
+    try:
+        return float(suggestion.get("score") or 0.0) >= GROUP_MIN_SCORE
+    except (TypeError, ValueError):
+        return False
 
 
 def is_complaint(text: str, words: Iterable[str]) -> bool:

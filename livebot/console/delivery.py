@@ -148,7 +148,8 @@ async def outbox_loop(wake: asyncio.Event, poll: float, work: Callable[[], Await
     """Run ``work`` when woken (an answer was committed) or every ``poll`` seconds (retries)."""
     while True:
         try:
-            await asyncio.wait_for(wake.wait(), timeout=poll)
+            async with asyncio.timeout(poll):  # not wait_for: on 3.11 it can swallow a cancel and loop on
+                await wake.wait()
         except TimeoutError:
             pass
         wake.clear()

@@ -113,12 +113,17 @@ class ConsoleClient:
         self.wake.set()
 
     def push_chat(self, line: dict[str, Any]) -> None:
-        self.chat.append(line)
+        self.push_chat_lines([line], 0)
+
+    def push_chat_lines(self, lines: list[dict[str, Any]], skipped: int) -> None:
+        """Newest side-stream lines (oldest first) and how many older ones were already left out."""
+        self.chat.extend(lines)
+        self.chat_skipped += skipped
         if len(self.chat) > self.chat_per_frame:
             drop = len(self.chat) - self.chat_per_frame
             del self.chat[:drop]
             self.chat_skipped += drop
-        if self.ready:
+        if self.ready and (lines or skipped):
             self.wake.set()
 
     def request_snapshot(self) -> None:
@@ -196,8 +201,11 @@ class Hub:
             client.push_update(prepared)
 
     def on_chat(self, session_id: int, line: dict[str, Any]) -> None:
+        self.on_chat_lines(session_id, [line], 0)
+
+    def on_chat_lines(self, session_id: int, lines: list[dict[str, Any]], skipped: int) -> None:
         for client in self.clients.get(session_id, ()):
-            client.push_chat(line)
+            client.push_chat_lines(lines, skipped)
 
     async def close(self) -> None:
         for group in list(self.clients.values()):

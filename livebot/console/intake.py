@@ -1,9 +1,11 @@
 """From ``chat.enriched`` to question cards, in small batches.
 
-Questions arrive hundreds a second at peak; one transaction per question would be the
-bottleneck (each bumps the session's sequence), so the intake collects what arrived within
-``intake_batch_ms`` and writes it per session in one transaction. Chatter is not queued but
-goes to the consoles' side stream.
+Questions arrive hundreds a second at peak (as lists, one per FAQ stage flush); one
+transaction per question would be the bottleneck (each bumps the session's sequence), so the
+intake writes what has arrived per session in one transaction, group-commit style: a question
+that arrives while a write is in progress goes into the next one, and transactions start at
+most every ``intake_batch_ms``. A quiet queue writes a lone question at once. Chatter is not
+queued but goes to the consoles' side stream.
 """
 
 from __future__ import annotations
@@ -88,6 +90,22 @@ def chat_line(message: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
+def newest_lines(messages: list[dict[str, Any]], keep: int) -> tuple[list[dict[str, Any]], int]:
+    """Side-stream lines for the newest ``keep`` visible comments, oldest first, and how many older
+    visible comments were left out (a console shows only the newest lines of each frame anyway)."""
+    lines: list[dict[str, Any]] = []
+    skipped = 0
+    for message in reversed(messages):
+        if len(lines) >= keep:
+            skipped += not message.get("hidden") and message.get("kind", "comment") == "comment"
+            continue
+        line = chat_line(message)
+        if line is not None:
+            lines.append(line)
+    lines.reverse()
+    return lines, skipped
+
+
 @dataclass
 class Intake:
     """Collects questions from the bus and writes them in batches."""
@@ -101,15 +119,22 @@ class Intake:
     written: int = 0
 
     async def on_enriched(self, message: dict[str, Any]) -> None:
-        session_id = as_int(message.get("session_id")) or 0
-        if session_id in self.hub.clients:
-            line = chat_line(message)
-            if line is not None:
-                self.hub.on_chat(session_id, line)
-        item = incoming_of(message, self.settings)
-        if item is not None:
-            self.pending.append((session_id, item))
-            self.wake.set()
+        await self.on_enriched_batch([message])
+
+    async def on_enriched_batch(self, messages: list[dict[str, Any]]) -> None:
+        """Queue the questions of a ``chat.enriched`` list; feed the side stream its newest lines."""
+        by_session: dict[int, list[dict[str, Any]]] = {}
+        for message in messages:
+            session_id = as_int(message.get("session_id")) or 0
+            by_session.setdefault(session_id, []).append(message)
+            item = incoming_of(message, self.settings)
+            if item is not None:
+                self.pending.append((session_id, item))
+                self.wake.set()
+        for session_id, group in by_session.items():
+            if session_id in self.hub.clients:
+                lines, skipped = newest_lines(group, self.settings.chat_per_frame)
+                self.hub.on_chat_lines(session_id, lines, skipped)
 
     def recover(self, messages: list[dict[str, Any]]) -> int:
         """Queue questions that were stored and enriched but never reached the queue."""
@@ -124,11 +149,17 @@ class Intake:
         return count
 
     async def run(self) -> None:
-        """Write what arrived every ``intake_batch_ms`` while questions keep coming."""
+        """Write what has arrived, one write at a time and at most one every ``intake_batch_ms``."""
+        loop = asyncio.get_running_loop()
+        spacing = self.settings.intake_batch_ms / 1000
+        last = loop.time() - spacing
         while True:
             await self.wake.wait()
-            await asyncio.sleep(self.settings.intake_batch_ms / 1000)
+            wait = last + spacing - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
             self.wake.clear()
+            last = loop.time()
             batch, self.pending = self.pending, []
             await self.flush(batch)
 

@@ -74,7 +74,8 @@ async def console_ctx(app: web.Application) -> AsyncIterator[None]:
     state.http = http
     unsubscribe = [
         bus.subscribe("console.*", state.hub.on_console, name="console-hub"),
-        bus.subscribe(CHAT_ENRICHED, state.intake.on_enriched, name="console-intake", queue_size=INTAKE_QUEUE),
+        bus.subscribe_batches(CHAT_ENRICHED, state.intake.on_enriched_batch, name="console-intake",
+                              queue_size=INTAKE_QUEUE),
     ]
     jobs: list[Coroutine[Any, Any, None]] = [
         state.intake.run(),

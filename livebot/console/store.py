@@ -12,6 +12,7 @@ expired``): two advisors clicking together cannot both win, whatever the instanc
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, insert, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from livebot.chat.models import StoredEvent
 from livebot.console.cards import MAX_ASKERS, GroupKey
@@ -113,15 +115,20 @@ def insert_ignore(dialect: str, values: dict[str, Any]) -> Any:
     return module.insert(ConsoleSeq).values(**values).on_conflict_do_nothing(index_elements=["session_id"])
 
 
-async def bump_seq(session: AsyncSession, session_id: int) -> int:
+def bump_seq_sync(session: Session, session_id: int) -> int:
     """Take the session's write lock and return its next sequence number."""
     stmt = update(ConsoleSeq).where(ConsoleSeq.session_id == session_id).values(seq=ConsoleSeq.seq + 1).returning(ConsoleSeq.seq)
-    seq = (await session.execute(stmt)).scalar()
+    seq = session.execute(stmt).scalar()
     if seq is None:
-        await session.execute(insert_ignore(session.bind.dialect.name, {"session_id": session_id, "seq": 0}))
-        seq = (await session.execute(stmt)).scalar()
+        session.execute(insert_ignore(session.get_bind().dialect.name, {"session_id": session_id, "seq": 0}))
+        seq = session.execute(stmt).scalar()
     assert seq is not None
     return int(seq)
+
+
+async def bump_seq(session: AsyncSession, session_id: int) -> int:
+    """:func:`bump_seq_sync` in an async session."""
+    return await session.run_sync(bump_seq_sync, session_id)
 
 
 async def current_seq(session: AsyncSession, session_id: int) -> int:
@@ -203,59 +210,66 @@ async def add_questions(
     """Turn new questions into asks on new or existing cards; None when all were seen before.
 
     Hundreds of questions a second arrive here in batches, so the writes are three executemany
-    statements (new cards, changed cards, asks) rather than one ORM flush per row.
+    statements (new cards, changed cards, asks) rather than one ORM flush per row, and the whole
+    transaction is one synchronous function (:meth:`~livebot.storage.engine.Database.write_session`:
+    on SQLite it runs in the writer thread, off the event loop, in one hand-over).
     """
-    now = now or utcnow()
-    async with db.sessions() as session:
-        seq = await bump_seq(session, session_id)
-        seen = set((await session.scalars(select(QuestionAsk.event_id).where(QuestionAsk.event_id.in_([i.pk for i in items])))).all())
-        fresh: list[Incoming] = []
-        for item in sorted(items, key=lambda i: (i.ts, i.pk)):
-            if item.pk not in seen:
-                seen.add(item.pk)
-                fresh.append(item)
-        if not fresh:
-            await session.rollback()
-            return None
-        cutoff = min(i.ts for i in fresh) - window
-        open_cards = (await session.scalars(
-            select(QuestionCard).where(
-                QuestionCard.session_id == session_id, QuestionCard.group_key.in_({i.key.key for i in fresh}),
-                QuestionCard.status.in_(ACTIVE_STATUSES), QuestionCard.last_asked_at >= cutoff,
-            ).order_by(QuestionCard.id)
-        )).all()
-        session.expunge_all()  # changed below in Python, written back in one executemany
-        by_key = {card.group_key: card for card in open_cards}
-        created: list[QuestionCard] = []
-        touched: dict[int, QuestionCard] = {}
-        pairs: list[tuple[Incoming, QuestionCard]] = []
-        for item in fresh:
-            card = by_key.get(item.key.key)
-            if card is None or item.ts - card.last_asked_at > window:
-                card = new_card(item, session_id, escalate_needs_human, now)
-                created.append(card)
-                by_key[item.key.key] = card
-            attach(card, item, site_names, escalate_needs_human, now)
-            card.version = seq
-            touched[id(card)] = card
-            pairs.append((item, card))
-        if created:
-            result = await session.execute(
-                insert(QuestionCard).returning(QuestionCard.id, sort_by_parameter_order=True),
-                [values_of(card, CARD_INSERT_COLUMNS) for card in created],
-            )
-            for card, card_id in zip(created, result.scalars().all(), strict=True):
-                card.id = card_id
-        existing = [card for card in touched.values() if card not in created]
-        if existing:
-            await session.execute(update(QuestionCard), [{"id": c.id, **values_of(c, CARD_UPDATE_COLUMNS)} for c in existing])
-        await session.execute(insert(QuestionAsk), [
-            {"event_id": item.pk, "card_id": card.id, "session_id": session_id, "asked_at": item.ts, "status": "open",
-             "platform": item.platform, "site_id": item.site_id, "first_answer_at": None, "answered_by": None,
-             "faq_id": None}
-            for item, card in pairs
-        ])
-        await session.commit()
+    work = functools.partial(add_questions_sync, session_id, list(items), window, escalate_needs_human,
+                             dict(site_names), now or utcnow())
+    return await db.write_session(work)
+
+
+def add_questions_sync(session_id: int, items: list[Incoming], window: timedelta, escalate_needs_human: bool,
+                       site_names: dict[int, str], now: datetime, session: Session) -> Change | None:
+    """The transaction of :func:`add_questions`."""
+    seq = bump_seq_sync(session, session_id)
+    seen = set(session.scalars(select(QuestionAsk.event_id).where(QuestionAsk.event_id.in_([i.pk for i in items]))).all())
+    fresh: list[Incoming] = []
+    for item in sorted(items, key=lambda i: (i.ts, i.pk)):
+        if item.pk not in seen:
+            seen.add(item.pk)
+            fresh.append(item)
+    if not fresh:
+        session.rollback()
+        return None
+    cutoff = min(i.ts for i in fresh) - window
+    open_cards = session.scalars(
+        select(QuestionCard).where(
+            QuestionCard.session_id == session_id, QuestionCard.group_key.in_({i.key.key for i in fresh}),
+            QuestionCard.status.in_(ACTIVE_STATUSES), QuestionCard.last_asked_at >= cutoff,
+        ).order_by(QuestionCard.id)
+    ).all()
+    session.expunge_all()  # changed below in Python, written back in one executemany
+    by_key = {card.group_key: card for card in open_cards}
+    created: list[QuestionCard] = []
+    touched: dict[int, QuestionCard] = {}
+    pairs: list[tuple[Incoming, QuestionCard]] = []
+    for item in fresh:
+        card = by_key.get(item.key.key)
+        if card is None or item.ts - card.last_asked_at > window:
+            card = new_card(item, session_id, escalate_needs_human, now)
+            created.append(card)
+            by_key[item.key.key] = card
+        attach(card, item, site_names, escalate_needs_human, now)
+        card.version = seq
+        touched[id(card)] = card
+        pairs.append((item, card))
+    if created:
+        result = session.execute(
+            insert(QuestionCard).returning(QuestionCard.id, sort_by_parameter_order=True),
+            [values_of(card, CARD_INSERT_COLUMNS) for card in created],
+        )
+        for card, card_id in zip(created, result.scalars().all(), strict=True):
+            card.id = card_id
+    existing = [card for card in touched.values() if card not in created]
+    if existing:
+        session.execute(update(QuestionCard), [{"id": c.id, **values_of(c, CARD_UPDATE_COLUMNS)} for c in existing])
+    session.execute(insert(QuestionAsk), [
+        {"event_id": item.pk, "card_id": card.id, "session_id": session_id, "asked_at": item.ts, "status": "open",
+         "platform": item.platform, "site_id": item.site_id, "first_answer_at": None, "answered_by": None,
+         "faq_id": None}
+        for item, card in pairs
+    ])
     asks = [{"card": card.id, "id": item.external_id, "source": item.source, "event": item.pk} for item, card in pairs]
     return Change(session_id, seq, list(touched.values()), asks)
 

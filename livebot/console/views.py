@@ -159,7 +159,8 @@ async def handle_client_message(
     elif kind == "touch":
         card_id = message.get("card")
         now = time.monotonic()
-        if isinstance(card_id, int) and not isinstance(card_id, bool) and now - touched.get(card_id, 0) > TOUCH_EVERY:
+        if (isinstance(card_id, int) and not isinstance(card_id, bool) and 0 < card_id < 2**62
+                and now - touched.get(card_id, 0) > TOUCH_EVERY):
             touched[card_id] = now
             await store.touch(request.app[DATABASE], card_id, actor)
 
@@ -173,7 +174,7 @@ async def demo_robot(request: web.Request) -> web.Response:
         raise web.HTTPNotFound()
     try:
         body = await request.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         return web.json_response({"errcode": 40001, "errmsg": "invalid json"})
     sink.append({"at": utcnow().isoformat(), "body": body})
     del sink[:-DEMO_SINK_KEEP]

@@ -47,7 +47,7 @@ async def regenerate(request: web.Request) -> web.Response:
     if request.can_read_body:
         try:
             body = await request.json()
-        except ValueError as err:
+        except (ValueError, RecursionError) as err:  # RecursionError: JSON nested thousands deep
             raise ValidationError("body", "应为 JSON 对象") from err
     if not isinstance(body, dict):
         raise ValidationError("body", "应为 JSON 对象")

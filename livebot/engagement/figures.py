@@ -13,7 +13,8 @@ Counting rules (the report's help page states the same in Chinese):
   seen with any action (enter, comment, like, gift, follow, share);
 - likes and gifts add their ``count`` (1 when absent); gift value adds ``value`` (fen);
 - viewers: the latest and the highest concurrent-viewer figure reported in the bucket;
-- sentiment: label counts and the sum of scores of counted comments that were enriched;
+- sentiment: label counts and the sum of scores of counted comments that were enriched (summed
+  exactly, so the figure does not depend on the order events are folded in);
 - questions: question asks (the console's ``question_asks``) by their asked time, answered
   when a first answer exists, with first-response time = first answer - asked, in ms.
 """
@@ -22,7 +23,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Iterable
+import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
@@ -74,7 +76,9 @@ class AskFacts(NamedTuple):
 
 def minute_of(ts: datetime) -> datetime:
     """The UTC minute a moment falls in (its bucket's start)."""
-    return ts.astimezone(UTC).replace(second=0, microsecond=0)
+    if ts.tzinfo is not UTC:
+        ts = ts.astimezone(UTC)
+    return ts.replace(second=0, microsecond=0)
 
 
 def user_key(platform: str, user_id: str) -> str:
@@ -106,7 +110,9 @@ class Bucket:
     positive: int = 0
     neutral: int = 0
     negative: int = 0
-    sentiment_sum: float = 0.0
+    sentiment_parts: list[float] = field(default_factory=list)
+    """The exact running sum of scores as non-overlapping partials (Shewchuk), so the sum is the
+    same correctly rounded float whatever order and batches the events are folded in."""
     sentiment_n: int = 0
     hidden: int = 0
     merged: int = 0
@@ -127,7 +133,7 @@ class Bucket:
             if event.label in LABELS:
                 setattr(self, event.label, getattr(self, event.label) + 1)
             if event.score is not None:
-                self.sentiment_sum += event.score
+                add_exact(self.sentiment_parts, event.score)
                 self.sentiment_n += 1
             if user:
                 self.chatter_keys.add(user)
@@ -150,6 +156,10 @@ class Bucket:
         if user:
             self.visitor_keys.add(user)
 
+    @property
+    def sentiment_sum(self) -> float:
+        return math.fsum(self.sentiment_parts)
+
     def add_viewers(self, ts: datetime, viewers: int | None) -> None:
         if viewers is None or viewers < 0:
             return
@@ -163,6 +173,21 @@ class Bucket:
         if ask.first_answer_at is not None:
             self.answered += 1
             self.response_ms.append(max(0, round((ask.first_answer_at - ask.asked_at).total_seconds() * 1000)))
+
+
+def add_exact(partials: list[float], value: float) -> None:
+    """Add ``value`` to an exact sum kept as partials (the msum recipe behind ``math.fsum``)."""
+    i = 0
+    for other in partials:
+        if abs(value) < abs(other):
+            value, other = other, value
+        high = value + other
+        low = other - (high - value)
+        if low:
+            partials[i] = low
+            i += 1
+        value = high
+    partials[i:] = [value]
 
 
 def positive_or_one(count: int | None) -> int:
@@ -202,13 +227,32 @@ def fold(events: Iterable[EventFacts], asks: Iterable[AskFacts], attributor: Att
     return buckets
 
 
-def row_of(session_id: int, key: Key, bucket: Bucket, now: datetime) -> dict[str, Any]:
-    """The ``engagement_minutes`` row for a bucket (sets sorted, so equal figures store equal rows)."""
+def fold_sentiment(events: Iterable[EventFacts], attributor: Attributor, buckets: dict[Key, Bucket]) -> None:
+    """Add only the sentiment of counted comments already folded without it (their enrichment came later)."""
+    for event in events:
+        if event.kind != "comment" or blocked(event.hidden, event.flags):
+            continue
+        on_air = attributor.on_air(event.ts)
+        key = Key(minute_of(event.ts), event.platform, on_air.site_id, on_air.segment_id)
+        bucket = buckets.get(key)
+        if bucket is None:
+            bucket = buckets[key] = Bucket()
+        if event.label in LABELS:
+            setattr(bucket, event.label, getattr(bucket, event.label) + 1)
+        if event.score is not None:
+            add_exact(bucket.sentiment_parts, event.score)
+            bucket.sentiment_n += 1
+
+
+def row_of(session_id: int, key: Key, bucket: Bucket, now: datetime,
+           order: Callable[[set[str]], list[str]] = sorted) -> dict[str, Any]:
+    """The ``engagement_minutes`` row for a bucket (sets sorted, so equal figures store equal rows;
+    ``order`` may sort from what it sorted before)."""
     return {
         "session_id": session_id, "minute": key.minute, "platform": key.platform, "site_id": key.site_id,
         "segment_id": key.segment_id, "comments": bucket.comments, "chatters": len(bucket.chatter_keys),
-        "chatter_keys": sorted(bucket.chatter_keys), "visitors": len(bucket.visitor_keys),
-        "visitor_keys": sorted(bucket.visitor_keys), "enters": bucket.enters, "likes": bucket.likes,
+        "chatter_keys": order(bucket.chatter_keys), "visitors": len(bucket.visitor_keys),
+        "visitor_keys": order(bucket.visitor_keys), "enters": bucket.enters, "likes": bucket.likes,
         "gifts": bucket.gifts, "gift_value": bucket.gift_value, "follows": bucket.follows, "shares": bucket.shares,
         "viewers_last": bucket.viewers_last, "viewers_last_at": bucket.viewers_last_at,
         "viewers_peak": bucket.viewers_peak, "viewers_samples": bucket.viewers_samples,

@@ -1,11 +1,14 @@
 """Live figures: the bus says which minutes changed, the database says what they now hold.
 
-``chat.stored`` and ``chat.enriched`` mark (session, minute) dirty; every ``flush_seconds`` the
-dirty minutes are recomputed from the stored events by :func:`livebot.engagement.rebuild.recompute`
-— the same code a full rebuild runs — and written as minute rows. So the live rows always equal
-rebuilt ones, a crash or a dropped bus message loses no figure (the events are stored; a
-restart recomputes live sessions), and several instances writing the same minute write the
-same values. Each flush also picks up what the bus does not announce: new and answered
+``chat.stored`` and ``chat.enriched`` (lists, one per commit) mark (session, minute) dirty; every
+``flush_seconds`` the dirty minutes are recomputed from the stored events by
+:func:`livebot.engagement.rebuild.recompute` — the same code a full rebuild runs — and written as
+minute rows. A minute still filling up is an :class:`~livebot.engagement.rebuild.OpenMinute`: the
+same fold fed only with its rows not read before (every ``ABSORB_EVENTS`` new events of a busy
+session, and at each flush), so a busy minute is not read again every few seconds. So the live
+rows always equal rebuilt ones, a crash or a dropped bus message loses no figure (the events are
+stored; a restart recomputes live sessions), and several instances writing the same minute write
+the same values. Each flush also picks up what the bus does not announce: new and answered
 question asks, and timeline corrections (a segment switch re-attributes the minutes after it).
 After a flush the session's headline figures go out on ``engagement.{session_id}`` for the
 war room and the stats overlay.
@@ -14,9 +17,10 @@ war room and the stats overlay.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -29,7 +33,7 @@ from livebot.engagement.attribution import Attributor
 from livebot.engagement.errors import UnknownSession
 from livebot.engagement.figures import MINUTE, minute_of
 from livebot.engagement.metrics import EngagementMetrics
-from livebot.engagement.rebuild import rebuild, recompute
+from livebot.engagement.rebuild import POSTGRES_LOOKBACK, Folder, OpenMinute, is_open, rebuild, recompute
 from livebot.engagement.report import viewer_series
 from livebot.engagement.settings import EngagementSettings
 from livebot.engagement.store import AskWatermark
@@ -39,6 +43,10 @@ from livebot.topics import engagement_topic
 
 logger = logging.getLogger(__name__)
 
+ABSORB_EVENTS = 5_000
+"""New events of a session after which its open minutes are folded ahead of the next flush."""
+MAX_DIGESTS = 200_000
+"""About 60 MB at most; cleared when full (a 200,000-viewer show keeps its hits)."""
 VIEWER_WINDOW_MINUTES = 10
 """A platform that reported no viewer figure for this long no longer counts in the live total."""
 
@@ -72,6 +80,16 @@ class LiveFigures:
         self.locks: dict[int, asyncio.Lock] = {}
         self.published: dict[int, datetime] = {}
         self.flushes = 0
+        self.open_minutes: dict[int, dict[datetime, OpenMinute]] = {}
+        """Per session, the minutes still filling up, folded incrementally (see livebot.engagement.rebuild)."""
+        self.lookback = 0 if db.backend == "sqlite" else POSTGRES_LOOKBACK
+        self.digests: dict[tuple[str, str], str] = {}
+        """User digests shared by the open minutes: a viewer chats minute after minute (hashing is half the fold)."""
+        self.unread: Counter[int] = Counter()
+        self.absorbing: asyncio.Task[None] | None = None
+        """Per session, the minutes still filling up, folded incrementally (see livebot.engagement.rebuild)."""
+        self.minutes: dict[str, datetime] = {}
+        """Minute by the first 16 characters of a UTC ISO time: most events share a few minutes."""
 
     def session_lock(self, session_id: int) -> asyncio.Lock:
         """Held while a session's rows are written, so a rebuild that read older events cannot
@@ -82,21 +100,52 @@ class LiveFigures:
 
     async def on_stored(self, message: Message) -> None:
         """Count the event for /metrics and mark its minute."""
-        platform = str(message.get("platform") or "other")[:16]
-        kind = str(message.get("kind") or "other")[:16]
-        self.metrics.events.labels(platform, kind).inc()
-        count = message.get("count")
-        if kind == "like":
-            self.metrics.likes.labels(platform).inc(count if isinstance(count, int) and count > 0 else 1)
-        elif kind == "gift" and isinstance(message.get("value"), int) and message["value"] > 0:
-            self.metrics.gift_value.labels(platform).inc(message["value"])
-        elif kind == "viewers" and isinstance(message.get("viewers"), int) and message["viewers"] >= 0:
-            self.metrics.viewers.labels(platform).set(message["viewers"])
-        self.mark(message)
+        await self.on_stored_batch([message])
+
+    async def on_stored_batch(self, messages: list[Message]) -> None:
+        """A commit's worth of ``chat.stored``: counted for /metrics per (platform, kind), minutes marked."""
+        events: Counter[tuple[str, str]] = Counter()
+        likes: Counter[str] = Counter()
+        gifts: Counter[str] = Counter()
+        for message in messages:
+            platform = str(message.get("platform") or "other")[:16]
+            kind = str(message.get("kind") or "other")[:16]
+            events[platform, kind] += 1
+            if kind == "like":
+                count = message.get("count")
+                likes[platform] += count if isinstance(count, int) and count > 0 else 1
+            elif kind == "gift" and isinstance(message.get("value"), int) and message["value"] > 0:
+                gifts[platform] += message["value"]
+            elif kind == "viewers" and isinstance(message.get("viewers"), int) and message["viewers"] >= 0:
+                self.metrics.viewers.labels(platform).set(message["viewers"])
+            self.mark(message)
+        for (platform, kind), n in events.items():
+            self.metrics.events.labels(platform, kind).inc(n)
+        for platform, n in likes.items():
+            self.metrics.likes.labels(platform).inc(n)
+        for platform, n in gifts.items():
+            self.metrics.gift_value.labels(platform).inc(n)
+        self.count_unread(messages)
+
+    def count_unread(self, messages: list[Message]) -> None:
+        """Busy sessions get their open minutes absorbed between flushes, every ``ABSORB_EVENTS`` events."""
+        for message in messages:
+            session_id = session_of(message)
+            if session_id is not None:
+                self.unread[session_id] += 1
+        busy = [s for s, n in self.unread.items() if n >= ABSORB_EVENTS and s in self.attributors]
+        if busy and (self.absorbing is None or self.absorbing.done()):
+            for session_id in busy:
+                self.unread[session_id] = 0
+            self.absorbing = asyncio.get_running_loop().create_task(self.absorb(busy), name="engagement:absorb")
 
     async def on_enriched(self, message: Message) -> None:
         """Sentiment arrived for a stored comment: its minute changes again."""
         self.mark(message)
+
+    async def on_enriched_batch(self, messages: list[Message]) -> None:
+        for message in messages:
+            self.mark(message)
 
     async def on_schedule(self, message: Message) -> None:
         """A switch or status change: look at the session's timeline on the next flush."""
@@ -106,10 +155,21 @@ class LiveFigures:
 
     def mark(self, message: Message) -> None:
         session_id = session_of(message)
-        ts = parse_ts(message.get("ts"))
-        if session_id is None or ts is None:
+        if session_id is None:
             return
-        self.dirty[session_id].add(minute_of(ts))
+        raw = message.get("ts")
+        utc = isinstance(raw, str) and raw.endswith("+00:00") and len(raw) > 16 and raw[16] == ":"
+        minute = self.minutes.get(raw[:16]) if utc else None
+        if minute is None:
+            ts = parse_ts(raw)
+            if ts is None:
+                return
+            minute = minute_of(ts)
+            if utc:
+                if len(self.minutes) > 1024:
+                    self.minutes.clear()
+                self.minutes[raw[:16]] = minute  # "YYYY-MM-DDTHH:MM" of a UTC time names its minute
+        self.dirty[session_id].add(minute)
         self.seen[session_id] = time.monotonic()
 
     # flushing
@@ -138,17 +198,19 @@ class LiveFigures:
             return written
 
     def forget(self, session_id: int) -> None:
-        for table in (self.dirty, self.seen, self.attributors, self.marks, self.published):
+        for table in (self.dirty, self.seen, self.attributors, self.marks, self.published, self.open_minutes, self.unread):
             table.pop(session_id, None)  # type: ignore[attr-defined]
 
     async def flush_session(self, session_id: int, is_live: bool = False) -> int:
         attributor = await store.attributor(self.db, session_id)
         minutes = self.dirty.pop(session_id, set())
+        self.unread.pop(session_id, None)
         previous = self.attributors.get(session_id)
         if previous is not None:
             since = previous.first_difference(attributor)
             if since is not None:
                 minutes |= await self.stored_minutes(session_id, minute_of(since))
+                self.open_minutes.pop(session_id, None)  # folded with the old timeline: start them over
                 logger.info("engagement session=%s timeline changed at %s: re-attributing", session_id, since.isoformat())
         self.attributors[session_id] = attributor
         first_look = session_id not in self.marks
@@ -158,20 +220,84 @@ class LiveFigures:
         if not first_look:
             for seconds in answered:
                 self.metrics.first_response.observe(seconds)
+        now = self.clock()
+        tails = self.open_minutes.setdefault(session_id, {})
+        minutes |= {m for m in tails if not is_open(m, now)}  # closed since: written one last time
         rows = 0
         if minutes:
             try:
                 async with self.session_lock(session_id):
-                    rows = await recompute(self.db, session_id, minutes, attributor)
+                    rows = await self.recompute(session_id, minutes, attributor, now)
             except Exception:
                 self.dirty[session_id] |= minutes  # try again on the next flush
                 raise
             self.metrics.recomputed.inc(len(minutes))
-        current = minute_of(self.clock())
+        current = minute_of(now)
         if minutes or (is_live and self.published.get(session_id) != current):
             # on news, and once a minute while live (so "comments in the last minute" falls to 0 when chat stops)
             await self.publish(session_id)
             self.published[session_id] = current
+        return rows
+
+    async def absorb(self, session_ids: list[int]) -> None:
+        """Fold the new rows of these sessions' open minutes now, so the next flush has little left to
+        read: a busy minute is read in small steps all along instead of 25,000 rows every flush."""
+        async with self.lock:
+            now = self.clock()
+            for session_id in session_ids:
+                attributor = self.attributors.get(session_id)
+                minutes = [m for m in self.dirty.get(session_id, ()) if is_open(m, now)]
+                if attributor is None or not minutes:
+                    continue
+                async with self.session_lock(session_id):
+                    for minute in sorted(minutes):
+                        tail = self.open_minute(session_id, minute, attributor)
+                        try:
+                            await tail.absorb(self.db, session_id)
+                        except asyncio.CancelledError:
+                            raise
+                        except Exception:
+                            self.open_minutes[session_id].pop(minute, None)  # the next flush starts it over
+                            logger.exception("engagement session=%s minute=%s absorb failed", session_id,
+                                             minute.isoformat())
+
+    def open_minute(self, session_id: int, minute: datetime, attributor: Attributor) -> OpenMinute:
+        """The session's open minute, started if new."""
+        tails = self.open_minutes.setdefault(session_id, {})
+        tail = tails.get(minute)
+        if tail is None:
+            if len(self.digests) > MAX_DIGESTS:
+                self.digests.clear()
+            tail = tails[minute] = OpenMinute(minute, Folder(attributor, digests=self.digests), lookback=self.lookback)
+        return tail
+
+    async def close(self) -> None:
+        """Stop an absorb in progress (the app is stopping)."""
+        if self.absorbing is not None:
+            self.absorbing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.absorbing
+
+    async def recompute(self, session_id: int, minutes: set[datetime], attributor: Attributor, now: datetime) -> int:
+        """Closed minutes from all their events; open ones (still filling up) from their new events only."""
+        tails = self.open_minutes.setdefault(session_id, {})
+        still_open = {m for m in minutes if is_open(m, now)}
+        closed = minutes - still_open
+        rows = 0
+        for minute in sorted(m for m in closed if m in tails and tails[m].exact):
+            rows += await tails.pop(minute).refresh(self.db, session_id)  # folded all along: a last read suffices
+            closed.discard(minute)
+        if closed:
+            rows += await recompute(self.db, session_id, closed, attributor)
+            for minute in closed:
+                tails.pop(minute, None)
+        for minute in sorted(still_open):
+            tail = self.open_minute(session_id, minute, attributor)
+            try:
+                rows += await tail.refresh(self.db, session_id)
+            except Exception:
+                tails.pop(minute, None)  # its folder may be ahead of what was written: rebuild it next time
+                raise
         return rows
 
     async def stored_minutes(self, session_id: int, since: datetime) -> set[datetime]:

@@ -40,8 +40,8 @@ async def engagement_ctx(app: web.Application) -> AsyncIterator[None]:
     reporter = Reporter(db, settings, metrics, lambda: app[CONFIG].server.base_url, live.session_lock)
     app[LIVE], app[REPORTER] = live, reporter
     unsubscribe = [
-        bus.subscribe(CHAT_STORED, live.on_stored, name="engagement-stored", queue_size=QUEUE_SIZE),
-        bus.subscribe(CHAT_ENRICHED, live.on_enriched, name="engagement-enriched", queue_size=QUEUE_SIZE),
+        bus.subscribe_batches(CHAT_STORED, live.on_stored_batch, name="engagement-stored", queue_size=QUEUE_SIZE),
+        bus.subscribe_batches(CHAT_ENRICHED, live.on_enriched_batch, name="engagement-enriched", queue_size=QUEUE_SIZE),
         bus.subscribe("schedule.*", live.on_schedule, name="engagement-schedule", queue_size=1000),
     ]
     if settings.report_on_session_end:
@@ -55,6 +55,7 @@ async def engagement_ctx(app: web.Application) -> AsyncIterator[None]:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+    await live.close()
     with contextlib.suppress(Exception):
         await live.flush()  # what arrived since the last flush is written before the app stops
     await reporter.close()

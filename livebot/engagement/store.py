@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import String, and_, case, delete, func, insert, or_, select, type_coerce, update
+from sqlalchemy import Connection, String, and_, case, delete, func, insert, or_, select, type_coerce, update
+from sqlalchemy.exc import IntegrityError
 
 from livebot.chat.models import StoredEvent
 from livebot.console.models import QuestionAsk, QuestionCard
@@ -35,12 +36,15 @@ EVENTS = StoredEvent.__table__
 
 LABEL = StoredEvent.enrichment[("sentiment", "label")].as_string()
 EVENT_COLUMNS = (
-    StoredEvent.ts, StoredEvent.platform, StoredEvent.kind, StoredEvent.user_id, StoredEvent.count, StoredEvent.value,
+    type_coerce(StoredEvent.ts, String).label("ts"), StoredEvent.platform, StoredEvent.kind, StoredEvent.user_id, StoredEvent.count, StoredEvent.value,
     StoredEvent.viewers, StoredEvent.hidden, type_coerce(StoredEvent.flags, String).label("flags"), LABEL.label("label"),
     StoredEvent.sentiment,
 )
-"""In :class:`EventFacts` order; ``flags`` as its JSON text, parsed only when not empty (most rows: ``[]``)."""
+"""In :class:`EventFacts` order; ``ts`` as stored (SQLite's text is read by ``fromisoformat``, several times
+faster than the column type's processing; PostgreSQL gives datetimes anyway), ``flags`` as its JSON text,
+parsed once per distinct value (most rows: ``[]``)."""
 NO_FLAGS: tuple[str, ...] = ()
+KNOWN_FLAGS: dict[str, tuple[str, ...]] = {}
 
 
 # ───────────── sessions and the schedule ─────────────
@@ -137,8 +141,17 @@ def in_ranges(column: Any, ranges: Sequence[tuple[datetime, datetime]] | None) -
 
 def event_facts(row: Any) -> EventFacts:
     ts, platform, kind, user_id, count, value, viewers, hidden, flags, label, score = row
-    return EventFacts(ts, platform, kind, user_id or "", count, value, viewers, bool(hidden), parse_flags(flags), label,
-                      score)
+    return EventFacts(stored_time(ts), platform, kind, user_id or "", count, value, viewers, bool(hidden),
+                      parse_flags(flags), label, score)
+
+
+def stored_time(value: datetime | str) -> datetime:
+    """A stored event time as an aware UTC datetime (SQLite keeps ``YYYY-MM-DD HH:MM:SS.ffffff`` text in UTC)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value if value.tzinfo is UTC else value.astimezone(UTC)
 
 
 def parse_flags(raw: Any) -> tuple[str, ...]:
@@ -146,32 +159,70 @@ def parse_flags(raw: Any) -> tuple[str, ...]:
         return NO_FLAGS
     if isinstance(raw, list | tuple):
         return tuple(str(f) for f in raw)
+    known = KNOWN_FLAGS.get(raw)
+    if known is not None:
+        return known
     try:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError:
         return NO_FLAGS
-    return tuple(str(f) for f in value) if isinstance(value, list) else NO_FLAGS
+    parsed = tuple(str(f) for f in value) if isinstance(value, list) else NO_FLAGS
+    if len(KNOWN_FLAGS) < 1024:  # a handful of flag combinations exist
+        KNOWN_FLAGS[raw] = parsed
+    return parsed
 
 
 async def stream_events(db: Database, session_id: int,
-                        ranges: Sequence[tuple[datetime, datetime]] | None = None) -> AsyncIterator[list[EventFacts]]:
-    """A session's events in time order, in batches (a 500,000-event show never sits in memory as rows)."""
+                        ranges: Sequence[tuple[datetime, datetime]] | None = None) -> AsyncIterator[list[Any]]:
+    """A session's events in time order, in batches of raw rows (:data:`EVENT_COLUMNS`; a 500,000-event
+    show never sits in memory as rows); :func:`event_facts` reads each, best off the event loop."""
     query = (select(*EVENT_COLUMNS).where(StoredEvent.session_id == session_id, in_ranges(StoredEvent.ts, ranges))
              .order_by(StoredEvent.ts, StoredEvent.id))
     async with db.engine.connect() as conn:
         result = await conn.stream(query.execution_options(yield_per=FETCH_ROWS))
         async for batch in result.partitions(FETCH_ROWS):
-            yield [event_facts(row) for row in batch]
+            yield list(batch)
+
+
+SETTLED = case((or_(StoredEvent.kind != "comment", StoredEvent.is_question.isnot(None), StoredEvent.text == ""), True),
+               else_=False).label("settled")
+"""Whether a row's figures are final: the FAQ stage enriches (sets ``is_question`` on) every comment with text once."""
+
+
+async def rows_after(db: Database, session_id: int, start: datetime, end: datetime, after_id: int) -> list[Any]:
+    """The session's events in [start, end) with an id above ``after_id``, in time order, as raw
+    rows (id, settled, then :data:`EVENT_COLUMNS`): :func:`facts_of` turns them into facts in slices."""
+    query = (select(StoredEvent.id, SETTLED, *EVENT_COLUMNS)
+             .where(StoredEvent.session_id == session_id, StoredEvent.ts >= start, StoredEvent.ts < end,
+                    StoredEvent.id > after_id)
+             .order_by(StoredEvent.ts, StoredEvent.id))
+    found: list[Any] = []
+    async with db.engine.connect() as conn:
+        result = await conn.stream(query.execution_options(yield_per=FETCH_ROWS))
+        async for batch in result.partitions(FETCH_ROWS):
+            found.extend(batch)
+    return found
+
+
+def facts_of(rows: Sequence[Any]) -> list[tuple[int, bool, EventFacts]]:
+    """(id, settled, facts) of rows read by :func:`rows_after`."""
+    return [(row[0], bool(row[1]), event_facts(row[2:])) for row in rows]
 
 
 async def asks(db: Database, session_id: int, ranges: Sequence[tuple[datetime, datetime]] | None = None) -> list[AskFacts]:
     """Question asks of the session (those advisors dismissed as not a question are left out)."""
-    query = (select(QuestionAsk.asked_at, QuestionAsk.platform, QuestionAsk.first_answer_at)
+    query = (select(type_coerce(QuestionAsk.asked_at, String), QuestionAsk.platform,
+                    type_coerce(QuestionAsk.first_answer_at, String))
              .where(QuestionAsk.session_id == session_id, QuestionAsk.status != "dismissed",
                     in_ranges(QuestionAsk.asked_at, ranges))
              .order_by(QuestionAsk.asked_at, QuestionAsk.id))
-    async with db.engine.connect() as conn:
-        return [AskFacts(r.asked_at, r.platform, r.first_answer_at) for r in await conn.execute(query)]
+    found: list[AskFacts] = []
+    async with db.engine.connect() as conn:  # a busy minute has tens of thousands: read in turns
+        result = await conn.stream(query.execution_options(yield_per=FETCH_ROWS))
+        async for batch in result.partitions(FETCH_ROWS):
+            found.extend(AskFacts(stored_time(asked), platform, stored_time(answered) if answered is not None else None)
+                         for asked, platform, answered in batch)
+    return found
 
 
 @dataclass(frozen=True)
@@ -215,12 +266,16 @@ async def asks_changed(db: Database, session_id: int, mark: AskWatermark) -> tup
 
 async def replace_minutes(db: Database, session_id: int, rows: Sequence[dict[str, Any]],
                           ranges: Sequence[tuple[datetime, datetime]] | None = None) -> None:
-    """Swap the session's rows in ``ranges`` (all when None) for ``rows``, in one transaction."""
-    async with db.engine.begin() as conn:
-        await conn.execute(delete(MINUTE_TABLE).where(MINUTE_TABLE.c.session_id == session_id,
-                                                      in_ranges(MINUTE_TABLE.c.minute, ranges)))
+    """Swap the session's rows in ``ranges`` (all when None) for ``rows``, in one transaction (a
+    busy minute's rows carry tens of thousands of chatter keys: encoded in the writer, off the loop)."""
+
+    def swap(conn: Connection) -> None:
+        conn.execute(delete(MINUTE_TABLE).where(MINUTE_TABLE.c.session_id == session_id,
+                                                in_ranges(MINUTE_TABLE.c.minute, ranges)))
         for start in range(0, len(rows), INSERT_CHUNK):
-            await conn.execute(insert(MINUTE_TABLE), list(rows[start:start + INSERT_CHUNK]))
+            conn.execute(insert(MINUTE_TABLE), list(rows[start:start + INSERT_CHUNK]))
+
+    await db.write(swap)
 
 
 async def minute_rows(db: Database, session_id: int, since: datetime | None = None,
@@ -333,14 +388,21 @@ async def unanswered_count(db: Database, session_id: int) -> int:
 
 async def save_report(db: Database, session_id: int, data: dict[str, Any], trigger: str) -> datetime:
     now = utcnow()
-    async with db.sessions() as s:
-        row = await s.get(EngagementReport, session_id)
-        if row is None:
-            s.add(EngagementReport(session_id=session_id, generated_at=now, trigger=trigger, data=data,
-                                   robot_status="", robot_error=""))
-        else:
-            row.generated_at, row.trigger, row.data = now, trigger, data
-        await s.commit()
+    for attempt in range(2):
+        async with db.sessions() as s:
+            row = await s.get(EngagementReport, session_id)
+            if row is None:
+                s.add(EngagementReport(session_id=session_id, generated_at=now, trigger=trigger, data=data,
+                                       robot_status="", robot_error=""))
+            else:
+                row.generated_at, row.trigger, row.data = now, trigger, data
+            try:
+                await s.commit()
+            except IntegrityError:
+                if attempt:
+                    raise
+                continue  # a simultaneous generation inserted the row first: update it instead
+        return now
     return now
 
 

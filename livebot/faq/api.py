@@ -41,7 +41,7 @@ async def json_body(request: web.Request) -> dict[str, Any]:
         body = await request.json(loads=json.loads)
     except web.HTTPRequestEntityTooLarge as err:
         raise PayloadTooLarge(f"请求体过大（上限 {request.app[CONFIG].server.max_body_bytes} 字节）") from err
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as err:  # RecursionError: nested thousands deep
         raise ValidationError("body", "不是有效的 JSON") from err
     if not isinstance(body, dict):
         raise ValidationError("body", "应为 JSON 对象")

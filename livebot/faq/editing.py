@@ -38,9 +38,10 @@ class EntryFieldError(ValidationError):
 
 
 def has_hidden_controls(text: str) -> bool:
-    """True when ``text`` holds control characters or bidi overrides (besides newline and tab)."""
+    """True when ``text`` holds control characters, bidi overrides (besides newline and tab) or
+    lone surrogates (which no database can store)."""
     return any(
-        (unicodedata.category(char) == "Cc" and char not in _ALLOWED_CONTROLS) or char in _BIDI_CONTROLS
+        (unicodedata.category(char) in ("Cc", "Cs") and char not in _ALLOWED_CONTROLS) or char in _BIDI_CONTROLS
         for char in text
     )
 

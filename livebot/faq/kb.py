@@ -21,6 +21,8 @@ from livebot.faq.errors import KnowledgeBaseError, UnknownEntryError
 
 FIELDS = ("id", "question", "aliases", "answer", "tags", "needs_human")
 CSV_LIST_SEPARATOR = "|"
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""A spreadsheet runs a cell starting with one of these as a formula (CSV injection)."""
 _ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$")
 _TRUE_WORDS = frozenset({"true", "1", "yes", "y", "是", "需要"})
 _FALSE_WORDS = frozenset({"false", "0", "no", "n", "否", "不需要", ""})
@@ -149,6 +151,8 @@ def parse_toml(text: str) -> list[FaqEntry]:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise KnowledgeBaseError(f"invalid TOML: {err}") from err
+    except RecursionError as err:
+        raise KnowledgeBaseError("invalid TOML: nested too deeply") from err
     records = document.get("faq")
     if records is None:
         raise KnowledgeBaseError("no [[faq]] entries found", field="faq")
@@ -192,6 +196,8 @@ def parse_json(text: str) -> list[FaqEntry]:
         document = json.loads(text)
     except json.JSONDecodeError as err:
         raise KnowledgeBaseError(f"invalid JSON: {err}") from err
+    except RecursionError as err:
+        raise KnowledgeBaseError("invalid JSON: nested too deeply") from err
     records = document.get("faq") if isinstance(document, dict) else document
     if not isinstance(records, list):
         raise KnowledgeBaseError("expected a list of entries or an object with a 'faq' list", field="faq")
@@ -222,7 +228,7 @@ def parse_csv(text: str) -> list[FaqEntry]:
 
 
 def _record_from_csv_row(index: int, row: Mapping[str, str | None]) -> dict[str, Any]:
-    record: dict[str, Any] = {key: (value or "") for key, value in row.items() if key}
+    record: dict[str, Any] = {key: unguard_formula(value or "") for key, value in row.items() if key}
     for field in ("aliases", "tags"):
         if field in record:
             record[field] = _csv_list(index, record, field)
@@ -263,17 +269,24 @@ def dump_csv(entries: Iterable[FaqEntry]) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(FIELDS)
     for entry in entries:
-        writer.writerow(
-            [
-                entry.id,
-                entry.question,
-                _csv_cell(entry.aliases),
-                entry.answer,
-                _csv_cell(entry.tags),
-                "true" if entry.needs_human else "false",
-            ]
-        )
+        cells = [entry.id, entry.question, _csv_cell(entry.aliases), entry.answer, _csv_cell(entry.tags)]
+        writer.writerow([*(guard_formula(cell) for cell in cells), "true" if entry.needs_human else "false"])
     return out.getvalue()
+
+
+def guard_formula(cell: str) -> str:
+    """Prefix ``'`` (the spreadsheet text marker) to a cell a spreadsheet would run as a formula.
+
+    Aliases learned from viewer chat end up here, so this text is untrusted. A value that
+    already starts with apostrophes before such a character gets one more, which makes
+    :func:`unguard_formula` restore every value exactly.
+    """
+    return "'" + cell if cell.lstrip("'").startswith(FORMULA_STARTS) else cell
+
+
+def unguard_formula(cell: str) -> str:
+    """The value :func:`guard_formula` was given (also for ``'=text`` typed in a spreadsheet)."""
+    return cell[1:] if cell.startswith("'") and cell.lstrip("'").startswith(FORMULA_STARTS) else cell
 
 
 def _csv_cell(values: Sequence[str]) -> str:

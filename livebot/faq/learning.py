@@ -25,6 +25,7 @@ from livebot.faq import store
 from livebot.faq.editing import MAX_ALIAS, MAX_ALIASES, has_hidden_controls
 from livebot.faq.models import FaqDismissal, FaqEntryRow, FaqProposal
 from livebot.faq.normalize import MAX_CHARS
+from livebot.faq.ranking import CONFIDENT
 from livebot.faq.tokenizer import default_tokenizer
 from livebot.storage.base import utcnow
 from livebot.storage.engine import Database
@@ -169,12 +170,19 @@ async def propose_alias(db: Database, faq_id: str, phrasing: str, by: str, event
 
 
 async def ranked_first(session: Any, event_pk: int, faq_id: str) -> bool:
-    """True when the stored enrichment of that chat message already put ``faq_id`` first."""
+    """True when the stored enrichment of that message already put ``faq_id`` first, confidently.
+
+    A right first suggestion shown with a low score (a likely reading, not a sure one) still
+    makes the wording worth an alias: the next viewer who asks it that way gets a sure answer.
+    """
     from livebot.chat.models import StoredEvent
 
     enrichment = await session.scalar(select(StoredEvent.enrichment).where(StoredEvent.id == event_pk))
     suggestions = (enrichment or {}).get("suggestions") or []
-    return bool(suggestions) and suggestions[0].get("id") == faq_id
+    if not suggestions or suggestions[0].get("id") != faq_id:
+        return False
+    score = suggestions[0].get("score")
+    return not isinstance(score, (int, float)) or score >= CONFIDENT
 
 
 async def list_proposals(db: Database, status: str = "pending", limit: int = 500) -> list[Proposal]:

@@ -3,8 +3,12 @@
 Each stored comment is enriched once with the process's :class:`Enricher` (built from the
 knowledge base in the database, rebuilt on ``faq.changed``): question or not, ranked FAQ
 suggestions with their answers filled from live batch and session data, sentiment, trace
-codes. Results are written in groups (one transaction per flush, every ``flush_interval_ms``
-or ``flush_max_events``) and published only after they are stored.
+codes. ``chat.stored`` arrives as lists (one per ingest commit); the stage enriches a list in
+time slices of a few milliseconds, giving the event loop a turn between slices, and asks for a
+flush when the list is done. Results are written in groups — one transaction per flush; while
+one flush writes, the next group gathers, so groups grow with the load (at most
+``flush_max_events``; ``flush_interval_ms`` bounds how long a result waits when nobody asks) —
+and published with one ``publish_many`` only after they are stored.
 
 Several instances behind Redis all hear every ``chat.stored``; the flush claims its rows
 (``is_question IS NULL``, locked in id order), so each event is stored and published by
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import logging
 import time
@@ -25,7 +30,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from livebot.appkeys import BUS, CONFIG, DATABASE, REGISTRY
 from livebot.bus.base import Bus, Message
@@ -37,17 +42,27 @@ from livebot.faq.enrich import Enricher
 from livebot.faq.kb import FaqEntry
 from livebot.faq.placeholders import fill
 from livebot.faq.settings import FaqSettings
+from livebot.errors import LivebotError
 from livebot.storage.engine import Database
 from livebot.topics import CHAT_ENRICHED, CHAT_STORED, FAQ_CHANGED, FAQ_FEEDBACK, SCHEDULE_CHANGED, TRACE_UPDATED
 
 logger = logging.getLogger(__name__)
 
-YIELD_EVERY = 32
-"""Give the event loop a turn after this many messages enriched back to back."""
+SLICE_SECONDS = 0.004
+"""Enrich back to back for at most this long, then give the event loop a turn."""
 FLUSH_RETRIES = 3
-WRITE_CHUNK = 200
-"""Rows per executemany inside one flush transaction (the loop gets a turn between chunks)."""
+WRITE_CHUNK = 500
+"""Rows per statement inside one flush transaction."""
 BUILT_LIMIT = 4
+
+SQLITE_UNCLAIMED = "SELECT json_group_array(id) FROM chat_events WHERE is_question IS NULL AND id IN (SELECT value FROM json_each(?))"
+SQLITE_STORE = (
+    "UPDATE chat_events SET is_question = m.q, sentiment = m.s, enrichment = m.e "
+    "FROM (SELECT value ->> 0 AS pk, value ->> 1 AS q, value ->> 2 AS s, value -> 3 AS e FROM json_each(?)) AS m "
+    "WHERE chat_events.id = m.pk AND chat_events.is_question IS NULL"
+)
+"""SQLite: one statement per chunk with the rows as one JSON parameter (orjson-encoded), instead of an
+executemany with per-row bind processing."""
 
 
 # ───────────── the knowledge index ─────────────
@@ -171,7 +186,6 @@ class EnrichmentStage:
         self.processed = 0
         self.stored = 0
         self.flushes = 0
-        self._since_yield = 0
         self._unsubscribe: list[Any] = []
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -181,7 +195,8 @@ class EnrichmentStage:
         """Subscribe first (nothing is missed), then build the index in the background."""
         bus = self.bus
         self._unsubscribe = [
-            bus.subscribe(CHAT_STORED, self.on_stored, queue_size=self.settings.queue_size, name="faq.enrich"),
+            bus.subscribe_batches(CHAT_STORED, self.on_stored_batch, queue_size=self.settings.queue_size,
+                                  name="faq.enrich", max_batch=self.settings.flush_max_events),
             bus.subscribe(FAQ_CHANGED, self.on_kb_changed, name="faq.rebuild"),
             bus.subscribe(FAQ_FEEDBACK, self.on_feedback, name="faq.feedback"),
             bus.subscribe(TRACE_UPDATED, self.on_trace_updated, name="faq.trace-updated"),
@@ -217,23 +232,42 @@ class EnrichmentStage:
     # bus handlers
 
     async def on_stored(self, message: Message) -> None:
-        if message.get("kind") != "comment" or not str(message.get("text") or "").strip():
+        """One ``chat.stored`` message (the batch handler does the work)."""
+        await self.on_stored_batch([message])
+
+    async def on_stored_batch(self, messages: list[Message]) -> None:
+        """Enrich a list of ``chat.stored`` messages in time slices, then ask for a flush."""
+        wanted = [m for m in messages if m.get("kind") == "comment" and str(m.get("text") or "").strip()]
+        if not wanted:
             return
         if not self.index.ready.is_set():
             await self.index.ready.wait()
-        await self.room.wait()
-        enrichment = await self.enrich(message)
-        self.pending.append(Pending(message.get("pk"), message, enrichment))
-        self.processed += 1
-        self.metrics.enriched.labels("yes" if enrichment["is_question"] else "no").inc()
-        if len(self.pending) >= self.settings.flush_max_events:
-            self.flush_now.set()
+        questions = chatter = 0
+        clock = time.perf_counter
+        deadline = clock() + SLICE_SECONDS
+        for message in wanted:
+            if not self.room.is_set():
+                self.flush_now.set()
+                await self.room.wait()  # the database is behind: stop taking messages until a flush lands
+            enrichment = await self.enrich(message)
+            self.pending.append(Pending(message.get("pk"), message, enrichment))
+            if enrichment["is_question"]:
+                questions += 1
+            else:
+                chatter += 1
             if len(self.pending) >= self.settings.flush_max_events * 4:
-                self.room.clear()  # the database is behind: stop taking messages until a flush lands
-        self._since_yield += 1
-        if self._since_yield >= YIELD_EVERY:
-            self._since_yield = 0
-            await asyncio.sleep(0)
+                self.room.clear()
+            if clock() >= deadline:
+                if len(self.pending) >= self.settings.flush_max_events:
+                    self.flush_now.set()
+                await asyncio.sleep(0)
+                deadline = clock() + SLICE_SECONDS
+        self.processed += questions + chatter
+        if questions:
+            self.metrics.enriched.labels("yes").inc(questions)
+        if chatter:
+            self.metrics.enriched.labels("no").inc(chatter)
+        self.flush_now.set()
 
     async def on_kb_changed(self, message: Message) -> None:
         before = self.index.rebuilds
@@ -310,11 +344,14 @@ class EnrichmentStage:
     # storing and publishing
 
     async def flush_loop(self) -> None:
+        """Flush when asked (a list was enriched) or every ``flush_interval_ms``; what arrives
+        during a flush waits for the next one, so one transaction carries it all."""
         interval = self.settings.flush_interval_ms / 1000
         while True:
             if len(self.pending) < self.settings.flush_max_events:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.flush_now.wait(), timeout=interval)
+                    async with asyncio.timeout(interval):  # not wait_for: on 3.11 it can swallow a cancel
+                        await self.flush_now.wait()
             self.flush_now.clear()
             await self.flush(self.settings.flush_max_events)
 
@@ -341,49 +378,31 @@ class EnrichmentStage:
         if len(self.pending) < self.settings.flush_max_events * 4:
             self.room.set()
         self.flushes += 1
-        published = 0
+        outgoing: list[Message] = []
         seen: set[int] = set()
         for item in batch:
             if item.pk is not None:
                 if item.pk not in claimed or item.pk in seen:
                     continue  # stored by another instance, already enriched, repeated, or the row is gone
                 seen.add(item.pk)
-            await self.bus.publish(CHAT_ENRICHED, {**item.message, "enrichment": item.enrichment})
-            published += 1
-            if published % YIELD_EVERY == 0:
-                await asyncio.sleep(0)  # a flush of hundreds must not hold the loop
+            outgoing.append({**item.message, "enrichment": item.enrichment})
         self.stored += len(claimed)
-        return published
+        if outgoing:
+            try:
+                await self.bus.publish_many(CHAT_ENRICHED, outgoing)
+            except LivebotError as err:
+                # stored all the same: the console's start-up recovery queues questions that missed the bus
+                logger.warning("faq stage publish of %d enrichments failed (first pk=%s): %s", len(outgoing),
+                               outgoing[0].get("pk"), err)
+        return len(outgoing)
 
     async def write(self, batch: Sequence[Pending]) -> set[int]:
-        """UPDATE the rows nobody enriched yet; returns their ids."""
-        table = StoredEvent.__table__
-        pks = sorted({item.pk for item in batch if isinstance(item.pk, int)})
+        """UPDATE the rows nobody enriched yet, in one transaction; returns their ids."""
+        pks = sorted({item.pk for item in batch if isinstance(item.pk, int) and not isinstance(item.pk, bool)})
         if not pks:
             return set()
-        async with self.db.engine.begin() as conn:
-            claimed: set[int] = set()
-            for start in range(0, len(pks), 500):
-                chunk = pks[start : start + 500]
-                rows = await conn.execute(
-                    select(table.c.id).where(table.c.id.in_(chunk), table.c.is_question.is_(None))
-                    .order_by(table.c.id).with_for_update()
-                )
-                claimed.update(rows.scalars())
-            params_by_pk: dict[int, dict[str, Any]] = {}
-            for item in batch:
-                if item.pk in claimed and item.pk not in params_by_pk:
-                    params_by_pk[item.pk] = {"b_pk": item.pk, "b_q": item.enrichment["is_question"],
-                                             "b_s": item.enrichment["sentiment"]["score"], "b_e": item.enrichment}
-            params = list(params_by_pk.values())
-            statement = (
-                update(table).where(table.c.id == bindparam("b_pk"))
-                .values(is_question=bindparam("b_q"), sentiment=bindparam("b_s"), enrichment=bindparam("b_e"))
-            )
-            for start in range(0, len(params), WRITE_CHUNK):
-                # executemany per chunk: binding (JSON encoding) of hundreds of rows happens on the loop
-                await conn.execute(statement, params[start : start + WRITE_CHUNK])
-        return claimed
+        work = store_sqlite if self.db.backend == "sqlite" else store_claimed
+        return await self.db.write(functools.partial(work, batch, pks))
 
     # refreshing from the database
 
@@ -419,6 +438,52 @@ class EnrichmentStage:
         """Wait until every message handed to the stage is stored and published (tests, shutdown)."""
         await self.bus.drained()
         await self.flush()
+
+
+def enrichment_rows(batch: Sequence[Pending], claimed: set[int]) -> list[tuple[int, dict[str, Any]]]:
+    """(pk, enrichment) of the claimed rows, each once (the first enrichment of a repeated pk)."""
+    rows: dict[int, dict[str, Any]] = {}
+    for item in batch:
+        if item.pk in claimed and item.pk not in rows:
+            rows[item.pk] = item.enrichment
+    return list(rows.items())
+
+
+def store_claimed(batch: Sequence[Pending], pks: list[int], conn: Connection) -> set[int]:
+    """Claim the rows nobody enriched yet (locked in id order, so instances never deadlock) and store
+    their enrichment; several instances hear every ``chat.stored``, exactly one stores each row."""
+    table = StoredEvent.__table__
+    claimed: set[int] = set()
+    for start in range(0, len(pks), WRITE_CHUNK):
+        chunk = pks[start : start + WRITE_CHUNK]
+        claimed.update(conn.execute(
+            select(table.c.id).where(table.c.id.in_(chunk), table.c.is_question.is_(None)).order_by(table.c.id)
+            .with_for_update()
+        ).scalars())
+    params = [{"b_pk": pk, "b_q": e["is_question"], "b_s": e["sentiment"]["score"], "b_e": e}
+              for pk, e in enrichment_rows(batch, claimed)]
+    statement = (
+        update(table).where(table.c.id == bindparam("b_pk"))
+        .values(is_question=bindparam("b_q"), sentiment=bindparam("b_s"), enrichment=bindparam("b_e"))
+    )
+    for start in range(0, len(params), WRITE_CHUNK):
+        conn.execute(statement, params[start : start + WRITE_CHUNK])
+    return claimed
+
+
+def store_sqlite(batch: Sequence[Pending], pks: list[int], conn: Connection) -> set[int]:
+    """:func:`store_claimed` for SQLite, with the rows as JSON parameters (see ``SQLITE_STORE``).
+
+    SQLite has one writer at a time, so reading the unclaimed ids and updating them in one
+    transaction cannot race another flush; the UPDATE repeats the ``is_question IS NULL`` guard
+    all the same.
+    """
+    found = conn.exec_driver_sql(SQLITE_UNCLAIMED, (orjson.dumps(pks).decode(),)).scalar_one()
+    claimed = set(orjson.loads(found))
+    values = [[pk, e["is_question"], e["sentiment"]["score"], e] for pk, e in enrichment_rows(batch, claimed)]
+    for start in range(0, len(values), WRITE_CHUNK):
+        conn.exec_driver_sql(SQLITE_STORE, (orjson.dumps(values[start : start + WRITE_CHUNK]).decode(),))
+    return claimed
 
 
 def trace_lots(codes: Sequence[Any]) -> list[str]:

@@ -211,8 +211,16 @@ async def list_entries(db: Database, query: str = "", *, tag: str = "", include_
     return entries
 
 
+def storable_id(entry_id: str) -> str:
+    """``entry_id`` if a stored entry could have it; NUL (which PostgreSQL cannot even compare) is not found."""
+    if "\x00" in entry_id:
+        raise EntryNotFoundError(entry_id.replace("\x00", ""))
+    return entry_id
+
+
 async def get_entry(db: Database, entry_id: str, *, include_deleted: bool = False) -> StoredEntry:
     """The entry with ``entry_id``, or :class:`EntryNotFoundError`."""
+    storable_id(entry_id)
     async with db.sessions() as session:
         row = await session.get(FaqEntryRow, entry_id)
     if row is None or (row.deleted and not include_deleted):
@@ -222,6 +230,7 @@ async def get_entry(db: Database, entry_id: str, *, include_deleted: bool = Fals
 
 async def history(db: Database, entry_id: str) -> list[EntryVersion]:
     """Every version of an entry, newest first (deleted entries keep their history)."""
+    storable_id(entry_id)
     async with db.sessions() as session:
         if await session.get(FaqEntryRow, entry_id) is None:
             raise EntryNotFoundError(entry_id)
@@ -288,6 +297,7 @@ async def update_entry(db: Database, entry: FaqEntry, by: str, expected_version:
 
 async def delete_entry(db: Database, entry_id: str, by: str, expected_version: int | None = None) -> StoredEntry:
     """Soft-delete: the entry leaves suggestions and lists but keeps its history."""
+    storable_id(entry_id)
     now = utcnow()
     async with db.sessions() as session, session.begin():
         row = await session.get(FaqEntryRow, entry_id)

@@ -37,7 +37,7 @@ def error(status: int, message: str, field: str | None = None) -> web.Response:
 async def read_json(request: web.Request) -> Any:
     try:
         return await request.json()
-    except ValueError as err:
+    except (ValueError, RecursionError) as err:  # RecursionError: JSON nested thousands deep
         raise BadCommand("body", "expected a JSON object") from err
 
 

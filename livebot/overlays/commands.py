@@ -169,8 +169,12 @@ def parse_countdown(raw: Mapping[str, Any]) -> dict[str, Any]:
         raise BadCommand("ends_at", "expected an ISO 8601 date-time with a time zone") from err
     if moment.tzinfo is None:
         raise BadCommand("ends_at", "needs a time zone offset")
+    try:
+        ends_utc = moment.astimezone(UTC)
+    except OverflowError as err:  # 9999-12-31T23:59-14:00 has no UTC equivalent
+        raise BadCommand("ends_at", "date-time out of range") from err
     title_raw = {"title": raw.get("title", raw.get("segment_title", raw.get("segment")))}
-    return {"title": optional_text(title_raw, "title", LIMITS["title"]), "ends_at": moment.astimezone(UTC).isoformat()}
+    return {"title": optional_text(title_raw, "title", LIMITS["title"]), "ends_at": ends_utc.isoformat()}
 
 
 PARSERS = {

@@ -73,8 +73,8 @@ class OverlayService:
             subscribe(OVERLAY_CONTROL, self.on_control, name="overlays:control"),
             subscribe(TRACE_UPDATED, self.on_trace_updated, name="overlays:trace"),
             subscribe(TELEMETRY, self.on_telemetry, name="overlays:telemetry", queue_size=1000),
-            subscribe(CHAT_ENRICHED, self.on_chat, name="overlays:chat"),
-            subscribe(CHAT_STORED, self.on_stored, name="overlays:viewers"),
+            self.bus.subscribe_batches(CHAT_ENRICHED, self.on_chat_batch, name="overlays:chat"),
+            self.bus.subscribe_batches(CHAT_STORED, self.on_stored_batch, name="overlays:viewers"),
             subscribe("engagement.*", self.on_engagement, name="overlays:engagement", queue_size=1000),
             subscribe(OVERLAY_TOKENS, self.on_tokens, name="overlays:tokens"),
         ]
@@ -251,30 +251,44 @@ class OverlayService:
                 overlay.telemetry_due = 0.0
 
     async def on_chat(self, message: dict[str, Any]) -> None:
-        session_id = message.get("session_id")
-        if not isinstance(session_id, int) or isinstance(session_id, bool):
-            return
-        overlay = self.sessions.get(session_id) or await self.ensure(session_id)
-        if overlay is None:
-            return
-        overlay.stats.add_chat(message)
-        if not overlay.control.get("ticker_enabled", True):
-            return
-        item = ticker_item(message, self.settings.ticker_max_chars)
-        if item is not None and add_ticker_item(overlay.control, item, self.settings.ticker_size):
-            overlay.dirty_since = overlay.dirty_since or time.monotonic()
-            self.hub.channel(session_id).update({"ticker": self.ticker_part(overlay)})
+        await self.on_chat_batch([message])
+
+    async def on_chat_batch(self, messages: list[dict[str, Any]]) -> None:
+        """Enriched chat: the local stats meter and the ticker; the ticker part is pushed once per list."""
+        changed: set[int] = set()
+        for message in messages:
+            session_id = message.get("session_id")
+            if not isinstance(session_id, int) or isinstance(session_id, bool):
+                continue
+            overlay = self.sessions.get(session_id) or await self.ensure(session_id)
+            if overlay is None:
+                continue
+            overlay.stats.add_chat(message)
+            if not overlay.control.get("ticker_enabled", True):
+                continue
+            item = ticker_item(message, self.settings.ticker_max_chars)
+            if item is not None and add_ticker_item(overlay.control, item, self.settings.ticker_size):
+                overlay.dirty_since = overlay.dirty_since or time.monotonic()
+                changed.add(session_id)
+        for session_id in changed:
+            overlay = self.sessions.get(session_id)
+            if overlay is not None:
+                self.hub.channel(session_id).update({"ticker": self.ticker_part(overlay)})
 
     async def on_stored(self, message: dict[str, Any]) -> None:
+        await self.on_stored_batch([message])
+
+    async def on_stored_batch(self, messages: list[dict[str, Any]]) -> None:
         """Only viewer counts matter here; comments are counted once enriched."""
-        if message.get("kind") != "viewers":
-            return
-        session_id = message.get("session_id")
-        if not isinstance(session_id, int) or isinstance(session_id, bool):
-            return
-        overlay = self.sessions.get(session_id) or await self.ensure(session_id)
-        if overlay is not None:
-            overlay.stats.add_viewers(message)
+        for message in messages:
+            if message.get("kind") != "viewers":
+                continue
+            session_id = message.get("session_id")
+            if not isinstance(session_id, int) or isinstance(session_id, bool):
+                continue
+            overlay = self.sessions.get(session_id) or await self.ensure(session_id)
+            if overlay is not None:
+                overlay.stats.add_viewers(message)
 
     async def on_engagement(self, message: dict[str, Any]) -> None:
         session_id = message.get("session_id")

@@ -34,6 +34,8 @@ MAX_TAGS = 20
 MAX_LOTS = 50
 MAX_CHANNELS = 50
 MAX_SITES = 10
+MAX_ID = 2**62
+"""Ids above this cannot be stored (BIGINT) and would crash the query instead of failing as input."""
 
 
 def require_mapping(value: Any, field: str = "body") -> Mapping[str, Any]:
@@ -88,7 +90,7 @@ def optional_id(data: Mapping[str, Any], field: str) -> int | None:
     value = data.get(field)
     if value is None or value == "":
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
         raise ValidationError(field, "应为正整数编号")
     return value
 
@@ -128,7 +130,10 @@ def moment(data: Mapping[str, Any], field: str, zone: str, required: bool = True
         raise ValidationError(field, "应为 ISO 8601 时间，如 2026-11-24T20:00:00+08:00") from err
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=ZoneInfo(zone))
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError as err:  # 9999-12-31T23:59-14:00 has no UTC equivalent
+        raise ValidationError(field, "时间超出范围") from err
 
 
 def string_list(data: Mapping[str, Any], field: str, *, max_items: int, max_len: int,
@@ -161,7 +166,7 @@ def id_list(data: Mapping[str, Any], field: str, max_items: int) -> list[int]:
         raise ValidationError(field, f"最多 {max_items} 项")
     result: list[int] = []
     for index, item in enumerate(value):
-        if isinstance(item, bool) or not isinstance(item, int) or item < 1:
+        if isinstance(item, bool) or not isinstance(item, int) or not 1 <= item <= MAX_ID:
             raise ValidationError(f"{field}[{index}]", "应为正整数编号")
         if item not in result:
             result.append(item)

@@ -90,10 +90,12 @@ async def live_console(request: web.Request) -> web.Response:
 
 
 def parse_day(value: str, today: date) -> date:
+    """The ``?date=`` to show, or today for a missing, broken or absurd one (years 1900-2999)."""
     try:
-        return date.fromisoformat(value) if value else today
+        day = date.fromisoformat(value) if value else today
     except ValueError:
         return today
+    return day if 1900 <= day.year <= 2999 else today
 
 
 @routes.get("/producer/calendar")

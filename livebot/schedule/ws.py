@@ -24,6 +24,8 @@ from livebot.auth.identity import identity_of
 from livebot.errors import LivebotError, ValidationError
 from livebot.schedule import live
 from livebot.schedule.keys import CLOCK
+from livebot.schedule.validate import MAX_ID
+from livebot.schedule.validate import text as checked_text
 from livebot.topics import schedule_topic
 
 logger = logging.getLogger(__name__)
@@ -47,19 +49,14 @@ def as_int(value: Any, field: str, required: bool = False) -> int | None:
         if required:
             raise ValidationError(field, "必填")
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
         raise ValidationError(field, "应为正整数编号")
     return value
 
 
-def as_text(value: Any, field: str, limit: int = 500) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise ValidationError(field, "应为文本")
-    if len(value) > limit:
-        raise ValidationError(field, f"最多 {limit} 个字符")
-    return value
+def as_text(value: Any, field: str, limit: int = 500, multiline: bool = False) -> str:
+    """The JSON API's rules (:func:`validate.text`): no control or direction characters, at most ``limit``."""
+    return checked_text({field: value}, field, max_len=limit, multiline=multiline)
 
 
 Action = Callable[[web.Application, int, dict[str, Any], str], Awaitable[Any]]
@@ -78,7 +75,7 @@ async def do_ack(app: web.Application, sid: int, m: dict[str, Any], by: str) -> 
 
 
 async def do_note(app: web.Application, sid: int, m: dict[str, Any], by: str) -> Any:
-    return await live.note(app, sid, as_text(m.get("text"), "text"), by, as_int(m.get("site_id"), "site_id"))
+    return await live.note(app, sid, as_text(m.get("text"), "text", multiline=True), by, as_int(m.get("site_id"), "site_id"))
 
 
 async def do_advance(app: web.Application, sid: int, m: dict[str, Any], by: str) -> Any:

@@ -16,7 +16,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import orjson
@@ -231,6 +231,10 @@ def timestamp(value: Any, where: str, index: int | None) -> datetime:
         raise InvalidEvent(where, "must be an ISO 8601 date-time", index) from err
     if moment.tzinfo is None:
         raise InvalidEvent(where, "must include a UTC offset (Z or +08:00)", index)
+    try:
+        moment.astimezone(UTC)  # 9999-12-31T23:59-14:00 has no UTC equivalent and cannot be stored
+    except OverflowError as err:
+        raise InvalidEvent(where, "date-time out of range", index) from err
     return moment
 
 

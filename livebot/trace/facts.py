@@ -15,6 +15,7 @@ import unicodedata
 import weakref
 from dataclasses import dataclass
 from datetime import datetime
+from collections.abc import Collection
 from typing import Any
 
 from livebot.storage.base import utcnow
@@ -124,14 +125,32 @@ def inspection_dict(row: Inspection, settings: TraceSettings) -> dict[str, Any]:
             "result": row.result, "lab": row.lab or None, "at": iso(row.at, settings), "lot": row.lot}
 
 
+def _askable(lot: object) -> bool:
+    return isinstance(lot, str) and bool(lot) and "\x00" not in lot  # NUL: never stored, and PostgreSQL refuses to compare it
+
+
 async def batch_summary(db: Database, lot: str) -> dict[str, Any] | None:
     """Everything a viewer may ask about a batch, JSON-ready; None for an unknown lot."""
-    if not isinstance(lot, str) or not lot:
+    if not _askable(lot):
         return None
     chain = await chains.load_chain(db, lot)
-    if chain is None:
-        return None
+    return None if chain is None else summarise(chain, settings_for(db))
+
+
+async def batch_summaries(db: Database, lots: Collection[str],
+                          snapshots: chains.SqliteSnapshots | None = None) -> dict[str, dict[str, Any] | None]:
+    """``batch_summary`` of several lots with one database round trip; None for unknown lots.
+    ``snapshots``: read the stored chains straight from the SQLite file (see :class:`chains.SqliteSnapshots`)."""
+    askable = [lot for lot in lots if _askable(lot)]
+    found: dict[str, chains.Chain] = {}
+    if askable:
+        found = await (chains.read_chains(db, snapshots, askable) if snapshots else chains.load_chains(db, askable))
     settings = settings_for(db)
+    return {lot: summarise(found[lot], settings) if lot in found else None for lot in lots}
+
+
+def summarise(chain: chains.Chain, settings: TraceSettings) -> dict[str, Any]:
+    """The summary of one loaded chain (see :func:`batch_summary`)."""
     batch, product = chain.batch, chain.product
     facts = [raw_facts(raw, chain.readings.get(raw.lot, []), settings) for raw in chain.raw_lots]
     main = headline(facts)
@@ -191,6 +210,8 @@ async def telemetry_snapshot(db: Database, plant: str | None = None, now: dateti
     now = now or utcnow()
     settings = settings_for(db)
     result = []
+    if plant is not None and "\x00" in plant:  # no plant has a NUL in its name; PostgreSQL refuses the query
+        return result
     for row in await store.latest_telemetry(db, plant):
         result.append({
             "plant": row.plant, "line": row.line or None, "metric": row.metric,
@@ -221,7 +242,7 @@ def code_candidates(code: str) -> list[str]:
 
 async def find_lot(db: Database, code: str) -> str | None:
     """The lot of a batch from a lot number, can code or Digital Link, tolerating typing slips."""
-    if not isinstance(code, str) or not code.strip() or len(code) > 2048:
+    if not isinstance(code, str) or not code.strip() or len(code) > 2048 or "\x00" in code:
         return None
     text = unicodedata.normalize("NFKC", code).strip()
     link = _link_parts(text)

@@ -11,7 +11,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from livebot.errors import ValidationError
@@ -88,6 +88,10 @@ def moment(obj: Mapping[str, Any], key: str, where: str) -> datetime | None:
         parsed = None
     if parsed is None or parsed.tzinfo is None:
         raise ValidationError(f"{where}.{key}", "must be an ISO 8601 date-time with a UTC offset")
+    try:
+        parsed.astimezone(UTC)  # 9999-12-31T23:59-14:00 has no UTC equivalent and cannot be stored
+    except OverflowError as err:
+        raise ValidationError(f"{where}.{key}", "date-time out of range") from err
     return parsed
 
 

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from livebot.appkeys import API_DOC, BUS, CONFIG, DATABASE
 from livebot.topics import TRACE_UPDATED
-from livebot.trace import api, facts, views
+from livebot.trace import api, chains, facts, views
 from livebot.trace.cache import SummaryCache
 from livebot.trace.keys import SUMMARY_CACHE, TRACE_SETTINGS, TRACE_TASKS
 from livebot.trace.settings import TraceSettings
@@ -29,8 +29,11 @@ def setup(app: web.Application) -> None:
 
 async def trace_ctx(app: web.Application) -> AsyncIterator[None]:
     """Register the settings for ``facts`` and keep the resolver cache in step with every instance."""
-    facts.use_settings(app[DATABASE], app[TRACE_SETTINGS])
+    db = app[DATABASE]
+    facts.use_settings(db, app[TRACE_SETTINGS])
     cache = app[SUMMARY_CACHE]
+    snapshots = chains.SqliteSnapshots.open(db)
+    cache.load_many = lambda lots: facts.batch_summaries(db, lots, snapshots)
 
     async def on_update(message: dict[str, Any]) -> None:
         lots = message.get("lots")
@@ -42,7 +45,9 @@ async def trace_ctx(app: web.Application) -> AsyncIterator[None]:
     unsubscribe = app[BUS].subscribe(TRACE_UPDATED, on_update, name="trace:resolver-cache")
     yield
     unsubscribe()
-    tasks = list(app[TRACE_TASKS])
+    tasks = [*app[TRACE_TASKS], *cache.tasks]
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
+    if snapshots is not None:
+        snapshots.close()

@@ -11,7 +11,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from livebot.errors import ValidationError
@@ -95,6 +95,10 @@ def reading(item: Any, where: str, plant: str, line: str, default_interval_s: in
             at = None  # type: ignore[assignment]
         if at is None or at.tzinfo is None:
             raise ValidationError(f"{where}.at", "must be an ISO 8601 date-time with a UTC offset")
+        try:
+            at.astimezone(UTC)  # 0001-01-01T00:00+14:00 has no UTC equivalent and cannot be stored
+        except OverflowError as err:
+            raise ValidationError(f"{where}.at", "date-time out of range") from err
         if at - now > MAX_FUTURE:
             raise ValidationError(f"{where}.at", "is in the future (check the sender's clock)")
     interval = item.get("interval_s", default_interval_s)

@@ -23,6 +23,18 @@ class HttpMetrics:
             "livebot_http_request_seconds", "HTTP request latency", ["route"], registry=registry,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
         )
+        self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Count one request; the labelled children are looked up once per (method, route, status)."""
+        key = (method, route, status)
+        children = self._children.get(key)
+        if children is None:
+            if len(self._children) >= 4096:  # methods come from clients: stay bounded
+                self._children.clear()
+            children = self._children[key] = (self.requests.labels(method, route, str(status)), self.latency.labels(route))
+        children[0].inc()
+        children[1].observe(seconds)
 
 
 def route_name(request: web.Request) -> str:
@@ -44,9 +56,7 @@ def metrics_middleware(metrics: HttpMetrics) -> Callable[..., Awaitable[web.Stre
             status = exc.status
             raise
         finally:
-            route = route_name(request)
-            metrics.requests.labels(request.method, route, str(status)).inc()
-            metrics.latency.labels(route).observe(time.perf_counter() - start)
+            metrics.observe(request.method, route_name(request), status, time.perf_counter() - start)
 
     return middleware
 

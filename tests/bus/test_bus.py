@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+import orjson
 import pytest
 
 from livebot.bus.base import Bus, topic_matches
@@ -191,4 +192,128 @@ async def test_redis_publish_fails_clearly_when_redis_goes_away() -> None:
     bus.client.connection_pool.connection_kwargs["port"] = 1
     with pytest.raises(BusError, match="redis publish failed"):
         await bus.publish("t", {"n": 1})
+    await bus.close()
+
+
+async def test_publish_many_reaches_batch_and_plain_subscribers_in_order(bus: Bus) -> None:
+    batches: list[list[dict]] = []
+    singles: list[dict] = []
+    done = asyncio.Event()
+
+    async def on_batch(messages: list[dict]) -> None:
+        batches.append(messages)
+        if sum(len(b) for b in batches) == 1203:
+            done.set()
+
+    async def on_one(message: dict) -> None:
+        singles.append(message)
+
+    bus.subscribe_batches("chat.stored", on_batch, queue_size=5000)
+    bus.subscribe("chat.stored", on_one, queue_size=5000)
+    await bus.publish_many("chat.stored", [{"n": i, "text": "奶源在哪 <b>😀"} for i in range(1200)])
+    await bus.publish_many("chat.stored", [])
+    await bus.publish("chat.stored", {"n": 1200})
+    await bus.publish_many("chat.stored", [{"n": 1201}, {"n": 1202}])
+    await asyncio.wait_for(done.wait(), 10)
+    await bus.drained()
+    assert [m["n"] for b in batches for m in b] == list(range(1203))
+    assert [m["n"] for m in singles] == list(range(1203))
+    assert len(batches) < 1203  # lists arrive as lists, not one call per message
+    assert bus.metrics.topic("chat.stored").published._value.get() == 1203
+    assert bus.metrics.topic("chat.stored").delivered._value.get() == 2 * 1203
+
+
+async def test_batch_handler_gets_what_piled_up_while_it_worked() -> None:
+    bus = MemoryBus()
+    release = asyncio.Event()
+    calls: list[list[int]] = []
+
+    async def slow(messages: list[dict]) -> None:
+        calls.append([m["n"] for m in messages])
+        await release.wait()
+
+    bus.subscribe_batches("t", slow, max_batch=4)
+    await bus.publish("t", {"n": 0})
+    await asyncio.sleep(0)
+    for n in range(1, 7):
+        await bus.publish("t", {"n": n})
+    release.set()
+    await bus.drained()
+    await bus.close()
+    assert calls == [[0], [1, 2, 3, 4], [5, 6]]
+
+
+async def test_a_full_batch_subscriber_drops_the_overflow_and_counts_it() -> None:
+    bus = MemoryBus()
+    release = asyncio.Event()
+    got: list[int] = []
+
+    async def slow(messages: list[dict]) -> None:
+        await release.wait()
+        got.extend(m["n"] for m in messages)
+
+    bus.subscribe_batches("t", slow, queue_size=10)
+    await bus.publish("t", {"n": -1})
+    await asyncio.sleep(0)
+    await bus.publish_many("t", [{"n": n} for n in range(25)])
+    release.set()
+    await bus.drained()
+    await bus.close()
+    assert got == [-1, *range(10)]
+    assert bus.metrics.topic("t").dropped._value.get() == 15
+
+
+async def test_a_failing_batch_handler_is_counted_and_the_next_batch_still_arrives(bus: Bus) -> None:
+    got: asyncio.Queue = asyncio.Queue()
+
+    async def handler(messages: list[dict]) -> None:
+        if messages[0]["n"] == 1:
+            raise RuntimeError("boom")
+        await got.put(messages)
+
+    bus.subscribe_batches("t", handler)
+    await bus.publish_many("t", [{"n": 1}, {"n": 2}])
+    await bus.drained()
+    await asyncio.sleep(0.1)
+    await bus.publish("t", {"n": 3})
+    assert await next_message(got) == [{"n": 3}]
+    assert bus.metrics.topic("t").failed._value.get() == 1
+
+
+async def test_redis_publish_many_splits_into_bounded_wire_messages() -> None:
+    from livebot.bus import redis as redis_bus
+
+    prefix = f"t-{uuid.uuid4().hex[:8]}"
+    bus = new_redis_bus(prefix, queue_size=5000)
+    await bus.start()
+    import redis.asyncio as aioredis
+
+    raw = aioredis.from_url(REDIS_URL)
+    sizes: list[int] = []
+    async with raw.pubsub() as pubsub:
+        await pubsub.subscribe(f"{prefix}:chat.enriched")
+        await bus.publish_many("chat.enriched", [{"n": i} for i in range(redis_bus.WIRE_BATCH * 2 + 1)])
+        while len(sizes) < 3:
+            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=5)
+            if message is not None:
+                sizes.append(len(orjson.loads(message["data"])))
+    await raw.aclose()
+    await bus.close()
+    assert sizes == [redis_bus.WIRE_BATCH, redis_bus.WIRE_BATCH, 1]
+
+
+async def test_redis_listener_ignores_garbage_and_keeps_listening() -> None:
+    prefix = f"t-{uuid.uuid4().hex[:8]}"
+    bus = new_redis_bus(prefix)
+    await bus.start()
+    got: asyncio.Queue = asyncio.Queue()
+
+    async def handler(message: dict) -> None:
+        await got.put(message)
+
+    bus.subscribe("t", handler)
+    assert bus.client is not None
+    await bus.client.publish(f"{prefix}:t", b"\xff not json")
+    await bus.publish("t", {"n": 1})
+    assert await next_message(got) == {"n": 1}
     await bus.close()

@@ -136,6 +136,19 @@ def test_state_stays_bounded() -> None:
     assert len(moderator.recent) < 100
 
 
+def test_pruning_forgets_only_what_expired_and_a_refreshed_head_lives_on(moderator: Moderator) -> None:
+    """Tables are kept in order of last update, so pruning stops at the first live entry."""
+    moderator.judge(chat("奶源在哪", user="a", at=0), NO_ROUTE)
+    moderator.judge(chat("几段合适", user="b", at=5), NO_ROUTE)
+    moderator.judge(chat("奶源在哪？", user="c", at=20), NO_ROUTE)  # past the 10 s window: a new head, refreshed
+    moderator.judge(chat("冲泡水温", user="d", at=70), NO_ROUTE)
+    moderator.prune()
+    texts = {key[-1] for key in moderator.heads}
+    assert texts == {"奶源在哪", "冲泡水温"}  # 几段合适 (t=5) expired; 奶源在哪 lives on from t=20
+    assert {key[1] for key in moderator.recent} == {"d"}  # rate windows idle for 10 s are gone
+    assert moderator.judge(chat("奶源在哪", user="e", at=25), NO_ROUTE).merged_into is not None
+
+
 def test_disabled_moderation_flags_nothing() -> None:
     moderator = Moderator(ModerationSettings(enabled=False))
     assert moderator.judge(chat("加V abc12345"), NO_ROUTE) is CLEAN

@@ -13,7 +13,7 @@ from livebot.storage.base import utcnow
 from livebot.topics import CHAT_ENRICHED
 from sqlalchemy import select
 from tests.conftest import login
-from tests.console.conftest import ALLERGY, MILK, STAGE, ask, cards_of, enriched, make_session, store_event, wait_for_asks
+from tests.console.conftest import ALLERGY, MILK, PROTEIN, STAGE, ask, cards_of, enriched, make_session, store_event, wait_for_asks
 
 
 async def test_question_becomes_a_card_with_suggestions(client: TestClient) -> None:
@@ -169,6 +169,14 @@ def test_group_keys_explain_themselves() -> None:
     assert normalised_text("ＡＢＣ 奶源在哪里呀？？") == normalised_text("abc奶源在哪里")
     assert group_key("奶源在哪里呀", []).key == group_key("奶源在哪里？", []).key
     assert group_key("奶源在哪里", []).key != group_key("工厂在哪里", []).key
+
+
+def test_only_a_confident_top_suggestion_merges_different_wordings() -> None:
+    shaky = {**PROTEIN, "score": 0.42}
+    assert group_key("蛋白多少", [shaky]).key != group_key("宝宝长得慢是不是蛋白不够", [shaky]).key
+    assert group_key("蛋白多少", [shaky]).key == group_key("蛋白多少？", [shaky]).key
+    assert group_key("蛋白多少", [{**shaky, "score": "oops"}]).key.startswith("text:")
+    assert group_key("奶源？", [{**MILK, "score": 0.5}]).key == "faq:milk-source-location"
 
 
 async def test_questions_missed_while_stopped_are_queued_on_start(make_config, aiohttp_client) -> None:

@@ -138,8 +138,8 @@ class Enriched:
 
 
 async def publish_stored(app: web.Application, *messages: dict[str, Any]) -> None:
-    for message in messages:
-        await app[BUS].publish(CHAT_STORED, message)
+    """Announce rows as the chat writer does: a commit's worth as one list."""
+    await app[BUS].publish_many(CHAT_STORED, list(messages))
 
 
 async def enrich(app: web.Application, catcher: Enriched, text: str, **kwargs: Any) -> dict[str, Any]:

@@ -129,3 +129,29 @@ async def test_dismissals_are_counted_by_normalised_text(db: Database) -> None:
     assert await learning.record_dismissal(db, "😀😀😀", "li") is None
     assert [d.id for d in await learning.dismissals_since(db, 0)] == [first.id]
     assert await learning.dismissals_since(db, first.id) == []
+
+
+async def _stored_with_suggestions(db: Database, text: str, suggestions: list[dict[str, object]]) -> int:
+    from datetime import datetime
+
+    from livebot.chat.models import StoredEvent
+
+    async with db.sessions() as session:
+        row = StoredEvent(source="test-hook", external_id=f"dy-{abs(hash(text))}", platform="douyin",
+                          channel="room-7731", kind="comment", ts=datetime.now().astimezone(), user_id="u-1",
+                          user_name="小雨妈妈", text=text, flags=[], merged_count=1,
+                          enrichment={"is_question": True, "suggestions": suggestions})
+        session.add(row)
+        await session.commit()
+        return row.id
+
+
+async def test_a_wording_ranked_first_only_with_low_confidence_is_still_proposed(db: Database) -> None:
+    """A likely-but-unsure first suggestion (shown since the 0.35 card threshold) is worth an alias."""
+    unsure = "你们奶是打哪片草原来的"
+    sure = "你们奶打哪片草原来的呀"
+    unsure_pk = await _stored_with_suggestions(db, unsure, [{"id": "milk-source-location", "score": 0.4}])
+    sure_pk = await _stored_with_suggestions(db, sure, [{"id": "milk-source-location", "score": 0.9}])
+    proposal = await learning.propose_alias(db, "milk-source-location", unsure, "li", event_pk=unsure_pk)
+    assert proposal is not None and proposal.status == "pending"
+    assert await learning.propose_alias(db, "milk-source-location", sure, "li", event_pk=sure_pk) is None

@@ -159,12 +159,15 @@ class FixedRanker(Ranker):
 @pytest.mark.parametrize(
     ("confidences", "shown"),
     [
-        ([0.9, 0.3, 0.1], ["entry-0", "entry-1"]),  # confident best, likely alternative
-        ([0.6, 0.1], ["entry-0"]),
-        ([0.35, 0.2], ["entry-0", "entry-1"]),  # together likely enough: shown as a set
-        ([0.3, 0.15, 0.1], []),  # together 0.45 < 0.5 (0.1 is below the floor): abstain
-        ([0.45, 0.1], []),  # one reading only: abstain
+        ([0.9, 0.3, 0.1], ["entry-0", "entry-1", "entry-2"]),  # shown best fills the card
+        ([0.6, 0.04], ["entry-0"]),  # an alternative with no real chance is left off
+        ([0.4, 0.1], ["entry-0", "entry-1"]),  # best alone likely enough (>= 0.35)
+        ([0.3, 0.15, 0.1], ["entry-0", "entry-1"]),  # together 0.45 >= 0.35 (0.1 below the set floor)
+        ([0.3, 0.1], []),  # one reading above the floor, not likely enough: abstain
+        ([0.2, 0.1, 0.1], []),
+        ([0.2, 0.2], ["entry-0", "entry-1"]),
         ([0.2, 0.2, 0.2], ["entry-0", "entry-1", "entry-2"]),
+        ([0.9, 0.5, 0.4, 0.3], ["entry-0", "entry-1", "entry-2"]),  # at most ``limit``
         ([], []),
     ],
 )
