@@ -24,13 +24,18 @@ received the ask), dropped updates (sequence gaps plus asks some console never s
 messages the server's bus dropped), frames per console per second, the question funnel, and
 the CPU time the server and the bench used. Bounded to about a minute.
 
+With ``--postgres postgresql://postgres@127.0.0.1:5432/test`` the server's database is a fresh
+PostgreSQL database made on that server (and dropped afterwards) instead of a SQLite file.
+
     python bench/console.py [--rate 5000] [--seconds 20] [--clients 10] [--batch 100] [--viewers 200000] [--bus URL]
+                            [--postgres URL]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import signal
 import socket
@@ -45,6 +50,7 @@ from pathlib import Path
 import aiohttp
 import orjson
 import psutil
+from sqlalchemy.engine import make_url
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -290,9 +296,37 @@ async def count_asks(url: str, session_id: int) -> int:
         await db.close()
 
 
+def fresh_postgres(server_url: str, name: str) -> str:
+    """A new, empty database ``name`` on the server of ``server_url`` (an old one of that name is dropped)."""
+    import psycopg
+
+    admin = make_url(server_url).set(drivername="postgresql")
+    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return admin.set(database=name).render_as_string(hide_password=False)
+
+
+def drop_postgres(url: str) -> None:
+    import psycopg
+
+    target = make_url(url)
+    with psycopg.connect(target.set(database="postgres").render_as_string(hide_password=False), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)')
+
+
 async def main(args: argparse.Namespace) -> None:
     folder = Path(tempfile.mkdtemp(prefix="livebot-bench-console-"))
-    url = f"sqlite:///{folder / 'bench.db'}"
+    url = fresh_postgres(args.postgres, f"livebot_bench_console_{os.getpid()}") if args.postgres \
+        else f"sqlite:///{folder / 'bench.db'}"
+    try:
+        await bench_on(args, folder, url)
+    finally:
+        if args.postgres:
+            drop_postgres(url)
+
+
+async def bench_on(args: argparse.Namespace, folder: Path, url: str) -> None:
     session_id, token, questions = await seed(url)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -335,7 +369,8 @@ async def run_load(args: argparse.Namespace, base: str, token: str, session_id: 
         started = time.monotonic()
         tick = 0
         print(f"livebot console bench: {args.clients} consoles, {args.rate} events/s in batches of {args.batch} "
-              f"for {args.seconds:.0f} s, ~{load.question_share:.0%} questions", flush=True)
+              f"for {args.seconds:.0f} s, ~{load.question_share:.0%} questions; database {url.split(':')[0]}, bus {args.bus}",
+              flush=True)
         while (now := time.monotonic()) - started < args.seconds:
             due = started + tick * interval
             if due > now:
@@ -502,5 +537,6 @@ if __name__ == "__main__":
     parser.add_argument("--batch", type=int, default=100, help="events per webhook request (default 100)")
     parser.add_argument("--viewers", type=int, default=200_000, help="distinct viewers chatting (default 200000)")
     parser.add_argument("--bus", default="memory://", help="server bus; a redis:// URL adds a per-stage breakdown")
+    parser.add_argument("--postgres", help="PostgreSQL server URL: run on a fresh database there instead of SQLite")
     parser.add_argument("--timeline", action="store_true", help="also print latency per second of the load")
     asyncio.run(main(parser.parse_args()))

@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 Message = dict[str, Any]
 Handler = Callable[[Message], Awaitable[None]]
 BatchHandler = Callable[[list[Message]], Awaitable[None]]
+DropHandler = Callable[[str, Sequence[Message]], None]
 Unsubscribe = Callable[[], None]
 
 DEFAULT_MAX_BATCH = 5_000
@@ -87,7 +88,8 @@ class Subscription:
     """One handler's bounded buffer of (topic, messages) entries and the task draining it.
 
     ``limit`` counts messages, not entries: a list of 500 takes 500 places. What does not fit
-    is dropped (the newest part of a list), counted and logged at most every 5 seconds.
+    is dropped (the newest part of a list), counted, logged at most every 5 seconds, and handed
+    to ``on_drop`` when the subscriber wants to fetch it back from the database later.
     """
 
     pattern: str
@@ -96,6 +98,7 @@ class Subscription:
     limit: int
     name: str
     max_batch: int = DEFAULT_MAX_BATCH
+    on_drop: DropHandler | None = None
     entries: deque[tuple[str, Sequence[Message]]] = field(default_factory=deque)
     buffered: int = 0
     unfinished: int = 0
@@ -109,10 +112,10 @@ class Subscription:
         self.idle.set()
 
     def offer(self, topic: str, messages: Sequence[Message], metrics: BusMetrics) -> None:
-        room = self.limit - self.buffered
+        room = max(self.limit - self.buffered, 0)
         if room < len(messages):
-            self.drop(topic, len(messages) - max(room, 0), metrics)
-            if room <= 0:
+            self.drop(topic, messages[room:], metrics)
+            if not room:
                 return
             messages = messages[:room]
         self.entries.append((topic, messages))
@@ -121,9 +124,14 @@ class Subscription:
         self.idle.clear()
         self.wakeup.set()
 
-    def drop(self, topic: str, count: int, metrics: BusMetrics) -> None:
-        self.dropped += count
-        metrics.topic(topic).dropped.inc(count)
+    def drop(self, topic: str, messages: Sequence[Message], metrics: BusMetrics) -> None:
+        self.dropped += len(messages)
+        metrics.topic(topic).dropped.inc(len(messages))
+        if self.on_drop is not None:
+            try:
+                self.on_drop(topic, messages)
+            except Exception:
+                logger.exception("bus subscriber=%s drop handler failed", self.name)
         now = time.monotonic()
         if now - self.last_drop_log > 5:
             self.last_drop_log = now
@@ -221,11 +229,15 @@ class Bus:
                                       name or getattr(handler, "__qualname__", "handler")))
 
     def subscribe_batches(self, pattern: str, handler: BatchHandler, *, queue_size: int | None = None, name: str = "",
-                          max_batch: int = DEFAULT_MAX_BATCH) -> Unsubscribe:
+                          max_batch: int = DEFAULT_MAX_BATCH, on_drop: DropHandler | None = None) -> Unsubscribe:
         """Call ``handler`` with lists of messages (of one topic, in publish order): everything
-        buffered since the previous call, up to ``max_batch``; returns the way to stop."""
+        buffered since the previous call, up to ``max_batch``; returns the way to stop.
+
+        ``on_drop(topic, messages)`` is called (synchronously, in the publisher's turn) with
+        what did not fit in the buffer: a consumer whose messages are also rows in the database
+        can note their keys and catch up from there once it has room."""
         return self._add(Subscription(pattern, None, handler, queue_size or self.queue_size,
-                                      name or getattr(handler, "__qualname__", "handler"), max(1, max_batch)))
+                                      name or getattr(handler, "__qualname__", "handler"), max(1, max_batch), on_drop))
 
     def _add(self, sub: Subscription) -> Unsubscribe:
         sub.task = asyncio.get_running_loop().create_task(sub.drain(self.metrics), name=f"bus:{sub.name}")

@@ -1,11 +1,12 @@
-"""Queries over stored chat events (exports read through here, streaming)."""
+"""Queries over stored chat events (exports read through here, streaming; catch-up of consumers)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, func, select
 
 from livebot.chat.models import StoredEvent
 from livebot.storage.engine import Database
@@ -33,3 +34,42 @@ async def stream_events(
         result = await conn.stream(query.execution_options(yield_per=FETCH_ROWS))
         async for row in result:
             yield row
+
+
+UNENRICHED = (StoredEvent.kind == "comment", StoredEvent.is_question.is_(None), StoredEvent.text != "")
+"""What the FAQ stage has not enriched yet (its flush claims rows by ``is_question IS NULL``)."""
+ID_CHUNK = 500
+
+
+async def unenriched_among(db: Database, pks: Collection[int]) -> list[StoredEvent]:
+    """The comments among ``pks`` that are still not enriched, oldest first."""
+    wanted = sorted(set(pks))
+    found: list[StoredEvent] = []
+    async with db.sessions() as session:
+        for start in range(0, len(wanted), ID_CHUNK):
+            part = wanted[start : start + ID_CHUNK]
+            found += (await session.scalars(select(StoredEvent).where(StoredEvent.id.in_(part), *UNENRICHED))).all()
+    return sorted(found, key=lambda row: row.id)
+
+
+async def recent_unenriched(db: Database, newest: int, since: datetime, limit: int) -> list[StoredEvent]:
+    """Comments among the ``newest`` stored events, received since ``since``, never enriched (a
+    range of the primary key, so the look stays cheap however long the table is)."""
+    async with db.sessions() as session:
+        top = await session.scalar(select(func.max(StoredEvent.id)))
+        if top is None:
+            return []
+        query = (select(StoredEvent).where(StoredEvent.id > top - newest, StoredEvent.received_at >= since, *UNENRICHED)
+                 .order_by(StoredEvent.id).limit(limit))
+        return list((await session.scalars(query)).all())
+
+
+def stored_message(row: StoredEvent) -> dict[str, Any]:
+    """The ``chat.stored`` message of a stored row (``merged_into`` is not kept in the table: None)."""
+    return {
+        "pk": row.id, "source": row.source, "id": row.external_id, "platform": row.platform, "channel": row.channel,
+        "kind": row.kind, "ts": row.ts.isoformat(), "user": {"id": row.user_id, "name": row.user_name},
+        "text": row.text, "count": row.count, "viewers": row.viewers, "value": row.value,
+        "session_id": row.session_id, "site_id": row.site_id, "segment_id": row.segment_id, "hidden": row.hidden,
+        "flags": list(row.flags or []), "merged_count": row.merged_count, "merged_into": None,
+    }

@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 INTAKE_QUEUE = 50_000
 RECOVER_WINDOW = timedelta(hours=3)
 RECOVER_LIMIT = 5_000
+QUIET_SECONDS = 1.0
 
 
 def setup(app: web.Application) -> None:
@@ -65,6 +66,22 @@ async def recover_questions(app: web.Application) -> None:
         logger.info("console recovered %d questions that had not reached the queue", count)
 
 
+async def recover_after_drops(app: web.Application, dropped: asyncio.Event) -> None:
+    """Once the bus has stopped dropping ``chat.enriched`` for the queue (a second without a drop),
+    queue from the database the questions that never reached it."""
+    while True:
+        await dropped.wait()
+        while dropped.is_set():
+            dropped.clear()
+            await asyncio.sleep(QUIET_SECONDS)
+        try:
+            await recover_questions(app)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("console recovery after dropped updates failed")
+
+
 async def console_ctx(app: web.Application) -> AsyncIterator[None]:
     state = app[CONSOLE]
     db, bus = app[DATABASE], app[BUS]
@@ -72,15 +89,17 @@ async def console_ctx(app: web.Application) -> AsyncIterator[None]:
     state.segment_names.update(await store.segment_names(db))
     http = aiohttp.ClientSession()
     state.http = http
+    dropped = asyncio.Event()
     unsubscribe = [
         bus.subscribe("console.*", state.hub.on_console, name="console-hub"),
         bus.subscribe_batches(CHAT_ENRICHED, state.intake.on_enriched_batch, name="console-intake",
-                              queue_size=INTAKE_QUEUE),
+                              queue_size=INTAKE_QUEUE, on_drop=lambda _topic, _messages: dropped.set()),
     ]
     jobs: list[Coroutine[Any, Any, None]] = [
         state.intake.run(),
         expire_loop(app),
         outbox_loop(state.outbox_wake, state.settings.reply_poll_seconds, lambda: send_replies(app)),
+        recover_after_drops(app, dropped),
     ]
     tasks = [asyncio.get_running_loop().create_task(job, name=f"console:{job.__name__}") for job in jobs]
     state.outbox_wake.set()  # replies left pending by the previous run go out now

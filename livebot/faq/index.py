@@ -211,6 +211,9 @@ class FaqIndex:
             # Rare in the knowledge base is not enough: 人 in 被人动手脚 is rare there but says
             # nothing in "主播是哪里人". Very common Chinese words weigh less.
             plain = min(1.0, max(COMMON_FLOOR, (general - COMMON_INFO) / COMMON_SPAN))
+            # Nor is rare in the knowledge base enough for a word found in documents of every
+            # subject (收到, 确认, 处理): its general-language specificity caps the weight.
+            plain = min(plain, self.tokenizer.specificity(word))
             return plain * math.log((len(self.entries) + 1) / (df + 0.5)) / self._rare_idf
         return min(1.0, max(UNKNOWN_FLOOR, (general - GENERIC_INFO) / INFO_SPAN))
 

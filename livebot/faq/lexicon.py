@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,8 +79,11 @@ class ConceptMatcher:
 
     A pattern is literal text with two wildcards: ``*`` stands for up to four characters of
     the same clause and ``N`` for a number (normalised text is lower-case, so a literal N
-    never occurs). Where matches overlap the one with more literal text wins, wherever it
-    starts: in 奶是哪个地方产的, 哪个地方产 beats the shorter 奶是哪 to its left.
+    never occurs). A ``|`` at either end asks for a word boundary there, as jieba cuts the
+    clause: ``几天才拉|`` is 几天才拉一次 (拉, to poo) but not 几天才拉走 (拉走, to haul
+    away), because that match would end inside the word 拉走. Where matches overlap the one
+    with more literal text wins, wherever it starts: in 奶是哪个地方产的, 哪个地方产 beats the
+    shorter 奶是哪 to its left.
 
     Patterns are indexed by their first character, so a clause costs one dictionary lookup
     per character and a few small anchored regex matches, not a scan of every pattern.
@@ -90,12 +93,14 @@ class ConceptMatcher:
     _DIGITS = "0123456789"
 
     def __init__(self, patterns: Mapping[str, tuple[str, ...]]) -> None:
-        by_first: dict[str, list[tuple[int, re.Pattern[str], tuple[str, ...]]]] = {}
+        by_first: dict[str, list[tuple[int, re.Pattern[str], tuple[str, ...], bool, bool]]] = {}
         for pattern, terms in patterns.items():
+            starts, ends = pattern.startswith("|"), pattern.endswith("|")
+            pattern = pattern.strip("|")
             weight = len(pattern.replace("*", ""))
             compiled = re.compile(self._regex(pattern))
             for first in self._DIGITS if pattern[0] == "N" else pattern[0]:
-                by_first.setdefault(first, []).append((weight, compiled, terms))
+                by_first.setdefault(first, []).append((weight, compiled, terms, starts, ends))
         # Longest first, so the first match at a position is the best one there.
         self._by_first = {
             first: tuple(sorted(entries, key=lambda entry: -entry[0])) for first, entries in by_first.items()
@@ -115,16 +120,26 @@ class ConceptMatcher:
                 parts.append(re.escape(char))
         return "".join(parts)
 
-    def find(self, text: str) -> list[ConceptMatch]:
-        """Non-overlapping concept matches in ``text``, left to right."""
+    def find(self, text: str, boundaries: Collection[int] | None = None) -> list[ConceptMatch]:
+        """Non-overlapping concept matches in ``text``, left to right.
+
+        ``boundaries`` are the offsets where the tokenizer's words start and end; a pattern
+        marked with ``|`` matches only where its marked end falls on one of them (without
+        ``boundaries`` the marks are ignored).
+        """
         found: list[tuple[int, int, int, tuple[str, ...]]] = []
         by_first = self._by_first
         for position, char in enumerate(text):
-            for weight, compiled, terms in by_first.get(char, ()):
+            for weight, compiled, terms, starts, ends in by_first.get(char, ()):
                 match = compiled.match(text, position)
-                if match is not None and match.end() > position:
-                    found.append((weight, position, match.end(), terms))
-                    break
+                if match is None or match.end() <= position:
+                    continue
+                if boundaries is not None and (
+                    (starts and position not in boundaries) or (ends and match.end() not in boundaries)
+                ):
+                    continue
+                found.append((weight, position, match.end(), terms))
+                break
         if len(found) > 1:
             found.sort(key=lambda item: (-item[0], item[1]))
             chosen: list[tuple[int, int, int, tuple[str, ...]]] = []
@@ -207,8 +222,10 @@ def _read_concepts(path: Path) -> dict[str, tuple[str, ...]]:
         if not sep or not terms or any(" " in term for term in terms) or not tail.split():
             raise LexiconError(f"{path.name}:{number}: expected 'term[+term] = pattern pattern ...'")
         for pattern in tail.split():
-            if pattern.replace("*", "") == "":
+            if pattern.strip("|").replace("*", "") == "":
                 raise LexiconError(f"{path.name}:{number}: pattern {pattern!r} has no text")
+            if "|" in pattern.strip("|"):
+                raise LexiconError(f"{path.name}:{number}: pattern {pattern!r}: '|' marks a word boundary at an end only")
             previous = patterns.get(pattern)
             if previous is not None and previous != terms:
                 raise LexiconError(f"{path.name}:{number}: {pattern!r} already stands for {'+'.join(previous)!r}")

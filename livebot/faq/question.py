@@ -2,9 +2,10 @@
 
 Viewers rarely type '?'. The detector scores grammatical cues of asking (吗/呢/么 particles,
 wh-words such as 怎么/多少/哪/几/啥, A不A forms like 能不能/有没有, 是…还是…, request verbs
-like 请问/求问) and problem reports that expect an answer without asking (宝宝拉稀, 罐子瘪了,
-扫不出来). The score becomes a confidence through a logistic curve centred on the decision
-threshold, so ``confidence >= 0.5`` exactly when ``is_question``.
+like 请问/求问), statements of not understanding or needing help (看不懂, 搞不明白, 求解释)
+and problem reports that expect an answer without asking (宝宝拉稀, 罐子瘪了, 扫不出来). The
+score becomes a confidence through a logistic curve centred on the decision threshold, so
+``confidence >= 0.5`` exactly when ``is_question``.
 """
 
 from __future__ import annotations
@@ -31,6 +32,15 @@ _WH = re.compile(
     r"|(?<![好十没])几(?![乎十百])(?=[\u4e00-\u9fff0-9])"
 )
 _REQUEST = re.compile(r"请问|求问|问一下|问下|想问|想知道|求科普|科普一下|求解答|请教|咨询一下|有人知道|求助|求推荐")
+# Saying one does not understand, or asking for help, asks for an explanation without a
+# question word: 检验报告一堆数字看不懂, 这个配料表搞不明白, 求解释. Not 不懂事 (naughty),
+# not 看不清/听不清 (a stream-quality complaint), not a bare 不知道 (我也不知道).
+_HELP = re.compile(
+    r"(?:看|听|搞|弄|读|想)(?:不|没)(?:太|大|是很)?(?:懂|明白)(?!事)|没(?:太|怎么)?(?:看|搞|弄|读|听)(?:懂|明白)"
+    r"|(?<![看听搞弄读想没])不(?:太|大|是很)?(?:懂|明白)(?!事)|(?:搞|弄)不(?:太)?清|不(?:太|大|是很)清楚"
+    r"|(?<![也都谁就])不知道(?=[\u4e00-\u9fff]{2})"
+    r"|求解释|解释一下|求讲解|讲解一下|求指导|求指点|求指教|求告知|帮忙看看|帮我看看|给讲讲"
+)
 _EXCLAIM_WH = re.compile(r"怎么这么|怎么那么|多么|不怎么")
 _NEGATED = re.compile(r"(?:没|不|没有|不再|从不|从没|没再)$")
 _RESOLVED = re.compile(r"好多了|好了|顺利|正常了|没事了|改善|解决了|不再|都好")
@@ -65,13 +75,22 @@ def detect_question(text: str, terms: Collection[str] = ()) -> QuestionResult:
     return _detect(text, tuple(terms))
 
 
+def asks_beyond_help(text: str, terms: Collection[str] = ()) -> bool:
+    """True when ``text`` is a question even without a statement of needing help.
+
+    In "看了半天还是没搞懂，湿法到底是啥意思" both clauses ask, but the second carries the
+    question; the first only says that an explanation is wanted (see ``ranking.focus_clauses``).
+    """
+    return _detect(text, tuple(terms), False).is_question
+
+
 @functools.lru_cache(maxsize=65536)
-def _detect(text: str, terms: tuple[str, ...]) -> QuestionResult:
+def _detect(text: str, terms: tuple[str, ...], help_asks: bool = True) -> QuestionResult:
     # Cached: clauses such as "请问" or "主播主播" recur across thousands of messages.
     cues: list[str] = []
     score = 0.0
     for weight, cue, found in _cue_checks(text):
-        if found:
+        if found and (help_asks or cue != "needs-help"):
             score += weight
             cues.append(cue)
     if score < THRESHOLD and _has_concern(text, terms):
@@ -96,6 +115,7 @@ def _cue_checks(text: str) -> list[tuple[float, str, bool]]:
         (2.0, "a-not-a", bool(_A_NOT_A.search(text))),
         (2.0, "wh-word", bool(_WH.search(text)) and not _EXCLAIM_WH.search(text)),
         (2.0, "request", bool(_REQUEST.search(text))),
+        (2.0, "needs-help", bool(_HELP.search(text))),
         (2.0, "final-negative", bool(_FINAL_NOT.search(text))),
         (1.3, "alternative", bool(_ALTERNATIVE.search(text))),
         (1.3, "tag-ba", bool(_FINAL_BA.search(text))),

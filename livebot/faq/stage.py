@@ -12,7 +12,8 @@ and published with one ``publish_many`` only after they are stored.
 
 Several instances behind Redis all hear every ``chat.stored``; the flush claims its rows
 (``is_question IS NULL``, locked in id order), so each event is stored and published by
-exactly one instance.
+exactly one instance. Messages the bus had to drop while the stage was behind, and comments
+stored while no stage ran, are fetched back from the database (:mod:`livebot.faq.catchup`).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from livebot.bus.base import Bus, Message
 from livebot.chat.models import StoredEvent
 from livebot.faq import learning
 from livebot.faq import store as kb_store
+from livebot.faq.catchup import CatchUp
 from livebot.faq.context import LiveContext, MessageContext, TraceFacts
 from livebot.faq.enrich import Enricher
 from livebot.faq.kb import FaqEntry
@@ -186,6 +188,7 @@ class EnrichmentStage:
         self.processed = 0
         self.stored = 0
         self.flushes = 0
+        self.catch_up = CatchUp(db, self.on_stored_batch)
         self._unsubscribe: list[Any] = []
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -196,7 +199,7 @@ class EnrichmentStage:
         bus = self.bus
         self._unsubscribe = [
             bus.subscribe_batches(CHAT_STORED, self.on_stored_batch, queue_size=self.settings.queue_size,
-                                  name="faq.enrich", max_batch=self.settings.flush_max_events),
+                                  name="faq.enrich", max_batch=self.settings.flush_max_events, on_drop=self.catch_up.note),
             bus.subscribe(FAQ_CHANGED, self.on_kb_changed, name="faq.rebuild"),
             bus.subscribe(FAQ_FEEDBACK, self.on_feedback, name="faq.feedback"),
             bus.subscribe(TRACE_UPDATED, self.on_trace_updated, name="faq.trace-updated"),
@@ -205,6 +208,7 @@ class EnrichmentStage:
         self._spawn(self.index.rebuild(), "faq:index-build")
         self._spawn(self.flush_loop(), "faq:flush")
         self._spawn(self.refresh_loop(), "faq:refresh")
+        self._spawn(self.catch_up.run(), "faq:catch-up")
         await self.load_dismissals()
 
     async def stop(self) -> None:

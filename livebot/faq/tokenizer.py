@@ -9,6 +9,7 @@ because ~75% of live chat repeats ("冲冲冲", "666", "多少钱").
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 import math
 import re
@@ -16,9 +17,10 @@ import threading
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from livebot.faq.lexicon import Lexicon, default_lexicon
+from livebot.faq.lexicon import ConceptMatch, Lexicon, default_lexicon
 from livebot.faq.normalize import normalize
 from livebot.faq.phonetics import HomophoneCorrector, is_cjk
 
@@ -28,6 +30,13 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 DOMAIN_WORD_FREQ = 3000
+# General-language specificity (see ``Tokenizer.specificity``): jieba's IDF over a general
+# Chinese document collection: the weight rises linearly from SPECIFICITY_FLOOR at IDF <=
+# GENERIC_IDF (公司 3.5, 东西 4.8) to 1 at IDF >= SPECIFIC_IDF (假货 9.5, 冷藏 9.9); 收到 (6.7)
+# and 确认 (6.5) land near 0.7.
+GENERIC_IDF = 3.0
+SPECIFIC_IDF = 8.0
+SPECIFICITY_FLOOR = 0.4
 _WORD = re.compile(r"[\w\u4e00-\u9fff]", re.UNICODE)
 _BOUNDARY = re.compile(r"^[\s,.!?;:，。！？；：、…~\-—()（）\[\]【】\"'“”‘’/|]+$")
 
@@ -70,6 +79,7 @@ class Tokenizer:
     def warm_up(self) -> None:
         """Load jieba and the dictionaries now (e.g. at service start) instead of on first use."""
         self._ensure_loaded()
+        general_idf()
 
     def cut(self, text: str) -> list[str]:
         """Raw jieba tokens of already-normalised text (whitespace dropped)."""
@@ -100,6 +110,21 @@ class Tokenizer:
         if count is None:
             count = engine.FREQ.get(word) or 0
         return math.log(engine.total / max(count, 1))
+
+    def specificity(self, word: str) -> float:
+        """How topical a word is in general Chinese, in SPECIFICITY_FLOOR..1.
+
+        From the *document* frequency of jieba's general IDF table: 收到 (6.7), 确认 (6.5),
+        处理 (5.4) are in many documents of every subject and say little about what a question
+        is about, however rare they are in one knowledge base; 乳铁蛋白, 溯源码, 生牛乳 (domain
+        words, or absent from the table) keep a full weight.
+        """
+        if self.lexicon.is_domain(word):
+            return 1.0
+        idf = general_idf().get(word)
+        if idf is None:
+            return 1.0
+        return min(1.0, max(SPECIFICITY_FLOOR, (idf - GENERIC_IDF) / (SPECIFIC_IDF - GENERIC_IDF)))
 
     def correct(self, text: str) -> str:
         """Repair homophone typos of domain terms in already-normalised text."""
@@ -151,7 +176,10 @@ class Tokenizer:
         knowledge base's wording but not the viewer's does not take a shared word away.
         """
         lexicon = self.lexicon
-        matches = lexicon.concepts.find("".join(surface)) if lexicon.concepts is not None else []
+        matches: list[ConceptMatch] = []
+        if lexicon.concepts is not None:
+            boundaries = set(itertools.accumulate((len(token) for token in surface), initial=0))
+            matches = lexicon.concepts.find("".join(surface), boundaries)
         terms: list[str] = []
         from_concepts: set[str] = set()
         emitted: set[int] = set()
@@ -211,6 +239,48 @@ def _build_jieba(lexicon: Lexicon) -> tuple[jieba.Tokenizer, dict[str, int]]:
         engine.add_word(word, max(engine.FREQ.get(word) or 0, DOMAIN_WORD_FREQ))
     logger.info("jieba loaded with %d domain words", len(lexicon.domain_words))
     return engine, general
+
+
+_idf_lock = threading.Lock()
+_idf_table: dict[str, float] | None = None
+
+
+def general_idf() -> dict[str, float]:
+    """jieba's general-Chinese IDF table (``jieba/analyse/idf.txt``), read once per process.
+
+    Read lazily on first use (~0.15 s, 270k words), never at import; an install without the
+    file gives an empty table, so every word then counts as specific (the old behaviour).
+    """
+    global _idf_table
+    table = _idf_table
+    if table is None:
+        with _idf_lock:
+            if _idf_table is None:
+                _idf_table = _read_general_idf()
+            table = _idf_table
+    return table
+
+
+def _read_general_idf() -> dict[str, float]:
+    import importlib.util
+
+    spec = importlib.util.find_spec("jieba")
+    if spec is None or spec.origin is None:
+        return {}
+    path = Path(spec.origin).parent / "analyse" / "idf.txt"
+    table: dict[str, float] = {}
+    try:
+        with path.open(encoding="utf-8") as lines:
+            for line in lines:
+                word, _, value = line.rstrip("\n").partition(" ")
+                try:
+                    table[word] = float(value)
+                except ValueError:
+                    continue
+    except OSError:
+        logger.warning("jieba IDF table not found at %s: general specificity disabled", path)
+        return {}
+    return table
 
 
 _default_lock = threading.Lock()

@@ -10,12 +10,21 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
-Loader = Callable[[str], Awaitable[dict[str, Any] | None]]
-ManyLoader = Callable[[list[str]], Awaitable[Mapping[str, dict[str, Any] | None]]]
+
+class Ready(NamedTuple):
+    """A summary already serialised (stored at write time): kept as is, never parsed on a miss."""
+
+    gtin: str | None
+    json: bytes
+
+
+Loaded = dict[str, Any] | Ready | None
+Loader = Callable[[str], Awaitable[Loaded]]
+ManyLoader = Callable[[list[str]], Awaitable[Mapping[str, Loaded]]]
 
 
 class CachedSummary:
@@ -24,9 +33,13 @@ class CachedSummary:
 
     __slots__ = ("gtin", "json", "expires")
 
-    def __init__(self, summary: dict[str, Any] | None, expires: float) -> None:
-        self.gtin: str | None = summary.get("gtin") if summary is not None else None
-        self.json = orjson.dumps(summary) if summary is not None else b""
+    def __init__(self, summary: Loaded, expires: float) -> None:
+        if isinstance(summary, Ready):
+            self.gtin: str | None = summary.gtin
+            self.json: bytes = summary.json
+        else:
+            self.gtin = summary.get("gtin") if summary is not None else None
+            self.json = orjson.dumps(summary) if summary is not None else b""
         self.expires = expires
 
     @property

@@ -4,7 +4,11 @@ The public resolver is read-heavy (a whole audience scans the can shown on strea
 chain is assembled when trace data is *written* — for every batch an import or push touched,
 in bulk, inside the writing transaction — and read back with a single query. The snapshot
 holds stored facts only (UTC times); everything derived from settings (the promise, cooling
-target, display time zone) is computed at read time by :mod:`livebot.trace.facts`.
+target, display time zone) is computed by :mod:`livebot.trace.derive`. The same write also
+stores that derivation finished — the public summary's JSON bytes under a key naming the
+format and settings it was built with (``Batch.summary``/``summary_key``) — so a resolver
+miss reads ready bytes (:mod:`livebot.trace.summaries`). Every snapshot write goes through
+:func:`refresh`, which always writes both: a stored summary never outlives its chain.
 """
 
 from __future__ import annotations
@@ -21,8 +25,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from livebot.storage.engine import Database, json_value
+from livebot.trace import derive
 from livebot.trace.models import Batch, BatchSource, Inspection, Product, RawMilkLot, SensorReading, TraceEventLot
 from livebot.trace.projection import chunks
+from livebot.trace.settings import TraceSettings
 
 SNAPSHOT_VERSION = 1
 SOURCE_DEPTH = 4
@@ -182,15 +188,25 @@ async def affected_batches(session: AsyncSession, lots: Collection[str], gtins: 
     return found
 
 
-async def refresh(session: AsyncSession, lots: Collection[str], gtins: Collection[str] = ()) -> set[str]:
-    """Re-assemble and store the snapshots of every batch the written ``lots``/``gtins`` touch.
+def summary_key(settings: TraceSettings) -> str:
+    """The key of summaries built now with ``settings`` (see :func:`livebot.trace.derive.summary_key`)."""
+    return derive.summary_key(settings, SNAPSHOT_VERSION)
+
+
+async def refresh(session: AsyncSession, lots: Collection[str], gtins: Collection[str] = (), *,
+                  settings: TraceSettings) -> set[str]:
+    """Re-assemble and store the snapshots of every batch the written ``lots``/``gtins`` touch,
+    each with its finished public summary (built with ``settings``).
 
     Returns those batch lots: what ``trace.updated`` must name so caches drop exactly them.
     """
     await session.flush()
     targets = await affected_batches(session, lots, gtins)
+    key = summary_key(settings)
     for chain in (await build_chains(session, targets)).values():
         chain.batch.chain = snapshot(chain)
+        chain.batch.summary = derive.encode(chain, settings)
+        chain.batch.summary_key = key
     await session.flush()
     return targets
 
@@ -205,18 +221,26 @@ async def load_chains(db: Database, lots: Collection[str]) -> dict[str, Chain]:
     snapshots, the few missing or older ones assembled on the spot. The resolver loads the
     misses of one burst of requests together, so a crowd scanning different cans costs one
     round trip to the database instead of one each."""
-    found: dict[str, Chain] = {}
-    outdated: list[str] = []
+    rows: list[tuple[str, Any]] = []
     async with db.sessions() as session:
         for part in chunks(sorted(set(lots))):
-            for lot, data in await session.execute(select(Batch.lot, Batch.chain).where(Batch.lot.in_(part))):
-                if isinstance(data, dict) and data.get("v") == SNAPSHOT_VERSION:
-                    found[lot] = restore(data)
-                else:
-                    outdated.append(lot)
+            rows += (await session.execute(select(Batch.lot, Batch.chain).where(Batch.lot.in_(part)))).tuples()
+        found, outdated = restored(rows)
         if outdated:
             found.update(await build_chains(session, outdated))
     return found
+
+
+def restored(rows: Iterable[tuple[str, Any]]) -> tuple[dict[str, Chain], list[str]]:
+    """The chains whose stored snapshot is current, and the lots whose snapshot is missing or older."""
+    found: dict[str, Chain] = {}
+    outdated: list[str] = []
+    for lot, data in rows:
+        if isinstance(data, dict) and data.get("v") == SNAPSHOT_VERSION:
+            found[lot] = restore(data)
+        else:
+            outdated.append(lot)
+    return found, outdated
 
 
 class SqliteSnapshots:
@@ -234,6 +258,7 @@ class SqliteSnapshots:
         self.conn = sqlite3.connect(path, timeout=2.0, check_same_thread=False, isolation_level=None)
         self.conn.execute("PRAGMA query_only=ON")
         self.sql = f"SELECT lot, chain FROM {Batch.__table__.name} WHERE lot IN "
+        self.summary_sql = f"SELECT lot, gtin, summary_key, summary FROM {Batch.__table__.name} WHERE lot IN "
 
     @classmethod
     def open(cls, db: Database) -> SqliteSnapshots | None:
@@ -242,6 +267,13 @@ class SqliteSnapshots:
         if db.backend != "sqlite" or not url.database or url.database == ":memory:" or url.query.get("mode") == "memory":
             return None
         return cls(url.database)
+
+    def read_summaries(self, lots: Collection[str]) -> list[tuple[str, str, str | None, bytes | None]]:
+        """``(lot, gtin, summary_key, summary)`` of each known lot among ``lots``."""
+        found: list[tuple[str, str, str | None, bytes | None]] = []
+        for part in chunks(sorted(set(lots))):
+            found += self.conn.execute(self.summary_sql + "(" + ",".join("?" * len(part)) + ")", tuple(part)).fetchall()
+        return found
 
     def read(self, lots: Collection[str]) -> dict[str, Any]:
         """The stored snapshot of each known lot among ``lots`` (None when it has none yet)."""
@@ -258,13 +290,7 @@ class SqliteSnapshots:
 
 async def read_chains(db: Database, snapshots: SqliteSnapshots, lots: Collection[str]) -> dict[str, Chain]:
     """Like :func:`load_chains`, reading the snapshots through ``snapshots``."""
-    found: dict[str, Chain] = {}
-    outdated: list[str] = []
-    for lot, data in snapshots.read(lots).items():
-        if isinstance(data, dict) and data.get("v") == SNAPSHOT_VERSION:
-            found[lot] = restore(data)
-        else:
-            outdated.append(lot)
+    found, outdated = restored(snapshots.read(lots).items())
     if outdated:
         found.update(await load_chains(db, outdated))
     return found

@@ -21,6 +21,7 @@ from livebot.storage.engine import Database
 from livebot.trace import chains, projection
 from livebot.trace.epcis import ParsedDocument, ParsedEvent
 from livebot.trace.models import Inspection, Location, Product, SensorReading, TraceEvent, TraceEventLot
+from livebot.trace.settings import TraceSettings, settings_for
 
 logger = logging.getLogger(__name__)
 
@@ -41,12 +42,15 @@ def inspection_key(event_id: str, lot: str) -> str:
     return "epcis:" + hashlib.sha256(f"{event_id}\x00{lot}".encode()).hexdigest()
 
 
-async def import_document(db: Database, doc: ParsedDocument, zone: ZoneInfo) -> ImportResult:
-    """Store ``doc`` all or nothing; a concurrent import of the same events is retried once."""
+async def import_document(db: Database, doc: ParsedDocument, zone: ZoneInfo,
+                          settings: TraceSettings | None = None) -> ImportResult:
+    """Store ``doc`` all or nothing; a concurrent import of the same events is retried once.
+    ``settings`` build the stored summaries (default: those registered for ``db``)."""
+    settings = settings or settings_for(db)
     for attempt in (1, 2):
         try:
             async with db.sessions() as session, session.begin():
-                return await store_document(session, doc, zone)
+                return await store_document(session, doc, zone, settings)
         except IntegrityError:
             if attempt == 2:
                 raise
@@ -54,7 +58,7 @@ async def import_document(db: Database, doc: ParsedDocument, zone: ZoneInfo) -> 
     raise AssertionError("unreachable")
 
 
-async def store_document(session: AsyncSession, doc: ParsedDocument, zone: ZoneInfo) -> ImportResult:
+async def store_document(session: AsyncSession, doc: ParsedDocument, zone: ZoneInfo, settings: TraceSettings) -> ImportResult:
     known = await existing_event_ids(session, [e.event_id for e in doc.events])
     fresh: list[ParsedEvent] = []
     for event in doc.events:
@@ -73,7 +77,7 @@ async def store_document(session: AsyncSession, doc: ParsedDocument, zone: ZoneI
             gtins.update(ref.gtin for ref in event.lots)
         await projection.rebuild(session, affected, zone)
     if affected or renamed:
-        affected |= await chains.refresh(session, affected, renamed)
+        affected |= await chains.refresh(session, affected, renamed, settings=settings)
     result = ImportResult(stored=len(fresh), duplicates=len(doc.events) - len(fresh), lots=sorted(affected),
                           gtins=sorted(gtins))
     logger.info("trace import stored=%d duplicates=%d lots=%d", result.stored, result.duplicates, len(affected))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, Float, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, Date, Float, ForeignKey, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from livebot.storage.base import Base, BigId, UtcDateTime, utcnow
@@ -48,6 +48,11 @@ class Batch(Base):
     processing_start: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     chain: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     """The assembled chain (livebot.trace.chains), refreshed whenever trace data touching it is written."""
+    summary: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    """The finished public summary, the exact JSON bytes the resolver serves (livebot.trace.derive.encode),
+    written with ``chain`` in the same statement; served only while ``summary_key`` is current."""
+    summary_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """What ``summary`` was built with (livebot.trace.derive.summary_key): format version and settings."""
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 

@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 async def import_epcis(db: Database, raw: bytes, settings: TraceSettings) -> ImportResult:
     """Parse and validate off the event loop, then store in one transaction."""
     doc = await asyncio.to_thread(parse_document, raw)
-    return await import_document(db, doc, settings.zone)
+    return await import_document(db, doc, settings.zone, settings)
 
 
 def import_blocking(url: str, raw: bytes, settings: TraceSettings) -> ImportResult:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -10,10 +11,12 @@ from aiohttp import web
 
 from livebot.appkeys import API_DOC, BUS, CONFIG, DATABASE
 from livebot.topics import TRACE_UPDATED
-from livebot.trace import api, chains, facts, views
+from livebot.trace import api, chains, facts, summaries, views
 from livebot.trace.cache import SummaryCache
 from livebot.trace.keys import SUMMARY_CACHE, TRACE_SETTINGS, TRACE_TASKS
 from livebot.trace.settings import TraceSettings
+
+logger = logging.getLogger(__name__)
 
 
 def setup(app: web.Application) -> None:
@@ -27,13 +30,28 @@ def setup(app: web.Application) -> None:
     app.cleanup_ctx.append(trace_ctx)
 
 
+async def restamp_quietly(db: Any) -> None:
+    """Bring stored summaries to the current format and settings; a failure only leaves those
+    lots built on the spot (correct, slower), so it is logged, not raised."""
+    try:
+        await summaries.restamp(db)
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        logger.exception("trace: storing current summaries failed; outdated ones are built on each miss")
+
+
 async def trace_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Register the settings for ``facts`` and keep the resolver cache in step with every instance."""
+    """Register the settings for ``facts``, keep the resolver cache in step with every instance,
+    and store current summaries where the stored ones are outdated (in the background)."""
     db = app[DATABASE]
     facts.use_settings(db, app[TRACE_SETTINGS])
     cache = app[SUMMARY_CACHE]
     snapshots = chains.SqliteSnapshots.open(db)
-    cache.load_many = lambda lots: facts.batch_summaries(db, lots, snapshots)
+    cache.load_many = lambda lots: summaries.load(db, lots, snapshots)
+    restamp = asyncio.get_running_loop().create_task(restamp_quietly(db), name="trace:restamp-summaries")
+    app[TRACE_TASKS].add(restamp)
+    restamp.add_done_callback(app[TRACE_TASKS].discard)
 
     async def on_update(message: dict[str, Any]) -> None:
         lots = message.get("lots")

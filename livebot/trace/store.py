@@ -23,6 +23,7 @@ from livebot.trace.models import (
     TelemetryReading,
 )
 from livebot.trace.pushes import BatchPush, InspectionPush
+from livebot.trace.settings import settings_for
 from livebot.trace.telemetry import Telemetry
 
 
@@ -46,7 +47,7 @@ async def save_products(db: Database, products: Sequence[tuple[str, str, str]]) 
     async with db.sessions() as session, session.begin():
         for gtin, name, stage in products:
             await upsert_product(session, gtin, name, stage)
-        return sorted(await chains.refresh(session, (), [gtin for gtin, _, _ in products]))
+        return sorted(await chains.refresh(session, (), [gtin for gtin, _, _ in products], settings=settings_for(db)))
 
 
 async def check_can_code(session: AsyncSession, code: str | None, lot: str, where: str) -> None:
@@ -82,7 +83,7 @@ async def save_batches(db: Database, pushes: Sequence[BatchPush]) -> tuple[list[
                     session.add(BatchSource(batch_lot=push.lot, source_lot=raw.lot))
                 lots.append(raw.lot)
             await session.flush()
-        lots += await chains.refresh(session, lots, [p.gtin for p in pushes if p.product])
+        lots += await chains.refresh(session, lots, [p.gtin for p in pushes if p.product], settings=settings_for(db))
     return sorted(set(lots)), sorted({p.gtin for p in pushes})
 
 
@@ -105,7 +106,7 @@ async def save_inspections(db: Database, pushes: Sequence[InspectionPush]) -> tu
             session.add(Inspection(source_key=push.key, lot=push.lot, **push.fields))
             stored += 1
         if stored:
-            wanted = sorted(set(wanted) | await chains.refresh(session, wanted))
+            wanted = sorted(set(wanted) | await chains.refresh(session, wanted, settings=settings_for(db)))
     return stored, len(pushes) - stored, wanted
 
 

@@ -217,3 +217,19 @@ async def test_the_queue_api_names_sites_and_segments(client: TestClient) -> Non
     [card] = body["cards"]
     assert card["sites"] == ["北京演播厅"] and card["segment"] == "牧场挤奶与冷却"
     assert body["seq"] == card["version"]
+
+
+async def test_questions_the_bus_dropped_reach_the_queue_from_the_database(make_config, aiohttp_client,
+                                                                          monkeypatch) -> None:
+    from livebot.app import create_app
+
+    monkeypatch.setattr("livebot.console.setup.INTAKE_QUEUE", 5)
+    client = await aiohttp_client(create_app(make_config()))
+    app = client.app
+    session_id, _ = await make_session(app[DATABASE])
+    rows = [await store_event(app[DATABASE], session_id, f"第{n}个问题：奶源在哪里？") for n in range(40)]
+    await app[BUS].publish_many(CHAT_ENRICHED, [enriched(row, []) for row in rows])
+    await wait_for_asks(app, session_id, 40)
+    await app[BUS].drained()
+    cards = await cards_of(app, session_id)
+    assert sorted(c.text for c in cards) == sorted(row.text for row in rows)  # each once, none twice

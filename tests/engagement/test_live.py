@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, insert
@@ -149,6 +149,16 @@ async def test_a_failed_flush_keeps_its_minutes(client: Any, monkeypatch: Any) -
     assert sum(r["comments"] for r in await minute_rows(db, show.session_id)) == 2
 
 
+async def flush_and_compare(live: Any, db: Any, session_id: int, minute: datetime) -> list[dict[str, Any]]:
+    """Flush the live figures of ``minute``, then check a full rebuild from raw events gives the same rows."""
+    live.mark({"session_id": session_id, "ts": minute.isoformat()})
+    await live.flush()
+    live_rows = strip(await minute_rows(db, session_id))
+    await rebuild(db, session_id)
+    assert strip(await minute_rows(db, session_id)) == live_rows
+    return live_rows
+
+
 async def test_a_minute_still_filling_up_is_folded_incrementally_and_equals_a_rebuild(client: Any, monkeypatch: Any) -> None:
     """At 5,000 events/s a minute is not re-read on every flush: only its new rows are, late
     sentiment is added when it lands, and once the minute closed it is written one last time;
@@ -178,19 +188,11 @@ async def test_a_minute_still_filling_up_is_folded_incrementally_and_equals_a_re
     def unenriched(seconds: float, user: str, text: str) -> dict[str, Any]:
         return ev(seconds, user=user, text=text)  # no label: stored, not yet enriched
 
-    async def flush_and_compare() -> list[dict[str, Any]]:
-        live.mark({"session_id": show.session_id, "ts": minute.isoformat()})
-        await live.flush()
-        live_rows = strip(await minute_rows(db, show.session_id))
-        await rebuild(db, show.session_id)
-        assert strip(await minute_rows(db, show.session_id)) == live_rows
-        return live_rows
-
     first = [ev(960, "viewers", viewers=1500), ev(961, user="u1", text="工厂好干净", label="positive", score=0.6),
              ev(962, user="u4", text="加V：abc12345", label="neutral", score=0.2, hidden=True, flags=["ad"]),
              ev(963, user="u3", text="666", label="positive", score=0.1), unenriched(964, "u2", "奶源是哪里的？<script>")]
     pks = await insert_events(db, show.session_id, first)
-    rows = await flush_and_compare()
+    rows = await flush_and_compare(live, db, show.session_id, minute)
     assert sum(r["comments"] for r in rows) == 3 and sum(r["sentiment_n"] for r in rows) == 2
     assert read == [5]
 
@@ -201,7 +203,7 @@ async def test_a_minute_still_filling_up_is_folded_incrementally_and_equals_a_re
         await conn.execute(sql_update(StoredEvent).where(StoredEvent.id == pks[4]).values(
             is_question=True, sentiment=0.05,
             enrichment={"is_question": True, "sentiment": {"label": "neutral", "score": 0.05}}))
-    rows = await flush_and_compare()
+    rows = await flush_and_compare(live, db, show.session_id, minute)
     # the 3 new rows and the one waiting for its sentiment, not the whole minute (PostgreSQL also re-checks
     # the rows of the previous refresh: see test_a_row_committed_after_a_higher_id_still_counts_in_an_open_minute)
     assert read[1] == (4 if live.lookback == 0 else 8)
@@ -269,16 +271,8 @@ async def test_a_row_committed_after_a_higher_id_still_counts_in_an_open_minute(
     minute = T0 + timedelta(minutes=16)
     live.clock = lambda: minute + timedelta(seconds=40)
 
-    async def flush_and_compare() -> list[dict[str, Any]]:
-        live.mark({"session_id": show.session_id, "ts": minute.isoformat()})
-        await live.flush()
-        live_rows = strip(await minute_rows(db, show.session_id))
-        await rebuild(db, show.session_id)
-        assert strip(await minute_rows(db, show.session_id)) == live_rows
-        return live_rows
-
     pks = await insert_events(db, show.session_id, [ev(961, user="u1", text="工厂好干净", label="positive", score=0.6)])
-    await flush_and_compare()
+    await flush_and_compare(live, db, show.session_id, minute)
     gap = max(pks) + 1000
     async with db.engine.begin() as conn:  # ids are handed out before commit: a lower id may show up later
         await conn.execute(insert(StoredEvent.__table__), [{
@@ -286,7 +280,7 @@ async def test_a_row_committed_after_a_higher_id_still_counts_in_an_open_minute(
             "kind": "comment", "ts": minute + timedelta(seconds=50), "received_at": minute, "session_id": show.session_id,
             "user_id": "u9", "user_name": "u9", "text": "支持", "hidden": False, "flags": [], "merged_count": 1,
             "is_question": False, "sentiment": 0.3, "enrichment": {"sentiment": {"label": "positive", "score": 0.3}}}])
-    await flush_and_compare()
+    await flush_and_compare(live, db, show.session_id, minute)
     async with db.engine.begin() as conn:
         await conn.execute(insert(StoredEvent.__table__), [{
             "id": gap - 500, "source": "test-hook", "external_id": f"late-{gap - 500}", "platform": "kuaishou",
@@ -294,7 +288,7 @@ async def test_a_row_committed_after_a_higher_id_still_counts_in_an_open_minute(
             "session_id": show.session_id, "user_id": "k9", "user_name": "k9", "text": "来了", "hidden": False,
             "flags": [], "merged_count": 1, "is_question": False, "sentiment": -0.2,
             "enrichment": {"sentiment": {"label": "negative", "score": -0.2}}}])
-    rows = await flush_and_compare()
+    rows = await flush_and_compare(live, db, show.session_id, minute)
     assert sum(r["comments"] for r in rows) == 3 and {r["platform"] for r in rows} == {"douyin", "kuaishou"}
     assert show.session_id in live.open_minutes and minute in live.open_minutes[show.session_id]
 

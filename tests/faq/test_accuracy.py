@@ -16,6 +16,10 @@ answer is >= 0.35, alternatives >= 0.05 beside a shown best) and measured exactl
 tuned on: before top-1 0.910, top-3 0.910, abstention 0.971, F1 1.000; after top-1 0.966,
 top-3 0.966, abstention 0.971, F1 1.000. The policy was chosen on the other sets, where the
 hard set is the binding one (top-3 0.93, abstention 0.857: both at the target's edge).
+A third measurement, again not tuned on, after the generality work (general-language IDF in
+term importance, word-boundary concept patterns, 冷藏 read by context, "看不懂" as a question,
+generic tag questions reading the clause before): top-1 0.972, top-3 0.972, abstention 0.971,
+F1 1.000; the hard set then measured top-1 0.93, top-3 0.96, abstention 0.886.
 
 ``test_issue_targets`` asserts the issue's targets on every unseen set; the other bars sit a
 little below the measured values, so a regression fails. The dev set is the shared one.
@@ -73,7 +77,8 @@ def test_unseen_v3(enricher: Enricher) -> None:
     cases = read_jsonl("questions_unseen_v3.jsonl")
     assert len(cases) >= 150 and sum(1 for case in cases if not case["faq_id"]) >= 30
     report = evaluate_faq(enricher, cases)
-    assert report.top1 >= 0.94 and report.top3 >= 0.94 and report.abstention >= 0.94 and report.qd_f1 >= 0.97
+    # Measured top-1/top-3 0.972, abstention 0.971, F1 1.000 (see the module docstring).
+    assert report.top1 >= 0.95 and report.top3 >= 0.95 and report.abstention >= 0.94 and report.qd_f1 >= 0.97
 
 
 def test_unseen_top1(unseen: FaqReport) -> None:
@@ -93,12 +98,13 @@ def test_unseen_question_detection(unseen: FaqReport) -> None:
 
 
 def test_unseen_v2_top1(unseen_v2: FaqReport) -> None:
-    assert unseen_v2.top1 >= 0.89
+    assert unseen_v2.top1 >= 0.92  # measured 0.938
 
 
 def test_unseen_v2_top3(unseen_v2: FaqReport) -> None:
-    # Measured 0.931 (0.88 before lower-probability readings were shown).
-    assert unseen_v2.top3 >= 0.93
+    # Measured 0.950 (0.931 before the generality work, 0.88 before lower-probability
+    # readings were shown).
+    assert unseen_v2.top3 >= 0.94
 
 
 def test_unseen_v2_abstention(unseen_v2: FaqReport) -> None:
@@ -116,8 +122,9 @@ def test_dev_set(enricher: Enricher) -> None:
 
 def test_hard_paraphrases(enricher: Enricher) -> None:
     report = evaluate_faq(enricher, read_jsonl("questions_unseen_hard.jsonl"))
-    # Measured top-3 0.93 and abstention 0.857: this set binds the suggestion threshold.
-    assert report.top1 >= 0.89 and report.top3 >= 0.93 and report.abstention >= 0.85 and report.qd_f1 >= 0.97
+    # Measured top-1 0.93, top-3 0.96, abstention 0.886 (0.91 / 0.93 / 0.857 before the
+    # generality work): this set binds the suggestion threshold.
+    assert report.top1 >= 0.92 and report.top3 >= 0.95 and report.abstention >= 0.88 and report.qd_f1 >= 0.97
 
 
 def test_blind_set(enricher: Enricher) -> None:

@@ -8,12 +8,17 @@ from typing import Any
 
 import orjson
 import pytest
+from aiohttp.test_utils import TestClient
+
+from tests.conftest import bearer
 
 EPCIS = Path(__file__).resolve().parents[1] / "fixtures" / "epcis"
 CHAIN_LOT = "QH20261124B01"
 CHAIN_RAW_LOT = "SC20261124T2"
 CHAIN_GTIN = "06901234543384"
 CHAIN_CAN = "C26112421"
+JSON = {"Accept": "application/json"}
+PAGE = f"/01/{CHAIN_GTIN}/10/{CHAIN_LOT}"
 
 
 def load(name: str) -> dict[str, Any]:
@@ -24,6 +29,13 @@ def load(name: str) -> dict[str, Any]:
 def chain_doc() -> dict[str, Any]:
     """The valid dairy chain from farm to can (19 events), a fresh copy per test."""
     return copy.deepcopy(load("dairy_chain.jsonld"))
+
+
+@pytest.fixture
+async def chain(client: TestClient, chain_doc: dict[str, Any]) -> TestClient:
+    resp = await client.post("/api/v1/trace/epcis", data=orjson.dumps(chain_doc), headers=await bearer(client, "trace"))
+    assert resp.status == 201
+    return client
 
 
 def events_of(doc: dict[str, Any]) -> list[dict[str, Any]]:

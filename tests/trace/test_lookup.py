@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import orjson
 import pytest
 from aiohttp.test_utils import TestClient
 
@@ -13,12 +10,6 @@ from livebot.trace import facts
 from tests.conftest import bearer
 from tests.trace.conftest import CHAIN_CAN, CHAIN_GTIN, CHAIN_LOT
 
-
-@pytest.fixture
-async def chain(client: TestClient, chain_doc: dict[str, Any]) -> TestClient:
-    resp = await client.post("/api/v1/trace/epcis", data=orjson.dumps(chain_doc), headers=await bearer(client, "trace"))
-    assert resp.status == 201
-    return client
 
 
 @pytest.mark.parametrize("typed", [

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 import pytest
 from aiohttp.test_utils import TestClient
 
@@ -12,17 +11,9 @@ from livebot.appkeys import DATABASE
 from livebot.trace import store
 from livebot.trace.pushes import parse_batches, parse_inspections
 from tests.conftest import bearer
-from tests.trace.conftest import CHAIN_CAN, CHAIN_GTIN, CHAIN_LOT, CHAIN_RAW_LOT
-
-JSON = {"Accept": "application/json"}
-PAGE = f"/01/{CHAIN_GTIN}/10/{CHAIN_LOT}"
+from tests.trace.conftest import CHAIN_CAN, CHAIN_GTIN, CHAIN_LOT, CHAIN_RAW_LOT, JSON, PAGE
 
 
-@pytest.fixture
-async def chain(client: TestClient, chain_doc: dict[str, Any]) -> TestClient:
-    resp = await client.post("/api/v1/trace/epcis", data=orjson.dumps(chain_doc), headers=await bearer(client, "trace"))
-    assert resp.status == 201
-    return client
 
 
 async def test_json_for_machines(chain: TestClient) -> None:

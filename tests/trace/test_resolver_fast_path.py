@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
-
-import orjson
 import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import update
@@ -14,18 +11,10 @@ from livebot.appkeys import DATABASE
 from livebot.trace import chains
 from livebot.trace.keys import SUMMARY_CACHE
 from livebot.trace.models import Batch
-from tests.conftest import bearer, login
-from tests.trace.conftest import CHAIN_GTIN, CHAIN_LOT
-
-JSON = {"Accept": "application/json"}
-PAGE = f"/01/{CHAIN_GTIN}/10/{CHAIN_LOT}"
+from tests.conftest import login
+from tests.trace.conftest import CHAIN_GTIN, CHAIN_LOT, JSON, PAGE
 
 
-@pytest.fixture
-async def chain(client: TestClient, chain_doc: dict[str, Any]) -> TestClient:
-    resp = await client.post("/api/v1/trace/epcis", data=orjson.dumps(chain_doc), headers=await bearer(client, "trace"))
-    assert resp.status == 201
-    return client
 
 
 async def test_public_resolver_does_no_session_work(chain: TestClient) -> None:

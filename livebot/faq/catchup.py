@@ -1,0 +1,101 @@
+"""Comments that were stored but never enriched, fetched back from the database.
+
+The bus is bounded: when the stage falls far behind (a burst the machine cannot absorb at
+once), ``chat.stored`` messages that do not fit are dropped, and a process that stops between
+the chat writer's commit and the stage's flush leaves rows without enrichment. Either way the
+row is in the database, which is the record, so nothing is lost for good: the stage notes the
+ids of dropped messages and enriches them once the drops have stopped, and at start it looks
+over the newest stored events for comments nobody enriched. Enriching a row twice is harmless
+(the stage only writes rows nobody enriched yet), so the look needs no coordination between
+instances.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
+
+from livebot.bus.base import Message
+from livebot.chat import store
+from livebot.chat.models import StoredEvent
+from livebot.storage.base import utcnow
+from livebot.storage.engine import Database
+
+logger = logging.getLogger(__name__)
+
+START_ROWS = 50_000
+"""At start, how many of the newest stored events are looked over (a range of the primary key)."""
+START_WINDOW = timedelta(hours=2)
+"""At start, how far back a comment still deserves enrichment (a show's length)."""
+MAX_MISSED = 1_000_000
+"""Ids noted at most; past that the oldest are forgotten (and logged): memory stays bounded."""
+QUIET_SECONDS = 1.0
+"""Fetch back only after this long without a new drop: while drops go on, the stage is still behind."""
+FEED_CHUNK = 1_000
+
+
+class CatchUp:
+    """Notes dropped ``chat.stored`` messages and feeds their rows back to the stage."""
+
+    def __init__(self, db: Database, feed: Callable[[list[Message]], Awaitable[None]]) -> None:
+        self.db = db
+        self.feed = feed
+        self.missed: set[int] = set()
+        self.forgotten = 0
+        self.recovered = 0
+        self.noted = asyncio.Event()
+
+    def note(self, topic: str, messages: Sequence[Message]) -> None:
+        """The bus's drop handler: remember which rows still need enrichment."""
+        for message in messages:
+            pk = message.get("pk")
+            if isinstance(pk, int) and not isinstance(pk, bool) and message.get("kind") == "comment":
+                self.missed.add(pk)
+        while len(self.missed) > MAX_MISSED:
+            self.missed.discard(min(self.missed))
+            self.forgotten += 1
+        self.noted.set()
+
+    async def run(self) -> None:
+        """Look over the newest rows once, then fetch back dropped ones whenever drops stop."""
+        await self.recover_recent()
+        while True:
+            await self.noted.wait()
+            while self.noted.is_set():  # wait for a quiet second: the stage has caught up
+                self.noted.clear()
+                await asyncio.sleep(QUIET_SECONDS)
+            pks, self.missed = self.missed, set()
+            try:
+                await self.recover(pks)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("faq catch-up of %d dropped comments failed; retrying", len(pks))
+                self.missed |= pks
+                self.noted.set()
+                await asyncio.sleep(QUIET_SECONDS)
+
+    async def recover_recent(self) -> None:
+        try:
+            rows = await store.recent_unenriched(self.db, START_ROWS, utcnow() - START_WINDOW, START_ROWS)
+        except Exception:
+            logger.exception("faq catch-up: looking for comments stored while no stage ran failed")
+            return
+        if rows:
+            logger.info("faq catch-up: enriching %d comments stored while no stage ran", len(rows))
+            await self.feed_rows(rows)
+
+    async def recover(self, pks: set[int]) -> None:
+        rows = await store.unenriched_among(self.db, pks)
+        if self.forgotten:
+            logger.warning("faq catch-up: %d dropped comments were too many to remember", self.forgotten)
+            self.forgotten = 0
+        logger.info("faq catch-up: %d of %d dropped comments still needed enrichment", len(rows), len(pks))
+        await self.feed_rows(rows)
+
+    async def feed_rows(self, rows: Sequence[StoredEvent]) -> None:
+        for start in range(0, len(rows), FEED_CHUNK):
+            await self.feed([store.stored_message(row) for row in rows[start : start + FEED_CHUNK]])
+        self.recovered += len(rows)
