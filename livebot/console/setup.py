@@ -57,13 +57,15 @@ async def send_replies(app: web.Application) -> None:
         await publish_change(app, change)
 
 
-async def recover_questions(app: web.Application) -> None:
-    """Questions stored while no instance was queueing them (a stop between bus and queue)."""
+async def recover_questions(app: web.Application) -> int:
+    """Questions stored while no instance was queueing them (a stop between bus and queue);
+    returns how many were found (``RECOVER_LIMIT`` at most: call again while it is full)."""
     since = utcnow() - RECOVER_WINDOW
     missed = await store.unqueued_questions(app[DATABASE], since, RECOVER_LIMIT)
     count = app[CONSOLE].intake.recover([message_of(event) for event in missed])
     if count:
         logger.info("console recovered %d questions that had not reached the queue", count)
+    return len(missed)
 
 
 async def recover_after_drops(app: web.Application, dropped: asyncio.Event) -> None:
@@ -75,7 +77,8 @@ async def recover_after_drops(app: web.Application, dropped: asyncio.Event) -> N
             dropped.clear()
             await asyncio.sleep(QUIET_SECONDS)
         try:
-            await recover_questions(app)
+            if await recover_questions(app) >= RECOVER_LIMIT:
+                dropped.set()  # more are waiting: another pass once these are written
         except asyncio.CancelledError:
             raise
         except Exception:

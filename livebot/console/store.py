@@ -31,7 +31,7 @@ from livebot.console.models import ACTIVE_STATUSES, ConsoleAudit, ConsoleSeq, Qu
 from livebot.errors import ValidationError
 from livebot.schedule.models import Segment, Site
 from livebot.storage.base import utcnow
-from livebot.storage.engine import Database
+from livebot.storage.engine import Database, json_text
 
 logger = logging.getLogger(__name__)
 
@@ -199,6 +199,38 @@ CARD_UPDATE_COLUMNS = (
 )
 
 
+PG_CARD_TYPES = {
+    "ask_count": "int8", "askers": "json", "platforms": "json", "site_ids": "json", "first_asked_at": "timestamptz",
+    "last_asked_at": "timestamptz", "suggestions": "json", "segment_id": "int8", "needs_human": "bool",
+    "complaint": "bool", "status": "text", "escalated_at": "timestamptz", "escalated_by": "text",
+    "escalate_note": "text", "version": "int8", "updated_at": "timestamptz",
+}
+PG_CARD_UPDATE = (
+    "UPDATE question_cards SET "
+    + ", ".join(f"{c} = v.{c}::json" if PG_CARD_TYPES[c] == "json" else f"{c} = v.{c}" for c in CARD_UPDATE_COLUMNS)
+    + " FROM unnest($1::int8[], "
+    + ", ".join(f"${n}::{'text' if PG_CARD_TYPES[c] == 'json' else PG_CARD_TYPES[c]}[]"
+                for n, c in enumerate(CARD_UPDATE_COLUMNS, 2))
+    + f") AS v(id, {', '.join(CARD_UPDATE_COLUMNS)}) WHERE question_cards.id = v.id"
+)
+"""The changed cards in one constant statement with a parameter per column (prepared once per
+connection, encoded by asyncpg) instead of an ORM bulk UPDATE processing every value in Python."""
+
+
+def update_cards_postgresql(session: Session, cards: Sequence[QuestionCard]) -> None:
+    """What ``session.execute(update(QuestionCard), rows)`` writes, on PostgreSQL (JSON as the JSON text
+    SQLAlchemy's serializer sends; datetimes must be aware, as :class:`UtcDateTime` demands)."""
+    columns: list[list[Any]] = [[card.id for card in cards]]
+    for name in CARD_UPDATE_COLUMNS:
+        values = [getattr(card, name) for card in cards]
+        if PG_CARD_TYPES[name] == "json":
+            values = [json_text(v) for v in values]
+        elif PG_CARD_TYPES[name] == "timestamptz" and any(v is not None and v.tzinfo is None for v in values):
+            raise ValueError("naive datetime given to a UTC column")
+        columns.append(values)
+    session.connection().exec_driver_sql(PG_CARD_UPDATE, tuple(columns))
+
+
 def values_of(card: QuestionCard, columns: Sequence[str]) -> dict[str, Any]:
     return {name: getattr(card, name) for name in columns}
 
@@ -262,7 +294,9 @@ def add_questions_sync(session_id: int, items: list[Incoming], window: timedelta
         for card, card_id in zip(created, result.scalars().all(), strict=True):
             card.id = card_id
     existing = [card for card in touched.values() if card not in created]
-    if existing:
+    if existing and session.get_bind().dialect.name == "postgresql":
+        update_cards_postgresql(session, existing)
+    elif existing:
         session.execute(update(QuestionCard), [{"id": c.id, **values_of(c, CARD_UPDATE_COLUMNS)} for c in existing])
     session.execute(insert(QuestionAsk), [
         {"event_id": item.pk, "card_id": card.id, "session_id": session_id, "asked_at": item.ts, "status": "open",

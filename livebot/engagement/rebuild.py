@@ -194,15 +194,17 @@ class OpenMinute:
         settled_late: list[EventFacts] = []
         highest = self.floor
         for start in range(0, len(found), SLICE_ROWS):
-            for pk, settled, facts in store.facts_of(found[start : start + SLICE_ROWS]):
+            # rows read again (PostgreSQL's lookback) are only turned into facts when they count
+            for row in found[start : start + SLICE_ROWS]:
+                pk, settled = row[0], bool(row[1])
                 highest = max(highest, pk)
                 if pk > self.floor and pk not in self.recent:
-                    new.append(facts)
+                    new.append(store.event_facts(row[2:]))
                     self.recent.add(pk)
                     if not settled:
                         self.waiting[pk] = now
                 elif settled and self.waiting.pop(pk, None) is not None:
-                    settled_late.append(facts)
+                    settled_late.append(store.event_facts(row[2:]))
             await asyncio.sleep(0)
         self.advance(highest, now)
         for pk in [pk for pk, since in self.waiting.items() if now - since > SENTIMENT_WAIT]:

@@ -45,7 +45,7 @@ from livebot.faq.kb import FaqEntry
 from livebot.faq.placeholders import fill
 from livebot.faq.settings import FaqSettings
 from livebot.errors import LivebotError
-from livebot.storage.engine import Database
+from livebot.storage.engine import Database, json_text
 from livebot.topics import CHAT_ENRICHED, CHAT_STORED, FAQ_CHANGED, FAQ_FEEDBACK, SCHEDULE_CHANGED, TRACE_UPDATED
 
 logger = logging.getLogger(__name__)
@@ -405,7 +405,7 @@ class EnrichmentStage:
         pks = sorted({item.pk for item in batch if isinstance(item.pk, int) and not isinstance(item.pk, bool)})
         if not pks:
             return set()
-        work = store_sqlite if self.db.backend == "sqlite" else store_claimed
+        work = {"sqlite": store_sqlite, "postgresql": store_postgresql}.get(self.db.backend, store_claimed)
         return await self.db.write(functools.partial(work, batch, pks))
 
     # refreshing from the database
@@ -472,6 +472,31 @@ def store_claimed(batch: Sequence[Pending], pks: list[int], conn: Connection) ->
     )
     for start in range(0, len(params), WRITE_CHUNK):
         conn.execute(statement, params[start : start + WRITE_CHUNK])
+    return claimed
+
+
+PG_UNCLAIMED = "SELECT id FROM chat_events WHERE id = ANY($1::int8[]) AND is_question IS NULL ORDER BY id FOR UPDATE"
+PG_STORE = (
+    "UPDATE chat_events SET is_question = v.q, sentiment = v.s, enrichment = v.e::json "
+    "FROM unnest($1::int8[], $2::bool[], $3::float8[], $4::text[]) AS v(pk, q, s, e) WHERE chat_events.id = v.pk"
+)
+
+
+def store_postgresql(batch: Sequence[Pending], pks: list[int], conn: Connection) -> set[int]:
+    """:func:`store_claimed` in two constant statements with array parameters (prepared once per
+    connection, values encoded by asyncpg): the same claim — unenriched rows locked in id order —
+    and the same stored values (the enrichment as the JSON text SQLAlchemy's serializer sends)."""
+    claimed: set[int] = set()
+    for start in range(0, len(pks), WRITE_CHUNK):
+        chunk = pks[start : start + WRITE_CHUNK]
+        claimed.update(pk for (pk,) in conn.exec_driver_sql(PG_UNCLAIMED, (chunk,)))
+    rows = enrichment_rows(batch, claimed)
+    for start in range(0, len(rows), WRITE_CHUNK):
+        chunk = rows[start : start + WRITE_CHUNK]
+        conn.exec_driver_sql(PG_STORE, (
+            [pk for pk, _ in chunk], [e["is_question"] for _, e in chunk],
+            [e["sentiment"]["score"] for _, e in chunk], [json_text(e) for _, e in chunk],
+        ))
     return claimed
 
 
