@@ -200,13 +200,18 @@ def latest_milking(now: datetime) -> datetime:
     return milked
 
 
+SAMPLE_CAN = demo_batch(3, 1, datetime.fromisoformat("2026-11-24T05:10:00+08:00"), seq=8)
+"""A can whose code never changes (the other demo batches are dated by the day the demo runs),
+so the README can link its Digital Link page: /01/06901234543384/10/QH20261124B08, /c/C26112428."""
+
+
 async def seed(app: web.Application) -> list[str]:
-    """Import the batches through the EPCIS importer, link one to the live session, start telemetry."""
+    """Import the batches through the EPCIS importer, link the recent ones to the live session, start telemetry."""
     db, settings = app[DATABASE], app[TRACE_SETTINGS]
     rng = random.Random(20261124)
     milked = latest_milking(utcnow())
     batches = [demo_batch(0, 1, milked), demo_batch(1, 0, milked - timedelta(days=1)), demo_batch(2, 2, milked - timedelta(days=2))]
-    events = [e for b in batches for e in chain_events(b, rng)]
+    events = [e for b in [*batches, SAMPLE_CAN] for e in chain_events(b, rng)]
     result = await service.import_epcis(db, orjson.dumps(document(events)), settings)
     await service.trace_changed(app, result.lots, result.gtins)
     async with db.sessions() as session:
@@ -218,9 +223,11 @@ async def seed(app: web.Application) -> list[str]:
     app[TRACE_TASKS].add(task)
     task.add_done_callback(app[TRACE_TASKS].discard)
     base = app[CONFIG].server.base_url
-    lines = [f"  溯源 / trace: 已导入 {result.stored} 条 EPCIS 事件（{len(batches)} 个批次）"]
+    lines = [f"  溯源 / trace: 已导入 {result.stored} 条 EPCIS 事件（{len(batches) + 1} 个批次）"]
     for b in batches:
         lines.append(f"    {b.stage} 批次 {b.lot}: {base}{digital_link_path(b.gtin, b.lot)}  罐码 {base}/c/{b.can_code}")
+    lines.append(f"    样品罐 / sample can {SAMPLE_CAN.lot}: {base}{digital_link_path(SAMPLE_CAN.gtin, SAMPLE_CAN.lot)}"
+                 f"  罐码 {base}/c/{SAMPLE_CAN.can_code}")
     return lines
 
 

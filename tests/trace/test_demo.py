@@ -42,6 +42,12 @@ async def test_seed_imports_links_and_feeds(client: TestClient) -> None:
     page = await client.get(summary["digital_link"])
     assert page.status == 200 and "北境臻护" in await page.text()
     assert len(app[TRACE_TASKS]) == 1
+    sample = await client.get("/01/06901234543384/10/QH20261124B08", headers={"Accept": "application/json"})
+    assert sample.status == 200  # the README links this can
+    assert (await sample.json())["lot"] == "QH20261124B08"
+    redirect = await client.get("/c/C26112428", allow_redirects=False)
+    assert redirect.status in (301, 302, 303, 307, 308)
+    assert redirect.headers["Location"].endswith("/01/06901234543384/10/QH20261124B08")
     first = await asyncio.wait_for(seen.get(), 5)  # the stale sensor, then live rounds
     assert first["metric"] == "humidity"
     live_round = await asyncio.wait_for(seen.get(), 5)
