@@ -172,11 +172,7 @@ async def load(connections: list[Connection], paths: list[str], requests: int) -
     async def worker(conn: Connection) -> None:
         nonlocal failures
         while queue:
-            path = queue.pop()
-            start = time.perf_counter()
-            if await conn.get(path) != 200:
-                failures += 1
-            latencies.append((time.perf_counter() - start) * 1000)
+            failures += not await timed_get(conn, queue.pop(), latencies)
 
     begin = time.perf_counter()
     await asyncio.gather(*(worker(conn) for conn in connections))
@@ -192,6 +188,14 @@ def summary(latencies: list[float], elapsed: float, failures: int) -> dict[str, 
             "rps": len(latencies) / elapsed, "failures": failures}
 
 
+async def timed_get(conn: Connection, path: str, latencies: list[float]) -> bool:
+    """GET ``path``, adding its latency in ms to ``latencies``; True when it answered 200."""
+    start = time.perf_counter()
+    ok = await conn.get(path) == 200
+    latencies.append((time.perf_counter() - start) * 1000)
+    return ok
+
+
 async def bursts(connections: list[Connection], paths: list[str], rounds: int) -> dict[str, float]:
     """``rounds`` waves of one request per connection sent at the same instant (a code shown on
     stream, scanned by a crowd at once), with a short pause between waves; latencies in ms."""
@@ -199,16 +203,10 @@ async def bursts(connections: list[Connection], paths: list[str], rounds: int) -
     latencies: list[float] = []
     failures = 0
 
-    async def one(conn: Connection, path: str) -> None:
-        nonlocal failures
-        start = time.perf_counter()
-        if await conn.get(path) != 200:
-            failures += 1
-        latencies.append((time.perf_counter() - start) * 1000)
-
     begin = time.perf_counter()
     for _ in range(rounds):
-        await asyncio.gather(*(one(conn, rng.choice(paths)) for conn in connections))
+        answers = await asyncio.gather(*(timed_get(conn, rng.choice(paths), latencies) for conn in connections))
+        failures += answers.count(False)
         await asyncio.sleep(0.2)
     elapsed = time.perf_counter() - begin - 0.2 * rounds
     return summary(latencies, elapsed, failures)
@@ -227,18 +225,13 @@ async def cold_waves(connections: list[Connection], paths: list[str]) -> dict[st
     latencies: list[float] = []
     failures = 0
 
-    async def one(conn: Connection, path: str) -> None:
-        nonlocal failures
-        start = time.perf_counter()
-        if await conn.get(path) != 200:
-            failures += 1
-        latencies.append((time.perf_counter() - start) * 1000)
-
     rounds = len(paths) // len(connections)
     begin = time.perf_counter()
     for n in range(rounds):
         wave = paths[n * len(connections):(n + 1) * len(connections)]
-        await asyncio.gather(*(one(conn, path) for conn, path in zip(connections, wave, strict=True)))
+        answers = await asyncio.gather(*(timed_get(conn, path, latencies)
+                                         for conn, path in zip(connections, wave, strict=True)))
+        failures += answers.count(False)
         await asyncio.sleep(0.2)
     elapsed = time.perf_counter() - begin - 0.2 * rounds
     return summary(latencies, elapsed, failures)

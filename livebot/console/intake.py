@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from livebot.chat.models import StoredEvent
+from livebot.chat.store import stored_message
 from livebot.console.cards import clean_suggestions, clean_text, group_key, is_complaint
 from livebot.console.hub import Hub
 from livebot.console.settings import ConsoleSettings
@@ -65,15 +67,9 @@ def incoming_of(message: dict[str, Any], settings: ConsoleSettings) -> Incoming 
     )
 
 
-def message_of(event: Any) -> dict[str, Any]:
+def message_of(event: StoredEvent) -> dict[str, Any]:
     """A stored, enriched chat event as the ``chat.enriched`` message it was published as."""
-    return {
-        "pk": event.id, "source": event.source, "id": event.external_id, "platform": event.platform,
-        "channel": event.channel, "kind": event.kind, "ts": event.ts.isoformat(),
-        "user": {"id": event.user_id, "name": event.user_name}, "text": event.text, "session_id": event.session_id,
-        "site_id": event.site_id, "segment_id": event.segment_id, "hidden": event.hidden,
-        "enrichment": event.enrichment or {"is_question": bool(event.is_question)},
-    }
+    return {**stored_message(event), "enrichment": event.enrichment or {"is_question": bool(event.is_question)}}
 
 
 def chat_line(message: dict[str, Any]) -> dict[str, Any] | None:
