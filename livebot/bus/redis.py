@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import uuid
 from collections.abc import Sequence
 
 import orjson
@@ -29,6 +30,11 @@ logger = logging.getLogger(__name__)
 WIRE_BATCH = 500
 """Messages per Redis message of a ``publish_many``: keeps each well under Redis's pub/sub output buffer limits."""
 
+ECHO_TOPIC = "_bus.echo"
+"""A token an instance publishes to itself: when it comes back, everything it published before has too."""
+
+ECHO_TIMEOUT = 10.0
+
 
 class RedisBus(Bus):
     def __init__(self, url: str, prefix: str = "livebot", queue_size: int = 10_000, metrics: BusMetrics | None = None) -> None:
@@ -40,6 +46,8 @@ class RedisBus(Bus):
         self.ready = asyncio.Event()
         self.outbox: list[tuple[str, bytes, int, asyncio.Future[None]]] = []
         self.flusher: asyncio.Task[None] | None = None
+        self.echoes: dict[str, asyncio.Future[None]] = {}
+        self.queued = 0
 
     async def start(self) -> None:
         self.client = aioredis.from_url(self.url)
@@ -83,6 +91,8 @@ class RedisBus(Bus):
         """Queue one Redis message for the pipelined flusher; the future is done once Redis took it."""
         assert self.client is not None, "publish before start"
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if count:
+            self.queued += 1
         self.outbox.append((topic, data, count, done))
         if self.flusher is None or self.flusher.done():
             self.flusher = asyncio.get_running_loop().create_task(self.flush(), name="bus:redis-publisher")
@@ -104,7 +114,8 @@ class RedisBus(Bus):
                         done.set_exception(BusError(f"redis publish failed: {err}"))
                 continue
             for topic, _, count, done in batch:
-                self.metrics.topic(topic).published.inc(count)
+                if count:
+                    self.metrics.topic(topic).published.inc(count)
                 if not done.done():
                     done.set_result(None)
 
@@ -127,7 +138,9 @@ class RedisBus(Bus):
                         except orjson.JSONDecodeError:
                             logger.warning("redis bus topic=%s: message is not JSON, ignored", topic)
                             continue
-                        if isinstance(payload, list):
+                        if topic == ECHO_TOPIC:
+                            self.echoed(payload)
+                        elif isinstance(payload, list):
                             self.dispatch_many(topic, payload)
                         else:
                             self.dispatch(topic, payload)
@@ -138,3 +151,33 @@ class RedisBus(Bus):
                 delay = min(30.0, 0.5 * 2**attempt) * random.uniform(0.5, 1.0)
                 logger.warning("redis bus listener lost connection (%s); retry %d in %.1fs", err, attempt, delay)
                 await asyncio.sleep(delay)
+
+    def echoed(self, payload: object) -> None:
+        token = payload.get("token") if isinstance(payload, dict) else None
+        waiter = self.echoes.pop(token, None) if isinstance(token, str) else None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def echo(self) -> None:
+        """Return once a token published now has come back from Redis: Redis delivers one
+        connection's messages in order, and this instance's publishes go one pipeline at a time."""
+        token = uuid.uuid4().hex
+        waiter = self.echoes[token] = asyncio.get_running_loop().create_future()
+        try:
+            await self.queue(ECHO_TOPIC, orjson.dumps({"token": token}), 0)
+            async with asyncio.timeout(ECHO_TIMEOUT):
+                await waiter
+        except TimeoutError as err:
+            raise BusError(f"redis bus: own message not back within {ECHO_TIMEOUT:.0f}s") from err
+        finally:
+            self.echoes.pop(token, None)
+
+    async def drained(self) -> None:
+        """Wait until what this instance published has come back from Redis and every local
+        subscriber has handled it, including what those handlers published in turn."""
+        for _ in range(100):
+            queued = self.queued
+            await self.echo()
+            await super().drained()
+            if self.queued == queued:
+                return

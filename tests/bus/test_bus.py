@@ -185,6 +185,53 @@ async def test_redis_burst_is_delivered_in_order() -> None:
     assert bus.metrics.topic("burst").published._value.get() == 2000
 
 
+async def test_drained_waits_for_own_messages_and_what_their_handlers_publish(bus: Bus) -> None:
+    seen: list[tuple[str, int]] = []
+
+    async def first(message: dict) -> None:
+        seen.append(("first", message["n"]))
+        await bus.publish("second", {"n": message["n"]})
+
+    async def second(message: dict) -> None:
+        await asyncio.sleep(0.01)
+        seen.append(("second", message["n"]))
+
+    bus.subscribe("first", first)
+    bus.subscribe("second", second)
+    for n in range(20):
+        await bus.publish("first", {"n": n})
+    await bus.drained()
+    assert sorted(seen) == sorted([("first", n) for n in range(20)] + [("second", n) for n in range(20)])
+
+
+async def test_redis_echo_of_another_instance_does_not_end_drained() -> None:
+    prefix = f"t-{uuid.uuid4().hex[:8]}"
+    first, second = new_redis_bus(prefix), new_redis_bus(prefix)
+    await first.start()
+    await second.start()
+    waiter = first.echoes["mine"] = asyncio.get_running_loop().create_future()
+    await second.echo()
+    for hostile in (["<script>"], {"token": 7}, {"token": "' OR 1=1 --"}, "\x00"):
+        first.echoed(hostile)
+    await asyncio.sleep(0.05)
+    pending = not waiter.done()
+    first.echoed({"token": "mine"})
+    await first.close()
+    await second.close()
+    assert pending and waiter.done()
+    assert "_bus.echo" not in set(first.metrics.children) | set(second.metrics.children)
+
+
+async def test_redis_drained_fails_clearly_when_redis_goes_away() -> None:
+    bus = new_redis_bus(f"t-{uuid.uuid4().hex[:8]}")
+    await bus.start()
+    await bus.client.connection_pool.disconnect()
+    bus.client.connection_pool.connection_kwargs["port"] = 1
+    with pytest.raises(BusError, match="redis publish failed"):
+        await bus.drained()
+    await bus.close()
+
+
 async def test_redis_publish_fails_clearly_when_redis_goes_away() -> None:
     bus = new_redis_bus(f"t-{uuid.uuid4().hex[:8]}")
     await bus.start()
