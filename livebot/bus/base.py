@@ -274,6 +274,8 @@ class Bus:
             sub.offer(topic, messages, self.metrics)
 
     async def drained(self) -> None:
-        """Wait until every local subscriber has handled what it was given (tests, shutdown)."""
-        for sub in list(self.subscriptions):
-            await sub.idle.wait()
+        """Wait until every local subscriber has handled what it was given, including what
+        handlers published to each other meanwhile (tests, shutdown)."""
+        while busy := [sub for sub in self.subscriptions if not sub.idle.is_set()]:
+            for sub in busy:
+                await sub.idle.wait()
