@@ -14,7 +14,9 @@ know how overlays store or push state.
 CHAT_STORED = "chat.stored"
 """After commit. {"pk", "source", "id", "platform", "channel", "kind", "ts" (ISO UTC), "user": {"id", "name"},
 "text", "count", "viewers", "value", "session_id", "site_id", "segment_id", "hidden", "flags", "merged_count",
-"merged_into"}. Every stored event is published once, hidden ones included (consumers filter on "hidden").
+"merged_into", "origin"}. Every stored event is published once, hidden ones included (consumers filter on "hidden").
+"origin" is the storing instance's ``Bus.origin``: each instance's enrichment stage takes only its own (a message
+without "origin", such as one rebuilt from the database, is anyone's).
 A flood repeat has "flags": ["merged"], "merged_count": 0 and "merged_into": {"source", "id"} naming the
 visible head whose stored merged_count was raised by one in the same commit; otherwise "merged_into" is None
 and "merged_count" is 1. "flags" may hold "merged", "link", "contact", "ad", "banned_word", "rate_limited"."""

@@ -24,6 +24,8 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter
 
+from livebot.instance import instance_name
+
 logger = logging.getLogger(__name__)
 
 Message = dict[str, Any]
@@ -204,6 +206,8 @@ class Bus:
         self.metrics = metrics or BusMetrics(CollectorRegistry())
         self.subscriptions: set[Subscription] = set()
         self.routes: dict[str, tuple[Subscription, ...]] = {}
+        self.origin = instance_name()
+        """Names this instance in what it publishes, for consumers that act only on their own instance's news."""
 
     async def start(self) -> None:
         """Connect; the in-process bus has nothing to do."""
@@ -272,6 +276,10 @@ class Bus:
             return
         for sub in self.matching(topic):
             sub.offer(topic, messages, self.metrics)
+
+    def busy(self, name: str) -> bool:
+        """Whether a subscription called ``name`` has messages buffered or in its handler."""
+        return any(not sub.idle.is_set() for sub in self.subscriptions if sub.name == name)
 
     async def drained(self) -> None:
         """Wait until every local subscriber has handled what it was given, including what

@@ -64,6 +64,29 @@ async def recent_unenriched(db: Database, newest: int, since: datetime, limit: i
         return list((await session.scalars(query)).all())
 
 
+async def newest_id(db: Database) -> int:
+    """The highest primary key stored so far (0 for an empty table)."""
+    async with db.sessions() as session:
+        return await session.scalar(select(func.max(StoredEvent.id))) or 0
+
+
+async def settled_unenriched(db: Database, after: int, before: datetime, span: int, limit: int
+                             ) -> tuple[list[StoredEvent], int]:
+    """Comments among the next ``span`` events stored after key ``after`` and received before
+    ``before`` that nobody enriched, oldest first, and the key the next look starts after (each look
+    reads a bounded range of the primary key, however long the previous one was put off)."""
+    settled = (select(StoredEvent.id).where(StoredEvent.id > after, StoredEvent.received_at < before)
+               .order_by(StoredEvent.id).limit(span).subquery())
+    async with db.sessions() as session:
+        top = await session.scalar(select(func.max(settled.c.id)))
+        if top is None:
+            return [], after
+        query = (select(StoredEvent).where(StoredEvent.id > after, StoredEvent.id <= top, *UNENRICHED)
+                 .order_by(StoredEvent.id).limit(limit))
+        rows = list((await session.scalars(query)).all())
+    return rows, rows[-1].id if len(rows) == limit else top
+
+
 def stored_message(row: StoredEvent) -> dict[str, Any]:
     """The ``chat.stored`` message of a stored row (``merged_into`` is not kept in the table: None)."""
     return {

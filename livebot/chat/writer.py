@@ -222,8 +222,8 @@ def row_of(item: Pending, received_at: datetime, keep_raw: bool) -> dict[str, An
     }
 
 
-def message_of(item: Pending, pk: int) -> dict[str, Any]:
-    """The ``chat.stored`` message (see livebot.topics)."""
+def message_of(item: Pending, pk: int, origin: str) -> dict[str, Any]:
+    """The ``chat.stored`` message (see livebot.topics); ``origin`` names the instance that stored it."""
     event, route, verdict = item.event, item.route, item.verdict
     merged = verdict.merged_into
     return {
@@ -232,7 +232,7 @@ def message_of(item: Pending, pk: int) -> dict[str, Any]:
         "text": event.text, "count": event.count, "viewers": event.viewers, "value": event.value,
         "session_id": route.session_id, "site_id": route.site_id, "segment_id": route.segment_id,
         "hidden": verdict.hidden, "flags": list(verdict.flags), "merged_count": 0 if merged else 1,
-        "merged_into": {"source": merged[0], "id": merged[1]} if merged else None,
+        "merged_into": {"source": merged[0], "id": merged[1]} if merged else None, "origin": origin,
     }
 
 
@@ -371,7 +371,7 @@ class Writer:
                     for flag in item.verdict.flags:
                         flagged[flag] = flagged.get(flag, 0) + 1
                     if self.bus is not None:
-                        messages.append(message_of(item, pk))
+                        messages.append(message_of(item, pk, self.bus.origin))
                 else:
                     duplicates_by[item.event.source] += 1
             if not job.future.done():

@@ -1,13 +1,15 @@
 """Comments that were stored but never enriched, fetched back from the database.
 
-The bus is bounded: when the stage falls far behind (a burst the machine cannot absorb at
-once), ``chat.stored`` messages that do not fit are dropped, and a process that stops between
-the chat writer's commit and the stage's flush leaves rows without enrichment. Either way the
-row is in the database, which is the record, so nothing is lost for good: the stage notes the
-ids of dropped messages and enriches them once the drops have stopped, and at start it looks
-over the newest stored events for comments nobody enriched. Enriching a row twice is harmless
-(the stage only writes rows nobody enriched yet), so the look needs no coordination between
-instances.
+Each instance enriches the comments it stored itself (the ``origin`` of ``chat.stored``), so the
+work spreads over the instances. The database is the record, and three looks make sure every
+stored comment is enriched once however the news of it was lost: the stage notes the ids of
+``chat.stored`` messages the bus dropped while it was behind and enriches them once the drops
+have stopped; at start it looks over the newest stored events for comments nobody enriched (a
+crash between the chat writer's commit and the stage's flush); and while its own queue is empty
+it looks every few seconds at comments stored since its previous look that are still not
+enriched a few seconds after they arrived (an instance that died with comments in hand).
+Enriching a row twice is harmless (the stage only writes rows nobody enriched yet), so none of
+the looks needs coordination between instances.
 """
 
 from __future__ import annotations
@@ -34,24 +36,37 @@ MAX_MISSED = 1_000_000
 QUIET_SECONDS = 1.0
 """Fetch back only after this long without a new drop: while drops go on, the stage is still behind."""
 FEED_CHUNK = 1_000
+SWEEP_SECONDS = 5.0
+"""How often an idle stage looks for comments another instance stored but never enriched."""
+SETTLED = timedelta(seconds=5)
+"""How long after arriving a comment counts as forgotten rather than still on its way."""
+SWEEP_SPAN = 50_000
+"""Stored events one look reads at most (ten seconds at 5,000 events/s); the next look goes on from there."""
+SWEEP_ROWS = 10_000
 
 
 class CatchUp:
     """Notes dropped ``chat.stored`` messages and feeds their rows back to the stage."""
 
-    def __init__(self, db: Database, feed: Callable[[list[Message]], Awaitable[None]]) -> None:
+    def __init__(self, db: Database, feed: Callable[[list[Message]], Awaitable[None]], origin: str) -> None:
         self.db = db
         self.feed = feed
+        self.origin = origin
         self.missed: set[int] = set()
         self.forgotten = 0
         self.recovered = 0
         self.noted = asyncio.Event()
+        self.swept_to: int | None = None
+        """The key up to which stored comments were looked over; None until the look at start."""
+        self.started = asyncio.Event()
+        """Set once the look at start is over."""
 
     def note(self, topic: str, messages: Sequence[Message]) -> None:
-        """The bus's drop handler: remember which rows still need enrichment."""
+        """The bus's drop handler: remember which of this instance's rows still need enrichment."""
         for message in messages:
             pk = message.get("pk")
-            if isinstance(pk, int) and not isinstance(pk, bool) and message.get("kind") == "comment":
+            if (isinstance(pk, int) and not isinstance(pk, bool) and message.get("kind") == "comment"
+                    and message.get("origin", self.origin) == self.origin):
                 self.missed.add(pk)
         while len(self.missed) > MAX_MISSED:
             self.missed.discard(min(self.missed))
@@ -61,6 +76,7 @@ class CatchUp:
     async def run(self) -> None:
         """Look over the newest rows once, then fetch back dropped ones whenever drops stop."""
         await self.recover_recent()
+        self.started.set()
         while True:
             await self.noted.wait()
             while self.noted.is_set():  # wait for a quiet second: the stage has caught up
@@ -77,8 +93,32 @@ class CatchUp:
                 self.noted.set()
                 await asyncio.sleep(QUIET_SECONDS)
 
+    async def sweep(self, idle: Callable[[], bool]) -> None:
+        """Every ``SWEEP_SECONDS``, while ``idle()`` holds, enrich what was forgotten since the last look."""
+        while True:
+            await asyncio.sleep(SWEEP_SECONDS)
+            if not idle():
+                continue  # a busy stage would only enrich twice what is still in its own queue
+            try:
+                await self.recover_settled()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("faq catch-up: looking for forgotten comments failed; trying again later")
+
+    async def recover_settled(self) -> None:
+        if self.swept_to is None:  # the look at start failed: begin from here
+            self.swept_to = await store.newest_id(self.db)
+            return
+        rows, self.swept_to = await store.settled_unenriched(self.db, self.swept_to, utcnow() - SETTLED,
+                                                                SWEEP_SPAN, SWEEP_ROWS)
+        if rows:
+            logger.warning("faq catch-up: enriching %d comments stored elsewhere and never enriched", len(rows))
+            await self.feed_rows(rows)
+
     async def recover_recent(self) -> None:
         try:
+            self.swept_to = await store.newest_id(self.db)
             rows = await store.recent_unenriched(self.db, START_ROWS, utcnow() - START_WINDOW, START_ROWS)
         except Exception:
             logger.exception("faq catch-up: looking for comments stored while no stage ran failed")

@@ -10,10 +10,12 @@ one flush writes, the next group gathers, so groups grow with the load (at most
 ``flush_max_events``; ``flush_interval_ms`` bounds how long a result waits when nobody asks) —
 and published with one ``publish_many`` only after they are stored.
 
-Several instances behind Redis all hear every ``chat.stored``; the flush claims its rows
-(``is_question IS NULL``, locked in id order), so each event is stored and published by
-exactly one instance. Messages the bus had to drop while the stage was behind, and comments
-stored while no stage ran, are fetched back from the database (:mod:`livebot.faq.catchup`).
+Several instances behind Redis all hear every ``chat.stored``; each enriches the comments it
+stored itself (the message's ``origin``), so the work spreads with the ingest. The flush still
+claims its rows (``is_question IS NULL``, locked in id order), so an event that two looks
+reach is stored and published by exactly one instance. Messages the bus had to drop while the stage was behind, and comments
+stored while no stage ran or by an instance that died, are fetched back from the database
+(:mod:`livebot.faq.catchup`).
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from livebot.topics import CHAT_ENRICHED, CHAT_STORED, FAQ_CHANGED, FAQ_FEEDBACK
 
 logger = logging.getLogger(__name__)
 
+SUBSCRIPTION = "faq.enrich"
 SLICE_SECONDS = 0.004
 """Enrich back to back for at most this long, then give the event loop a turn."""
 FLUSH_RETRIES = 3
@@ -188,7 +191,7 @@ class EnrichmentStage:
         self.processed = 0
         self.stored = 0
         self.flushes = 0
-        self.catch_up = CatchUp(db, self.on_stored_batch)
+        self.catch_up = CatchUp(db, self.on_stored_batch, bus.origin)
         self._unsubscribe: list[Any] = []
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -199,7 +202,7 @@ class EnrichmentStage:
         bus = self.bus
         self._unsubscribe = [
             bus.subscribe_batches(CHAT_STORED, self.on_stored_batch, queue_size=self.settings.queue_size,
-                                  name="faq.enrich", max_batch=self.settings.flush_max_events, on_drop=self.catch_up.note),
+                                  name=SUBSCRIPTION, max_batch=self.settings.flush_max_events, on_drop=self.catch_up.note),
             bus.subscribe(FAQ_CHANGED, self.on_kb_changed, name="faq.rebuild"),
             bus.subscribe(FAQ_FEEDBACK, self.on_feedback, name="faq.feedback"),
             bus.subscribe(TRACE_UPDATED, self.on_trace_updated, name="faq.trace-updated"),
@@ -209,6 +212,7 @@ class EnrichmentStage:
         self._spawn(self.flush_loop(), "faq:flush")
         self._spawn(self.refresh_loop(), "faq:refresh")
         self._spawn(self.catch_up.run(), "faq:catch-up")
+        self._spawn(self.catch_up.sweep(self.idle), "faq:sweep")
         await self.load_dismissals()
 
     async def stop(self) -> None:
@@ -241,7 +245,9 @@ class EnrichmentStage:
 
     async def on_stored_batch(self, messages: list[Message]) -> None:
         """Enrich a list of ``chat.stored`` messages in time slices, then ask for a flush."""
-        wanted = [m for m in messages if m.get("kind") == "comment" and str(m.get("text") or "").strip()]
+        origin = self.bus.origin
+        wanted = [m for m in messages if m.get("kind") == "comment" and m.get("origin", origin) == origin
+                  and str(m.get("text") or "").strip()]
         if not wanted:
             return
         if not self.index.ready.is_set():
@@ -272,6 +278,10 @@ class EnrichmentStage:
         if chatter:
             self.metrics.enriched.labels("no").inc(chatter)
         self.flush_now.set()
+
+    def idle(self) -> bool:
+        """Nothing waits in the stage's bus queue or for a flush."""
+        return not self.pending and not self.bus.busy(SUBSCRIPTION)
 
     async def on_kb_changed(self, message: Message) -> None:
         before = self.index.rebuilds

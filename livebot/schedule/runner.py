@@ -13,9 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import socket
-import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -33,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 
 from livebot.appkeys import BUS, CONFIG, DATABASE
 from livebot.errors import LivebotError
+from livebot.instance import instance_name
 from livebot.schedule import live, store
 from livebot.schedule.keys import CLOCK, SETTINGS
 from livebot.schedule.lease import LeaderLock, open_lock
@@ -87,10 +85,6 @@ class RunnerExecutor(BaseExecutor):
                 self._run_job_success(job.id, finished.result())
 
         task.add_done_callback(done)
-
-
-def instance_name() -> str:
-    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
 
 class Runner:
