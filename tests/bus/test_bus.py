@@ -222,23 +222,14 @@ async def test_redis_echo_of_another_instance_does_not_end_drained() -> None:
     assert "_bus.echo" not in set(first.metrics.children) | set(second.metrics.children)
 
 
-async def test_redis_drained_fails_clearly_when_redis_goes_away() -> None:
+@pytest.mark.parametrize("call", ["publish", "drained"])
+async def test_redis_publish_and_drained_fail_clearly_when_redis_goes_away(call: str) -> None:
     bus = new_redis_bus(f"t-{uuid.uuid4().hex[:8]}")
     await bus.start()
     await bus.client.connection_pool.disconnect()
     bus.client.connection_pool.connection_kwargs["port"] = 1
     with pytest.raises(BusError, match="redis publish failed"):
-        await bus.drained()
-    await bus.close()
-
-
-async def test_redis_publish_fails_clearly_when_redis_goes_away() -> None:
-    bus = new_redis_bus(f"t-{uuid.uuid4().hex[:8]}")
-    await bus.start()
-    await bus.client.connection_pool.disconnect()
-    bus.client.connection_pool.connection_kwargs["port"] = 1
-    with pytest.raises(BusError, match="redis publish failed"):
-        await bus.publish("t", {"n": 1})
+        await (bus.publish("t", {"n": 1}) if call == "publish" else bus.drained())
     await bus.close()
 
 

@@ -48,6 +48,21 @@ async def is_question_of(db: Database, pks: list[int]) -> dict[int, bool | None]
         return dict(rows.tuples().all())
 
 
+async def enriching_app(aiohttp_client: Any, config: Config) -> tuple[web.Application, Enriched]:
+    """A running app with the sample knowledge base, and a catcher of its ``chat.enriched``."""
+    client = await aiohttp_client(create_app(config))
+    await load_kb_into(client.app)
+    return client.app, Enriched(client.app)
+
+
+async def stored_messages(db: Database, count: int) -> list[dict[str, Any]]:
+    """``count`` new comment rows, as the ``chat.stored`` messages of their commit."""
+    pks = await insert_comments(db, count)
+    async with db.sessions() as session:
+        rows = (await session.scalars(select(StoredEvent).where(StoredEvent.id.in_(pks)).order_by(StoredEvent.id))).all()
+    return [stored_message(row) for row in rows]
+
+
 async def until(predicate: Callable[[], Any]) -> None:
     async with asyncio.timeout(WAIT):
         while not await predicate():
@@ -56,14 +71,10 @@ async def until(predicate: Callable[[], Any]) -> None:
 
 async def test_comments_the_bus_dropped_are_enriched_once_the_drops_stop(
         make_config: Callable[..., Config], aiohttp_client: Any, database_url: str) -> None:
-    client = await aiohttp_client(create_app(make_config(faq={"queue_size": 100})))
-    app: web.Application = client.app
-    await load_kb_into(app)
-    catcher = Enriched(app)
-    pks = await insert_comments(app[DATABASE], 600)
-    async with app[DATABASE].sessions() as session:
-        rows = (await session.scalars(select(StoredEvent).where(StoredEvent.id.in_(pks)))).all()
-    await app[BUS].publish_many(CHAT_STORED, [stored_message(row) for row in rows])
+    app, catcher = await enriching_app(aiohttp_client, make_config(faq={"queue_size": 100}))
+    messages = await stored_messages(app[DATABASE], 600)
+    pks = [m["pk"] for m in messages]
+    await app[BUS].publish_many(CHAT_STORED, messages)
 
     await catcher.wait_for(*pks)
     await app[STAGE].drained()
@@ -100,17 +111,14 @@ async def test_comments_stored_while_no_stage_ran_are_enriched_at_start(
 
 async def test_each_stage_takes_only_what_its_own_instance_stored(
         make_config: Callable[..., Config], aiohttp_client: Any, database_url: str) -> None:
-    client = await aiohttp_client(create_app(make_config()))
-    app: web.Application = client.app
-    await load_kb_into(app)
-    catcher = Enriched(app)
-    pks = await insert_comments(app[DATABASE], 300)
-    async with app[DATABASE].sessions() as session:
-        rows = (await session.scalars(select(StoredEvent).where(StoredEvent.id.in_(pks)))).all()
+    app, catcher = await enriching_app(aiohttp_client, make_config())
+    messages = await stored_messages(app[DATABASE], 300)
+    pks = [m["pk"] for m in messages]
     mine, rebuilt, foreign = pks[:50], pks[50:100], pks[100:]
-    messages = [stored_message(row) | {"origin": app[BUS].origin} for row in rows[:50]]
-    messages += [stored_message(row) for row in rows[50:100]]
-    messages += [stored_message(row) | {"origin": "other-host-1-abc123"} for row in rows[100:]]
+    for message in messages[:50]:
+        message["origin"] = app[BUS].origin
+    for message in messages[100:]:
+        message["origin"] = "other-host-1-abc123"
     await app[BUS].publish_many(CHAT_STORED, messages)
 
     await catcher.wait_for(*mine, *rebuilt)
@@ -131,9 +139,7 @@ async def test_comments_a_dead_instance_left_unenriched_are_swept_up(
         make_config: Callable[..., Config], aiohttp_client: Any, database_url: str, monkeypatch: Any,
         caplog: Any) -> None:
     monkeypatch.setattr(catchup, "SWEEP_SECONDS", 0.05)
-    client = await aiohttp_client(create_app(make_config()))
-    app: web.Application = client.app
-    await load_kb_into(app)
+    app, _ = await enriching_app(aiohttp_client, make_config())
     stage = app[STAGE]
     await asyncio.wait_for(stage.catch_up.started.wait(), WAIT)
     forgotten = await insert_comments(app[DATABASE], 30, received_at=utcnow() - timedelta(seconds=30))
