@@ -13,15 +13,16 @@ miss reads ready bytes (:mod:`livebot.trace.summaries`). Every snapshot write go
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import AsyncIterator, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from types import SimpleNamespace
 from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from livebot.storage.engine import Database, json_value
@@ -191,6 +192,25 @@ async def affected_batches(session: AsyncSession, lots: Collection[str], gtins: 
 def summary_key(settings: TraceSettings) -> str:
     """The key of summaries built now with ``settings`` (see :func:`livebot.trace.derive.summary_key`)."""
     return derive.summary_key(settings, SNAPSHOT_VERSION)
+
+
+WRITE_LOCK = 0x6C62_7472_6163
+"""PostgreSQL advisory lock key taken by every transaction that refreshes chains ("lbtrac")."""
+
+
+@contextlib.asynccontextmanager
+async def writing(db: Database) -> AsyncIterator[AsyncSession]:
+    """The transaction of a trace write that ends in :func:`refresh`.
+
+    A refresh re-assembles whole chains from what its transaction sees, so on PostgreSQL two
+    writes to one batch at the same moment could each store a snapshot without the other's rows
+    (the last commit wins). There, writers take turns on a transaction-scoped advisory lock,
+    taken before anything else so it cannot deadlock with row locks. SQLite already lets one
+    writer at a time in, and a refresh reads after its transaction's first write."""
+    async with db.sessions() as session, session.begin():
+        if db.backend == "postgresql":
+            await session.execute(select(func.pg_advisory_xact_lock(WRITE_LOCK)))
+        yield session
 
 
 async def refresh(session: AsyncSession, lots: Collection[str], gtins: Collection[str] = (), *,

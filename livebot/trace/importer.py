@@ -49,7 +49,7 @@ async def import_document(db: Database, doc: ParsedDocument, zone: ZoneInfo,
     settings = settings or settings_for(db)
     for attempt in (1, 2):
         try:
-            async with db.sessions() as session, session.begin():
+            async with chains.writing(db) as session:
                 return await store_document(session, doc, zone, settings)
         except IntegrityError:
             if attempt == 2:

@@ -44,7 +44,7 @@ async def upsert_product(session: AsyncSession, gtin: str, name: str | None = No
 
 async def save_products(db: Database, products: Sequence[tuple[str, str, str]]) -> list[str]:
     """Register ``(gtin, name, stage)`` products; returns the batch lots whose summary changed."""
-    async with db.sessions() as session, session.begin():
+    async with chains.writing(db) as session:
         for gtin, name, stage in products:
             await upsert_product(session, gtin, name, stage)
         return sorted(await chains.refresh(session, (), [gtin for gtin, _, _ in products], settings=settings_for(db)))
@@ -61,7 +61,7 @@ async def check_can_code(session: AsyncSession, code: str | None, lot: str, wher
 async def save_batches(db: Database, pushes: Sequence[BatchPush]) -> tuple[list[str], list[str]]:
     """Upsert pushed batches, their products and raw milk in one transaction; returns (lots, gtins)."""
     lots: list[str] = []
-    async with db.sessions() as session, session.begin():
+    async with chains.writing(db) as session:
         codes: dict[str, str] = {}
         for i, push in enumerate(pushes):
             code = push.fields.get("can_code")
@@ -89,7 +89,7 @@ async def save_batches(db: Database, pushes: Sequence[BatchPush]) -> tuple[list[
 
 async def save_inspections(db: Database, pushes: Sequence[InspectionPush]) -> tuple[int, int, list[str]]:
     """Store pushed inspection results for known lots; returns (stored, duplicates, lots)."""
-    async with db.sessions() as session, session.begin():
+    async with chains.writing(db) as session:
         wanted = sorted({p.lot for p in pushes})
         known = set(await session.scalars(select(Batch.lot).where(Batch.lot.in_(wanted))))
         known |= set(await session.scalars(select(RawMilkLot.lot).where(RawMilkLot.lot.in_(wanted))))

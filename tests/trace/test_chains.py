@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import orjson
@@ -52,6 +53,18 @@ async def test_raw_milk_inspection_pushed_later_reaches_the_can(client: TestClie
     await store.save_inspections(db, parse_inspections({"lot": CHAIN_RAW_LOT, "item": "体细胞数", "value": "18万", "result": "pass"}))
     summary = await facts.batch_summary(db, CHAIN_LOT)
     assert summary is not None and summary["inspections_total"] == 13
+
+
+async def test_concurrent_writes_to_one_chain_all_reach_its_snapshot(client: TestClient, chain_doc: dict[str, Any]) -> None:
+    await post(client, chain_doc)
+    db = client.app[DATABASE]
+    pushes = [parse_inspections({"id": f"lab-{n}", "lot": CHAIN_RAW_LOT if n % 2 else CHAIN_LOT,
+                                 "item": f"抽检项目{n}", "value": "合格", "result": "pass"}) for n in range(16)]
+    products = store.save_products(db, [("06901234543384", "北境臻护 2段", "2段")])
+    await asyncio.gather(products, *(store.save_inspections(db, push) for push in pushes))
+    summary = await facts.batch_summary(db, CHAIN_LOT)
+    assert summary is not None and summary["inspections_total"] == 12 + 16
+    assert summary["product"] == "北境臻护 2段"
 
 
 async def test_can_made_from_base_powder_is_followed_to_the_milk(client: TestClient, chain_doc: dict[str, Any]) -> None:
