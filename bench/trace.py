@@ -55,6 +55,9 @@ from livebot.trace.service import import_epcis
 from livebot.trace.settings import TraceSettings
 
 CONCURRENCY = 200
+COLD_WARM_LOTS = 3 * CONCURRENCY
+"""Lots the cold-cache server is warmed up on before its measured waves."""
+COLD_LOTS = COLD_WARM_LOTS + CONCURRENCY
 
 
 def season(events_wanted: int) -> list[tuple[list[dict], list[tuple[str, str]]]]:
@@ -245,7 +248,7 @@ async def cold_run(folder: Path, url: str, paths: list[str], requests: int) -> d
         connections = await open_connections(int(base.rsplit(":", 1)[1]))
         try:
             order = cold_order(paths)
-            warm, order = order[:3 * CONCURRENCY], order[3 * CONCURRENCY:]
+            warm, order = order[:COLD_WARM_LOTS], order[COLD_WARM_LOTS:]
             await cold_waves(connections, warm)
             rounds = max(1, min(requests, len(order)) // CONCURRENCY)
             return {f"cold cache, {rounds} waves of {CONCURRENCY} lots never asked before": await measured(
@@ -337,13 +340,16 @@ async def main() -> None:
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=6000)
     args = parser.parse_args()
+    days = season(args.events)
+    paths = [digital_link_path(gtin, lot) for _, lots in days for gtin, lot in lots]
+    if len(paths) < COLD_LOTS:
+        parser.error(f"--events {args.events} made {len(paths)} lots; the cold-cache run needs {COLD_LOTS} "
+                     f"(warm-up and one wave of {CONCURRENCY} never asked): about {COLD_LOTS * 20:,} events")
     folder = Path(tempfile.mkdtemp(prefix="livebot-bench-trace-"))
     url = f"sqlite:///{folder / 'trace.db'}"
     await migrate.upgrade(url)
-    days = season(args.events)
     stored, seconds = await import_season(url, days)
     print(f"EPCIS import: {stored} events in {len(days)} daily documents, {seconds:.1f} s -> {stored / seconds:,.0f} events/s")
-    paths = [digital_link_path(gtin, lot) for _, lots in days for gtin, lot in lots]
     rng = random.Random(11)
     hot = paths[-6:]  # the batches on stream now and the latest production
     stream = [rng.choice(hot) if rng.random() < 0.9 else rng.choice(paths) for _ in range(5000)]
