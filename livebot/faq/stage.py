@@ -13,9 +13,9 @@ and published with one ``publish_many`` only after they are stored.
 Several instances behind Redis all hear every ``chat.stored``; each enriches the comments it
 stored itself (the message's ``origin``), so the work spreads with the ingest. The flush still
 claims its rows (``is_question IS NULL``, locked in id order), so an event that two looks
-reach is stored and published by exactly one instance. Messages the bus had to drop while the stage was behind, and comments
-stored while no stage ran or by an instance that died, are fetched back from the database
-(:mod:`livebot.faq.catchup`).
+reach is stored and published by exactly one instance. Messages the bus had to drop while the
+stage was behind, and comments stored while no stage ran or by an instance that died, are
+fetched back from the database (:mod:`livebot.faq.catchup`).
 """
 
 from __future__ import annotations
