@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -12,6 +11,7 @@ from aiohttp import web
 
 from livebot.appkeys import API_DOC, BUS, CONFIG, DATABASE, REGISTRY
 from livebot.auth.access import ACCESS_ATTR, CSRF_EXEMPT_ATTR
+from livebot.background import stop_tasks
 from livebot.chat.ingest import Ingest
 from livebot.chat.keys import CHAT_METRICS, INGEST, SOURCES
 from livebot.chat.metrics import IngestMetrics
@@ -106,11 +106,7 @@ async def sources_ctx(app: web.Application) -> AsyncIterator[None]:
         for source in app[SOURCES].values()
     ]
     yield
-    for task in tasks:
-        task.cancel()
-    for task in tasks:
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    await stop_tasks(tasks)
     for source in app[SOURCES].values():
         try:
             await source.close()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Coroutine
 from datetime import timedelta
@@ -13,6 +12,7 @@ import aiohttp
 from aiohttp import web
 
 from livebot.appkeys import API_DOC, BUS, DATABASE
+from livebot.background import stop_tasks
 from livebot.console import api, apidoc, store, views
 from livebot.console.delivery import deliver_due, outbox_loop
 from livebot.console.intake import message_of
@@ -108,11 +108,7 @@ async def console_ctx(app: web.Application) -> AsyncIterator[None]:
     state.outbox_wake.set()  # replies left pending by the previous run go out now
     await recover_questions(app)
     yield
-    for task in tasks:
-        task.cancel()
-    for task in tasks:
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    await stop_tasks(tasks)
     if state.intake.pending:
         batch, state.intake.pending = state.intake.pending, []
         await state.intake.flush(batch)

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from livebot.appkeys import API_DOC, BUS, CONFIG, DATABASE, REGISTRY
+from livebot.background import stop_tasks
 from livebot.engagement import api, apidoc, views
 from livebot.engagement.keys import LIVE, REPORTER, SETTINGS
 from livebot.engagement.live import LiveFigures
@@ -51,10 +52,7 @@ async def engagement_ctx(app: web.Application) -> AsyncIterator[None]:
     yield
     for stop in unsubscribe:
         stop()
-    for task in (startup, flusher):
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    await stop_tasks((startup, flusher))
     await live.close()
     with contextlib.suppress(Exception):
         await live.flush()  # what arrived since the last flush is written before the app stops

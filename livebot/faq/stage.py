@@ -36,6 +36,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from sqlalchemy import Connection, bindparam, select, update
 
 from livebot.appkeys import BUS, CONFIG, DATABASE, REGISTRY
+from livebot.background import stop_tasks
 from livebot.bus.base import Bus, Message
 from livebot.chat.models import StoredEvent
 from livebot.faq import learning
@@ -219,11 +220,7 @@ class EnrichmentStage:
         """Unsubscribe, write what is pending, stop the background tasks."""
         for unsubscribe in self._unsubscribe:
             unsubscribe()
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop_tasks(self._tasks)
         with contextlib.suppress(Exception):
             await self.flush()
 

@@ -214,3 +214,28 @@ async def test_each_sweep_reads_a_bounded_range_and_goes_on_from_there(database_
         assert await chat_store.newest_id(db) == fresh[-1]
     finally:
         await db.close()
+
+
+async def test_the_stage_writes_what_is_pending_even_when_a_task_had_failed(
+        database_url: str, make_config: Callable[..., Config], aiohttp_client: Any) -> None:
+    client = await aiohttp_client(create_app(make_config()))
+    app = client.app
+    await load_kb_into(app)
+    stage = app[STAGE]
+    [message] = await stored_messages(app[DATABASE], 1)
+    stage.pending.append(Pending(message["pk"], message, await stage.enrich(message)))
+
+    async def fails_when_cancelled() -> None:  # as a driver may, caught mid-connect to a database gone away
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            raise OSError("database gone for a moment") from None
+
+    stage._spawn(fails_when_cancelled(), "faq:broken")
+    await asyncio.sleep(0)
+    await client.close()
+    db = Database.open(database_url)
+    try:
+        assert await is_question_of(db, [message["pk"]]) == {message["pk"]: True}
+    finally:
+        await db.close()

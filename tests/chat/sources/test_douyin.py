@@ -45,7 +45,8 @@ def test_signature_ignores_other_x_headers() -> None:
 
 
 @pytest.fixture
-async def dy(aiohttp_client: Any, make_config: Callable[..., Config]) -> TestClient:
+async def dy(make_config: Callable[..., Config], aiohttp_client: Any) -> TestClient:
+    """The app with a Douyin source; the database (from make_config) outlives it."""
     config = make_config(sources=[{"id": SOURCE, "type": "douyin", "secret": FALLBACK, "secrets": SECRETS}])
     return await aiohttp_client(create_app(config))
 

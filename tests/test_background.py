@@ -1,0 +1,41 @@
+"""Stopping background tasks at shutdown: a task that already failed does not stop the rest."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import pytest
+
+from livebot.background import stop_tasks
+
+
+async def test_failed_tasks_are_logged_and_the_others_cancelled(caplog: pytest.LogCaptureFixture) -> None:
+    async def boom() -> None:  # as a driver may, caught mid-connect to a database dropped meanwhile
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            raise ValueError("database \"livebot\" does not exist") from None
+
+    async def forever() -> None:
+        await asyncio.sleep(3600)
+
+    failed = asyncio.create_task(boom(), name="boom")
+    running = asyncio.create_task(forever(), name="forever")
+    await asyncio.sleep(0)
+    with caplog.at_level(logging.ERROR, logger="livebot.background"):
+        await stop_tasks([failed, running])
+    assert running.cancelled() and failed.done()
+    assert [r.getMessage() for r in caplog.records] == ["background task=boom had failed"]
+
+
+async def test_stopping_nothing_and_finished_tasks_is_quiet(caplog: pytest.LogCaptureFixture) -> None:
+    async def done() -> int:
+        return 1
+
+    finished: Any = asyncio.create_task(done())
+    await finished
+    await stop_tasks([])
+    await stop_tasks([finished])
+    assert caplog.records == []
