@@ -143,7 +143,6 @@ async def test_comments_a_dead_instance_left_unenriched_are_swept_up(
     stage = app[STAGE]
     await asyncio.wait_for(stage.catch_up.started.wait(), WAIT)
     forgotten = await insert_comments(app[DATABASE], 30, received_at=utcnow() - timedelta(seconds=30))
-    arriving = await insert_comments(app[DATABASE], 3)
 
     async def forgotten_enriched() -> bool:
         return None not in (await is_question_of(app[DATABASE], forgotten)).values()
@@ -151,10 +150,9 @@ async def test_comments_a_dead_instance_left_unenriched_are_swept_up(
     await until(forgotten_enriched)
     assert stage.catch_up.swept_to >= forgotten[-1]
     assert "enriching 30 comments stored elsewhere and never enriched" in caplog.text
-    assert set((await is_question_of(app[DATABASE], arriving)).values()) == {None}  # may still be on their way
 
 
-async def test_a_busy_stage_does_not_sweep(
+async def test_a_busy_stage_does_not_sweep_and_a_failed_first_look_starts_from_the_newest(
         make_config: Callable[..., Config], aiohttp_client: Any, database_url: str) -> None:
     client = await aiohttp_client(create_app(make_config()))
     stage = client.app[STAGE]
@@ -167,7 +165,7 @@ async def test_a_busy_stage_does_not_sweep(
     assert stage.catch_up.swept_to == 0
 
 
-async def test_instances_share_the_enrichment_over_redis(tmp_path: Any, database_url: str, aiohttp_client: Any) -> None:
+async def test_instances_share_the_enrichment_over_redis(database_url: str, aiohttp_client: Any) -> None:
     prefix = f"lbtest-{uuid.uuid4().hex[:10]}"
     config = config_from_mapping({
         "database": {"url": database_url}, "bus": {"url": REDIS_URL, "channel_prefix": prefix},
