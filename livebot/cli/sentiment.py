@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 from typing import IO, Any
 
-
 from livebot.cli.jsonl import run_filter
 from livebot.sentiment.model import SentimentModel
 

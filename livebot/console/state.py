@@ -13,8 +13,8 @@ import aiohttp
 from aiohttp import web
 
 from livebot.appkeys import BUS, CONFIG, DATABASE
-from livebot.chat.replies import REPLIES
 from livebot.auth.identity import Identity
+from livebot.chat.replies import REPLIES
 from livebot.console import store
 from livebot.console.cards import card_payload
 from livebot.console.delivery import ReplyRoutes

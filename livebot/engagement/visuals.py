@@ -8,7 +8,16 @@ from typing import Any
 from markupsafe import Markup
 
 from livebot.engagement.charts import (
-    BAND_COLORS, PLATFORM_COLORS, SENTIMENT_COLORS, SERIES_COLORS, Band, Marker, Series, hbars, line_chart, stacked_bars,
+    BAND_COLORS,
+    PLATFORM_COLORS,
+    SENTIMENT_COLORS,
+    SERIES_COLORS,
+    Band,
+    Marker,
+    Series,
+    hbars,
+    line_chart,
+    stacked_bars,
 )
 from livebot.engagement.names import platform_name
 

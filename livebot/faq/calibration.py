@@ -106,9 +106,9 @@ def fit(
     for _ in range(steps):
         gradient = [0.0] * width
         hessian = [[0.0] * width for _ in range(width)]
-        for (x, y), weight in zip(rows, row_weights):
+        for (x, y), weight in zip(rows, row_weights, strict=False):
             v = [*x, 1.0]
-            p = 1.0 / (1.0 + math.exp(-sum(t * f for t, f in zip(theta, v))))
+            p = 1.0 / (1.0 + math.exp(-sum(t * f for t, f in zip(theta, v, strict=False))))
             for i in range(width):
                 gradient[i] += weight * (p - y) * v[i]
                 for j in range(width):
@@ -117,7 +117,7 @@ def fit(
             gradient[i] += l2 * theta[i]
             hessian[i][i] += l2
         step = _solve(hessian, gradient)
-        theta = [t - s for t, s in zip(theta, step)]
+        theta = [t - s for t, s in zip(theta, step, strict=False)]
         if max(abs(s) for s in step) < 1e-8:
             break
     return theta[:-1], theta[-1]
@@ -135,7 +135,7 @@ def _solve(matrix: list[list[float]], vector: list[float]) -> list[float]:
         for r in range(n):
             if r != col:
                 factor = a[r][col] / a[col][col]
-                a[r] = [x - factor * y for x, y in zip(a[r], a[col])]
+                a[r] = [x - factor * y for x, y in zip(a[r], a[col], strict=False)]
     return [a[i][n] / a[i][i] if abs(a[i][i]) > 1e-12 else 0.0 for i in range(n)]
 
 

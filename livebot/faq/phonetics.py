@@ -100,7 +100,7 @@ class HomophoneCorrector:
         return None
 
     def _is_slip(self, span: str, term: str) -> bool:
-        changed = sum(1 for a, b in zip(span, term) if a != b)
+        changed = sum(1 for a, b in zip(span, term, strict=False) if a != b)
         return (
             changed <= max(1, len(term) // 3)
             and changed < len(term)

@@ -217,7 +217,7 @@ def confidence_features(explained: float, total: float, margin: float) -> tuple[
 
 def calibrated(features: Sequence[float]) -> float:
     """Probability that the candidate is right, from the calibrated logistic model."""
-    z = sum(weight * value for weight, value in zip(CALIBRATION, features)) + CALIBRATION_BIAS
+    z = sum(weight * value for weight, value in zip(CALIBRATION, features, strict=False)) + CALIBRATION_BIAS
     return 1.0 / (1.0 + math.exp(-z))
 
 
@@ -230,7 +230,7 @@ def _word_parts(word: str) -> tuple[tuple[str, str], ...]:
     bigrams, sounds = channels[BIGRAM], channels[PINYIN]
     if len(bigrams) != len(sounds):
         return ()
-    return tuple(zip(bigrams, sounds))
+    return tuple(zip(bigrams, sounds, strict=False))
 
 
 def build_query(analysis: Analysis, index: FaqIndex) -> Query:

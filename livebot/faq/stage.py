@@ -39,6 +39,7 @@ from livebot.appkeys import BUS, CONFIG, DATABASE, REGISTRY
 from livebot.background import stop_tasks
 from livebot.bus.base import Bus, Message
 from livebot.chat.models import StoredEvent
+from livebot.errors import LivebotError
 from livebot.faq import learning
 from livebot.faq import store as kb_store
 from livebot.faq.catchup import CatchUp
@@ -47,7 +48,6 @@ from livebot.faq.enrich import Enricher
 from livebot.faq.kb import FaqEntry
 from livebot.faq.placeholders import fill
 from livebot.faq.settings import FaqSettings
-from livebot.errors import LivebotError
 from livebot.storage.engine import Database, json_text
 from livebot.topics import CHAT_ENRICHED, CHAT_STORED, FAQ_CHANGED, FAQ_FEEDBACK, SCHEDULE_CHANGED, TRACE_UPDATED
 

@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from livebot.errors import ConflictError, NotFoundError
 from livebot.faq.kb import FaqEntry
-from livebot.faq.normalize import to_simplified
 from livebot.faq.models import FaqEntryRow, FaqEntryVersion
+from livebot.faq.normalize import to_simplified
 from livebot.storage.base import utcnow
 from livebot.storage.engine import Database
 from livebot.topics import FAQ_CHANGED

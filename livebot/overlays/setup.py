@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+
 from aiohttp import web
 
 from livebot.appkeys import API_DOC, BUS, CONFIG, DATABASE

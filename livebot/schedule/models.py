@@ -7,7 +7,18 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    JSON, Column, Float, ForeignKey, Index, Integer, LargeBinary, String, Table, Text, Unicode, UniqueConstraint,
+    JSON,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    Unicode,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 

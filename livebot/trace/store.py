@@ -27,7 +27,6 @@ from livebot.trace.settings import settings_for
 from livebot.trace.telemetry import Telemetry
 
 
-
 def apply(row: Any, fields: dict[str, Any]) -> None:
     for name, value in fields.items():
         if value is not None and value != "":

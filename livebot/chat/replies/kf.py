@@ -8,7 +8,6 @@ customer's last message, at most 5 messages: refusals are not retryable.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 import re
@@ -48,7 +47,7 @@ class WecomKfSender:
         except WecomApiError as err:
             kind = ReplyUnavailable if err.retryable else ReplyRejected
             raise kind(f"kf/send_msg: {err}", sender=self.name, code=err.errcode) from err
-        except (aiohttp.ClientError, asyncio.TimeoutError) as err:
+        except (TimeoutError, aiohttp.ClientError) as err:
             raise ReplyUnavailable(f"kf/send_msg unreachable: {type(err).__name__}", sender=self.name) from err
         logger.info("reply via=%s source=%s channel=%s event=%s msgid=%s sent", self.name, target.source,
                     target.channel, target.event_id, msgid)

@@ -7,7 +7,6 @@ may post twice. The URL carries the robot's key: it is never logged.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from urllib.parse import urlsplit
 
@@ -48,7 +47,7 @@ class WecomRobotSender:
                 if resp.status != 200:
                     raise ReplyRejected(f"robot {where} answered HTTP {resp.status}", sender=self.name, code=resp.status)
                 raw = await resp.read()
-        except (aiohttp.ClientError, asyncio.TimeoutError) as err:
+        except (TimeoutError, aiohttp.ClientError) as err:
             raise ReplyUnavailable(f"robot {where} unreachable: {type(err).__name__}", sender=self.name) from err
         try:
             answer = orjson.loads(raw)

@@ -14,7 +14,6 @@ are retryable, other statuses are not.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -60,7 +59,7 @@ class WebhookReplySender:
             async with self.session.post(self.url, data=body, headers=headers) as resp:
                 raw = await resp.read()
                 status = resp.status
-        except (aiohttp.ClientError, asyncio.TimeoutError) as err:
+        except (TimeoutError, aiohttp.ClientError) as err:
             raise ReplyUnavailable(f"reply_url unreachable: {type(err).__name__}", sender=self.name) from err
         if status >= 500 or status in RETRYABLE_STATUSES:
             raise ReplyUnavailable(f"reply_url answered HTTP {status}", sender=self.name, code=status)

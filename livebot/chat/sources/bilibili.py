@@ -163,7 +163,7 @@ class BilibiliSource(Source):
             except GameEnded as err:
                 logger.warning("source=%s room=%s game ended (%s): starting again", self.id, self.room, err)
                 await self.end_game()
-            except (BilibiliError, aiohttp.ClientError, asyncio.TimeoutError) as err:
+            except (TimeoutError, BilibiliError, aiohttp.ClientError) as err:
                 logger.warning("source=%s room=%s app/start failed: %s", self.id, self.room, err)
             except Exception:
                 logger.exception("source=%s room=%s unexpected failure: starting again", self.id, self.room)
@@ -188,7 +188,7 @@ class BilibiliSource(Source):
         try:
             await self.call("/v2/app/end", {"app_id": self.options.app_id, "game_id": game.game_id})
             logger.info("source=%s room=%s game %s ended", self.id, game.room_id, game.game_id)
-        except (GameEnded, BilibiliError, aiohttp.ClientError, asyncio.TimeoutError) as err:
+        except (TimeoutError, GameEnded, BilibiliError, aiohttp.ClientError) as err:
             logger.info("source=%s room=%s app/end for game %s: %s", self.id, game.room_id, game.game_id, err)
 
     async def pause_before_retry(self, what: str) -> None:
@@ -242,7 +242,7 @@ class BilibiliSource(Source):
                 if self._ws is not None:
                     await self._ws.close()
                 return
-            except (BilibiliError, aiohttp.ClientError, asyncio.TimeoutError) as err:
+            except (TimeoutError, BilibiliError, aiohttp.ClientError) as err:
                 logger.warning("source=%s room=%s app heartbeat failed: %s", self.id, game.room_id, err)
 
     # -- websocket ---------------------------------------------------------------------
@@ -258,7 +258,7 @@ class BilibiliSource(Source):
                 link = game.links[self.retries % len(game.links)]
                 try:
                     await self.read_room(game, link)
-                except (ConnectionLost, aiohttp.ClientError, asyncio.TimeoutError, OSError) as err:
+                except (TimeoutError, ConnectionLost, aiohttp.ClientError, OSError) as err:
                     if self._ended.is_set():
                         raise GameEnded("app heartbeat reported the session ended") from err
                     self.reconnects += 1

@@ -327,7 +327,7 @@ class WecomKfSource(Source):
             try:
                 await self.pull(open_kfid)
                 attempt = 0
-            except (WecomApiError, IngestUnavailable, aiohttp.ClientError, asyncio.TimeoutError) as err:
+            except (TimeoutError, WecomApiError, IngestUnavailable, aiohttp.ClientError) as err:
                 attempt += 1
                 if attempt >= PULL_ATTEMPTS:
                     logger.error("source=%s open_kfid=%s sync_msg failed %d times, waiting for the next callback: %s",
@@ -461,7 +461,7 @@ class WecomKfSource(Source):
         if missing and self.options.fetch_nicknames:
             try:
                 found = await self.wecom_api().nicknames(missing)
-            except (WecomApiError, aiohttp.ClientError, asyncio.TimeoutError) as err:
+            except (TimeoutError, WecomApiError, aiohttp.ClientError) as err:
                 logger.warning("source=%s nicknames unavailable: %s", self.id, err)
                 found = {}
             if len(self._names) + len(found) > NAME_CACHE:

@@ -1,14 +1,14 @@
 """core schema
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-25 10:11:36.640605
 """
 
-from alembic import op
 import sqlalchemy as sa
-import livebot.storage.base
+from alembic import op
 
+import livebot.storage.base
 
 revision = '0001'
 down_revision = None

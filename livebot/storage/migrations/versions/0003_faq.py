@@ -5,10 +5,10 @@ Revises: 0001
 Create Date: 2026-11-25 10:40:00
 """
 
-from alembic import op
 import sqlalchemy as sa
-import livebot.storage.base
+from alembic import op
 
+import livebot.storage.base
 
 revision = '0003'
 down_revision = '0001'
