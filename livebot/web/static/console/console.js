@@ -464,6 +464,15 @@
     try { await post(cardPath(card, action), body); if (done) toast(done, "ok"); } catch (e) { /* shown */ }
   }
 
+  async function openCase() {
+    const card = selectedCard();
+    if (!card) return;
+    try {
+      const data = await post("/api/v1/cases", { card_id: card.id });
+      toast(`已开跟进单 #${data.case.id}（${data.case.category_label}），可在「跟进单」页处理`, "ok");
+    } catch (e) { /* shown */ }
+  }
+
   async function clearFeatured() {
     try { await post(`/api/v1/sessions/${config.session_id}/featured/clear`); toast("已下屏", "ok"); } catch (e) { /* shown */ }
   }
@@ -484,7 +493,7 @@
     if (event.ctrlKey || event.metaKey || event.altKey) return;
     const actions = {
       j: () => move(1), k: () => move(-1), c: claim, Enter: sendAnswer, f: feature,
-      d: () => simple("dismiss", "已忽略"), e: () => simple("escalate", "已升级给资深顾问"), r: () => simple("release", "已释放"),
+      d: () => simple("dismiss", "已忽略"), e: () => simple("escalate", "已升级给资深顾问"), r: () => simple("release", "已释放"), o: openCase,
       "1": () => pick(0), "2": () => pick(1), "3": () => pick(2),
       "/": () => $("f-search").focus(), "?": () => { $("help").hidden = !$("help").hidden; },
     };
@@ -505,6 +514,7 @@
   $("a-dismiss").addEventListener("click", () => simple("dismiss", "已忽略"));
   $("a-escalate").addEventListener("click", () => simple("escalate", "已升级给资深顾问"));
   $("a-release").addEventListener("click", () => simple("release", "已释放"));
+  $("a-case").addEventListener("click", openCase);
   $("a-retry").addEventListener("click", () => simple("retry", "已重新排队发送"));
   $("featured-clear").addEventListener("click", clearFeatured);
   $("help-toggle").addEventListener("click", () => { $("help").hidden = !$("help").hidden; });

@@ -1,0 +1,50 @@
+"""Wire the cases area: routes, API description, and automatic cases for escalated cards."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from aiohttp import web
+
+from livebot.appkeys import API_DOC, BUS, CONFIG, DATABASE
+from livebot.cases import api, apidoc, service, views
+from livebot.cases.settings import CasesSettings
+
+logger = logging.getLogger(__name__)
+SEEN_LIMIT = 100_000
+
+
+def setup(app: web.Application) -> None:
+    app[CONFIG].section("cases", CasesSettings)  # a bad [cases] table fails at start, naming the key
+    app.add_routes(api.routes)
+    app.add_routes(views.routes)
+    app[API_DOC].add(apidoc.PATHS, apidoc.SCHEMAS)
+    app.cleanup_ctx.append(cases_ctx)
+
+
+async def cases_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[CONFIG].section("cases", CasesSettings)
+    stop = None
+    seen: set[int] = set()  # cards this instance already opened or found a case for
+
+    async def on_console(message: dict[str, Any]) -> None:
+        for card in message.get("cards") or []:
+            if isinstance(card, dict) and isinstance(card.get("id"), int) and card["id"] not in seen and service.wants_case(card):
+                try:
+                    case = await service.auto_open(app[DATABASE], card)
+                except Exception:
+                    logger.exception("could not open the follow-up case of card %s", card.get("id"))
+                    continue
+                if len(seen) > SEEN_LIMIT:
+                    seen.clear()
+                seen.add(card["id"])
+                if case is not None:
+                    logger.info("follow-up case %s opened for escalated card %s", case.id, card["id"])
+
+    if settings.auto_open:
+        stop = app[BUS].subscribe("console.*", on_console, name="cases-auto-open")
+    yield
+    if stop is not None:
+        stop()
