@@ -172,3 +172,13 @@ async def assign(request: web.Request) -> web.Response:
     case_id = id_param(request)
     await store.assign(request.app[DATABASE], case_id, owner_actor, me)
     return web.json_response(await case_detail(request, case_id))
+
+
+@routes.post("/api/v1/cases/{case_id}/batch")
+@roles("advisor")
+async def batch(request: web.Request) -> web.Response:
+    """Record the batch the parent named: a lot number, can code or Digital Link."""
+    body = await body_of(request)
+    case_id = id_param(request)
+    await service.record_batch(request.app[DATABASE], case_id, text(body, "code", MAX_CODE, required=True) or "", actor_of(request))
+    return web.json_response(await case_detail(request, case_id))

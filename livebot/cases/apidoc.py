@@ -76,6 +76,8 @@ PATHS: dict[str, Any] = {
         {"status": {"type": "string", "enum": list(STATUS_LABELS)}, "note": {"type": "string", "maxLength": 2000},
          "version": {"type": "integer", "minimum": 1}}, ["status"])),
     "/api/v1/cases/{case_id}/notes": action("Add a note", body({"note": {"type": "string", "maxLength": 2000}}, ["note"])),
+    "/api/v1/cases/{case_id}/batch": action("Record the batch the parent named (lot, can code or Digital Link)", body(
+        {"code": {"type": "string", "maxLength": 128}}, ["code"])),
     "/api/v1/cases/{case_id}/assign": action("Take a case, or hand it to another advisor", body(
         {"owner": {"type": "string", "maxLength": 64}, "owner_name": {"type": "string", "maxLength": 128}}, [])),
 }

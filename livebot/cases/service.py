@@ -13,7 +13,7 @@ from livebot.cases.categories import BY_KEY, STATUS_LABELS, guess_category
 from livebot.cases.models import FollowupCase
 from livebot.cases.store import Actor, NewCase
 from livebot.console.public import CardBrief, card_brief
-from livebot.errors import NotFoundError
+from livebot.errors import NotFoundError, ValidationError
 from livebot.storage.base import utcnow
 from livebot.storage.engine import Database
 from livebot.trace.facts import find_lot
@@ -56,6 +56,15 @@ async def open_from_card(db: Database, card_id: int, actor: Actor, category: str
         raise NotFoundError(f"找不到问题卡片 {card_id}")
     lot = lot or (await find_lot(db, can_code) if can_code else None) or await lot_in(db, card.text)
     return await store.open_case(db, new_case_of(card, category or guess_category(card.text), lot, can_code, False), actor)
+
+
+async def record_batch(db: Database, case_id: int, code: str, actor: Actor) -> FollowupCase:
+    """Record the batch a parent named later (lot number, can code or Digital Link); unknown codes are refused."""
+    lot = await find_lot(db, code)
+    if lot is None:
+        raise ValidationError("code", f"找不到批次「{code[:40]}」，请核对罐底的批号或罐码")
+    can_code = code if code != lot else None
+    return await store.set_batch(db, case_id, lot, can_code, actor)
 
 
 def wants_case(card: dict[str, Any]) -> bool:

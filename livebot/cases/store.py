@@ -142,6 +142,11 @@ async def assign(db: Database, case_id: int, owner: Actor, actor: Actor) -> Foll
                         owner=owner.name, owner_name=owner.display or owner.name)
 
 
+async def set_batch(db: Database, case_id: int, lot: str | None, can_code: str | None, actor: Actor) -> FollowupCase:
+    return await change(db, case_id, None, actor, "batch", " / ".join(x for x in (lot, can_code) if x),
+                        lot=lot, can_code=can_code)
+
+
 async def lot_counts(db: Database, category: str, lots: Sequence[str] | None = None) -> dict[str, int]:
     """Cases per lot of one category, whatever their status: the quality team's early signal."""
     query = (select(FollowupCase.lot, func.count()).where(

@@ -37,11 +37,12 @@ async def case_list(request: web.Request) -> dict[str, Any]:
     status = request.query.get("status", "")
     if status and status not in STATUS_LABELS:
         status = ""
+    lot = request.query.get("lot", "")[:64] or None
     db, now = request.app[DATABASE], utcnow()
-    cases = await store.list_cases(db, status=status or None)
+    cases = await store.list_cases(db, status=status or None, lot=lot)
     alerts = await service.batch_alerts(db, settings_of(request).alert_threshold)
     rows = [service.case_payload(case, now) for case in cases]
-    return {"cases": rows, "alerts": alerts, "status": status, "statuses": STATUS_LABELS, "local": local,
+    return {"cases": rows, "alerts": alerts, "status": status, "lot": lot or "", "statuses": STATUS_LABELS, "local": local,
             "overdue": sum(1 for row in rows if row["overdue"]), "categories": {c.key: c.label for c in CATEGORIES}}
 
 
@@ -81,3 +82,14 @@ async def note_form(request: web.Request) -> web.Response:
         raise ValidationError("note", "备注不能为空")
     await store.add_note(request.app[DATABASE], case_id, note, actor_of(request))
     raise web.HTTPSeeOther(f"/cases/{case_id}?notice=note")
+
+
+@routes.post(r"/cases/{case_id:\d+}/batch")
+@roles("advisor")
+async def batch_form(request: web.Request) -> web.Response:
+    case_id, form = id_param(request), await form_of(request)
+    code = form.get("code", "").strip()[:128]
+    if not code:
+        raise ValidationError("code", "请填写批号或罐码")
+    await service.record_batch(request.app[DATABASE], case_id, code, actor_of(request))
+    raise web.HTTPSeeOther(f"/cases/{case_id}?notice=batch")
