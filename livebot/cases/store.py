@@ -156,3 +156,33 @@ async def lot_counts(db: Database, category: str, lots: Sequence[str] | None = N
         query = query.where(FollowupCase.lot.in_(list(lots)))
     async with db.sessions() as session:
         return {str(lot): int(count) for lot, count in (await session.execute(query)).all()}
+
+
+async def advisor_cases(db: Database, session_id: int, now: datetime) -> dict[str, dict[str, list[int]]]:
+    """Per advisor: cases they opened, resolved, and own while overdue (ids, for drill-down)."""
+    out: dict[str, dict[str, list[int]]] = {}
+
+    def slot(name: str) -> dict[str, list[int]]:
+        return out.setdefault(name, {"opened": [], "resolved": [], "overdue": []})
+
+    async with db.sessions() as session:
+        cases = (await session.execute(select(FollowupCase).where(FollowupCase.session_id == session_id))).scalars().all()
+        resolved = await session.execute(
+            select(CaseEvent.case_id, CaseEvent.actor).join(FollowupCase, FollowupCase.id == CaseEvent.case_id)
+            .where(FollowupCase.session_id == session_id, CaseEvent.action == "status", CaseEvent.to_status == "resolved"))
+        for case_id, actor in resolved.all():
+            slot(actor)["resolved"].append(case_id)
+    for case in cases:
+        if not case.auto:
+            slot(case.opened_by)["opened"].append(case.id)
+        if case.status == "open" and case.due_at < now and case.owner:
+            slot(case.owner)["overdue"].append(case.id)
+    return out
+
+
+async def cases_by_id(db: Database, case_ids: list[int]) -> dict[int, FollowupCase]:
+    if not case_ids:
+        return {}
+    async with db.sessions() as session:
+        rows = (await session.execute(select(FollowupCase).where(FollowupCase.id.in_(case_ids)))).scalars().all()
+    return {case.id: case for case in rows}

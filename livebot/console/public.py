@@ -1,10 +1,13 @@
-"""What other areas may read of the console: a card as a plain record, never its tables."""
+"""What other areas may read of the console: cards and advisors' activity as plain records, never its tables."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import select
+
+from livebot.console.models import ConsoleAudit, QuestionAsk, QuestionCard
 from livebot.console.store import get_card
 from livebot.errors import NotFoundError
 from livebot.storage.engine import Database
@@ -28,3 +31,65 @@ async def card_brief(db: Database, card_id: int) -> CardBrief | None:
         return None
     return CardBrief(id=card.id, session_id=card.session_id, text=card.text, askers=list(card.askers or []),
                      needs_human=card.needs_human, complaint=card.complaint)
+
+
+@dataclass
+class AdvisorActivity:
+    """What one advisor did in one session, with the cards behind each figure (for drill-down)."""
+
+    username: str
+    display: str = ""
+    answered: list[int] = field(default_factory=list)
+    claims: list[int] = field(default_factory=list)
+    released: list[int] = field(default_factory=list)
+    expired: list[int] = field(default_factory=list)
+    dismissed: list[int] = field(default_factory=list)
+    escalated: list[int] = field(default_factory=list)
+    response_seconds: list[float] = field(default_factory=list)
+    """First-response time of every ask this advisor answered first (asked → answered)."""
+
+
+AUDIT_FIGURES = {"answer": "answered", "claim": "claims", "release": "released", "dismiss": "dismissed", "escalate": "escalated"}
+
+
+async def advisor_activity(db: Database, session_id: int) -> dict[str, AdvisorActivity]:
+    """Per advisor (username): the cards they claimed, released, let expire, answered, dismissed, escalated."""
+    people: dict[str, AdvisorActivity] = {}
+
+    def person(name: str, display: str = "") -> AdvisorActivity:
+        found = people.setdefault(name, AdvisorActivity(name, display or name))
+        if display and found.display == found.username:
+            found.display = display
+        return found
+
+    async with db.sessions() as session:
+        audit = await session.execute(
+            select(ConsoleAudit.card_id, ConsoleAudit.action, ConsoleAudit.actor, ConsoleAudit.actor_name, ConsoleAudit.detail)
+            .where(ConsoleAudit.session_id == session_id, ConsoleAudit.action.in_([*AUDIT_FIGURES, "expire"]))
+            .order_by(ConsoleAudit.at, ConsoleAudit.id))
+        for card_id, action, actor, actor_name, detail in audit.all():
+            if card_id is None:
+                continue
+            if action == "expire":
+                holder = (detail or {}).get("claimed_by")
+                if isinstance(holder, str) and holder:
+                    person(holder).expired.append(card_id)
+                continue
+            getattr(person(actor, actor_name), AUDIT_FIGURES[action]).append(card_id)
+        asks = await session.execute(
+            select(QuestionAsk.answered_by, QuestionAsk.asked_at, QuestionAsk.first_answer_at)
+            .where(QuestionAsk.session_id == session_id, QuestionAsk.answered_by.is_not(None),
+                   QuestionAsk.first_answer_at.is_not(None)))
+        for answered_by, asked_at, first_answer_at in asks.all():
+            person(answered_by).response_seconds.append(max(0.0, (first_answer_at - asked_at).total_seconds()))
+    return people
+
+
+async def card_lines(db: Database, card_ids: list[int]) -> dict[int, CardBrief]:
+    """Briefs of several cards at once (for drill-down lists); unknown ids are left out."""
+    if not card_ids:
+        return {}
+    async with db.sessions() as session:
+        rows = (await session.execute(select(QuestionCard).where(QuestionCard.id.in_(card_ids)))).scalars().all()
+    return {card.id: CardBrief(id=card.id, session_id=card.session_id, text=card.text, askers=list(card.askers or []),
+                               needs_human=card.needs_human, complaint=card.complaint) for card in rows}

@@ -102,6 +102,13 @@ TABLES: dict[str, Table] = {
         C("问题", "text", True), C("提问人次", "asks"), C("首次提问", "label"), C("状态", "status"),
     )),
     "comments": Table("重复最多的评论", topic("top_comments"), (C("评论", "text", True), C("发送次数", "sent"))),
+    "advisors": Table("顾问", topic("advisors"), (
+        C("顾问", "name", True), C("账号", "username", True), C("回复问题卡", "answered"), C("回复人次", "asks_answered"),
+        C("首次响应中位数（秒）", "frt_median_s"), C("首次响应 P90（秒）", "frt_p90_s"), C("认领", "claims"),
+        C("主动释放", "released"), C("认领超时", "expired"), C("忽略", "dismissed"), C("升级", "escalated"),
+        C("新开跟进单", "cases_opened"), C("已解决跟进单", "cases_resolved"), C("超时跟进单", "cases_overdue"),
+    ), ("answered", "asks_answered", "claims", "released", "expired", "dismissed", "escalated", "cases_opened",
+        "cases_resolved", "cases_overdue")),
     "commenters": Table("互动最多的观众", topic("top_commenters"), (
         C("排名", "rank"), C("观众", "name", True), C("平台", "platform"), C("评论数", "comments"),
     )),

@@ -24,7 +24,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
@@ -261,3 +261,8 @@ def row_of(session_id: int, key: Key, bucket: Bucket, now: datetime,
         "merged": bucket.merged, "questions": bucket.questions, "answered": bucket.answered,
         "response_ms": sorted(bucket.response_ms), "updated_at": now,
     }
+
+
+def nearest_rank(sorted_values: Sequence[float], q: float) -> float:
+    """The nearest-rank percentile: the ⌈q·n⌉-th smallest value."""
+    return sorted_values[max(math.ceil(q * len(sorted_values)), 1) - 1]

@@ -8,7 +8,6 @@ Minutes are UTC buckets; every label a person reads is in the session's own time
 from __future__ import annotations
 
 import asyncio
-import math
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -18,8 +17,9 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from livebot.engagement import store
+from livebot.engagement.advisors import advisor_rows
 from livebot.engagement.attribution import Attributor
-from livebot.engagement.figures import MINUTE, minute_of
+from livebot.engagement.figures import MINUTE, minute_of, nearest_rank
 from livebot.engagement.keywords import keywords
 from livebot.engagement.names import NO_SITE, NOT_ON_AIR, platform_name
 from livebot.engagement.settings import EngagementSettings
@@ -96,11 +96,6 @@ class Totals:
 
 def share(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
-
-
-def nearest_rank(sorted_values: Sequence[float], q: float) -> float:
-    """The nearest-rank percentile: the ⌈q·n⌉-th smallest value."""
-    return sorted_values[max(math.ceil(q * len(sorted_values)), 1) - 1]
 
 
 def totals(rows: Iterable[Mapping[str, Any]]) -> Totals:
@@ -437,6 +432,7 @@ async def conversation(db: Database, session: LiveSession, settings: EngagementS
                          for text, sent in repeated],
         "top_commenters": commenters_shown(commenters, settings.anonymize_users),
         "anonymized": settings.anonymize_users,
+        "advisors": await advisor_rows(db, session.id, utcnow()),
     }
 
 

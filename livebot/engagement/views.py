@@ -10,7 +10,10 @@ from aiohttp import web
 
 from livebot.appkeys import DATABASE
 from livebot.auth.access import roles
+from livebot.cases.store import cases_by_id
+from livebot.console.public import card_lines
 from livebot.engagement import store
+from livebot.engagement.advisors import advisor_rows
 from livebot.engagement.charts import hbars
 from livebot.engagement.keys import REPORTER, SETTINGS
 from livebot.engagement.live import live_snapshot
@@ -25,6 +28,9 @@ from livebot.storage.base import utcnow
 logger = logging.getLogger(__name__)
 
 routes = web.RouteTableDef()
+ADVISOR_CARD_FIGURES = {"answered": "回复的问题", "claims": "认领", "released": "主动释放", "expired": "认领超时",
+                        "dismissed": "忽略", "escalated": "升级"}
+ADVISOR_CASE_FIGURES = {"opened": "新开跟进单", "resolved": "已解决跟进单", "overdue": "超时跟进单"}
 STATUS_NAMES = {"draft": "草稿", "scheduled": "已排期", "live": "直播中", "ended": "已结束", "cancelled": "已取消"}
 NOTICES = {"regenerated": "报告已重新生成", "sent": "摘要已发送到企业微信群", "send_failed": "部分企业微信群发送失败，详见日志"}
 
@@ -61,6 +67,25 @@ async def session_report(request: web.Request) -> web.Response:
         "report": report, "charts": report_charts(report), "glossary": GLOSSARY, "status_names": STATUS_NAMES,
         "stored": stored_at.astimezone(zone).strftime("%Y-%m-%d %H:%M") if stored_at else "",
         "robots": bool(request.app[SETTINGS].report_robot_urls), "notice": NOTICES.get(request.query.get("notice", ""), ""),
+        "drill_down": True,
+    })
+
+
+@routes.get("/reports/sessions/{session_id}/advisors/{username}")
+@roles("marketing")
+async def advisor_drill_down(request: web.Request) -> web.Response:
+    """The questions and cases behind each per-advisor figure of a session."""
+    session_id, username = session_param(request), request.match_info["username"][:64]
+    db = request.app[DATABASE]
+    rows = {row["username"]: row for row in await advisor_rows(db, session_id, utcnow())}
+    row = rows.get(username)
+    if row is None:
+        raise web.HTTPNotFound(text="这位顾问在本场没有记录")
+    cards = await card_lines(db, sorted({i for ids in row["cards"].values() for i in ids}))
+    cases = await cases_by_id(db, sorted({i for ids in row["cases"].values() for i in ids}))
+    return aiohttp_jinja2.render_template("engagement/advisor.html", request, {
+        "session_id": session_id, "row": row, "cards": cards, "cases": cases,
+        "card_figures": ADVISOR_CARD_FIGURES, "case_figures": ADVISOR_CASE_FIGURES,
     })
 
 
