@@ -1,13 +1,16 @@
-"""``livebot engagement rebuild --session ID``: recompute a session's minute figures from its stored events."""
+"""``livebot engagement rebuild|import-platform``: recompute a session's figures; import a platform's own totals."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+from pathlib import Path
 
 from livebot.cli.options import add_config_option, config_from_args
 from livebot.config import Config
+from livebot.engagement.platform_totals import FIELDS, PlatformTotals, import_file
 from livebot.engagement.rebuild import RebuildResult, rebuild
+from livebot.engagement.settings import EngagementSettings
 from livebot.errors import ValidationError
 from livebot.storage import migrate
 from livebot.storage.engine import Database, backend
@@ -20,6 +23,12 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     again.add_argument("--session", type=int, required=True, metavar="ID")
     add_config_option(again)
     again.set_defaults(func=rebuild_session)
+    platform = sub.add_parser("import-platform", help="import a platform's exported figures (CSV or xlsx) for a session")
+    platform.add_argument("file", type=Path, metavar="FILE")
+    platform.add_argument("--session", type=int, required=True, metavar="ID")
+    platform.add_argument("--platform", required=True, help="douyin, kuaishou, channels, bilibili, taobao …")
+    add_config_option(platform)
+    platform.set_defaults(func=import_platform)
 
 
 async def run_rebuild(config: Config, session_id: int) -> RebuildResult:
@@ -38,4 +47,29 @@ def rebuild_session(args: argparse.Namespace) -> int:
         raise ValidationError("--session", "应为正整数")
     result = asyncio.run(run_rebuild(config_from_args(args), args.session))
     print(f"session {result.session_id}: {result.events} events -> {result.rows} rows over {result.minutes} minutes")
+    return 0
+
+
+async def run_import(config: Config, args: argparse.Namespace, raw: bytes) -> PlatformTotals:
+    url = config.database.url
+    if backend(url) == "sqlite":
+        await migrate.upgrade(url)
+    db = Database.open(url)
+    try:
+        columns = config.section("engagement", EngagementSettings).platform_columns
+        return await import_file(db, args.session, args.platform, raw, args.file.name, "cli", columns)
+    finally:
+        await db.close()
+
+
+def import_platform(args: argparse.Namespace) -> int:
+    if args.session <= 0:
+        raise ValidationError("--session", "应为正整数")
+    try:
+        raw = args.file.read_bytes()
+    except OSError as err:
+        raise ValidationError(str(args.file), f"无法读取：{err.strerror}") from err
+    found = asyncio.run(run_import(config_from_args(args), args, raw))
+    figures = ", ".join(f"{FIELDS[k]} {v}" for k, v in found.values.items())
+    print(f"session {args.session} {found.platform}: {found.rows} rows -> {figures}")
     return 0

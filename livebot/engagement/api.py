@@ -8,9 +8,11 @@ from aiohttp import web
 
 from livebot.appkeys import DATABASE
 from livebot.auth.access import roles
+from livebot.auth.identity import identity_of
 from livebot.engagement import exports, store
 from livebot.engagement.keys import LIVE, REPORTER, SETTINGS
 from livebot.engagement.live import live_snapshot
+from livebot.engagement.platform_totals import import_file
 from livebot.engagement.rebuild import rebuild
 from livebot.engagement.report import iso
 from livebot.engagement.season import season
@@ -115,3 +117,16 @@ async def get_season(request: web.Request) -> web.Response:
     data = await season(request.app[DATABASE], request.app[SETTINGS], ids=ids_param(request.query.get("ids", "")),
                         theme=theme or None, since=date_param(request, "since"), until=date_param(request, "until", end=True))
     return json(data)
+
+
+@routes.post(P + "/sessions/{session_id}/platform-totals")
+@roles("marketing")
+async def post_platform_totals(request: web.Request) -> web.Response:
+    """The body is a platform's exported CSV or xlsx file; ``?platform=douyin`` says whose."""
+    session_id = session_param(request)
+    raw = await request.read()
+    name = request.query.get("filename", "")[:255] or "upload"
+    identity = identity_of(request)
+    found = await import_file(request.app[DATABASE], session_id, request.query.get("platform", ""), raw, name,
+                              identity.name if identity else "", request.app[SETTINGS].platform_columns)
+    return json({"session_id": session_id, "platform": found.platform, "rows": found.rows, "figures": found.values})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from livebot.engagement.exports import CSV_TABLES, FORMATS
+from livebot.engagement.names import PLATFORM_NAMES
 from livebot.web.openapi import error_responses
 
 P = "/api/v1/engagement"
@@ -85,6 +86,20 @@ PATHS: dict[str, Any] = {
                    ok("Rebuilt", {"type": "object", "properties": {
                        "session_id": {"type": "integer"}, "events": {"type": "integer"}, "rows": {"type": "integer"},
                        "minutes": {"type": "integer"}}}), [SESSION]),
+    },
+    f"{P}/sessions/{{session_id}}/platform-totals": {
+        "post": {
+            **op("Import a platform's own figures for the session from its exported CSV or xlsx file (replaces that platform's)",
+                 ok("Imported", {"type": "object", "properties": {
+                     "session_id": {"type": "integer"}, "platform": {"type": "string"}, "rows": {"type": "integer"},
+                     "figures": {"type": "object", "additionalProperties": {"type": "integer"}}}}),
+                 [SESSION, {"name": "platform", "in": "query", "required": True, "schema": {"type": "string", "enum": list(PLATFORM_NAMES)}},
+                  {"name": "filename", "in": "query", "required": False, "schema": {"type": "string", "maxLength": 255}}],
+                 (400, 401, 403, 404, 413)),
+            "requestBody": {"required": True, "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {"schema": {"type": "string", "format": "binary"}}}},
+        },
     },
     f"{P}/season": {
         "get": op("Sessions' headline figures and per-theme averages (which theme works best)",

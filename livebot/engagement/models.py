@@ -67,3 +67,17 @@ class EngagementReport(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     robot_status: Mapped[str] = mapped_column(String(16), default="")
     robot_error: Mapped[str] = mapped_column(String(500), default="")
+
+
+class PlatformTotal(Base):
+    """A platform's own figures for a session, as imported from its back-office export (one row per platform)."""
+
+    __tablename__ = "engagement_platform_totals"
+
+    session_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    figures: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    rows: Mapped[int] = mapped_column(Integer, default=0)
+    source_name: Mapped[str] = mapped_column(String(255), default="")
+    imported_by: Mapped[str] = mapped_column(String(64), default="")
+    imported_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

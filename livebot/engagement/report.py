@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from livebot.engagement import store
+from livebot.engagement import platform_totals, store
 from livebot.engagement.advisors import advisor_rows
 from livebot.engagement.attribution import Attributor
 from livebot.engagement.figures import MINUTE, minute_of, nearest_rank
@@ -453,4 +453,9 @@ async def build_report(db: Database, session_id: int, settings: EngagementSettin
     rows = await store.minute_rows(db, session_id)
     ctx = await context(db, session)
     talk = await conversation(db, session, settings, ctx.zone) if topics else None
-    return await asyncio.to_thread(compose, session, rows, ctx, now, talk)
+    report = await asyncio.to_thread(compose, session, rows, ctx, now, talk)
+    official = await platform_totals.report_section(db, session.id, session.started_at or session.planned_start, ctx.zone,
+                                                    report["platforms"])
+    report["platform_totals"] = official
+    report["summary"]["platform_views"] = sum(p["views"] or 0 for p in official["platforms"]) if official["platforms"] else None
+    return report

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from livebot.errors import ConfigError
+
+PLATFORM_FIELDS = ("views", "peak_viewers", "likes", "shares", "follows", "comments")
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,9 @@ class EngagementSettings:
     report_on_session_end: bool = True
     # A session stays "active" for live figures this long after its last chat event (late answers).
     active_minutes: int = 30
+    # Column names of each platform's exported figures, e.g. {douyin = {views = "累计观看人次"}}
+    # (fields: views, peak_viewers, likes, shares, follows, comments); common names are known already.
+    platform_columns: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not 0.05 <= self.flush_seconds <= 300:
@@ -44,3 +50,11 @@ class EngagementSettings:
             raise ConfigError("engagement.top_n", "must be 1..200")
         if not 1 <= self.active_minutes <= 24 * 60:
             raise ConfigError("engagement.active_minutes", "must be 1..1440")
+        for platform, columns in self.platform_columns.items():
+            if not isinstance(columns, dict):
+                raise ConfigError(f"engagement.platform_columns.{platform}", "expected a table of field = column name")
+            for name, header in columns.items():
+                if name not in PLATFORM_FIELDS:
+                    raise ConfigError(f"engagement.platform_columns.{platform}.{name}", f"unknown field; one of {', '.join(PLATFORM_FIELDS)}")
+                if not isinstance(header, str) or not header.strip():
+                    raise ConfigError(f"engagement.platform_columns.{platform}.{name}", "expected a column name")

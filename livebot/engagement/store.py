@@ -21,7 +21,7 @@ from livebot.console.models import QuestionAsk, QuestionCard
 from livebot.engagement.attribution import Attributor, change_of
 from livebot.engagement.errors import UnknownSession
 from livebot.engagement.figures import MINUTE, AskFacts, EventFacts
-from livebot.engagement.models import EngagementMinute, EngagementReport
+from livebot.engagement.models import EngagementMinute, EngagementReport, PlatformTotal
 from livebot.faq.models import FaqEntryRow
 from livebot.schedule.models import LiveSession, Segment, Site, TimelineEntry
 from livebot.storage.base import utcnow
@@ -439,3 +439,25 @@ async def ended_without_report(db: Database, since: datetime) -> list[int]:
 
 def recent(minutes: int) -> datetime:
     return utcnow() - timedelta(minutes=minutes)
+
+
+async def save_platform_totals(db: Database, session_id: int, totals: Sequence[tuple[str, dict[str, int], int]],
+                               source_name: str, imported_by: str) -> None:
+    """Replace the session's figures of each given platform, all in one transaction."""
+    await get_session(db, session_id)
+    now = utcnow()
+    async with db.sessions() as session:
+        for platform, figures, rows in totals:
+            await session.execute(delete(PlatformTotal).where(PlatformTotal.session_id == session_id,
+                                                              PlatformTotal.platform == platform))
+            session.add(PlatformTotal(session_id=session_id, platform=platform, figures=figures, rows=rows,
+                                      source_name=source_name[:255], imported_by=imported_by[:64], imported_at=now))
+        await session.commit()
+
+
+async def platform_totals(db: Database, session_ids: Sequence[int]) -> list[PlatformTotal]:
+    if not session_ids:
+        return []
+    async with db.sessions() as session:
+        query = select(PlatformTotal).where(PlatformTotal.session_id.in_(list(session_ids)))
+        return list((await session.execute(query.order_by(PlatformTotal.session_id, PlatformTotal.platform))).scalars().all())
