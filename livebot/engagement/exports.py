@@ -82,8 +82,8 @@ TABLES: dict[str, Table] = {
     ), ADDITIVE),
     "totals": Table("每分钟合计", lambda r: r["minutes"], (
         C("时间", "label"), C("分钟（UTC）", "minute"), C("段落", "segment", True), C("站点", "site", True),
-        C("在线", "viewers"), C("在线（峰值）", "viewers_peak"), *FIGURE_COLUMNS,
-    ), ADDITIVE),
+        C("在线", "viewers"), C("在线（峰值）", "viewers_peak"), *FIGURE_COLUMNS, C("扫码查询", "scans"),
+    ), (*ADDITIVE, "scans")),
     "platforms": Table("平台", lambda r: r["platforms"], (
         C("平台", "name"), C("评论占比", "comment_share"), C("峰值在线", "viewers_peak"), C("平均在线", "viewers_avg"),
         C("最新在线", "viewers_latest"), *GROUP_COLUMNS,
@@ -129,7 +129,7 @@ def summary_rows(report: Mapping[str, Any]) -> list[tuple[str, Any]]:
         ("分享", s["shares"]), ("提问", s["questions"]), ("已回复", s["answered"]), ("回复率", s["answer_rate"]),
         ("首次响应中位数（秒）", s["frt_median_s"]), ("首次响应 P90（秒）", s["frt_p90_s"]), ("正面占比", s["positive_share"]),
         ("中性占比", s["neutral_share"]), ("负面占比", s["negative_share"]), ("情感均分", s["sentiment_mean"]),
-        ("审核拦截", s["hidden"]), ("刷屏合并", s["merged"]), ("生成时间（UTC）", report["generated_at"]),
+        ("审核拦截", s["hidden"]), ("刷屏合并", s["merged"]), ("扫码查询", s.get("scans")), ("生成时间（UTC）", report["generated_at"]),
     ]
 
 

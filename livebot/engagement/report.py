@@ -26,6 +26,7 @@ from livebot.engagement.settings import EngagementSettings
 from livebot.schedule.models import LiveSession
 from livebot.storage.base import utcnow
 from livebot.storage.engine import Database
+from livebot.trace.scans import session_scans
 
 REPORT_VERSION = 1
 DEFAULT_ZONE = "Asia/Shanghai"
@@ -445,6 +446,23 @@ def commenters_shown(commenters: Sequence[Mapping[str, Any]], anonymize: bool) -
     return out
 
 
+def scan_span(report: Mapping[str, Any], now: datetime) -> tuple[datetime, datetime]:
+    """The minutes the report draws, or the planned hours before the first comment."""
+    minutes = report["minutes"]
+    if minutes:
+        return datetime.fromisoformat(minutes[0]["minute"]), datetime.fromisoformat(minutes[-1]["minute"]) + MINUTE
+    return now - MAX_SPAN, now
+
+
+def add_scans(report: dict[str, Any], scans: Mapping[str, Any]) -> None:
+    """Can scans beside the comments: a column of the per-minute table, and totals per batch."""
+    per_minute = scans["per_minute"]
+    for row in report["minutes"]:
+        row["scans"] = per_minute.get(row["minute"], 0)
+    report["scans"] = {"total": scans["total"], "by_lot": scans["by_lot"]}
+    report["summary"]["scans"] = scans["total"]
+
+
 async def build_report(db: Database, session_id: int, settings: EngagementSettings, *, topics: bool = True,
                        now: datetime | None = None) -> dict[str, Any]:
     """The report of one session from its stored minute rows (and the conversation when ``topics``)."""
@@ -457,5 +475,6 @@ async def build_report(db: Database, session_id: int, settings: EngagementSettin
     official = await platform_totals.report_section(db, session.id, session.started_at or session.planned_start, ctx.zone,
                                                     report["platforms"])
     report["platform_totals"] = official
+    add_scans(report, await session_scans(db, session.id, *scan_span(report, now)))
     report["summary"]["platform_views"] = sum(p["views"] or 0 for p in official["platforms"]) if official["platforms"] else None
     return report

@@ -186,3 +186,16 @@ class SessionBatch(Base):
     session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True)
     lot: Mapped[str] = mapped_column(String(LOT_MAX), primary_key=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ScanMinute(Base):
+    """Digital Link lookups of one batch in one UTC minute (and region, when known): counts only."""
+
+    __tablename__ = "trace_scans"
+
+    lot: Mapped[str] = mapped_column(String(LOT_MAX), primary_key=True)
+    minute: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True)
+    region: Mapped[str] = mapped_column(String(32), primary_key=True, default="")
+    scans: Mapped[int] = mapped_column(Integer, default=0)
+    clients: Mapped[int] = mapped_column(Integer, default=0)
+    """Distinct clients within the minute as each instance saw them (summed across instances)."""

@@ -28,6 +28,8 @@ class TraceSettings:
     """Times shown to people (pages, chat replies) and returned by ``batch_summary``."""
     resolver_cache_seconds: float = 30.0
     """How long a Digital Link answer is reused; every trace update clears the cache at once."""
+    scan_region_header: str = ""
+    """A header the CDN or load balancer sets with the viewer's region (e.g. ``X-Geo-Region``), counted with scans."""
 
     def __post_init__(self) -> None:
         if not 1 <= self.promise_minutes <= 24 * 60:

@@ -11,9 +11,10 @@ from aiohttp import web
 
 from livebot.appkeys import API_DOC, BUS, CONFIG, DATABASE
 from livebot.topics import TRACE_UPDATED
-from livebot.trace import api, chains, facts, summaries, views
+from livebot.trace import api, chains, facts, scans, summaries, views
 from livebot.trace.cache import SummaryCache
-from livebot.trace.keys import SUMMARY_CACHE, TRACE_SETTINGS, TRACE_TASKS
+from livebot.trace.keys import SCANS, SUMMARY_CACHE, TRACE_SETTINGS, TRACE_TASKS
+from livebot.trace.scans import ScanCounter
 from livebot.trace.settings import TraceSettings
 
 logger = logging.getLogger(__name__)
@@ -24,6 +25,7 @@ def setup(app: web.Application) -> None:
     app[TRACE_SETTINGS] = settings
     app[SUMMARY_CACHE] = SummaryCache(settings.resolver_cache_seconds)
     app[TRACE_TASKS] = set()
+    app[SCANS] = ScanCounter()
     app.add_routes(api.routes)
     app.add_routes(views.routes)
     app[API_DOC].add(api.PATHS, api.SCHEMAS)
@@ -61,11 +63,16 @@ async def trace_ctx(app: web.Application) -> AsyncIterator[None]:
             cache.clear()
 
     unsubscribe = app[BUS].subscribe(TRACE_UPDATED, on_update, name="trace:resolver-cache")
+    counting = asyncio.get_running_loop().create_task(scans.flush_loop(db, app[SCANS]), name="trace:scan-counts")
     yield
     unsubscribe()
-    tasks = [*app[TRACE_TASKS], *cache.tasks]
+    tasks = [*app[TRACE_TASKS], *cache.tasks, counting]
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
+    try:
+        await scans.store_rows(db, app[SCANS].take(everything=True))
+    except Exception:
+        logger.exception("trace: scan counts of the last minutes could not be stored")
     if snapshots is not None:
         snapshots.close()

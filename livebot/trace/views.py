@@ -20,7 +20,7 @@ from livebot.auth.access import anonymous, public
 from livebot.trace import facts
 from livebot.trace.digitallink import digital_link_path, gtin14, valid_lot
 from livebot.trace.errors import BadCode
-from livebot.trace.keys import SUMMARY_CACHE, TRACE_SETTINGS
+from livebot.trace.keys import SCANS, SUMMARY_CACHE, TRACE_SETTINGS
 from livebot.trace.reply import promise_label
 
 routes = web.RouteTableDef()
@@ -52,6 +52,14 @@ def problem(request: web.Request, status: int, message: str, field: str | None =
     return response
 
 
+def count_scan(request: web.Request, lot: str) -> None:
+    """One lookup of a known batch, by a salted digest of the client (never stored) and the region header if set."""
+    headers = request.headers
+    region_header = request.app[TRACE_SETTINGS].scan_region_header
+    client = f"{request.remote}|{headers.get('User-Agent', '')}"
+    request.app[SCANS].record(lot, client, headers.get(region_header, "") if region_header else "")
+
+
 @routes.get("/01/{gtin}/10/{lot}")
 @routes.get("/01/{gtin}/10/{lot}/21/{serial}")
 @anonymous
@@ -73,6 +81,7 @@ async def resolve(request: web.Request) -> web.Response:
     entry = cache.peek(lot) or await cache.get(lot)
     if not entry.found or entry.gtin != gtin:
         return problem(request, 404, "未找到该批次，请核对罐底的批次号", "lot")
+    count_scan(request, lot)
     if wants_json(request):
         return web.Response(body=entry.json, headers=JSON_HEADERS)
     return aiohttp_jinja2.render_template("trace/batch.html", request, page(entry.summary or {}, request))
