@@ -9,7 +9,7 @@ from aiohttp import web
 from livebot.appkeys import CONFIG, DATABASE
 from livebot.auth.access import roles
 from livebot.auth.identity import identity_of
-from livebot.cases import service, store
+from livebot.cases import conversation, service, store
 from livebot.cases.categories import BY_KEY, NEXT, STATUS_LABELS
 from livebot.cases.settings import CasesSettings
 from livebot.cases.store import Actor
@@ -20,6 +20,8 @@ from livebot.trace.facts import batch_summary
 routes = web.RouteTableDef()
 
 MAX_NOTE = 2000
+MAX_MESSAGE = 600
+"""微信客服 takes 2048 bytes of UTF-8: about 680 Chinese characters."""
 MAX_CODE = 128
 CONTROL = {c for c in range(32) if c not in (9, 10)} | {127}
 
@@ -93,6 +95,7 @@ async def case_detail(request: web.Request, case_id: int) -> dict[str, Any]:
         "next": list(NEXT.get(case.status, ())),
         "batch": batch,
         "same_lot_cases": same_lot,
+        "conversation": await conversation.conversation_state(request.app, case_id),
     }
 
 
@@ -181,4 +184,14 @@ async def batch(request: web.Request) -> web.Response:
     body = await body_of(request)
     case_id = id_param(request)
     await service.record_batch(request.app[DATABASE], case_id, text(body, "code", MAX_CODE, required=True) or "", actor_of(request))
+    return web.json_response(await case_detail(request, case_id))
+
+
+@routes.post("/api/v1/cases/{case_id}/messages")
+@roles("advisor")
+async def message(request: web.Request) -> web.Response:
+    """Write to the case's viewer on 微信客服 (within 48 hours of their last message)."""
+    body = await body_of(request)
+    case_id = id_param(request)
+    await conversation.send(request.app, case_id, text(body, "text", MAX_MESSAGE, required=True) or "", actor_of(request))
     return web.json_response(await case_detail(request, case_id))

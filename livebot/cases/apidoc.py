@@ -42,6 +42,8 @@ SCHEMAS: dict[str, Any] = {
             "next": {"type": "array", "items": {"type": "string"}},
             "batch": {"type": ["object", "null"]},
             "same_lot_cases": {"type": "integer"},
+            "conversation": {"type": "object", "properties": {
+                "can_send": {"type": "boolean"}, "window_ends": {"type": ["string", "null"]}, "reason": {"type": "string"}}},
         },
     },
 }
@@ -78,6 +80,8 @@ PATHS: dict[str, Any] = {
     "/api/v1/cases/{case_id}/notes": action("Add a note", body({"note": {"type": "string", "maxLength": 2000}}, ["note"])),
     "/api/v1/cases/{case_id}/batch": action("Record the batch the parent named (lot, can code or Digital Link)", body(
         {"code": {"type": "string", "maxLength": 128}}, ["code"])),
+    "/api/v1/cases/{case_id}/messages": action("Write to the case's viewer on 微信客服 (409 outside the 48-hour window)", body(
+        {"text": {"type": "string", "maxLength": 600}}, ["text"])),
     "/api/v1/cases/{case_id}/assign": action("Take a case, or hand it to another advisor", body(
         {"owner": {"type": "string", "maxLength": 64}, "owner_name": {"type": "string", "maxLength": 128}}, [])),
 }

@@ -38,7 +38,8 @@ NEXT = {
     "resolved": (),
 }
 ACTIVE = ("open", "contacted", "escalated")
-ACTION_LABELS = {"opened": "创建", "status": "状态变更", "note": "备注", "assigned": "指派", "batch": "登记批次"}
+ACTION_LABELS = {"opened": "创建", "status": "状态变更", "note": "备注", "assigned": "指派", "batch": "登记批次",
+                 "message": "发消息", "received": "收到回复"}
 
 
 def guess_category(text: str) -> str:

@@ -55,3 +55,19 @@ class CaseEvent(Base):
     actor: Mapped[str] = mapped_column(String(64), default="")
     actor_name: Mapped[str] = mapped_column(String(128), default="")
     at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class CaseContact(Base):
+    """A viewer behind a case as the platform knows them, so a conversation can continue in the case."""
+
+    __tablename__ = "followup_case_contacts"
+    __table_args__ = (Index("ix_followup_case_contacts_who", "source", "channel", "user_id"),)
+
+    case_id: Mapped[int] = mapped_column(BigId, ForeignKey("followup_cases.id", ondelete="CASCADE"), primary_key=True)
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(128), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16), default="")
+    user_name: Mapped[str] = mapped_column(String(128), default="")
+    last_seen: Mapped[datetime] = mapped_column(UtcDateTime)
+    """The viewer's latest message: WeCom 微信客服 lets an account answer for 48 hours after it."""

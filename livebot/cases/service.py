@@ -12,7 +12,7 @@ from livebot.cases import store
 from livebot.cases.categories import BY_KEY, STATUS_LABELS, guess_category
 from livebot.cases.models import FollowupCase
 from livebot.cases.store import Actor, NewCase
-from livebot.console.public import CardBrief, card_brief
+from livebot.console.public import CardBrief, card_brief, card_viewers
 from livebot.errors import NotFoundError, ValidationError
 from livebot.storage.base import utcnow
 from livebot.storage.engine import Database
@@ -41,12 +41,13 @@ async def lot_in(db: Database, text: str) -> str | None:
     return None
 
 
-def new_case_of(card: CardBrief, category: str, lot: str | None, can_code: str | None, auto: bool) -> NewCase:
+def new_case_of(card: CardBrief, category: str, lot: str | None, can_code: str | None, auto: bool,
+                contacts: list[dict[str, Any]]) -> NewCase:
     viewers = [{"platform": a.get("platform", ""), "user": a.get("user", ""), "channel": a.get("channel", ""),
                 "source": a.get("source", "")} for a in card.askers]
     messages = [{"text": a.get("text", ""), "ts": a.get("ts", ""), "user": a.get("user", "")} for a in card.askers]
     return NewCase(category=category, title=card.text[:300], session_id=card.session_id, card_id=card.id,
-                   viewers=viewers, messages=messages, lot=lot, can_code=can_code, auto=auto)
+                   viewers=viewers, messages=messages, lot=lot, can_code=can_code, auto=auto, contacts=contacts)
 
 
 async def open_from_card(db: Database, card_id: int, actor: Actor, category: str | None = None,
@@ -55,7 +56,8 @@ async def open_from_card(db: Database, card_id: int, actor: Actor, category: str
     if card is None:
         raise NotFoundError(f"找不到问题卡片 {card_id}")
     lot = lot or (await find_lot(db, can_code) if can_code else None) or await lot_in(db, card.text)
-    return await store.open_case(db, new_case_of(card, category or guess_category(card.text), lot, can_code, False), actor)
+    new = new_case_of(card, category or guess_category(card.text), lot, can_code, False, await card_viewers(db, card.id))
+    return await store.open_case(db, new, actor)
 
 
 async def record_batch(db: Database, case_id: int, code: str, actor: Actor) -> FollowupCase:
@@ -81,7 +83,8 @@ async def auto_open(db: Database, card: dict[str, Any]) -> FollowupCase | None:
         return None
     category = guess_category(brief.text)
     lot = await lot_in(db, brief.text)
-    case, created = await store.open_case(db, new_case_of(brief, category, lot, None, True), SYSTEM)
+    new = new_case_of(brief, category, lot, None, True, await card_viewers(db, brief.id))
+    case, created = await store.open_case(db, new, SYSTEM)
     return case if created else None
 
 

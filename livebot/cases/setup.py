@@ -9,8 +9,9 @@ from typing import Any
 from aiohttp import web
 
 from livebot.appkeys import API_DOC, BUS, CONFIG, DATABASE
-from livebot.cases import api, apidoc, service, views
+from livebot.cases import api, apidoc, conversation, service, views
 from livebot.cases.settings import CasesSettings
+from livebot.topics import CHAT_STORED
 
 logger = logging.getLogger(__name__)
 SEEN_LIMIT = 100_000
@@ -26,7 +27,6 @@ def setup(app: web.Application) -> None:
 
 async def cases_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[CONFIG].section("cases", CasesSettings)
-    stop = None
     seen: set[int] = set()  # cards this instance already opened or found a case for
 
     async def on_console(message: dict[str, Any]) -> None:
@@ -43,8 +43,15 @@ async def cases_ctx(app: web.Application) -> AsyncIterator[None]:
                 if case is not None:
                     logger.info("follow-up case %s opened for escalated card %s", case.id, card["id"])
 
+    async def on_stored(messages: list[dict[str, Any]]) -> None:
+        try:
+            await conversation.on_stored(app, messages)
+        except Exception:
+            logger.exception("cases: could not add viewers' messages to their cases")
+
+    stops = [app[BUS].subscribe_batches(CHAT_STORED, on_stored, name="cases-conversations")]
     if settings.auto_open:
-        stop = app[BUS].subscribe("console.*", on_console, name="cases-auto-open")
+        stops.append(app[BUS].subscribe("console.*", on_console, name="cases-auto-open"))
     yield
-    if stop is not None:
+    for stop in stops:
         stop()

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from livebot.cases.categories import BY_KEY, STATUS_LABELS, may_move
-from livebot.cases.models import CaseEvent, FollowupCase
+from livebot.cases.models import CaseContact, CaseEvent, FollowupCase
 from livebot.errors import ConflictError, NotFoundError
 from livebot.storage.base import utcnow
 from livebot.storage.engine import Database
@@ -35,6 +35,8 @@ class NewCase:
     lot: str | None = None
     can_code: str | None = None
     auto: bool = False
+    contacts: list[dict[str, Any]] = field(default_factory=list)
+    """Platform identities of the viewers: source, channel, user_id, platform, user_name, last_seen."""
 
 
 def history(case: FollowupCase, action: str, actor: Actor, now: datetime, *, before: str = "", note: str = "") -> CaseEvent:
@@ -64,6 +66,7 @@ async def open_case(db: Database, new: NewCase, actor: Actor, now: datetime | No
             session.add(case)
             await session.flush()
             session.add(history(case, "opened", actor, now, note=BY_KEY[new.category].label))
+            session.add_all(CaseContact(case_id=case.id, **contact) for contact in new.contacts)
             await session.commit()
     except IntegrityError:  # another instance opened the same card's case first
         async with db.sessions() as session:
@@ -186,3 +189,49 @@ async def cases_by_id(db: Database, case_ids: list[int]) -> dict[int, FollowupCa
     async with db.sessions() as session:
         rows = (await session.execute(select(FollowupCase).where(FollowupCase.id.in_(case_ids)))).scalars().all()
     return {case.id: case for case in rows}
+
+
+MAX_MESSAGES = 200
+
+
+def with_message(case: FollowupCase, message: dict[str, Any]) -> list[dict[str, Any]]:
+    return [*(case.messages or []), message][-MAX_MESSAGES:]
+
+
+async def contacts_of(db: Database, case_id: int) -> list[CaseContact]:
+    async with db.sessions() as session:
+        rows = await session.execute(select(CaseContact).where(CaseContact.case_id == case_id).order_by(CaseContact.last_seen.desc()))
+        return list(rows.scalars().all())
+
+
+async def heard_from(db: Database, source: str, channel: str, user_id: str, text: str, at: datetime, name: str) -> list[int]:
+    """A viewer behind open cases wrote again: the message joins each case and their answer window reopens."""
+    async with db.sessions() as session:
+        contacts = (await session.execute(select(CaseContact).join(FollowupCase, FollowupCase.id == CaseContact.case_id).where(
+            CaseContact.source == source, CaseContact.channel == channel, CaseContact.user_id == user_id,
+            FollowupCase.status != "resolved"))).scalars().all()
+        for contact in contacts:
+            case = await session.get(FollowupCase, contact.case_id)
+            if case is None:
+                continue
+            contact.last_seen = max(contact.last_seen, at)
+            case.messages = with_message(case, {"text": text, "ts": at.isoformat(), "user": name or user_id, "direction": "in"})
+            case.updated_at = utcnow()
+            session.add(history(case, "received", Actor(user_id, name or user_id), utcnow(), before=case.status, note=text[:500]))
+        await session.commit()
+        return [contact.case_id for contact in contacts]
+
+
+async def said_to(db: Database, case_id: int, text: str, actor: Actor, via: str) -> FollowupCase:
+    """Record a message an advisor sent from the case."""
+    now = utcnow()
+    async with db.sessions() as session:
+        case = await session.get(FollowupCase, case_id)
+        if case is None:
+            raise NotFoundError(f"跟进单 {case_id} 不存在")
+        case.messages = with_message(case, {"text": text, "ts": now.isoformat(), "user": actor.display or actor.name,
+                                            "direction": "out", "via": via})
+        case.updated_at = now
+        session.add(history(case, "message", actor, now, before=case.status, note=text[:500]))
+        await session.commit()
+        return case

@@ -11,8 +11,8 @@ from aiohttp import web
 
 from livebot.appkeys import DATABASE
 from livebot.auth.access import roles
-from livebot.cases import service, store
-from livebot.cases.api import actor_of, case_detail, id_param, settings_of
+from livebot.cases import conversation, service, store
+from livebot.cases.api import MAX_MESSAGE, actor_of, case_detail, id_param, settings_of
 from livebot.cases.categories import ACTION_LABELS, CATEGORIES, STATUS_LABELS
 from livebot.errors import ValidationError
 from livebot.storage.base import utcnow
@@ -93,3 +93,14 @@ async def batch_form(request: web.Request) -> web.Response:
         raise ValidationError("code", "请填写批号或罐码")
     await service.record_batch(request.app[DATABASE], case_id, code, actor_of(request))
     raise web.HTTPSeeOther(f"/cases/{case_id}?notice=batch")
+
+
+@routes.post(r"/cases/{case_id:\d+}/messages")
+@roles("advisor")
+async def message_form(request: web.Request) -> web.Response:
+    case_id, form = id_param(request), await form_of(request)
+    text = form.get("text", "").strip()[:MAX_MESSAGE]
+    if not text:
+        raise ValidationError("text", "消息不能为空")
+    await conversation.send(request.app, case_id, text, actor_of(request))
+    raise web.HTTPSeeOther(f"/cases/{case_id}?notice=message")

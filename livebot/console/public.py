@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from livebot.chat.models import StoredEvent
 from livebot.console.models import ConsoleAudit, QuestionAsk, QuestionCard
 from livebot.console.store import get_card
 from livebot.errors import NotFoundError
@@ -93,3 +94,16 @@ async def card_lines(db: Database, card_ids: list[int]) -> dict[int, CardBrief]:
         rows = (await session.execute(select(QuestionCard).where(QuestionCard.id.in_(card_ids)))).scalars().all()
     return {card.id: CardBrief(id=card.id, session_id=card.session_id, text=card.text, askers=list(card.askers or []),
                                needs_human=card.needs_human, complaint=card.complaint) for card in rows}
+
+
+async def card_viewers(db: Database, card_id: int) -> list[dict[str, Any]]:
+    """Who asked the card's question, as platforms know them (source, channel, user id), with their latest ask."""
+    async with db.sessions() as session:
+        rows = await session.execute(
+            select(StoredEvent.platform, StoredEvent.source, StoredEvent.channel, StoredEvent.user_id, StoredEvent.user_name,
+                   func.max(StoredEvent.ts))
+            .join(QuestionAsk, QuestionAsk.event_id == StoredEvent.id)
+            .where(QuestionAsk.card_id == card_id, StoredEvent.user_id != "")
+            .group_by(StoredEvent.platform, StoredEvent.source, StoredEvent.channel, StoredEvent.user_id, StoredEvent.user_name))
+        return [{"platform": p, "source": s, "channel": c, "user_id": u, "user_name": n, "last_seen": ts}
+                for p, s, c, u, n, ts in rows.all()]

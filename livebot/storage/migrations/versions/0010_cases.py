@@ -1,4 +1,4 @@
-"""cases: follow-up cases and their history
+"""cases: follow-up cases, their history and the viewers behind them
 
 Revision ID: 0010_cases
 Revises: 0001
@@ -61,9 +61,25 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_followup_case_events")),
     )
     op.create_index(op.f("ix_followup_case_events_case_id"), "followup_case_events", ["case_id"], unique=False)
+    op.create_table(
+        "followup_case_contacts",
+        sa.Column("case_id", BigId, nullable=False),
+        sa.Column("source", sa.String(length=64), nullable=False),
+        sa.Column("channel", sa.String(length=128), nullable=False),
+        sa.Column("user_id", sa.String(length=128), nullable=False),
+        sa.Column("platform", sa.String(length=16), nullable=False),
+        sa.Column("user_name", sa.String(length=128), nullable=False),
+        sa.Column("last_seen", UtcDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["case_id"], ["followup_cases.id"], name=op.f("fk_followup_case_contacts_case_id_followup_cases"),
+                                ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("case_id", "source", "channel", "user_id", name=op.f("pk_followup_case_contacts")),
+    )
+    op.create_index("ix_followup_case_contacts_who", "followup_case_contacts", ["source", "channel", "user_id"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_followup_case_contacts_who", table_name="followup_case_contacts")
+    op.drop_table("followup_case_contacts")
     op.drop_index(op.f("ix_followup_case_events_case_id"), table_name="followup_case_events")
     op.drop_table("followup_case_events")
     op.drop_index("ix_followup_cases_lot_category", table_name="followup_cases")
