@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from livebot.errors import ConfigError
+from livebot.extras import require
 
 T = TypeVar("T")
 
@@ -53,6 +54,8 @@ class DatabaseSettings:
     def __post_init__(self) -> None:
         if not self.url.startswith(("sqlite:", "sqlite+", "postgresql:", "postgresql+", "postgres:")):
             raise ConfigError("database.url", f"unsupported database {self.url.split(':', 1)[0]!r} (sqlite or postgresql)")
+        if self.url.startswith("postgres"):
+            require("database.url", "PostgreSQL", "asyncpg", "psycopg")
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,8 @@ class BusSettings:
     def __post_init__(self) -> None:
         if not self.url.startswith(("memory://", "redis://", "rediss://")):
             raise ConfigError("bus.url", "must start with memory:// or redis://")
+        if self.url.startswith("redis"):
+            require("bus.url", "the Redis bus", "redis")
         if self.queue_size < 1:
             raise ConfigError("bus.queue_size", "must be at least 1")
 

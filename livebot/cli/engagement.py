@@ -6,7 +6,7 @@ import argparse
 import asyncio
 from pathlib import Path
 
-from livebot.cli.options import add_config_option, config_from_args
+from livebot.cli.options import add_config_option, config_with_data
 from livebot.config import Config
 from livebot.engagement.platform_totals import FIELDS, PlatformTotals, import_file
 from livebot.engagement.rebuild import RebuildResult, rebuild
@@ -45,7 +45,7 @@ async def run_rebuild(config: Config, session_id: int) -> RebuildResult:
 def rebuild_session(args: argparse.Namespace) -> int:
     if args.session <= 0:
         raise ValidationError("--session", "应为正整数")
-    result = asyncio.run(run_rebuild(config_from_args(args), args.session))
+    result = asyncio.run(run_rebuild(config_with_data(args), args.session))
     print(f"session {result.session_id}: {result.events} events -> {result.rows} rows over {result.minutes} minutes")
     return 0
 

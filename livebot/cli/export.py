@@ -23,7 +23,7 @@ import orjson
 from sqlalchemy import Row
 
 from livebot.chat import store
-from livebot.cli.options import add_config_option, config_from_args
+from livebot.cli.options import add_config_option, config_with_data
 from livebot.storage import migrate
 from livebot.storage.engine import Database, backend
 
@@ -121,7 +121,7 @@ async def write_events(url: str, out: IO[bytes], fmt: str, source: str | None, s
 
 
 def export_events(args: argparse.Namespace) -> int:
-    config = config_from_args(args)
+    config = config_with_data(args)
     if args.output:
         with open(args.output, "wb") as out:
             count = asyncio.run(write_events(config.database.url, out, args.format, args.source, args.session, args.raw))

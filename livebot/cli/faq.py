@@ -3,7 +3,7 @@
 ``faq import`` and ``faq export`` (knowledge base in and out of the database) are added from
 ``livebot.cli.faq_kb``.
 
-``suggest --jsonl`` is a stable contract (DESIGN.md): one JSON line out per line in, a bad
+``suggest --jsonl`` is a stable contract (docs/cli.md): one JSON line out per line in, a bad
 line answered with ``{"error": ...}`` and never a crash, so scripts can stream chat through it.
 """
 
@@ -50,7 +50,7 @@ def run_suggest(args: argparse.Namespace, stdin: IO[bytes] | IO[str] | None = No
 
 
 def suggestion_payload(result: Enrichment) -> dict[str, Any]:
-    """``{"is_question": ..., "suggestions": [...]}`` as DESIGN.md specifies."""
+    """``{"is_question": ..., "suggestions": [...]}`` as docs/cli.md specifies."""
     return {
         "is_question": result.is_question,
         "suggestions": [{"id": s.id, "score": s.score} for s in result.suggestions],

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import IO
 
-from livebot.cli.options import add_config_option, config_from_args
+from livebot.cli.options import add_config_option, config_from_args, config_with_data
 from livebot.config import Config
 from livebot.faq import kb
 from livebot.faq import store as kb_store
@@ -139,7 +139,7 @@ def import_command(args: argparse.Namespace, stdout: IO[str] | None = None) -> i
 
 def export_command(args: argparse.Namespace, stdout: IO[str] | None = None) -> int:
     fmt = format_of(args.out, args.format)
-    entries = asyncio.run(export_entries(config_from_args(args)))
+    entries = asyncio.run(export_entries(config_with_data(args)))
     text = dump(entries, fmt)
     if args.out:
         Path(args.out).write_text(text, encoding="utf-8", newline="")

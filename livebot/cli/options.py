@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 import os
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
 
 from livebot.config import Config, load_config
+from livebot.errors import ConfigError
 
 DEFAULT_CONFIG_ENV = "LIVEBOT_CONFIG"
 
@@ -20,3 +24,15 @@ def add_config_option(parser: argparse.ArgumentParser) -> None:
 
 def config_from_args(args: argparse.Namespace) -> Config:
     return load_config(args.config) if args.config else Config()
+
+
+def config_with_data(args: argparse.Namespace) -> Config:
+    """The config of a command that reads stored data: a SQLite file that is not there is refused
+    (naming the flag) instead of being created empty and then found to hold nothing."""
+    config = config_from_args(args)
+    url = make_url(config.database.url)
+    if url.get_backend_name() == "sqlite" and not (url.database and url.database != ":memory:" and Path(url.database).is_file()):
+        key = "database.url" if args.config else "--config"
+        raise ConfigError(key, f"no database at {url.database or ':memory:'!r} to read from; pass --config FILE with the "
+                               f"service's [database] url (or set ${DEFAULT_CONFIG_ENV})")
+    return config

@@ -12,7 +12,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from livebot.cli.options import add_config_option, config_from_args
+from livebot.cli.options import add_config_option, config_with_data
 from livebot.config import Config
 from livebot.engagement import exports, store
 from livebot.engagement.rebuild import rebuild
@@ -59,7 +59,7 @@ async def report_bytes(config: Config, session_id: int, fmt: str, table: str, fr
 def write_report(args: argparse.Namespace) -> int:
     if args.session_id <= 0:
         raise ValidationError("SESSION_ID", "应为正整数")
-    body = asyncio.run(report_bytes(config_from_args(args), args.session_id, args.format, args.table, args.fresh,
+    body = asyncio.run(report_bytes(config_with_data(args), args.session_id, args.format, args.table, args.fresh,
                                     args.rebuild))
     if args.out == "-":
         sys.stdout.buffer.write(body)

@@ -1,4 +1,4 @@
-"""Build the demo app: a fresh SQLite file, demo sources, seeded data and printed logins."""
+"""Build the demo app: a SQLite file in its data folder (resumed on restart), demo sources, seeded data and printed logins."""
 
 from __future__ import annotations
 
@@ -25,6 +25,17 @@ def demo_seeders() -> list[Seeder]:
     return [seed.seed_core, trace.seed, overlays.seed, schedule.seed, faq.seed, chat.seed, console.seed, engagement.seed]
 
 
+def session_secret(folder: Path) -> str:
+    """The demo's cookie secret, kept beside its database so a restart keeps people logged in."""
+    path = folder / "session-secret"
+    kept = path.read_text(encoding="ascii").strip() if path.exists() else ""
+    if not kept:
+        kept = secrets.token_urlsafe(24)
+        path.write_text(kept, encoding="ascii")
+        path.chmod(0o600)
+    return kept
+
+
 def demo_config(base: Config | None, host: str | None, port: int | None, data_dir: str | None) -> Config:
     folder = Path(data_dir) if data_dir else Path(tempfile.mkdtemp(prefix="livebot-demo-"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -39,7 +50,7 @@ def demo_config(base: Config | None, host: str | None, port: int | None, data_di
         base,
         server=ServerSettings(**{**dataclasses.asdict(server)}),
         database=DatabaseSettings(url=f"sqlite:///{folder / 'livebot-demo.db'}"),
-        auth=AuthSettings(session_secret=secrets.token_urlsafe(24)),
+        auth=AuthSettings(session_secret=session_secret(folder)),
         sources=sources,
     )
 

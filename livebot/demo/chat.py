@@ -13,10 +13,12 @@ from datetime import timedelta
 from pathlib import Path
 
 from aiohttp import web
+from sqlalchemy import func, select
 
-from livebot.appkeys import BUS, CONFIG
+from livebot.appkeys import BUS, CONFIG, DATABASE
 from livebot.chat import wire
 from livebot.chat.keys import INGEST
+from livebot.chat.models import StoredEvent
 from livebot.demo import transcript
 from livebot.storage.base import utcnow
 from livebot.topics import SCHEDULE_CHANGED
@@ -26,14 +28,19 @@ HISTORY_MINUTES = 5.0
 
 
 async def seed(app: web.Application) -> list[str]:
-    """Tell the router about the seeded session, backfill history, and say how to replay more."""
+    """Tell the router about the seeded session, backfill history (unless this is a restart), and say how to replay more."""
     await app[BUS].publish(SCHEDULE_CHANGED, {"session_id": None, "reason": "demo seeded"})
-    start = utcnow() - timedelta(minutes=HISTORY_MINUTES)
-    history = transcript.generate(seed=3, minutes=HISTORY_MINUTES, start=start)
-    events = [wire.parse_event(item, "history", RELAY_SOURCE) for item in history]
-    result = await app[INGEST].submit([event for event in events if event.ts <= utcnow()])
+    async with app[DATABASE].sessions() as session:
+        kept = await session.scalar(select(func.count()).select_from(StoredEvent).where(StoredEvent.source == RELAY_SOURCE))
+    if kept:
+        lines = [f"  聊天 / chat: 沿用已有的 {kept} 条，演示回放约每秒 4 条（循环）"]
+    else:
+        start = utcnow() - timedelta(minutes=HISTORY_MINUTES)
+        history = transcript.generate(seed=3, minutes=HISTORY_MINUTES, start=start)
+        events = [wire.parse_event(item, "history", RELAY_SOURCE) for item in history]
+        result = await app[INGEST].submit([event for event in events if event.ts <= utcnow()])
+        lines = [f"  聊天 / chat: 已回填最近 {HISTORY_MINUTES:.0f} 分钟 {result.accepted} 条，演示回放约每秒 4 条（循环）"]
     config = app[CONFIG]
-    lines = [f"  聊天 / chat: 已回填最近 {HISTORY_MINUTES:.0f} 分钟 {result.accepted} 条，演示回放约每秒 4 条（循环）"]
     url = config.database.url
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///")).parent / "demo-chat.jsonl"

@@ -45,18 +45,20 @@ def demo_entries() -> list[FaqEntry]:
 
 
 async def seed(app: web.Application) -> list[str]:
-    """Import the demo KB, rebuild the enrichment index, and queue two phrasings for review."""
+    """Import the demo KB once (a restart keeps advisors' edits), rebuild the index, queue two phrasings for review."""
     db = app[DATABASE]
-    entries = demo_entries()
-    result = await store.import_entries(db, entries, "demo")
-    await store.announce_change(app[BUS], list(result.changed_ids), "import", "demo")
+    fresh = (await store.fingerprint(db))[0] == 0
+    entries = demo_entries() if fresh else await store.active_entries(db)
+    if fresh:
+        result = await store.import_entries(db, entries, "demo")
+        await store.announce_change(app[BUS], list(result.changed_ids), "import", "demo")
     from livebot.faq.stage import STAGE
 
     stage = app.get(STAGE)
     if stage is not None:
         await stage.index.rebuild()  # before the demo chat starts, so the first questions get answers
     queued = 0
-    for entry_id, phrasing, by in PROPOSALS:
+    for entry_id, phrasing, by in PROPOSALS if fresh else ():
         if await learning.propose_alias(db, entry_id, phrasing, by) is not None:
             queued += 1
     base = app[CONFIG].server.base_url

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from livebot.appkeys import CONFIG, DATABASE
 from livebot.schedule import live, store
@@ -77,7 +77,9 @@ async def seed(app: web.Application) -> list[str]:
     lines = ["  导播台 / producer:"]
     base = app[CONFIG].server.base_url
     if current is not None and sites:
-        await seed_live(app, current, sites)
+        if not await store.segments(db, current.id):
+            await seed_live(app, current, sites)
+        app[RUNNER].spawn(loop_rundown(app, current.id), name=f"demo:rundown:{current.id}")
         lines.append(f"    直播控制（北京）: {base}/producer/sessions/{current.id}/live?site=beijing-studio")
         lines.append(f"    直播控制（齐齐哈尔）: {base}/producer/sessions/{current.id}/live?site=qiqihar-factory")
     count = await seed_season(app, sites)
@@ -104,14 +106,16 @@ async def seed_live(app: web.Application, session: LiveSession, sites: dict[str,
     started = session.started_at or now
     await store.add_timeline(db, session.id, "status", started, "producer", payload={"from": "scheduled", "to": "live"})
     await live.advance(app, session.id, BY, segments[0].id)
-    app[RUNNER].spawn(loop_rundown(app, session.id), name=f"demo:rundown:{session.id}")
 
 
 async def seed_season(app: web.Application, sites: dict[str, Site]) -> int:
-    """Upcoming, draft, ended and cancelled sessions around the live one."""
+    """Upcoming, draft, ended and cancelled sessions around the live one (once: a restart keeps the season)."""
     db, now = app[DATABASE], app[CLOCK]()
-    channels = []
     async with db.sessions() as s:
+        seeded = await s.scalar(select(func.count()).select_from(LiveSession)
+                                .where(LiveSession.title.in_([row[0] for row in SEASON])))
+        if seeded:
+            return int(seeded)
         channels = list((await s.scalars(select(Channel).order_by(Channel.id))).all())
     made = 0
     for title, theme, days, hour, status, slugs, segment_titles in SEASON:

@@ -146,7 +146,7 @@ def _flag(record: Mapping[str, Any], field: str, fail: Any) -> bool:
 
 
 def parse_toml(text: str) -> list[FaqEntry]:
-    """Parse the ``[[faq]]`` TOML format of DESIGN.md."""
+    """Parse the ``[[faq]]`` TOML format (docs/knowledge-base.md)."""
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:

@@ -12,8 +12,6 @@ import logging
 from datetime import timedelta
 from typing import Protocol
 
-import redis.asyncio as aioredis
-from redis.exceptions import RedisError
 from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
 
@@ -54,7 +52,11 @@ class LeaderLock(Protocol):
 
 class RedisLock:
     def __init__(self, url: str, key: str, holder: str, ttl_seconds: float) -> None:
-        self.client = aioredis.from_url(url)
+        import redis.asyncio  # the redis extra: imported only when the bus is Redis
+        from redis.exceptions import RedisError
+
+        self.client = redis.asyncio.from_url(url)
+        self.errors = (RedisError, OSError)
         self.key = key
         self.holder = holder
         self.ttl_ms = int(ttl_seconds * 1000)
@@ -64,14 +66,14 @@ class RedisLock:
             if await self.client.eval(RENEW, 1, self.key, self.holder, self.ttl_ms):
                 return True
             return bool(await self.client.set(self.key, self.holder, nx=True, px=self.ttl_ms))
-        except (RedisError, OSError) as err:
+        except self.errors as err:
             logger.warning("scheduler lock key=%s holder=%s redis error: %s", self.key, self.holder, err)
             return False
 
     async def release(self) -> None:
         try:
             await self.client.eval(RELEASE, 1, self.key, self.holder)
-        except (RedisError, OSError) as err:
+        except self.errors as err:
             logger.warning("scheduler lock key=%s holder=%s release failed: %s", self.key, self.holder, err)
 
     async def close(self) -> None:

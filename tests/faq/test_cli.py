@@ -1,4 +1,4 @@
-"""The command-line contract of DESIGN.md: ``faq suggest --jsonl``, ``sentiment --jsonl``, ``faq eval``."""
+"""The command-line contract of docs/cli.md: ``faq suggest --jsonl``, ``sentiment --jsonl``, ``faq eval``."""
 
 from __future__ import annotations
 
