@@ -11,7 +11,7 @@ import statistics
 from datetime import datetime
 from typing import Any
 
-from livebot.cases.store import advisor_cases
+from livebot.cases.api_internal import advisor_cases
 from livebot.console.public import AdvisorActivity, advisor_activity
 from livebot.engagement.figures import nearest_rank
 from livebot.storage.engine import Database

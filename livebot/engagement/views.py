@@ -10,7 +10,7 @@ from aiohttp import web
 
 from livebot.appkeys import DATABASE
 from livebot.auth.access import roles
-from livebot.cases.store import cases_by_id
+from livebot.cases.api_internal import cases_by_id
 from livebot.console.public import card_lines
 from livebot.engagement import store
 from livebot.engagement.advisors import advisor_rows
