@@ -89,8 +89,8 @@ def insert_statement(backend: str) -> Any:
 
 
 FLAG_STATEMENT = (
-    update(TABLE)
-    .where(TABLE.c.id == bindparam("v_pk"))
+    update(StoredEvent)
+    .where(StoredEvent.id == bindparam("v_pk"))
     .values(hidden=bindparam("v_hidden"), flags=bindparam("v_flags", type_=TABLE.c.flags.type),
             merged_count=bindparam("v_merged"))
 )
