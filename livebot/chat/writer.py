@@ -4,7 +4,7 @@ Requests put their events on a bounded queue and wait on a future. The writer ta
 job waiting (up to ``batch_max_events``), inserts them with multi-row
 ``INSERT ... ON CONFLICT (source, external_id) DO NOTHING`` (so duplicates across requests,
 restarts and even within the batch are stored once), learns exactly which rows are new
-(``RETURNING`` on PostgreSQL; one JSON aggregate on SQLite, see :func:`insert_sqlite`), raises
+(``RETURNING`` on PostgreSQL; one JSON aggregate on SQLite, see :func:`insert_sqlite`),
 then moderates exactly the new events (:class:`~livebot.chat.moderation.Moderator`, journaled: a
 duplicate or a re-sent batch is never judged again, a failed commit is rolled back in its memory
 too), re-flags the few it hides and raises
