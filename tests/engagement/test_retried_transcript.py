@@ -51,7 +51,7 @@ class Transcript:
 
 
 def build_transcript(start: datetime) -> Transcript:
-    """About 1,500 countable comments from 211 viewers on three platforms and two channels: plain chat,
+    """1,527 countable comments from 213 viewers on three platforms and two channels: plain chat,
     floods that merge, a same-viewer repeat, a rate-limit burst, a steady poster, spam, likes, gifts,
     viewer counts, and decoys on an unbound channel. Every expected figure is known by construction."""
     rng = random.Random(23)
