@@ -27,7 +27,7 @@ from livebot.config import Config
 from livebot.errors import StorageError
 from livebot.storage import migrate
 from livebot.storage.engine import Database, backend
-from livebot.web import health, metrics, openapi
+from livebot.web import health, metrics, openapi, protocol_log
 from livebot.web.errors import error_middleware
 from livebot.web.templating import PACKAGE_ROOT, setup_templates
 
@@ -108,6 +108,7 @@ def create_app(config: Config) -> web.Application:
     )
     app.middlewares.append(error_middleware)
     app.middlewares.append(access_middleware)
+    protocol_log.install()
     setup_templates(app)
     app.cleanup_ctx.append(database_ctx)
     app.cleanup_ctx.append(bus_ctx)

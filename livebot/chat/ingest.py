@@ -1,8 +1,10 @@
-"""The sink every source submits to: normalise, dedupe, route, moderate, then group-commit.
+"""The sink every source submits to: normalise, dedupe within the request, route, then group-commit.
 
 Per event this is a handful of dictionary lookups and string operations (no query, no
 commit); the routing table is refreshed at most once per batch and the database is touched
-once per group commit by :mod:`livebot.chat.writer`.
+once per group commit by :mod:`livebot.chat.writer`, which also moderates: only there is it
+known which events are new, so a relay's re-sent batch and a refused request leave no trace
+in moderation.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ class Ingest:
             raise IngestUnavailable("the chat ingest is not started")
         await self.router.ensure_fresh()
         max_chars = self.settings.max_text_chars
-        route, judge = self.router.route, self.moderator.judge
+        route = self.router.route
         seen: set[tuple[str, str]] = set()
         items: list[Pending] = []
         repeated: Counter[str] = Counter()
@@ -55,8 +57,7 @@ class Ingest:
                 repeated[event.source] += 1
                 continue
             seen.add(key)
-            where = route(event)
-            items.append(Pending(event, where, judge(event, where)))
+            items.append(Pending(event, route(event)))
         for source, n in repeated.items():
             self.metrics.duplicates.labels(source).inc(n)
         accepted, duplicates = await self.writer.write(items)

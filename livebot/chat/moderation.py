@@ -16,18 +16,26 @@ engagement counts every comment. Moderation only decides how consoles see it:
   (``contact``), advertising phrases (``ad``) and the configured banned words
   (``banned_word``) are flagged and the event hidden from advisors.
 - **Rate limit.** More than ``rate_limit_messages`` comments by one user within
-  ``rate_limit_seconds`` are flagged ``rate_limited`` and hidden.
+  ``rate_limit_seconds`` are flagged ``rate_limited`` and hidden: a comment is, when the
+  window ending or starting at its time holds more (by event time, so a burst delivered late
+  or out of order is caught, and a late steady viewer is not).
 
 Only comments are moderated; likes, gifts and viewer counts pass untouched. Time is the
-events' own time, so replays and tests behave the same at any speed. State is in memory
-and per instance (several instances behind Redis merge floods per instance only).
+events' own time, so replays and tests behave the same at any speed, and relays may deliver
+late and interleaved: rate windows are sorted by event time, and a late comment never
+replaces a newer flood head. The writer judges an event only once it knows the event is new
+(a relay's re-sent batch changes nothing) and inside a journal (:meth:`Moderator.begin`):
+when the commit fails, :meth:`Moderator.rollback` undoes every change of that batch. State is
+in memory and per instance (several instances behind Redis merge floods per instance only).
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
-from collections import deque
+from bisect import bisect_left, bisect_right, insort
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from livebot.chat.event import ChatEvent
@@ -36,7 +44,13 @@ from livebot.chat.settings import ModerationSettings
 
 MERGED = "merged"
 TEXT_CACHE_SIZE = 50_000
+LATE_SECONDS = 60.0
+"""How late (in event time, behind the newest comment seen) a comment may arrive and still be
+judged against complete windows and heads; older state is pruned."""
+WINDOW_MAX = 256
+"""At most this many times kept per viewer's rate window (a viewer past it is flagged anyway)."""
 Key = tuple[str, str]
+HeadTable = dict[tuple[str, ...], "Head"]
 
 LINK = re.compile(
     r"https?://|www\.|\b[a-z0-9][a-z0-9-]{0,62}\.(?:com|cn|net|org|top|xyz|vip|shop|cc|me|io|info|ltd|club|site|link|tk)\b",
@@ -69,6 +83,14 @@ class Head:
     ts: float
 
 
+def restore_head(table: HeadTable, name: tuple[str, ...], previous: Head | None) -> None:
+    """Undo a new head: the previous one (or none) heads ``name`` again."""
+    if previous is None:
+        table.pop(name, None)
+    else:
+        table[name] = previous
+
+
 def fold(text: str) -> str:
     """Full-width to half-width, compatibility forms unified, lower-cased."""
     if COMPAT.search(text):
@@ -96,23 +118,46 @@ class Moderator:
         self.word_flags.update({fold(w): "banned_word" for w in settings.banned_words})
         alternatives = sorted(self.word_flags, key=len, reverse=True)
         self.word_pattern = re.compile("|".join(map(re.escape, alternatives))) if alternatives else None
-        self.heads: dict[tuple[str, ...], Head] = {}
-        self.user_heads: dict[tuple[str, ...], Head] = {}
-        self.recent: dict[Key, deque[float]] = {}
+        self.heads: HeadTable = {}
+        self.user_heads: HeadTable = {}
+        self.recent: dict[Key, list[float]] = {}
+        """Each viewer's comment times, sorted, within the rate window plus ``LATE_SECONDS``."""
         self.latest = 0.0
         self.calls = 0
+        self.journal: list[Callable[[], None]] | None = None
+        """Undo steps of the batch being judged (None: not journaling)."""
+        self.journal_latest = 0.0
         self.by_text: dict[str, tuple[tuple[str, ...], str]] = {}
         """Spam flags and fingerprint per text: chat repeats itself, so most comments are a lookup."""
 
+    def begin(self) -> None:
+        """Journal every change from now on, until :meth:`commit` or :meth:`rollback`."""
+        self.journal = []
+        self.journal_latest = self.latest
+
+    def commit(self) -> None:
+        """The judged events are stored: keep what was learnt (and prune, if due)."""
+        self.journal = None
+        self.maybe_prune()
+
+    def rollback(self) -> None:
+        """The judged events were not stored: undo every change since :meth:`begin`, newest first."""
+        journal, self.journal = self.journal or [], None
+        for undo in reversed(journal):
+            undo()
+        self.latest = self.journal_latest
+
     def judge(self, event: ChatEvent, route: Route) -> Verdict:
-        """How ``event`` is shown: plain, flagged and hidden, or merged into an earlier comment."""
+        """How ``event`` is shown: plain, flagged and hidden, or merged into an earlier comment.
+
+        Call it once per stored event (the writer does, after dedupe): judging remembers it."""
         if not self.settings.enabled or event.kind != "comment" or not event.text:
             return CLEAN
         ts = event.ts.timestamp()
         self.latest = max(self.latest, ts)
         self.calls += 1
-        if self.calls % 4096 == 0 or len(self.heads) + len(self.user_heads) > self.settings.max_tracked_keys:
-            self.prune()
+        if self.journal is None:  # a journaled batch prunes on commit: pruning cannot be undone
+            self.maybe_prune()
         known = self.by_text.get(event.text)
         if known is None:
             folded = fold(event.text)
@@ -126,6 +171,11 @@ class Moderator:
         if flags:
             return Verdict(hidden=True, flags=flags)
         return self.merge(event, route, ts, print_)
+
+    def maybe_prune(self) -> None:
+        if self.calls >= 4096 or len(self.heads) + len(self.user_heads) > self.settings.max_tracked_keys:
+            self.calls = 0
+            self.prune()
 
     def content_flags(self, folded: str) -> list[str]:
         """Spam and banned-word flags for one folded text (empty for ordinary chat)."""
@@ -150,13 +200,33 @@ class Moderator:
             return False
         key = (event.source, event.user.id)
         window = self.recent.pop(key, None)  # re-inserted: the dict stays in order of last activity
+        created = window is None
         if window is None:
-            window = deque()
+            window = []
         self.recent[key] = window
-        window.append(ts)
-        while window and window[0] < ts - self.settings.rate_limit_seconds:
-            window.popleft()
-        return len(window) > limit
+        insort(window, ts)
+        expired = bisect_left(window, window[-1] - self.settings.rate_limit_seconds - LATE_SECONDS)
+        trimmed = window[: max(expired, len(window) - WINDOW_MAX)]
+        del window[: len(trimmed)]
+        if self.journal is not None:
+            self.journal.append(functools.partial(self.restore_window, key, ts, trimmed, created))
+        span = self.settings.rate_limit_seconds
+        at = bisect_left(window, ts)
+        before = bisect_right(window, ts) - bisect_left(window, ts - span)  # the window ending at ts
+        after = bisect_right(window, ts + span) - at  # and the one starting at ts (events that came before it)
+        return max(before, after) > limit
+
+    def restore_window(self, key: Key, ts: float, trimmed: list[float], created: bool) -> None:
+        """Undo a comment in a rate window: its time removed, the times it trimmed put back."""
+        window = self.recent.get(key)
+        if window is None:
+            return
+        at = bisect_left(window, ts)
+        if at < len(window) and window[at] == ts:
+            del window[at]
+        window[:0] = trimmed
+        if created and not window:
+            del self.recent[key]
 
     def merge(self, event: ChatEvent, route: Route, ts: float, print_: str) -> Verdict:
         scope = str(route.session_id) if route.session_id is not None else f"{event.source}\x1f{event.channel}"
@@ -170,18 +240,20 @@ class Moderator:
         head = self.heads.get(cross_key)
         if head is not None and abs(ts - head.ts) <= self.settings.merge_window_seconds and head.key != own:
             return Verdict(hidden=True, flags=(MERGED,), merged_into=head.key)
-        self.heads.pop(cross_key, None)  # re-inserted: the dicts stay in time order, so pruning stops early
-        self.heads[cross_key] = Head(own, ts)
+        self.become_head(self.heads, cross_key, own, ts)
         if user_key is not None:
-            self.user_heads.pop(user_key, None)
-            self.user_heads[user_key] = Head(own, ts)
+            self.become_head(self.user_heads, user_key, own, ts)
         return CLEAN
 
-    def forget(self, keys: set[Key]) -> None:
-        """Drop heads whose events were never stored (their write failed), so nothing merges into them."""
-        for table in (self.heads, self.user_heads):
-            for name in [k for k, head in table.items() if head.key in keys]:
-                del table[name]
+    def become_head(self, table: HeadTable, name: tuple[str, ...], own: Key, ts: float) -> None:
+        """``own`` heads the floods of ``name`` from now, unless a newer head is there (a late comment)."""
+        previous = table.get(name)
+        if previous is not None and previous.ts > ts:
+            return
+        if self.journal is not None:
+            self.journal.append(functools.partial(restore_head, table, name, previous))
+        table.pop(name, None)  # re-inserted: the dicts stay in time order, so pruning stops early
+        table[name] = Head(own, ts)
 
     def prune(self) -> None:
         """Forget heads and rate windows that can no longer match (bounded memory).
@@ -191,7 +263,7 @@ class Moderator:
         (a comment arriving late may keep an expired neighbour a little longer; it can no
         longer match either way, since matching checks the time).
         """
-        horizon = max(self.settings.merge_window_seconds, self.settings.user_merge_window_seconds)
+        horizon = max(self.settings.merge_window_seconds, self.settings.user_merge_window_seconds) + LATE_SECONDS
         oldest = self.latest - horizon
         for table in (self.heads, self.user_heads):
             expired = []
@@ -201,7 +273,7 @@ class Moderator:
                 expired.append(name)
             for name in expired:
                 del table[name]
-        rate_oldest = self.latest - self.settings.rate_limit_seconds
+        rate_oldest = self.latest - self.settings.rate_limit_seconds - LATE_SECONDS
         idle = []
         for name, window in self.recent.items():
             if window and window[-1] >= rate_oldest:

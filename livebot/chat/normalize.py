@@ -15,12 +15,16 @@ from __future__ import annotations
 import dataclasses
 import unicodedata
 from datetime import UTC, datetime
+from typing import Any
 
 from livebot.chat.event import ChatEvent, ChatUser
 from livebot.errors import ValidationError
 
 KEY_MAX = 128
 NAME_MAX = 128
+MAX_DEPTH = 32
+"""Deepest nesting of objects and arrays an event may carry (counting the event itself): real
+platform payloads nest a handful of levels; the JSON encoders give up at a few hundred."""
 BIDI_CONTROLS = [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]
 MIN_TS = datetime(2000, 1, 1, tzinfo=UTC)
 MAX_TS = datetime(2100, 1, 1, tzinfo=UTC)
@@ -78,6 +82,27 @@ def normalize_event(event: ChatEvent, max_chars: int) -> ChatEvent:
         return event
     user = event.user if (name, user_id) == (event.user.name, event.user.id) else ChatUser(user_id, name)
     return dataclasses.replace(event, id=ident, channel=channel, text=text, user=user)
+
+
+def check_depth(item: dict[str, Any], field: str, limit: int = MAX_DEPTH) -> None:
+    """Refuse an event whose objects and arrays nest deeper than ``limit`` levels, naming its
+    top-level field (``events[3].extra``), the same way on every backend and before storage."""
+    for name, value in item.items():
+        if isinstance(value, (dict, list)) and nesting(value, limit - 1) > limit - 1:
+            raise ValidationError(f"{field}.{name}", f"nested deeper than {limit} levels")
+
+
+def nesting(value: Any, limit: int) -> int:
+    """Levels of objects and arrays in ``value`` (1 for a flat one), counted no further than ``limit + 1``."""
+    deepest, level = 0, [(value, 1)]
+    while level:
+        current, depth = level.pop()
+        deepest = max(deepest, depth)
+        if depth > limit:
+            return depth
+        children = current.values() if isinstance(current, dict) else current
+        level.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return deepest
 
 
 def parse_ts(value: object, field: str) -> datetime:

@@ -90,7 +90,7 @@ async def ingest_ctx(app: web.Application) -> AsyncIterator[None]:
     ingest = app[INGEST]
     settings = ingest.settings
     router = Router(app[DATABASE], settings.routing_refresh_seconds)
-    writer = Writer(app[DATABASE], settings, ingest.metrics, app[BUS], on_failed=ingest.moderator.forget)
+    writer = Writer(app[DATABASE], settings, ingest.metrics, app[BUS], moderator=ingest.moderator)
     ingest.bind(writer, router)
     unsubscribe = app[BUS].subscribe(SCHEDULE_CHANGED, router.on_schedule_changed, name="chat-routing")
     writer.start()

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row, Text, cast, func, select
 
 from livebot.chat.models import StoredEvent
 from livebot.storage.engine import Database
@@ -23,8 +23,9 @@ FETCH_ROWS = 1000
 async def stream_events(
     db: Database, source: str | None = None, session_id: int | None = None, with_raw: bool = False
 ) -> AsyncIterator[Row[Any]]:
-    """Stored events in storage order, fetched ``FETCH_ROWS`` at a time (never all in memory)."""
-    columns = EXPORT_COLUMNS + ((StoredEvent.raw,) if with_raw else ())
+    """Stored events in storage order, fetched ``FETCH_ROWS`` at a time (never all in memory);
+    ``raw`` comes as the stored JSON text, never parsed (whatever a payload holds, it is passed on)."""
+    columns = EXPORT_COLUMNS + ((cast(StoredEvent.raw, Text).label("raw"),) if with_raw else ())
     query = select(*columns).order_by(StoredEvent.id)
     if source is not None:
         query = query.where(StoredEvent.source == source)

@@ -3,7 +3,8 @@
 ``{"events": [{"id", "platform", "channel", "kind", "ts", "user": {"id", "name"}, "text",
 "count"?, "viewers"?, "value"?}, ...]}``. Parsing checks every field and raises
 :class:`ValidationError` naming it (``events[3].platform: must be one of ...``), so a relay
-author can fix the exact item; unknown keys are ignored (and kept in ``raw``).
+author can fix the exact item; unknown keys are ignored (and kept in ``raw``), but nothing in
+an event may nest deeper than :data:`~livebot.chat.normalize.MAX_DEPTH` levels.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import orjson
 
 from livebot.chat.errors import PayloadTooLarge
 from livebot.chat.event import KINDS, PLATFORMS, ChatEvent, ChatUser
-from livebot.chat.normalize import KEY_MAX, parse_ts
+from livebot.chat.normalize import KEY_MAX, check_depth, parse_ts
 from livebot.errors import ValidationError
 
 MAX_EVENTS = 1000
@@ -46,6 +47,7 @@ def parse_event(item: Any, field: str, source: str, keep_raw: bool = True) -> Ch
     """One event in livebot's format; ``field`` prefixes error names (``events[3]``)."""
     if not isinstance(item, dict):
         raise ValidationError(field, "expected an object")
+    check_depth(item, field)
     platform = item.get("platform")
     if platform not in PLATFORM_SET:
         raise ValidationError(f"{field}.platform", f"must be one of {', '.join(PLATFORMS)}")

@@ -4,14 +4,19 @@ Requests put their events on a bounded queue and wait on a future. The writer ta
 job waiting (up to ``batch_max_events``), inserts them with multi-row
 ``INSERT ... ON CONFLICT (source, external_id) DO NOTHING`` (so duplicates across requests,
 restarts and even within the batch are stored once), learns exactly which rows are new
-(``RETURNING`` on PostgreSQL; one JSON aggregate on SQLite, see :func:`insert_sqlite`), raises
+(``RETURNING`` on PostgreSQL; one JSON aggregate on SQLite, see :func:`insert_sqlite`),
+then moderates exactly the new events (:class:`~livebot.chat.moderation.Moderator`, journaled: a
+duplicate or a re-sent batch is never judged again, a failed commit is rolled back in its memory
+too), re-flags the few it hides and raises
 the ``merged_count`` of flood heads in the same transaction (all of it one synchronous function
 run by :meth:`~livebot.storage.engine.Database.write`: on SQLite one hand-over to the writer
 thread instead of a loop round trip per statement), commits, and
 only then resolves the futures: an acknowledgement always means "committed". While one batch
 commits, the next one accumulates, so batches grow with the load and latency stays flat.
 A full queue refuses new work at once (:class:`Overloaded`, answered 503 + Retry-After)
-instead of growing memory; on shutdown the queue is flushed before the database closes.
+instead of growing memory; on shutdown the queue is flushed before the database closes. One
+request's content can never fail the others: payloads are encoded to JSON before queueing (one
+that cannot be is refused with that request), and a failed batch is retried one request at a time.
 Stored events are then published on ``chat.stored`` by a second task, off the ack path, one
 ``publish_many`` per commit (consumers take them as lists).
 """
@@ -21,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import json
 import logging
 import time
 from collections import Counter, deque
@@ -38,10 +44,10 @@ from livebot.chat.errors import IngestUnavailable, Overloaded
 from livebot.chat.event import ChatEvent
 from livebot.chat.metrics import IngestMetrics
 from livebot.chat.models import StoredEvent
-from livebot.chat.moderation import CLEAN, Verdict
+from livebot.chat.moderation import CLEAN, Moderator, Verdict
 from livebot.chat.routing import NO_ROUTE, Route
 from livebot.chat.settings import ChatSettings
-from livebot.errors import LivebotError
+from livebot.errors import LivebotError, ValidationError
 from livebot.storage.base import utcnow
 from livebot.storage.engine import Database, json_text
 from livebot.topics import CHAT_STORED
@@ -52,6 +58,7 @@ TABLE = StoredEvent.__table__
 Key = tuple[str, str]
 PUBLISH_QUEUE_BATCHES = 256
 STOP_TIMEOUT = 30.0
+Judge = Callable[[ChatEvent, Route], Verdict]
 
 
 @dataclass(slots=True)
@@ -61,6 +68,8 @@ class Pending:
     event: ChatEvent
     route: Route = NO_ROUTE
     verdict: Verdict = CLEAN
+    raw_json: str | None = None
+    """``event.raw`` as the JSON text stored (see :func:`encode_raw`)."""
 
 
 @dataclass(slots=True)
@@ -79,6 +88,12 @@ def insert_statement(backend: str) -> Any:
     )
 
 
+FLAG_STATEMENT = (
+    update(StoredEvent)
+    .where(StoredEvent.id == bindparam("v_pk"))
+    .values(hidden=bindparam("v_hidden"), flags=bindparam("v_flags", type_=TABLE.c.flags.type),
+            merged_count=bindparam("v_merged"))
+)
 MERGE_STATEMENT = (
     update(TABLE)
     .where(TABLE.c.source == bindparam("head_source"), TABLE.c.external_id == bindparam("head_id"))
@@ -108,6 +123,11 @@ SQLITE_MAX_ID = "SELECT coalesce(max(id), 0) FROM chat_events"
 SQLITE_NEW_ROWS = (
     "SELECT json_group_array(json_array(id, source, external_id)) FROM chat_events WHERE id > ? AND received_at = ?"
 )
+SQLITE_FLAG_SQL = (
+    "UPDATE chat_events SET hidden = m.hidden, flags = m.flags, merged_count = m.merged "
+    "FROM (SELECT value ->> 0 AS id, value ->> 1 AS hidden, value ->> 2 AS flags, value ->> 3 AS merged "
+    "FROM json_each(?)) AS m WHERE chat_events.id = m.id"
+)
 SQLITE_MERGE_SQL = (
     "UPDATE chat_events SET merged_count = merged_count + m.extra "
     "FROM (SELECT value ->> 0 AS source, value ->> 1 AS external_id, value ->> 2 AS extra FROM json_each(?)) AS m "
@@ -125,7 +145,7 @@ def sqlite_datetime(value: datetime) -> str:
 def sqlite_values(item: Pending, received_at: str, keep_raw: bool) -> tuple[Any, ...]:
     """One row's parameters, already in the form SQLAlchemy's types would store (JSON text, DATETIME text)."""
     event, route, verdict = item.event, item.route, item.verdict
-    raw = orjson.dumps(event.raw).decode() if keep_raw and event.raw is not None else None
+    raw = item.raw_json if keep_raw else None
     flags = orjson.dumps(verdict.flags).decode() if verdict.flags else "[]"
     return (
         event.source, event.id, event.platform, event.channel, event.kind, sqlite_datetime(event.ts), received_at,
@@ -181,16 +201,19 @@ def insert_postgresql(conn: Connection, items: list[Pending], received_at: datet
     rows = [row_of(item, received_at, keep_raw) for item in items]
     if received_at.tzinfo is None or any(row["ts"].tzinfo is None for row in rows):
         raise ValueError("naive datetime given to a UTC column")
-    columns = tuple([json_text(row[name]) for row in rows] if name in PG_JSON_COLUMNS else [row[name] for row in rows]
-                    for name, _ in PG_COLUMNS)
+    for row, item in zip(rows, items, strict=True):
+        row["raw"] = item.raw_json if keep_raw and item.raw_json is not None else "null"  # already JSON text
+    columns = tuple([row[name] if name == "raw" else json_text(row[name]) for row in rows] if name in PG_JSON_COLUMNS
+                    else [row[name] for row in rows] for name, _ in PG_COLUMNS)
     found = conn.exec_driver_sql(PG_INSERT_SQL, columns).all()
     return {(source, external_id): pk for pk, source, external_id in found}
 
 
 def insert_rows(backend: str, statement: Any, items: list[Pending], received_at: datetime, keep_raw: bool,
-                conn: Connection) -> dict[Key, int]:
-    """Insert ``items`` and raise the flood heads' ``merged_count``, in the caller's transaction;
-    returns the primary key of every row that was new."""
+                judge: Judge | None, conn: Connection) -> dict[Key, int]:
+    """Insert ``items``, moderate the new ones with ``judge`` (if given: then ``items`` carry no
+    verdict yet), re-flag what it hides and raise the flood heads' ``merged_count``, all in the
+    caller's transaction; returns the primary key of every row that was new."""
     if backend == "sqlite":
         inserted = insert_sqlite(conn, items, received_at, keep_raw)
     elif backend == "postgresql":
@@ -198,16 +221,66 @@ def insert_rows(backend: str, statement: Any, items: list[Pending], received_at:
     else:
         rows = [row_of(item, received_at, keep_raw) for item in items]
         inserted = {(source, external_id): pk for pk, source, external_id in conn.execute(statement, rows).all()}
-    merges = Counter(
-        item.verdict.merged_into for item in items
-        if item.verdict.merged_into is not None and (item.event.source, item.event.id) in inserted
-    )
+    stored = first_claims(items, inserted)
+    if judge is not None:
+        flag_rows(backend, conn, judge_stored(stored, inserted, judge))
+    merges = Counter(item.verdict.merged_into for item in stored if item.verdict.merged_into is not None)
     if merges and backend == "sqlite":
         heads = orjson.dumps([[s, i, n] for (s, i), n in merges.items()]).decode()
         conn.exec_driver_sql(SQLITE_MERGE_SQL, (heads,))
     elif merges:
         conn.execute(MERGE_STATEMENT, [{"head_source": s, "head_id": i, "extra": n} for (s, i), n in merges.items()])
     return inserted
+
+
+def first_claims(items: list[Pending], inserted: dict[Key, int]) -> list[Pending]:
+    """The items whose rows are new, each key once (its first claimant, as :meth:`Writer.resolve` answers)."""
+    claimed: set[Key] = set()
+    stored: list[Pending] = []
+    for item in items:
+        key = (item.event.source, item.event.id)
+        if key in inserted and key not in claimed:
+            claimed.add(key)
+            stored.append(item)
+    return stored
+
+
+def judge_stored(stored: list[Pending], inserted: dict[Key, int], judge: Judge) -> list[tuple[int, Verdict]]:
+    """Moderate each stored event once, in arrival order; returns the rows to re-flag (stored clean)."""
+    changed: list[tuple[int, Verdict]] = []
+    for item in stored:
+        verdict = judge(item.event, item.route)
+        if verdict is not CLEAN:
+            item.verdict = verdict
+            changed.append((inserted[(item.event.source, item.event.id)], verdict))
+    return changed
+
+
+def flag_rows(backend: str, conn: Connection, changed: list[tuple[int, Verdict]]) -> None:
+    """Store the verdicts of rows inserted clean: hidden, flags, and ``merged_count`` 0 for a merged one."""
+    if not changed:
+        return
+    if backend == "sqlite":
+        rows = [[pk, int(v.hidden), orjson.dumps(v.flags).decode(), 0 if v.merged_into else 1] for pk, v in changed]
+        conn.exec_driver_sql(SQLITE_FLAG_SQL, (orjson.dumps(rows).decode(),))
+        return
+    conn.execute(FLAG_STATEMENT, [{"v_pk": pk, "v_hidden": v.hidden, "v_flags": list(v.flags),
+                                   "v_merged": 0 if v.merged_into else 1} for pk, v in changed])
+
+
+def encode_raw(event: ChatEvent) -> str | None:
+    """The platform payload as the JSON text stored, on every backend alike; a payload that cannot
+    be encoded (nested past the encoders' limits) is refused here, for its own request only."""
+    if event.raw is None:
+        return None
+    try:
+        return orjson.dumps(event.raw, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:
+        pass
+    try:  # integers beyond 64 bits: the stdlib encodes them
+        return json.dumps(event.raw, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as err:
+        raise ValidationError("raw", f"event {event.id!r}: payload cannot be stored ({type(err).__name__})") from None
 
 
 def row_of(item: Pending, received_at: datetime, keep_raw: bool) -> dict[str, Any]:
@@ -245,13 +318,14 @@ class Writer:
         settings: ChatSettings,
         metrics: IngestMetrics,
         bus: Bus | None = None,
-        on_failed: Callable[[set[Key]], None] | None = None,
+        moderator: Moderator | None = None,
     ) -> None:
         self.db = db
         self.settings = settings
         self.metrics = metrics
         self.bus = bus
-        self.on_failed = on_failed
+        self.moderator = moderator
+        """Judges the events found new, inside each commit; without it items keep their verdicts."""
         self.statement = insert_statement(db.backend)
         self.queue: deque[Job] = deque()
         self.pending_events = 0
@@ -294,6 +368,10 @@ class Writer:
             raise IngestUnavailable("the chat writer is not running")
         if self.pending_events and self.pending_events + len(items) > self.settings.queue_max_events:
             raise Overloaded(self.settings.retry_after_seconds)
+        if self.settings.store_raw:
+            for item in items:
+                if item.raw_json is None:
+                    item.raw_json = encode_raw(item.event)
         future: asyncio.Future[tuple[int, int]] = asyncio.get_running_loop().create_future()
         self.queue.append(Job(items, future))
         self.pending_events += len(items)
@@ -327,19 +405,26 @@ class Writer:
             size += len(job.items)
         return jobs
 
-    async def commit(self, jobs: list[Job], size: int) -> None:
+    async def commit(self, jobs: list[Job], size: int, retry_alone: bool = True) -> None:
+        """Write ``jobs`` in one transaction; if that fails, each request alone (so one request's
+        content cannot fail the others), and answer 503 only to those that fail alone too."""
         items = [item for job in jobs for item in job.items]
         started = time.perf_counter()
         try:
             inserted = await self.insert(items)
         except Exception as err:  # any storage failure: nothing of this batch is acknowledged
-            logger.exception("chat writer batch of %d events (%d requests) failed", size, len(jobs))
+            if retry_alone:
+                logger.exception("chat writer batch of %d events (%d requests) failed", size, len(jobs))
+            else:
+                logger.error("chat writer request of %d events failed alone too: %s", size, type(err).__name__)
+            if retry_alone and len(jobs) > 1:
+                for job in jobs:
+                    await self.commit([job], len(job.items), retry_alone=False)
+                return
             failure = IngestUnavailable(f"storage failed: {type(err).__name__}")
             for job in jobs:
                 if not job.future.done():
                     job.future.set_exception(failure)
-            if self.on_failed is not None:
-                self.on_failed({(i.event.source, i.event.id) for i in items})
             return
         self.metrics.commit_seconds.observe(time.perf_counter() - started)
         self.metrics.batch_events.observe(size)
@@ -348,9 +433,25 @@ class Writer:
             await self.outbox.put(messages)
 
     async def insert(self, items: list[Pending]) -> dict[Key, int]:
-        """Insert in one transaction; returns the primary key of every row that was new."""
-        work = functools.partial(insert_rows, self.db.backend, self.statement, items, utcnow(), self.settings.store_raw)
-        return await self.db.write(work)
+        """Insert and moderate in one transaction; returns the primary key of every row that was new.
+
+        The moderator journals what it learns and keeps it only if the transaction committed."""
+        moderator = self.moderator
+        if moderator is not None:
+            for item in items:
+                item.verdict = CLEAN  # judged in the transaction, once the new rows are known
+            moderator.begin()
+        work = functools.partial(insert_rows, self.db.backend, self.statement, items, utcnow(), self.settings.store_raw,
+                                 moderator.judge if moderator is not None else None)
+        try:
+            inserted = await self.db.write(work)
+        except Exception:
+            if moderator is not None:
+                moderator.rollback()
+            raise
+        if moderator is not None:
+            moderator.commit()
+        return inserted
 
     def resolve(self, jobs: list[Job], inserted: dict[Key, int]) -> list[dict[str, Any]]:
         """Answer each job in queue order (the first claimant of a new key gets it) and build messages."""

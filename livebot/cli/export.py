@@ -62,8 +62,8 @@ def as_json(row: Row[Any]) -> dict[str, Any]:
         "site_id": row.site_id, "segment_id": row.segment_id, "hidden": bool(row.hidden), "flags": list(row.flags or []),
         "merged_count": row.merged_count, "received_at": iso(row.received_at),
     }
-    if "raw" in row._fields:
-        item["raw"] = row.raw
+    if "raw" in row._fields:  # the stored JSON text as it is: never parsed, so any stored payload exports
+        item["raw"] = orjson.Fragment(row.raw) if row.raw is not None else None
     return item
 
 

@@ -121,11 +121,68 @@ def test_rate_limit_flags_the_excess(moderator: Moderator) -> None:
     assert moderator.judge(chat("过一会儿再说", user="fast", at=30), NO_ROUTE) is CLEAN
 
 
-def test_forget_drops_heads_of_failed_writes(moderator: Moderator) -> None:
-    head = chat("哈哈哈")
+def state(moderator: Moderator) -> tuple[object, ...]:
+    """What moderation remembers (caches aside)."""
+    return (dict(moderator.heads), dict(moderator.user_heads), {k: list(v) for k, v in moderator.recent.items()},
+            moderator.latest)
+
+
+def test_rollback_undoes_a_failed_batch_exactly(moderator: Moderator) -> None:
+    old_head = chat("哈哈哈", user="a", at=0)
+    moderator.judge(old_head, NO_ROUTE)
+    for i in range(9):
+        moderator.judge(chat(f"第{i}句", user="fast", at=1 + i * 0.1), NO_ROUTE)
+    before = state(moderator)
+    moderator.begin()
+    new_head = chat("哈哈哈", user="b", at=30)  # replaces the expired head
+    moderator.judge(new_head, NO_ROUTE)
+    moderator.judge(chat("新来的", user="c", at=31), NO_ROUTE)
+    for i in range(3):
+        moderator.judge(chat(f"又一句{i}", user="fast", at=2 + i * 0.1), NO_ROUTE)
+    moderator.judge(chat("很久以后", user="fast", at=500), NO_ROUTE)  # trims the window
+    assert state(moderator) != before
+    moderator.rollback()
+    assert state(moderator) == before
+    assert moderator.judge(chat("哈哈哈", user="d", at=5), NO_ROUTE).merged_into == ("s", old_head.id)
+    assert moderator.judge(chat("第十句", user="fast", at=2), NO_ROUTE).flags == ()  # 11th would be limited
+
+
+def test_commit_keeps_what_the_batch_taught(moderator: Moderator) -> None:
+    moderator.begin()
+    head = chat("哈哈哈", at=0)
     moderator.judge(head, NO_ROUTE)
-    moderator.forget({("s", head.id)})
-    assert moderator.judge(chat("哈哈哈", user="b", at=1), NO_ROUTE) is CLEAN
+    moderator.commit()
+    assert moderator.journal is None
+    assert moderator.judge(chat("哈哈哈", user="b", at=1), NO_ROUTE).merged_into == ("s", head.id)
+
+
+def test_rate_window_accepts_late_and_interleaved_events(moderator: Moderator) -> None:
+    """Every 4 s for 80 s, delivered as the second half first: 3 comments per 10 s is never limited."""
+    times = [i * 4.0 for i in range(20)]
+    order = times[10:] + times[:10]
+    assert all(not moderator.judge(chat(f"第{t}秒", user="steady", at=t), NO_ROUTE).flags for t in order)
+
+
+def test_rate_limit_still_catches_a_burst_delivered_out_of_order(moderator: Moderator) -> None:
+    times = [i * 0.5 for i in range(12)]
+    verdicts = [moderator.judge(chat(f"刷屏{t}", user="fast", at=t), NO_ROUTE) for t in reversed(times)]
+    limited = [t for t, v in zip(reversed(times), verdicts, strict=True) if "rate_limited" in v.flags]
+    assert limited, "12 comments in 6 s must exceed 10 per 10 s"
+    assert len(moderator.recent[("s", "fast")]) == 12
+
+
+def test_a_late_comment_does_not_replace_a_newer_head(moderator: Moderator) -> None:
+    head = chat("666", user="a", at=100)
+    moderator.judge(head, NO_ROUTE)
+    assert moderator.judge(chat("666", user="b", at=80), NO_ROUTE) is CLEAN  # too old to merge, heads nothing
+    assert moderator.judge(chat("666", user="c", at=105), NO_ROUTE).merged_into == ("s", head.id)
+
+
+def test_rate_window_per_viewer_is_bounded() -> None:
+    moderator = Moderator(ModerationSettings(rate_limit_messages=3, rate_limit_seconds=10_000))
+    for i in range(2000):
+        moderator.judge(chat(f"消息{i}", user="spammer", at=i), NO_ROUTE)
+    assert len(moderator.recent[("s", "spammer")]) <= 256
 
 
 def test_state_stays_bounded() -> None:
@@ -137,15 +194,16 @@ def test_state_stays_bounded() -> None:
 
 
 def test_pruning_forgets_only_what_expired_and_a_refreshed_head_lives_on(moderator: Moderator) -> None:
-    """Tables are kept in order of last update, so pruning stops at the first live entry."""
+    """Tables are kept in order of last update, so pruning stops at the first live entry; state is
+    kept for the longest window plus 60 s of lateness (LATE_SECONDS)."""
     moderator.judge(chat("奶源在哪", user="a", at=0), NO_ROUTE)
     moderator.judge(chat("几段合适", user="b", at=5), NO_ROUTE)
     moderator.judge(chat("奶源在哪？", user="c", at=20), NO_ROUTE)  # past the 10 s window: a new head, refreshed
-    moderator.judge(chat("冲泡水温", user="d", at=70), NO_ROUTE)
+    moderator.judge(chat("冲泡水温", user="d", at=130), NO_ROUTE)
     moderator.prune()
     texts = {key[-1] for key in moderator.heads}
     assert texts == {"奶源在哪", "冲泡水温"}  # 几段合适 (t=5) expired; 奶源在哪 lives on from t=20
-    assert {key[1] for key in moderator.recent} == {"d"}  # rate windows idle for 10 s are gone
+    assert {key[1] for key in moderator.recent} == {"d"}  # rate windows idle for 10 s (+60 s lateness) are gone
     assert moderator.judge(chat("奶源在哪", user="e", at=25), NO_ROUTE).merged_into is not None
 
 

@@ -14,8 +14,8 @@ from livebot.chat.errors import IngestUnavailable, Overloaded
 from livebot.chat.event import ChatEvent, ChatUser
 from livebot.chat.metrics import IngestMetrics
 from livebot.chat.models import StoredEvent
-from livebot.chat.moderation import Verdict
-from livebot.chat.settings import ChatSettings
+from livebot.chat.moderation import Moderator, Verdict
+from livebot.chat.settings import ChatSettings, ModerationSettings
 from livebot.chat.writer import Pending, Writer, sqlite_datetime
 from livebot.storage.engine import Database
 from livebot.topics import CHAT_STORED
@@ -103,22 +103,24 @@ async def test_a_single_oversized_request_is_still_written(db: Database) -> None
     assert await count_rows(db) == 1000
 
 
-async def test_failed_batch_acknowledges_nothing_and_tells_moderation(db: Database) -> None:
-    forgotten: list[set[tuple[str, str]]] = []
-    writer = Writer(db, ChatSettings(), IngestMetrics(), on_failed=forgotten.append)
+async def test_failed_batch_acknowledges_nothing_and_moderation_forgets_it(db: Database) -> None:
+    moderator = Moderator(ModerationSettings())
+    writer = Writer(db, ChatSettings(), IngestMetrics(), moderator=moderator)
     writer.start()
-    real = writer.insert
+    real = db.write
 
-    async def fail(items: Any) -> Any:
+    async def fail(work: Any) -> Any:
+        await real(work)  # the rows were judged; then the commit fails
         raise OSError("disk full")
 
-    writer.insert = fail  # type: ignore[method-assign]
+    db.write = fail  # type: ignore[method-assign]
     with pytest.raises(IngestUnavailable):
         await writer.write([pending("x1"), pending("x2")])
-    assert forgotten == [{("s", "x1"), ("s", "x2")}]
-    writer.insert = real  # type: ignore[method-assign]
-    assert await writer.write([pending("x1")]) == (1, 0)
+    assert (moderator.heads, moderator.user_heads, moderator.recent, moderator.journal) == ({}, {}, {}, None)
+    db.write = real  # type: ignore[method-assign]
+    assert await writer.write([pending("x3")]) == (1, 0)
     await writer.stop()
+    assert [head.key for head in moderator.heads.values()] == [("s", "x3")]
 
 
 async def test_published_after_commit_in_order(db: Database) -> None:

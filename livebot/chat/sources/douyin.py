@@ -29,7 +29,7 @@ from livebot.auth.access import csrf_exempt
 from livebot.chat.errors import PayloadTooLarge, SignatureError
 from livebot.chat.event import ChatEvent, ChatUser
 from livebot.chat.http import INGEST_ERRORS, error_response, read_body
-from livebot.chat.normalize import KEY_MAX
+from livebot.chat.normalize import KEY_MAX, check_depth
 from livebot.chat.sources.base import Source
 from livebot.chat.wire import INT_MAX
 from livebot.config import secret
@@ -165,6 +165,7 @@ class DouyinSource(Source):
     def event(self, msg_type: str, room: str, item: Any, field: str) -> ChatEvent:
         if not isinstance(item, dict):
             raise ValidationError(field, "expected an object")
+        check_depth(item, field)
         kind = KIND_OF[msg_type]
         count: int | None = None
         value: int | None = None

@@ -5,8 +5,10 @@
 - Plaintext = random(16) + length(4, big-endian) + message + receiveid (the corp id).
 
 AES and the padding come from ``cryptography``; nothing here is hand-rolled crypto. The XML
-reader refuses DOCTYPE/ENTITY declarations (XXE, billion laughs) and caps the size before
-expat sees a byte, because defusedxml is not a dependency.
+reader caps the size before the parser sees a byte and parses with ``defusedxml``, which
+refuses DOCTYPE, ENTITY and external references inside the parser (XXE, billion laughs) in
+whatever encoding the document is written (UTF-16, byte order marks), where a byte-pattern
+check would be blind.
 """
 
 from __future__ import annotations
@@ -16,19 +18,19 @@ import binascii
 import hashlib
 import hmac
 import os
-import re
 import struct
 import xml.etree.ElementTree as ET
 
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring as defused_fromstring
 
 from livebot.chat.errors import SignatureError
 from livebot.errors import ValidationError
 
 BLOCK_BITS = 256
 MAX_XML_BYTES = 64 * 1024
-FORBIDDEN_XML = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 
 
 class CallbackSignatureError(SignatureError):
@@ -132,12 +134,14 @@ def parse_xml(data: bytes, max_bytes: int = MAX_XML_BYTES) -> dict[str, str]:
     """
     if len(data) > max_bytes:
         raise MalformedXml(f"larger than {max_bytes} bytes")
-    if FORBIDDEN_XML.search(data):
-        raise MalformedXml("DOCTYPE and ENTITY declarations are not accepted")
     try:
-        root = ET.fromstring(data)
+        root = defused_fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except DefusedXmlException:
+        raise MalformedXml("DOCTYPE and ENTITY declarations are not accepted") from None
     except ET.ParseError as err:
         raise MalformedXml(f"not well-formed: {err}") from err
+    except ValueError as err:  # expat: "multi-byte encodings are not supported" (UTF-16 declared, no BOM)
+        raise MalformedXml(f"not readable: {err}") from None
     if root.tag != "xml":
         raise MalformedXml(f"root element is <{root.tag}>, expected <xml>")
     return {child.tag: (child.text or "").strip() for child in root}

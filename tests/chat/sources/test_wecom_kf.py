@@ -425,6 +425,24 @@ async def test_signed_garbage_inner_xml_is_400(setup: tuple[TestClient, WecomKfS
     assert resp.status == 400
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-8-sig"])
+async def test_entity_declarations_are_refused_in_any_encoding(
+    setup: tuple[TestClient, WecomKfSource], fake: FakeWecom, encoding: str
+) -> None:
+    """Signed and encrypted, so only the XML reader stands between it and the entity expansion."""
+    client, source = setup
+    inner = (f'<?xml version="1.0" encoding="{encoding.upper().replace("-SIG", "")}"?>'
+             '<!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;">]>'
+             f"<xml><ToUserName>{fake.corp_id}</ToUserName><MsgType>event</MsgType><Event>kf_msg_or_event</Event>"
+             "<Token>&b;</Token><OpenKfId>wkAJ2GCAAAZSfhHCt7IFSvLKtMPxyJTw</OpenKfId></xml>")
+    params, body = fake.encrypt_for_callback(inner.encode(encoding))
+    resp = await client.post(PATH, params=params, data=body)
+    assert resp.status == 400
+    assert ("DOCTYPE" if encoding != "utf-16-le" else "multi-byte encodings") in (await resp.json())["error"]
+    await source.idle()
+    assert fake.sync_calls == []
+
+
 async def test_other_events_are_acknowledged_without_a_pull(
     setup: tuple[TestClient, WecomKfSource], fake: FakeWecom
 ) -> None:
