@@ -13,7 +13,7 @@ from livebot.auth.access import roles
 from livebot.errors import ValidationError
 from livebot.trace import facts, service, store
 from livebot.trace.epcis import load_json
-from livebot.trace.errors import DocumentTooLarge, InvalidEvent, UnknownLot
+from livebot.trace.errors import DocumentTooLarge, EventConflict, InvalidEvent, UnknownLot
 from livebot.trace.keys import TRACE_SETTINGS
 from livebot.trace.pushes import parse_batches, parse_inspections
 from livebot.trace.telemetry import parse_telemetry
@@ -42,15 +42,23 @@ async def read_limited(request: web.Request, limit: int) -> bytes:
     return b"".join(parts)
 
 
+def is_xml(content_type: str) -> bool:
+    """``application/xml``, ``text/xml`` or any ``+xml`` type is parsed as EPCIS XML; anything else as JSON-LD."""
+    return content_type in ("application/xml", "text/xml") or content_type.endswith("+xml")
+
+
 @routes.post("/api/v1/trace/epcis")
 @roles(*WRITERS)
 async def post_epcis(request: web.Request) -> web.Response:
     raw = await read_limited(request, request.app[TRACE_SETTINGS].max_document_bytes)
     try:
-        result = await service.import_epcis_app(request.app, raw)
+        result = await service.import_epcis_app(request.app, raw, xml=is_xml(request.content_type))
     except InvalidEvent as err:
         logger.info("trace epcis rejected event_index=%s field=%s: %s", err.event_index, err.field, err.problem)
         return json_response(err.as_dict(), status=422)
+    except EventConflict as err:
+        logger.info("trace epcis conflict event_index=%s: %s", err.event_index, err)
+        return json_response(err.as_dict(), status=409)
     return json_response(result.as_dict(), status=201 if result.stored else 200)
 
 
@@ -127,13 +135,19 @@ OBJECT = {"type": "object"}
 WRITE_ERRORS = error_responses(400, 401, 403, 413)
 PATHS: dict[str, Any] = {
     "/api/v1/trace/epcis": {"post": {
-        "summary": "Import a GS1 EPCIS 2.0 JSON/JSON-LD document (all or nothing, idempotent)",
-        "description": "Role trace (or admin). See docs/trace-mapping.md for how events map onto the milk chain.",
-        "requestBody": {"required": True, "content": {"application/ld+json": {"schema": OBJECT}, "application/json": {"schema": OBJECT}}},
+        "summary": "Import a GS1 EPCIS 2.0 document, JSON-LD or XML (EPCIS 2.0/1.2), all or nothing, idempotent",
+        "description": "Role trace (or admin). The content type decides the parser: application/xml or text/xml for EPCIS XML, "
+                       "anything else JSON-LD. See docs/trace-mapping.md for how events map onto the milk chain.",
+        "requestBody": {"required": True, "content": {"application/ld+json": {"schema": OBJECT}, "application/json": {"schema": OBJECT},
+                                                      "application/xml": {"schema": {"type": "string"}},
+                                                      "text/xml": {"schema": {"type": "string"}}}},
         "responses": {
             "201": {"description": "Stored", "content": _json({"$ref": "#/components/schemas/TraceImport"})},
             "200": {"description": "Every event was already stored", "content": _json({"$ref": "#/components/schemas/TraceImport"})},
-            "422": {"description": "An event breaks a GS1 rule; nothing stored", "content": _json({"$ref": "#/components/schemas/EpcisError"})},
+            "422": {"description": "An event breaks a GS1 rule (or an eventID repeats in the document); nothing stored",
+                    "content": _json({"$ref": "#/components/schemas/EpcisError"})},
+            "409": {"description": "A stored eventID arrived with different content (not an errorDeclaration); nothing stored",
+                    "content": _json({"$ref": "#/components/schemas/EpcisError"})},
             **WRITE_ERRORS,
         },
     }},

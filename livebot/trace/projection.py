@@ -53,7 +53,7 @@ def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
 
 
 async def lot_events(session: AsyncSession, lots: Iterable[str]) -> dict[str, list[LotEvent]]:
-    """Every stored event naming each lot, oldest first, without retracted ones."""
+    """Every stored event naming each lot, oldest first, without error declarations and the events they retract."""
     found: dict[str, list[LotEvent]] = defaultdict(list)
     for part in chunks(sorted(lots)):
         rows = await session.execute(
@@ -61,14 +61,11 @@ async def lot_events(session: AsyncSession, lots: Iterable[str]) -> dict[str, li
                    TraceEvent.event_type, TraceEvent.action, TraceEvent.biz_step, TraceEvent.event_time,
                    TraceEvent.read_point, TraceEvent.biz_location, TraceEvent.details)
             .join(TraceEvent, TraceEvent.id == TraceEventLot.event_pk)
-            .where(TraceEventLot.lot.in_(part))
+            .where(TraceEventLot.lot.in_(part), TraceEvent.retracted.is_(False))
             .order_by(TraceEvent.event_time, TraceEvent.id)
         )
         for lot, *fields in rows:
             found[lot].append(LotEvent(*fields))
-    for lot, entries in found.items():
-        retracted = {e.details["retracts"] for e in entries if "retracts" in e.details}
-        found[lot] = [e for e in entries if e.event_id not in retracted and "retracts" not in e.details]
     return found
 
 
