@@ -1,7 +1,8 @@
 """Read EPCIS 2.0 (and 1.2) XML into the JSON-LD shape that livebot.trace.epcis checks, safely.
 
-The XML is parsed with defusedxml: entity declarations, external entities and external DTDs are
-refused before any expansion or fetch, only UTF-8 is read (no UTF-16/32 tricks), and the
+The XML is parsed with defusedxml: a DOCTYPE may only name the root (``<!DOCTYPE x>``, as some GS1
+examples do); internal subsets, entity declarations and external DTDs/entities are refused before
+any expansion or fetch, only UTF-8 is read (no UTF-16/32 tricks), and the
 converted tree is at most ``MAX_DEPTH`` levels deep. The result is the same dictionary a
 JSON-LD document gives (``epcisBody.eventList`` of events with JSON field names), so both
 formats share one validator, the same errors (event index and field) and the same stored events.
@@ -15,8 +16,8 @@ import re
 from typing import Any
 from xml.etree.ElementTree import Element, ParseError
 
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import iterparse
+from defusedxml import DefusedXmlException, DTDForbidden
+from defusedxml.ElementTree import DefusedXMLParser, iterparse
 
 from livebot.trace.errors import InvalidEvent, MalformedDocument
 
@@ -43,6 +44,17 @@ WRAPPERS = frozenset({"extension", "baseExtension"})
 _BAD_ENCODING = re.compile(rb"^\s*<\?xml[^>]*encoding\s*=\s*[\"'](?!utf-8[\"'])", re.IGNORECASE)
 
 
+class EpcisXmlParser(DefusedXMLParser):
+    """defusedxml's parser, with a bare ``<!DOCTYPE name>`` allowed and every other DTD refused."""
+
+    def __init__(self) -> None:
+        super().__init__(forbid_dtd=True, forbid_entities=True, forbid_external=True)
+
+    def defused_start_doctype_decl(self, name: str, sysid: str | None, pubid: str | None, has_internal_subset: bool) -> None:
+        if sysid or pubid or has_internal_subset:
+            raise DTDForbidden(name, sysid, pubid)
+
+
 def looks_like_xml(raw: bytes) -> bool:
     """The CLI decides by content: a document starting with ``<`` (after a BOM and blanks) is XML."""
     head = raw[:512].lstrip(b"\xef\xbb\xbf").lstrip()
@@ -63,14 +75,14 @@ def load_xml(raw: bytes) -> dict[str, Any]:
     prefixes: dict[str, str] = {}
     root: Element | None = None
     try:
-        for kind, item in iterparse(io.BytesIO(raw), events=("start-ns", "start")):
+        for kind, item in iterparse(io.BytesIO(raw), events=("start-ns", "start"), parser=EpcisXmlParser()):
             if kind == "start-ns":
                 prefix, uri = item
                 prefixes.setdefault(uri, WELL_KNOWN.get(uri) or prefix or f"ns{len(prefixes)}")
             elif root is None:
                 root = item
     except DefusedXmlException as err:
-        raise MalformedDocument("body", f"XML with entity declarations, external entities or DTDs is not accepted ({type(err).__name__})") from err
+        raise MalformedDocument("body", f"XML with a DTD, entity declarations or external references is not accepted ({type(err).__name__})") from err
     except ParseError as err:
         raise MalformedDocument("body", f"malformed XML: {err}") from err
     if root is None:  # pragma: no cover - expat reports an empty document as a ParseError
