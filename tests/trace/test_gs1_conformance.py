@@ -153,10 +153,15 @@ async def test_sensor_only_object_events_are_accepted(client: TestClient) -> Non
 
 
 async def test_extensions_and_certification_are_kept(client: TestClient) -> None:
-    resp = await post_file(client, GS1 / "xml" / "WithFullCombinationOfFields_object_event_all_possible_fields.xml")
-    assert resp.status == 201
+    for path in (GS1 / "json" / "WithFullCombinationOfFields_object_event_all_possible_fields.jsonld",
+                 GS1 / "xml" / "WithExtension_ObjectEvent.xml"):
+        assert (await post_file(client, path)).status == 201
     async with client.app[DATABASE].sessions() as session:
-        (event,) = (await session.scalars(select(TraceEvent))).all()
-    assert event.body["ext1:string"] == "string" and event.body["ext1:int"] == 10
-    assert event.body["ilmd"]["ext1:object"]["ext2:string"] == "stringInObject"
-    assert event.details["certification"] == ["https://accreditation-council.example.org/certificate/ABC12345"]
+        bodies = {e.event_type + str(e.action) + e.biz_step: e for e in (await session.scalars(select(TraceEvent))).all()}
+    from_json = next(e for e in bodies.values() if "ext1:string" in e.body)
+    assert from_json.body["ext1:object"]["ext2:string"] == "stringInObject" and "ext1:int" in from_json.body["ilmd"]
+    assert from_json.details["certification"] == ["https://accreditation-council.example.org/certificate/ABC12345"]
+    from_xml = bodies["ObjectEventADDcommissioning"].body
+    assert from_xml["example:userElement"] == {"anotherElement": "elementData"}
+    assert from_xml["example:extension"] == {"futureExtension": ""}  # EPCIS 1.x <extension> wrapper flattened
+    assert from_xml["ilmd"]["example:userIlmd"] == {"part1": "1", "part2": "2", "part3": "3"}
