@@ -148,12 +148,13 @@ class XmlReader:
         return doc
 
     def event_list(self, body: Element, kind: str) -> list[Any]:
-        holder: Element | None = body
+        holder = body
         if kind == "EPCISQueryDocument":
             results = next((child for child in body if split(child.tag)[1] == "QueryResults"), None)
-            holder = results.find("resultsBody") if results is not None else None
-            if holder is None:
+            inner = results.find("resultsBody") if results is not None else None
+            if inner is None:
                 raise InvalidEvent("epcisBody.queryResults.resultsBody", "missing")
+            holder = inner
         found = holder.find("EventList")
         if found is None:
             raise InvalidEvent("epcisBody.eventList", "missing (EventList)")

@@ -81,8 +81,9 @@ async def store_document(session: AsyncSession, doc: ParsedDocument, zone: ZoneI
         for event in fresh:
             affected.update(ref.lot for ref in event.lots)
             gtins.update(ref.gtin for ref in event.lots)
-        affected |= await apply_declarations(session, fresh)
-        await projection.rebuild(session, affected, zone)
+        declared = await apply_declarations(session, fresh)
+        affected |= declared
+        await projection.rebuild(session, affected, zone, reset=declared)
     if affected or renamed:
         affected |= await chains.refresh(session, affected, renamed, settings=settings)
     result = ImportResult(stored=len(fresh), duplicates=len(doc.events) - len(fresh), lots=sorted(affected),
