@@ -11,8 +11,8 @@ from aiohttp import web
 from livebot.appkeys import CONFIG, DATABASE
 from livebot.auth.access import roles
 from livebot.errors import ValidationError
-from livebot.trace import facts, service, store
-from livebot.trace.epcis import load_json
+from livebot.trace import facts, query, service, store
+from livebot.trace.epcis import EVENT_TYPES, load_json
 from livebot.trace.errors import DocumentTooLarge, EventConflict, InvalidEvent, UnknownLot
 from livebot.trace.keys import TRACE_SETTINGS
 from livebot.trace.pushes import parse_batches, parse_inspections
@@ -60,6 +60,21 @@ async def post_epcis(request: web.Request) -> web.Response:
         logger.info("trace epcis conflict event_index=%s: %s", err.event_index, err)
         return json_response(err.as_dict(), status=409)
     return json_response(result.as_dict(), status=201 if result.stored else 200)
+
+
+@routes.get("/api/v1/trace/events")
+@roles(*WRITERS)
+async def get_events(request: web.Request) -> web.Response:
+    """EPCIS 2.0 event query (livebot.trace.query): one page, the next one linked."""
+    wanted = query.parse_query(request.query)
+    events, following = await query.find_events(request.app[DATABASE], wanted)
+    document = query.query_document(events)
+    headers = {"GS1-EPCIS-Version": "2.0.0"}
+    if following is not None:
+        link = request.rel_url.update_query(nextPageToken=str(following))
+        headers["Link"] = f'<{link}>; rel="next"'
+        document["nextPageToken"] = str(following)
+    return web.Response(body=orjson.dumps(document), content_type="application/json", headers=headers)
 
 
 async def json_body(request: web.Request) -> Any:
@@ -151,6 +166,24 @@ PATHS: dict[str, Any] = {
             **WRITE_ERRORS,
         },
     }},
+    "/api/v1/trace/events": {"get": {
+        "summary": "Query stored EPCIS events (EPCIS 2.0 REST query shape), one page at a time",
+        "description": "Role trace (or admin). Answers an EPCISQueryDocument; a further page is linked in the Link header "
+                       "(rel=next) and given as nextPageToken. Error declarations and the events they retract are included.",
+        "parameters": [
+            {"name": "lot", "in": "query", "required": False, "schema": {"type": "string", "maxLength": 20},
+             "description": "events naming this lot (object, input, output, parent or child)"},
+            {"name": "eventType", "in": "query", "required": False, "style": "form", "explode": True,
+             "schema": {"type": "array", "items": {"type": "string", "enum": sorted(EVENT_TYPES)}}},
+            {"name": "GE_eventTime", "in": "query", "required": False, "schema": {"type": "string", "format": "date-time"}},
+            {"name": "LT_eventTime", "in": "query", "required": False, "schema": {"type": "string", "format": "date-time"}},
+            {"name": "EQ_bizStep", "in": "query", "required": False, "schema": {"type": "string"}},
+            {"name": "perPage", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 30}},
+            {"name": "nextPageToken", "in": "query", "required": False, "schema": {"type": "string", "pattern": "^[0-9]+$"}},
+        ],
+        "responses": {"200": {"description": "EPCISQueryDocument", "content": _json({"$ref": "#/components/schemas/EpcisQueryDocument"})},
+                      **error_responses(400, 401, 403)},
+    }},
     "/api/v1/trace/batches": {"post": {
         "summary": "Push batches and their raw milk as plain JSON",
         "requestBody": {"required": True, "content": _json(OBJECT)},
@@ -186,6 +219,12 @@ PATHS: dict[str, Any] = {
     },
 }
 SCHEMAS: dict[str, Any] = {
+    "EpcisQueryDocument": {"type": "object", "required": ["type", "schemaVersion", "epcisBody"], "properties": {
+        "type": {"const": "EPCISQueryDocument"}, "schemaVersion": {"type": "string"}, "creationDate": {"type": "string"},
+        "nextPageToken": {"type": "string"},
+        "epcisBody": {"type": "object", "properties": {"queryResults": {"type": "object", "properties": {
+            "queryName": {"type": "string"},
+            "resultsBody": {"type": "object", "properties": {"eventList": {"type": "array", "items": {"type": "object"}}}}}}}}}},
     "TraceImport": {"type": "object", "properties": {
         "stored": {"type": "integer"}, "duplicates": {"type": "integer"},
         "lots": {"type": "array", "items": {"type": "string"}}, "gtins": {"type": "array", "items": {"type": "string"}}}},
