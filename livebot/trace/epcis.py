@@ -161,35 +161,62 @@ def content_hash(event: Mapping[str, Any], namespaces: Mapping[str, str], index:
     Like the GS1 event hash it ignores ``eventID``, ``recordTime``, ``errorDeclaration``, the time
     zone (every date-time as a UTC instant), the order of every list, namespace prefixes (extension
     keys expanded to their IRI) and the spelling of CBV terms (``urn:epcglobal:cbv:bizstep:x`` = ``x``).
+    Content nested deeper than ``MAX_DEPTH`` is refused, naming the field.
     """
     content = {key: value for key, value in event.items() if key not in HASH_SKIPPED}
-    canonical = canon(content, namespaces, 0, "event", index)
+    try:
+        canonical = canon(content, namespaces, 0)
+    except TooDeep as err:
+        raise InvalidEvent(".".join(reversed(err.path)), f"nested more than {MAX_DEPTH} levels", index) from None
     return hashlib.sha256(orjson.dumps(canonical, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
-def canon(value: Any, namespaces: Mapping[str, str], depth: int, where: str, index: int) -> Any:
-    """The canonical form of one JSON value (see :func:`content_hash`); deeper than ``MAX_DEPTH`` is refused."""
+class TooDeep(Exception):
+    """Raised by :func:`canon` past ``MAX_DEPTH``; each level adds its key on the way out (error path only)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.path: list[str] = []
+
+
+def canon(value: Any, namespaces: Mapping[str, str], depth: int) -> Any:
+    """The canonical form of one JSON value (see :func:`content_hash`)."""
+    if isinstance(value, str):
+        return canon_text(value)
     if depth > MAX_DEPTH:
-        raise InvalidEvent(where, f"nested more than {MAX_DEPTH} levels", index)
-    if isinstance(value, Mapping):
-        return {expand(str(key), namespaces): canon(item, namespaces, depth + 1, f"{where}.{key}", index)
-                for key, item in value.items() if key != "@context"}
+        raise TooDeep()
+    if isinstance(value, dict):
+        found = {}
+        for key, item in value.items():
+            try:
+                found[expand(key, namespaces) if ":" in key else key] = canon(item, namespaces, depth + 1)
+            except TooDeep as err:
+                err.path.append(key)
+                raise
+        return found
     if isinstance(value, list):
-        items = [canon(item, namespaces, depth + 1, f"{where}[{i}]", index) for i, item in enumerate(value)]
-        return sorted(items, key=lambda item: orjson.dumps(item, option=orjson.OPT_SORT_KEYS))
+        items = [canon(item, namespaces, depth + 1) for item in value]
+        return sorted(items, key=sort_key) if len(items) > 1 else items
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
         return str(int(value)) if math.isfinite(value) and float(value).is_integer() and abs(value) < 2**53 else repr(float(value))
-    if isinstance(value, str):
-        value = value.strip()
-        if _DATE_TIME.fullmatch(value):
-            try:
-                return datetime.fromisoformat(value).astimezone(UTC).isoformat(timespec="milliseconds")
-            except (ValueError, OverflowError):
-                return value
-        return _TERM_PREFIX.sub("", value)
     return value
+
+
+def sort_key(item: Any) -> bytes:
+    return item.encode() if isinstance(item, str) else orjson.dumps(item, option=orjson.OPT_SORT_KEYS)
+
+
+def canon_text(value: str) -> str:
+    """Date-times as UTC instants, CBV and gs1 terms without their namespace."""
+    value = value.strip()
+    if len(value) >= 16 and value[10:11] == "T" and _DATE_TIME.fullmatch(value):
+        try:
+            return datetime.fromisoformat(value).astimezone(UTC).isoformat(timespec="milliseconds")
+        except (ValueError, OverflowError):
+            return value
+    return _TERM_PREFIX.sub("", value) if ":" in value else value
 
 
 def expand(key: str, namespaces: Mapping[str, str]) -> str:
