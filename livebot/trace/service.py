@@ -12,7 +12,7 @@ from pathlib import Path
 from aiohttp import web
 
 from livebot.appkeys import BUS, CONFIG, DATABASE
-from livebot.errors import ValidationError
+from livebot.errors import ConflictError, ValidationError
 from livebot.storage.engine import Database
 from livebot.topics import TELEMETRY, TRACE_UPDATED
 from livebot.trace import store
@@ -44,7 +44,7 @@ def import_blocking(url: str, raw: bytes, settings: TraceSettings, xml: bool | N
 
     try:
         return asyncio.run(run())
-    except (TraceError, ValidationError):
+    except (TraceError, ValidationError, ConflictError):
         raise
     except Exception as err:  # database and driver errors may not survive pickling back to the caller
         raise TraceError(f"import failed: {type(err).__name__}: {err}") from None

@@ -4,15 +4,20 @@ resend of a stored id is 409 unless it is an error declaration, and declared eve
 from __future__ import annotations
 
 import copy
+import json
+from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 from aiohttp.test_utils import TestClient
 
 from livebot.appkeys import DATABASE
+from livebot.cli import main
 from livebot.trace import facts
 from livebot.trace.models import TraceEvent
-from tests.trace.conftest import CHAIN_LOT, events_of
+from tests.trace.conftest import CHAIN_LOT, EPCIS, events_of
+from tests.trace.test_cli import write_config
 from tests.trace.test_epcis_api import count, post
 
 DECLARATION = {"declarationTime": "2026-11-25T09:00:00+08:00", "reason": "urn:epcglobal:cbv:er:incorrect_data"}
@@ -108,3 +113,19 @@ async def test_declaring_a_stored_event_wrong_removes_what_it_said(client: TestC
     after = await facts.batch_summary(client.app[DATABASE], CHAIN_LOT)
     assert after is not None and after["departed_at"] is None
     assert after["milking_end"] == before["milking_end"] and after["minutes_to_processing"] == before["minutes_to_processing"]
+
+
+def test_the_import_command_reports_a_conflict(tmp_path: Path, database_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """The command imports in a worker process: the 409 reason must survive the trip back."""
+    config = str(write_config(tmp_path, database_url))
+    first = tmp_path / "first.jsonld"
+    first.write_bytes((EPCIS / "dairy_chain.jsonld").read_bytes())
+    assert main(["trace", "import", str(first), "--config", config]) == 0
+    capsys.readouterr()
+    changed = orjson.loads(first.read_bytes())
+    events_of(changed)[2]["livebot:inspection"]["value"] = 1.5
+    second = tmp_path / "second.jsonld"
+    second.write_bytes(orjson.dumps(changed))
+    assert main(["trace", "import", str(second), "--config", config]) == 1
+    body = json.loads(capsys.readouterr().out.strip())
+    assert (body["event_index"], body["field"]) == (2, "eventID")
