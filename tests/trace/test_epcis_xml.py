@@ -14,9 +14,11 @@ from sqlalchemy import func, select
 
 from livebot.appkeys import DATABASE
 from livebot.cli import main
+from livebot.trace import service
 from livebot.trace.epcis import parse_document
 from livebot.trace.errors import InvalidEvent, MalformedDocument
 from livebot.trace.models import SensorReading, TraceEvent
+from livebot.trace.settings import TraceSettings
 from tests.conftest import bearer
 from tests.trace.test_cli import write_config
 from tests.trace.test_gs1_conformance import GS1
@@ -169,3 +171,11 @@ def test_cli_decides_the_format_by_content(tmp_path: Path, database_url: str, ca
     bad.write_bytes(document(event(), event(offset="+25:00")))
     assert main(["trace", "import", str(bad), "--config", config]) == 1
     assert json.loads(capsys.readouterr().out.strip())["event_index"] == 1
+
+
+def test_the_worker_process_import_reads_xml_too(database_url: str) -> None:
+    """Documents over 1 MiB are imported by service.import_blocking in a worker: the format travels with them."""
+    result = service.import_blocking(database_url, document(event(SENSOR)), TraceSettings(), True)
+    assert result.stored == 1
+    with pytest.raises(MalformedDocument):
+        service.import_blocking(database_url, document(event()), TraceSettings(), False)
