@@ -46,7 +46,7 @@ SENSOR = ('<sensorElementList><sensorElement><sensorMetadata time="2026-11-24T05
           '<sensorReport type="gs1:Temperature" value="39.2" uom="FAH"/>'
           '<sensorReport type="gs1:RelativeHumidity" value="55" uom="A93"/></sensorElement></sensorElementList>')
 BOMB = ('<!DOCTYPE lolz [<!ENTITY lol "lol">'
-        + "".join(f'<!ENTITY lol{i} "{("&lol%d;" % (i - 1) if i > 1 else "&lol;") * 10}">' for i in range(1, 10)) + "]>")
+        + "".join(f'<!ENTITY lol{i} "{(f"&lol{i - 1};" if i > 1 else "&lol;") * 10}">' for i in range(1, 10)) + "]>")
 HOSTILE = {
     "billion laughs": document(event("<ex:x>&lol9;</ex:x>"), doctype=BOMB),
     "external entity": document(event("<ex:x>&xxe;</ex:x>"), doctype='<!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'),

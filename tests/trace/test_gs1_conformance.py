@@ -8,6 +8,7 @@ identical event without eventID). JSON-LD and XML forms of the same events store
 
 from __future__ import annotations
 
+import asyncio
 import io
 from pathlib import Path
 from typing import Any
@@ -56,7 +57,7 @@ def content_type(path: Path) -> str:
 
 async def post_file(client: TestClient, path: Path) -> Any:
     headers = {**await bearer(client, "trace"), "Content-Type": content_type(path)}
-    return await client.post(URL, data=io.BytesIO(path.read_bytes()), headers=headers)
+    return await client.post(URL, data=io.BytesIO(await asyncio.to_thread(path.read_bytes)), headers=headers)
 
 
 async def stored_rows(client: TestClient) -> dict[str, tuple[Any, ...]]:
