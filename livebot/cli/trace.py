@@ -1,4 +1,4 @@
-"""``livebot trace import FILE``: import an EPCIS 2.0 document from a file (no size limit)."""
+"""``livebot trace import FILE``: import an EPCIS 2.0 document (JSON-LD or XML, decided by content) from a file (no size limit)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from livebot.errors import ValidationError
 from livebot.storage import migrate
 from livebot.storage.engine import backend
 from livebot.topics import TRACE_UPDATED
-from livebot.trace.errors import InvalidEvent
+from livebot.trace.errors import EventConflict, InvalidEvent
 from livebot.trace.importer import ImportResult
 from livebot.trace.service import import_epcis_file
 from livebot.trace.settings import TraceSettings
@@ -23,7 +23,7 @@ from livebot.trace.settings import TraceSettings
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     trace = commands.add_parser("trace", help="traceability data")
     sub = trace.add_subparsers(dest="trace_command", metavar="ACTION", required=True)
-    load = sub.add_parser("import", help="import a GS1 EPCIS 2.0 JSON/JSON-LD document (all or nothing)")
+    load = sub.add_parser("import", help="import a GS1 EPCIS document, JSON-LD or XML by its content (all or nothing)")
     load.add_argument("file", type=Path, help="the EPCIS document")
     add_config_option(load)
     load.set_defaults(func=import_command)
@@ -51,7 +51,7 @@ def import_command(args: argparse.Namespace) -> int:
         raise ValidationError("file", f"{args.file} is not a file")
     try:
         result = asyncio.run(import_file(config, args.file))
-    except InvalidEvent as err:
+    except (InvalidEvent, EventConflict) as err:
         print(json.dumps(err.as_dict(), ensure_ascii=False))
         return 1
     print(json.dumps(result.as_dict(), ensure_ascii=False))

@@ -11,9 +11,9 @@ from aiohttp import web
 from livebot.appkeys import CONFIG, DATABASE
 from livebot.auth.access import roles
 from livebot.errors import ValidationError
-from livebot.trace import facts, service, store
-from livebot.trace.epcis import load_json
-from livebot.trace.errors import DocumentTooLarge, InvalidEvent, UnknownLot
+from livebot.trace import facts, query, service, store
+from livebot.trace.epcis import EVENT_TYPES, load_json
+from livebot.trace.errors import DocumentTooLarge, EventConflict, InvalidEvent, UnknownLot
 from livebot.trace.keys import TRACE_SETTINGS
 from livebot.trace.pushes import parse_batches, parse_inspections
 from livebot.trace.telemetry import parse_telemetry
@@ -42,16 +42,39 @@ async def read_limited(request: web.Request, limit: int) -> bytes:
     return b"".join(parts)
 
 
+def is_xml(content_type: str) -> bool:
+    """``application/xml``, ``text/xml`` or any ``+xml`` type is parsed as EPCIS XML; anything else as JSON-LD."""
+    return content_type in ("application/xml", "text/xml") or content_type.endswith("+xml")
+
+
 @routes.post("/api/v1/trace/epcis")
 @roles(*WRITERS)
 async def post_epcis(request: web.Request) -> web.Response:
     raw = await read_limited(request, request.app[TRACE_SETTINGS].max_document_bytes)
     try:
-        result = await service.import_epcis_app(request.app, raw)
+        result = await service.import_epcis_app(request.app, raw, xml=is_xml(request.content_type))
     except InvalidEvent as err:
         logger.info("trace epcis rejected event_index=%s field=%s: %s", err.event_index, err.field, err.problem)
         return json_response(err.as_dict(), status=422)
+    except EventConflict as err:
+        logger.info("trace epcis conflict event_index=%s: %s", err.event_index, err)
+        return json_response(err.as_dict(), status=409)
     return json_response(result.as_dict(), status=201 if result.stored else 200)
+
+
+@routes.get("/api/v1/trace/events")
+@roles(*WRITERS)
+async def get_events(request: web.Request) -> web.Response:
+    """EPCIS 2.0 event query (livebot.trace.query): one page, the next one linked."""
+    wanted = query.parse_query(request.query)
+    events, following = await query.find_events(request.app[DATABASE], wanted)
+    document = query.query_document(events)
+    headers = {"GS1-EPCIS-Version": "2.0.0"}
+    if following is not None:
+        link = request.rel_url.update_query(nextPageToken=str(following))
+        headers["Link"] = f'<{link}>; rel="next"'
+        document["nextPageToken"] = str(following)
+    return web.Response(body=orjson.dumps(document), content_type="application/json", headers=headers)
 
 
 async def json_body(request: web.Request) -> Any:
@@ -127,15 +150,39 @@ OBJECT = {"type": "object"}
 WRITE_ERRORS = error_responses(400, 401, 403, 413)
 PATHS: dict[str, Any] = {
     "/api/v1/trace/epcis": {"post": {
-        "summary": "Import a GS1 EPCIS 2.0 JSON/JSON-LD document (all or nothing, idempotent)",
-        "description": "Role trace (or admin). See docs/trace-mapping.md for how events map onto the milk chain.",
-        "requestBody": {"required": True, "content": {"application/ld+json": {"schema": OBJECT}, "application/json": {"schema": OBJECT}}},
+        "summary": "Import a GS1 EPCIS 2.0 document, JSON-LD or XML (EPCIS 2.0/1.2), all or nothing, idempotent",
+        "description": "Role trace (or admin). The content type decides the parser: application/xml or text/xml for EPCIS XML, "
+                       "anything else JSON-LD. See docs/trace-mapping.md for how events map onto the milk chain.",
+        "requestBody": {"required": True, "content": {"application/ld+json": {"schema": OBJECT}, "application/json": {"schema": OBJECT},
+                                                      "application/xml": {"schema": {"type": "string"}},
+                                                      "text/xml": {"schema": {"type": "string"}}}},
         "responses": {
             "201": {"description": "Stored", "content": _json({"$ref": "#/components/schemas/TraceImport"})},
             "200": {"description": "Every event was already stored", "content": _json({"$ref": "#/components/schemas/TraceImport"})},
-            "422": {"description": "An event breaks a GS1 rule; nothing stored", "content": _json({"$ref": "#/components/schemas/EpcisError"})},
+            "422": {"description": "An event breaks a GS1 rule (or an eventID repeats in the document); nothing stored",
+                    "content": _json({"$ref": "#/components/schemas/EpcisError"})},
+            "409": {"description": "A stored eventID arrived with different content (not an errorDeclaration); nothing stored",
+                    "content": _json({"$ref": "#/components/schemas/EpcisError"})},
             **WRITE_ERRORS,
         },
+    }},
+    "/api/v1/trace/events": {"get": {
+        "summary": "Query stored EPCIS events (EPCIS 2.0 REST query shape), one page at a time",
+        "description": "Role trace (or admin). Answers an EPCISQueryDocument; a further page is linked in the Link header "
+                       "(rel=next) and given as nextPageToken. Error declarations and the events they retract are included.",
+        "parameters": [
+            {"name": "lot", "in": "query", "required": False, "schema": {"type": "string", "maxLength": 20},
+             "description": "events naming this lot (object, input, output, parent or child)"},
+            {"name": "eventType", "in": "query", "required": False, "style": "form", "explode": True,
+             "schema": {"type": "array", "items": {"type": "string", "enum": sorted(EVENT_TYPES)}}},
+            {"name": "GE_eventTime", "in": "query", "required": False, "schema": {"type": "string", "format": "date-time"}},
+            {"name": "LT_eventTime", "in": "query", "required": False, "schema": {"type": "string", "format": "date-time"}},
+            {"name": "EQ_bizStep", "in": "query", "required": False, "schema": {"type": "string"}},
+            {"name": "perPage", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 30}},
+            {"name": "nextPageToken", "in": "query", "required": False, "schema": {"type": "string", "pattern": "^[0-9]+$"}},
+        ],
+        "responses": {"200": {"description": "EPCISQueryDocument", "content": _json({"$ref": "#/components/schemas/EpcisQueryDocument"})},
+                      **error_responses(400, 401, 403)},
     }},
     "/api/v1/trace/batches": {"post": {
         "summary": "Push batches and their raw milk as plain JSON",
@@ -172,6 +219,12 @@ PATHS: dict[str, Any] = {
     },
 }
 SCHEMAS: dict[str, Any] = {
+    "EpcisQueryDocument": {"type": "object", "required": ["type", "schemaVersion", "epcisBody"], "properties": {
+        "type": {"const": "EPCISQueryDocument"}, "schemaVersion": {"type": "string"}, "creationDate": {"type": "string"},
+        "nextPageToken": {"type": "string"},
+        "epcisBody": {"type": "object", "properties": {"queryResults": {"type": "object", "properties": {
+            "queryName": {"type": "string"},
+            "resultsBody": {"type": "object", "properties": {"eventList": {"type": "array", "items": {"type": "object"}}}}}}}}}},
     "TraceImport": {"type": "object", "properties": {
         "stored": {"type": "integer"}, "duplicates": {"type": "integer"},
         "lots": {"type": "array", "items": {"type": "string"}}, "gtins": {"type": "array", "items": {"type": "string"}}}},

@@ -32,7 +32,7 @@ class UnknownTerm(ValueError):
 
 def _term(value: str, known: frozenset[str], urn: str, web: str) -> str:
     for prefix in (urn, f"https://ref.gs1.org/cbv/{web}-", f"http://ref.gs1.org/cbv/{web}-", f"cbv:{web}-"):
-        if value.startswith(prefix):
+        if value[: len(prefix)].lower() == prefix.lower():  # GS1's own examples write "Bizstep-"
             name = value[len(prefix):]
             if name in known:
                 return name

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from livebot.storage.engine import Database, json_value
 from livebot.trace import derive
-from livebot.trace.models import Batch, BatchSource, Inspection, Product, RawMilkLot, SensorReading, TraceEventLot
+from livebot.trace.models import Batch, BatchSource, Inspection, Product, RawMilkLot, SensorReading, TraceEvent, TraceEventLot
 from livebot.trace.projection import chunks
 from livebot.trace.settings import TraceSettings
 
@@ -146,14 +146,16 @@ async def build_chains(session: AsyncSession, lots: Collection[str]) -> dict[str
         raws.update({r.lot: r for r in await session.scalars(select(RawMilkLot).where(RawMilkLot.lot.in_(part)))})
     inspections: dict[str, list[Inspection]] = defaultdict(list)
     for part in chunks(sorted(set(batches) | set(every_source))):
-        for row in await session.scalars(select(Inspection).where(Inspection.lot.in_(part))):
+        for row in await session.scalars(select(Inspection).outerjoin(TraceEvent, TraceEvent.id == Inspection.event_pk)
+                                         .where(Inspection.lot.in_(part), TraceEvent.retracted.is_not(True))):
             inspections[row.lot].append(row)
     readings: dict[str, list[tuple[datetime, float]]] = defaultdict(list)
     for part in chunks(sorted(raws)):
         rows = await session.execute(
             select(TraceEventLot.lot, SensorReading.at, SensorReading.value)
             .join(SensorReading, SensorReading.event_pk == TraceEventLot.event_pk)
-            .where(TraceEventLot.lot.in_(part), SensorReading.type == "Temperature")
+            .join(TraceEvent, TraceEvent.id == TraceEventLot.event_pk)
+            .where(TraceEventLot.lot.in_(part), SensorReading.type == "Temperature", TraceEvent.retracted.is_(False))
         )
         for lot, at, value in rows:
             readings[lot].append((at, value))

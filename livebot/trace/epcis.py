@@ -1,8 +1,11 @@
-"""Parse and validate a GS1 EPCIS 2.0 JSON / JSON-LD document into plain records.
+"""Parse and validate a GS1 EPCIS 2.0 document (JSON-LD, or XML via livebot.trace.epcis_xml) into plain records.
 
 Everything is checked before anything is stored: one bad event rejects the whole document
 with :class:`InvalidEvent` naming the event's index and field. The parse is CPU work on up to
-``max_document_bytes`` of JSON, so callers run it in a thread (``asyncio.to_thread``).
+``max_document_bytes``, so callers run it in a thread (``asyncio.to_thread``).
+
+Every event gets a format-independent content hash (:func:`content_hash`): the id of an event
+without ``eventID`` and the check that a resent ``eventID`` still means the same event.
 
 Besides the standard fields livebot reads a few documented extensions (docs/trace-mapping.md)
 in its own namespace ``LIVEBOT_NS``, declared in ``@context`` (``"livebot": LIVEBOT_NS``).
@@ -23,6 +26,7 @@ import orjson
 
 from livebot.trace import cbv
 from livebot.trace.digitallink import parse_epc_class
+from livebot.trace.epcis_xml import MAX_DEPTH, load_xml, looks_like_xml
 from livebot.trace.errors import BadCode, InvalidEvent, MalformedDocument
 
 LIVEBOT_NS = "urn:livebot:epcis:"
@@ -33,6 +37,16 @@ TZ_OFFSET = re.compile(r"[+-]((0\d|1[0-3]):[0-5]\d|14:00)")
 TEMPERATURE_TYPES = frozenset({"Temperature", "gs1:MT-Temperature", "https://gs1.org/voc/MT-Temperature"})
 TEXT_MAX = 128
 URI_MAX = 255
+EVENT_ID_MAX = URI_MAX - len("#error")
+QUANTITY_MAX = 1e12
+"""Largest quantity accepted (a trillion of any unit); 1e308 would overflow sums and is never real."""
+READING_MAX = 1e9
+"""Largest absolute sensor or inspection value accepted."""
+DEFAULT_NAMESPACES = {"cbvmda": CBVMDA_NS, "gs1": "https://gs1.org/voc/", "livebot": LIVEBOT_NS}
+_TERM_PREFIX = re.compile(r"^(?:urn:epcglobal:cbv:(?:bizstep|disp|btt|sdt|er):|https?://ref\.gs1\.org/cbv/(?:BizStep|Disp|BTT|SDT|ER|Comp)-"
+                          r"|cbv:(?:BizStep|Disp|BTT|SDT|ER|Comp)-|urn:epcglobal:cbv:comp:|gs1:|https?://gs1\.org/voc/)", re.IGNORECASE)
+_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})")
+HASH_SKIPPED = frozenset({"eventID", "recordTime", "errorDeclaration", "eventTimeZoneOffset", "@context"})
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}(Z|[+-]\d{2}:\d{2})?")
 
@@ -72,6 +86,15 @@ class ParsedEvent:
     readings: list[Reading]
     details: dict[str, Any]
     body: dict[str, Any]
+    content_hash: str = ""
+    """SHA-256 of the event's canonical content (livebot.trace.epcis.content_hash)."""
+    aliases: tuple[str, ...] = ()
+    """Earlier ids of the same event (the version-1 hash id of an event without eventID)."""
+
+    @property
+    def declaration(self) -> bool:
+        """An EPCIS error declaration: it retracts ``details["retracts"]`` and never counts itself."""
+        return "retracts" in self.details
 
 
 @dataclass(slots=True)
@@ -89,17 +112,119 @@ def load_json(raw: bytes | str) -> Any:
         raise MalformedDocument("body", f"malformed JSON: {err}") from err
 
 
-def parse_document(raw: bytes | str | Mapping[str, Any]) -> ParsedDocument:
-    """Validate a whole EPCIS 2.0 document; raise on the first problem, naming index and field."""
-    doc = load_json(raw) if isinstance(raw, bytes | str) else raw
+def parse_document(raw: bytes | str | Mapping[str, Any], xml: bool | None = None) -> ParsedDocument:
+    """Validate a whole EPCIS document (JSON-LD, or XML: ``xml`` None decides by content); raise on
+    the first problem, naming event index and field."""
+    from_xml = False
+    if isinstance(raw, Mapping):
+        doc: Any = raw
+    else:
+        data = raw.encode() if isinstance(raw, str) else raw
+        from_xml = looks_like_xml(data) if xml is None else xml
+        doc = load_xml(data) if from_xml else load_json(data)
     if not isinstance(doc, Mapping):
         raise MalformedDocument("body", "an EPCIS document must be a JSON object")
     check_header(doc)
     prefixes = livebot_prefixes(doc.get("@context"))
+    namespaces = context_namespaces(doc.get("@context"))
     events = event_list(doc)
     locations, products = master_data(doc, prefixes)
-    parsed = [EventParser(index, event, prefixes).parse() for index, event in enumerate(events)]
+    parsed = [EventParser(index, event, prefixes, namespaces, legacy_ids=not from_xml).parse()
+              for index, event in enumerate(events)]
+    check_unique_ids(parsed)
     return ParsedDocument(events=parsed, locations=locations, products=products)
+
+
+def check_unique_ids(events: list[ParsedEvent]) -> None:
+    """An ``eventID`` names one event: the same id twice in a document is refused (422), naming both."""
+    seen: dict[str, int] = {}
+    for event in events:
+        if "eventID" not in event.body:
+            continue  # hash ids: the same content twice is the same event, stored once
+        first = seen.setdefault(event.event_id, event.index)
+        if first != event.index:
+            raise InvalidEvent("eventID", f"eventID {event.event_id} is used by events {first} and {event.index}", event.index)
+
+
+def context_namespaces(context: Any) -> dict[str, str]:
+    """Prefix to namespace IRI from ``@context`` (plus cbvmda, gs1 and livebot), for expanding extension keys."""
+    found = dict(DEFAULT_NAMESPACES)
+    for item in context if isinstance(context, list) else [context]:
+        if isinstance(item, Mapping):
+            found.update({key: value for key, value in item.items() if isinstance(value, str) and not key.startswith("@")})
+    return found
+
+
+def content_hash(event: Mapping[str, Any], namespaces: Mapping[str, str], index: int) -> str:
+    """SHA-256 of the event's canonical content, the same for its JSON-LD and XML forms.
+
+    Like the GS1 event hash it ignores ``eventID``, ``recordTime``, ``errorDeclaration``, the time
+    zone (every date-time as a UTC instant), the order of every list, namespace prefixes (extension
+    keys expanded to their IRI) and the spelling of CBV terms (``urn:epcglobal:cbv:bizstep:x`` = ``x``).
+    Content nested deeper than ``MAX_DEPTH`` is refused, naming the field.
+    """
+    content = {key: value for key, value in event.items() if key not in HASH_SKIPPED}
+    try:
+        canonical = canon(content, namespaces, 0)
+    except TooDeep as err:
+        raise InvalidEvent(".".join(reversed(err.path)), f"nested more than {MAX_DEPTH} levels", index) from None
+    return hashlib.sha256(orjson.dumps(canonical, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+class TooDeep(Exception):
+    """Raised by :func:`canon` past ``MAX_DEPTH``; each level adds its key on the way out (error path only)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.path: list[str] = []
+
+
+def canon(value: Any, namespaces: Mapping[str, str], depth: int) -> Any:
+    """The canonical form of one JSON value (see :func:`content_hash`)."""
+    if isinstance(value, str):
+        return canon_text(value)
+    if depth > MAX_DEPTH:
+        raise TooDeep()
+    if isinstance(value, dict):
+        found = {}
+        for key, item in value.items():
+            try:
+                found[expand(key, namespaces) if ":" in key else key] = canon(item, namespaces, depth + 1)
+            except TooDeep as err:
+                err.path.append(key)
+                raise
+        return found
+    if isinstance(value, list):
+        items = [canon(item, namespaces, depth + 1) for item in value]
+        return sorted(items, key=sort_key) if len(items) > 1 else items
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(int(value)) if math.isfinite(value) and float(value).is_integer() and abs(value) < 2**53 else repr(float(value))
+    return value
+
+
+def sort_key(item: Any) -> bytes:
+    return item.encode() if isinstance(item, str) else orjson.dumps(item, option=orjson.OPT_SORT_KEYS)
+
+
+def canon_text(value: str) -> str:
+    """Date-times as UTC instants, CBV and gs1 terms without their namespace."""
+    value = value.strip()
+    if len(value) >= 16 and value[10:11] == "T" and _DATE_TIME.fullmatch(value):
+        try:
+            return datetime.fromisoformat(value).astimezone(UTC).isoformat(timespec="milliseconds")
+        except (ValueError, OverflowError):
+            return value
+    return _TERM_PREFIX.sub("", value) if ":" in value else value
+
+
+def expand(key: str, namespaces: Mapping[str, str]) -> str:
+    """``prefix:local`` to ``{namespace}#local`` (trailing / or # of the namespace ignored)."""
+    prefix, colon, local = key.partition(":")
+    if not colon or prefix not in namespaces:
+        return key
+    return f"{namespaces[prefix].rstrip('/#')}#{local}"
 
 
 def check_header(doc: Mapping[str, Any]) -> None:
@@ -249,14 +374,17 @@ def iso_date(value: Any, where: str, index: int | None) -> str:
     return value[:10]
 
 
-def number(value: Any, where: str, index: int | None) -> float:
+def number(value: Any, where: str, index: int | None, limit: float = READING_MAX) -> float:
+    """A finite JSON number within ±``limit``."""
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise InvalidEvent(where, "must be a number", index)
+    if abs(value) > limit:
+        raise InvalidEvent(where, f"must be between -{limit:g} and {limit:g}", index)
     return float(value)
 
 
-def canonical_event_id(event: Mapping[str, Any]) -> str:
-    """A stable id for an event without ``eventID``: SHA-256 of its canonical JSON."""
+def legacy_event_id(event: Mapping[str, Any]) -> str:
+    """The version-1 id of a JSON event without ``eventID`` (SHA-256 of its JSON), kept as an alias."""
     content = {k: v for k, v in event.items() if k not in ("recordTime", "eventID")}
     digest = hashlib.sha256(orjson.dumps(content, option=orjson.OPT_SORT_KEYS)).hexdigest()
     return f"ni:///sha-256;{digest}?ver=livebot1"
@@ -265,10 +393,13 @@ def canonical_event_id(event: Mapping[str, Any]) -> str:
 class EventParser:
     """Checks one event against the EPCIS 2.0 and CBV rules and pulls out what livebot uses."""
 
-    def __init__(self, index: int, event: Any, prefixes: tuple[str, ...]) -> None:
+    def __init__(self, index: int, event: Any, prefixes: tuple[str, ...], namespaces: Mapping[str, str] | None = None,
+                 legacy_ids: bool = True) -> None:
         self.index = index
         self.event = event
         self.prefixes = prefixes
+        self.namespaces = namespaces if namespaces is not None else DEFAULT_NAMESPACES
+        self.legacy_ids = legacy_ids
         self.lots: dict[tuple[str, str], LotRef] = {}
 
     def fail(self, where: str, problem: str) -> InvalidEvent:
@@ -299,22 +430,41 @@ class EventParser:
         self.what(kind, action)
         details = self.details(kind, action, biz_step, disposition)
         readings = self.readings(event_time)
+        digest = content_hash(event, self.namespaces, self.index)
+        aliases: tuple[str, ...] = ()
         event_id = event.get("eventID")
         if event_id is None:
-            event_id = canonical_event_id(event)
+            event_id = f"ni:///sha-256;{digest}?ver=livebot2"
+            aliases = (legacy_event_id(event),) if self.legacy_ids else ()
         else:
-            event_id = uri(event_id, "eventID", self.index)
+            event_id = text(event_id, "eventID", self.index, EVENT_ID_MAX)
         if "errorDeclaration" in event:
-            if not isinstance(event["errorDeclaration"], Mapping):
-                raise self.fail("errorDeclaration", "must be an object")
+            details.update(self.error_declaration(event["errorDeclaration"]))
             details["retracts"] = event_id
-            event_id = f"{event_id}#error"[:URI_MAX]
+            event_id, aliases = f"{event_id}#error", tuple(f"{alias}#error" for alias in aliases)
         return ParsedEvent(
             index=self.index, event_id=event_id, event_type=kind, action=action, biz_step=biz_step,
             disposition=disposition, event_time=event_time, tz_offset=offset, read_point=read_point,
             biz_location=biz_location, lots=list(self.lots.values()), readings=readings, details=details,
-            body=dict(event),
+            body=dict(event), content_hash=digest, aliases=aliases,
         )
+
+    def error_declaration(self, value: Any) -> dict[str, Any]:
+        """``errorDeclaration``: when, why, and the corrective events that replace the declared one."""
+        where = "errorDeclaration"
+        if not isinstance(value, Mapping):
+            raise self.fail(where, "must be an object")
+        if "declarationTime" not in value:
+            raise self.fail(f"{where}.declarationTime", "missing")
+        found: dict[str, Any] = {"declared_at": timestamp(value["declarationTime"], f"{where}.declarationTime", self.index).isoformat()}
+        if value.get("reason") is not None:
+            found["reason"] = _TERM_PREFIX.sub("", uri(value["reason"], f"{where}.reason", self.index))
+        corrective = value.get("correctiveEventIDs", [])
+        if not isinstance(corrective, list):
+            raise self.fail(f"{where}.correctiveEventIDs", "must be an array")
+        if corrective:
+            found["corrective_event_ids"] = [uri(item, f"{where}.correctiveEventIDs[{i}]", self.index) for i, item in enumerate(corrective)]
+        return found
 
     def action(self, kind: str) -> str | None:
         action = self.event.get("action")
@@ -350,10 +500,10 @@ class EventParser:
         """The per-type rules on what an event is about, collecting the lots it names."""
         event = self.event
         if kind == "ObjectEvent":
-            epcs = self.epc_list("epcList")
-            quantities = self.quantity_list("quantityList", "object")
-            if not epcs and not quantities:
-                raise self.fail("epcList", "an ObjectEvent needs a non-empty epcList or quantityList")
+            # EPCIS 2.0: epcList and quantityList are both optional (an ObjectEvent may carry only
+            # sensor readings for a place, or name its object through an extension).
+            self.epc_list("epcList")
+            self.quantity_list("quantityList", "object")
             if "ilmd" in event and action != "ADD":
                 raise self.fail("ilmd", "ILMD is only allowed on an ObjectEvent with action ADD")
         elif kind == "TransformationEvent":
@@ -397,7 +547,7 @@ class EventParser:
                 gtin, lot = parse_epc_class(item["epcClass"], f"{where}.epcClass")
             except BadCode as err:
                 raise self.fail(err.field, err.problem) from err
-            quantity = number(item["quantity"], f"{where}.quantity", self.index) if "quantity" in item else None
+            quantity = number(item["quantity"], f"{where}.quantity", self.index, QUANTITY_MAX) if "quantity" in item else None
             if quantity is not None and quantity < 0:
                 raise self.fail(f"{where}.quantity", "must not be negative")
             uom = text(item["uom"], f"{where}.uom", self.index, 8) if "uom" in item else None
@@ -432,6 +582,10 @@ class EventParser:
             found = self.inspection(inspection, disposition)
             if found is not None:
                 details["inspection"] = found
+        certification = self.event.get("certificationInfo")
+        if certification is not None:
+            items = certification if isinstance(certification, list) else [certification]
+            details["certification"] = [uri(item, f"certificationInfo[{i}]", self.index) for i, item in enumerate(items)]
         return details
 
     def ext(self, name: str) -> Any:
@@ -521,17 +675,27 @@ class EventParser:
         if not isinstance(report, Mapping):
             raise self.fail(where, "must be an object")
         at = timestamp(report["time"], f"{where}.time", self.index) if "time" in report else default_time
+        for name in ("value", "minValue", "maxValue", "meanValue", "sDev", "percValue"):
+            if name in report:
+                number(report[name], f"{where}.{name}", self.index)
         kind = report.get("type")
         if kind is not None:
-            kind = text(kind, f"{where}.type", self.index, 64)
-        if "value" not in report or kind is None:
+            kind = sensor_type(text(kind, f"{where}.type", self.index, URI_MAX))
+        name = "value" if "value" in report else "meanValue"
+        if name not in report or kind is None:
             return None
-        value = number(report["value"], f"{where}.value", self.index)
+        value = number(report[name], f"{where}.{name}", self.index)
         uom = text(report["uom"], f"{where}.uom", self.index, 8) if "uom" in report else ""
         if kind in TEMPERATURE_TYPES:
             value, uom = celsius(value, uom, f"{where}.uom", self.index)
             kind = "Temperature"
         return Reading(type=kind[-32:], value=value, uom=uom, at=at)
+
+
+def sensor_type(value: str) -> str:
+    """``gs1:Temperature``, ``https://gs1.org/voc/Temperature``, ``gs1:MT-Temperature`` -> ``Temperature``."""
+    short = _TERM_PREFIX.sub("", value)
+    return short[3:] if short.startswith("MT-") else short
 
 
 def celsius(value: float, uom: str, where: str, index: int) -> tuple[float, str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from livebot.errors import LivebotError, NotFoundError, PayloadTooLarge, ValidationError
+from livebot.errors import ConflictError, LivebotError, NotFoundError, PayloadTooLarge, ValidationError
 
 
 class TraceError(LivebotError):
@@ -32,6 +32,24 @@ class InvalidEvent(ValidationError):
     def as_dict(self) -> dict[str, object]:
         """The 422 body: ``{"error", "event_index", "field"}``."""
         return {"error": self.problem, "event_index": self.event_index, "field": self.field}
+
+
+class EventConflict(ConflictError):
+    """A stored ``eventID`` arrives with different content (and is not an error declaration): 409."""
+
+    def __init__(self, event_id: str, event_index: int) -> None:
+        super().__init__(f"eventID {event_id} is already stored with different content; "
+                         "correct it with an EPCIS error declaration (errorDeclaration) and a corrective event")
+        self.event_id = event_id
+        self.event_index = event_index
+        self.field = "eventID"
+
+    def __reduce__(self) -> tuple[type, tuple[str, int]]:
+        return (type(self), (self.event_id, self.event_index))
+
+    def as_dict(self) -> dict[str, object]:
+        """The 409 body, shaped like the 422 one."""
+        return {"error": str(self), "event_index": self.event_index, "field": self.field}
 
 
 class DocumentTooLarge(PayloadTooLarge):

@@ -1,7 +1,9 @@
 """Store a validated EPCIS document in one transaction: events, lot index, readings, inspections.
 
 Re-sending a document is idempotent: events are keyed by ``eventID`` (or a canonical hash of
-the event when it has none), so a repeat is counted as a duplicate and stored once.
+the event when it has none), so a repeat is counted as a duplicate and stored once; a known
+``eventID`` with different content is refused (409). An error declaration marks the event it
+declares (and itself) retracted: kept, but no longer part of any batch's chain.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,6 +22,7 @@ from livebot.storage.base import utcnow
 from livebot.storage.engine import Database
 from livebot.trace import chains, projection
 from livebot.trace.epcis import ParsedDocument, ParsedEvent
+from livebot.trace.errors import EventConflict
 from livebot.trace.models import Inspection, Location, Product, SensorReading, TraceEvent, TraceEventLot
 from livebot.trace.settings import TraceSettings, settings_for
 
@@ -59,12 +62,15 @@ async def import_document(db: Database, doc: ParsedDocument, zone: ZoneInfo,
 
 
 async def store_document(session: AsyncSession, doc: ParsedDocument, zone: ZoneInfo, settings: TraceSettings) -> ImportResult:
-    known = await existing_event_ids(session, [e.event_id for e in doc.events])
+    known = await existing_events(session, [i for e in doc.events for i in (e.event_id, *e.aliases)])
     fresh: list[ParsedEvent] = []
     for event in doc.events:
-        if event.event_id not in known:
-            known.add(event.event_id)
+        stored = next((known[i] for i in (event.event_id, *event.aliases) if i in known), None)
+        if stored is None:
+            known[event.event_id] = event.content_hash
             fresh.append(event)
+        elif stored and stored != event.content_hash and not event.declaration:
+            raise EventConflict(event.event_id, event.index)
     await save_locations(session, doc.locations)
     renamed = await save_products(session, doc.products)
     affected: set[str] = set()
@@ -75,7 +81,9 @@ async def store_document(session: AsyncSession, doc: ParsedDocument, zone: ZoneI
         for event in fresh:
             affected.update(ref.lot for ref in event.lots)
             gtins.update(ref.gtin for ref in event.lots)
-        await projection.rebuild(session, affected, zone)
+        declared = await apply_declarations(session, fresh)
+        affected |= declared
+        await projection.rebuild(session, affected, zone, reset=declared)
     if affected or renamed:
         affected |= await chains.refresh(session, affected, renamed, settings=settings)
     result = ImportResult(stored=len(fresh), duplicates=len(doc.events) - len(fresh), lots=sorted(affected),
@@ -84,11 +92,30 @@ async def store_document(session: AsyncSession, doc: ParsedDocument, zone: ZoneI
     return result
 
 
-async def existing_event_ids(session: AsyncSession, ids: list[str]) -> set[str]:
-    found: set[str] = set()
+async def existing_events(session: AsyncSession, ids: list[str]) -> dict[str, str]:
+    """Stored event id -> its content hash ("" for events stored before hashes were kept)."""
+    found: dict[str, str] = {}
     for part in projection.chunks(sorted(set(ids))):
-        found.update(await session.scalars(select(TraceEvent.event_id).where(TraceEvent.event_id.in_(part))))
+        rows = await session.execute(select(TraceEvent.event_id, TraceEvent.content_hash).where(TraceEvent.event_id.in_(part)))
+        found.update((event_id, digest or "") for event_id, digest in rows)
     return found
+
+
+async def apply_declarations(session: AsyncSession, fresh: list[ParsedEvent]) -> set[str]:
+    """Mark retracted the events new declarations name, and new events already declared wrong;
+    returns the lots of those events (their chains change)."""
+    declared = {e.details["retracts"] for e in fresh if e.declaration}
+    candidates = [f"{e.event_id}#error" for e in fresh if not e.declaration]
+    for part in projection.chunks(candidates):
+        found = await session.scalars(select(TraceEvent.event_id).where(TraceEvent.event_id.in_(part)))
+        declared.update(event_id.removesuffix("#error") for event_id in found)
+    lots: set[str] = set()
+    for part in projection.chunks(sorted(declared)):
+        await session.execute(update(TraceEvent).where(TraceEvent.event_id.in_(part)).values(retracted=True))
+        rows = await session.scalars(select(TraceEventLot.lot).join(TraceEvent, TraceEvent.id == TraceEventLot.event_pk)
+                                     .where(TraceEvent.event_id.in_(part)))
+        lots.update(rows)
+    return lots
 
 
 async def insert_events(session: AsyncSession, events: list[ParsedEvent]) -> list[int]:
@@ -97,7 +124,8 @@ async def insert_events(session: AsyncSession, events: list[ParsedEvent]) -> lis
     rows = [
         {"event_id": e.event_id, "event_type": e.event_type, "action": e.action, "biz_step": e.biz_step,
          "disposition": e.disposition, "event_time": e.event_time, "tz_offset": e.tz_offset, "read_point": e.read_point,
-         "biz_location": e.biz_location, "details": e.details, "body": e.body, "recorded_at": now}
+         "biz_location": e.biz_location, "details": e.details, "body": e.body, "recorded_at": now,
+         "content_hash": e.content_hash or None, "retracted": e.declaration}
         for e in events
     ]
     for part in projection.chunks(rows, 1000):

@@ -10,8 +10,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, Float, ForeignKey, Index, Integer, LargeBinary, String
+from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.expression import false
 
 from livebot.storage.base import Base, BigId, UtcDateTime, utcnow
 
@@ -123,6 +124,10 @@ class TraceEvent(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     body: Mapped[dict[str, Any]] = mapped_column(JSON)
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    content_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """livebot.trace.epcis.content_hash: a resend under this eventID must have the same (else 409)."""
+    retracted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """An error declaration, or an event one declared wrong: kept, but no longer part of any chain."""
 
 
 class TraceEventLot(Base):

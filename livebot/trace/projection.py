@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from livebot.storage.base import utcnow
@@ -28,6 +28,11 @@ CHUNK = 500
 RAW_STAGE = "raw_milk"
 SHIPPING_STEPS = ("shipping", "departing")
 RECEIVING_STEPS = ("receiving", "arriving")
+RAW_EVENT_FIELDS: dict[str, Any] = {"milking_end": None, "milking_start": None, "farm": "", "tank": "", "departed_at": None, "truck": "",
+                                    "arrived_at": None, "plant": "", "processing_start": None}
+BATCH_EVENT_FIELDS: dict[str, Any] = {"expiry_date": None, "can_code": None, "production_date": None, "plant": "", "line": "",
+                                      "processing_start": None}
+"""What events can set on a raw-milk lot / batch: cleared before re-deriving a lot an error declaration touched."""
 
 
 @dataclass(slots=True)
@@ -53,7 +58,7 @@ def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
 
 
 async def lot_events(session: AsyncSession, lots: Iterable[str]) -> dict[str, list[LotEvent]]:
-    """Every stored event naming each lot, oldest first, without retracted ones."""
+    """Every stored event naming each lot, oldest first, without error declarations and the events they retract."""
     found: dict[str, list[LotEvent]] = defaultdict(list)
     for part in chunks(sorted(lots)):
         rows = await session.execute(
@@ -61,14 +66,11 @@ async def lot_events(session: AsyncSession, lots: Iterable[str]) -> dict[str, li
                    TraceEvent.event_type, TraceEvent.action, TraceEvent.biz_step, TraceEvent.event_time,
                    TraceEvent.read_point, TraceEvent.biz_location, TraceEvent.details)
             .join(TraceEvent, TraceEvent.id == TraceEventLot.event_pk)
-            .where(TraceEventLot.lot.in_(part))
+            .where(TraceEventLot.lot.in_(part), TraceEvent.retracted.is_(False))
             .order_by(TraceEvent.event_time, TraceEvent.id)
         )
         for lot, *fields in rows:
             found[lot].append(LotEvent(*fields))
-    for lot, entries in found.items():
-        retracted = {e.details["retracts"] for e in entries if "retracts" in e.details}
-        found[lot] = [e for e in entries if e.event_id not in retracted and "retracts" not in e.details]
     return found
 
 
@@ -170,8 +172,12 @@ def apply(row: Any, fields: dict[str, Any]) -> None:
     row.updated_at = utcnow()
 
 
-async def rebuild(session: AsyncSession, lots: set[str], zone: ZoneInfo) -> None:
-    """Re-derive the raw-milk lots and batches for ``lots`` inside the caller's transaction."""
+async def rebuild(session: AsyncSession, lots: set[str], zone: ZoneInfo, reset: Collection[str] = ()) -> None:
+    """Re-derive the raw-milk lots and batches for ``lots`` inside the caller's transaction.
+
+    Lots in ``reset`` (touched by an error declaration) first lose every event-derived value and
+    batch source, so what a retracted event said is gone; values pushed as plain JSON go with them.
+    """
     events = await lot_events(session, lots)
     gtins = {e.gtin for entries in events.values() for e in entries if e.gtin}
     stages = dict((await session.execute(select(Product.gtin, Product.stage).where(Product.gtin.in_(gtins)))).tuples().all()) if gtins else {}
@@ -179,8 +185,10 @@ async def rebuild(session: AsyncSession, lots: set[str], zone: ZoneInfo) -> None
     names: dict[str, str] = {}
     for part in chunks(sorted(locations)):
         names.update((await session.execute(select(Location.location_id, Location.name).where(Location.location_id.in_(part)))).tuples().all())
-    raws = {r.lot: r for part in chunks(sorted(events)) for r in await session.scalars(select(RawMilkLot).where(RawMilkLot.lot.in_(part)))}
-    batches = {b.lot: b for part in chunks(sorted(events)) for b in await session.scalars(select(Batch).where(Batch.lot.in_(part)))}
+    wanted = sorted(set(events) | set(reset))
+    raws = {r.lot: r for part in chunks(wanted) for r in await session.scalars(select(RawMilkLot).where(RawMilkLot.lot.in_(part)))}
+    batches = {b.lot: b for part in chunks(wanted) for b in await session.scalars(select(Batch).where(Batch.lot.in_(part)))}
+    await clear_derived(session, reset, raws, batches)
     made_pks = [e.pk for entries in events.values() for e in entries if e.role == "output" and e.event_type == "TransformationEvent"]
     inputs = await transformation_inputs(session, made_pks)
     planned: list[tuple[str, str, dict[str, Any], list[LotEvent]]] = []
@@ -213,6 +221,18 @@ async def rebuild(session: AsyncSession, lots: set[str], zone: ZoneInfo) -> None
         session.add(row)
         sources = {src for e in entries if e.role == "output" for src in inputs.get(e.pk, ())}
         session.add_all(BatchSource(batch_lot=lot, source_lot=src) for src in sorted(sources) if (lot, src) not in known_sources)
+
+
+async def clear_derived(session: AsyncSession, reset: Collection[str], raws: dict[str, RawMilkLot], batches: dict[str, Batch]) -> None:
+    """Forget what events said about the ``reset`` lots (see :func:`rebuild`)."""
+    for lot in reset:
+        for row, empty in ((raws.get(lot), RAW_EVENT_FIELDS), (batches.get(lot), BATCH_EVENT_FIELDS)):
+            if row is not None:
+                for name, value in empty.items():
+                    setattr(row, name, value)
+    for part in chunks(sorted(set(reset) & set(batches))):
+        await session.execute(delete(BatchSource).where(BatchSource.batch_lot.in_(part)))
+    await session.flush()
 
 
 async def check_can_codes(session: AsyncSession, claimed: dict[str, str]) -> None:

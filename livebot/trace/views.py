@@ -2,6 +2,8 @@
 
 People get a mobile page in Simplified Chinese; machines asking ``Accept: application/json``
 get the batch summary. The page is public, so every value is escaped by the template.
+``?linkType=all`` (or ``Accept: application/linkset+json``) answers the GS1 Digital Link link set
+(RFC 9264 JSON); ``linkType`` picks one of its links; scripts on other origins may read it (CORS).
 """
 
 from __future__ import annotations
@@ -9,13 +11,14 @@ from __future__ import annotations
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp_jinja2
 import orjson
 from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from livebot.appkeys import DATABASE
+from livebot.appkeys import CONFIG, DATABASE
 from livebot.auth.access import anonymous, public
 from livebot.trace import facts
 from livebot.trace.digitallink import digital_link_path, gtin14, valid_lot
@@ -24,9 +27,14 @@ from livebot.trace.keys import SCANS, SUMMARY_CACHE, TRACE_SETTINGS
 from livebot.trace.reply import promise_label
 
 routes = web.RouteTableDef()
+CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "Link"}
 JSON_HEADERS = CIMultiDictProxy(CIMultiDict(
-    {"Content-Type": "application/json", "Cache-Control": "public, max-age=30", "Vary": "Accept"}))
+    {"Content-Type": "application/json", "Cache-Control": "public, max-age=30", "Vary": "Accept", **CORS}))
 """Built once: a cached JSON answer is the stored bytes plus these headers, nothing computed per request."""
+LINKSET = "application/linkset+json"
+GS1_VOC = "https://gs1.org/voc/"
+PREFLIGHT = {**CORS, "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS", "Access-Control-Allow-Headers": "Accept",
+             "Access-Control-Max-Age": "86400"}
 
 
 @lru_cache(maxsize=4096)
@@ -46,7 +54,7 @@ def problem(request: web.Request, status: int, message: str, field: str | None =
         body: dict[str, Any] = {"error": message}
         if field:
             body["field"] = field
-        return web.Response(body=orjson.dumps(body), status=status, content_type="application/json")
+        return web.Response(body=orjson.dumps(body), status=status, content_type="application/json", headers=CORS)
     response = aiohttp_jinja2.render_template("trace/not_found.html", request, {"status": status, "message": message})
     response.set_status(status)
     return response
@@ -82,9 +90,54 @@ async def resolve(request: web.Request) -> web.Response:
     if not entry.found or entry.gtin != gtin:
         return problem(request, 404, "未找到该批次，请核对罐底的批次号", "lot")
     count_scan(request, lot)
-    if wants_json(request):
+    kind = requested_link_type(request)
+    if kind == "all":
+        return linkset_response(request, gtin, lot, entry.summary or {})
+    if kind == "traceability" or wants_json(request):
         return web.Response(body=entry.json, headers=JSON_HEADERS)
+    # gs1:pip, gs1:defaultLink, no linkType, or one this resolver does not have: the default link
     return aiohttp_jinja2.render_template("trace/batch.html", request, page(entry.summary or {}, request))
+
+
+@routes.options("/01/{gtin}/10/{lot}")
+@routes.options("/01/{gtin}/10/{lot}/21/{serial}")
+@anonymous
+async def preflight(request: web.Request) -> web.Response:
+    """CORS preflight for scripts on other origins (the scan page's) reading the resolver."""
+    return web.Response(status=204, headers=PREFLIGHT)
+
+
+def requested_link_type(request: web.Request) -> str | None:
+    """``all`` for the link set (``?linkType=all`` or ``Accept: application/linkset+json``), else the
+    short name of ``?linkType`` (``gs1:pip`` / ``https://gs1.org/voc/pip`` -> ``pip``), else None."""
+    if LINKSET in request.headers.get("Accept", ""):
+        return "all"
+    if not request.query_string:
+        return None
+    value = request.query.get("linkType", "")
+    return value.removeprefix("gs1:").removeprefix(GS1_VOC) or None
+
+
+def linkset(base: str, gtin: str, lot: str, summary: dict[str, Any]) -> dict[str, Any]:
+    """The GS1 Digital Link link set of one lot (RFC 9264 ``application/linkset+json``)."""
+    anchor = f"{base}{digital_link_path(gtin, lot)}"
+    title = " ".join(part for part in (summary.get("product_name"), lot) if part) or lot
+    page_link = {"href": anchor, "title": f"{title} 批次溯源", "type": "text/html", "hreflang": ["zh-CN"]}
+    return {"linkset": [{
+        "anchor": anchor,
+        f"{GS1_VOC}defaultLink": [page_link],
+        f"{GS1_VOC}pip": [page_link],
+        f"{GS1_VOC}traceability": [{"href": f"{anchor}?linkType=gs1:traceability", "title": f"{title} 溯源数据 (JSON)",
+                                    "type": "application/json"}],
+        f"{GS1_VOC}epcis": [{"href": f"{base}/api/v1/trace/events?lot={quote(lot, safe='')}", "title": "EPCIS 2.0 events (role trace)",
+                             "type": "application/ld+json"}],
+    }]}
+
+
+def linkset_response(request: web.Request, gtin: str, lot: str, summary: dict[str, Any]) -> web.Response:
+    base = request.app[CONFIG].server.public_url.rstrip("/") or f"{request.scheme}://{request.host}"
+    body = orjson.dumps(linkset(base, gtin, lot, summary))
+    return web.Response(body=body, content_type=LINKSET, headers={**CORS, "Cache-Control": "public, max-age=30", "Vary": "Accept"})
 
 
 @routes.get("/c/{code}")

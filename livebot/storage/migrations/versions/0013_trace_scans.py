@@ -1,6 +1,6 @@
 """trace: can scans per batch, minute and region (counts only)
 
-Revision ID: 0012_trace_scans
+Revision ID: 0013_trace_scans
 Revises: 0004b
 """
 
@@ -9,7 +9,7 @@ from alembic import op
 
 import livebot.storage.base
 
-revision = "0012_trace_scans"
+revision = "0013_trace_scans"
 down_revision = "0004b"
 branch_labels = None
 depends_on = None
