@@ -69,7 +69,7 @@ def import_platform(args: argparse.Namespace) -> int:
         raw = args.file.read_bytes()
     except OSError as err:
         raise ValidationError(str(args.file), f"无法读取：{err.strerror}") from err
-    found = asyncio.run(run_import(config_from_args(args), args, raw))
+    found = asyncio.run(run_import(config_with_data(args), args, raw))
     figures = ", ".join(f"{FIELDS[k]} {v}" for k, v in found.values.items())
     print(f"session {args.session} {found.platform}: {found.rows} rows -> {figures}")
     return 0
