@@ -136,7 +136,6 @@ def export_ids(config: Path) -> list[str]:
 
 
 async def test_sigkill_mid_load_loses_no_acknowledged_event(tmp_path: Path, database_url: str) -> None:
-    started = time.monotonic()
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     config = write_config(tmp_path, database_url, port)
@@ -170,4 +169,3 @@ async def test_sigkill_mid_load_loses_no_acknowledged_event(tmp_path: Path, data
     assert len(exported) == len(set(exported)), "an event was stored twice"
     assert acked <= set(exported), f"{len(acked - set(exported))} acknowledged events are missing"
     assert set(exported) == {str(e["id"]) for events in sent for e in events}
-    assert time.monotonic() - started < 30
