@@ -4,10 +4,9 @@ Requests put their events on a bounded queue and wait on a future. The writer ta
 job waiting (up to ``batch_max_events``), inserts them with multi-row
 ``INSERT ... ON CONFLICT (source, external_id) DO NOTHING`` (so duplicates across requests,
 restarts and even within the batch are stored once), learns exactly which rows are new
-(``RETURNING`` on PostgreSQL; one JSON aggregate on SQLite, see :func:`insert_sqlite`),
-then moderates exactly the new events (:class:`~livebot.chat.moderation.Moderator`, journaled: a
-duplicate or a re-sent batch is never judged again, a failed commit is rolled back in its memory
-too), re-flags the few it hides and raises
+(``RETURNING`` on PostgreSQL; one JSON aggregate on SQLite, see :func:`insert_sqlite`), so that
+moderation remembers exactly the new events (see :func:`insert_rows`: a duplicate or a re-sent batch
+is never judged again, a failed commit is rolled back in moderation's memory too), and raises
 the ``merged_count`` of flood heads in the same transaction (all of it one synchronous function
 run by :meth:`~livebot.storage.engine.Database.write`: on SQLite one hand-over to the writer
 thread instead of a loop round trip per statement), commits, and
@@ -30,7 +29,6 @@ import json
 import logging
 import time
 from collections import Counter, deque
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -58,7 +56,6 @@ TABLE = StoredEvent.__table__
 Key = tuple[str, str]
 PUBLISH_QUEUE_BATCHES = 256
 STOP_TIMEOUT = 30.0
-Judge = Callable[[ChatEvent, Route], Verdict]
 
 
 @dataclass(slots=True)
@@ -210,10 +207,18 @@ def insert_postgresql(conn: Connection, items: list[Pending], received_at: datet
 
 
 def insert_rows(backend: str, statement: Any, items: list[Pending], received_at: datetime, keep_raw: bool,
-                judge: Judge | None, conn: Connection) -> dict[Key, int]:
-    """Insert ``items``, moderate the new ones with ``judge`` (if given: then ``items`` carry no
-    verdict yet), re-flag what it hides and raise the flood heads' ``merged_count``, all in the
-    caller's transaction; returns the primary key of every row that was new."""
+                moderator: Moderator | None, conn: Connection) -> dict[Key, int]:
+    """Insert ``items`` moderated and raise the flood heads' ``merged_count``, in the caller's
+    transaction (and the moderator's journal, see :meth:`Writer.insert`); returns the primary key
+    of every row that was new.
+
+    With a moderator, each key's first item is judged as if new, and inserted with that verdict.
+    If some were stored already (a relay's retry), moderation's memory is rolled back and only the
+    new ones are judged again, the rows whose verdict changed rewritten: moderation learns from
+    stored events only, and a batch without repeats costs no extra statement."""
+    firsts = first_claims(items)
+    if moderator is not None:
+        judge_all(firsts, moderator)
     if backend == "sqlite":
         inserted = insert_sqlite(conn, items, received_at, keep_raw)
     elif backend == "postgresql":
@@ -221,9 +226,14 @@ def insert_rows(backend: str, statement: Any, items: list[Pending], received_at:
     else:
         rows = [row_of(item, received_at, keep_raw) for item in items]
         inserted = {(source, external_id): pk for pk, source, external_id in conn.execute(statement, rows).all()}
-    stored = first_claims(items, inserted)
-    if judge is not None:
-        flag_rows(backend, conn, judge_stored(stored, inserted, judge))
+    stored = [item for item in firsts if (item.event.source, item.event.id) in inserted]
+    if moderator is not None and len(stored) < len(firsts):
+        moderator.rollback()
+        moderator.begin()
+        provisional = [item.verdict for item in stored]
+        judge_all(stored, moderator)
+        flag_rows(backend, conn, [(inserted[(item.event.source, item.event.id)], item.verdict)
+                                  for item, before in zip(stored, provisional, strict=True) if item.verdict != before])
     merges = Counter(item.verdict.merged_into for item in stored if item.verdict.merged_into is not None)
     if merges and backend == "sqlite":
         heads = orjson.dumps([[s, i, n] for (s, i), n in merges.items()]).decode()
@@ -233,31 +243,27 @@ def insert_rows(backend: str, statement: Any, items: list[Pending], received_at:
     return inserted
 
 
-def first_claims(items: list[Pending], inserted: dict[Key, int]) -> list[Pending]:
-    """The items whose rows are new, each key once (its first claimant, as :meth:`Writer.resolve` answers)."""
+def first_claims(items: list[Pending]) -> list[Pending]:
+    """Each key's first item (the one that claims a new row, as :meth:`Writer.resolve` answers)."""
     claimed: set[Key] = set()
-    stored: list[Pending] = []
+    firsts: list[Pending] = []
     for item in items:
         key = (item.event.source, item.event.id)
-        if key in inserted and key not in claimed:
+        if key not in claimed:
             claimed.add(key)
-            stored.append(item)
-    return stored
+            firsts.append(item)
+    return firsts
 
 
-def judge_stored(stored: list[Pending], inserted: dict[Key, int], judge: Judge) -> list[tuple[int, Verdict]]:
-    """Moderate each stored event once, in arrival order; returns the rows to re-flag (stored clean)."""
-    changed: list[tuple[int, Verdict]] = []
-    for item in stored:
-        verdict = judge(item.event, item.route)
-        if verdict is not CLEAN:
-            item.verdict = verdict
-            changed.append((inserted[(item.event.source, item.event.id)], verdict))
-    return changed
+def judge_all(items: list[Pending], moderator: Moderator) -> None:
+    """Moderate each item once, in arrival order (the moderator remembers them: journal it)."""
+    judge = moderator.judge
+    for item in items:
+        item.verdict = judge(item.event, item.route)
 
 
 def flag_rows(backend: str, conn: Connection, changed: list[tuple[int, Verdict]]) -> None:
-    """Store the verdicts of rows inserted clean: hidden, flags, and ``merged_count`` 0 for a merged one."""
+    """Rewrite the moderation of stored rows: hidden, flags, and ``merged_count`` 0 for a merged one."""
     if not changed:
         return
     if backend == "sqlite":
@@ -439,10 +445,10 @@ class Writer:
         moderator = self.moderator
         if moderator is not None:
             for item in items:
-                item.verdict = CLEAN  # judged in the transaction, once the new rows are known
+                item.verdict = CLEAN  # judged in the transaction (a retried batch is judged afresh)
             moderator.begin()
         work = functools.partial(insert_rows, self.db.backend, self.statement, items, utcnow(), self.settings.store_raw,
-                                 moderator.judge if moderator is not None else None)
+                                 moderator)
         try:
             inserted = await self.db.write(work)
         except Exception:

@@ -43,6 +43,19 @@ async def test_a_steady_viewer_with_a_resent_batch_is_never_rate_limited(client:
     assert len(rows) == 30 and [r.flags for r in rows] == [[]] * 30 and not any(r.hidden for r in rows)
 
 
+async def test_a_request_mixing_a_resent_batch_with_new_comments(client: TestClient) -> None:
+    """Judged as if all were new, then again for the new ones only: the rows are rewritten."""
+    posts = [comment("steady", i * 0.9, f"第{i}句话") for i in range(8)]  # 8 comments in 6.3 s: under the limit
+    posts += [comment("other", 7, "666"), comment("third", 30, "666")]
+    assert (await post_events(client, posts[:8]))[1] == {"accepted": 8, "duplicates": 0}
+    again = posts[:8] + [comment("steady", 7.2, "新的一句"), comment("steady", 7.4, "又一句")] + posts[8:]
+    assert (await post_events(client, again))[1] == {"accepted": 4, "duplicates": 8}
+    rows = await stored(client)
+    assert [r.flags for r in rows] == [[]] * 12 and all(r.merged_count == 1 for r in rows)
+    assert (await post_events(client, [comment("fourth", 31, "666")]))[1]["accepted"] == 1
+    assert (await stored(client))[-1].flags == ["merged"]
+
+
 async def test_late_interleaved_batches_of_a_steady_viewer_are_not_rate_limited(client: TestClient) -> None:
     posts = [comment("steady", i * 4, f"第{i}句话") for i in range(20)]
     assert (await post_events(client, posts[10:]))[0] == 202
@@ -93,16 +106,18 @@ async def test_a_refused_request_leaves_moderation_unchanged(aiohttp_client: Any
 
 async def test_a_commit_failing_after_moderation_is_forgotten(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
     moderator = client.app[INGEST].moderator
-    real = writer_module.flag_rows
     failures = []
 
-    def fail_once(*args: Any) -> None:
-        if not failures:
-            failures.append(1)
-            raise OSError("disk full")  # inside the transaction, after the new rows were judged
-        real(*args)
+    def fail_once(real: Callable[..., Any]) -> Callable[..., Any]:
+        def insert(*args: Any) -> Any:
+            if not failures:
+                failures.append(1)
+                raise OSError("disk full")  # inside the transaction, after the batch was judged
+            return real(*args)
+        return insert
 
-    monkeypatch.setattr(writer_module, "flag_rows", fail_once)
+    for name in ("insert_sqlite", "insert_postgresql"):
+        monkeypatch.setattr(writer_module, name, fail_once(getattr(writer_module, name)))
     burst = [comment("fast", i * 0.1, f"刷屏{i}") for i in range(12)] + [comment("h", 0, "主播好美")]
     before = memory(moderator)
     assert (await post_events(client, burst))[0] == 503
