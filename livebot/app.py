@@ -18,7 +18,7 @@ from prometheus_client import CollectorRegistry
 
 from livebot.appkeys import API_DOC, BUS, CONFIG, DATABASE, REGISTRY
 from livebot.auth.access import access_middleware
-from livebot.auth.ratelimit import LoginLimiter
+from livebot.auth.ratelimit import open_limiter
 from livebot.auth.views import LIMITER
 from livebot.auth.views import routes as auth_routes
 from livebot.bus.base import BusMetrics
@@ -93,7 +93,7 @@ def create_app(config: Config) -> web.Application:
     app[REGISTRY] = registry
     app[API_DOC] = openapi.ApiDoc()
     app[API_DOC].add(openapi.CORE_PATHS)
-    app[LIMITER] = LoginLimiter(config.auth.login_attempts, config.auth.login_window_seconds)
+    app[LIMITER] = open_limiter(config.auth, config.database.url, lambda: app[DATABASE])
     setup_session(
         app,
         EncryptedCookieStorage(

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import math
+
 import aiohttp_jinja2
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp_session import get_session, new_session
 
-from livebot.appkeys import DATABASE
+from livebot.appkeys import CONFIG, DATABASE
 from livebot.auth import store
 from livebot.auth.access import LANDING, csrf_token, public, roles
 from livebot.auth.identity import identity_of
-from livebot.auth.ratelimit import LoginLimiter
+from livebot.auth.ratelimit import LoginLimiter, client_address, limits_for
 from livebot.errors import AuthError
 
 routes = web.RouteTableDef()
@@ -42,27 +44,28 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     username = str(form.get("username", ""))[:64]
     password = str(form.get("password", ""))[:1024]
     target = safe_next(str(form.get("next", "/")))
+    settings = request.app[CONFIG].auth
+    limits = limits_for(settings, client_address(request, settings), username)
     limiter = request.app[LIMITER]
-    keys = (f"ip:{request.remote}", f"user:{username}")
-    wait = limiter.retry_after(*keys)
+    wait = await limiter.acquire(limits)  # counted before the password is checked: a burst cannot all pass
     if wait > 0:
-        return await render_login_error(request, username, target, f"尝试次数过多，请 {int(wait) + 1} 秒后再试", 429)
+        return await render_login_error(request, username, target, f"尝试次数过多，请 {math.ceil(wait)} 秒后再试", 429, wait)
     try:
         user = await store.authenticate(request.app[DATABASE], username, password)
     except AuthError as err:
-        limiter.fail(*keys)
         return await render_login_error(request, username, target, str(err), 401)
-    limiter.succeed(*keys)
+    await limiter.succeed(limits)
     session = await new_session(request)
     session["user_id"] = user.id
     raise web.HTTPFound(target if target != "/" else LANDING.get(user.role, "/"))
 
 
-async def render_login_error(request: web.Request, username: str, target: str, message: str, status: int) -> web.Response:
+async def render_login_error(request: web.Request, username: str, target: str, message: str, status: int,
+                             retry_after: float = 0.0) -> web.Response:
     context = {"next": target, "error": message, "username": username, "csrf": await csrf_token(request)}
     response = aiohttp_jinja2.render_template("auth/login.html", request, context, status=status)
-    if status == 429:
-        response.headers["Retry-After"] = "60"
+    if retry_after > 0:
+        response.headers["Retry-After"] = str(math.ceil(retry_after))  # the lock's remaining time, not a guess
     return response
 
 
