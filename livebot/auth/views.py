@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from urllib.parse import urlsplit
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -21,10 +22,15 @@ LIMITER: web.AppKey[LoginLimiter] = web.AppKey("login_limiter")
 
 
 def safe_next(target: str) -> str:
-    """Only same-site paths, so the login form cannot redirect people elsewhere."""
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return "/"
+    """Only same-site paths, so the login form cannot redirect people elsewhere. Checked on what a
+    browser would follow: any control character or backslash refuses the target outright, since
+    browsers strip tabs and newlines and read ``\\`` as ``/`` (``/\t/evil`` becomes ``//evil``)."""
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F or ch == "\\" for ch in target):
+        return "/"
+    parsed = urlsplit(target)
+    if parsed.scheme or parsed.netloc or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    return target
 
 
 @routes.get("/login", name="login")

@@ -113,6 +113,27 @@ async def test_open_redirect_is_refused(client: TestClient) -> None:
     assert resp.headers["Location"] == "/console"
 
 
+@pytest.mark.parametrize("target", ["/\t/evil.example", "/\n/evil.example", "/\r/evil.example", "/\\evil.example",
+                                    "\t//evil.example", "/\x00/evil.example", "https://evil.example/", "/%09/evil.example"])
+async def test_open_redirect_after_normalisation_is_refused(client: TestClient, target: str) -> None:
+    await store.add_user(client.app[DATABASE], "li", PASSWORD, "advisor")
+    page = await client.get("/login", params={"next": target})
+    assert 'value="/"' in await page.text() or target == "/%09/evil.example"
+    csrf = csrf_from(await page.text())
+    resp = await client.post("/login", data={"username": "li", "password": PASSWORD, "csrf_token": csrf, "next": target},
+                             allow_redirects=False)
+    location = resp.headers["Location"]
+    assert not location.startswith("//") and "evil.example" not in location.split("?")[0].lstrip("/").split("/")[0]
+    assert location in ("/console", "/%09/evil.example")
+
+
+async def test_query_string_next_with_encoded_tab_is_refused(client: TestClient) -> None:
+    await store.add_user(client.app[DATABASE], "li", PASSWORD, "advisor")
+    page = await client.get("/login?next=%2F%09%2Fevil.example")
+    html = await page.text()
+    assert "evil.example" not in html
+
+
 async def test_bearer_token(client: TestClient) -> None:
     headers = await bearer(client, "trace")
     resp = await client.get("/api/v1/me", headers=headers)
