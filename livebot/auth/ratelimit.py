@@ -8,6 +8,7 @@ process; the database limiter counts with one atomic upsert per key, so instance
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -36,7 +37,9 @@ class LoginLimiter(Protocol):
 
 
 def limits_for(settings: AuthSettings, address: str, username: str) -> dict[str, int]:
-    return {f"pair:{address}|{username}": settings.login_attempts, f"user:{username}": settings.login_user_attempts}
+    """Keys hold a digest of the name: any text the form sends (NUL, 64 emoji) makes a short, storable key."""
+    name = hashlib.sha256(username.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return {f"pair:{address[:64]}|{name}": settings.login_attempts, f"user:{name}": settings.login_user_attempts}
 
 
 @dataclass

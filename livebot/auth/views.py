@@ -11,7 +11,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp_session import get_session, new_session
 
 from livebot.appkeys import CONFIG, DATABASE
-from livebot.auth import store
+from livebot.auth import sessions, store
 from livebot.auth.access import LANDING, csrf_token, public, roles
 from livebot.auth.identity import identity_of
 from livebot.auth.ratelimit import LoginLimiter, client_address, limits_for
@@ -61,6 +61,9 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     except AuthError as err:
         return await render_login_error(request, username, target, str(err), 401)
     await limiter.succeed(limits)
+    before = (await get_session(request)).identity
+    if before is not None:  # a fresh id at login: a session id planted before it is worth nothing
+        await sessions.revoke(request.app[DATABASE], str(before))
     session = await new_session(request)
     session["user_id"] = user.id
     raise web.HTTPFound(target if target != "/" else LANDING.get(user.role, "/"))

@@ -6,6 +6,7 @@ import asyncio
 import time
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
 
@@ -13,7 +14,8 @@ from livebot.appkeys import DATABASE
 from livebot.auth import passwords, store
 from livebot.auth.ratelimit import DatabaseLimiter, MemoryLimiter
 from livebot.auth.views import LIMITER
-from tests.chat.ingest_helpers import event, post_events
+from livebot.chat import signing
+from tests.chat.ingest_helpers import SECRET, SOURCE, body_of, event, post_events
 from tests.conftest import PASSWORD, csrf_from
 
 
@@ -45,9 +47,12 @@ async def test_concurrent_burst_checks_at_most_the_limit_and_ingest_stays_fast(c
         assert (await post_events(client, [event()]))[0] == 202
     burst = [asyncio.ensure_future(attempt(client, csrf, "li", f"wrong-{i}")) for i in range(40)]
     await asyncio.sleep(0.01)
-    started = time.perf_counter()
-    status, answer = await post_events(client, [event()])
-    acknowledged = time.perf_counter() - started
+    body = body_of([event()])
+    async with aiohttp.ClientSession() as relay:  # the relay is another client: no login cookie
+        started = time.perf_counter()
+        resp = await relay.post(client.make_url(f"/api/v1/ingest/{SOURCE}"), data=body, headers=signing.signed_headers(SECRET, body))
+        status, answer = resp.status, await resp.json()
+        acknowledged = time.perf_counter() - started
     statuses = sorted([r.status for r in await asyncio.gather(*burst)])
     assert status == 202 and answer["accepted"] == 1, answer
     assert statuses.count(401) <= 5 and statuses.count(401) + statuses.count(429) == 40
@@ -72,12 +77,13 @@ async def test_disabled_user_pays_for_a_verification_and_is_refused(client: Test
 
 async def test_retry_after_is_the_remaining_lock(client: TestClient) -> None:
     csrf = csrf_from(await (await client.get("/login")).text())
+    first = time.monotonic()
     for _ in range(5):
         await attempt(client, csrf, "li", "bad")
     resp = await attempt(client, csrf, "li", "bad")
     assert resp.status == 429
     window = 300  # the default auth.login_window_seconds
-    assert window - 5 <= int(resp.headers["Retry-After"]) <= window
+    assert window - (time.monotonic() - first) - 1 <= int(resp.headers["Retry-After"]) <= window
 
 
 @pytest.fixture
