@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry
 
 from livebot.appkeys import API_DOC, BUS, CONFIG, DATABASE, REGISTRY
 from livebot.auth.access import access_middleware
+from livebot.auth.admin import routes as admin_routes
 from livebot.auth.ratelimit import open_limiter
 from livebot.auth.sessions import DatabaseSessionStorage
 from livebot.auth.views import LIMITER
@@ -94,6 +95,7 @@ def create_app(config: Config) -> web.Application:
     app.add_routes(metrics.routes)
     app.add_routes(openapi.routes)
     app.add_routes(auth_routes)
+    app.add_routes(admin_routes)
     app.router.add_static("/static/", PACKAGE_ROOT / "web" / "static", name="static")
     for setup in area_setups():
         setup(app)

@@ -72,3 +72,37 @@ async def test_hostile_cookies_are_just_no_session(client: TestClient, cookie: A
     resp = await client.get("/api/v1/me", headers={"Cookie": f"{COOKIE}={cookie}"})
     assert resp.status == 401
     assert (await client.get("/login", headers={"Cookie": f"{COOKIE}={cookie}"})).status == 200
+
+
+async def test_admin_page_disables_resets_and_revokes(client: TestClient) -> None:
+    from livebot.auth import audit
+    from tests.conftest import PASSWORD, bearer
+
+    db = client.app[DATABASE]
+    await store.add_user(db, "li", PASSWORD, "advisor", display_name="<b>李</b>")
+    headers = await bearer(client, "trace")
+    csrf = await login(client, "admin", username="boss")
+    page = await client.get("/admin/accounts")
+    html = await page.text()
+    assert page.status == 200 and "&lt;b&gt;李&lt;/b&gt;" in html and "lbt_" not in html
+    li = await store.user_by_name(db, "li")
+    assert (await client.post(f"/admin/users/{li.id}/disable", data={"csrf_token": csrf})).status == 200
+    assert (await store.user_by_name(db, "li")).disabled
+    assert (await client.post(f"/admin/users/{li.id}/disable", data={})).status == 403  # CSRF
+    short = await client.post(f"/admin/users/{li.id}/reset-password", data={"csrf_token": csrf, "password": "short"})
+    assert short.status == 400
+    done = await client.post(f"/admin/users/{li.id}/reset-password", data={"csrf_token": csrf, "password": "a new long one"})
+    assert done.status == 200
+    assert (await client.post("/admin/users/999999/enable", data={"csrf_token": csrf})).status == 404
+    assert (await client.post(f"/admin/users/{li.id}/promote", data={"csrf_token": csrf})).status == 404
+    token_id = (await store.list_tokens(db))[0].id
+    assert (await client.post(f"/admin/tokens/{token_id}/revoke", data={"csrf_token": csrf})).status == 200
+    assert (await client.get("/api/v1/me", headers=headers)).status == 401
+    actions = [e.action for e in await audit.recent(db)]
+    assert actions == ["token.revoke", "user.reset-password", "user.disable"]
+    assert all(e.actor == "user:boss" for e in await audit.recent(db))
+
+
+async def test_admin_page_is_admin_only(client: TestClient) -> None:
+    await login(client, "advisor")
+    assert (await client.get("/admin/accounts")).status == 403
