@@ -24,6 +24,7 @@ from livebot.bus.base import BusMetrics
 from livebot.bus.factory import open_bus
 from livebot.config import Config
 from livebot.errors import StorageError
+from livebot.privacy.setup import setup as privacy_setup
 from livebot.storage import migrate
 from livebot.storage.engine import Database, backend
 from livebot.web import health, metrics, openapi
@@ -96,6 +97,7 @@ def create_app(config: Config) -> web.Application:
     app.add_routes(openapi.routes)
     app.add_routes(auth_routes)
     app.add_routes(admin_routes)
+    privacy_setup(app)
     app.router.add_static("/static/", PACKAGE_ROOT / "web" / "static", name="static")
     for setup in area_setups():
         setup(app)

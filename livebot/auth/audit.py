@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from typing import Any
 
 from sqlalchemy import select
@@ -23,3 +24,11 @@ async def recent(db: Database, actions: tuple[str, ...] = (), limit: int = 200) 
         query = query.where(AuditEntry.action.in_(actions))
     async with db.sessions() as session:
         return list(await session.scalars(query))
+
+
+def cli_actor() -> str:
+    """``cli:<login name>`` for commands run on the server."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"

@@ -11,10 +11,10 @@ import hashlib
 import secrets
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from aiohttp import web
-from aiohttp_session import AbstractStorage, Session
+from aiohttp_session import AbstractStorage, Session, SessionData
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -43,7 +43,7 @@ class DatabaseSessionStorage(AbstractStorage):
             row = await session.scalar(select(AuthSession).where(AuthSession.id == digest(cookie), AuthSession.expires_at > utcnow()))
         if row is None:
             return Session(None, data=None, new=True, max_age=self.max_age)
-        return Session(cookie, data=row.data, new=False, max_age=self.max_age)
+        return Session(cookie, data=cast(SessionData, row.data), new=False, max_age=self.max_age)
 
     async def save_session(self, request: web.Request, response: web.StreamResponse, session: Session) -> None:
         key = session.identity

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from livebot.auth import store
+from livebot.auth import audit, store
 from livebot.auth.models import ROLES
 from livebot.auth.operations import revoke_and_record
 from livebot.cli.options import add_config_option
-from livebot.cli.users import CLI_ACTOR, with_database
+from livebot.cli.users import with_database
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -44,6 +44,6 @@ def list_tokens(args: argparse.Namespace) -> int:
 
 
 def revoke_token(args: argparse.Namespace) -> int:
-    with_database(args, lambda db: revoke_and_record(db, args.id, CLI_ACTOR))
+    with_database(args, lambda db: revoke_and_record(db, args.id, audit.cli_actor()))
     print(f"token {args.id} revoked")
     return 0

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from livebot.auth import store
+from livebot.auth import audit, store
 from livebot.auth.models import MACHINE_ROLES, ROLES
 from livebot.auth.operations import apply_change
 from livebot.cli.options import add_config_option, config_from_args
@@ -17,7 +17,6 @@ from livebot.storage import migrate
 from livebot.storage.engine import Database, backend
 
 T = TypeVar("T")
-CLI_ACTOR = "cli"
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -74,7 +73,7 @@ def add_user(args: argparse.Namespace) -> int:
 
 def change_user(args: argparse.Namespace) -> int:
     password = read_password() if args.action == "reset-password" else ""
-    with_database(args, lambda db: apply_change(db, args.action, args.name, password, CLI_ACTOR))
+    with_database(args, lambda db: apply_change(db, args.action, args.name, password, audit.cli_actor()))
     print(f"user {args.name}: {args.action} done")
     return 0
 
