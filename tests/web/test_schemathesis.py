@@ -45,7 +45,7 @@ async def test_every_operation_answers_within_its_schema_for_every_role(tmp_path
             result = subprocess.run(  # noqa: ASYNC221
                 [st_command(), "run", f"{base}/api/v1/openapi.json", "-u", base, *headers, "--max-examples", "3", "--seed", "1",
                  "-c", CHECKS, "--phases", "examples,fuzzing", "-w", "1", "--no-color"],
-                capture_output=True, text=True, timeout=600)
+                capture_output=True, text=True, timeout=600, cwd=tmp_path)
             if result.returncode != 0:
                 failures[role or "anonymous"] = result.stdout[-4000:]
     finally:
