@@ -6,25 +6,25 @@ and is closed (writers flushed) when the app stops.
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
 from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 from aiohttp_session import setup as setup_session
-from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from prometheus_client import CollectorRegistry
 
 from livebot.appkeys import API_DOC, BUS, CONFIG, DATABASE, REGISTRY
 from livebot.auth.access import access_middleware
-from livebot.auth.ratelimit import LoginLimiter
+from livebot.auth.admin import routes as admin_routes
+from livebot.auth.ratelimit import open_limiter
+from livebot.auth.sessions import DatabaseSessionStorage
 from livebot.auth.views import LIMITER
 from livebot.auth.views import routes as auth_routes
 from livebot.bus.base import BusMetrics
 from livebot.bus.factory import open_bus
 from livebot.config import Config
 from livebot.errors import StorageError
+from livebot.privacy.setup import setup as privacy_setup
 from livebot.storage import migrate
 from livebot.storage.engine import Database, backend
 from livebot.web import health, metrics, openapi, protocol_log
@@ -74,14 +74,6 @@ async def bus_ctx(app: web.Application) -> AsyncIterator[None]:
     await bus.close()
 
 
-def session_key(config: Config) -> bytes:
-    """32 key bytes for the encrypted cookie; random when no secret is set (one instance only)."""
-    if config.auth.session_secret:
-        return hashlib.sha256(config.auth.session_secret.encode()).digest()
-    logger.warning("auth.session_secret is not set: logins will not survive a restart or span instances")
-    return os.urandom(32)
-
-
 def create_app(config: Config) -> web.Application:
     """Build the whole service for ``config``; nothing starts until the app runs."""
     registry = CollectorRegistry()
@@ -94,18 +86,8 @@ def create_app(config: Config) -> web.Application:
     app[REGISTRY] = registry
     app[API_DOC] = openapi.ApiDoc()
     app[API_DOC].add(openapi.CORE_PATHS)
-    app[LIMITER] = LoginLimiter(config.auth.login_attempts, config.auth.login_window_seconds)
-    setup_session(
-        app,
-        EncryptedCookieStorage(
-            session_key(config),
-            cookie_name="livebot_session",
-            httponly=True,
-            secure=config.auth.cookie_secure,
-            samesite="Lax",
-            max_age=config.auth.session_max_age,
-        ),
-    )
+    app[LIMITER] = open_limiter(config.auth, config.database.url, lambda: app[DATABASE])
+    setup_session(app, DatabaseSessionStorage(lambda: app[DATABASE], max_age=config.auth.session_max_age, secure=config.auth.cookie_secure))
     app.middlewares.append(error_middleware)
     app.middlewares.append(access_middleware)
     protocol_log.install()
@@ -116,6 +98,8 @@ def create_app(config: Config) -> web.Application:
     app.add_routes(metrics.routes)
     app.add_routes(openapi.routes)
     app.add_routes(auth_routes)
+    app.add_routes(admin_routes)
+    privacy_setup(app)
     app.router.add_static("/static/", PACKAGE_ROOT / "web" / "static", name="static")
     for setup in area_setups():
         setup(app)

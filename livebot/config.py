@@ -80,6 +80,25 @@ class AuthSettings:
     session_max_age: int = 12 * 3600
     login_attempts: int = 5
     login_window_seconds: int = 300
+    # Attempts per username from all addresses together (a looser limit, so one address cannot lock an account).
+    login_user_attempts: int = 20
+    # Where attempts are counted: "auto" (database on PostgreSQL, else memory), "memory" or "database".
+    login_limiter: str = "auto"
+    # Keys the in-memory limiter keeps at most (the oldest windows are dropped first).
+    login_tracked_keys: int = 20_000
+    # Header carrying the client address (e.g. "X-Forwarded-For"), believed only from trusted_proxies.
+    client_ip_header: str = ""
+    trusted_proxies: tuple[str, ...] = ()
+    # /metrics: public unless a token (role metrics) is required or the caller's address is listed.
+    metrics_token_required: bool = False
+    metrics_allow: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.login_limiter not in ("auto", "memory", "database"):
+            raise ConfigError("auth.login_limiter", "must be auto, memory or database")
+        for name in ("login_attempts", "login_user_attempts", "login_window_seconds", "login_tracked_keys", "session_max_age"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"auth.{name}", "must be at least 1")
 
 
 @dataclass(frozen=True)
@@ -113,7 +132,8 @@ SECTIONS: dict[str, type] = {
     "auth": AuthSettings,
 }
 AREA_SECTIONS = frozenset(
-    {"chat", "moderation", "faq", "sentiment", "trace", "schedule", "overlays", "engagement", "console", "demo", "replies", "cases"}
+    {"chat", "moderation", "faq", "sentiment", "trace", "schedule", "overlays", "engagement", "console", "demo", "replies", "cases",
+     "privacy"}
 )
 
 

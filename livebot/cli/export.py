@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import hashlib
 import io
 import sys
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from typing import IO, Any
 import orjson
 from sqlalchemy import Row
 
+from livebot.auth import audit
 from livebot.chat import store
 from livebot.cli.options import add_config_option, config_with_data
 from livebot.storage import migrate
@@ -45,7 +47,9 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     events.add_argument("--session", type=int, help="only events routed to this session id")
     events.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     events.add_argument("--output", "-o", help="file to write (default: standard output)")
-    events.add_argument("--raw", action="store_true", help="jsonl: include each event's raw platform payload")
+    events.add_argument("--raw", action="store_true", help="jsonl: include each event's raw platform payload (implies --real-names)")
+    events.add_argument("--real-names", action="store_true",
+                        help="viewers' platform ids and names as stored (default: pseudonyms); recorded in the export log")
     events.set_defaults(func=export_events)
 
 
@@ -67,6 +71,15 @@ def as_json(row: Row[Any]) -> dict[str, Any]:
     return item
 
 
+def pseudonymised(item: dict[str, Any]) -> dict[str, Any]:
+    """The viewer as a stable pseudonym: the same person stays one person across the file."""
+    user = item["user"]
+    if user["id"] or user["name"]:
+        alias = hashlib.sha256(f"{item['platform']}\x1f{user['id'] or user['name']}".encode()).hexdigest()[:12]
+        item["user"] = {"id": f"v-{alias}", "name": f"观众 {alias[:6]}"}
+    return item
+
+
 def csv_cell(name: str, value: Any) -> Any:
     if value is None:
         return ""
@@ -81,7 +94,8 @@ def as_csv(item: dict[str, Any]) -> list[Any]:
     return [csv_cell(name, flat[name]) for name in CSV_COLUMNS]
 
 
-async def write_events(url: str, out: IO[bytes], fmt: str, source: str | None, session: int | None, raw: bool) -> int:
+async def write_events(url: str, out: IO[bytes], fmt: str, source: str | None, session: int | None, raw: bool,
+                       real_names: bool = True) -> int:
     """Stream matching events to ``out``; returns how many were written."""
     if backend(url) == "sqlite":
         await migrate.upgrade(url)
@@ -110,7 +124,8 @@ async def write_events(url: str, out: IO[bytes], fmt: str, source: str | None, s
 
     try:
         async for row in store.stream_events(db, source=source, session_id=session, with_raw=raw and fmt == "jsonl"):
-            out.write(emit(as_json(row)))
+            item = as_json(row)
+            out.write(emit(item if real_names else pseudonymised(item)))
             written += 1
             if written % FLUSH_EVERY == 0:
                 out.flush()
@@ -122,12 +137,24 @@ async def write_events(url: str, out: IO[bytes], fmt: str, source: str | None, s
 
 def export_events(args: argparse.Namespace) -> int:
     config = config_with_data(args)
+    real = bool(args.real_names or args.raw)
+    target = args.output or "stdout"
     if args.output:
         with open(args.output, "wb") as out:
-            count = asyncio.run(write_events(config.database.url, out, args.format, args.source, args.session, args.raw))
+            count = asyncio.run(write_events(config.database.url, out, args.format, args.source, args.session, args.raw, real))
     else:
         count = asyncio.run(
-            write_events(config.database.url, sys.stdout.buffer, args.format, args.source, args.session, args.raw)
+            write_events(config.database.url, sys.stdout.buffer, args.format, args.source, args.session, args.raw, real)
         )
+    asyncio.run(record_export(config.database.url, target, count, args, real))
     print(f"exported {count} events", file=sys.stderr)
     return 0
+
+
+async def record_export(url: str, target: str, count: int, args: argparse.Namespace, real: bool) -> None:
+    db = Database.open(url)
+    try:
+        await audit.record(db, audit.cli_actor(), "export", "chat events", to=target, events=count, format=args.format,
+                           source=args.source, session=args.session, raw=bool(args.raw), names="real" if real else "pseudonymised")
+    finally:
+        await db.close()

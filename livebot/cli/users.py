@@ -1,4 +1,4 @@
-"""``livebot user add NAME --role ROLE``: the password comes from a prompt or stdin."""
+"""``livebot user add|disable|enable|reset-password|list``: passwords come from a prompt or stdin."""
 
 from __future__ import annotations
 
@@ -6,12 +6,17 @@ import argparse
 import asyncio
 import getpass
 import sys
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
-from livebot.auth import store
-from livebot.auth.models import ROLES
+from livebot.auth import audit, store
+from livebot.auth.models import MACHINE_ROLES, ROLES
+from livebot.auth.operations import apply_change
 from livebot.cli.options import add_config_option, config_from_args
 from livebot.storage import migrate
 from livebot.storage.engine import Database, backend
+
+T = TypeVar("T")
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -19,10 +24,19 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     sub = user.add_subparsers(dest="user_command", metavar="ACTION", required=True)
     add = sub.add_parser("add", help="add a user (password read from the terminal or stdin)")
     add.add_argument("name")
-    add.add_argument("--role", required=True, choices=[r for r in ROLES if r != "trace"])
+    add.add_argument("--role", required=True, choices=[r for r in ROLES if r not in MACHINE_ROLES])
     add.add_argument("--display-name", default="")
     add_config_option(add)
     add.set_defaults(func=add_user)
+    for action, text in (("disable", "stop a user logging in and end their sessions"), ("enable", "let a disabled user log in again"),
+                         ("reset-password", "set a new password (read like add) and end the user's sessions")):
+        cmd = sub.add_parser(action, help=text)
+        cmd.add_argument("name")
+        add_config_option(cmd)
+        cmd.set_defaults(func=change_user, action=action)
+    listing = sub.add_parser("list", help="every user with role and state")
+    add_config_option(listing)
+    listing.set_defaults(func=list_users)
 
 
 def read_password() -> str:
@@ -34,18 +48,37 @@ def read_password() -> str:
     return sys.stdin.readline().rstrip("\r\n")
 
 
-async def add_user_async(url: str, name: str, password: str, role: str, display_name: str) -> None:
-    if backend(url) == "sqlite":
-        await migrate.upgrade(url)
-    db = Database.open(url)
-    try:
-        await store.add_user(db, name, password, role, display_name)
-    finally:
-        await db.close()
+def with_database(args: argparse.Namespace, work: Callable[[Database], Awaitable[T]]) -> T:
+    """Run ``work`` on the configured database (an embedded one is migrated first)."""
+    url = config_from_args(args).database.url
+
+    async def run() -> T:
+        if backend(url) == "sqlite":
+            await migrate.upgrade(url)
+        db = Database.open(url)
+        try:
+            return await work(db)
+        finally:
+            await db.close()
+
+    return asyncio.run(run())
 
 
 def add_user(args: argparse.Namespace) -> int:
-    config = config_from_args(args)
-    asyncio.run(add_user_async(config.database.url, args.name, read_password(), args.role, args.display_name))
+    password = read_password()
+    with_database(args, lambda db: store.add_user(db, args.name, password, args.role, args.display_name))
     print(f"user {args.name} added with role {args.role}")
+    return 0
+
+
+def change_user(args: argparse.Namespace) -> int:
+    password = read_password() if args.action == "reset-password" else ""
+    with_database(args, lambda db: apply_change(db, args.action, args.name, password, audit.cli_actor()))
+    print(f"user {args.name}: {args.action} done")
+    return 0
+
+
+def list_users(args: argparse.Namespace) -> int:
+    for user in with_database(args, store.list_users):
+        print(f"{user.username}\t{user.role}\t{'disabled' if user.disabled else 'active'}\t{user.display_name}")
     return 0

@@ -7,6 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from livebot.appkeys import DATABASE
+from livebot.auth import audit
 from livebot.auth.access import roles
 from livebot.auth.identity import identity_of
 from livebot.engagement import exports, store
@@ -94,6 +95,10 @@ async def export(request: web.Request) -> web.Response:
     report, _ = await report_for(request.app, session_id, fresh=bool_param(request, "fresh"))
     body = exports.render(report, fmt, table)
     name = exports.filename(report, fmt, table)
+    identity = identity_of(request)
+    await audit.record(request.app[DATABASE], f"{identity.kind}:{identity.name}" if identity else "unknown", "export",
+                       f"engagement session {session_id}", format=fmt, table=table,
+                       names="anonymised" if report["topics"].get("anonymized") else "real")
     return web.Response(body=body, headers={
         "Content-Type": exports.CONTENT_TYPES[fmt], "Content-Disposition": f'attachment; filename="{name}"',
         "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"})

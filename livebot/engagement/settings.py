@@ -14,8 +14,8 @@ PLATFORM_FIELDS = ("views", "peak_viewers", "likes", "shares", "follows", "comme
 class EngagementSettings:
     # Live figures: minutes touched by new chat are recomputed from stored events this often.
     flush_seconds: float = 5.0
-    # Show top commenters as "抖音观众 1" instead of their names.
-    anonymize_users: bool = False
+    # Show top commenters as "抖音观众 1" instead of their names (false: real names, noted in the export log).
+    anonymize_users: bool = True
     # WeCom group robot webhook URLs that get the post-session summary (markdown with a link).
     report_robot_urls: tuple[str, ...] = ()
     # Seconds a robot POST may take.

@@ -11,6 +11,7 @@ from livebot.errors import AuthError, ConflictError, NotFoundError, PayloadTooLa
 
 logger = logging.getLogger(__name__)
 
+API_ERRORS = {404: "接口不存在", 405: "此接口不支持该请求方法"}
 STATUS = ((ValidationError, 400), (AuthError, 401), (NotFoundError, 404), (ConflictError, 409), (PayloadTooLarge, 413))
 
 
@@ -32,6 +33,13 @@ async def error_middleware(
         return web.json_response(error_body(err), status=status, dumps=json_dumps)
     except web.HTTPRequestEntityTooLarge as err:
         return web.json_response({"error": err.text or "request body too large"}, status=413)
+    except web.HTTPException as err:
+        if err.status < 400 or not request.path.startswith("/api/"):
+            raise
+        # API callers get the documented {"error": ...} shape for 404, 405 and the rest, not text/plain
+        headers = {"Allow": err.headers["Allow"]} if "Allow" in err.headers else None
+        return web.json_response({"error": API_ERRORS.get(err.status, err.reason)}, status=err.status, headers=headers,
+                                 dumps=json_dumps)
 
 
 def json_dumps(obj: object) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from aiohttp import web
 
@@ -11,6 +12,7 @@ from livebot.appkeys import BUS, DATABASE
 from livebot.auth.access import public
 from livebot.errors import LivebotError
 
+logger = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 
 
@@ -23,7 +25,9 @@ async def healthz(request: web.Request) -> web.Response:
             await asyncio.wait_for(ping(), timeout=3)
             checks[name] = "ok"
         except (LivebotError, TimeoutError) as err:
-            checks[name] = f"error: {err}"
+            # which dependency is down, never its address or driver message (those go to the log)
+            logger.warning("healthz: %s is down: %s", name, err)
+            checks[name] = "timeout" if isinstance(err, TimeoutError) else "unavailable"
     ok = all(v == "ok" for v in checks.values())
     body = {"status": "ok" if ok else "unavailable", "version": __version__, "checks": checks}
     return web.json_response(body, status=200 if ok else 503)

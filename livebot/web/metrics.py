@@ -8,8 +8,10 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
-from livebot.appkeys import REGISTRY
+from livebot.appkeys import CONFIG, REGISTRY
 from livebot.auth.access import public
+from livebot.auth.identity import identity_of
+from livebot.auth.ratelimit import client_address
 
 routes = web.RouteTableDef()
 
@@ -64,5 +66,19 @@ def metrics_middleware(metrics: HttpMetrics) -> Callable[..., Awaitable[web.Stre
 @routes.get("/metrics")
 @public
 async def metrics_view(request: web.Request) -> web.Response:
+    if not metrics_allowed(request):
+        return web.json_response({"error": "需要 metrics 角色的令牌"}, status=401, headers={"WWW-Authenticate": "Bearer"})
     body = generate_latest(request.app[REGISTRY])
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+def metrics_allowed(request: web.Request) -> bool:
+    """Public unless ``auth.metrics_token_required`` or ``auth.metrics_allow`` is set; then a token of
+    role ``metrics`` (or an admin) or a listed client address."""
+    settings = request.app[CONFIG].auth
+    if not settings.metrics_token_required and not settings.metrics_allow:
+        return True
+    identity = identity_of(request)
+    if identity is not None and identity.has_role("metrics"):
+        return True
+    return bool(settings.metrics_allow) and client_address(request, settings) in settings.metrics_allow

@@ -7,7 +7,7 @@ from aiohttp.test_utils import TestClient
 
 from livebot.appkeys import DATABASE
 from livebot.auth import store
-from livebot.auth.ratelimit import LoginLimiter
+from livebot.auth.ratelimit import MemoryLimiter
 from livebot.errors import ValidationError
 from tests.conftest import PASSWORD, bearer, csrf_from, login
 
@@ -77,12 +77,12 @@ async def test_rate_limit_after_failures(client: TestClient) -> None:
 
 def test_limiter_window_expires() -> None:
     now = [0.0]
-    limiter = LoginLimiter(2, 60, clock=lambda: now[0])
-    limiter.fail("k")
-    limiter.fail("k")
-    assert limiter.retry_after("k") == pytest.approx(60)
+    limiter = MemoryLimiter(60, clock=lambda: now[0])
+    assert limiter.acquire_now({"k": 2}) == 0
+    assert limiter.acquire_now({"k": 2}) == 0
+    assert limiter.acquire_now({"k": 2}) == pytest.approx(60)
     now[0] = 61
-    assert limiter.retry_after("k") == 0
+    assert limiter.acquire_now({"k": 2}) == 0
 
 
 @pytest.mark.parametrize("role", sorted(LANDINGS))
@@ -111,6 +111,27 @@ async def test_open_redirect_is_refused(client: TestClient) -> None:
     resp = await client.post("/login", data={"username": "li", "password": PASSWORD, "csrf_token": csrf,
                                              "next": "//evil.example"}, allow_redirects=False)
     assert resp.headers["Location"] == "/console"
+
+
+@pytest.mark.parametrize("target", ["/\t/evil.example", "/\n/evil.example", "/\r/evil.example", "/\\evil.example",
+                                    "\t//evil.example", "/\x00/evil.example", "https://evil.example/", "/%09/evil.example"])
+async def test_open_redirect_after_normalisation_is_refused(client: TestClient, target: str) -> None:
+    await store.add_user(client.app[DATABASE], "li", PASSWORD, "advisor")
+    page = await client.get("/login", params={"next": target})
+    assert 'value="/"' in await page.text() or target == "/%09/evil.example"
+    csrf = csrf_from(await page.text())
+    resp = await client.post("/login", data={"username": "li", "password": PASSWORD, "csrf_token": csrf, "next": target},
+                             allow_redirects=False)
+    location = resp.headers["Location"]
+    assert not location.startswith("//") and "evil.example" not in location.split("?")[0].lstrip("/").split("/")[0]
+    assert location in ("/console", "/%09/evil.example")
+
+
+async def test_query_string_next_with_encoded_tab_is_refused(client: TestClient) -> None:
+    await store.add_user(client.app[DATABASE], "li", PASSWORD, "advisor")
+    page = await client.get("/login?next=%2F%09%2Fevil.example")
+    html = await page.text()
+    assert "evil.example" not in html
 
 
 async def test_bearer_token(client: TestClient) -> None:

@@ -60,7 +60,7 @@ def seeded(config: Config) -> tuple[list[dict[str, Any]], int]:
 def test_jsonl_export_is_faithful(tmp_path: Path, database_url: str, seeded: tuple[list[dict[str, Any]], int]) -> None:
     sent, session_id = seeded
     out = tmp_path / "events.jsonl"
-    assert main(["export", "events", "--config", str(config_file(tmp_path, database_url)), "--format", "jsonl",
+    assert main(["export", "events", "--config", str(config_file(tmp_path, database_url)), "--format", "jsonl", "--real-names",
                  "--output", str(out)]) == 0
     lines = [orjson.loads(line) for line in out.read_bytes().splitlines()]
     assert [item["id"] for item in lines] == [e["id"] for e in sent]
@@ -91,7 +91,7 @@ def test_csv_export_has_bom_and_round_trips(tmp_path: Path, database_url: str,
                                             seeded: tuple[list[dict[str, Any]], int]) -> None:
     sent, _ = seeded
     out = tmp_path / "events.csv"
-    main(["export", "events", "--config", str(config_file(tmp_path, database_url)), "--format", "csv",
+    main(["export", "events", "--config", str(config_file(tmp_path, database_url)), "--format", "csv", "--real-names",
           "--output", str(out)])
     raw = out.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")

@@ -14,7 +14,7 @@ from livebot.engagement.settings import EngagementSettings
 from livebot.engagement.store import minute_rows
 from tests.engagement.conftest import T0, make_show, store_transcript
 
-SETTINGS = EngagementSettings()
+SETTINGS = EngagementSettings(anonymize_users=False)  # these tests read real names; the default hides them
 
 
 async def report_of(app: web.Application, **show: Any) -> tuple[Any, dict[str, Any]]:
