@@ -10,20 +10,21 @@ Two kinds of rows come from the knowledge base itself: ``--leave-one-out`` asks 
 against an index without it (natural positives), ``--leave-entry-out W`` asks every phrasing
 of an entry against an index without the whole entry (in-domain questions the knowledge base
 cannot answer: the near misses abstention must catch), each such row weighing W.
-The shipped constants: ``python -m livebot.faq.calibration livebot/faq/data/sample_kb.toml
-tests/fixtures/faq/questions_dev.jsonl --leave-one-out --leave-entry-out 0.25``.
+A cases path may end in ``:tune`` or ``:held`` to use one half of it (``evaluation.split_half``):
+calibrate on the tune half, report on the held half. The shipped constants: see
+``ranking.CALIBRATION``.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from livebot.faq.evaluation import read_split_cases
 from livebot.faq.index import FaqIndex
 from livebot.faq.kb import FaqEntry, load_kb
 from livebot.faq.question import detect_question
@@ -33,9 +34,9 @@ from livebot.faq.tokenizer import default_tokenizer
 TOP_CANDIDATES = 3
 
 
-def features(candidate: Candidate) -> tuple[float, float, float]:
+def features(candidate: Candidate) -> tuple[float, ...]:
     """The calibrated features of a candidate (same order as ``ranking.CALIBRATION``)."""
-    return confidence_features(candidate.explained, candidate.total, candidate.margin)
+    return confidence_features(candidate.explained, candidate.total, candidate.margin, candidate.missing)
 
 
 def training_rows(entries: Sequence[FaqEntry], cases: Iterable[dict[str, object]]) -> list[tuple[tuple[float, ...], int]]:
@@ -143,14 +144,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Print fitted calibration constants for a knowledge base and labelled cases."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("kb", type=Path)
-    parser.add_argument("cases", type=Path, nargs="+")
+    parser.add_argument("cases", nargs="+", help="JSON lines {text, faq_id}; PATH:tune or PATH:held for one half")
+    parser.add_argument("--l2", type=float, default=0.01, help="L2 penalty of the logistic fit")
     parser.add_argument("--leave-one-out", action="store_true", help="also learn from the KB's own aliases")
     parser.add_argument(
         "--leave-entry-out", type=float, default=0.0, metavar="W",
         help="also learn abstention from each entry asked without it, rows weighing W",
     )
     args = parser.parse_args(argv)
-    cases = [json.loads(line) for path in args.cases for line in path.read_text(encoding="utf-8").splitlines() if line]
+    cases = [case for spec in args.cases for case in read_split_cases(spec)]
     entries = load_kb(args.kb)
     rows = training_rows(entries, cases)
     if args.leave_one_out:
@@ -160,7 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         negatives = leave_entry_out_rows(entries)
         rows += negatives
         row_weights += [args.leave_entry_out] * len(negatives)
-    weights, bias = fit(rows, weights=row_weights)
+    weights, bias = fit(rows, weights=row_weights, l2=args.l2)
     print(f"CALIBRATION = ({', '.join(f'{w:.2f}' for w in weights)})")
     print(f"CALIBRATION_BIAS = {bias:.2f}")
     print(f"rows={len(rows)} positives={sum(y for _, y in rows)}", file=sys.stderr)
