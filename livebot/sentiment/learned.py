@@ -24,7 +24,7 @@ LABELS = ("positive", "neutral", "negative")
 WEIGHTS_FILE = Path(__file__).with_name("data") / "learned_weights.json"
 MAX_ORDER = 3
 # Weights smaller than this are dropped from the shipped file (they change no decision).
-PRUNE = 0.02
+PRUNE = 0.06
 
 
 def features(text: str, lexicon_total: float, interrogative: bool, emojis: Sequence[str]) -> dict[str, float]:
@@ -36,8 +36,13 @@ def features(text: str, lexicon_total: float, interrogative: bool, emojis: Seque
             gram = padded[start : start + order]
             if gram not in ("^", "$"):
                 found[gram] = 1.0
-    for emoji in emojis:
-        found[f"e:{emoji}"] = 1.0
+    found.update(_extra_features(text, lexicon_total, interrogative, emojis))
+    return found
+
+
+def _extra_features(text: str, lexicon_total: float, interrogative: bool, emojis: Sequence[str]) -> dict[str, float]:
+    """The features besides n-grams: emoji, the lexicon's total, asking, a bias."""
+    found = {f"e:{emoji}": 1.0 for emoji in emojis}
     if not text and emojis:
         found["emoji-only"] = 1.0
     found["lex+"] = min(max(lexicon_total, 0.0), 4.0)
@@ -58,6 +63,32 @@ class LearnedSentiment:
         """Probability per label in ``LABELS`` order."""
         return _probabilities(self.weights, found)
 
+    def label_probabilities(
+        self, text: str, lexicon_total: float, interrogative: bool, emojis: Sequence[str]
+    ) -> tuple[float, ...]:
+        """``probabilities(features(...))`` without building the feature dict (the hot path)."""
+        get = self.weights.get
+        p0 = p1 = p2 = 0.0
+        padded = f"^{text}$"
+        length = len(padded)
+        seen: set[str] = set()
+        for order in range(1, MAX_ORDER + 1):
+            for start in range(length - order + 1):
+                gram = padded[start : start + order]
+                row = get(gram)
+                if row is not None and gram not in seen:  # binary features, as in training
+                    seen.add(gram)
+                    p0 += row[0]
+                    p1 += row[1]
+                    p2 += row[2]
+        for feature, value in _extra_features(text, lexicon_total, interrogative, emojis).items():
+            row = get(feature)
+            if row is not None:
+                p0 += row[0] * value
+                p1 += row[1] * value
+                p2 += row[2] * value
+        return _softmax(p0, p1, p2)
+
 
 def _probabilities(weights: Mapping[str, Sequence[float]], found: Mapping[str, float]) -> tuple[float, ...]:
     logits = [0.0, 0.0, 0.0]
@@ -68,10 +99,14 @@ def _probabilities(weights: Mapping[str, Sequence[float]], found: Mapping[str, f
             logits[0] += row[0] * value
             logits[1] += row[1] * value
             logits[2] += row[2] * value
-    top = max(logits)
-    exps = [math.exp(z - top) for z in logits]
-    total = sum(exps)
-    return (exps[0] / total, exps[1] / total, exps[2] / total)
+    return _softmax(*logits)
+
+
+def _softmax(a: float, b: float, c: float) -> tuple[float, float, float]:
+    top = max(a, b, c)
+    ea, eb, ec = math.exp(a - top), math.exp(b - top), math.exp(c - top)
+    total = ea + eb + ec
+    return (ea / total, eb / total, ec / total)
 
 
 @functools.cache
@@ -106,7 +141,7 @@ def train(
                     gradient = (probabilities[k] - (k == gold)) * value + l2 * row[k]
                     square[k] += gradient * gradient
                     row[k] -= rate * gradient / math.sqrt(square[k])
-    return {feature: [round(w, 4) for w in row] for feature, row in weights.items() if max(abs(w) for w in row) >= PRUNE}
+    return {feature: [round(w, 3) for w in row] for feature, row in weights.items() if max(abs(w) for w in row) >= PRUNE}
 
 
 def read_labelled(paths: Iterable[str]) -> list[tuple[str, str]]:

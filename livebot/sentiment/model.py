@@ -90,8 +90,7 @@ class SentimentModel:
         lexical = round(math.tanh(total / 2), 4)
         if self.learned is None:
             return Sentiment(label=_label(total), score=lexical)
-        found = features(text, total, is_interrogative(text), emojis)
-        probabilities = self.learned.probabilities(found)
+        probabilities = self.learned.label_probabilities(text, total, is_interrogative(text), emojis)
         label: Label = LABELS[probabilities.index(max(probabilities))]  # type: ignore[assignment]
         sign = {"positive": 1, "negative": -1, "neutral": 0}[label]
         if sign == 0:  # neutral stays within the lexicon's neutral band
