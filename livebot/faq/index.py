@@ -33,7 +33,9 @@ COMMON_SPAN = 4.0
 COMMON_FLOOR = 0.25
 NUMBER_IMPORTANCE = 0.1
 MIN_IDF = 1e-3
-_NUMBER = re.compile(r"^[0-9.]+[a-z]*$")
+# Bare quantities (8个月 is normalised to digits, but 一年半, 两年, 半 stay in words): how much
+# or how long says little about which entry a question is about.
+_NUMBER = re.compile(r"^(?:[0-9.]+[a-z]*|[0-9.零一二两三四五六七八九十百千万半几]+(?:年|个月|周|天|岁|次|罐|勺|斤|小时|分钟|个)?)$")
 
 
 class Bm25Index:
