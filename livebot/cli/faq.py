@@ -16,6 +16,7 @@ from typing import IO, Any
 
 import orjson
 
+from livebot.cli.faq_calibrate import register as register_calibrate
 from livebot.cli.faq_kb import register_kb_commands
 from livebot.cli.jsonl import run_filter
 from livebot.faq.enrich import Enricher, Enrichment
@@ -45,6 +46,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     evaluate.set_defaults(func=run_eval)
 
     register_kb_commands(actions)  # faq import / export (livebot.cli.faq_kb)
+    register_calibrate(actions)  # faq calibrate (livebot.cli.faq_calibrate)
 
 
 def run_suggest(args: argparse.Namespace, stdin: IO[bytes] | IO[str] | None = None, stdout: IO[bytes] | None = None) -> int:

@@ -20,9 +20,10 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from livebot.faq.evaluation import read_split_cases
 from livebot.faq.index import FaqIndex
@@ -39,7 +40,7 @@ def features(candidate: Candidate) -> tuple[float, ...]:
     return confidence_features(candidate.explained, candidate.total, candidate.margin, candidate.missing)
 
 
-def training_rows(entries: Sequence[FaqEntry], cases: Iterable[dict[str, object]]) -> list[tuple[tuple[float, ...], int]]:
+def training_rows(entries: Sequence[FaqEntry], cases: Iterable[Mapping[str, Any]]) -> list[tuple[tuple[float, ...], int]]:
     """(features, label) for the top candidates of every case."""
     ranker = Ranker(FaqIndex(entries, default_tokenizer()))
     rows = []
@@ -81,7 +82,7 @@ def leave_entry_out_rows(entries: Sequence[FaqEntry]) -> list[tuple[tuple[float,
     confidence must hold below the threshold.
     """
     tokenizer = default_tokenizer()
-    rows = []
+    rows: list[tuple[tuple[float, ...], int]] = []
     for position, entry in enumerate(entries):
         ranker = Ranker(FaqIndex([*entries[:position], *entries[position + 1 :]], tokenizer))
         for phrasing in entry.phrasings():
@@ -96,13 +97,17 @@ def fit(
     l2: float = 0.01,
     steps: int = 50,
     weights: Sequence[float] | None = None,
+    prior: Sequence[float] | None = None,
 ) -> tuple[list[float], float]:
     """Logistic regression by Newton's method with a small L2 penalty (no numpy needed).
 
     ``weights`` (one per row, default 1) let a kind of evidence count less than labelled cases.
+    ``prior`` (feature weights, then bias) is what the penalty pulls towards instead of zero:
+    a refit on one session's labels then moves the shipped model only as far as they show.
     """
     width = len(rows[0][0]) + 1
-    theta = [0.0] * width
+    anchor = list(prior) if prior is not None else [0.0] * width
+    theta = anchor[:]
     row_weights = list(weights) if weights is not None else [1.0] * len(rows)
     for _ in range(steps):
         gradient = [0.0] * width
@@ -115,7 +120,7 @@ def fit(
                 for j in range(width):
                     hessian[i][j] += weight * p * (1 - p) * v[i] * v[j]
         for i in range(width - 1):
-            gradient[i] += l2 * theta[i]
+            gradient[i] += l2 * (theta[i] - anchor[i])
             hessian[i][i] += l2
         step = _solve(hessian, gradient)
         theta = [t - s for t, s in zip(theta, step, strict=False)]

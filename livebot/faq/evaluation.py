@@ -64,16 +64,17 @@ def read_cases(path: str | Path, required: tuple[str, ...] = ("text",)) -> list[
 HALVES = ("tune", "held")
 
 
-def split_half(cases: Sequence[Mapping[str, Any]], half: str) -> list[Mapping[str, Any]]:
+def split_half(cases: Sequence[Mapping[str, Any]], half: str, salt: str = "") -> list[Mapping[str, Any]]:
     """One half of a labelled set, fixed by a hash of each text (not by position or label).
 
     ``tune`` is the half rules and calibration may be developed on; ``held`` is the check that
-    nothing was tuned on, and its figure is the honest one.
+    nothing was tuned on, and its figure is the honest one. A ``salt`` gives a split
+    independent of the unsalted one (to split a set that is itself one half).
     """
     if half not in HALVES:
         raise CasesError(f"unknown half {half!r}: expected one of {', '.join(HALVES)}")
     wanted = HALVES.index(half)
-    return [case for case in cases if hashlib.md5(str(case["text"]).encode()).digest()[0] % 2 == wanted]
+    return [case for case in cases if hashlib.md5((salt + str(case["text"])).encode()).digest()[0] % 2 == wanted]
 
 
 def read_split_cases(spec: str, required: tuple[str, ...] = ("text",)) -> list[Mapping[str, Any]]:

@@ -116,10 +116,19 @@ class Query:
 class Ranker:
     """Scores entries of a ``FaqIndex`` and returns only confident suggestions."""
 
-    def __init__(self, index: FaqIndex, *, limit: int = 3, threshold: float = SHOW_THRESHOLD) -> None:
+    def __init__(
+        self,
+        index: FaqIndex,
+        *,
+        limit: int = 3,
+        threshold: float = SHOW_THRESHOLD,
+        calibration: tuple[Sequence[float], float] | None = None,
+    ) -> None:
         self.index = index
         self.limit = limit
         self.threshold = threshold
+        # (weights, bias) of the confidence model; a refit (``livebot faq calibrate``) may differ.
+        self.calibration = calibration or (CALIBRATION, CALIBRATION_BIAS)
 
     def suggest(self, analysis: Analysis) -> tuple[Suggestion, ...]:
         """At most ``limit`` suggestions, most likely first; empty to abstain."""
@@ -150,7 +159,7 @@ class Ranker:
             margin = (score - (runner_up if position == 0 else best)) / best
             explained, total, missing = self._coverage(query, entry)
             coverage = explained / total if total > 0 else 0.0
-            confidence = calibrated(confidence_features(explained, total, margin, missing))
+            confidence = calibrated(confidence_features(explained, total, margin, missing), *self.calibration)
             result.append(
                 Candidate(
                     entry, self.index.entries[entry].id, score, coverage, explained, total, margin, confidence, missing
@@ -205,9 +214,9 @@ def confidence_features(
     return (math.log1p(explained), math.log1p(max(total - explained, 0.0)), margin * coverage, missing, coverage)
 
 
-def calibrated(features: Sequence[float]) -> float:
+def calibrated(features: Sequence[float], weights: Sequence[float] = CALIBRATION, bias: float = CALIBRATION_BIAS) -> float:
     """Probability that the candidate is right, from the calibrated logistic model."""
-    z = sum(weight * value for weight, value in zip(CALIBRATION, features, strict=False)) + CALIBRATION_BIAS
+    z = sum(weight * value for weight, value in zip(weights, features, strict=False)) + bias
     return 1.0 / (1.0 + math.exp(-z))
 
 
