@@ -37,7 +37,9 @@ TOP_CANDIDATES = 3
 
 def features(candidate: Candidate) -> tuple[float, ...]:
     """The calibrated features of a candidate (same order as ``ranking.CALIBRATION``)."""
-    return confidence_features(candidate.explained, candidate.total, candidate.margin, candidate.missing)
+    return confidence_features(
+        candidate.explained, candidate.total, candidate.margin, candidate.missing, candidate.restated
+    )
 
 
 def training_rows(entries: Sequence[FaqEntry], cases: Iterable[Mapping[str, Any]]) -> list[tuple[tuple[float, ...], int]]:
