@@ -22,7 +22,8 @@ SENTIMENT = str(FIXTURES / "sentiment_dev2.jsonl")
 
 @pytest.mark.parametrize(
     ("spec", "top1", "top3", "abstention", "f1"),
-    [(QUESTIONS, 0.57, 0.66, 0.85, 0.95), (f"{QUESTIONS}:held", 0.52, 0.59, 0.82, 0.94)],
+    # Measured: whole 0.659 / 0.729 / 0.881 / 0.970, held 0.603 / 0.676 / 0.881 / 0.954.
+    [(QUESTIONS, 0.63, 0.70, 0.85, 0.95), (f"{QUESTIONS}:held", 0.57, 0.64, 0.85, 0.94)],
 )
 def test_faq_floors(enricher: Enricher, spec: str, top1: float, top3: float, abstention: float, f1: float) -> None:
     report = evaluate_faq(enricher, read_split_cases(spec))
@@ -32,7 +33,8 @@ def test_faq_floors(enricher: Enricher, spec: str, top1: float, top3: float, abs
     assert report.qd_f1 >= f1, report
 
 
-@pytest.mark.parametrize(("spec", "floor"), [(SENTIMENT, 0.88), (f"{SENTIMENT}:held", 0.77)])
+# Measured macro-F1: whole 0.923, held 0.821.
+@pytest.mark.parametrize(("spec", "floor"), [(SENTIMENT, 0.89), (f"{SENTIMENT}:held", 0.79)])
 def test_sentiment_floors(spec: str, floor: float) -> None:
     model = SentimentModel()
     report = evaluate_sentiment(lambda text: model.analyze(text).label, read_split_cases(spec, ("text", "label")))
