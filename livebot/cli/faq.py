@@ -104,29 +104,22 @@ def set_name(spec: str) -> str:
     return f"{stem}:{half}" if half else stem
 
 
+FAQ_ROWS = (("top-1", "top1"), ("top-3", "top3"), ("abstention (null cases)", "abstention"),
+            ("question precision", "qd_precision"), ("question recall", "qd_recall"), ("question F1", "qd_f1"))
+SENTIMENT_ROWS = (("sentiment accuracy", "accuracy"), ("sentiment macro-F1", "macro_f1"))
+
+
 def format_report(report: dict[str, Any]) -> str:
     """Human-readable metrics: one block per set, baselines beside livebot's figures."""
     lines: list[str] = []
     for name, row in report["sets"].items():
         lines.append(f"== {name}")
-        faq = row.get("faq")
-        if faq:
-            bm25 = f"   (jieba+rank_bm25 {row['jieba_bm25_top1']:.3f})" if "jieba_bm25_top1" in row else ""
-            lines += [
-                f"cases                    {faq['cases']} ({faq['answerable']} answerable)",
-                f"top-1                    {faq['top1']:.3f}{bm25}",
-                f"top-3                    {faq['top3']:.3f}",
-                f"abstention (null cases)  {faq['abstention']:.3f}",
-                f"question precision       {faq['qd_precision']:.3f}",
-                f"question recall          {faq['qd_recall']:.3f}",
-                f"question F1              {faq['qd_f1']:.3f}",
-            ]
-        sentiment = row.get("sentiment")
-        if sentiment:
-            snow = f"   (SnowNLP {row['snownlp_macro_f1']:.3f})" if "snownlp_macro_f1" in row else ""
-            lines += [
-                f"sentiment cases          {sentiment['cases']}",
-                f"sentiment accuracy       {sentiment['accuracy']:.3f}",
-                f"sentiment macro-F1       {sentiment['macro_f1']:.3f}{snow}",
-            ]
+        if faq := row.get("faq"):
+            lines.append(f"{'cases':<25}{faq['cases']} ({faq['answerable']} answerable)")
+            baseline = {"top1": f"   (jieba+rank_bm25 {row['jieba_bm25_top1']:.3f})"} if "jieba_bm25_top1" in row else {}
+            lines += [f"{label:<25}{faq[key]:.3f}{baseline.get(key, '')}" for label, key in FAQ_ROWS]
+        if sentiment := row.get("sentiment"):
+            lines.append(f"{'sentiment cases':<25}{sentiment['cases']}")
+            baseline = {"macro_f1": f"   (SnowNLP {row['snownlp_macro_f1']:.3f})"} if "snownlp_macro_f1" in row else {}
+            lines += [f"{label:<25}{sentiment[key]:.3f}{baseline.get(key, '')}" for label, key in SENTIMENT_ROWS]
     return "\n".join(lines) + "\n"
