@@ -45,6 +45,8 @@ AFTER_CONTRAST_WEIGHT = 1.5
 BEFORE_CONTRAST_WEIGHT = 0.6
 NEGATIVITY_BIAS = 1.2
 QUESTION_DAMPING = 0.4
+# An emoji score this strong decides a message the learned layer reads as neutral.
+EMOJI_DECIDES = 1.5
 NEUTRAL_BAND = round(math.tanh(LABEL_THRESHOLD / 2), 4)
 _CLAUSE_SPLIT = re.compile(r"[,.!?;:，。！？；：、…~\s]+")
 
@@ -92,6 +94,12 @@ class SentimentModel:
             return Sentiment(label=_label(total), score=lexical)
         probabilities = self.learned.label_probabilities(text, total, is_interrogative(text), emojis)
         label: Label = LABELS[probabilities.index(max(probabilities))]  # type: ignore[assignment]
+        if label == "neutral" and text and emojis:
+            # Words that carry no feeling plus a clearly emotional emoji ("溯源码在哪？😡"): the
+            # emoji says how the viewer feels.
+            mood = self._emoji(emojis)
+            if abs(mood) >= EMOJI_DECIDES:
+                label = "positive" if mood > 0 else "negative"
         sign = {"positive": 1, "negative": -1, "neutral": 0}[label]
         if sign == 0:  # neutral stays within the lexicon's neutral band
             return Sentiment(label=label, score=max(-NEUTRAL_BAND, min(NEUTRAL_BAND, lexical)))
