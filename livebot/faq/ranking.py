@@ -114,6 +114,7 @@ class Query:
 
     weights: dict[str, float]
     words: tuple[QueryWord, ...]
+    asked: frozenset[str] = frozenset()
 
 
 class Ranker:
@@ -189,7 +190,7 @@ class Ranker:
 
     def _restated(self, query: Query, entry: int) -> float:
         """How fully the question restates one of the entry's phrasings (share of its content words)."""
-        asked = {word.term for word in query.words}
+        asked = query.asked
         return max((len(words & asked) / len(words) for words in self.index.phrasing_words[entry]), default=0.0)
 
     def _coverage(self, query: Query, entry: int) -> tuple[float, float, float]:
@@ -273,7 +274,7 @@ def build_query(analysis: Analysis, index: FaqIndex) -> Query:
         QueryWord(key, weight * index.importance(key), _word_parts(key.split("|", 1)[1]))
         for key, weight in decisive.items()
     )
-    return Query(weights=weights, words=query_words)
+    return Query(weights=weights, words=query_words, asked=frozenset(decisive))
 
 
 def term_weight(term: str, weak: frozenset[str]) -> float:
