@@ -71,16 +71,13 @@ class LearnedSentiment:
         p0 = p1 = p2 = 0.0
         padded = f"^{text}$"
         length = len(padded)
-        seen: set[str] = set()
-        for order in range(1, MAX_ORDER + 1):
-            for start in range(length - order + 1):
-                gram = padded[start : start + order]
-                row = get(gram)
-                if row is not None and gram not in seen:  # binary features, as in training
-                    seen.add(gram)
-                    p0 += row[0]
-                    p1 += row[1]
-                    p2 += row[2]
+        grams = {padded[start : start + order] for order in range(1, MAX_ORDER + 1) for start in range(length - order + 1)}
+        for gram in grams:  # binary features, as in training ("^" and "$" alone carry no weight)
+            row = get(gram)
+            if row is not None:
+                p0 += row[0]
+                p1 += row[1]
+                p2 += row[2]
         for feature, value in _extra_features(text, lexicon_total, interrogative, emojis).items():
             row = get(feature)
             if row is not None:
