@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import IO, Any
 
 import orjson
 
+from livebot.cli.faq_calibrate import register as register_calibrate
 from livebot.cli.faq_kb import register_kb_commands
 from livebot.cli.jsonl import run_filter
 from livebot.faq.enrich import Enricher, Enrichment
-from livebot.faq.evaluation import evaluate_faq, read_cases
+from livebot.faq.evaluation import evaluate_faq, read_split_cases
 from livebot.faq.kb import load_kb, sample_kb_path
 
 
@@ -35,12 +37,16 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
 
     evaluate = actions.add_parser("eval", help="measure ranking, abstention, question detection, sentiment")
     evaluate.add_argument("--kb", default=str(sample_kb_path()), help="knowledge base (.toml, .json or .csv)")
-    evaluate.add_argument("--cases", required=True, help="JSON lines {text, faq_id, is_question}")
-    evaluate.add_argument("--sentiment", help="JSON lines {text, label}")
+    evaluate.add_argument(
+        "--cases", required=True, nargs="+", help="JSON lines {text, faq_id, is_question}; PATH:tune or PATH:held for one half"
+    )
+    evaluate.add_argument("--sentiment", nargs="+", help="JSON lines {text, label}; PATH:tune or PATH:held for one half")
+    evaluate.add_argument("--baselines", action="store_true", help="also jieba + rank_bm25 and SnowNLP on the same lines")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     evaluate.set_defaults(func=run_eval)
 
     register_kb_commands(actions)  # faq import / export (livebot.cli.faq_kb)
+    register_calibrate(actions)  # faq calibrate (livebot.cli.faq_calibrate)
 
 
 def run_suggest(args: argparse.Namespace, stdin: IO[bytes] | IO[str] | None = None, stdout: IO[bytes] | None = None) -> int:
@@ -58,41 +64,62 @@ def suggestion_payload(result: Enrichment) -> dict[str, Any]:
 
 
 def run_eval(args: argparse.Namespace, stdout: IO[str] | None = None) -> int:
-    """Print FAQ (and optionally sentiment) metrics for labelled cases."""
+    """Print FAQ (and optionally sentiment) metrics per labelled set, with baselines if asked.
+
+    ``report["faq"]`` / ``report["sentiment"]`` are the first set's figures (the original
+    contract); ``report["sets"]`` has every set by name, baselines beside livebot's figures.
+    """
+    from livebot.faq import baselines
     from livebot.sentiment.evaluation import evaluate_sentiment
     from livebot.sentiment.model import SentimentModel
 
     out = stdout or sys.stdout
-    enricher = Enricher(load_kb(args.kb))
-    report: dict[str, Any] = {"faq": evaluate_faq(enricher, read_cases(args.cases, ("text",))).as_dict()}
+    entries = load_kb(args.kb)
+    enricher = Enricher(entries)
+    sets: dict[str, dict[str, Any]] = {}
+    for spec in args.cases:
+        cases = read_split_cases(spec, ("text",))
+        row: dict[str, Any] = {"faq": evaluate_faq(enricher, cases).as_dict()}
+        if args.baselines:
+            row["jieba_bm25_top1"] = baselines.bm25_top1(entries, cases)
+        sets[set_name(spec)] = row
+    model = SentimentModel()
+    for spec in args.sentiment or ():
+        cases = read_split_cases(spec, ("text", "label"))
+        row = sets.setdefault(set_name(spec), {})
+        row["sentiment"] = evaluate_sentiment(lambda text: model.analyze(text).label, cases).as_dict()
+        if args.baselines:
+            row["snownlp_macro_f1"] = baselines.snownlp_macro_f1(cases)
+    report: dict[str, Any] = {"faq": sets[set_name(args.cases[0])]["faq"], "sets": sets}
     if args.sentiment:
-        model = SentimentModel()
-        cases = read_cases(args.sentiment, ("text", "label"))
-        report["sentiment"] = evaluate_sentiment(lambda text: model.analyze(text).label, cases).as_dict()
-    if args.json:
-        out.write(orjson.dumps(report).decode() + "\n")
-    else:
-        out.write(format_report(report))
+        report["sentiment"] = sets[set_name(args.sentiment[0])]["sentiment"]
+    out.write(orjson.dumps(report).decode() + "\n" if args.json else format_report(report))
     return 0
 
 
+def set_name(spec: str) -> str:
+    """A set's short name: ``tests/fixtures/faq/questions_dev2.jsonl:held`` → ``questions_dev2:held``."""
+    path, _, half = spec.rpartition(":") if spec.endswith((":tune", ":held")) else (spec, "", "")
+    stem = Path(path).name.removesuffix(".jsonl")
+    return f"{stem}:{half}" if half else stem
+
+
+FAQ_ROWS = (("top-1", "top1"), ("top-3", "top3"), ("abstention (null cases)", "abstention"),
+            ("question precision", "qd_precision"), ("question recall", "qd_recall"), ("question F1", "qd_f1"))
+SENTIMENT_ROWS = (("sentiment accuracy", "accuracy"), ("sentiment macro-F1", "macro_f1"))
+
+
 def format_report(report: dict[str, Any]) -> str:
-    """Human-readable metrics table."""
-    faq = report["faq"]
-    lines = [
-        f"cases                    {faq['cases']} ({faq['answerable']} answerable)",
-        f"top-1                    {faq['top1']:.3f}",
-        f"top-3                    {faq['top3']:.3f}",
-        f"abstention (null cases)  {faq['abstention']:.3f}",
-        f"question precision       {faq['qd_precision']:.3f}",
-        f"question recall          {faq['qd_recall']:.3f}",
-        f"question F1              {faq['qd_f1']:.3f}",
-    ]
-    if "sentiment" in report:
-        sentiment = report["sentiment"]
-        lines += [
-            f"sentiment cases          {sentiment['cases']}",
-            f"sentiment accuracy       {sentiment['accuracy']:.3f}",
-            f"sentiment macro-F1       {sentiment['macro_f1']:.3f}",
-        ]
+    """Human-readable metrics: one block per set, baselines beside livebot's figures."""
+    lines: list[str] = []
+    for name, row in report["sets"].items():
+        lines.append(f"== {name}")
+        if faq := row.get("faq"):
+            lines.append(f"{'cases':<25}{faq['cases']} ({faq['answerable']} answerable)")
+            baseline = {"top1": f"   (jieba+rank_bm25 {row['jieba_bm25_top1']:.3f})"} if "jieba_bm25_top1" in row else {}
+            lines += [f"{label:<25}{faq[key]:.3f}{baseline.get(key, '')}" for label, key in FAQ_ROWS]
+        if sentiment := row.get("sentiment"):
+            lines.append(f"{'sentiment cases':<25}{sentiment['cases']}")
+            baseline = {"macro_f1": f"   (SnowNLP {row['snownlp_macro_f1']:.3f})"} if "snownlp_macro_f1" in row else {}
+            lines += [f"{label:<25}{sentiment[key]:.3f}{baseline.get(key, '')}" for label, key in SENTIMENT_ROWS]
     return "\n".join(lines) + "\n"

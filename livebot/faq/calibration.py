@@ -10,20 +10,22 @@ Two kinds of rows come from the knowledge base itself: ``--leave-one-out`` asks 
 against an index without it (natural positives), ``--leave-entry-out W`` asks every phrasing
 of an entry against an index without the whole entry (in-domain questions the knowledge base
 cannot answer: the near misses abstention must catch), each such row weighing W.
-The shipped constants: ``python -m livebot.faq.calibration livebot/faq/data/sample_kb.toml
-tests/fixtures/faq/questions_dev.jsonl --leave-one-out --leave-entry-out 0.25``.
+A cases path may end in ``:tune`` or ``:held`` to use one half of it (``evaluation.split_half``):
+calibrate on the tune half, report on the held half. The shipped constants: see
+``ranking.CALIBRATION``.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
+from livebot.faq.evaluation import read_split_cases
 from livebot.faq.index import FaqIndex
 from livebot.faq.kb import FaqEntry, load_kb
 from livebot.faq.question import detect_question
@@ -33,12 +35,14 @@ from livebot.faq.tokenizer import default_tokenizer
 TOP_CANDIDATES = 3
 
 
-def features(candidate: Candidate) -> tuple[float, float, float]:
+def features(candidate: Candidate) -> tuple[float, ...]:
     """The calibrated features of a candidate (same order as ``ranking.CALIBRATION``)."""
-    return confidence_features(candidate.explained, candidate.total, candidate.margin)
+    return confidence_features(
+        candidate.explained, candidate.total, candidate.margin, candidate.missing, candidate.restated
+    )
 
 
-def training_rows(entries: Sequence[FaqEntry], cases: Iterable[dict[str, object]]) -> list[tuple[tuple[float, ...], int]]:
+def training_rows(entries: Sequence[FaqEntry], cases: Iterable[Mapping[str, Any]]) -> list[tuple[tuple[float, ...], int]]:
     """(features, label) for the top candidates of every case."""
     ranker = Ranker(FaqIndex(entries, default_tokenizer()))
     rows = []
@@ -80,7 +84,7 @@ def leave_entry_out_rows(entries: Sequence[FaqEntry]) -> list[tuple[tuple[float,
     confidence must hold below the threshold.
     """
     tokenizer = default_tokenizer()
-    rows = []
+    rows: list[tuple[tuple[float, ...], int]] = []
     for position, entry in enumerate(entries):
         ranker = Ranker(FaqIndex([*entries[:position], *entries[position + 1 :]], tokenizer))
         for phrasing in entry.phrasings():
@@ -95,13 +99,17 @@ def fit(
     l2: float = 0.01,
     steps: int = 50,
     weights: Sequence[float] | None = None,
+    prior: Sequence[float] | None = None,
 ) -> tuple[list[float], float]:
     """Logistic regression by Newton's method with a small L2 penalty (no numpy needed).
 
     ``weights`` (one per row, default 1) let a kind of evidence count less than labelled cases.
+    ``prior`` (feature weights, then bias) is what the penalty pulls towards instead of zero:
+    a refit on one session's labels then moves the shipped model only as far as they show.
     """
     width = len(rows[0][0]) + 1
-    theta = [0.0] * width
+    anchor = list(prior) if prior is not None else [0.0] * width
+    theta = anchor[:]
     row_weights = list(weights) if weights is not None else [1.0] * len(rows)
     for _ in range(steps):
         gradient = [0.0] * width
@@ -114,7 +122,7 @@ def fit(
                 for j in range(width):
                     hessian[i][j] += weight * p * (1 - p) * v[i] * v[j]
         for i in range(width - 1):
-            gradient[i] += l2 * theta[i]
+            gradient[i] += l2 * (theta[i] - anchor[i])
             hessian[i][i] += l2
         step = _solve(hessian, gradient)
         theta = [t - s for t, s in zip(theta, step, strict=False)]
@@ -143,14 +151,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Print fitted calibration constants for a knowledge base and labelled cases."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("kb", type=Path)
-    parser.add_argument("cases", type=Path, nargs="+")
+    parser.add_argument("cases", nargs="+", help="JSON lines {text, faq_id}; PATH:tune or PATH:held for one half")
+    parser.add_argument("--l2", type=float, default=0.01, help="L2 penalty of the logistic fit")
     parser.add_argument("--leave-one-out", action="store_true", help="also learn from the KB's own aliases")
     parser.add_argument(
         "--leave-entry-out", type=float, default=0.0, metavar="W",
         help="also learn abstention from each entry asked without it, rows weighing W",
     )
     args = parser.parse_args(argv)
-    cases = [json.loads(line) for path in args.cases for line in path.read_text(encoding="utf-8").splitlines() if line]
+    cases = [case for spec in args.cases for case in read_split_cases(spec)]
     entries = load_kb(args.kb)
     rows = training_rows(entries, cases)
     if args.leave_one_out:
@@ -160,7 +169,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         negatives = leave_entry_out_rows(entries)
         rows += negatives
         row_weights += [args.leave_entry_out] * len(negatives)
-    weights, bias = fit(rows, weights=row_weights)
+    weights, bias = fit(rows, weights=row_weights, l2=args.l2)
     print(f"CALIBRATION = ({', '.join(f'{w:.2f}' for w in weights)})")
     print(f"CALIBRATION_BIAS = {bias:.2f}")
     print(f"rows={len(rows)} positives={sum(y for _, y in rows)}", file=sys.stderr)

@@ -68,11 +68,13 @@ class Enricher:
         trace_codes: TraceCodeRecognizer | None = None,
         limit: int = 3,
         cache_size: int = DEFAULT_CACHE_SIZE,
+        calibration: tuple[Sequence[float], float] | None = None,
     ) -> None:
         self._tokenizer = tokenizer or default_tokenizer()
         self._sentiment = sentiment or SentimentModel()
         self._trace_codes = trace_codes or TraceCodeRecognizer()
         self._limit = limit
+        self._calibration = calibration
         self._lock = threading.Lock()
         self._generation = 0
         self._ranker = self._build(entries)
@@ -123,7 +125,7 @@ class Enricher:
         return self._cached.cache_info()
 
     def _build(self, entries: Sequence[FaqEntry]) -> Ranker:
-        return Ranker(FaqIndex(entries, self._tokenizer), limit=self._limit)
+        return Ranker(FaqIndex(entries, self._tokenizer), limit=self._limit, calibration=self._calibration)
 
     def _question_and_suggestions(
         self, analysis: Analysis, generation: int

@@ -6,7 +6,8 @@ chatter and questions the knowledge base cannot answer, where the engine must ab
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,29 @@ def read_cases(path: str | Path, required: tuple[str, ...] = ("text",)) -> list[
             raise CasesError(f"{path}:{number}: expected an object with {', '.join(required)}")
         cases.append(case)
     return cases
+
+
+HALVES = ("tune", "held")
+
+
+def split_half(cases: Sequence[Mapping[str, Any]], half: str, salt: str = "") -> list[Mapping[str, Any]]:
+    """One half of a labelled set, fixed by a hash of each text (not by position or label).
+
+    ``tune`` is the half rules and calibration may be developed on; ``held`` is the check that
+    nothing was tuned on, and its figure is the honest one. A ``salt`` gives a split
+    independent of the unsalted one (to split a set that is itself one half).
+    """
+    if half not in HALVES:
+        raise CasesError(f"unknown half {half!r}: expected one of {', '.join(HALVES)}")
+    wanted = HALVES.index(half)
+    return [case for case in cases if hashlib.md5((salt + str(case["text"])).encode()).digest()[0] % 2 == wanted]
+
+
+def read_split_cases(spec: str, required: tuple[str, ...] = ("text",)) -> list[Mapping[str, Any]]:
+    """Cases of ``PATH``, or of one half of it with ``PATH:tune`` / ``PATH:held``."""
+    path, _, half = spec.rpartition(":") if spec.endswith(tuple(f":{h}" for h in HALVES)) else (spec, "", "")
+    cases = read_cases(path, required)
+    return split_half(cases, half) if half else list(cases)
 
 
 def evaluate_faq(enricher: Enricher, cases: Iterable[Mapping[str, Any]]) -> FaqReport:

@@ -33,7 +33,9 @@ COMMON_SPAN = 4.0
 COMMON_FLOOR = 0.25
 NUMBER_IMPORTANCE = 0.1
 MIN_IDF = 1e-3
-_NUMBER = re.compile(r"^[0-9.]+[a-z]*$")
+# Bare quantities (8个月 is normalised to digits, but 一年半, 两年, 半 stay in words): how much
+# or how long says little about which entry a question is about.
+_NUMBER = re.compile(r"^(?:[0-9.]+[a-z]*|[0-9.零一二两三四五六七八九十百千万半几]+(?:年|个月|周|天|岁|次|罐|勺|斤|小时|分钟|个)?)$")
 
 
 class Bm25Index:
@@ -152,15 +154,22 @@ class FaqIndex:
         tag_docs: list[list[str]] = []
         answer_docs: list[list[str]] = []
         entry_terms: list[EntryTerms] = []
+        # Per entry, the content words of each phrasing: how fully a question restates one.
+        phrasing_words: list[tuple[frozenset[str], ...]] = []
+        weak = tokenizer.lexicon.weak_words
         asked: Counter[str] = Counter()
         for number, entry in enumerate(self.entries):
             strong: set[str] = set()
+            worded: list[frozenset[str]] = []
             for phrasing in entry.phrasings():
-                bag = all_channel_terms(self._terms(phrasing))
+                terms = self._terms(phrasing)
+                worded.append(frozenset(f"{WORD}|{term}" for term in terms if term not in weak))
+                bag = all_channel_terms(terms)
                 phrasing_docs.append(bag)
                 self.phrasing_entry.append(number)
                 strong.update(bag)
             asked.update(strong)
+            phrasing_words.append(tuple(words for words in worded if words))
             tags = all_channel_terms([term for tag in entry.tags for term in self._terms(tag)])
             answer = all_channel_terms(self._terms(entry.answer))
             tag_docs.append(tags)
@@ -171,6 +180,7 @@ class FaqIndex:
         self.tags = Bm25Index(tag_docs)
         self.answers = Bm25Index(answer_docs)
         self.entry_terms = tuple(entry_terms)
+        self.phrasing_words = tuple(phrasing_words)
         self._entry_df = Counter(term for terms in entry_terms for term in terms.strong | terms.weak)
         # Specificity counts where a term is *asked about* (questions and aliases): 奶源 is a
         # tag of every milk-source entry and in many answers, but few entries are about it.

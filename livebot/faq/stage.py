@@ -47,6 +47,7 @@ from livebot.faq.context import LiveContext, MessageContext, TraceFacts
 from livebot.faq.enrich import Enricher
 from livebot.faq.kb import FaqEntry
 from livebot.faq.placeholders import fill
+from livebot.faq.ranking import AUTO_THRESHOLD
 from livebot.faq.settings import FaqSettings
 from livebot.storage.engine import Database, json_text
 from livebot.topics import CHAT_ENRICHED, CHAT_STORED, FAQ_CHANGED, FAQ_FEEDBACK, SCHEDULE_CHANGED, TRACE_UPDATED
@@ -330,7 +331,9 @@ class EnrichmentStage:
                 suggestions.insert(0, trace_suggestion(lot, reply))
                 is_question = True
                 break
+        # Topic tags feed reports without an advisor looking: only a confident first reading counts.
         top = next((s for s in suggestions if not s["id"].startswith("trace:")), None)
+        top = top if top and top["score"] >= AUTO_THRESHOLD else None
         return {
             "is_question": is_question,
             "question_confidence": round(confidence, 4),

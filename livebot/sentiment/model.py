@@ -14,7 +14,11 @@ How a message is scored:
     statements count a little more than positive ones (complaints outweigh politeness),
     and words inside a question clause count less (可以用开水吗 is not praise);
   * emoji and bracket emoji ([赞], [发怒]) add their weight, with diminishing returns.
-Score = tanh(total / 2); the label is neutral while |total| < 0.6.
+Score = tanh(total / 2); the lexicon alone labels neutral while |total| < 0.6.
+
+With the shipped learned weights (``learned.LearnedSentiment``: character n-grams of this
+audience's lines plus the lexicon's total as features) the label is the learned model's; the
+score keeps the lexicon's intensity when its sign agrees, else P(positive) - P(negative).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from typing import Literal
 
 from livebot.faq.normalize import normalize
 from livebot.faq.question import is_interrogative
+from livebot.sentiment.learned import LABELS, LearnedSentiment, default_learned, features
 from livebot.sentiment.lexicon import SentimentLexicon, default_sentiment_lexicon
 
 Label = Literal["positive", "neutral", "negative"]
@@ -40,6 +45,9 @@ AFTER_CONTRAST_WEIGHT = 1.5
 BEFORE_CONTRAST_WEIGHT = 0.6
 NEGATIVITY_BIAS = 1.2
 QUESTION_DAMPING = 0.4
+# An emoji score this strong decides a message the learned layer reads as neutral.
+EMOJI_DECIDES = 1.5
+NEUTRAL_BAND = round(math.tanh(LABEL_THRESHOLD / 2), 4)
 _CLAUSE_SPLIT = re.compile(r"[,.!?;:，。！？；：、…~\s]+")
 
 
@@ -61,8 +69,10 @@ class _Clause:
 class SentimentModel:
     """Scores normalised chat text; cheap (~10 µs), safe to call on every message."""
 
-    def __init__(self, lexicon: SentimentLexicon | None = None) -> None:
+    def __init__(self, lexicon: SentimentLexicon | None = None, *, learned: LearnedSentiment | None | bool = True) -> None:
         self.lexicon = lexicon or default_sentiment_lexicon()
+        # ``learned=True`` takes the shipped weights; None (or False) is the lexicon alone.
+        self.learned: LearnedSentiment | None = default_learned() if learned is True else (learned or None)
         words = {*lexicon_words(self.lexicon)}
         lengths: dict[str, set[int]] = {}
         for word in words:
@@ -78,15 +88,34 @@ class SentimentModel:
 
     def score(self, text: str, emojis: Sequence[str] = ()) -> Sentiment:
         """Sentiment of already-normalised text and the emoji taken out of it."""
+        total = self._total(text, emojis)
+        lexical = round(math.tanh(total / 2), 4)
+        if self.learned is None:
+            return Sentiment(label=_label(total), score=lexical)
+        probabilities = self.learned.label_probabilities(text, total, is_interrogative(text), emojis)
+        label: Label = LABELS[probabilities.index(max(probabilities))]  # type: ignore[assignment]
+        if label == "neutral" and text and emojis:
+            # Words that carry no feeling plus a clearly emotional emoji ("溯源码在哪？😡"): the
+            # emoji says how the viewer feels.
+            mood = self._emoji(emojis)
+            if abs(mood) >= EMOJI_DECIDES:
+                label = "positive" if mood > 0 else "negative"
+        sign = {"positive": 1, "negative": -1, "neutral": 0}[label]
+        if sign == 0:  # neutral stays within the lexicon's neutral band
+            return Sentiment(label=label, score=max(-NEUTRAL_BAND, min(NEUTRAL_BAND, lexical)))
+        if lexical * sign > 0:
+            return Sentiment(label=label, score=lexical)
+        return Sentiment(label=label, score=round(probabilities[0] - probabilities[2], 4))
+
+    def features(self, text: str) -> dict[str, float]:
+        """The learned model's features of a raw message (for training)."""
+        normalized = normalize(text)
+        total = self._total(normalized.text, normalized.emojis)
+        return features(normalized.text, total, is_interrogative(normalized.text), normalized.emojis)
+
+    def _total(self, text: str, emojis: Sequence[str]) -> float:
         clauses = [self._clause(part) for part in _CLAUSE_SPLIT.split(text) if part]
-        total = self._combine(clauses) + self._emoji(emojis)
-        if total >= LABEL_THRESHOLD:
-            label: Label = "positive"
-        elif total <= -LABEL_THRESHOLD:
-            label = "negative"
-        else:
-            label = "neutral"
-        return Sentiment(label=label, score=round(math.tanh(total / 2), 4))
+        return self._combine(clauses) + self._emoji(emojis)
 
     def _combine(self, clauses: list[_Clause]) -> float:
         if not clauses:
@@ -164,6 +193,15 @@ class SentimentModel:
         negative = sum(v for v in values if v < 0)
         # Three 👍 are a bit more than one, not three times as much.
         return _dampen(positive) - _dampen(-negative) * NEGATIVITY_BIAS
+
+
+def _label(total: float) -> Label:
+    """The lexicon's own label for a total."""
+    if total >= LABEL_THRESHOLD:
+        return "positive"
+    if total <= -LABEL_THRESHOLD:
+        return "negative"
+    return "neutral"
 
 
 def lexicon_words(lexicon: SentimentLexicon) -> set[str]:

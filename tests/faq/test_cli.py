@@ -120,3 +120,44 @@ def test_subprocess_streaming(command: str) -> None:
         assert lines[0]["suggestions"][0]["id"] == "lactoferrin"
     else:
         assert lines[0]["label"] == "neutral"
+
+
+def test_eval_several_sets_halves_and_baselines(tmp_path: Path) -> None:
+    tiny = tmp_path / "tiny.jsonl"
+    rows = [
+        {"text": "奶源是哪里的", "faq_id": "milk-source-location", "is_question": True},
+        {"text": "冲冲冲", "faq_id": None, "is_question": False},
+        {"text": "<script>alert(1)</script>\u202e多少钱", "faq_id": None, "is_question": True},
+        {"text": "奶源是哪里的", "faq_id": "milk-source-location", "is_question": True},  # duplicate line
+    ]
+    tiny.write_text("\n".join(json.dumps(row, ensure_ascii=False) for row in rows) + "\n", encoding="utf-8")
+    sentiment = tmp_path / "s.jsonl"
+    sentiment.write_text('{"text": "👍👍", "label": "positive"}\n{"text": "又是摆拍吧", "label": "negative"}\n', encoding="utf-8")
+    args = parse(
+        ["faq", "eval", "--cases", str(tiny), str(FIXTURES / "questions_dev2.jsonl") + ":held",
+         "--sentiment", str(sentiment), "--baselines", "--json"]
+    )
+    out = io.StringIO()
+    assert args.func(args, stdout=out) == 0
+    report = json.loads(out.getvalue())
+    assert set(report["sets"]) == {"tiny", "questions_dev2:held", "s"}
+    assert report["faq"] == report["sets"]["tiny"]["faq"]
+    assert report["sets"]["tiny"]["faq"]["cases"] == 4
+    assert 0 <= report["sets"]["questions_dev2:held"]["jieba_bm25_top1"] <= 1
+    assert report["sets"]["questions_dev2:held"]["faq"]["cases"] < 392
+    assert 0 <= report["sets"]["s"]["snownlp_macro_f1"] <= 1
+    assert report["sentiment"]["cases"] == 2
+    table = faq_cli.format_report(report)
+    assert "jieba+rank_bm25" in table and "SnowNLP" in table and "== questions_dev2:held" in table
+
+
+@pytest.mark.parametrize(
+    "content",
+    ["not json\n", '{"txt": 1}\n', "[" * 5000 + "\n", '{"text": "x", "faq_id": null}\n{"text"\n'],
+)
+def test_eval_rejects_malformed_cases(tmp_path: Path, content: str) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(content, encoding="utf-8")
+    result = subprocess.run(livebot_command("faq", "eval", "--cases", str(bad)), capture_output=True, text=True)
+    assert result.returncode == 1
+    assert "bad.jsonl" in result.stderr

@@ -64,3 +64,16 @@ def test_problem_report_typed_as_a_synonym_counts_with_terms() -> None:
 def test_interrogative_ignores_problem_reports() -> None:
     assert is_interrogative("能用开水冲吗")
     assert not is_interrogative("宝宝拉肚子了")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["怎么能这么干净", "谁家的牛这么胖啊 羡慕", "啥也不说了 下单", "什么也不想说了", "谁懂啊 看挤奶好解压", "咋这么多人"],
+)
+def test_exclamations_with_question_words_are_not_questions(text: str) -> None:
+    assert not detect_question(text).is_question
+
+
+@pytest.mark.parametrize("text", ["冲奶粉用矿泉水好伐", "奶粉罐放边度好", "扫码一直转圈圈", "扫了码出不来"])
+def test_dialect_questions_and_problem_reports_are_questions(text: str) -> None:
+    assert detect_question(text).is_question

@@ -159,14 +159,14 @@ class FixedRanker(Ranker):
 @pytest.mark.parametrize(
     ("confidences", "shown"),
     [
-        ([0.9, 0.3, 0.1], ["entry-0", "entry-1", "entry-2"]),  # shown best fills the card
-        ([0.6, 0.04], ["entry-0"]),  # an alternative with no real chance is left off
-        ([0.4, 0.1], ["entry-0", "entry-1"]),  # best alone likely enough (>= 0.35)
-        ([0.3, 0.15, 0.1], ["entry-0", "entry-1"]),  # together 0.45 >= 0.35 (0.1 below the set floor)
-        ([0.3, 0.1], []),  # one reading above the floor, not likely enough: abstain
-        ([0.2, 0.1, 0.1], []),
-        ([0.2, 0.2], ["entry-0", "entry-1"]),
-        ([0.2, 0.2, 0.2], ["entry-0", "entry-1", "entry-2"]),
+        ([0.9, 0.3, 0.1], ["entry-0", "entry-1", "entry-2"]),  # a shown card carries up to three readings
+        ([0.6, 0.004], ["entry-0"]),  # a reading under ALTERNATIVE_FLOOR (0.01) is left off
+        ([0.4, 0.1], ["entry-0", "entry-1"]),
+        ([0.1, 0.05, 0.05], ["entry-0", "entry-1", "entry-2"]),  # together 0.20 >= SHOW_THRESHOLD
+        ([0.1, 0.05], []),  # together 0.15: not likely enough, abstain
+        ([0.1, 0.05, 0.04], []),
+        ([0.12, 0.12], ["entry-0", "entry-1"]),
+        ([0.005, 0.005], []),  # nothing above the floor
         ([0.9, 0.5, 0.4, 0.3], ["entry-0", "entry-1", "entry-2"]),  # at most ``limit``
         ([], []),
     ],

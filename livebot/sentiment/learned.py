@@ -1,0 +1,173 @@
+"""A learned layer over the lexicon: softmax regression on character n-grams and lexicon features.
+
+The lexicon (``model.SentimentModel``) reads textbook sentiment words well but labels praise
+without them (第二箱了, 就认这个味儿), scepticism (又是摆拍吧, 弹幕全是托) and service complaints
+as neutral. This model learns from labelled livestream and parent-group lines which character
+sequences carry sentiment, with the lexicon's own reading as features, so it keeps what the
+lexicon knows (negation, degree, sarcasm, emoji) and adds what the audience says.
+
+Inference is pure Python (a dict lookup per n-gram); the weights are a small JSON file fitted
+offline by ``python -m livebot.sentiment.learned OUT.json TRAIN.jsonl...`` (see ``train``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import math
+import random
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+LABELS = ("positive", "neutral", "negative")
+WEIGHTS_FILE = Path(__file__).with_name("data") / "learned_weights.json"
+MAX_ORDER = 3
+# Weights smaller than this are dropped from the shipped file (they change no decision).
+PRUNE = 0.06
+
+
+def features(text: str, lexicon_total: float, interrogative: bool, emojis: Sequence[str]) -> dict[str, float]:
+    """Sparse features of normalised ``text``: character 1-3-grams plus the lexicon's reading."""
+    found: dict[str, float] = {}
+    padded = f"^{text}$"
+    for order in range(1, MAX_ORDER + 1):
+        for start in range(len(padded) - order + 1):
+            gram = padded[start : start + order]
+            if gram not in ("^", "$"):
+                found[gram] = 1.0
+    found.update(_extra_features(text, lexicon_total, interrogative, emojis))
+    return found
+
+
+def _extra_features(text: str, lexicon_total: float, interrogative: bool, emojis: Sequence[str]) -> dict[str, float]:
+    """The features besides n-grams: emoji, the lexicon's total, asking, a bias."""
+    found = {f"e:{emoji}": 1.0 for emoji in emojis}
+    if not text and emojis:
+        found["emoji-only"] = 1.0
+    found["lex+"] = min(max(lexicon_total, 0.0), 4.0)
+    found["lex-"] = min(max(-lexicon_total, 0.0), 4.0)
+    if interrogative:
+        found["interrogative"] = 1.0
+    found["bias"] = 1.0
+    return found
+
+
+class LearnedSentiment:
+    """Per-label linear weights over ``features``."""
+
+    def __init__(self, weights: Mapping[str, Sequence[float]]) -> None:
+        self.weights = {feature: tuple(values) for feature, values in weights.items()}
+
+    def probabilities(self, found: Mapping[str, float]) -> tuple[float, ...]:
+        """Probability per label in ``LABELS`` order."""
+        return _probabilities(self.weights, found)
+
+    def label_probabilities(
+        self, text: str, lexicon_total: float, interrogative: bool, emojis: Sequence[str]
+    ) -> tuple[float, ...]:
+        """``probabilities(features(...))`` without building the feature dict (the hot path)."""
+        get = self.weights.get
+        p0 = p1 = p2 = 0.0
+        padded = f"^{text}$"
+        length = len(padded)
+        grams = {padded[start : start + order] for order in range(1, MAX_ORDER + 1) for start in range(length - order + 1)}
+        for gram in grams:  # binary features, as in training ("^" and "$" alone carry no weight)
+            row = get(gram)
+            if row is not None:
+                p0 += row[0]
+                p1 += row[1]
+                p2 += row[2]
+        for feature, value in _extra_features(text, lexicon_total, interrogative, emojis).items():
+            row = get(feature)
+            if row is not None:
+                p0 += row[0] * value
+                p1 += row[1] * value
+                p2 += row[2] * value
+        return _softmax(p0, p1, p2)
+
+
+def _probabilities(weights: Mapping[str, Sequence[float]], found: Mapping[str, float]) -> tuple[float, ...]:
+    logits = [0.0, 0.0, 0.0]
+    get = weights.get
+    for feature, value in found.items():
+        row = get(feature)
+        if row is not None:
+            logits[0] += row[0] * value
+            logits[1] += row[1] * value
+            logits[2] += row[2] * value
+    return _softmax(*logits)
+
+
+def _softmax(a: float, b: float, c: float) -> tuple[float, float, float]:
+    top = max(a, b, c)
+    ea, eb, ec = math.exp(a - top), math.exp(b - top), math.exp(c - top)
+    total = ea + eb + ec
+    return (ea / total, eb / total, ec / total)
+
+
+@functools.cache
+def default_learned() -> LearnedSentiment | None:
+    """The shipped weights, or None when the file is absent (the lexicon alone then decides)."""
+    try:
+        data = json.loads(WEIGHTS_FILE.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    return LearnedSentiment(data["weights"])
+
+
+def train(
+    rows: Sequence[tuple[Mapping[str, float], str]], *, epochs: int = 40, l2: float = 1e-4, rate: float = 0.3, seed: int = 7
+) -> dict[str, list[float]]:
+    """Softmax regression by AdaGrad with L2; returns feature → per-label weights."""
+    weights: dict[str, list[float]] = {}
+    squares: dict[str, list[float]] = {}
+    order = list(range(len(rows)))
+    rng = random.Random(seed)
+    width = len(LABELS)
+    for _ in range(epochs):
+        rng.shuffle(order)
+        for index in order:
+            found, label = rows[index]
+            probabilities = _probabilities(weights, found)
+            gold = LABELS.index(label)
+            for feature, value in found.items():
+                row = weights.setdefault(feature, [0.0] * width)
+                square = squares.setdefault(feature, [1e-8] * width)
+                for k in range(width):
+                    gradient = (probabilities[k] - (k == gold)) * value + l2 * row[k]
+                    square[k] += gradient * gradient
+                    row[k] -= rate * gradient / math.sqrt(square[k])
+    return {feature: [round(w, 3) for w in row] for feature, row in weights.items() if max(abs(w) for w in row) >= PRUNE}
+
+
+def read_labelled(paths: Iterable[str]) -> list[tuple[str, str]]:
+    """(text, label) from JSON-lines files; ``PATH:tune``/``PATH:held`` takes one half."""
+    from livebot.faq.evaluation import read_split_cases
+
+    return [(str(case["text"]), str(case["label"])) for path in paths for case in read_split_cases(path, ("text", "label"))]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Fit the weights from labelled files and write them as JSON."""
+    from livebot.sentiment.model import SentimentModel
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("out", type=Path)
+    parser.add_argument("train", nargs="+", help="JSON lines {text, label}; PATH:tune for one half")
+    parser.add_argument("--epochs", type=int, default=40)
+    parser.add_argument("--l2", type=float, default=1e-4)
+    args = parser.parse_args(argv)
+    lexicon_only = SentimentModel(learned=None)
+    rows = [(lexicon_only.features(text), label) for text, label in read_labelled(args.train)]
+    weights = train(rows, epochs=args.epochs, l2=args.l2)
+    args.out.write_text(
+        json.dumps({"labels": LABELS, "trained_on": args.train, "weights": weights}, ensure_ascii=False, sort_keys=True),
+        encoding="utf-8",
+    )
+    print(f"{len(rows)} lines, {len(weights)} features kept")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
