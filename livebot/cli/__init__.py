@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "livebot.cli.sentiment",
     "livebot.cli.report",
     "livebot.cli.engagement",
+    "livebot.cli.compliance",
 )
 
 
