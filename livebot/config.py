@@ -108,7 +108,7 @@ SECTIONS: dict[str, type] = {
     "auth": AuthSettings,
 }
 AREA_SECTIONS = frozenset(
-    {"chat", "moderation", "faq", "sentiment", "trace", "schedule", "overlays", "engagement", "console", "demo", "replies"}
+    {"chat", "moderation", "faq", "sentiment", "trace", "schedule", "overlays", "engagement", "console", "demo", "replies", "compliance"}
 )
 
 

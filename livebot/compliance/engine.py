@@ -16,7 +16,7 @@ from pathlib import Path
 from re import _parser as sre_parse  # type: ignore[attr-defined]
 from typing import Any, Literal
 
-from livebot.compliance.text import DodgeTerms, Folded, build_dodges, literal_finder, fold, fold_text
+from livebot.compliance.text import DodgeTerms, Folded, build_dodges, fold, fold_text, literal_finder
 
 Severity = Literal["block", "warn"]
 Verdict = Literal["block", "warn", "ok"]
