@@ -53,3 +53,24 @@ async def gate(
     return refusal(409, f"需要资深顾问批准或修改后再发送（{first.rule}）：{first.explanation}", result,
                    needs_approval=True, approval={"id": approval.id, "status": approval.status},
                    senior=guard.is_senior(who.name, who.role))
+
+
+def finding_message(result: Result) -> str:
+    """One line naming the first finding, its explanation and the suggested rewording."""
+    first = result.findings[0]
+    return f"合规{'拦截' if result.blocked else '提醒'}（{first.rule}）“{first.excerpt}”：{first.explanation} 建议改为：{first.rewording}"
+
+
+def kb_answer_gate(app: web.Application, answer: str) -> Result:
+    """A knowledge-base answer on save: a ``block`` cannot be saved (so never offered or sent)."""
+    from livebot.faq.editing import EntryFieldError
+
+    guard = app.get(GUARD)
+    if guard is None:
+        from livebot.compliance.engine import OK
+
+        return OK
+    result = guard.check(answer)
+    if result.blocked:
+        raise EntryFieldError("answer", finding_message(result))
+    return result
