@@ -102,6 +102,10 @@ TABLES: dict[str, Table] = {
         C("问题", "text", True), C("提问人次", "asks"), C("首次提问", "label"), C("状态", "status"),
     )),
     "comments": Table("重复最多的评论", topic("top_comments"), (C("评论", "text", True), C("发送次数", "sent"))),
+    "compliance": Table("合规记录", lambda r: r.get("compliance") or [], (
+        C("时间", "label"), C("渠道", "surface"), C("处理", "action"), C("结论", "verdict"), C("规则", "rules_text"),
+        C("内容", "text", True), C("操作人", "who", True), C("理由", "reason", True),
+    )),
     "commenters": Table("互动最多的观众", topic("top_commenters"), (
         C("排名", "rank"), C("观众", "name", True), C("平台", "platform"), C("评论数", "comments"),
     )),

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from livebot.compliance import store as compliance_store
 from livebot.engagement import store
 from livebot.engagement.attribution import Attributor
 from livebot.engagement.figures import MINUTE, minute_of
@@ -457,4 +458,13 @@ async def build_report(db: Database, session_id: int, settings: EngagementSettin
     rows = await store.minute_rows(db, session_id)
     ctx = await context(db, session)
     talk = await conversation(db, session, settings, ctx.zone) if topics else None
-    return await asyncio.to_thread(compose, session, rows, ctx, now, talk)
+    report = await asyncio.to_thread(compose, session, rows, ctx, now, talk)
+    report["compliance"] = await compliance_log(db, session_id, ctx.zone)
+    return report
+
+
+async def compliance_log(db: Database, session_id: int, zone: ZoneInfo) -> list[dict[str, Any]]:
+    """The session's compliance log for marketing/legal: blocked, warned, held, approved, overridden, by whom."""
+    events = await compliance_store.session_log(db, session_id)
+    return [{**compliance_store.event_dict(event), "label": local_label(event.at, zone, with_date=True),
+             "rules_text": "、".join(event.rules), "who": event.actor_name or event.actor} for event in events]
