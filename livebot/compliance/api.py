@@ -113,8 +113,11 @@ async def decide(request: web.Request) -> web.Response:
     approve = request.match_info["decision"] == "approve"
     approval = await store.decide(request.app[DATABASE], approval_id, approve=approve, by=identity.name, reason=reason)
     result = guard.check(approval.text)
-    await guard.record("answer", "approved" if approve else "rejected", result, approval.text, session_id=approval.session_id,
+    action = "approved" if approve else "rejected"
+    await guard.record("answer", action, result, approval.text, session_id=approval.session_id,
                        actor=identity.name, actor_name=identity.display_name, reason=reason, ref=f"card:{approval.card_id}")
+    await store.card_audit(request.app[DATABASE], approval.card_id, approval.session_id, f"compliance_{action}", identity.name,
+                           identity.display_name, f"#{approval.id}：{reason}")
     return web.json_response({"approval": store.approval_dict(approval)})
 
 

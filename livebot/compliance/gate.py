@@ -38,18 +38,25 @@ async def gate(
         return None
     context = {"session_id": session_id, "actor": who.name, "actor_name": who.display, "ref": f"card:{card_id}"}
     first = result.findings[0]
+    rules = "、".join(sorted({f.rule for f in result.findings}))
     if result.blocked:
         await guard.record(surface, "blocked", result, text, **context)
+        await store.card_audit(guard.db, card_id, session_id, "compliance_blocked", who.name, who.display, rules)
         return refusal(422, f"违反合规规则（{first.rule}）：{first.explanation} 建议改为：{first.rewording}", result)
-    if await store.approved(guard.db, card_id, text) is not None:
-        await guard.record(surface, "passed", result, text, reason="资深顾问已批准", **context)
+    approval_row = await store.approved(guard.db, card_id, text)
+    if approval_row is not None:
+        await guard.record(surface, "passed", result, text, reason=f"资深顾问 {approval_row.decided_by} 已批准", **context)
         return None
     if override_reason and guard.is_senior(who.name, who.role):
         await guard.record(surface, "overridden", result, text, reason=override_reason, **context)
+        await store.card_audit(guard.db, card_id, session_id, "compliance_overridden", who.name, who.display,
+                               f"{rules}：{override_reason}")
         return None
     approval = await store.request_approval(guard.db, card_id=card_id, session_id=session_id, text=text, result=result,
                                             actor=who.name, actor_name=who.display)
     await guard.record(surface, "warned", result, text, **context)
+    await store.card_audit(guard.db, card_id, session_id, "compliance_warned", who.name, who.display,
+                           f"{rules}（待审核 #{approval.id}）")
     return refusal(409, f"需要资深顾问批准或修改后再发送（{first.rule}）：{first.explanation}", result,
                    needs_approval=True, approval={"id": approval.id, "status": approval.status},
                    senior=guard.is_senior(who.name, who.role))

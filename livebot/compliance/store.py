@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from livebot.compliance.engine import Result
 from livebot.compliance.models import BrandRule, BrandRuleHistory, ComplianceApproval, ComplianceEvent
+from livebot.console.models import ConsoleAudit
 from livebot.errors import ConflictError, NotFoundError
 from livebot.storage.base import utcnow
 from livebot.storage.engine import Database
@@ -68,6 +69,14 @@ def event_dict(event: ComplianceEvent) -> dict[str, Any]:
         "actor": event.actor, "actor_name": event.actor_name, "reason": event.reason, "ref": event.ref,
         "at": event.at.isoformat(),
     }
+
+
+async def card_audit(db: Database, card_id: int, session_id: int | None, action: str, actor: str, actor_name: str,
+                     detail: str) -> None:
+    """The compliance step in the card's own audit trail (beside claim, answer, dismiss ...)."""
+    async with db.sessions() as session, session.begin():
+        session.add(ConsoleAudit(card_id=card_id, session_id=session_id or 0, action=action[:24], actor=actor[:64],
+                                 actor_name=actor_name[:128], detail={"compliance": detail[:500]}, at=utcnow()))
 
 
 # ───────────── approvals of warned answers ─────────────
