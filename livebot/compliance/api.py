@@ -13,6 +13,7 @@ from livebot.auth.access import roles
 from livebot.auth.identity import identity_of
 from livebot.compliance import store
 from livebot.compliance.engine import SEVERITIES
+from livebot.compliance.models import ACTION_LABELS, SURFACE_LABELS
 from livebot.compliance.service import GUARD, Guard
 from livebot.errors import ValidationError
 
@@ -215,4 +216,6 @@ async def page(request: web.Request) -> dict[str, Any]:
         "senior": guard.is_senior(identity.name, identity.role),
         "admin": identity.role == "admin",
         "categories": CATEGORIES,
+        "surfaces": SURFACE_LABELS,
+        "actions": ACTION_LABELS,
     }

@@ -9,7 +9,14 @@ from typing import Any
 from sqlalchemy import select
 
 from livebot.compliance.engine import Result
-from livebot.compliance.models import BrandRule, BrandRuleHistory, ComplianceApproval, ComplianceEvent
+from livebot.compliance.models import (
+    ACTION_LABELS,
+    SURFACE_LABELS,
+    BrandRule,
+    BrandRuleHistory,
+    ComplianceApproval,
+    ComplianceEvent,
+)
 from livebot.console.models import ConsoleAudit
 from livebot.errors import ConflictError, NotFoundError
 from livebot.storage.base import utcnow
@@ -67,7 +74,8 @@ def event_dict(event: ComplianceEvent) -> dict[str, Any]:
         "id": event.id, "session_id": event.session_id, "surface": event.surface, "action": event.action,
         "verdict": event.verdict, "rules": event.rules, "findings": event.findings, "text": event.text,
         "actor": event.actor, "actor_name": event.actor_name, "reason": event.reason, "ref": event.ref,
-        "at": event.at.isoformat(),
+        "at": event.at.isoformat(), "surface_label": SURFACE_LABELS.get(event.surface, event.surface),
+        "action_label": ACTION_LABELS.get(event.action, event.action),
     }
 
 

@@ -103,7 +103,7 @@ TABLES: dict[str, Table] = {
     )),
     "comments": Table("重复最多的评论", topic("top_comments"), (C("评论", "text", True), C("发送次数", "sent"))),
     "compliance": Table("合规记录", lambda r: r.get("compliance") or [], (
-        C("时间", "label"), C("渠道", "surface"), C("处理", "action"), C("结论", "verdict"), C("规则", "rules_text"),
+        C("时间", "label"), C("渠道", "surface_label"), C("处理", "action_label"), C("结论", "verdict"), C("规则", "rules_text"),
         C("内容", "text", True), C("操作人", "who", True), C("理由", "reason", True),
     )),
     "commenters": Table("互动最多的观众", topic("top_commenters"), (

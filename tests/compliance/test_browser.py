@@ -122,7 +122,8 @@ async def test_blocked_and_warned_answers_and_the_ticker(browser: Browser, live_
                    ("answer", "passed", "li"), ("ticker", "blocked", "viewer")]
     await wang.reload()
     rows = await wang.locator("table.log tbody tr").all_inner_texts()
-    assert any("blocked" in row and "李营养师" in row for row in rows)
-    assert any("approved" in row and "质量部已核实配料表" in row for row in rows)
-    assert any("ticker" in row and BAD_COMMENT in row for row in rows)
+    assert any("拦截" in row and "李营养师" in row and "function-claim" in row for row in rows)
+    assert any("提醒待审" in row and "zero-additive" in row for row in rows)
+    assert any("批准" in row and "质量部已核实配料表" in row for row in rows)
+    assert any("评论滚动" in row and BAD_COMMENT in row for row in rows)
     await save_screenshot(wang, "compliance-page")

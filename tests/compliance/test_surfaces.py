@@ -252,7 +252,7 @@ async def test_the_session_report_and_exports_carry_the_compliance_log(senior_cl
     assert [(e["surface"], e["action"], e["who"]) for e in report["compliance"]] == [("answer", "blocked", "李营养师")]
     csv = exports.to_csv(report, "compliance").decode("utf-8")
     assert csv.lstrip("\ufeff").splitlines()[0].startswith("时间,渠道,处理")
-    assert "blocked" in csv and "function-claim" in csv and "李营养师" in csv
+    assert "拦截" in csv and "function-claim" in csv and "李营养师" in csv
     assert b"compliance" in exports.to_json(report)
     headers = await bearer(senior_client, "marketing")
     resp = await senior_client.get(f"/api/v1/sessions/{session_id}/compliance", headers=headers)
@@ -321,4 +321,4 @@ async def test_the_compliance_page_lists_rules_approvals_and_the_log(senior_clie
     async with wang.http.get(senior_client.make_url("/compliance")) as resp:
         page = await resp.text()
     assert resp.status == 200
-    assert WARNED in page and "批准" in page and "品牌政策（待法务确认）" in page and "warned" in page
+    assert WARNED in page and "批准" in page and "品牌政策（待法务确认）" in page and "提醒待审" in page
