@@ -14,12 +14,12 @@ from typing import IO, Any
 import orjson
 
 from livebot.cli.jsonl import add_input_options, run_filter
-from livebot.compliance.engine import RULES_FILE, load_rules
+from livebot.compliance.engine import RULES_FILE, RuleSet, load_rules
 from livebot.compliance.evaluation import VERDICTS, evaluate, read_cases
 from livebot.errors import LivebotError
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,unused-ignore]
     """Add ``compliance check`` and ``compliance eval``."""
     compliance = commands.add_parser("compliance", help="compliance guard for infant-formula claims")
     sub = compliance.add_subparsers(dest="compliance_command", metavar="ACTION", required=True)
@@ -34,7 +34,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     scoring.set_defaults(func=run_eval)
 
 
-def _rules(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _rules(args: argparse.Namespace) -> RuleSet:
     try:
         return load_rules(args.rules)
     except ValueError as err:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -96,7 +97,7 @@ def brand_rule(row: BrandRule, base: RuleSet) -> Rule:
     return Rule(
         id=f"brand.{row.rule_id}",
         category=row.category,
-        severity=row.severity,  # type: ignore[arg-type]
+        severity="block" if row.severity == "block" else "warn",
         explanation=row.explanation,
         rewording=row.rewording or "请改写为可核实的事实陈述。",
         patterns=(re.compile(alternation),),
@@ -107,7 +108,5 @@ def brand_rule(row: BrandRule, base: RuleSet) -> Rule:
     )
 
 
-def _path(value: str):  # type: ignore[no-untyped-def]
-    from pathlib import Path
-
+def _path(value: str) -> Path:
     return Path(value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 from aiohttp import web
 
@@ -17,7 +18,7 @@ class _LazyDatabase:
     def __init__(self, app: web.Application) -> None:
         self._app = app
 
-    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+    def __getattr__(self, name: str) -> Any:
         return getattr(self._app[DATABASE], name)
 
 
