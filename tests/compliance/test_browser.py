@@ -60,7 +60,7 @@ async def test_blocked_and_warned_answers_and_the_ticker(browser: Browser, live_
     await login_page(li, base, "li", PASSWORD, next_path=f"/console/{session_id}")
     await li.wait_for_selector("#conn.conn-ok")
     await ingest(base, [event(QUESTION, "安安妈")])
-    await card(li, QUESTION).wait_for(timeout=5000)
+    await card(li, QUESTION).wait_for(timeout=30000)  # the first message loads the NLP models
     await card(li, QUESTION).click()
     await li.wait_for_selector("#a-claim:enabled")
     await li.keyboard.press("c")
