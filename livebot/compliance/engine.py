@@ -88,6 +88,8 @@ class Rule:
     rewording: str
     patterns: tuple[re.Pattern[str], ...]
     anchors: tuple[frozenset[str] | None, ...] = ()
+    widths: tuple[int | None, ...] = ()
+    """Longest possible match per pattern (None: unbounded), to search only around anchors."""
     unless_before: tuple[re.Pattern[str], ...] = ()
     unless_after: tuple[re.Pattern[str], ...] = ()
     unless_clause: tuple[re.Pattern[str], ...] = ()
@@ -96,13 +98,16 @@ class Rule:
     basis: str = ""
     source: str = "file"
 
-    def matches(self, text: str, present: frozenset[str] | set[str]) -> Iterable[tuple[int, int]]:
-        """Spans in the canonical ``text`` that hit this rule and no exception."""
-        for index, pattern in enumerate(self.patterns):
-            anchors = self.anchors[index] if index < len(self.anchors) else None
-            if anchors is not None and anchors.isdisjoint(present):
-                continue
-            for match in pattern.finditer(text):
+    def matches(self, text: str, index: int, spans: list[tuple[int, int]] | None) -> Iterable[tuple[int, int]]:
+        """Spans in the canonical ``text`` where pattern ``index`` hits and no exception applies.
+
+        ``spans`` are where the pattern's anchors occur (None: search the whole text); a match
+        must contain one, so only windows around them are searched.
+        """
+        pattern = self.patterns[index]
+        width = self.widths[index] if index < len(self.widths) else None
+        for lo, hi in _windows(len(text), width, spans):
+            for match in pattern.finditer(text, lo, hi):
                 start, end = match.span()
                 if start < end and not self._excepted(text, start, end, match.group(0)):
                     yield (start, end)
@@ -140,8 +145,16 @@ class RuleSet:
         self.version = version
         self.rules = tuple(rules)
         self.dodges = dodges
-        anchors = {anchor for rule in rules for group in rule.anchors if group for anchor in group}
-        self._anchor_finder = literal_finder((anchor, None) for anchor in anchors) if anchors else None
+        self._postings: dict[str, list[tuple[int, int]]] = {}
+        self._unanchored: list[tuple[int, int]] = []
+        for rule_index, rule in enumerate(self.rules):
+            for pattern_index in range(len(rule.patterns)):
+                anchors = rule.anchors[pattern_index] if pattern_index < len(rule.anchors) else None
+                if anchors is None:
+                    self._unanchored.append((rule_index, pattern_index))
+                for anchor in anchors or ():
+                    self._postings.setdefault(anchor, []).append((rule_index, pattern_index))
+        self._anchor_finder = literal_finder((anchor, None) for anchor in self._postings) if self._postings else None
 
     def check(self, text: str) -> Result:
         """Verdict and findings for ``text`` (spans index the text as given)."""
@@ -149,20 +162,31 @@ class RuleSet:
             return OK
         original = text[:MAX_CHARS]
         canonical = fold_text(original, self.dodges)
-        present = self._present(canonical)
-        hits = [(rule, start, end) for rule in self.rules for start, end in rule.matches(canonical, present)]
+        hits: list[tuple[Rule, int, int]] = []
+        for (rule_index, pattern_index), spans in sorted(self._candidates(canonical).items()):
+            rule = self.rules[rule_index]
+            hits.extend((rule, start, end) for start, end in rule.matches(canonical, pattern_index, spans))
         if not hits:
             return OK
         folded = fold(original, self.dodges)
-        findings = _distinct([rule.finding(folded, original, start, end) for rule, start, end in hits])
+        findings = _distinct([rule.finding(folded, original, start, end) for rule, start, end in set(hits)])
         verdict: Verdict = "block" if findings[0].severity == "block" else "warn"
         return Result(verdict, tuple(findings))
 
-    def _present(self, text: str) -> set[str]:
-        """Every anchor literal occurring in ``text`` (one Aho-Corasick pass)."""
+    def _candidates(self, text: str) -> dict[tuple[int, int], list[tuple[int, int]] | None]:
+        """Patterns worth running on ``text`` and where their anchors are (one Aho-Corasick pass)."""
+        todo: dict[tuple[int, int], list[tuple[int, int]] | None] = dict.fromkeys(self._unanchored)
         if self._anchor_finder is None or not text:
-            return set()
-        return {anchor for _, (anchor, _) in self._anchor_finder.iter(text)}
+            return todo
+        for end, (anchor, _) in self._anchor_finder.iter(text):
+            span = (end + 1 - len(anchor), end + 1)
+            for key in self._postings[anchor]:
+                spans = todo.get(key)
+                if spans is None:
+                    todo[key] = [span]
+                else:
+                    spans.append(span)
+        return todo
 
     def with_rules(self, extra: Sequence[Rule]) -> RuleSet:
         """This rule set plus ``extra`` (the brand's additions)."""
@@ -172,6 +196,25 @@ class RuleSet:
 
     def rule(self, rule_id: str) -> Rule | None:
         return next((rule for rule in self.rules if rule.id == rule_id), None)
+
+
+_LOOK_AROUND = 12
+"""Characters kept beyond a window's edge so lookarounds and clause exceptions still see them."""
+
+
+def _windows(length: int, width: int | None, spans: list[tuple[int, int]] | None) -> list[tuple[int, int]]:
+    """Merged windows around anchor ``spans`` a match can lie in (the whole text when unknown)."""
+    if spans is None or width is None or width * 4 >= length:
+        return [(0, length)]
+    spans.sort()
+    merged: list[tuple[int, int]] = []
+    for start, end in spans:
+        lo, hi = max(0, end - width), min(length, start + width + _LOOK_AROUND)
+        if merged and lo <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
+        else:
+            merged.append((lo, hi))
+    return merged
 
 
 def _distinct(findings: list[Finding]) -> list[Finding]:
@@ -243,6 +286,7 @@ def _parse_rule(raw: Any, macros: Mapping[str, str], origin: str) -> Rule:
         rewording=raw["rewording"],
         patterns=patterns,
         anchors=tuple(pattern_anchors(pattern) for pattern in patterns),
+        widths=tuple(pattern_width(pattern) for pattern in patterns),
         unless_before=_compile_all(raw.get("unless_before"), macros, f"{where}: unless_before"),
         unless_after=_compile_all(raw.get("unless_after"), macros, f"{where}: unless_after"),
         unless_clause=_compile_all(raw.get("unless_clause"), macros, f"{where}: unless_clause"),
@@ -286,6 +330,15 @@ def _strings_map(raw: Any, where: str) -> dict[str, str]:
     if not isinstance(raw, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in raw.items()):
         raise RuleFileError(f"{where}: must be a table of strings")
     return dict(raw)
+
+
+def pattern_width(pattern: re.Pattern[str]) -> int | None:
+    """The longest text ``pattern`` can match, or None when it is unbounded (or very long)."""
+    try:
+        widest = sre_parse.parse(pattern.pattern).getwidth()[1]
+    except re.error:
+        return None
+    return int(widest) if widest <= 400 else None
 
 
 def pattern_anchors(pattern: re.Pattern[str]) -> frozenset[str] | None:

@@ -102,6 +102,7 @@ def brand_rule(row: BrandRule, base: RuleSet) -> Rule:
         rewording=row.rewording or "请改写为可核实的事实陈述。",
         patterns=(re.compile(alternation),),
         anchors=(frozenset(terms),),
+        widths=(max(len(term) for term in terms),),
         unless_clause=tuple(re.compile(re.escape(term)) for term in exceptions if term),
         policy="brand",
         source="database",

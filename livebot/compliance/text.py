@@ -73,6 +73,9 @@ class DodgeTerms:
     table: _FoldTable
     sounds: _SoundTable
     by_sound_key: Mapping[str, tuple[str, ...]]
+    sound_finder: Any  # Aho-Corasick over the coded sounds of the terms
+    spelt_blob: str
+    spelt_pattern: re.Pattern[str]
 
 
 class _SoundTable(dict[int, str]):
@@ -117,6 +120,9 @@ def build_dodges(terms: Sequence[str], aliases: Mapping[str, str], emoji: Mappin
         table=_FoldTable(emoji),
         sounds=table,
         by_sound_key={key: tuple(values) for key, values in by_key.items()},
+        sound_finder=literal_finder((key, tuple(values)) for key, values in by_key.items()) if by_key else None,
+        spelt_blob="|".join(by_sound),
+        spelt_pattern=re.compile("|".join(sorted(by_sound, key=len, reverse=True)) or "(?!)"),
     )
 
 
@@ -190,15 +196,14 @@ def _delete(pattern: re.Pattern[str], text: str, starts: list[int]) -> tuple[str
 def _dodge_replacements(text: str, dodges: DodgeTerms) -> Iterator[tuple[int, int, str]]:
     """Spans to rewrite as the term they dodge, in order and not overlapping."""
     found: list[tuple[int, int, str]] = []
-    coded = text.translate(dodges.sounds)
-    for key, terms in dodges.by_sound_key.items():
-        start = coded.find(key)
-        while start >= 0:
-            end = start + len(key)
-            term = _homophone_of(text[start:end], terms)
-            if term is not None and _plausible_homophone(text, start, end):
-                found.append((start, end, term))
-            start = coded.find(key, start + 1)
+    if dodges.sound_finder is not None:
+        for last, (key, terms) in dodges.sound_finder.iter(text.translate(dodges.sounds)):
+            start, end = last + 1 - len(key), last + 1
+            span = text[start:end]
+            if span not in terms:  # the term itself, spelt right, needs nothing
+                term = _homophone_of(span, terms)
+                if term is not None and _plausible_homophone(text, start, end):
+                    found.append((start, end, term))
     if _HAS_LATIN.search(text):
         found.extend(_latin_dodges(text, dodges))
     found.sort(key=lambda item: (item[0], -item[1]))
@@ -229,7 +234,7 @@ def _latin_dodges(text: str, dodges: DodgeTerms) -> Iterator[tuple[int, int, str
             yield (match.start(), match.end(), alias)
             continue
         letters = run.rstrip("0123456789")
-        if len(letters) < 2 or not any(letters in spelt or spelt in letters for spelt in dodges.by_sound):
+        if len(letters) < 2 or not (letters in dodges.spelt_blob or dodges.spelt_pattern.search(letters)):
             continue
         for position in range(max(0, match.start() - 3), match.end()):
             spelt = _sound_match(text, position, match.start(), match.end(), dodges)

@@ -203,3 +203,19 @@ def test_rule_file_errors_name_the_rule_and_key(tmp_path: Path) -> None:
         load_rules(tmp_path / "bad.toml")
     with pytest.raises(RuleFileError, match="at least one"):
         parse_rules({"version": "1", "rule": []})
+
+
+def test_a_long_text_finds_what_its_sentences_find() -> None:
+    """Searching only around anchors must not lose a hit in a long text."""
+    from livebot.compliance.evaluation import read_cases
+
+    dev = Path(__file__).resolve().parents[1] / "fixtures" / "compliance" / "dev.jsonl"
+    lines = [case.text for case in read_cases(dev.read_bytes().splitlines())]
+    long_text = "\n".join(lines)
+    assert len(long_text) > 2000
+    found = {(f.rule_id, f.excerpt) for f in RULES.check(long_text).findings}
+    for line in lines:
+        for finding in RULES.check(line).findings:
+            assert (finding.rule_id, finding.excerpt) in found or any(
+                rule_id == finding.rule_id and finding.excerpt in excerpt for rule_id, excerpt in found
+            ), (line, finding)
