@@ -69,10 +69,8 @@ class DodgeTerms:
 
     by_sound: Mapping[str, str]
     aliases: Mapping[str, str]
-    first_syllables: frozenset[str]
     table: _FoldTable
     sounds: _SoundTable
-    by_sound_key: Mapping[str, tuple[str, ...]]
     sound_finder: Any  # Aho-Corasick over the coded sounds of the terms
     spelt_blob: str
     spelt_pattern: re.Pattern[str]
@@ -103,7 +101,6 @@ class _SoundTable(dict[int, str]):
 def build_dodges(terms: Sequence[str], aliases: Mapping[str, str], emoji: Mapping[str, str]) -> DodgeTerms:
     """Index dodge terms by their toneless pinyin, spelt (for letters) and coded (for homophones)."""
     by_sound: dict[str, str] = {}
-    firsts: set[str] = set()
     table = _SoundTable()
     by_key: dict[str, list[str]] = {}
     for term in terms:
@@ -111,15 +108,12 @@ def build_dodges(terms: Sequence[str], aliases: Mapping[str, str], emoji: Mappin
         if len(term) < 2 or not all(sounds):
             continue
         by_sound.setdefault("".join(s for s in sounds if s), term)
-        firsts.add(sounds[0] or "")
         by_key.setdefault(term.translate(table), []).append(term)
     return DodgeTerms(
         by_sound=by_sound,
         aliases=dict(aliases),
-        first_syllables=frozenset(firsts),
         table=_FoldTable(emoji),
         sounds=table,
-        by_sound_key={key: tuple(values) for key, values in by_key.items()},
         sound_finder=literal_finder((key, tuple(values)) for key, values in by_key.items()) if by_key else None,
         spelt_blob="|".join(by_sound),
         spelt_pattern=re.compile("|".join(sorted(by_sound, key=len, reverse=True)) or "(?!)"),
