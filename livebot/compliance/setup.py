@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -24,6 +25,7 @@ class _LazyDatabase:
 
 async def guard_ctx(app: web.Application) -> AsyncIterator[None]:
     await app[GUARD].reload_brand_rules()
+    await asyncio.to_thread(app[GUARD].warm_up)
     yield
 
 
