@@ -345,6 +345,10 @@
       head.appendChild(el("span", "score", " 置信度 " + pct(s.score) + (s.needs_human ? " · 需人工" : "")));
       item.appendChild(head);
       item.appendChild(el("div", "sa", s.answer));
+      if (s.compliance === "warn") {
+        const rules = (s.compliance_findings || []).map((f) => f.rule).join("、");
+        item.appendChild(el("div", "finding sev-warn", `合规提醒（${rules}）：发送需资深顾问批准，或按建议修改`));
+      }
       item.addEventListener("click", () => pick(i));
       sugs.appendChild(item);
     });
