@@ -41,6 +41,7 @@ def area_setups() -> list[AreaSetup]:
     from livebot.cases import setup as cases
     from livebot.chat import setup as chat
     from livebot.chat.replies import setup as replies
+    from livebot.compliance import setup as compliance
     from livebot.console import setup as console
     from livebot.engagement import setup as engagement
     from livebot.faq import setup as faq
@@ -50,7 +51,8 @@ def area_setups() -> list[AreaSetup]:
 
     # Chat last: it starts after every consumer has subscribed and stops first, flushing its
     # writer while the consumers are still there to hear the last events.
-    return [schedule.setup, console.setup, cases.setup, engagement.setup, overlays.setup, trace.setup, faq.setup, replies.setup, chat.setup]
+    return [compliance.setup, schedule.setup, console.setup, cases.setup, engagement.setup, overlays.setup, trace.setup, faq.setup,
+            replies.setup, chat.setup]
 
 
 async def database_ctx(app: web.Application) -> AsyncIterator[None]:

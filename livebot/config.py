@@ -133,7 +133,7 @@ SECTIONS: dict[str, type] = {
 }
 AREA_SECTIONS = frozenset(
     {"chat", "moderation", "faq", "sentiment", "trace", "schedule", "overlays", "engagement", "console", "demo", "replies", "cases",
-     "privacy"}
+     "privacy", "compliance"}
 )
 
 

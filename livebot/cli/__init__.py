@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "livebot.cli.report",
     "livebot.cli.engagement",
     "livebot.cli.privacy",
+    "livebot.cli.compliance",
 )
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import IO
 
 from livebot.cli.options import add_config_option, config_from_args, config_with_data
+from livebot.compliance.engine import default_rules
 from livebot.config import Config
 from livebot.faq import kb
 from livebot.faq import store as kb_store
@@ -134,7 +135,25 @@ def import_command(args: argparse.Namespace, stdout: IO[str] | None = None) -> i
     total = result.created + result.updated + result.unchanged
     print(f"imported {total} entries from {args.file}: {result.created} created, {result.updated} updated, "
           f"{result.unchanged} unchanged", file=out)
+    print_compliance(read_entries(args.file, args.format), out)
     return 0
+
+
+def print_compliance(entries: list[kb.FaqEntry], out: IO[str]) -> None:
+    """The compliance findings of each imported answer; a blocked one is never offered to advisors."""
+    rules = default_rules()
+    flagged = 0
+    for entry in entries:
+        result = rules.check(entry.answer)
+        if result.verdict == "ok":
+            continue
+        flagged += 1
+        note = "（合规拦截：不会被推荐，请修改）" if result.blocked else "（发送前需资深顾问批准）"
+        print(f"compliance {result.verdict}: {entry.id}{note}", file=out)
+        for finding in result.findings:
+            print(f"  {finding.severity} {finding.rule} “{finding.excerpt}”：{finding.explanation} 建议改为：{finding.rewording}",
+                  file=out)
+    print(f"compliance: {flagged} of {len(entries)} answers have findings", file=out)
 
 
 def export_command(args: argparse.Namespace, stdout: IO[str] | None = None) -> int:

@@ -15,6 +15,7 @@ from aiohttp import web
 from livebot.appkeys import BUS, DATABASE
 from livebot.auth.access import roles
 from livebot.auth.identity import identity_of
+from livebot.compliance.gate import Who, gate
 from livebot.console import store
 from livebot.console.cards import clean_text
 from livebot.console.state import CONSOLE, ConsoleState, publish_change
@@ -135,6 +136,9 @@ async def answer(request: web.Request) -> web.Response:
     suggestion, faq_id = suggestion_field(body), faq_field(body)
     actor = actor_of(request)
     db = request.app[DATABASE]
+    refused = await compliance_gate(request, "answer", text, body)
+    if refused is not None:
+        return refused
     change, asks = await store.answer(db, int_param(request, "card_id"), actor, text, faq_id, suggestion,
                                       state.claim_timeout, state.routes.resolve)
     state.outbox_wake.set()
@@ -143,6 +147,17 @@ async def answer(request: web.Request) -> web.Response:
         await teach_alias(request, card.faq_id, asks, actor)
     copy = card.answer_mode in ("on_air", "mixed")
     return await respond(request, change, mode=card.answer_mode, copy=copy, text=text)
+
+
+async def compliance_gate(request: web.Request, surface: str, text: str, body: dict[str, Any]) -> web.Response | None:
+    """The compliance guard's answer for this text on this card (None: it may go out)."""
+    card = await store.get_card(request.app[DATABASE], int_param(request, "card_id"))
+    identity = identity_of(request)
+    assert identity is not None
+    reason = text_field(body, "override_reason", MAX_NOTE, required=False)
+    who = Who(identity.name, identity.display_name or identity.name, identity.role)
+    return await gate(request.app, surface=surface, text=text, card_id=card.id, session_id=card.session_id, who=who,
+                      override_reason=reason)
 
 
 async def teach_alias(request: web.Request, faq_id: str, asks: list[store.AskContext], actor: Actor) -> None:
@@ -193,6 +208,9 @@ async def feature(request: web.Request) -> web.Response:
     answer_text = given or card.answer_text or (card.suggestions[0]["answer"] if card.suggestions else "")
     if not answer_text:
         raise ValidationError("answer", "请先填写要上屏的答案")
+    refused = await compliance_gate(request, "featured", f"{card.text}\n{answer_text}", {})
+    if refused is not None:
+        return refused
     actor = actor_of(request)
     change = await store.feature(db, card_id, actor, answer_text)
     first = (card.askers or [{}])[0]

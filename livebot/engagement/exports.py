@@ -109,6 +109,10 @@ TABLES: dict[str, Table] = {
         C("新开跟进单", "cases_opened"), C("已解决跟进单", "cases_resolved"), C("超时跟进单", "cases_overdue"),
     ), ("answered", "asks_answered", "claims", "released", "expired", "dismissed", "escalated", "cases_opened",
         "cases_resolved", "cases_overdue")),
+    "compliance": Table("合规记录", lambda r: r.get("compliance") or [], (
+        C("时间", "label"), C("渠道", "surface_label"), C("处理", "action_label"), C("结论", "verdict"), C("规则", "rules_text"),
+        C("内容", "text", True), C("操作人", "who", True), C("理由", "reason", True),
+    )),
     "commenters": Table("互动最多的观众", topic("top_commenters"), (
         C("排名", "rank"), C("观众", "name", True), C("平台", "platform"), C("评论数", "comments"),
     )),

@@ -17,6 +17,7 @@ import aiohttp
 from sqlalchemy import update
 
 from livebot.bus.base import Message
+from livebot.compliance.service import Guard
 from livebot.engagement import store
 from livebot.engagement.errors import UnknownSession
 from livebot.engagement.metrics import EngagementMetrics
@@ -42,6 +43,8 @@ class Reporter:
         self.lock = lock or (lambda _session_id: asyncio.Lock())
         self.http: aiohttp.ClientSession | None = None
         self.tasks: set[asyncio.Task[Any]] = set()
+        self.guard: Guard | None = None
+        """The compliance guard: a summary with a blocked or warned claim is held, not posted."""
 
     def report_url(self, session_id: int) -> str:
         return f"{self.base_url()}/reports/sessions/{session_id}"
@@ -89,6 +92,12 @@ class Reporter:
         if self.http is None:
             self.http = aiohttp.ClientSession()
         content = summary_markdown(data, self.report_url(session_id))
+        if self.guard is not None:
+            result = await self.guard.screen("summary", content, session_id=session_id, ref=f"report:{session_id}")
+            if result.verdict != "ok":
+                reason = f"合规{'拦截' if result.blocked else '待审核'}：{result.findings[0].rule}"
+                await store.mark_robot(self.db, session_id, "failed", reason)
+                return [reason]
         failures = await send_all(self.http, self.settings.report_robot_urls, content, self.settings.robot_timeout_seconds)
         await store.mark_robot(self.db, session_id, "failed" if failures else "sent", "; ".join(failures))
         self.metrics.robot.labels("failed" if failures else "sent").inc()

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from livebot.compliance import store as compliance_store
 from livebot.engagement import platform_totals, store
 from livebot.engagement.advisors import advisor_rows
 from livebot.engagement.attribution import Attributor
@@ -477,4 +478,12 @@ async def build_report(db: Database, session_id: int, settings: EngagementSettin
     report["platform_totals"] = official
     add_scans(report, await session_scans(db, session.id, *scan_span(report, now)))
     report["summary"]["platform_views"] = sum(p["views"] or 0 for p in official["platforms"]) if official["platforms"] else None
+    report["compliance"] = await compliance_log(db, session_id, ctx.zone)
     return report
+
+
+async def compliance_log(db: Database, session_id: int, zone: ZoneInfo) -> list[dict[str, Any]]:
+    """The session's compliance log for marketing/legal: blocked, warned, held, approved, overridden, by whom."""
+    events = await compliance_store.session_log(db, session_id)
+    return [{**compliance_store.event_dict(event), "label": local_label(event.at, zone, with_date=True),
+             "rules_text": "、".join(event.rules), "who": event.actor_name or event.actor} for event in events]

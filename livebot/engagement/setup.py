@@ -11,6 +11,7 @@ from aiohttp import web
 
 from livebot.appkeys import API_DOC, BUS, CONFIG, DATABASE, REGISTRY
 from livebot.background import stop_tasks
+from livebot.compliance.service import GUARD
 from livebot.engagement import api, apidoc, views
 from livebot.engagement.keys import LIVE, REPORTER, SETTINGS
 from livebot.engagement.live import LiveFigures
@@ -39,6 +40,7 @@ async def engagement_ctx(app: web.Application) -> AsyncIterator[None]:
     metrics = EngagementMetrics(app[REGISTRY])
     live = LiveFigures(db, bus, settings, metrics)
     reporter = Reporter(db, settings, metrics, lambda: app[CONFIG].server.base_url, live.session_lock)
+    reporter.guard = app.get(GUARD)
     app[LIVE], app[REPORTER] = live, reporter
     unsubscribe = [
         bus.subscribe_batches(CHAT_STORED, live.on_stored_batch, name="engagement-stored", queue_size=QUEUE_SIZE),

@@ -14,6 +14,7 @@ from aiohttp import web
 from livebot.appkeys import BUS, CONFIG, DATABASE
 from livebot.auth.access import roles
 from livebot.auth.identity import identity_of
+from livebot.compliance.gate import kb_answer_gate
 from livebot.errors import PayloadTooLarge, ValidationError
 from livebot.faq import learning, store
 from livebot.faq.editing import entry_from_input
@@ -78,9 +79,10 @@ async def list_entries(request: web.Request) -> web.Response:
 @roles("advisor")
 async def create_entry(request: web.Request) -> web.Response:
     entry = entry_from_input(await json_body(request))
+    compliance = kb_answer_gate(request.app, entry.answer)
     stored = await store.create_entry(request.app[DATABASE], entry, who(request))
     await store.announce_change(request.app[BUS], [entry.id], "create", who(request))
-    return reply(stored.to_json(), status=201)
+    return reply({**stored.to_json(), "compliance": compliance.as_dict()}, status=201)
 
 
 @routes.get("/api/v1/faq/entries/{entry_id}")
@@ -100,9 +102,10 @@ async def update_entry(request: web.Request) -> web.Response:
     version = version_of(body.get("version"))
     await store.get_entry(request.app[DATABASE], entry_id)  # 404 before field errors about a missing entry
     entry = entry_from_input(body, entry_id=entry_id)
+    compliance = kb_answer_gate(request.app, entry.answer)
     stored = await store.update_entry(request.app[DATABASE], entry, who(request), version)
     await store.announce_change(request.app[BUS], [entry_id], "update", who(request))
-    return reply(stored.to_json())
+    return reply({**stored.to_json(), "compliance": compliance.as_dict()})
 
 
 @routes.delete("/api/v1/faq/entries/{entry_id}")

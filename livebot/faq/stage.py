@@ -39,6 +39,7 @@ from livebot.appkeys import BUS, CONFIG, DATABASE, REGISTRY
 from livebot.background import stop_tasks
 from livebot.bus.base import Bus, Message
 from livebot.chat.models import StoredEvent
+from livebot.compliance.service import GUARD, Guard
 from livebot.errors import LivebotError
 from livebot.faq import learning
 from livebot.faq import store as kb_store
@@ -179,6 +180,8 @@ class EnrichmentStage:
     def __init__(self, db: Database, bus: Bus, settings: FaqSettings, facts: TraceFacts | None = None,
                  metrics: StageMetrics | None = None) -> None:
         self.db = db
+        self.guard: Guard | None = None
+        """The compliance guard: blocked suggestions are never offered, warned ones carry their findings."""
         self.metrics = metrics or StageMetrics()
         self.bus = bus
         self.settings = settings
@@ -316,9 +319,10 @@ class EnrichmentStage:
                              message.get("session_id"), message.get("pk"))
             context = MessageContext({"batch": {}, "session": {}}, None)
         suggestions = [
-            self.filled(suggestion.id, suggestion.score, context.values)
+            filled
             for suggestion in result.suggestions[: self.settings.max_suggestions]
             if suggestion.id in self.index.entries
+            and (filled := self.filled(suggestion.id, suggestion.score, context.values)).get("compliance") != "block"
         ]
         is_question = bool(result.is_question)
         confidence = float(result.question_confidence)
@@ -346,7 +350,7 @@ class EnrichmentStage:
     def filled(self, entry_id: str, score: float, values: Any) -> dict[str, Any]:
         entry = self.index.entries[entry_id]
         answer = fill(entry.answer, values)
-        return {
+        suggestion = {
             "id": entry.id,
             "score": round(float(score), 4),
             "question": entry.question,
@@ -354,6 +358,16 @@ class EnrichmentStage:
             "needs_human": entry.needs_human,
             "missing": list(answer.missing),
         }
+        if self.guard is not None:
+            # Checked after filling: live values (a farm name, a figure) can make a clean template a claim.
+            verdict = self.guard.check(answer.text)
+            suggestion["compliance"] = verdict.verdict
+            if verdict.findings:
+                suggestion["compliance_findings"] = [
+                    {"rule": f.rule, "excerpt": f.excerpt, "explanation": f.explanation, "rewording": f.rewording}
+                    for f in verdict.findings
+                ]
+        return suggestion
 
     # storing and publishing
 
@@ -552,6 +566,7 @@ async def stage_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
         return
     stage = EnrichmentStage(app[DATABASE], app[BUS], settings, metrics=StageMetrics(app[REGISTRY]))
+    stage.guard = app.get(GUARD)
     app[STAGE] = stage
     await stage.start()
     started = time.monotonic()

@@ -15,6 +15,8 @@ from multidict import MultiDictProxy
 
 from livebot.appkeys import BUS, CONFIG, DATABASE
 from livebot.auth.access import roles
+from livebot.compliance.gate import kb_answer_gate
+from livebot.compliance.service import GUARD
 from livebot.errors import ValidationError
 from livebot.faq import learning, store
 from livebot.faq.api import who
@@ -70,6 +72,7 @@ async def edit_context(request: web.Request, **extra: Any) -> dict[str, Any]:
         "errors": {},
         "notice": "",
         "conflict": None,
+        "compliance": (),
         **extra,
     }
 
@@ -116,6 +119,7 @@ async def create_entry(request: web.Request) -> web.Response:
     record = form_record(await request.post())
     try:
         entry = entry_from_input(record)
+        kb_answer_gate(request.app, entry.answer)
         stored = await store.create_entry(request.app[DATABASE], entry, who(request))
     except ValidationError as err:
         context = await edit_context(request, creating=True, values=form_values(record), stored=None,
@@ -181,8 +185,10 @@ async def edit_page(request: web.Request) -> web.Response:
         stored = await store.get_entry(request.app[DATABASE], request.match_info["entry_id"])
     except store.EntryNotFoundError as err:
         return missing_page(request, err)
+    guard = request.app.get(GUARD)
+    findings = guard.check(stored.entry.answer).findings if guard is not None else ()
     context = await edit_context(request, creating=False, values=form_values(stored.entry), stored=stored,
-                                 notice=notice_text(request.query.get("done", "")))
+                                 notice=notice_text(request.query.get("done", "")), compliance=findings)
     return render("faq/edit.html", request, context)
 
 
@@ -203,6 +209,7 @@ async def save_entry(request: web.Request) -> web.Response:
         if not raw_version.isdigit() or len(raw_version) > 9:
             raise EntryFieldError("version", "缺少版本号，请刷新页面后重试")
         entry = entry_from_input(record, entry_id=entry_id)
+        kb_answer_gate(request.app, entry.answer)
         stored = await store.update_entry(db, entry, who(request), int(raw_version))
     except ValidationError as err:
         context = await edit_context(request, creating=False, values=form_values(record), stored=current,

@@ -16,7 +16,7 @@ from livebot.overlays import feeds, store
 from livebot.overlays.errors import BadCommand
 from livebot.overlays.keys import OVERLAY_SERVICE
 from livebot.overlays.links import overlay_urls
-from livebot.overlays.service import command_from_api
+from livebot.overlays.service import command_from_api, screen_texts
 from livebot.topics import OVERLAY_CONTROL, OVERLAY_TOKENS
 from livebot.web.openapi import error_responses
 
@@ -74,6 +74,15 @@ async def send_command(request: web.Request) -> web.Response:
         if command.fields["site_id"] not in site_ids:
             return error(422, "site is not part of this session", "site_id")
     service = request.app[OVERLAY_SERVICE]
+    screen = "\n".join(t for t in screen_texts(command) if t)
+    if service.guard is not None and screen:
+        result = service.guard.check(screen)
+        if result.blocked:
+            await service.guard.record("overlay", "blocked", result, screen, session_id=session_id, actor=identity.name,
+                                       actor_name=identity.display_name, ref=f"overlay:{command.type}")
+            first = result.findings[0]
+            return web.json_response({"error": f"违反合规规则（{first.rule}）：{first.explanation} 建议改为：{first.rewording}",
+                                      "compliance": result.as_dict()}, status=422)
     waiter = service.expect(command.id)
     try:
         await request.app[BUS].publish(OVERLAY_CONTROL, command.message())

@@ -20,14 +20,14 @@ from livebot.overlays.errors import BadCommand
 from livebot.overlays.scenes import scene_name
 from livebot.overlays.text import clean_text, mask_name
 
-TYPES = ("scene", "batch", "featured", "featured_clear", "ticker", "site", "countdown")
+TYPES = ("scene", "batch", "featured", "featured_clear", "ticker", "site", "countdown", "ticker_review")
 LIMITS = {"question": 120, "answer": 300, "asker": 24, "title": 40, "lot": 40, "by": 64, "ticker": 60}
 
 
 def default_state() -> dict[str, Any]:
     """What a session's overlays show before anyone touches them."""
     return {"scene": "batch", "lot": None, "featured": None, "site_id": None, "countdown": None,
-            "ticker_enabled": True, "ticker": []}
+            "ticker_enabled": True, "ticker": [], "ticker_pending": []}
 
 
 @dataclass(frozen=True)
@@ -152,6 +152,16 @@ def parse_ticker(raw: Mapping[str, Any]) -> dict[str, Any]:
     return fields
 
 
+def parse_ticker_review(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """A producer's decision on a held viewer comment: ``approve`` puts it on, ``drop`` discards it."""
+    if raw.get("action") not in ("approve", "drop"):
+        raise BadCommand("action", "expected approve or drop")
+    item_id = raw.get("item_id")
+    if not isinstance(item_id, str) or not item_id or len(item_id) > 140:
+        raise BadCommand("item_id", "expected the held comment's id")
+    return {"action": raw["action"], "item_id": item_id}
+
+
 def parse_site(raw: Mapping[str, Any]) -> dict[str, Any]:
     value = raw.get("site_id")
     return {"site_id": None if value is None else positive_int(value, "site_id")}
@@ -179,6 +189,7 @@ def parse_countdown(raw: Mapping[str, Any]) -> dict[str, Any]:
 
 PARSERS = {
     "scene": parse_scene, "batch": parse_batch, "featured": parse_featured, "featured_clear": parse_nothing,
+    "ticker_review": parse_ticker_review,
     "ticker": parse_ticker, "site": parse_site, "countdown": parse_countdown,
 }
 
@@ -200,7 +211,21 @@ def apply_command(state: dict[str, Any], command: Command, ticker_size: int) -> 
     if command.type == "countdown":
         value = None if f["ends_at"] is None else {"title": f["title"], "ends_at": f["ends_at"]}
         return set_value(state, "countdown", value, "countdown")
+    if command.type == "ticker_review":
+        return review_ticker(state, f["item_id"], f["action"] == "approve", ticker_size)
     return apply_ticker(state, f, command.id, ticker_size)
+
+
+def review_ticker(state: dict[str, Any], item_id: str, approve: bool, size: int) -> set[str]:
+    """Take a held comment out of the queue; on approval it goes to the head of the ticker."""
+    pending = list(state.get("ticker_pending") or [])
+    found = next((item for item in pending if item.get("id") == item_id), None)
+    if found is None:
+        return set()
+    state["ticker_pending"] = [item for item in pending if item.get("id") != item_id]
+    if approve:
+        add_ticker_item(state, {key: found[key] for key in ("id", "text", "user", "platform")}, size)
+    return {"ticker", "ticker_pending"}
 
 
 def set_value(state: dict[str, Any], key: str, value: Any, part: str) -> set[str]:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from livebot.bus.base import Bus, Unsubscribe
+from livebot.compliance.service import Guard
 from livebot.errors import LivebotError
 from livebot.overlays import feeds, present, store
 from livebot.overlays.commands import Command, add_ticker_item, apply_command, default_state, parse_command
@@ -29,6 +30,8 @@ from livebot.topics import CHAT_ENRICHED, CHAT_STORED, OVERLAY_CONTROL, OVERLAY_
 logger = logging.getLogger(__name__)
 
 TICK_SECONDS = 0.5
+MAX_PENDING = 50
+"""Held viewer comments kept per session for the producer (oldest go first)."""
 MISSING_TTL = 5.0
 """Chat for a session id that does not exist is not looked up again for this many seconds."""
 
@@ -53,8 +56,9 @@ class SessionOverlay:
 
 
 class OverlayService:
-    def __init__(self, db: Database, bus: Bus, settings: OverlaySettings, hub: OverlayHub) -> None:
+    def __init__(self, db: Database, bus: Bus, settings: OverlaySettings, hub: OverlayHub, guard: Guard | None = None) -> None:
         self.db = db
+        self.guard = guard
         self.bus = bus
         self.settings = settings
         self.hub = hub
@@ -159,7 +163,11 @@ class OverlayService:
         if site is None and site_id is None:
             sites = await feeds.session_sites(self.db, overlay.session_id)
             site = sites[0] if sites else None
-        self.hub.channel(overlay.session_id).update({"site": present.site_part(site)})
+        part = present.site_part(site)
+        if self.guard is not None and isinstance(part, dict) and self.guard.check(str(part.get("lower_third") or "")).blocked:
+            logger.warning("lower third of site %s blocked by compliance; showing the site name", getattr(site, "id", None))
+            part["lower_third"] = getattr(site, "name", "")[:60]
+        self.hub.channel(overlay.session_id).update({"site": part})
 
     async def refresh_telemetry(self, overlay: SessionOverlay) -> None:
         readings = await feeds.telemetry_snapshot(self.db, overlay.plant)
@@ -207,6 +215,8 @@ class OverlayService:
             future.set_result(state)
 
     async def apply(self, overlay: SessionOverlay, command: Command) -> None:
+        if await self.blocked_on_screen(overlay, command):
+            return
         changed = apply_command(overlay.control, command, self.settings.ticker_size)
         logger.info("overlay command session=%s type=%s by=%s cmd=%s changed=%s",
                     overlay.session_id, command.type, command.by, command.id, sorted(changed))
@@ -230,6 +240,19 @@ class OverlayService:
             await self.refresh_telemetry(overlay)
         if "site" in changed:
             await self.refresh_site(overlay)
+
+    async def blocked_on_screen(self, overlay: SessionOverlay, command: Command) -> bool:
+        """True (and logged) when the command would put a blocked claim on the broadcast."""
+        text = "\n".join(t for t in screen_texts(command) if t)
+        if self.guard is None or not text:
+            return False
+        result = self.guard.check(text)
+        if not result.blocked:
+            return False
+        logger.warning("overlay command blocked by compliance session=%s type=%s cmd=%s", overlay.session_id, command.type, command.id)
+        await self.guard.record("overlay", "blocked", result, text, session_id=overlay.session_id, actor=command.by or "system",
+                                ref=f"overlay:{command.type}:{command.id}")
+        return True
 
     async def persist(self, overlay: SessionOverlay) -> None:
         overlay.dirty_since = None
@@ -267,13 +290,42 @@ class OverlayService:
             if not overlay.control.get("ticker_enabled", True):
                 continue
             item = ticker_item(message, self.settings.ticker_max_chars)
-            if item is not None and add_ticker_item(overlay.control, item, self.settings.ticker_size):
+            if item is not None and await self.admit_ticker_item(overlay, item):
                 overlay.dirty_since = overlay.dirty_since or time.monotonic()
                 changed.add(session_id)
         for session_id in changed:
             overlay = self.sessions.get(session_id)
             if overlay is not None:
                 self.hub.channel(session_id).update({"ticker": self.ticker_part(overlay)})
+
+    async def admit_ticker_item(self, overlay: SessionOverlay, item: dict[str, Any]) -> bool:
+        """Blocked and warned comments never show; the rest per ``ticker_review``. True: ticker changed."""
+        if self.guard is not None:
+            result = self.guard.check(item["text"])
+            if result.verdict != "ok":
+                await self.guard.record("ticker", "blocked" if result.blocked else "held", result, item["text"],
+                                        session_id=overlay.session_id, actor="viewer", actor_name=item["user"], ref=item["id"])
+                return False
+        if self.settings.ticker_review == "off":
+            return add_ticker_item(overlay.control, item, self.settings.ticker_size)
+        pending = [p for p in overlay.control.get("ticker_pending") or [] if p.get("id") != item["id"]]
+        due = time.time() + self.settings.ticker_delay_seconds if self.settings.ticker_review == "delay" else None
+        overlay.control["ticker_pending"] = [*pending, {**item, "due": due}][-MAX_PENDING:]
+        overlay.dirty_since = overlay.dirty_since or time.monotonic()
+        return False
+
+    def release_due(self, overlay: SessionOverlay) -> bool:
+        """Delay mode: comments whose veto window has passed go on the ticker."""
+        pending = overlay.control.get("ticker_pending") or []
+        now = time.time()
+        due = [p for p in pending if p.get("due") is not None and p["due"] <= now]
+        if not due:
+            return False
+        overlay.control["ticker_pending"] = [p for p in pending if p not in due]
+        for item in due:
+            add_ticker_item(overlay.control, {key: item[key] for key in ("id", "text", "user", "platform")}, self.settings.ticker_size)
+        overlay.dirty_since = overlay.dirty_since or time.monotonic()
+        return True
 
     async def on_stored(self, message: dict[str, Any]) -> None:
         await self.on_stored_batch([message])
@@ -325,6 +377,8 @@ class OverlayService:
             self.hub.ping_all()
         watched = {channel.session_id for channel in self.hub.watched()}
         for overlay in list(self.sessions.values()):
+            if self.release_due(overlay):
+                self.hub.channel(overlay.session_id).update({"ticker": self.ticker_part(overlay)})
             if overlay.dirty_since is not None and now - overlay.dirty_since >= 1.0:
                 await self.persist(overlay)
             if overlay.session_id not in watched:
@@ -334,6 +388,18 @@ class OverlayService:
             if now >= overlay.stats_due:
                 overlay.stats_due = now + self.settings.stats_refresh_seconds
                 self.hub.channel(overlay.session_id).update({"stats": overlay.stats.snapshot()})
+
+
+def screen_texts(command: Command) -> list[str]:
+    """The texts a command would put on the broadcast."""
+    f = command.fields
+    if command.type == "featured":
+        return [f.get("question", ""), f.get("answer", ""), f.get("asker", "")]
+    if command.type == "ticker":
+        return [f.get("text", "")]
+    if command.type == "countdown":
+        return [f.get("title") or ""]
+    return []
 
 
 def command_from_api(body: Mapping[str, Any], session_id: int, by: str) -> Command:

@@ -21,6 +21,11 @@ class OverlaySettings:
     """How often open telemetry overlays are re-read, so readings turn stale even with no news."""
     stats_refresh_seconds: float = 2.0
     """How often the live stats meter is recomputed while overlays are open."""
+    ticker_review: str = "delay"
+    """Viewer comments before the ticker: "approve" (a producer approves each), "delay" (shown after
+    ``ticker_delay_seconds`` unless a producer drops it) or "off". Blocked comments never show."""
+    ticker_delay_seconds: float = 8.0
+    """How long a comment waits for a producer's veto in "delay" mode."""
 
     def __post_init__(self) -> None:
         if self.heartbeat_seconds < 1:
@@ -35,3 +40,7 @@ class OverlaySettings:
             raise ConfigError("overlays.telemetry_refresh_seconds", "must be at least 1")
         if self.stats_refresh_seconds < 0.5:
             raise ConfigError("overlays.stats_refresh_seconds", "must be at least 0.5")
+        if self.ticker_review not in ("approve", "delay", "off"):
+            raise ConfigError("overlays.ticker_review", 'must be "approve", "delay" or "off"')
+        if not 0 <= self.ticker_delay_seconds <= 600:
+            raise ConfigError("overlays.ticker_delay_seconds", "must be 0..600")

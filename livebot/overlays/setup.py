@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from livebot.appkeys import API_DOC, BUS, CONFIG, DATABASE
+from livebot.compliance.service import GUARD
 from livebot.overlays.api import API_PATHS, API_SCHEMAS
 from livebot.overlays.api import routes as api_routes
 from livebot.overlays.hub import OverlayHub
@@ -24,7 +25,7 @@ STATIC = PROJECT_ROOT / "stream_overlays" / "static"
 async def overlay_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[OVERLAY_SETTINGS]
     hub = OverlayHub(max_fps=settings.max_frames_per_second, heartbeat=settings.heartbeat_seconds)
-    service = OverlayService(app[DATABASE], app[BUS], settings, hub)
+    service = OverlayService(app[DATABASE], app[BUS], settings, hub, guard=app.get(GUARD))
     app[OVERLAY_HUB] = hub
     app[OVERLAY_SERVICE] = service
     await service.start()

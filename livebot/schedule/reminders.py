@@ -12,6 +12,7 @@ import aiohttp
 from aiohttp import web
 
 from livebot.appkeys import BUS, CONFIG, DATABASE
+from livebot.compliance.service import GUARD
 from livebot.schedule import store
 from livebot.schedule.keys import SETTINGS
 from livebot.schedule.live import publish
@@ -61,6 +62,12 @@ async def send_reminder(app: web.Application, http: aiohttp.ClientSession, sessi
     sites = [s.name for s in await store.session_sites(db, session_id)]
     link = f"{app[CONFIG].server.base_url}/producer/sessions/{session_id}/live"
     content = reminder_text(session.title, session.planned_start, session.timezone, minutes, sites, link)
+    guard = app.get(GUARD)
+    if guard is not None:
+        verdict = await guard.screen("reminder", content, session_id=session_id, ref=f"reminder:T-{minutes}")
+        if verdict.verdict != "ok":
+            logger.warning("session=%s reminder T-%s held by compliance: %s", session_id, minutes, verdict.findings[0].rule)
+            return f"T-{minutes}min: 合规{'拦截' if verdict.blocked else '待审核'}（{verdict.findings[0].rule}），未发送"
     urls = list(dict.fromkeys([*settings.reminder_robot_urls, *([ctl.robot_url] if ctl.robot_url else [])]))
     results = await asyncio.gather(*(post_robot(http, url, content, settings.robot_timeout_seconds) for url in urls))
     lead = lead_text(minutes).replace(" 小时", "h").replace(" 分钟", "min")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from livebot.overlays import feeds, store
+from livebot.overlays.keys import OVERLAY_SERVICE
 from livebot.schedule.models import LiveSession, SessionSite, Site
 from livebot.storage.base import utcnow
 from livebot.storage.engine import Database
@@ -84,3 +86,9 @@ def fake_trace(monkeypatch: pytest.MonkeyPatch) -> Callable[..., dict[str, dict[
         return batches
 
     return install
+
+
+def ticker_unreviewed(app: Any) -> None:
+    """Viewer comments straight onto the ticker (``ticker_review = "off"``) for tests of the ticker itself."""
+    service = app[OVERLAY_SERVICE]
+    service.settings = replace(service.settings, ticker_review="off")

@@ -16,7 +16,7 @@ from livebot.config import Config
 from livebot.overlays.hub import CLOSE_TOKEN_REVOKED
 from livebot.topics import CHAT_ENRICHED, OVERLAY_CONTROL, TRACE_UPDATED, engagement_topic
 from tests.conftest import bearer, login
-from tests.overlays.conftest import SUMMARY, make_session, new_token
+from tests.overlays.conftest import SUMMARY, make_session, new_token, ticker_unreviewed
 
 HOSTILE = '<img src=x onerror="alert(1)"><script>alert("x")</script>\u202e'
 
@@ -236,6 +236,7 @@ async def test_ticker_and_stats_follow_the_chat(client: TestClient) -> None:
     session_id, _ = await make_session(db)
     token = await new_token(db, session_id)
     bus = client.app[BUS]
+    ticker_unreviewed(client.app)
     async with client.ws_connect(f"/ws/overlay/{session_id}?token={token}") as ws:
         await receive_until(ws, lambda f: f["t"] == "snapshot")
         await bus.publish(CHAT_ENRICHED, enriched(session_id, 1, "差评", label="negative"))

@@ -21,7 +21,7 @@ from livebot.storage.base import utcnow
 from livebot.topics import CHAT_ENRICHED, OVERLAY_CONTROL, TRACE_UPDATED, engagement_topic
 from tests.browser import SCREENSHOTS, login_page
 from tests.conftest import PASSWORD
-from tests.overlays.conftest import SUMMARY, make_session, new_token
+from tests.overlays.conftest import SUMMARY, make_session, new_token, ticker_unreviewed
 from tests.overlays.pngcheck import pixel_alpha
 from tests.overlays.test_api import enriched
 
@@ -73,6 +73,7 @@ async def send(app: web.Application, session_id: int, **command: Any) -> dict[st
 
 async def rich_state(app: web.Application, session_id: int, site_id: int) -> None:
     """Everything on: batch, featured Q&A, countdown, site, ticker comments and stats."""
+    ticker_unreviewed(app)
     await send(app, session_id, type="batch", lot=SUMMARY["lot"])
     await send(app, session_id, type="site", site_id=site_id)
     await send(app, session_id, type="featured", question="奶源来自哪里？挤奶后多久进厂？", asker="小雨妈妈", platform="douyin",
@@ -216,6 +217,7 @@ async def test_hostile_text_renders_as_text(browser: Browser, live_server: Any, 
     session_id, _ = await make_session(db)
     token = await new_token(db, session_id)
     await send(server.app, session_id, type="featured", question=HOSTILE_QUESTION, asker="<b>坏人</b>")
+    ticker_unreviewed(server.app)
     await server.app[BUS].publish(CHAT_ENRICHED, enriched(session_id, 9, HOSTILE_COMMENT))
     await server.app[BUS].drained()
     featured = await open_page(browser, f"{server.url}/overlay/{session_id}/featured?token={token}")

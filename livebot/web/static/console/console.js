@@ -345,6 +345,10 @@
       head.appendChild(el("span", "score", " 置信度 " + pct(s.score) + (s.needs_human ? " · 需人工" : "")));
       item.appendChild(head);
       item.appendChild(el("div", "sa", s.answer));
+      if (s.compliance === "warn") {
+        const rules = (s.compliance_findings || []).map((f) => f.rule).join("、");
+        item.appendChild(el("div", "finding sev-warn", `合规提醒（${rules}）：发送需资深顾问批准，或按建议修改`));
+      }
       item.addEventListener("click", () => pick(i));
       sugs.appendChild(item);
     });
@@ -406,7 +410,9 @@
     if (!resp.ok) {
       const message = data.error || `操作失败（${resp.status}）`;
       toast(message, "bad");
-      throw new Error(message);
+      const error = new Error(message);
+      error.data = data;
+      throw error;
     }
     if (data.card) { applyCards([data.card], false); scheduleRender(); }
     return data;
@@ -432,12 +438,35 @@
     }
   }
 
-  async function sendAnswer() {
+  function showCompliance(data) {
+    const box = $("d-compliance");
+    if (!data || !data.compliance) { box.hidden = true; return; }
+    const verdict = data.compliance.verdict;
+    box.hidden = false;
+    box.className = `compliance-box verdict-${verdict}`;
+    $("d-compliance-title").textContent = verdict === "block"
+      ? "合规拦截：此回答不能发送，请按建议修改"
+      : (data.senior ? "合规提醒：您是资深顾问，可填写理由后批准发送" : `合规提醒：已提交资深顾问审核（编号 ${data.approval ? data.approval.id : "-"}），批准后可再次发送，或修改回答`);
+    const list = $("d-compliance-findings");
+    list.textContent = "";
+    for (const f of data.compliance.findings) {
+      const item = el("li", `finding sev-${f.severity}`);
+      item.appendChild(el("b", "finding-rule", f.rule));
+      item.appendChild(el("span", "finding-excerpt", ` “${f.excerpt}” `));
+      item.appendChild(el("span", "finding-explanation", f.explanation));
+      item.appendChild(el("div", "finding-rewording", `建议改为：${f.rewording}`));
+      list.appendChild(item);
+    }
+    $("d-compliance-override").hidden = !(verdict === "warn" && data.senior);
+  }
+
+  async function sendAnswer(overrideReason) {
     const card = selectedCard();
     if (!card) return;
     const text = $("d-answer").value.trim();
     if (!text) { toast("请先选择推荐答案或填写回答", "bad"); return; }
     const body = { text };
+    if (overrideReason) body.override_reason = overrideReason;
     if (state.chosen !== null && card.suggestions[state.chosen]) body.suggestion = state.chosen + 1;
     try {
       const data = await post(cardPath(card, "answer"), body);
@@ -447,15 +476,16 @@
       } else {
         toast("已发送回复", "ok");
       }
+      showCompliance(null);
       move(1);
-    } catch (e) { /* shown */ }
+    } catch (e) { showCompliance(e.data); }
   }
 
   async function feature() {
     const card = selectedCard();
     if (!card) return;
     const answer = $("d-answer").value.trim();
-    try { await post(cardPath(card, "feature"), answer ? { answer } : {}); toast("已上屏", "ok"); } catch (e) { /* shown */ }
+    try { await post(cardPath(card, "feature"), answer ? { answer } : {}); toast("已上屏", "ok"); showCompliance(null); } catch (e) { showCompliance(e.data); }
   }
 
   async function simple(action, done, body) {
@@ -509,7 +539,12 @@
   for (const id of ["f-platform", "f-site", "f-status", "f-unanswered", "f-human", "f-order"]) $(id).addEventListener("change", scheduleRender);
   $("f-search").addEventListener("input", scheduleRender);
   $("a-claim").addEventListener("click", claim);
-  $("a-send").addEventListener("click", sendAnswer);
+  $("a-send").addEventListener("click", () => sendAnswer());
+  $("a-override").addEventListener("click", () => {
+    const reason = $("d-override-reason").value.trim();
+    if (!reason) { toast("请填写批准理由", "bad"); return; }
+    sendAnswer(reason);
+  });
   $("a-feature").addEventListener("click", feature);
   $("a-dismiss").addEventListener("click", () => simple("dismiss", "已忽略"));
   $("a-escalate").addEventListener("click", () => simple("escalate", "已升级给资深顾问"));

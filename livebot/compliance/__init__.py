@@ -1,0 +1,1 @@
+"""Compliance guard: keeps claims infant-formula law forbids off every surface livebot feeds."""

@@ -1,0 +1,454 @@
+"""The compliance rule engine: one verdict (block / warn / ok) with findings for any text.
+
+Rules come from the versioned ``rules.toml`` shipped with livebot plus the brand's own
+additions from the database; every surface (answers, overlays, ticker, KB, reminders) calls
+the same ``RuleSet.check`` so a text judged once is judged the same everywhere.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from re import _parser as sre_parse  # type: ignore[attr-defined]
+from typing import Any, Literal
+
+from livebot.compliance.text import DodgeTerms, Folded, build_dodges, fold, fold_text, literal_finder
+
+Severity = Literal["block", "warn"]
+Verdict = Literal["block", "warn", "ok"]
+SEVERITIES: tuple[Severity, ...] = ("block", "warn")
+RULES_FILE = Path(__file__).with_name("rules.toml")
+MAX_CHARS = 20_000
+_MACRO = re.compile(r"<<([A-Z0-9_]+)>>")
+_CLAUSE = "，"
+_MAX_ANCHORS = 200
+
+
+class RuleFileError(ValueError):
+    """The rule file (or a brand rule) is malformed; the message names the rule and key."""
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One rule hit: the rule's category (fact-sheet id), severity and where it is."""
+
+    rule: str
+    rule_id: str
+    severity: Severity
+    span: tuple[int, int]
+    excerpt: str
+    explanation: str
+    rewording: str
+    policy: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON shape of the CLI contract plus the detail the UI shows."""
+        return {
+            "rule": self.rule,
+            "severity": self.severity,
+            "span": [self.span[0], self.span[1]],
+            "explanation": self.explanation,
+            "id": self.rule_id,
+            "excerpt": self.excerpt,
+            "rewording": self.rewording,
+            "policy": self.policy,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """The verdict for one text and the findings behind it."""
+
+    verdict: Verdict
+    findings: tuple[Finding, ...]
+
+    @property
+    def blocked(self) -> bool:
+        return self.verdict == "block"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"verdict": self.verdict, "findings": [finding.as_dict() for finding in self.findings]}
+
+
+OK = Result("ok", ())
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A compiled rule: patterns, each with the literals one of which its matches contain."""
+
+    id: str
+    category: str
+    severity: Severity
+    explanation: str
+    rewording: str
+    patterns: tuple[re.Pattern[str], ...]
+    anchors: tuple[frozenset[str] | None, ...] = ()
+    widths: tuple[int | None, ...] = ()
+    """Longest possible match per pattern (None: unbounded), to search only around anchors."""
+    unless_before: tuple[re.Pattern[str], ...] = ()
+    unless_after: tuple[re.Pattern[str], ...] = ()
+    unless_clause: tuple[re.Pattern[str], ...] = ()
+    unless_match: tuple[re.Pattern[str], ...] = ()
+    policy: str = "law"
+    basis: str = ""
+    source: str = "file"
+
+    def matches(self, text: str, index: int, spans: list[tuple[int, int]] | None) -> Iterable[tuple[int, int]]:
+        """Spans in the canonical ``text`` where pattern ``index`` hits and no exception applies.
+
+        ``spans`` are where the pattern's anchors occur (None: search the whole text); a match
+        must contain one, so only windows around them are searched.
+        """
+        pattern = self.patterns[index]
+        width = self.widths[index] if index < len(self.widths) else None
+        for lo, hi in _windows(len(text), width, spans):
+            for match in pattern.finditer(text, lo, hi):
+                start, end = match.span()
+                if start < end and not self._excepted(text, start, end, match.group(0)):
+                    yield (start, end)
+
+    def finding(self, folded: Folded, original: str, start: int, end: int) -> Finding:
+        span = folded.span(start, end)
+        return Finding(
+            rule=self.category,
+            rule_id=self.id,
+            severity=self.severity,
+            span=span,
+            excerpt=original[span[0] : span[1]],
+            explanation=self.explanation,
+            rewording=self.rewording,
+            policy=self.policy,
+        )
+
+    def _excepted(self, text: str, start: int, end: int, matched: str) -> bool:
+        clause_start = text.rfind(_CLAUSE, 0, start) + 1
+        clause_end = text.find(_CLAUSE, end)
+        clause_end = len(text) if clause_end < 0 else clause_end
+        before, after = text[clause_start:start], text[end:clause_end]
+        return (
+            any(p.search(before) for p in self.unless_before)
+            or any(p.search(after) for p in self.unless_after)
+            or any(p.search(matched) for p in self.unless_match)
+            or any(p.search(text, clause_start, clause_end) for p in self.unless_clause)
+        )
+
+
+class RuleSet:
+    """Rules plus the dodge table they share; ``check`` is the one entry point."""
+
+    def __init__(self, version: str, rules: Sequence[Rule], dodges: DodgeTerms) -> None:
+        self.version = version
+        self.rules = tuple(rules)
+        self.dodges = dodges
+        self._postings: dict[str, list[tuple[int, int]]] = {}
+        self._unanchored: list[tuple[int, int]] = []
+        for rule_index, rule in enumerate(self.rules):
+            for pattern_index in range(len(rule.patterns)):
+                anchors = rule.anchors[pattern_index] if pattern_index < len(rule.anchors) else None
+                if anchors is None:
+                    self._unanchored.append((rule_index, pattern_index))
+                for anchor in anchors or ():
+                    self._postings.setdefault(anchor, []).append((rule_index, pattern_index))
+        self._anchor_finder = literal_finder((anchor, None) for anchor in self._postings) if self._postings else None
+
+    def check(self, text: str) -> Result:
+        """Verdict and findings for ``text`` (spans index the text as given)."""
+        if not isinstance(text, str) or not text.strip():
+            return OK
+        original = text[:MAX_CHARS]
+        canonical = fold_text(original, self.dodges)
+        hits: list[tuple[Rule, int, int]] = []
+        for (rule_index, pattern_index), spans in sorted(self._candidates(canonical).items()):
+            rule = self.rules[rule_index]
+            hits.extend((rule, start, end) for start, end in rule.matches(canonical, pattern_index, spans))
+        if not hits:
+            return OK
+        folded = fold(original, self.dodges)
+        findings = _distinct([rule.finding(folded, original, start, end) for rule, start, end in set(hits)])
+        verdict: Verdict = "block" if findings[0].severity == "block" else "warn"
+        return Result(verdict, tuple(findings))
+
+    def _candidates(self, text: str) -> dict[tuple[int, int], list[tuple[int, int]] | None]:
+        """Patterns worth running on ``text`` and where their anchors are (one Aho-Corasick pass)."""
+        todo: dict[tuple[int, int], list[tuple[int, int]] | None] = dict.fromkeys(self._unanchored)
+        if self._anchor_finder is None or not text:
+            return todo
+        for end, (anchor, _) in self._anchor_finder.iter(text):
+            span = (end + 1 - len(anchor), end + 1)
+            for key in self._postings[anchor]:
+                spans = todo.get(key)
+                if spans is None:
+                    todo[key] = [span]
+                else:
+                    spans.append(span)
+        return todo
+
+    def with_rules(self, extra: Sequence[Rule]) -> RuleSet:
+        """This rule set plus ``extra`` (the brand's additions)."""
+        if not extra:
+            return self
+        return RuleSet(self.version, self.rules + tuple(extra), self.dodges)
+
+    def rule(self, rule_id: str) -> Rule | None:
+        return next((rule for rule in self.rules if rule.id == rule_id), None)
+
+
+_LOOK_AROUND = 12
+"""Characters kept beyond a window's edge so lookarounds and clause exceptions still see them."""
+
+
+def _windows(length: int, width: int | None, spans: list[tuple[int, int]] | None) -> list[tuple[int, int]]:
+    """Merged windows around anchor ``spans`` a match can lie in (the whole text when unknown)."""
+    if spans is None or width is None or width * 4 >= length:
+        return [(0, length)]
+    spans.sort()
+    merged: list[tuple[int, int]] = []
+    for start, end in spans:
+        lo, hi = max(0, end - width), min(length, start + width + _LOOK_AROUND)
+        if merged and lo <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
+        else:
+            merged.append((lo, hi))
+    return merged
+
+
+def _distinct(findings: list[Finding]) -> list[Finding]:
+    """Most severe first; a hit inside a kept hit of the same category adds nothing."""
+    findings.sort(key=lambda f: (SEVERITIES.index(f.severity), f.span[0], -f.span[1]))
+    kept: list[Finding] = []
+    for finding in findings:
+        start, end = finding.span
+        if not any(k.rule == finding.rule and k.span[0] <= start and end <= k.span[1] for k in kept):
+            kept.append(finding)
+    return kept
+
+
+def load_rules(path: Path = RULES_FILE) -> RuleSet:
+    """Parse and compile a rule file; errors name the rule and key."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as err:
+        raise RuleFileError(f"{path}: {err}") from err
+    return parse_rules(data, origin=str(path))
+
+
+def parse_rules(data: Mapping[str, Any], origin: str = "rules") -> RuleSet:
+    version = data.get("version")
+    if not isinstance(version, str) or not version:
+        raise RuleFileError(f"{origin}: version must be a non-empty string")
+    macros = _strings_map(data.get("macros", {}), f"{origin}: macros")
+    dodge = data.get("dodges", {})
+    if not isinstance(dodge, Mapping):
+        raise RuleFileError(f"{origin}: dodges must be a table")
+    dodges = build_dodges(
+        _strings(dodge.get("terms", []), f"{origin}: dodges.terms"),
+        _strings_map(dodge.get("aliases", {}), f"{origin}: dodges.aliases"),
+        _strings_map(dodge.get("emoji", {}), f"{origin}: dodges.emoji"),
+    )
+    raw_rules = data.get("rule", [])
+    if not isinstance(raw_rules, list) or not raw_rules:
+        raise RuleFileError(f"{origin}: at least one [[rule]] is required")
+    rules = [_parse_rule(raw, macros, origin) for raw in raw_rules]
+    ids = [rule.id for rule in rules]
+    duplicates = sorted({rule_id for rule_id in ids if ids.count(rule_id) > 1})
+    if duplicates:
+        raise RuleFileError(f"{origin}: duplicate rule id {', '.join(duplicates)}")
+    return RuleSet(version=version, rules=tuple(rules), dodges=dodges)
+
+
+def _parse_rule(raw: Any, macros: Mapping[str, str], origin: str) -> Rule:
+    if not isinstance(raw, Mapping):
+        raise RuleFileError(f"{origin}: every [[rule]] must be a table")
+    rule_id = raw.get("id")
+    if not isinstance(rule_id, str) or not rule_id:
+        raise RuleFileError(f"{origin}: a rule has no id")
+    where = f"{origin}: rule {rule_id}"
+    for key in ("category", "explanation", "rewording"):
+        if not isinstance(raw.get(key), str) or not raw[key].strip():
+            raise RuleFileError(f"{where}: {key} must be a non-empty string")
+    severity = raw.get("severity")
+    if severity not in SEVERITIES:
+        raise RuleFileError(f"{where}: severity must be block or warn")
+    policy = raw.get("policy", "law")
+    if policy not in ("law", "brand"):
+        raise RuleFileError(f"{where}: policy must be law or brand")
+    patterns = _compile_all(raw.get("patterns"), macros, f"{where}: patterns", required=True)
+    return Rule(
+        id=rule_id,
+        category=raw["category"],
+        severity=severity,
+        explanation=raw["explanation"],
+        rewording=raw["rewording"],
+        patterns=patterns,
+        anchors=tuple(pattern_anchors(pattern) for pattern in patterns),
+        widths=tuple(pattern_width(pattern) for pattern in patterns),
+        unless_before=_compile_all(raw.get("unless_before"), macros, f"{where}: unless_before"),
+        unless_after=_compile_all(raw.get("unless_after"), macros, f"{where}: unless_after"),
+        unless_clause=_compile_all(raw.get("unless_clause"), macros, f"{where}: unless_clause"),
+        unless_match=_compile_all(raw.get("unless_match"), macros, f"{where}: unless_match"),
+        policy=policy,
+        basis=str(raw.get("basis", "")),
+    )
+
+
+def _compile_all(raw: Any, macros: Mapping[str, str], where: str, required: bool = False) -> tuple[re.Pattern[str], ...]:
+    items = _strings(raw if raw is not None else [], where)
+    if required and not items:
+        raise RuleFileError(f"{where}: at least one pattern is required")
+    compiled = []
+    for item in items:
+        expanded = _expand(item, macros, where)
+        try:
+            compiled.append(re.compile(expanded))
+        except re.error as err:
+            raise RuleFileError(f"{where}: {item!r}: {err}") from err
+    return tuple(compiled)
+
+
+def _expand(pattern: str, macros: Mapping[str, str], where: str) -> str:
+    def substitute(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in macros:
+            raise RuleFileError(f"{where}: unknown macro <<{name}>>")
+        return macros[name]
+
+    return _MACRO.sub(substitute, pattern)
+
+
+def _strings(raw: Any, where: str) -> list[str]:
+    if not isinstance(raw, list) or not all(isinstance(item, str) and item for item in raw):
+        raise RuleFileError(f"{where}: must be a list of non-empty strings")
+    return list(raw)
+
+
+def _strings_map(raw: Any, where: str) -> dict[str, str]:
+    if not isinstance(raw, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in raw.items()):
+        raise RuleFileError(f"{where}: must be a table of strings")
+    return dict(raw)
+
+
+def pattern_width(pattern: re.Pattern[str]) -> int | None:
+    """The longest text ``pattern`` can match, or None when it is unbounded (or very long)."""
+    try:
+        widest = sre_parse.parse(pattern.pattern).getwidth()[1]
+    except re.error:
+        return None
+    return int(widest) if widest <= 400 else None
+
+
+def pattern_anchors(pattern: re.Pattern[str]) -> frozenset[str] | None:
+    """Literals one of which every match of ``pattern`` contains (None when there are none)."""
+    try:
+        parsed = sre_parse.parse(pattern.pattern)
+    except re.error:
+        return None
+    found = _sequence_anchors(list(parsed))
+    return frozenset(found) if found and all(found) else None
+
+
+def _sequence_anchors(items: list[Any]) -> set[str] | None:
+    """The best literal set of a sequence: concatenated literal runs, the longest shortest one."""
+    best: set[str] | None = None
+    run: set[str] | None = None
+    for item in items:
+        options = _item_options(item)
+        if options is None:
+            run = None
+            continue
+        if not options:  # zero-width (lookaround, anchors): does not break a literal run
+            continue
+        run = options if run is None else _product(run, options)
+        if run is not None and (best is None or _score(run) > _score(best)):
+            best = run
+        if run is None:
+            run = options
+            if best is None or _score(run) > _score(best):
+                best = run
+    if best is None:
+        # A mandatory sub-pattern without literals of its own (e.g. a whole alternation) may still give one.
+        for item in items:
+            nested = _nested_anchors(item)
+            if nested:
+                return nested
+    return best
+
+
+def _item_options(item: Any) -> set[str] | None:
+    """Literal strings this item always matches as a whole, set() for zero width, None if free."""
+    op, value = item
+    name = str(op)
+    if name == "LITERAL":
+        return {chr(value)}
+    if name in ("AT", "ASSERT", "ASSERT_NOT"):
+        return set()
+    if name == "IN":
+        chars = {chr(v) for o, v in value if str(o) == "LITERAL"}
+        if len(chars) == len(value) and len(chars) <= 12:
+            return chars
+        return None
+    if name == "SUBPATTERN":
+        return _alternatives(list(value[-1]))
+    if name == "BRANCH":
+        options: set[str] = set()
+        for branch in value[1]:
+            alt = _alternatives(list(branch))
+            if alt is None:
+                return None
+            options |= alt
+        return options if len(options) <= _MAX_ANCHORS else None
+    return None
+
+
+def _alternatives(items: list[Any]) -> set[str] | None:
+    """Every string a literal-only sequence can match (None when it is not literal-only)."""
+    result: set[str] = {""}
+    for item in items:
+        options = _item_options(item)
+        if options is None:
+            return None
+        if not options:
+            continue
+        product = _product(result, options)
+        if product is None:
+            return None
+        result = product
+    return result if "" not in result else None
+
+
+def _nested_anchors(item: Any) -> set[str] | None:
+    op, value = item
+    name = str(op)
+    if name == "SUBPATTERN":
+        return _sequence_anchors(list(value[-1]))
+    if name == "BRANCH":
+        options: set[str] = set()
+        for branch in value[1]:
+            found = _sequence_anchors(list(branch))
+            if not found:
+                return None
+            options |= found
+        return options
+    if name in ("MAX_REPEAT", "MIN_REPEAT") and value[0] >= 1:
+        return _sequence_anchors(list(value[2]))
+    return None
+
+
+def _product(left: set[str], right: set[str]) -> set[str] | None:
+    if len(left) * len(right) > _MAX_ANCHORS:
+        return None
+    return {a + b for a in left for b in right}
+
+
+def _score(options: set[str]) -> tuple[int, int]:
+    return (min(len(option) for option in options), -len(options))
+
+
+@functools.cache
+def default_rules() -> RuleSet:
+    """The shipped rule file, compiled once per process."""
+    return load_rules()

@@ -1,0 +1,221 @@
+"""The rule engine: folding, obfuscations, grey zones, exceptions, spans, the rule file and hostile input."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from livebot.compliance.engine import RULES_FILE, RuleFileError, default_rules, load_rules, parse_rules, pattern_anchors
+from livebot.compliance.text import fold, fold_text
+
+RULES = default_rules()
+
+
+def verdict(text: str) -> str:
+    return RULES.check(text).verdict
+
+
+def rules_hit(text: str) -> set[str]:
+    return {finding.rule for finding in RULES.check(text).findings}
+
+
+@pytest.mark.parametrize("text, rule", [
+    ("能显著提高免疫力，营养最接近母乳，是最好的奶粉", "function-claim"),
+    ("喝了之后宝宝免疫力提高了，比母乳还好！", "breastmilk-substitute"),
+    ("北境臻护能增强宝宝抵抗力", "function-claim"),
+    ("我们是人乳化配方", "breastmilk-substitute"),
+    ("奶水不够就全换奶粉吧", "breastmilk-substitute"),
+    ("全国最新鲜的奶粉", "absolute-term"),
+    ("喝了就不便秘", "disease-claim"),
+    ("宝宝喝了再也不过敏", "disease-claim"),
+    ("进口奶源，原生态牧场", "unverifiable-origin"),
+    ("本品不含三聚氰胺", "zero-additive"),
+    ("儿科医生都推荐这款", "medical-endorsement"),
+    ("卫健委认证的好奶粉", "authority-endorsement"),
+    ("孕妈免费领1段试用装", "free-sample"),
+    ("请3岁的小朋友给大家代言推荐", "minor-endorser"),
+    ("屏幕上只放好评，差评都删了", "data-manipulation"),
+])
+def test_plain_claims_are_blocked(text: str, rule: str) -> None:
+    assert verdict(text) == "block"
+    assert rule in rules_hit(text)
+
+
+@pytest.mark.parametrize("text", [
+    "能提高免.疫.力",  # punctuation between characters
+    "提高免 疫 力",  # spacing
+    "提高免，疫，力",  # clause breaks as spacers
+    "提高免役力",  # homophone
+    "提高面疫力",
+    "提高mianyili",  # full pinyin
+    "提高免yi力",  # mixed pinyin
+    "增强myl",  # pinyin initials
+    "比母汝还好",  # homophone of 母乳
+    "比mu乳还好",
+    "比MR还好",
+    "增強抵抗力",  # Traditional
+    "營養最接近母乳",
+    "比母乳還好",
+    "ｎｏ．１的奶粉",  # full width
+    "全网No.1奶粉",
+    "💯好评",  # emoji standing for text
+    "🥇的奶粉品牌",
+    "🈚️激素奶粉",
+    "宝宝湿🌟疹好了",  # emoji as spacer
+    "这款奶粉ZUI好",
+    "提高\u200b免\u200b疫\u200b力",  # zero-width characters
+    "<b>提高免疫力</b>",  # markup
+])
+def test_obfuscated_claims_are_still_blocked(text: str) -> None:
+    assert verdict(text) == "block", RULES.check(text)
+
+
+@pytest.mark.parametrize("text", [
+    "奶粉不能替代母乳",  # the required statement
+    "本品不能代替母乳，母乳是宝宝最好的食物",
+    "对于0～6月龄的婴儿最理想的食品是母乳",
+    "含有乳铁蛋白",  # a fact, not an effect
+    "2段每100克含乳铁蛋白约50毫克",
+    "批次2411A07 三聚氰胺：未检出，报告编号见溯源页",  # a test result
+    "冲调水温最好在50℃左右，以罐身说明为准",  # a tip
+    "冲好的奶最好1小时内喝完",
+    "这是本周最新下线的批次",  # time order
+    "宝宝便秘了怎么办？请咨询儿科医生",  # symptom and a doctor
+    "宝宝大便带血请及时就医",
+    "请带宝宝看儿科医生",
+    "奶源来自齐齐哈尔市富裕县北境第三牧场",  # a named farm
+    "乳清粉原产国：法国（见配料表）",  # a named country
+    "“2小时生态圈”指从挤奶到进厂不超过2小时",
+    "每批都检测，检测报告可扫码查看",  # a legal duty stated plainly
+    "工厂通过了HACCP和ISO 22000认证",
+    "宝宝爱喝", "物流快", "工厂好干净",  # experience without effect
+    "作为一个新手妈妈我有点焦虑",  # 为一 is not 唯一
+    "第一次喝就很爱喝",
+    "工作之余看直播",  # 之余 is not 治愈
+    "宝宝一直很爱喝",  # 一直 is not 益智
+    "3段（12–36月龄）今晚满2罐减30元",  # 3段 promotion
+    "1段官方指导价368元",
+    "",
+    "   ",
+])
+def test_facts_tips_and_required_statements_pass(text: str) -> None:
+    assert verdict(text) == "ok", RULES.check(text)
+
+
+@pytest.mark.parametrize("text, rule", [
+    ("乳铁蛋白是母乳中天然存在的一种活性蛋白", "breastmilk-substitute"),  # ingredient tied to breast milk
+    ("添加了母乳低聚糖HMO", "breastmilk-substitute"),
+    ("钙是骨骼和牙齿的主要组成成分", "function-claim"),  # nutrient role
+    ("OPO有助于脂肪吸收", "function-claim"),
+    ("不添加蔗糖和香精", "zero-additive"),  # permitted per stage: QA must check
+    ("不含蔗糖", "zero-additive"),
+    ("复购率92%", "unsubstantiated-claim"),
+    ("比欧盟标准还严", "unsubstantiated-claim"),
+    ("2024年双11天猫婴配粉店铺TOP3", "absolute-term"),
+    ("荣获2023年度乳业质量金奖", "authority-endorsement"),
+    ("公认的黄金奶源带", "unverifiable-origin"),
+    ("比海运来的洋奶粉新鲜", "disparagement"),
+    ("今天下单加赠试用装", "free-sample"),
+    ("2段买3罐送1罐", "infant-promotion"),
+])
+def test_grey_zone_claims_warn(text: str, rule: str) -> None:
+    result = RULES.check(text)
+    assert result.verdict == "warn", result
+    assert rule in {finding.rule for finding in result.findings}
+
+
+def test_facts_pass_effects_do_not() -> None:
+    assert verdict("含乳铁蛋白") == "ok"
+    assert verdict("乳铁蛋白能提高免疫力") == "block"
+    assert verdict("检测合格") == "ok"
+    assert verdict("检测合格，绝对安全") == "block"
+    assert verdict("每批都检测") == "ok"
+    assert verdict("只有我们每批都检，别家都是抽检") == "block"
+
+
+def test_findings_point_at_the_original_text_and_carry_explanation_and_rewording() -> None:
+    text = "家人们，这款能提高免 疫 力哦"
+    result = RULES.check(text)
+    finding = next(f for f in result.findings if f.rule == "function-claim")
+    start, end = finding.span
+    assert text[start:end] == "提高免 疫 力" == finding.excerpt
+    assert finding.severity == "block"
+    assert re.search(r"[\u4e00-\u9fff]", finding.explanation) and re.search(r"[\u4e00-\u9fff]", finding.rewording)
+    assert RULES.check(finding.rewording).verdict == "ok"
+
+
+def test_every_rewording_passes_the_guard() -> None:
+    for rule in RULES.rules:
+        assert RULES.check(rule.rewording).verdict == "ok", rule.id
+
+
+def test_unconfirmed_sources_are_labelled_brand_policy() -> None:
+    policy = {rule.category: rule.policy for rule in RULES.rules}
+    assert policy["free-sample"] == "brand" and policy["infant-promotion"] == "brand"
+    assert policy["breastmilk-substitute"] == "law"
+    assert RULES.version
+
+
+def test_every_pattern_has_a_literal_prefilter() -> None:
+    """Without one a pattern would scan every text in full (see bench/compliance.py)."""
+    for rule in RULES.rules:
+        for pattern in rule.patterns:
+            assert pattern_anchors(pattern), (rule.id, pattern.pattern)
+
+
+@pytest.mark.parametrize("text", [
+    "免，疫，力", "，，好的，，我们。。最好。", "4.1度 No.1 a.b", "，", "", "。。。", "💯" * 50,
+    "提高免yi力 mianyili myl", "a" * 3000, "母" * 500 + "乳", "\u202e提高免疫力\u202c", "免\x00疫\x07力",
+])
+def test_fast_and_mapped_folding_agree(text: str) -> None:
+    assert fold(text, RULES.dodges).text == fold_text(text, RULES.dodges)
+
+
+def test_hostile_and_oversized_input() -> None:
+    assert verdict("<script>alert(1)</script>提高免疫力") == "block"
+    assert verdict("\x00\x01\x02" * 1000) == "ok"
+    assert verdict("宝宝爱喝" * 10_000) == "ok"  # oversized: checked up to the limit, no error
+    assert verdict("提高免疫力" + "好" * 30_000) == "block"
+    assert verdict("😀" * 5000) == "ok"
+    assert verdict("((((((((((" * 200) == "ok"  # regex metacharacters are text
+    result = RULES.check("最好的奶粉最好的奶粉")
+    assert len({f.span for f in result.findings}) == len(result.findings)  # duplicates reported once per place
+
+
+def test_rule_file_errors_name_the_rule_and_key(tmp_path: Path) -> None:
+    base = RULES_FILE.read_text(encoding="utf-8")
+    cases = {
+        "version = \"\"": "version",
+        base.replace('severity = "block"', 'severity = "stop"', 1): "severity",
+        base.replace("patterns = ['母乳化'", "patterns = ['(母乳化'", 1): "patterns",
+        base.replace("<<BM>>", "<<NOPE>>", 1): "unknown macro",
+        base + '\n[[rule]]\nid = "absolute-term.superlative"\ncategory = "x"\nseverity = "warn"\nexplanation = "x"\nrewording = "x"\npatterns = ["x"]\n': "duplicate",
+    }
+    for text, needle in cases.items():
+        path = tmp_path / "rules.toml"
+        path.write_text(text, encoding="utf-8")
+        with pytest.raises(RuleFileError, match=needle):
+            load_rules(path)
+    (tmp_path / "bad.toml").write_text("[[rule]\n", encoding="utf-8")
+    with pytest.raises(RuleFileError):
+        load_rules(tmp_path / "bad.toml")
+    with pytest.raises(RuleFileError, match="at least one"):
+        parse_rules({"version": "1", "rule": []})
+
+
+def test_a_long_text_finds_what_its_sentences_find() -> None:
+    """Searching only around anchors must not lose a hit in a long text."""
+    from livebot.compliance.evaluation import read_cases
+
+    dev = Path(__file__).resolve().parents[1] / "fixtures" / "compliance" / "dev.jsonl"
+    lines = [case.text for case in read_cases(dev.read_bytes().splitlines())]
+    long_text = "\n".join(lines)
+    assert len(long_text) > 2000
+    found = {(f.rule_id, f.excerpt) for f in RULES.check(long_text).findings}
+    for line in lines:
+        for finding in RULES.check(line).findings:
+            assert (finding.rule_id, finding.excerpt) in found or any(
+                rule_id == finding.rule_id and finding.excerpt in excerpt for rule_id, excerpt in found
+            ), (line, finding)
