@@ -21,7 +21,9 @@ from livebot.cases.store import Actor
 from livebot.chat.replies.base import ReplyTarget
 from livebot.chat.replies.errors import ReplyError, ReplyRejected
 from livebot.chat.replies.router import REPLIES
-from livebot.errors import ConflictError
+from livebot.compliance.gate import finding_message
+from livebot.compliance.service import GUARD
+from livebot.errors import ConflictError, ValidationError
 from livebot.storage.base import utcnow
 
 logger = logging.getLogger(__name__)
@@ -66,6 +68,12 @@ async def send(app: web.Application, case_id: int, text: str, actor: Actor) -> N
     if router is None:
         raise ConflictError("回复通道尚未就绪，请稍后重试")
     case, _ = await store.get_case(db, case_id)
+    guard = app[GUARD]
+    checked = guard.check(text)
+    if checked.verdict != "ok":  # a private message to a parent is still the brand speaking: no claim the law forbids
+        await guard.record("case_message", "blocked" if checked.blocked else "warned", checked, text, session_id=case.session_id,
+                           actor=actor.name, actor_name=actor.display, ref=f"case:{case_id}")
+        raise ValidationError("text", finding_message(checked))
     target = ReplyTarget(source=contact.source, platform=contact.platform, channel=contact.channel, user_id=contact.user_id,
                          user_name=contact.user_name, reply_id=f"case-{case_id}-{len(case.messages or [])}")
     try:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from livebot.storage.base import Base, BigId, UtcDateTime, utcnow
 
-SURFACE_LABELS = {"answer": "顾问回答", "featured": "精选问答", "ticker": "评论滚动", "overlay": "直播画面", "kb": "知识库",
+SURFACE_LABELS = {"answer": "顾问回答", "case_message": "跟进单消息", "featured": "精选问答", "ticker": "评论滚动", "overlay": "直播画面", "kb": "知识库",
                   "reminder": "开播提醒", "summary": "场后总结"}
 ACTION_LABELS = {"blocked": "拦截", "warned": "提醒待审", "held": "暂扣", "approved": "批准", "rejected": "退回",
                  "overridden": "资深顾问放行", "passed": "批准后发出"}

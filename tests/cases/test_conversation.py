@@ -66,6 +66,9 @@ async def test_advisor_writes_from_the_case_and_the_reply_joins_it(aiohttp_clien
         assert out["touser"] == PARENT and out["open_kfid"] == fake.open_kfid and "营养顾问小李" in out["text"]["content"]
         assert sent["case"]["messages"][-1]["direction"] == "out" and sent["history"][-1]["action"] == "message"
 
+        status, refused = await li.post(f"/api/v1/cases/{case_id}/messages", {"text": "我们的奶粉能显著提高免疫力，最接近母乳"})
+        assert status == 400 and "合规拦截" in refused["error"] and len(fake.sent) == 1  # the guard stops it before WeCom
+
         await kf_question(client, fake, "<b>谢谢</b>，已经好多了")
 
         async def replied() -> bool:
