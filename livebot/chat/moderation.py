@@ -23,9 +23,10 @@ engagement counts every comment. Moderation only decides how consoles see it:
 Only comments are moderated; likes, gifts and viewer counts pass untouched. Time is the
 events' own time, so replays and tests behave the same at any speed, and relays may deliver
 late and interleaved: rate windows are sorted by event time, and a late comment never
-replaces a newer flood head. The writer judges an event only once it knows the event is new
-(a relay's re-sent batch changes nothing) and inside a journal (:meth:`Moderator.begin`):
-when the commit fails, :meth:`Moderator.rollback` undoes every change of that batch. State is
+replaces a newer flood head. The writer judges each batch inside a journal
+(:meth:`Moderator.begin`) and keeps what it learnt only for stored events: when some events were
+stored before (a relay's re-sent batch) it rolls back and judges only the new ones again, and when
+the commit fails :meth:`Moderator.rollback` undoes every change of that batch. State is
 in memory and per instance (several instances behind Redis merge floods per instance only).
 """
 
@@ -150,7 +151,7 @@ class Moderator:
     def judge(self, event: ChatEvent, route: Route) -> Verdict:
         """How ``event`` is shown: plain, flagged and hidden, or merged into an earlier comment.
 
-        Call it once per stored event (the writer does, after dedupe): judging remembers it."""
+        Judging remembers the event: journal it (:meth:`begin`) unless it is known to be stored."""
         if not self.settings.enabled or event.kind != "comment" or not event.text:
             return CLEAN
         ts = event.ts.timestamp()
