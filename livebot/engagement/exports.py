@@ -107,8 +107,9 @@ TABLES: dict[str, Table] = {
         C("首次响应中位数（秒）", "frt_median_s"), C("首次响应 P90（秒）", "frt_p90_s"), C("认领", "claims"),
         C("主动释放", "released"), C("认领超时", "expired"), C("忽略", "dismissed"), C("升级", "escalated"),
         C("新开跟进单", "cases_opened"), C("已解决跟进单", "cases_resolved"), C("超时跟进单", "cases_overdue"),
+        C("合规拦截", "compliance_blocked"), C("合规提醒", "compliance_warned"), C("资深顾问放行", "compliance_overridden"),
     ), ("answered", "asks_answered", "claims", "released", "expired", "dismissed", "escalated", "cases_opened",
-        "cases_resolved", "cases_overdue")),
+        "cases_resolved", "cases_overdue", "compliance_blocked", "compliance_warned", "compliance_overridden")),
     "compliance": Table("合规记录", lambda r: r.get("compliance") or [], (
         C("时间", "label"), C("渠道", "surface_label"), C("处理", "action_label"), C("结论", "verdict"), C("规则", "rules_text"),
         C("内容", "text", True), C("操作人", "who", True), C("理由", "reason", True),

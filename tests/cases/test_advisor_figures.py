@@ -29,6 +29,7 @@ async def test_known_actions_give_known_figures(client: TestClient, advisors) ->
     path = "/api/v1/console/cards/{}/{}".format
 
     assert (await li.post(path(cards[texts[0]], "claim")))[0] == 200
+    assert (await li.post(path(cards[texts[0]], "answer"), {"text": "能显著提高免疫力，是最好的奶粉"}))[0] == 422  # the guard
     assert (await li.post(path(cards[texts[0]], "answer"), {"text": "奶源来自自有牧场。"}))[0] == 200
     assert (await li.post(path(cards[texts[1]], "claim")))[0] == 200
     assert (await li.post(path(cards[texts[1]], "release")))[0] == 200
@@ -57,6 +58,7 @@ async def test_known_actions_give_known_figures(client: TestClient, advisors) ->
     assert (zhang_row["answered"], zhang_row["claims"], zhang_row["dismissed"], zhang_row["cases_resolved"]) == (1, 1, 1, 1)
     assert li_row["asks_answered"] == 1 and li_row["frt_median_s"] is not None and li_row["frt_p90_s"] >= li_row["frt_median_s"]
     assert li_row["cards"]["released"] == [cards[texts[1]]] and zhang_row["cases"]["resolved"] == [case_id]
+    assert (li_row["compliance_blocked"], zhang_row["compliance_blocked"]) == (1, 0)
 
     # drill-down from a figure to the questions and cases behind it
     page = await marketer.http.get(marketer.client.make_url(f"/reports/sessions/{session_id}/advisors/li"))
