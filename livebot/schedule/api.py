@@ -298,8 +298,17 @@ async def get_live(request: web.Request) -> web.Response:
 @roles(*PRODUCER)
 async def advance(request: web.Request) -> web.Response:
     data = require_mapping(await body(request))
-    segment = await live.advance(request.app, path_id(request, "session_id"), actor(request), optional_id(data, "segment_id"))
+    segment = await live.advance(request.app, path_id(request, "session_id"), actor(request), optional_id(data, "segment_id"),
+                                 go_back=flag(data, "go_back"))
     return ok({"segment": segment})
+
+
+def flag(data: dict[str, Any], field: str) -> bool:
+    """An optional JSON boolean (absent: false)."""
+    value = data.get(field, False)
+    if not isinstance(value, bool):
+        raise ValidationError(field, "应为 true 或 false")
+    return value
 
 
 @routes.post(f"{P}/sessions/{SESSION}/site")
@@ -343,6 +352,14 @@ async def post_ack(request: web.Request) -> web.Response:
         raise ValidationError("site_id", "必填")
     message = await live.ack(request.app, path_id(request, "session_id"), path_id(request, "cue_id"), site_id, actor(request))
     return ok(message, status=200 if message.get("duplicate") else 201)
+
+
+@routes.post(f"{P}/sessions/{SESSION}/cues/{CUE}/execute")
+@roles(*PRODUCER)
+async def post_execute(request: web.Request) -> web.Response:
+    data = require_mapping(await body(request))
+    return ok(await live.execute(request.app, path_id(request, "session_id"), path_id(request, "cue_id"), actor(request),
+                                 go_back=flag(data, "go_back")))
 
 
 @routes.post(f"{P}/sessions/{SESSION}/notes")

@@ -356,3 +356,30 @@ async def test_pages_render_in_chinese(client: TestClient, api: Api, future: Any
     editor = await (await client.get(f"/producer/sessions/{session['id']}")).text()
     assert "牧场直击" in editor and "拖动" in editor
     assert (await client.get("/producer/sessions/9999")).status == 404
+
+
+async def test_a_cue_the_show_moved_past_is_refused_unless_going_back_is_confirmed(api: Api, future: Any) -> None:
+    session, sites, segs = await make_rundown(api, future)
+    sid = session["id"]
+    await api.call("POST", f"/sessions/{sid}/status", {"status": "scheduled"}, 200)
+    await api.call("POST", f"/sessions/{sid}/status", {"status": "live"}, 200)
+    cue = await api.call("POST", f"/sessions/{sid}/cues", {"cue": "next_segment"}, 201)
+    site_cue = await api.call("POST", f"/sessions/{sid}/cues", {"cue": "switch_site", "site_id": sites[1]["id"]}, 201)
+    assert cue["segment_id"] == segs[1]["id"] and cue["at_segment_id"] == segs[0]["id"]
+    live_state = await api.call("GET", f"/sessions/{sid}/live", status=200)
+    assert [c["cue_id"] for c in live_state["cues"]] == [cue["cue_id"], site_cue["cue_id"]]
+    await api.call("POST", f"/sessions/{sid}/advance", {}, 200)
+    await api.call("POST", f"/sessions/{sid}/advance", {}, 200)  # the last segment is on air
+    refused = await api.call("POST", f"/sessions/{sid}/cues/{cue['cue_id']}/execute", {}, 409)
+    assert "已过期" in refused["error"] and "回到该段" in refused["error"]
+    assert (await api.call("POST", f"/sessions/{sid}/cues/{site_cue['cue_id']}/execute", {}, 409))["error"]
+    behind = await api.call("POST", f"/sessions/{sid}/advance", {"segment_id": segs[0]["id"]}, 409)
+    assert "开场" in behind["error"]
+    assert (await api.call("POST", f"/sessions/{sid}/cues", {"cue": "next_segment", "segment_id": segs[0]["id"]}, 400))["field"] == "segment_id"
+    live_state = await api.call("GET", f"/sessions/{sid}/live", status=200)
+    assert live_state["cues"] == [] and live_state["session"]["current_segment_id"] == segs[2]["id"]
+    assert (await api.call("POST", f"/sessions/{sid}/cues/{cue['cue_id']}/execute", {"go_back": "yes"}, 400))["field"] == "go_back"
+    back = await api.call("POST", f"/sessions/{sid}/cues/{cue['cue_id']}/execute", {"go_back": True}, 200)
+    assert back["segment"]["id"] == segs[1]["id"]
+    assert (await api.call("POST", f"/sessions/{sid}/cues/99999/execute", {}, 409))["error"]
+    assert (await api.call("POST", f"/sessions/{sid}/cues/{cue['cue_id']}/execute", [1], 400))["field"] == "body"

@@ -135,3 +135,29 @@ async def test_console_forms_show_field_errors_and_save_nothing(browser: Any, li
     async with server.app[DATABASE].sessions() as s:
         assert await s.scalar(select(func.count()).select_from(Segment)) == 3
     await context.close()
+
+
+async def test_a_cue_leaves_the_console_once_the_show_moved_past_it(browser: Any, live_server: Any,  # noqa: F811
+                                                                   make_config: Callable[..., Config]) -> None:
+    server = await live_server(make_config(schedule={"scheduler_enabled": False}))
+    session_id, _ = await seeded_show(server.app)
+    context = await browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+    page, other = await context.new_page(), await context.new_page()
+    await login_page(page, server.url, "wang", PASSWORD)
+    for p in (page, other):
+        await p.goto(f"{server.url}/producer/sessions/{session_id}/live?site=beijing-studio")
+        await p.wait_for_function("document.getElementById('conn').textContent === '已连接'", timeout=5000)
+    await page.click("#cue-next")
+    await page.wait_for_selector("button[data-execute]", timeout=2000)
+    # another console moves the show on twice: the stale cue's button must not survive
+    await other.click("#go-next")
+    await page.wait_for_function(f"document.getElementById('current-title').textContent === {RUNDOWN[1][0]!r}", timeout=2000)
+    await other.click("#go-next")
+    await page.wait_for_function(f"document.getElementById('current-title').textContent === {RUNDOWN[2][0]!r}", timeout=2000)
+    await page.wait_for_function("!document.querySelector('button[data-execute]')", timeout=2000)
+    await page.reload()
+    await page.wait_for_function("document.getElementById('conn').textContent === '已连接'", timeout=5000)
+    assert await page.locator(".cue").count() == 0
+    assert (await store.control(server.app[DATABASE], session_id)).current_segment_id == (
+        await store.segments(server.app[DATABASE], session_id))[2].id
+    await context.close()
