@@ -497,7 +497,7 @@
     const card = selectedCard();
     if (!card) return;
     const answer = $("d-answer").value.trim();
-    try { await post(cardPath(card, "feature"), answer ? { answer } : {}); toast("已上屏", "ok"); } catch (e) { /* shown */ }
+    try { await post(cardPath(card, "feature"), answer ? { answer } : {}); toast("已上屏：主画面（program）叠加显示，“精选问答”画面（featured）同步显示", "ok"); } catch (e) { /* shown */ }
   }
 
   async function simple(action, done, body) {
