@@ -43,5 +43,14 @@ class ConflictError(LivebotError):
     """The request conflicts with the current state (already claimed, stale version ...)."""
 
 
+class NeedsConfirmation(ConflictError):
+    """A 409 a person may override: ``confirm`` names the body flag that says they meant it."""
+
+    def __init__(self, message: str, field: str, confirm: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.confirm = confirm
+
+
 class PayloadTooLarge(LivebotError):
     """The request body is larger than the endpoint accepts."""

@@ -62,7 +62,8 @@ async def send_command(request: web.Request) -> web.Response:
     identity = identity_of(request)
     assert identity is not None
     try:
-        command = command_from_api(await read_json(request), session_id, identity.name)
+        raw = await read_json(request)
+        command = command_from_api(raw, session_id, identity.name)
     except ValidationError as err:
         return error(400, err.problem, err.field)
     except web.HTTPRequestEntityTooLarge:
@@ -73,6 +74,14 @@ async def send_command(request: web.Request) -> web.Response:
         site_ids = {site.id for site in await feeds.session_sites(request.app[DATABASE], session_id)}
         if command.fields["site_id"] not in site_ids:
             return error(422, "site is not part of this session", "site_id")
+    lot = command.fields.get("lot") if command.type == "batch" else None
+    if lot:
+        force = raw.get("force", False)
+        if not isinstance(force, bool):
+            return error(400, "应为 true 或 false", "force")
+        if not force and await feeds.batch_summary(request.app[DATABASE], lot) is None:
+            return web.json_response({"error": f"批次 {lot} 没有溯源数据，上屏会显示“批次 {lot} 暂无溯源数据”。请核对批次号；确认仍要上屏请再确认一次",
+                                      "field": "lot", "confirm": "force"}, status=409)
     service = request.app[OVERLAY_SERVICE]
     waiter = service.expect(command.id)
     try:

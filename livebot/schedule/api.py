@@ -239,7 +239,10 @@ async def list_segments(request: web.Request) -> web.Response:
 @roles(*PRODUCER)
 async def create_segment(request: web.Request) -> web.Response:
     session_id = path_id(request, "session_id")
-    segment = await store.create_segment(request.app[DATABASE], session_id, segment_input(await body(request)))
+    raw = require_mapping(await body(request))
+    given = segment_input(raw)
+    await session_lots.check_known(request.app[DATABASE], given.lot, flag(raw, "force"))
+    segment = await store.create_segment(request.app[DATABASE], session_id, given)
     await changed(request, session_id, "segments")
     return ok(segment.as_json(), status=201)
 
@@ -253,7 +256,10 @@ async def update_segment(request: web.Request) -> web.Response:
     if current is None:
         await store.get_session(db, session_id)
         raise UnknownSegment(f"本场次没有编号为 {segment_id} 的段落")
-    segment = await store.update_segment(db, session_id, segment_id, raw.keys(), segment_input(raw, current))
+    given = segment_input(raw, current)
+    if "lot" in raw and given.lot != current.get("lot"):
+        await session_lots.check_known(db, given.lot, flag(raw, "force"))
+    segment = await store.update_segment(db, session_id, segment_id, [k for k in raw if k != "force"], given)
     await changed(request, session_id, "segments")
     return ok(segment.as_json())
 

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from livebot.errors import AuthError, ConflictError, NotFoundError, PayloadTooLarge, ValidationError
+from livebot.errors import AuthError, ConflictError, NeedsConfirmation, NotFoundError, PayloadTooLarge, ValidationError
 
 logger = logging.getLogger(__name__)
 
@@ -18,6 +18,8 @@ def error_body(err: Exception) -> dict[str, str]:
     body = {"error": str(err)}
     if isinstance(err, ValidationError):
         body["field"] = err.field
+    if isinstance(err, NeedsConfirmation):
+        body.update(field=err.field, confirm=err.confirm)
     return body
 
 

@@ -299,3 +299,34 @@ async def test_the_program_output_composes_the_featured_qa_over_every_scene(brow
         assert featured[3] <= 1920 and featured[4] <= 1080, (scene, featured)
     assert watched.errors == []
     await page.context.close()
+
+
+async def test_producer_is_warned_before_an_unknown_lot_goes_on_air(browser: Browser, live_server: Any, config: Config,  # noqa: F811
+                                                                    fake_trace: Any) -> None:
+    fake_trace()
+    server = await live_server(config)
+    db = server.app[DATABASE]
+    session_id, _ = await make_session(db)
+    await auth_store.add_user(db, "wang-producer", PASSWORD, "producer", "王导播")
+    context = await browser.new_context(viewport={"width": 1366, "height": 768})
+    page = await context.new_page()
+    await login_page(page, server.url, "wang-producer", PASSWORD, f"/overlays/{session_id}")
+    await page.goto(f"{server.url}/overlays/{session_id}")
+    dialogs: list[str] = []
+    answer = {"accept": False}
+
+    def on_dialog(dialog: Any) -> None:
+        dialogs.append(dialog.message)
+        asyncio.ensure_future(dialog.accept() if answer["accept"] else dialog.dismiss())
+
+    page.on("dialog", on_dialog)
+    await page.fill("#batch-form input[name=lot]", "NOPE999")
+    await page.click("#batch-form button[type=submit]")
+    await page.wait_for_function("() => document.getElementById('last-result').textContent.startsWith('失败')")
+    assert len(dialogs) == 1 and "NOPE999" in dialogs[0] and "溯源" in dialogs[0]
+    assert (await server.app[OVERLAY_SERVICE].ensure(session_id)).control["lot"] is None
+    answer["accept"] = True
+    await page.click("#batch-form button[type=submit]")
+    await page.wait_for_function("() => document.getElementById('last-result').textContent === '已生效'")
+    assert (await server.app[OVERLAY_SERVICE].ensure(session_id)).control["lot"] == "NOPE999"
+    await context.close()

@@ -6,10 +6,11 @@ export function csrf() {
 }
 
 export class ApiError extends Error {
-  constructor(message, field, status) {
+  constructor(message, field, status, confirm) {
     super(message);
     this.field = field || "";
     this.status = status;
+    this.confirm = confirm || "";  // a 409 a person may override by sending this flag as true
   }
 }
 
@@ -27,7 +28,7 @@ export async function call(method, url, body) {
     const field = data && data.field ? data.field : "";
     let message = data && data.error ? data.error : `请求失败（${resp.status}）`;
     if (field && message.startsWith(field + ": ")) message = message.slice(field.length + 2);
-    throw new ApiError(message, field, resp.status);
+    throw new ApiError(message, field, resp.status, data && data.confirm);
   }
   return data;
 }
@@ -100,7 +101,15 @@ export function bindForm(form, onDone) {
     const button = form.querySelector('button[type="submit"]');
     if (button) button.disabled = true;
     try {
-      const result = await call(form.dataset.method || "POST", form.dataset.api, formJson(form));
+      const body = formJson(form);
+      let result;
+      try {
+        result = await call(form.dataset.method || "POST", form.dataset.api, body);
+      } catch (err) {
+        // the server asks for an explicit confirmation (unknown lot, overlapping session): ask, then send again
+        if (!(err instanceof ApiError) || !err.confirm || !confirm(`${err.message}\n\n确认仍要保存吗？`)) throw err;
+        result = await call(form.dataset.method || "POST", form.dataset.api, { ...body, [err.confirm]: true });
+      }
       const msg = form.querySelector(".form-message");
       if (msg) { msg.textContent = "已保存"; msg.className = "form-message ok"; }
       if (onDone) onDone(result, form);
