@@ -124,9 +124,38 @@ def page(summary: dict[str, Any], request: web.Request) -> dict[str, Any]:
         "s": s,
         "steps": steps,
         "promise": promise_label(s["promise_minutes"]),
-        "temps": {"min": min(values), "max": max(values)} if values else None,
+        "temps": temperatures(s),
         "sparkline": sparkline(values),
         "settings": request.app[TRACE_SETTINGS],
+    }
+
+
+def temperatures(s: dict[str, Any]) -> dict[str, Any] | None:
+    """Milking and cold-chain temperatures kept apart, and a "≤ limit" claim only when every reading keeps it.
+
+    Readings up to cooling are the milk as it leaves the cow (≈ 35 °C, not a cold-chain fault);
+    readings after cooling until processing starts are transport and storage. Without a known
+    cooling time nothing is split and the range is shown as plain readings.
+    """
+    readings = [(datetime.fromisoformat(r["at"]), float(r["value"])) for r in s["readings"] if r.get("at")]
+    if not readings:
+        return None
+    cooled = datetime.fromisoformat(s["cooled_at"]) if s.get("cooled_at") else None
+    until = datetime.fromisoformat(s["processing_start"]) if s.get("processing_start") else None
+    if cooled is None:
+        milking, chain = [], [v for _, v in readings]
+    else:
+        milking = [v for at, v in readings if at < cooled]
+        chain = [v for at, v in readings if at >= cooled and (until is None or at <= until)]
+    limit = float(s["coldchain_max_c"])
+    kept = bool(chain) and max(chain) <= limit and not s.get("coldchain_excursions")
+    return {
+        "milking": {"min": min(milking), "max": max(milking)} if milking else None,
+        "chain": {"min": min(chain), "max": max(chain)} if chain else None,
+        "split": cooled is not None,
+        "kept": kept,
+        "limit": limit,
+        "breaks": max(int(s.get("coldchain_excursions") or 0), 1 if chain and max(chain) > limit else 0),
     }
 
 
