@@ -16,6 +16,7 @@ from livebot.overlays.errors import BadOverlayToken
 from livebot.overlays.keys import OVERLAY_HUB, OVERLAY_SERVICE, OVERLAY_SETTINGS
 from livebot.overlays.scenes import PROGRAM, PROGRAM_SCENES, SCENES, page_scene
 from livebot.schedule.models import LiveSession
+from livebot.web import sockets
 
 logger = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -68,6 +69,7 @@ async def overlay_socket(request: web.Request) -> web.StreamResponse:
         raise web.HTTPNotFound(text="no such session")
     ws = web.WebSocketResponse(compress=False, max_msg_size=4096, autoping=True)
     await ws.prepare(request)
+    sockets.track(request, ws)
     name = f"{'obs' if digest else 'preview'}-{next(client_numbers)}"
     await request.app[OVERLAY_HUB].serve(ws, session_id, digest, name)
     return ws

@@ -28,6 +28,7 @@ from livebot.schedule.keys import CLOCK
 from livebot.schedule.validate import MAX_ID
 from livebot.schedule.validate import text as checked_text
 from livebot.topics import schedule_topic
+from livebot.web import sockets
 
 logger = logging.getLogger(__name__)
 
@@ -112,6 +113,7 @@ async def producer_socket(request: web.Request) -> web.StreamResponse:
     state = await live.state(request.app, session_id)
     ws = web.WebSocketResponse(heartbeat=20, max_msg_size=MAX_MESSAGE)
     await ws.prepare(request)
+    sockets.track(request, ws)
     identity = identity_of(request)
     by = identity.name if identity else "producer"
     lock = asyncio.Lock()

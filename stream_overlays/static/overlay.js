@@ -291,7 +291,11 @@
       clearTimeout(silenceTimer);
       ws = null;
       setOnline(false);
-      if (event.code === 4403) { stopped = true; return; }  // token rotated: a new URL is needed
+      if (event.code === 4403) {  // token rotated: a new URL is needed, and the old frame must not stay on air
+        stopped = true;
+        Object.values(parts).forEach((node) => node.classList.remove("on"));
+        return;
+      }
       scheduleReconnect();
     };
     socket.onerror = () => {};

@@ -179,7 +179,7 @@
       state.synced = false;
       state.attempt += 1;
       const delay = Math.min(15000, 400 * 2 ** Math.min(state.attempt, 6)) * (0.5 + Math.random() / 2);
-      setConn("bad", `连接断开，${Math.ceil(delay / 1000)} 秒后重连…`);
+      setConn("bad", `重新连接中…（${Math.ceil(delay / 1000)} 秒后重试）`);
       setTimeout(connect, delay);
     };
     ws.onerror = () => ws.close();

@@ -286,7 +286,7 @@ function connect() {
     if (handler) handler(message);
   });
   socket.addEventListener("close", () => {
-    $("conn").textContent = "连接断开，正在重连…";
+    $("conn").textContent = "重新连接中…";
     $("conn").className = "conn bad";
     attempts += 1;
     const delay = Math.min(15000, 500 * 2 ** attempts) * (0.5 + Math.random() / 2);
