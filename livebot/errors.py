@@ -35,6 +35,15 @@ class ValidationError(LivebotError):
         self.problem = problem
 
 
+class FieldErrors(ValidationError):
+    """Several fields are invalid at once; ``errors`` maps each field to its problem (forms show them all)."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        field, problem = next(iter(errors.items()))
+        super().__init__(field, problem if len(errors) == 1 else f"{problem}（另有 {len(errors) - 1} 项需要修改）")
+        self.errors = errors
+
+
 class NotFoundError(LivebotError):
     """The thing asked for does not exist."""
 

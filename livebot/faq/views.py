@@ -15,7 +15,7 @@ from multidict import MultiDictProxy
 
 from livebot.appkeys import BUS, CONFIG, DATABASE
 from livebot.auth.access import roles
-from livebot.errors import ValidationError
+from livebot.errors import FieldErrors, ValidationError
 from livebot.faq import learning, store
 from livebot.faq.api import who
 from livebot.faq.context import SESSION_KEYS, batch_keys
@@ -35,6 +35,11 @@ def render(name: str, request: web.Request, context: dict[str, Any], status: int
     response = aiohttp_jinja2.render_template(name, request, context, status=status)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def field_errors(err: ValidationError) -> dict[str, str]:
+    """Every field's problem (a form shows them all at once)."""
+    return dict(err.errors) if isinstance(err, FieldErrors) else {err.field: err.problem}
 
 
 def form_record(form: MultiDictProxy[Any]) -> dict[str, Any]:
@@ -119,7 +124,7 @@ async def create_entry(request: web.Request) -> web.Response:
         stored = await store.create_entry(request.app[DATABASE], entry, who(request))
     except ValidationError as err:
         context = await edit_context(request, creating=True, values=form_values(record), stored=None,
-                                     errors={err.field: err.problem})
+                                     errors=field_errors(err))
         return render("faq/edit.html", request, context, status=400)
     except store.EntryExistsError as err:
         context = await edit_context(request, creating=True, values=form_values(record), stored=None,
@@ -206,7 +211,7 @@ async def save_entry(request: web.Request) -> web.Response:
         stored = await store.update_entry(db, entry, who(request), int(raw_version))
     except ValidationError as err:
         context = await edit_context(request, creating=False, values=form_values(record), stored=current,
-                                     errors={err.field: err.problem}, version=raw_version)
+                                     errors=field_errors(err), version=raw_version)
         return render("faq/edit.html", request, context, status=400)
     except store.StaleEditError as err:
         # Keep what the advisor typed, show what is stored now, and let them save on top of it.

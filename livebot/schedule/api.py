@@ -15,7 +15,7 @@ from aiohttp import web
 from livebot.appkeys import CONFIG, DATABASE
 from livebot.auth.access import roles
 from livebot.auth.identity import identity_of
-from livebot.errors import ValidationError
+from livebot.errors import NeedsConfirmation, ValidationError
 from livebot.schedule import calendar, live, store
 from livebot.schedule import lots as session_lots
 from livebot.schedule.errors import UnknownSegment
@@ -125,7 +125,9 @@ async def list_sessions(request: web.Request) -> web.Response:
 @roles(*PRODUCER)
 async def create_session(request: web.Request) -> web.Response:
     now = request.app[CLOCK]()
-    data = session_input(await body(request), now)
+    raw = await body(request)
+    data = session_input(raw, now)
+    await check_overlap(request.app, data, raw, None)
     session_id = await store.create_session(request.app[DATABASE], data, actor(request), now)
     await changed(request, session_id, "created")
     return ok(await store.session_detail(request.app[DATABASE], session_id), status=201)
@@ -143,7 +145,10 @@ async def update_session(request: web.Request) -> web.Response:
     db, session_id = request.app[DATABASE], path_id(request, "session_id")
     row = await store.get_session(db, session_id)
     current = store.editable_fields(row, await store.control(db, session_id))
-    data = session_input(await body(request), request.app[CLOCK](), current)
+    raw = await body(request)
+    data = session_input(raw, request.app[CLOCK](), current)
+    if {"planned_start", "planned_end", "site_ids"} & set(raw):
+        await check_overlap(request.app, data, raw, session_id)
     await store.update_session(db, session_id, data)
     await changed(request, session_id, "updated")
     return ok(await store.session_detail(db, session_id))
@@ -162,10 +167,13 @@ async def delete_session(request: web.Request) -> web.Response:
 @roles(*PRODUCER)
 async def put_sites(request: web.Request) -> web.Response:
     db, session_id = request.app[DATABASE], path_id(request, "session_id")
-    site_ids = id_list(require_mapping(await body(request)), "site_ids", 10)
+    raw = require_mapping(await body(request))
+    site_ids = id_list(raw, "site_ids", 10)
     row = await store.get_session(db, session_id)
     current = store.editable_fields(row, await store.control(db, session_id))
-    await store.update_session(db, session_id, session_input({"site_ids": site_ids}, request.app[CLOCK](), current))
+    data = session_input({"site_ids": site_ids}, request.app[CLOCK](), current)
+    await check_overlap(request.app, data, raw, session_id)
+    await store.update_session(db, session_id, data)
     await changed(request, session_id, "sites")
     return ok({"site_ids": await store.session_site_ids(db, session_id)})
 
@@ -307,6 +315,25 @@ async def advance(request: web.Request) -> web.Response:
     segment = await live.advance(request.app, path_id(request, "session_id"), actor(request), optional_id(data, "segment_id"),
                                  go_back=flag(data, "go_back"))
     return ok({"segment": segment})
+
+
+async def check_overlap(app: web.Application, data: Any, raw: Any, session_id: int | None) -> None:
+    """A session sharing a site with another at the same time needs ``allow_overlap`` (409 names the other)."""
+    if flag(require_mapping(raw), "allow_overlap"):
+        return
+    db = app[DATABASE]
+    mine = set(data.site_ids if data.site_ids is not None else await store.session_site_ids(db, session_id or 0))
+    if not mine:
+        return
+    names = {s.id: s.name for s in await store.list_sites(db)}
+    for other in await store.list_sessions(db, data.planned_start, data.planned_end, ("draft", "scheduled", "live")):
+        if other.id == session_id:
+            continue
+        shared = sorted(mine & set(await store.session_site_ids(db, other.id)))
+        if shared:
+            raise NeedsConfirmation(
+                f"与场次《{other.title}》（编号 {other.id}）时间重叠，且共用站点“{'、'.join(names.get(i, str(i)) for i in shared)}”；"
+                "确认两场同时进行请再确认一次", "planned_start", "allow_overlap")
 
 
 def flag(data: dict[str, Any], field: str) -> bool:

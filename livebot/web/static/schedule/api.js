@@ -6,10 +6,11 @@ export function csrf() {
 }
 
 export class ApiError extends Error {
-  constructor(message, field, status, confirm) {
+  constructor(message, field, status, confirm, errors) {
     super(message);
     this.field = field || "";
     this.status = status;
+    this.errors = errors || null;  // every field's problem at once: {field: message}
     this.confirm = confirm || "";  // a 409 a person may override by sending this flag as true
   }
 }
@@ -28,7 +29,7 @@ export async function call(method, url, body) {
     const field = data && data.field ? data.field : "";
     let message = data && data.error ? data.error : `请求失败（${resp.status}）`;
     if (field && message.startsWith(field + ": ")) message = message.slice(field.length + 2);
-    throw new ApiError(message, field, resp.status, data && data.confirm);
+    throw new ApiError(message, field, resp.status, data && data.confirm, data && data.errors);
   }
   return data;
 }
@@ -60,11 +61,16 @@ export function clearErrors(form) {
 
 export function showError(form, err) {
   const msg = form.querySelector(".form-message");
-  const target = err.field ? errorTarget(form, err.field) : null;
-  if (target) {
-    target.slot.textContent = err.message;
-    const input = form.querySelector(`[name="${CSS.escape(target.name)}"]`);
-    if (input) { input.classList.add("invalid"); input.focus(); }
+  const problems = err.errors && typeof err.errors === "object" ? Object.entries(err.errors) : [[err.field, err.message]];
+  let target = null;
+  let focused = false;
+  for (const [field, problem] of problems) {
+    const found = field ? errorTarget(form, field) : null;
+    if (!found) continue;
+    target = target || found;
+    found.slot.textContent = problem;
+    const input = form.querySelector(`[name="${CSS.escape(found.name)}"]`);
+    if (input) { input.classList.add("invalid"); if (!focused) { input.focus(); focused = true; } }
   }
   if (msg) {
     msg.textContent = target ? "请修改标红的项目后再提交" : err.message;
@@ -95,6 +101,7 @@ export function formJson(form) {
 }
 
 export function bindForm(form, onDone) {
+  form.noValidate = true;  // the server reports every field at once; the browser would stop at the first
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     clearErrors(form);
