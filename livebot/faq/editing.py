@@ -97,6 +97,9 @@ def check_placeholders(answer: str) -> None:
             raise EntryFieldError("answer", f"不支持的占位符 {{{name}}}：只能使用 {{batch.*}} 或 {{session.*}}")
 
 
+NO_TEXTS: tuple[str, ...] = ()
+
+
 class EntryFieldErrors(FieldErrors, EntryFieldError):
     """Several fields of an edited entry are invalid (all are reported at once)."""
 
@@ -123,10 +126,10 @@ def entry_from_input(data: Mapping[str, Any], *, entry_id: str | None = None) ->
         f.errors["needs_human"] = "应为 true 或 false"
     question = f.take(lambda: clean_text("question", data.get("question"), limit=MAX_QUESTION), "")
     aliases = f.take(lambda: clean_list("aliases", data.get("aliases", []), item_limit=MAX_ALIAS, count_limit=MAX_ALIASES,
-                                        label="问法"), ())
+                                        label="问法"), NO_TEXTS)
     answer = f.take(lambda: clean_text("answer", data.get("answer"), limit=MAX_ANSWER, multiline=True), "")
     f.take(lambda: check_placeholders(answer), None)
-    tags = f.take(lambda: clean_list("tags", data.get("tags", []), item_limit=MAX_TAG, count_limit=MAX_TAGS, label="标签"), ())
+    tags = f.take(lambda: clean_list("tags", data.get("tags", []), item_limit=MAX_TAG, count_limit=MAX_TAGS, label="标签"), NO_TEXTS)
     f.done(EntryFieldErrors)
     assert isinstance(raw_id, str)
     return FaqEntry(

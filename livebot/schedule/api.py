@@ -6,6 +6,7 @@ transaction (:mod:`livebot.schedule.store`), then announce the change on the bus
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -336,7 +337,7 @@ async def check_overlap(app: web.Application, data: Any, raw: Any, session_id: i
                 "确认两场同时进行请再确认一次", "planned_start", "allow_overlap")
 
 
-def flag(data: dict[str, Any], field: str) -> bool:
+def flag(data: Mapping[str, Any], field: str) -> bool:
     """An optional JSON boolean (absent: false)."""
     value = data.get(field, False)
     if not isinstance(value, bool):

@@ -291,7 +291,8 @@ def session_input(raw: Any, now: datetime, current: Mapping[str, Any] | None = N
     status = f.take(lambda: choice(data, "status", ("draft", "scheduled"), default="draft"), "draft") if current is None \
         else str(data["status"])
     channels = f.take(lambda: channel_inputs(given), None) if "channels" in given else None
-    site_ids = f.take(lambda: id_list(given, "site_ids", MAX_SITES), []) if "site_ids" in given else None
+    no_ids: list[int] = []
+    site_ids = f.take(lambda: id_list(given, "site_ids", MAX_SITES), no_ids) if "site_ids" in given else None
     if "site_ids" not in f.errors and (site_ids == [] or (current is None and site_ids is None)):
         f.errors["site_ids"] = "至少选择一个站点"
     result = SessionInput(

@@ -19,7 +19,7 @@ def error_body(err: Exception) -> dict[str, object]:
     if isinstance(err, ValidationError):
         body["field"] = err.field
     if isinstance(err, FieldErrors):
-        body["errors"] = err.errors  # type: ignore[assignment]
+        body["errors"] = err.errors
     if isinstance(err, NeedsConfirmation):
         body.update(field=err.field, confirm=err.confirm)
     return body
