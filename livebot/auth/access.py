@@ -12,6 +12,7 @@ import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+import aiohttp_jinja2
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp_session import get_session
@@ -108,7 +109,10 @@ def denied(request: web.Request, status: int, message: str) -> web.StreamRespons
         return web.json_response({"error": message}, status=status)
     if status == 401:
         raise web.HTTPFound(f"/login?next={request.path_qs}" if request.method == "GET" else "/login")
-    return web.Response(status=status, text=f"{status} {message}", content_type="text/plain", charset="utf-8")
+    try:  # a page with the site's navigation and the logout button, not bare text
+        return aiohttp_jinja2.render_template("error.html", request, {"status": status, "message": message}, status=status)
+    except (RuntimeError, KeyError):  # no template engine on this app (bare test apps)
+        return web.Response(status=status, text=f"{status} {message}", content_type="text/plain", charset="utf-8")
 
 
 @web.middleware

@@ -12,9 +12,11 @@ from zoneinfo import ZoneInfo
 import aiohttp_jinja2
 from aiohttp import web
 from multidict import MultiDictProxy
+from sqlalchemy import select
 
 from livebot.appkeys import BUS, CONFIG, DATABASE
 from livebot.auth.access import roles
+from livebot.auth.models import User
 from livebot.errors import FieldErrors, ValidationError
 from livebot.faq import learning, store
 from livebot.faq.api import who
@@ -145,8 +147,10 @@ async def review_page(request: web.Request) -> web.Response:
     recent = [p for p in await learning.list_proposals(db, "all", limit=200) if p.status != "pending"]
     recent.sort(key=lambda p: p.reviewed_at or p.created_at, reverse=True)
     notice = {"approved": "已采纳为新问法，问答引擎已更新", "rejected": "已拒绝，今后不会再推荐这条问法"}
+    async with db.sessions() as s:  # people by the names colleagues know them by, not their login
+        names = {u.username: u.display_name or u.username for u in (await s.scalars(select(User))).all()}
     return render("faq/review.html", request, {
-        "pending": pending, "recent": recent[:20], "pending_count": len(pending),
+        "pending": pending, "recent": recent[:20], "pending_count": len(pending), "names": names,
         "notice": notice.get(request.query.get("done", ""), ""), "conflict": "",
     })
 
@@ -167,7 +171,7 @@ async def review_proposal(request: web.Request) -> web.Response:
             await learning.reject(db, int(raw), who(request))
     except (learning.ProposalReviewedError, store.EntryNotFoundError) as err:
         pending = await learning.list_proposals(db, "pending")
-        return render("faq/review.html", request, {"pending": pending, "recent": [], "pending_count": len(pending),
+        return render("faq/review.html", request, {"pending": pending, "recent": [], "pending_count": len(pending), "names": {},
                                                     "notice": "", "conflict": str(err)}, status=409)
     raise web.HTTPSeeOther(f"/faq/review?done={'approved' if verdict == 'approve' else 'rejected'}")
 

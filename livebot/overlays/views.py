@@ -15,6 +15,7 @@ from livebot.overlays.access import forbidden, overlay_viewer
 from livebot.overlays.errors import BadOverlayToken
 from livebot.overlays.keys import OVERLAY_HUB, OVERLAY_SERVICE, OVERLAY_SETTINGS
 from livebot.overlays.scenes import PROGRAM, PROGRAM_SCENES, SCENES, page_scene
+from livebot.schedule.calendar import STATUS_NAMES
 from livebot.schedule.models import LiveSession
 from livebot.web import sockets
 
@@ -83,7 +84,7 @@ async def producer_index(request: web.Request) -> web.Response:
 
     async with request.app[DATABASE].sessions() as session:
         rows = list(await session.scalars(select(LiveSession).order_by(LiveSession.planned_start.desc()).limit(50)))
-    return aiohttp_jinja2.render_template("overlays/producer_index.html", request, {"sessions": rows})
+    return aiohttp_jinja2.render_template("overlays/producer_index.html", request, {"sessions": rows, "status_names": STATUS_NAMES})
 
 
 @routes.get(f"/overlays/{SESSION}")

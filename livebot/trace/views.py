@@ -67,8 +67,7 @@ async def resolve(request: web.Request) -> web.Response:
         gtin = checked_gtin(match["gtin"])
         lot = valid_lot(match["lot"])
     except BadCode as err:
-        message = "GTIN 校验位错误" if "check digit" in err.problem else "无法识别的商品码或批次号"
-        return problem(request, 400, f"{message}：{err.problem}", err.field)
+        return problem(request, 400, code_problem(err), err.field)
     cache = request.app[SUMMARY_CACHE]
     entry = cache.peek(lot) or await cache.get(lot)
     if not entry.found or entry.gtin != gtin:
@@ -87,6 +86,17 @@ async def can_code(request: web.Request) -> web.Response:
     if summary is None or not summary.get("gtin"):
         return problem(request, 404, "未找到该罐码对应的批次，请核对后重试", "code")
     raise web.HTTPFound(digital_link_path(summary["gtin"], summary["lot"]))
+
+
+def code_problem(err: BadCode) -> str:
+    """What a shopper reads for a code that cannot be right (the trace API keeps its precise English)."""
+    if "check digit" in err.problem:
+        return "商品码（GTIN）校验位错误，请核对罐身条码下方的数字"
+    if err.field == "gtin" or "GTIN" in err.problem or "digits" in err.problem:
+        return "无法识别的商品码：GTIN 应为 8、12、13 或 14 位数字"
+    if err.field == "lot":
+        return "无法识别的批次号：应为 1–20 位字母、数字或常用符号，请核对罐底的批次号"
+    return "无法识别的商品码或批次号"
 
 
 def clock(value: str | None) -> str:
