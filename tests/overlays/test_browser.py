@@ -19,7 +19,7 @@ from livebot.overlays.keys import OVERLAY_SERVICE
 from livebot.overlays.scenes import SCENES
 from livebot.storage.base import utcnow
 from livebot.topics import CHAT_ENRICHED, OVERLAY_CONTROL, TRACE_UPDATED, engagement_topic
-from tests.browser import SCREENSHOTS, login_page
+from tests.browser import SCREENSHOTS, Dialogs, login_page
 from tests.conftest import PASSWORD
 from tests.overlays.conftest import SUMMARY, make_session, new_token
 from tests.overlays.pngcheck import pixel_alpha
@@ -312,20 +312,13 @@ async def test_producer_is_warned_before_an_unknown_lot_goes_on_air(browser: Bro
     page = await context.new_page()
     await login_page(page, server.url, "wang-producer", PASSWORD, f"/overlays/{session_id}")
     await page.goto(f"{server.url}/overlays/{session_id}")
-    dialogs: list[str] = []
-    answer = {"accept": False}
-
-    def on_dialog(dialog: Any) -> None:
-        dialogs.append(dialog.message)
-        asyncio.ensure_future(dialog.accept() if answer["accept"] else dialog.dismiss())
-
-    page.on("dialog", on_dialog)
+    dialogs = Dialogs(page)
     await page.fill("#batch-form input[name=lot]", "NOPE999")
     await page.click("#batch-form button[type=submit]")
     await page.wait_for_function("() => document.getElementById('last-result').textContent.startsWith('失败')")
-    assert len(dialogs) == 1 and "NOPE999" in dialogs[0] and "溯源" in dialogs[0]
+    assert len(dialogs.messages) == 1 and "NOPE999" in dialogs.messages[0] and "溯源" in dialogs.messages[0]
     assert (await server.app[OVERLAY_SERVICE].ensure(session_id)).control["lot"] is None
-    answer["accept"] = True
+    dialogs.accept = True
     await page.click("#batch-form button[type=submit]")
     await page.wait_for_function("() => document.getElementById('last-result').textContent === '已生效'")
     assert (await server.app[OVERLAY_SERVICE].ensure(session_id)).control["lot"] == "NOPE999"

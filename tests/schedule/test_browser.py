@@ -3,7 +3,6 @@ and the editor's field errors for bad input."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -19,7 +18,7 @@ from livebot.config import Config
 from livebot.schedule import live, store
 from livebot.schedule.models import Segment
 from livebot.schedule.validate import SegmentInput, SessionInput, SiteInput
-from tests.browser import login_page, save_screenshot
+from tests.browser import Dialogs, login_page, save_screenshot
 from tests.conftest import PASSWORD
 from tests.schedule.conftest import SITES
 
@@ -172,14 +171,7 @@ async def test_forms_show_every_field_error_at_once_and_ask_before_an_overlap(br
     await users.add_user(server.app[DATABASE], "chen", PASSWORD, "advisor", "陈营养师")
     context = await browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
     page = await context.new_page()
-    dialogs: list[str] = []
-    answer = {"accept": False}
-
-    def on_dialog(dialog: Any) -> None:
-        dialogs.append(dialog.message)
-        asyncio.ensure_future(dialog.accept() if answer["accept"] else dialog.dismiss())
-
-    page.on("dialog", on_dialog)
+    dialogs = Dialogs(page)
     await login_page(page, server.url, "wang", PASSWORD)
     await page.goto(f"{server.url}/producer")
     form = "#new-session"
@@ -204,9 +196,9 @@ async def test_forms_show_every_field_error_at_once_and_ask_before_an_overlap(br
     await page.locator(f"{form} input[name=site_ids]").first.check()
     await page.click(f"{form} button[type=submit]")
     await page.wait_for_function(f"document.querySelector('{form} .form-message').textContent.length > 0")
-    assert len(dialogs) == 1 and "时间重叠" in dialogs[0] and live_row.title in dialogs[0]
+    assert len(dialogs.messages) == 1 and "时间重叠" in dialogs.messages[0] and live_row.title in dialogs.messages[0]
     assert len(await store.list_sessions(server.app[DATABASE])) == 1
-    answer["accept"] = True
+    dialogs.accept = True
     async with page.expect_navigation():
         await page.click(f"{form} button[type=submit]")
     assert len(await store.list_sessions(server.app[DATABASE])) == 2
