@@ -27,7 +27,7 @@ from livebot.errors import StorageError
 from livebot.privacy.setup import setup as privacy_setup
 from livebot.storage import migrate
 from livebot.storage.engine import Database, backend
-from livebot.web import health, metrics, openapi, protocol_log
+from livebot.web import health, metrics, openapi, protocol_log, sockets
 from livebot.web.errors import error_middleware
 from livebot.web.templating import PACKAGE_ROOT, setup_templates
 
@@ -96,6 +96,7 @@ def create_app(config: Config) -> web.Application:
     setup_templates(app)
     app.cleanup_ctx.append(database_ctx)
     app.cleanup_ctx.append(bus_ctx)
+    sockets.setup(app)
     app.add_routes(health.routes)
     app.add_routes(metrics.routes)
     app.add_routes(openapi.routes)

@@ -35,12 +35,30 @@ class ValidationError(LivebotError):
         self.problem = problem
 
 
+class FieldErrors(ValidationError):
+    """Several fields are invalid at once; ``errors`` maps each field to its problem (forms show them all)."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        field, problem = next(iter(errors.items()))
+        super().__init__(field, problem if len(errors) == 1 else f"{problem}（另有 {len(errors) - 1} 项需要修改）")
+        self.errors = errors
+
+
 class NotFoundError(LivebotError):
     """The thing asked for does not exist."""
 
 
 class ConflictError(LivebotError):
     """The request conflicts with the current state (already claimed, stale version ...)."""
+
+
+class NeedsConfirmation(ConflictError):
+    """A 409 a person may override: ``confirm`` names the body flag that says they meant it."""
+
+    def __init__(self, message: str, field: str, confirm: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.confirm = confirm
 
 
 class PayloadTooLarge(LivebotError):

@@ -33,6 +33,7 @@ import urllib.request
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -184,3 +185,16 @@ async def wait_until(predicate: Callable[[], Awaitable[bool]], timeout: float = 
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(interval)
+
+
+class Dialogs:
+    """Answers a page's confirm()/alert() dialogs: records each message, accepts only while ``accept`` is True."""
+
+    def __init__(self, page: Page) -> None:
+        self.messages: list[str] = []
+        self.accept = False
+        page.on("dialog", self.answer)
+
+    def answer(self, dialog: Any) -> None:
+        self.messages.append(dialog.message)
+        asyncio.ensure_future(dialog.accept() if self.accept else dialog.dismiss())

@@ -12,13 +12,14 @@ import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+import aiohttp_jinja2
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp_session import get_session
 
 from livebot.appkeys import DATABASE
 from livebot.auth import store
-from livebot.auth.identity import IDENTITY_KEY, Identity
+from livebot.auth.identity import IDENTITY_KEY, Identity, identity_of
 
 F = TypeVar("F", bound=Callable[..., Any])
 ACCESS_ATTR = "__livebot_access__"
@@ -103,11 +104,16 @@ async def csrf_ok(request: web.Request) -> bool:
     return hmac.compare_digest(given.encode(), expected.encode())
 
 
-def denied(request: web.Request, status: int, message: str) -> web.StreamResponse:
+async def denied(request: web.Request, status: int, message: str) -> web.StreamResponse:
     if is_api(request) or request.headers.get("Accept", "").startswith("application/json"):
         return web.json_response({"error": message}, status=status)
     if status == 401:
         raise web.HTTPFound(f"/login?next={request.path_qs}" if request.method == "GET" else "/login")
+    if aiohttp_jinja2.APP_KEY in request.app:  # a page with navigation and logout, not bare text
+        identity = identity_of(request)
+        context = {"status": status, "message": message, "identity": identity,
+                   "csrf": await csrf_token(request) if identity else ""}
+        return aiohttp_jinja2.render_template("error.html", request, context, status=status)
     return web.Response(status=status, text=f"{status} {message}", content_type="text/plain", charset="utf-8")
 
 
@@ -126,14 +132,14 @@ async def access_middleware(
     if identity is not None:
         request[IDENTITY_KEY] = identity
     if access is None:
-        return denied(request, 403, "此接口未声明访问权限")
+        return await denied(request, 403, "此接口未声明访问权限")
     if access != "public":
         if identity is None:
-            return denied(request, 401, "请先登录")
+            return await denied(request, 401, "请先登录")
         if not identity.has_role(*access):
-            return denied(request, 403, "没有权限访问此页面")
+            return await denied(request, 403, "没有权限访问此页面")
     exempt = getattr(target, CSRF_EXEMPT_ATTR, False)
     if request.method in UNSAFE and not exempt and (identity is None or identity.kind == "user"):
         if not await csrf_ok(request):
-            return denied(request, 403, "表单已过期或来源不可信（CSRF 校验失败），请刷新页面后重试")
+            return await denied(request, 403, "表单已过期或来源不可信（CSRF 校验失败），请刷新页面后重试")
     return await handler(request)

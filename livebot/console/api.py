@@ -116,8 +116,20 @@ async def queue(request: web.Request) -> web.Response:
 @roles("advisor")
 async def claim(request: web.Request) -> web.Response:
     state = state_of(request)
-    change = await store.claim(request.app[DATABASE], int_param(request, "card_id"), actor_of(request), state.claim_timeout)
+    version = version_field(await json_body(request))
+    change = await store.claim(request.app[DATABASE], int_param(request, "card_id"), actor_of(request), state.claim_timeout,
+                               version=version)
     return await respond(request, change)
+
+
+def version_field(body: dict[str, Any]) -> int | None:
+    """The card version the console rendered (optional): a claim on a card that changed since is refused."""
+    value = body.get("version")
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**62:
+        raise ValidationError("version", "应为非负整数")
+    return value
 
 
 @routes.post("/api/v1/console/cards/{card_id}/release")

@@ -341,7 +341,7 @@ def refusal(card: QuestionCard, actor: Actor, expired_before: datetime) -> Conso
                              claimed_by_name=card.claimed_by_name)
     if card.status == "escalated" and not actor.senior:
         return SeniorOnly("该问题已升级，请资深顾问处理", status=card.status)
-    return ClaimConflict("问题状态已变化，请刷新后重试", status=card.status)
+    return ClaimConflict("这个问题刚有变化（新的提问或状态），请看一眼再操作", status=card.status, version=card.version)
 
 
 async def conditional_change(
@@ -360,13 +360,20 @@ async def conditional_change(
     return await load_card(session, card_id), seq
 
 
-async def claim(db: Database, card_id: int, actor: Actor, timeout: timedelta, now: datetime | None = None) -> Change:
-    """Claim a card for ``actor``; exactly one of several simultaneous claimers wins."""
+async def claim(db: Database, card_id: int, actor: Actor, timeout: timedelta, now: datetime | None = None,
+                version: int | None = None) -> Change:
+    """Claim a card for ``actor``; exactly one of several simultaneous claimers wins.
+
+    ``version`` is the card as the advisor saw it: a card that changed since is refused (409).
+    """
     now = now or utcnow()
     expired_before = now - timeout
+    condition = workable(actor, expired_before)
+    if version is not None:
+        condition = and_(condition, QuestionCard.version == version)
     async with db.sessions() as session:
         card, seq = await conditional_change(
-            session, card_id, actor, workable(actor, expired_before),
+            session, card_id, actor, condition,
             {"status": "claimed", "claimed_by": actor.name, "claimed_by_name": actor.display, "claimed_at": now,
              "updated_at": now}, expired_before,
         )

@@ -24,6 +24,7 @@ from livebot.console.hub import ConsoleClient
 from livebot.console.state import CONSOLE
 from livebot.schedule.models import LiveSession, SessionSite, Site
 from livebot.storage.base import utcnow
+from livebot.web import sockets
 
 logger = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -108,6 +109,7 @@ async def console_ws(request: web.Request) -> web.StreamResponse:
     actor = state.actor(identity)
     ws = web.WebSocketResponse(heartbeat=25, compress=False, max_msg_size=WS_MAX_MESSAGE)
     await ws.prepare(request)
+    sockets.track(request, ws)
 
     async def snapshot() -> dict[str, Any]:
         seq, cards = await store.snapshot(db, session_id, state.settings.snapshot_limit)

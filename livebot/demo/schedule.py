@@ -205,5 +205,5 @@ async def restart_if_done(app: web.Application, session_id: int) -> bool:
         return False
     if (app[CLOCK]() - control.segment_started_at).total_seconds() < segments[-1].duration_s:
         return False
-    await live.advance(app, session_id, BY, segments[0].id)
+    await live.advance(app, session_id, BY, segments[0].id, go_back=True)  # the demo loops its rundown
     return True

@@ -23,7 +23,7 @@ from openpyxl.utils import get_column_letter
 from livebot.engagement.names import GLOSSARY
 from livebot.engagement.visuals import report_charts
 from livebot.errors import ValidationError
-from livebot.web.templating import PACKAGE_ROOT, template_dirs
+from livebot.web.templating import PACKAGE_ROOT, add_filters, local_time, template_dirs
 
 FORMATS = ("html", "csv", "json", "xlsx")
 CONTENT_TYPES = {
@@ -134,7 +134,8 @@ def summary_rows(report: Mapping[str, Any]) -> list[tuple[str, Any]]:
         ("分享", s["shares"]), ("提问", s["questions"]), ("已回复", s["answered"]), ("回复率", s["answer_rate"]),
         ("首次响应中位数（秒）", s["frt_median_s"]), ("首次响应 P90（秒）", s["frt_p90_s"]), ("正面占比", s["positive_share"]),
         ("中性占比", s["neutral_share"]), ("负面占比", s["negative_share"]), ("情感均分", s["sentiment_mean"]),
-        ("审核拦截", s["hidden"]), ("刷屏合并", s["merged"]), ("扫码查询", s.get("scans")), ("生成时间（UTC）", report["generated_at"]),
+        ("审核拦截", s["hidden"]), ("刷屏合并", s["merged"]), ("扫码查询", s.get("scans")),
+        ("生成时间（北京时间）", local_time(report["generated_at"], session["timezone"])),
     ]
 
 
@@ -146,9 +147,15 @@ def safe_text(value: Any) -> Any:
     return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
+CARD_STATUS_NAMES = {"open": "待回答", "claimed": "已认领", "escalated": "已升级", "answered": "已回答", "dismissed": "已忽略"}
+"""The advisor queue's card statuses as marketers read them in a spreadsheet."""
+
+
 def cell(column: Column | None, value: Any) -> Any:
     if value is None:
         return ""
+    if column is not None and column.key == "status" and isinstance(value, str):
+        value = CARD_STATUS_NAMES.get(value, value)
     if isinstance(value, bool):
         return "是" if value else "否"
     if isinstance(value, list):
@@ -231,8 +238,8 @@ def file_env() -> jinja2.Environment:
     """Jinja for the downloadable file (no request: no login bar, no CSRF)."""
     global _env
     if _env is None:
-        _env = jinja2.Environment(loader=jinja2.FileSystemLoader(template_dirs()), autoescape=True,
-                                  undefined=jinja2.StrictUndefined)
+        _env = add_filters(jinja2.Environment(loader=jinja2.FileSystemLoader(template_dirs()), autoescape=True,
+                                              undefined=jinja2.StrictUndefined))
     return _env
 
 

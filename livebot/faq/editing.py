@@ -12,10 +12,11 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from livebot.errors import ValidationError
+from livebot.errors import FieldErrors, ValidationError
 from livebot.faq.errors import KnowledgeBaseError
 from livebot.faq.kb import FaqEntry
 from livebot.faq.placeholders import placeholders
+from livebot.formcheck import Fields
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$")
 MAX_QUESTION = 200
@@ -96,23 +97,41 @@ def check_placeholders(answer: str) -> None:
             raise EntryFieldError("answer", f"不支持的占位符 {{{name}}}：只能使用 {{batch.*}} 或 {{session.*}}")
 
 
-def entry_from_input(data: Mapping[str, Any], *, entry_id: str | None = None) -> FaqEntry:
-    """Validate a JSON body or parsed form into an entry; ``entry_id`` overrides the body's id."""
-    raw_id = entry_id if entry_id is not None else data.get("id")
+NO_TEXTS: tuple[str, ...] = ()
+
+
+class EntryFieldErrors(FieldErrors, EntryFieldError):
+    """Several fields of an edited entry are invalid (all are reported at once)."""
+
+
+def check_id(raw_id: Any) -> None:
     if not isinstance(raw_id, str) or not raw_id.strip():
         raise EntryFieldError("id", "必填")
     if not ID_PATTERN.match(raw_id.strip()):
         raise EntryFieldError("id", "只能用字母、数字和 - _ . :，以字母或数字开头，最长 100 个字符")
     if raw_id.strip().lower() in RESERVED_IDS:
         raise EntryFieldError("id", f"“{raw_id.strip()}”是系统保留字，请换一个编号")
+
+
+def entry_from_input(data: Mapping[str, Any], *, entry_id: str | None = None) -> FaqEntry:
+    """Validate a JSON body or parsed form into an entry; ``entry_id`` overrides the body's id.
+
+    Every field is checked; all problems come back together (:class:`~livebot.errors.FieldErrors`).
+    """
+    raw_id = entry_id if entry_id is not None else data.get("id")
+    f = Fields()
+    f.take(lambda: check_id(raw_id), None)
     needs_human = data.get("needs_human", False)
     if not isinstance(needs_human, bool):
-        raise EntryFieldError("needs_human", "应为 true 或 false")
-    question = clean_text("question", data.get("question"), limit=MAX_QUESTION)
-    aliases = clean_list("aliases", data.get("aliases", []), item_limit=MAX_ALIAS, count_limit=MAX_ALIASES, label="问法")
-    answer = clean_text("answer", data.get("answer"), limit=MAX_ANSWER, multiline=True)
-    check_placeholders(answer)
-    tags = clean_list("tags", data.get("tags", []), item_limit=MAX_TAG, count_limit=MAX_TAGS, label="标签")
+        f.errors["needs_human"] = "应为 true 或 false"
+    question = f.take(lambda: clean_text("question", data.get("question"), limit=MAX_QUESTION), "")
+    aliases = f.take(lambda: clean_list("aliases", data.get("aliases", []), item_limit=MAX_ALIAS, count_limit=MAX_ALIASES,
+                                        label="问法"), NO_TEXTS)
+    answer = f.take(lambda: clean_text("answer", data.get("answer"), limit=MAX_ANSWER, multiline=True), "")
+    f.take(lambda: check_placeholders(answer), None)
+    tags = f.take(lambda: clean_list("tags", data.get("tags", []), item_limit=MAX_TAG, count_limit=MAX_TAGS, label="标签"), NO_TEXTS)
+    f.done(EntryFieldErrors)
+    assert isinstance(raw_id, str)
     return FaqEntry(
         id=raw_id.strip(),
         question=question,

@@ -12,12 +12,14 @@ from zoneinfo import ZoneInfo
 import aiohttp_jinja2
 from aiohttp import web
 from multidict import MultiDictProxy
+from sqlalchemy import select
 
 from livebot.appkeys import BUS, CONFIG, DATABASE
 from livebot.auth.access import roles
+from livebot.auth.models import User
 from livebot.compliance.gate import kb_answer_gate
 from livebot.compliance.service import GUARD
-from livebot.errors import ValidationError
+from livebot.errors import FieldErrors, ValidationError
 from livebot.faq import learning, store
 from livebot.faq.api import who
 from livebot.faq.context import SESSION_KEYS, batch_keys
@@ -37,6 +39,11 @@ def render(name: str, request: web.Request, context: dict[str, Any], status: int
     response = aiohttp_jinja2.render_template(name, request, context, status=status)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def field_errors(err: ValidationError) -> dict[str, str]:
+    """Every field's problem (a form shows them all at once)."""
+    return dict(err.errors) if isinstance(err, FieldErrors) else {err.field: err.problem}
 
 
 def form_record(form: MultiDictProxy[Any]) -> dict[str, Any]:
@@ -123,7 +130,7 @@ async def create_entry(request: web.Request) -> web.Response:
         stored = await store.create_entry(request.app[DATABASE], entry, who(request))
     except ValidationError as err:
         context = await edit_context(request, creating=True, values=form_values(record), stored=None,
-                                     errors={err.field: err.problem})
+                                     errors=field_errors(err))
         return render("faq/edit.html", request, context, status=400)
     except store.EntryExistsError as err:
         context = await edit_context(request, creating=True, values=form_values(record), stored=None,
@@ -144,8 +151,10 @@ async def review_page(request: web.Request) -> web.Response:
     recent = [p for p in await learning.list_proposals(db, "all", limit=200) if p.status != "pending"]
     recent.sort(key=lambda p: p.reviewed_at or p.created_at, reverse=True)
     notice = {"approved": "已采纳为新问法，问答引擎已更新", "rejected": "已拒绝，今后不会再推荐这条问法"}
+    async with db.sessions() as s:  # people by the names colleagues know them by, not their login
+        names = {u.username: u.display_name or u.username for u in (await s.scalars(select(User))).all()}
     return render("faq/review.html", request, {
-        "pending": pending, "recent": recent[:20], "pending_count": len(pending),
+        "pending": pending, "recent": recent[:20], "pending_count": len(pending), "names": names,
         "notice": notice.get(request.query.get("done", ""), ""), "conflict": "",
     })
 
@@ -166,7 +175,7 @@ async def review_proposal(request: web.Request) -> web.Response:
             await learning.reject(db, int(raw), who(request))
     except (learning.ProposalReviewedError, store.EntryNotFoundError) as err:
         pending = await learning.list_proposals(db, "pending")
-        return render("faq/review.html", request, {"pending": pending, "recent": [], "pending_count": len(pending),
+        return render("faq/review.html", request, {"pending": pending, "recent": [], "pending_count": len(pending), "names": {},
                                                     "notice": "", "conflict": str(err)}, status=409)
     raise web.HTTPSeeOther(f"/faq/review?done={'approved' if verdict == 'approve' else 'rejected'}")
 
@@ -213,7 +222,7 @@ async def save_entry(request: web.Request) -> web.Response:
         stored = await store.update_entry(db, entry, who(request), int(raw_version))
     except ValidationError as err:
         context = await edit_context(request, creating=False, values=form_values(record), stored=current,
-                                     errors={err.field: err.problem}, version=raw_version)
+                                     errors=field_errors(err), version=raw_version)
         return render("faq/edit.html", request, context, status=400)
     except store.StaleEditError as err:
         # Keep what the advisor typed, show what is stored now, and let them save on top of it.

@@ -38,7 +38,7 @@ async def read_json(request: web.Request) -> Any:
     try:
         return await request.json()
     except (ValueError, RecursionError) as err:  # RecursionError: JSON nested thousands deep
-        raise BadCommand("body", "expected a JSON object") from err
+        raise BadCommand("body", "应为 JSON 对象") from err
 
 
 def base_url(request: web.Request) -> str:
@@ -50,7 +50,7 @@ def base_url(request: web.Request) -> str:
 async def session_or_404(request: web.Request) -> int:
     session_id = int(request.match_info["session_id"])
     if await feeds.get_session(request.app[DATABASE], session_id) is None:
-        raise web.HTTPNotFound(text='{"error": "no such session"}', content_type="application/json")
+        raise web.HTTPNotFound(text='{"error": "没有这个场次"}', content_type="application/json")
     return session_id
 
 
@@ -62,17 +62,26 @@ async def send_command(request: web.Request) -> web.Response:
     identity = identity_of(request)
     assert identity is not None
     try:
-        command = command_from_api(await read_json(request), session_id, identity.name)
+        raw = await read_json(request)
+        command = command_from_api(raw, session_id, identity.name)
     except ValidationError as err:
         return error(400, err.problem, err.field)
     except web.HTTPRequestEntityTooLarge:
-        return error(413, "request body too large", "body")
+        return error(413, "请求内容过大", "body")
     if not identity.has_role("producer") and command.type not in ADVISOR_TYPES:
-        return error(403, "advisors may only feature or clear a question")
+        return error(403, "顾问只能上屏或下屏问答，其他画面请由导播切换")
     if command.type == "site" and command.fields["site_id"] is not None:
         site_ids = {site.id for site in await feeds.session_sites(request.app[DATABASE], session_id)}
         if command.fields["site_id"] not in site_ids:
-            return error(422, "site is not part of this session", "site_id")
+            return error(422, "该站点未参加本场次", "site_id")
+    lot = command.fields.get("lot") if command.type == "batch" else None
+    if lot:
+        force = raw.get("force", False)
+        if not isinstance(force, bool):
+            return error(400, "应为 true 或 false", "force")
+        if not force and await feeds.batch_summary(request.app[DATABASE], lot) is None:
+            return web.json_response({"error": f"批次 {lot} 没有溯源数据，上屏会显示“批次 {lot} 暂无溯源数据”。请核对批次号；确认仍要上屏请再确认一次",
+                                      "field": "lot", "confirm": "force"}, status=409)
     service = request.app[OVERLAY_SERVICE]
     screen = "\n".join(t for t in screen_texts(command) if t)
     if service.guard is not None and screen:

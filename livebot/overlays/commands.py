@@ -46,11 +46,11 @@ class Command:
 def parse_command(raw: Mapping[str, Any], session_id: int | None = None) -> Command:
     """A checked :class:`Command` from a bus message or an API body; :class:`BadCommand` names the field."""
     if not isinstance(raw, Mapping):
-        raise BadCommand("body", "expected a JSON object")
+        raise BadCommand("body", "应为 JSON 对象")
     sid = session_id if session_id is not None else positive_int(raw.get("session_id"), "session_id")
     kind = raw.get("type")
     if kind not in TYPES:
-        raise BadCommand("type", f"expected one of {', '.join(TYPES)}")
+        raise BadCommand("type", f"应为以下之一：{'、'.join(TYPES)}")
     by = clean_text(raw.get("by") or "", LIMITS["by"])
     cmd_id = clean_text(raw.get("cmd_id") or "", 64) or uuid.uuid4().hex
     return Command(session_id=sid, type=kind, by=by, fields=PARSERS[kind](raw), id=cmd_id)
@@ -58,23 +58,23 @@ def parse_command(raw: Mapping[str, Any], session_id: int | None = None) -> Comm
 
 def positive_int(value: Any, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int | str):
-        raise BadCommand(name, "expected a positive integer")
+        raise BadCommand(name, "应为正整数")
     try:
         number = int(value)
     except ValueError as err:
-        raise BadCommand(name, "expected a positive integer") from err
+        raise BadCommand(name, "应为正整数") from err
     if number < 1 or number > 2**62:
-        raise BadCommand(name, "expected a positive integer")
+        raise BadCommand(name, "应为正整数")
     return number
 
 
 def required_text(raw: Mapping[str, Any], name: str, limit: int) -> str:
     value = raw.get(name)
     if not isinstance(value, str):
-        raise BadCommand(name, "expected a string")
+        raise BadCommand(name, "应为文本")
     text = clean_text(value, limit)
     if not text:
-        raise BadCommand(name, "must not be empty")
+        raise BadCommand(name, "不能为空")
     return text
 
 
@@ -83,7 +83,7 @@ def optional_text(raw: Mapping[str, Any], name: str, limit: int) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise BadCommand(name, "expected a string")
+        raise BadCommand(name, "应为文本")
     return clean_text(value, limit)
 
 
@@ -101,10 +101,10 @@ def parse_batch(raw: Mapping[str, Any]) -> dict[str, Any]:
     if lot is None or lot == "":
         return {"lot": None}
     if not isinstance(lot, str):
-        raise BadCommand("lot", "expected a string")
+        raise BadCommand("lot", "应为文本")
     text = clean_text(lot, 200)
     if len(text) > LIMITS["lot"] or not text.isprintable() or " " in text:
-        raise BadCommand("lot", f"expected a lot number of at most {LIMITS['lot']} characters without spaces")
+        raise BadCommand("lot", f"批次号最多 {LIMITS['lot']} 个字符，不能有空格")
     return {"lot": text}
 
 
@@ -139,7 +139,7 @@ def parse_ticker(raw: Mapping[str, Any]) -> dict[str, Any]:
     fields: dict[str, Any] = {}
     if "enabled" in raw:
         if not isinstance(raw["enabled"], bool):
-            raise BadCommand("enabled", "expected true or false")
+            raise BadCommand("enabled", "应为 true 或 false")
         fields["enabled"] = raw["enabled"]
     if raw.get("clear"):
         fields["clear"] = True
@@ -148,7 +148,7 @@ def parse_ticker(raw: Mapping[str, Any]) -> dict[str, Any]:
         fields["user"] = mask_name(raw.get("user")) if raw.get("user") else ""
         fields["platform"] = platform_of(raw)
     if not fields:
-        raise BadCommand("enabled", "give enabled, clear or text")
+        raise BadCommand("enabled", "请给出 enabled、clear 或 text 之一")
     return fields
 
 
@@ -172,17 +172,17 @@ def parse_countdown(raw: Mapping[str, Any]) -> dict[str, Any]:
     if ends_at is None:
         return {"title": "", "ends_at": None}
     if not isinstance(ends_at, str) or len(ends_at) > 40:
-        raise BadCommand("ends_at", "expected an ISO 8601 date-time with a time zone")
+        raise BadCommand("ends_at", "应为带时区的时间（ISO 8601）")
     try:
         moment = datetime.fromisoformat(ends_at.replace("Z", "+00:00"))
     except ValueError as err:
-        raise BadCommand("ends_at", "expected an ISO 8601 date-time with a time zone") from err
+        raise BadCommand("ends_at", "应为带时区的时间（ISO 8601）") from err
     if moment.tzinfo is None:
-        raise BadCommand("ends_at", "needs a time zone offset")
+        raise BadCommand("ends_at", "时间需要带时区")
     try:
         ends_utc = moment.astimezone(UTC)
     except OverflowError as err:  # 9999-12-31T23:59-14:00 has no UTC equivalent
-        raise BadCommand("ends_at", "date-time out of range") from err
+        raise BadCommand("ends_at", "时间超出范围") from err
     title_raw = {"title": raw.get("title", raw.get("segment_title", raw.get("segment")))}
     return {"title": optional_text(title_raw, "title", LIMITS["title"]), "ends_at": ends_utc.isoformat()}
 

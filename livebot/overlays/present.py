@@ -128,7 +128,9 @@ def chain(s: Mapping[str, Any], tz: ZoneInfo) -> dict[str, Any]:
     if isinstance(excursions, int) and not isinstance(excursions, bool):
         transport_detail = "全程冷链无异常" if excursions == 0 else f"冷链异常 {excursions} 次"
     steps = [
-        step("milking", "挤奶", clock_text(s.get("milking_start"), tz), span(s.get("milking_start"), s.get("milking_end"), tz)),
+        # the headline counts from the end of milking (the trace rule), so the first step shows that moment
+        step("milking", "挤奶完成", clock_text(s.get("milking_end") or s.get("milking_start"), tz),
+             milking_span(s, tz)),
         step("cooling", "冷却", clock_text(s.get("cooled_at"), tz), f"{cooling_temp} °C" if cooling_temp else ""),
         step("transport", "运输", clock_text(s.get("departed_at"), tz),
              " ".join(x for x in (f"{clock_text(s.get('arrived_at'), tz)} 到厂" if s.get("arrived_at") else "", transport_detail) if x)),
@@ -144,6 +146,11 @@ def chain(s: Mapping[str, Any], tz: ZoneInfo) -> dict[str, Any]:
 
 def step(key: str, label: str, time: str, detail: str) -> dict[str, Any]:
     return {"key": key, "label": label, "time": time, "detail": detail, "done": bool(time)}
+
+
+def milking_span(s: Mapping[str, Any], tz: ZoneInfo) -> str:
+    shown = span(s.get("milking_start"), s.get("milking_end"), tz)
+    return f"挤奶 {shown}" if shown else ""
 
 
 def span(start: Any, end: Any, tz: ZoneInfo) -> str:

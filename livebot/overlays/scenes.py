@@ -45,7 +45,7 @@ def scene_name(value: object) -> str:
     name = str(value or "").strip().lower().replace("-", "_")
     name = ALIASES.get(name, name)
     if name not in PROGRAM_SCENES:
-        raise BadCommand("scene", f"unknown scene {str(value)[:40]!r}; one of {', '.join(PROGRAM_SCENES)}")
+        raise BadCommand("scene", f"未知画面 {str(value)[:40]!r}，应为以下之一：{'、'.join(PROGRAM_SCENES)}")
     return name
 
 

@@ -15,7 +15,9 @@ from livebot.overlays.access import forbidden, overlay_viewer
 from livebot.overlays.errors import BadOverlayToken
 from livebot.overlays.keys import OVERLAY_HUB, OVERLAY_SERVICE, OVERLAY_SETTINGS
 from livebot.overlays.scenes import PROGRAM, PROGRAM_SCENES, SCENES, page_scene
+from livebot.schedule.calendar import STATUS_NAMES
 from livebot.schedule.models import LiveSession
+from livebot.web import sockets
 
 logger = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -68,6 +70,7 @@ async def overlay_socket(request: web.Request) -> web.StreamResponse:
         raise web.HTTPNotFound(text="no such session")
     ws = web.WebSocketResponse(compress=False, max_msg_size=4096, autoping=True)
     await ws.prepare(request)
+    sockets.track(request, ws)
     name = f"{'obs' if digest else 'preview'}-{next(client_numbers)}"
     await request.app[OVERLAY_HUB].serve(ws, session_id, digest, name)
     return ws
@@ -81,7 +84,7 @@ async def producer_index(request: web.Request) -> web.Response:
 
     async with request.app[DATABASE].sessions() as session:
         rows = list(await session.scalars(select(LiveSession).order_by(LiveSession.planned_start.desc()).limit(50)))
-    return aiohttp_jinja2.render_template("overlays/producer_index.html", request, {"sessions": rows})
+    return aiohttp_jinja2.render_template("overlays/producer_index.html", request, {"sessions": rows, "status_names": STATUS_NAMES})
 
 
 @routes.get(f"/overlays/{SESSION}")

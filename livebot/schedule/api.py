@@ -6,6 +6,7 @@ transaction (:mod:`livebot.schedule.store`), then announce the change on the bus
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +16,7 @@ from aiohttp import web
 from livebot.appkeys import CONFIG, DATABASE
 from livebot.auth.access import roles
 from livebot.auth.identity import identity_of
-from livebot.errors import ValidationError
+from livebot.errors import NeedsConfirmation, ValidationError
 from livebot.schedule import calendar, live, store
 from livebot.schedule import lots as session_lots
 from livebot.schedule.errors import UnknownSegment
@@ -125,7 +126,9 @@ async def list_sessions(request: web.Request) -> web.Response:
 @roles(*PRODUCER)
 async def create_session(request: web.Request) -> web.Response:
     now = request.app[CLOCK]()
-    data = session_input(await body(request), now)
+    raw = await body(request)
+    data = session_input(raw, now)
+    await check_overlap(request.app, data, raw, None)
     session_id = await store.create_session(request.app[DATABASE], data, actor(request), now)
     await changed(request, session_id, "created")
     return ok(await store.session_detail(request.app[DATABASE], session_id), status=201)
@@ -143,7 +146,10 @@ async def update_session(request: web.Request) -> web.Response:
     db, session_id = request.app[DATABASE], path_id(request, "session_id")
     row = await store.get_session(db, session_id)
     current = store.editable_fields(row, await store.control(db, session_id))
-    data = session_input(await body(request), request.app[CLOCK](), current)
+    raw = await body(request)
+    data = session_input(raw, request.app[CLOCK](), current)
+    if {"planned_start", "planned_end", "site_ids"} & set(raw):
+        await check_overlap(request.app, data, raw, session_id)
     await store.update_session(db, session_id, data)
     await changed(request, session_id, "updated")
     return ok(await store.session_detail(db, session_id))
@@ -162,10 +168,13 @@ async def delete_session(request: web.Request) -> web.Response:
 @roles(*PRODUCER)
 async def put_sites(request: web.Request) -> web.Response:
     db, session_id = request.app[DATABASE], path_id(request, "session_id")
-    site_ids = id_list(require_mapping(await body(request)), "site_ids", 10)
+    raw = require_mapping(await body(request))
+    site_ids = id_list(raw, "site_ids", 10)
     row = await store.get_session(db, session_id)
     current = store.editable_fields(row, await store.control(db, session_id))
-    await store.update_session(db, session_id, session_input({"site_ids": site_ids}, request.app[CLOCK](), current))
+    data = session_input({"site_ids": site_ids}, request.app[CLOCK](), current)
+    await check_overlap(request.app, data, raw, session_id)
+    await store.update_session(db, session_id, data)
     await changed(request, session_id, "sites")
     return ok({"site_ids": await store.session_site_ids(db, session_id)})
 
@@ -239,7 +248,10 @@ async def list_segments(request: web.Request) -> web.Response:
 @roles(*PRODUCER)
 async def create_segment(request: web.Request) -> web.Response:
     session_id = path_id(request, "session_id")
-    segment = await store.create_segment(request.app[DATABASE], session_id, segment_input(await body(request)))
+    raw = require_mapping(await body(request))
+    given = segment_input(raw)
+    await session_lots.check_known(request.app[DATABASE], given.lot, flag(raw, "force"))
+    segment = await store.create_segment(request.app[DATABASE], session_id, given)
     await changed(request, session_id, "segments")
     return ok(segment.as_json(), status=201)
 
@@ -253,7 +265,10 @@ async def update_segment(request: web.Request) -> web.Response:
     if current is None:
         await store.get_session(db, session_id)
         raise UnknownSegment(f"本场次没有编号为 {segment_id} 的段落")
-    segment = await store.update_segment(db, session_id, segment_id, raw.keys(), segment_input(raw, current))
+    given = segment_input(raw, current)
+    if "lot" in raw and given.lot != current.get("lot"):
+        await session_lots.check_known(db, given.lot, flag(raw, "force"))
+    segment = await store.update_segment(db, session_id, segment_id, [k for k in raw if k != "force"], given)
     await changed(request, session_id, "segments")
     return ok(segment.as_json())
 
@@ -298,8 +313,36 @@ async def get_live(request: web.Request) -> web.Response:
 @roles(*PRODUCER)
 async def advance(request: web.Request) -> web.Response:
     data = require_mapping(await body(request))
-    segment = await live.advance(request.app, path_id(request, "session_id"), actor(request), optional_id(data, "segment_id"))
+    segment = await live.advance(request.app, path_id(request, "session_id"), actor(request), optional_id(data, "segment_id"),
+                                 go_back=flag(data, "go_back"))
     return ok({"segment": segment})
+
+
+async def check_overlap(app: web.Application, data: Any, raw: Any, session_id: int | None) -> None:
+    """A session sharing a site with another at the same time needs ``allow_overlap`` (409 names the other)."""
+    if flag(require_mapping(raw), "allow_overlap"):
+        return
+    db = app[DATABASE]
+    mine = set(data.site_ids if data.site_ids is not None else await store.session_site_ids(db, session_id or 0))
+    if not mine:
+        return
+    names = {s.id: s.name for s in await store.list_sites(db)}
+    for other in await store.list_sessions(db, data.planned_start, data.planned_end, ("draft", "scheduled", "live")):
+        if other.id == session_id:
+            continue
+        shared = sorted(mine & set(await store.session_site_ids(db, other.id)))
+        if shared:
+            raise NeedsConfirmation(
+                f"与场次《{other.title}》（编号 {other.id}）时间重叠，且共用站点“{'、'.join(names.get(i, str(i)) for i in shared)}”；"
+                "确认两场同时进行请再确认一次", "planned_start", "allow_overlap")
+
+
+def flag(data: Mapping[str, Any], field: str) -> bool:
+    """An optional JSON boolean (absent: false)."""
+    value = data.get(field, False)
+    if not isinstance(value, bool):
+        raise ValidationError(field, "应为 true 或 false")
+    return value
 
 
 @routes.post(f"{P}/sessions/{SESSION}/site")
@@ -343,6 +386,14 @@ async def post_ack(request: web.Request) -> web.Response:
         raise ValidationError("site_id", "必填")
     message = await live.ack(request.app, path_id(request, "session_id"), path_id(request, "cue_id"), site_id, actor(request))
     return ok(message, status=200 if message.get("duplicate") else 201)
+
+
+@routes.post(f"{P}/sessions/{SESSION}/cues/{CUE}/execute")
+@roles(*PRODUCER)
+async def post_execute(request: web.Request) -> web.Response:
+    data = require_mapping(await body(request))
+    return ok(await live.execute(request.app, path_id(request, "session_id"), path_id(request, "cue_id"), actor(request),
+                                 go_back=flag(data, "go_back")))
 
 
 @routes.post(f"{P}/sessions/{SESSION}/notes")

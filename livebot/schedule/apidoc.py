@@ -176,8 +176,9 @@ PATHS: dict[str, Any] = {
                   params=SESSION_ID),
     },
     f"{P}/sessions/{{session_id}}/advance": {
-        "post": op("Put the next (or a given) segment on air", schema=obj(segment={"type": ["object", "null"]}),
-                   body=obj(segment_id=INT), errors=(400, 401, 403, 404, 409), params=SESSION_ID),
+        "post": op("Put the next (or a given) segment on air; one not ahead of the segment on air is 409 unless go_back",
+                   schema=obj(segment={"type": ["object", "null"]}),
+                   body=obj(segment_id=INT, go_back={"type": "boolean"}), errors=(400, 401, 403, 404, 409), params=SESSION_ID),
     },
     f"{P}/sessions/{{session_id}}/site": {
         "post": op("Put a site on air", schema=obj(on_air_site_id=INT), body={**obj(site_id=INT), "required": ["site_id"]},
@@ -195,6 +196,11 @@ PATHS: dict[str, Any] = {
         "post": op("A site acknowledges a cue (repeat: 200, nothing new)", "201", {"type": "object"},
                    {**obj(site_id=INT), "required": ["site_id"]}, (400, 401, 403, 404, 409),
                    [*SESSION_ID, path_param("cue_id")]),
+    },
+    f"{P}/sessions/{{session_id}}/cues/{{cue_id}}/execute": {
+        "post": op("Carry out a switch cue; a cue the show has moved past is 409 unless go_back (a confirmed 回到该段)",
+                   schema={"type": "object"}, body=obj(go_back={"type": "boolean"}), errors=(400, 401, 403, 404, 409),
+                   params=[*SESSION_ID, path_param("cue_id")]),
     },
     f"{P}/sessions/{{session_id}}/notes": {
         "post": op("A note between sites", "201", {"type": "object"}, {**obj(text=STR, site_id=INT), "required": ["text"]},

@@ -25,5 +25,9 @@ class CueError(ConflictError):
     """A cue cannot be acknowledged (unknown, or the site does not take part)."""
 
 
+class BehindError(ConflictError):
+    """A switch to a segment or cue the show has already moved past (needs a confirmed "go back")."""
+
+
 class SchedulerError(LivebotError):
     """The scheduler or its leader lock misbehaved."""

@@ -18,7 +18,7 @@ from sqlalchemy import update
 from livebot.appkeys import BUS, DATABASE
 from livebot.errors import ConflictError, ValidationError
 from livebot.schedule import store
-from livebot.schedule.errors import CueError, TransitionError, UnknownSegment, UnknownSite
+from livebot.schedule.errors import BehindError, CueError, TransitionError, UnknownSegment, UnknownSite
 from livebot.schedule.keys import CLOCK
 from livebot.schedule.models import RUN_MODES, LiveSession, SessionControl, SessionSite, Site
 from livebot.topics import OVERLAY_CONTROL, SCHEDULE_CHANGED, SESSION_ENDED, schedule_topic
@@ -114,11 +114,13 @@ async def ensure_control(s: Any, session_id: int) -> SessionControl:
 
 
 async def advance(app: web.Application, session_id: int, by: str, segment_id: int | None = None, *,
-                  expected_current: int | None = -1, replan: bool = True) -> dict[str, Any] | None:
+                  expected_current: int | None = -1, replan: bool = True, go_back: bool = False) -> dict[str, Any] | None:
     """Put a segment on air (the next one by default); switch site, scene and batch with it.
 
     ``expected_current`` lets the scheduler say "only if segment X is still on air" so a manual
-    switch in between is not undone. Returns the segment, or None when nothing changed.
+    switch in between is not undone. A segment that is not ahead of the one on air is refused
+    (409) unless ``go_back`` says a person confirmed "回到该段". Returns the segment, or None when
+    nothing changed.
     """
     db, now = app[DATABASE], now_of(app)
     session = await store.get_session(db, session_id)
@@ -139,6 +141,8 @@ async def advance(app: web.Application, session_id: int, by: str, segment_id: in
             found = next((g for g in segs if g.id == segment_id), None)
             if found is None:
                 raise UnknownSegment(f"本场次没有编号为 {segment_id} 的段落")
+            if not go_back and not ahead(segs, ctl.current_segment_id, found.id):
+                raise BehindError(f"“{found.title}”不在当前段落之后（已播出或正在播出），不能切换；如确需回到该段，请确认“回到该段”")
             target = found
         previous_site = ctl.on_air_site_id
         ctl.current_segment_id, ctl.segment_started_at = target.id, now
@@ -160,6 +164,25 @@ async def advance(app: web.Application, session_id: int, by: str, segment_id: in
     if replan:
         await changed(app, session_id, "segment")
     return target.as_json()
+
+
+def ahead(segs: list[store.SegmentView], current_id: int | None, target_id: int | None) -> bool:
+    """Whether ``target_id`` comes after the segment on air (anything is ahead before the first)."""
+    ids = [g.id for g in segs]
+    if target_id not in ids:
+        return False
+    return ids.index(target_id) > (ids.index(current_id) if current_id in ids else -1)
+
+
+def cue_open(payload: dict[str, Any], segs: list[store.SegmentView], current_id: int | None) -> bool:
+    """A cue stays open while the show has not moved past it.
+
+    "Next segment" cues lead to their segment: open while it is still ahead. Other cues belong to
+    the segment that was on air when they were sent (``at_segment_id``): open while it still is.
+    """
+    if payload.get("cue") == "next_segment":
+        return ahead(segs, current_id, payload.get("segment_id"))
+    return "at_segment_id" not in payload or payload.get("at_segment_id") == current_id
 
 
 async def record_site(app: web.Application, session_id: int, site_id: int, by: str, now: datetime,
@@ -229,14 +252,17 @@ async def cue(app: web.Application, session_id: int, kind: str, by: str, *, from
             raise ValidationError("site_id", "切换站点需要目标站点")
         await taking_part(app, session_id, site_id)
     segs = await store.segments(db, session_id)
+    current_id = (await store.control(db, session_id)).current_segment_id
     if kind == "next_segment":
         segment_id = segment_id or await default_next(app, session_id, segs)
         if segment_id is None or all(g.id != segment_id for g in segs):
             raise ValidationError("segment_id", "没有可切换的下一段")
+        if not ahead(segs, current_id, segment_id):
+            raise ValidationError("segment_id", "该段已播出或正在播出，不能再提示切到它")
     target = next((g for g in segs if g.id == segment_id), None)
     label = cue_label(kind, target.title if target else "", next((x.name for x in sites if x.id == site_id), ""), text)
     payload = {"cue": kind, "segment_id": segment_id, "target_site_id": site_id, "from_site_id": from_site_id,
-               "text": text, "label": label, "expects": [x.id for x in sites]}
+               "text": text, "label": label, "expects": [x.id for x in sites], "at_segment_id": current_id}
     item = await store.add_timeline(db, session_id, "cue", now, by, segment_id=segment_id, site_id=site_id, payload=payload)
     message = {"type": "cue", "cue_id": item.id, **payload, "at": now.isoformat(), "by": by}
     await publish(app, session_id, message)
@@ -248,6 +274,26 @@ async def default_next(app: web.Application, session_id: int, segs: list[store.S
     ids = [g.id for g in segs]
     index = ids.index(ctl.current_segment_id) + 1 if ctl.current_segment_id in ids else 0
     return ids[index] if index < len(ids) else None
+
+
+async def execute(app: web.Application, session_id: int, cue_id: int, by: str, *, go_back: bool = False) -> dict[str, Any]:
+    """Carry out a switch cue: its segment or site goes on air, if the show has not moved past it.
+
+    A cue the show has passed is refused (409) unless ``go_back`` (a confirmed "回到该段").
+    """
+    db = app[DATABASE]
+    item = next((i for i in await store.timeline(db, session_id, kinds=("cue",)) if i.id == cue_id), None)
+    if item is None or item.payload.get("cue") not in ("next_segment", "switch_site"):
+        raise CueError(f"本场次没有编号为 {cue_id} 的切换提示")
+    segs = await store.segments(db, session_id)
+    if not go_back and not cue_open(item.payload, segs, (await store.control(db, session_id)).current_segment_id):
+        raise BehindError(f"提示“{item.payload.get('label', '')}”已过期：节目已经往下播了；如确需回到该处，请确认“回到该段”")
+    if item.payload["cue"] == "next_segment":
+        segment = await advance(app, session_id, by, int(item.payload["segment_id"]), go_back=go_back)
+        return {"cue_id": cue_id, "segment": segment}
+    site_id = int(item.payload["target_site_id"])
+    await switch_site(app, session_id, site_id, by)
+    return {"cue_id": cue_id, "on_air_site_id": site_id}
 
 
 def cue_label(kind: str, segment_title: str, site_name: str, text: str) -> str:
@@ -315,6 +361,9 @@ async def state(app: web.Application, session_id: int) -> dict[str, Any]:
     detail = await store.session_detail(db, session_id)
     sites = await store.session_sites(db, session_id)
     items = await store.timeline(db, session_id, kinds=("cue", "ack", "note"))
+    segs = await store.segments(db, session_id)
+    current_id = detail.get("current_segment_id")
+    ended = detail.get("status") in ("ended", "cancelled")
     names = {x.id: x.name for x in sites}
     acks: dict[int, list[dict[str, Any]]] = {}
     for item in items:
@@ -324,7 +373,8 @@ async def state(app: web.Application, session_id: int) -> dict[str, Any]:
                 {"site_id": item.site_id, "site_name": name, "text": f"{short_name(name)}已就位",
                  "at": item.at.isoformat(), "by": item.by})
     cues = [{"cue_id": i.id, **i.payload, "at": i.at.isoformat(), "by": i.by, "acks": acks.get(i.id, [])}
-            for i in items if i.kind == "cue" and i.payload.get("cue") != "mode"][-10:]
+            for i in items if i.kind == "cue" and i.payload.get("cue") != "mode" and not ended
+            and cue_open(i.payload, segs, current_id)][-10:]
     notes = [{"id": i.id, **i.payload, "site_id": i.site_id, "at": i.at.isoformat(), "by": i.by}
              for i in items if i.kind == "note"][-50:]
     return {"session": detail, "sites": [store.site_json(x) for x in sites], "cues": cues, "notes": notes,

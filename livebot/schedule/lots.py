@@ -13,6 +13,7 @@ import logging
 from types import ModuleType
 from typing import Any
 
+from livebot.errors import NeedsConfirmation
 from livebot.schedule.models import SessionControl
 from livebot.storage.engine import Database
 
@@ -43,6 +44,26 @@ async def get(db: Database, session_id: int) -> list[str]:
     async with db.sessions() as s:
         row = await s.get(SessionControl, session_id)
     return list(row.lots or []) if row else []
+
+
+async def known(db: Database, lot: str) -> bool:
+    """Whether the trace area has data for ``lot`` (False when trace is missing or fails)."""
+    try:
+        from livebot.trace import facts
+    except ImportError:
+        return False
+    try:
+        return await facts.batch_summary(db, lot) is not None
+    except Exception:  # another area's failure: treat the lot as unknown, the producer may still force it
+        logger.exception("trace lookup failed lot=%s", lot)
+        return False
+
+
+async def check_known(db: Database, lot: str, force: bool) -> None:
+    """Refuse (409) a lot without trace data unless ``force``: on air it would say "暂无溯源数据"."""
+    if lot and not force and not await known(db, lot):
+        raise NeedsConfirmation(f"批次 {lot} 没有溯源数据，播出时会显示“批次 {lot} 暂无溯源数据”。请核对批次号；确认无误仍要使用请确认后再保存",
+                                "lot", "force")
 
 
 async def put(db: Database, session_id: int, lots: list[str]) -> None:

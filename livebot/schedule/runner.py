@@ -371,6 +371,8 @@ class Runner:
             return "skipped", "段落已删除"
         if ctl.current_segment_id == segment_id:
             return "skipped", "该段已在播出"
+        if not live.ahead(segs, ctl.current_segment_id, segment_id):
+            return "skipped", "该段已播过"
         moved = await live.advance(self.app, session.id, SCHEDULER, segment_id, expected_current=ctl.current_segment_id)
         if moved is None:
             return "skipped", "段落刚被手动切换"

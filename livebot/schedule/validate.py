@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from livebot.chat.event import PLATFORMS
 from livebot.errors import ValidationError
+from livebot.formcheck import Fields
 from livebot.schedule.models import RUN_MODES, SEGMENT_SCENES, SESSION_STATUSES, SITE_ROLES
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
@@ -82,8 +83,20 @@ def integer(data: Mapping[str, Any], field: str, *, low: int, high: int, default
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValidationError(field, "应为整数")
     if not low <= value <= high:
-        raise ValidationError(field, f"应在 {low} 到 {high} 之间")
+        shown = duration_text if field.endswith("_s") else str
+        raise ValidationError(field, f"应在 {shown(low)} 到 {shown(high)} 之间")
     return value
+
+
+def duration_text(seconds: int) -> str:
+    """Seconds as people say them: 10 秒, 5 分钟, 6 小时, 1 小时 30 分钟."""
+    if seconds % 60:
+        return f"{seconds} 秒" if seconds < 60 else f"{seconds // 60} 分 {seconds % 60} 秒"
+    hours, minutes = divmod(seconds // 60, 60)
+    if not hours:
+        return f"{minutes} 分钟"
+    return f"{hours} 小时" + (f" {minutes} 分钟" if minutes else "")
+
 
 
 def optional_id(data: Mapping[str, Any], field: str) -> int | None:
@@ -257,46 +270,60 @@ class SessionInput:
 
 
 def session_input(raw: Any, now: datetime, current: Mapping[str, Any] | None = None) -> SessionInput:
-    """A whole session; a new or moved start must lie in the future, the end after the start."""
+    """A whole session; a new or moved start must lie in the future, the end after the start, a site at least.
+
+    Every field is checked and all problems are reported together (:class:`FieldErrors`).
+    """
     given = require_mapping(raw)
     data = {**(current or {}), **given}
-    zone = timezone_name(data, "timezone")
-    start = moment(data, "planned_start", zone)
-    end = moment(data, "planned_end", zone)
-    assert start is not None and end is not None
+    f = Fields()
+    zone = f.take(lambda: timezone_name(data, "timezone"), "Asia/Shanghai")
+    start = f.take(lambda: moment(data, "planned_start", zone), None)
+    end = f.take(lambda: moment(data, "planned_end", zone), None)
     moved = current is None or "planned_start" in given and start != current.get("_planned_start")
-    if moved and start < now - timedelta(seconds=60):
-        raise ValidationError("planned_start", "开始时间已过，请选择将来的时间")
-    if end <= start:
-        raise ValidationError("planned_end", "结束时间必须晚于开始时间")
-    if end - start > MAX_SESSION:
-        raise ValidationError("planned_end", "一场直播最长 12 小时")
-    status = choice(data, "status", ("draft", "scheduled"), default="draft") if current is None else str(data["status"])
-    channels = None
-    if "channels" in given:
-        items = given["channels"]
-        if not isinstance(items, list) or len(items) > MAX_CHANNELS:
-            raise ValidationError("channels", f"应为最多 {MAX_CHANNELS} 项的列表")
-        channels = [channel_input(item, f"channels[{i}]") for i, item in enumerate(items)]
-        seen = set()
-        for i, ch in enumerate(channels):
-            if (ch.source_id, ch.channel) in seen:
-                raise ValidationError(f"channels[{i}].channel", "同一来源的频道重复")
-            seen.add((ch.source_id, ch.channel))
-    return SessionInput(
-        title=text(data, "title", max_len=255, required=True),
-        theme=text(data, "theme", max_len=64),
-        description=text(data, "description", max_len=4000, multiline=True),
-        planned_start=start,
-        planned_end=end,
+    if start is not None and moved and start < now - timedelta(seconds=60):
+        f.errors["planned_start"] = "开始时间已过，请选择将来的时间"
+    if start is not None and end is not None:
+        if end <= start:
+            f.errors["planned_end"] = "结束时间必须晚于开始时间"
+        elif end - start > MAX_SESSION:
+            f.errors["planned_end"] = "一场直播最长 12 小时"
+    status = f.take(lambda: choice(data, "status", ("draft", "scheduled"), default="draft"), "draft") if current is None \
+        else str(data["status"])
+    channels = f.take(lambda: channel_inputs(given), None) if "channels" in given else None
+    no_ids: list[int] = []
+    site_ids = f.take(lambda: id_list(given, "site_ids", MAX_SITES), no_ids) if "site_ids" in given else None
+    if "site_ids" not in f.errors and (site_ids == [] or (current is None and site_ids is None)):
+        f.errors["site_ids"] = "至少选择一个站点"
+    result = SessionInput(
+        title=f.take(lambda: text(data, "title", max_len=255, required=True), ""),
+        theme=f.take(lambda: text(data, "theme", max_len=64), ""),
+        description=f.take(lambda: text(data, "description", max_len=4000, multiline=True), ""),
+        planned_start=start or now,
+        planned_end=end or now,
         timezone=zone,
         status=status if status in SESSION_STATUSES else "draft",
-        site_ids=id_list(given, "site_ids", MAX_SITES) if "site_ids" in given else None,
+        site_ids=site_ids,
         channels=channels,
-        lots=string_list(given, "lots", max_items=MAX_LOTS, max_len=LOT_MAX, pattern=LOT) if "lots" in given else None,
-        robot_url=robot_url(data),
-        mode=choice(data, "mode", RUN_MODES, default="auto"),
+        lots=f.take(lambda: string_list(given, "lots", max_items=MAX_LOTS, max_len=LOT_MAX, pattern=LOT), None) if "lots" in given else None,
+        robot_url=f.take(lambda: robot_url(data), ""),
+        mode=f.take(lambda: choice(data, "mode", RUN_MODES, default="auto"), "auto"),
     )
+    f.done()
+    return result
+
+
+def channel_inputs(given: Mapping[str, Any]) -> list[ChannelInput]:
+    items = given["channels"]
+    if not isinstance(items, list) or len(items) > MAX_CHANNELS:
+        raise ValidationError("channels", f"应为最多 {MAX_CHANNELS} 项的列表")
+    channels = [channel_input(item, f"channels[{i}]") for i, item in enumerate(items)]
+    seen = set()
+    for i, ch in enumerate(channels):
+        if (ch.source_id, ch.channel) in seen:
+            raise ValidationError(f"channels[{i}].channel", "同一来源的频道重复")
+        seen.add((ch.source_id, ch.channel))
+    return channels
 
 
 @dataclass(frozen=True)
@@ -316,24 +343,27 @@ def segment_input(raw: Any, current: Mapping[str, Any] | None = None) -> Segment
     given = require_mapping(raw)
     data = {**(current or {}), **given}
     offset = data.get("offset_s")
-    site_id = optional_id(data, "site_id")
-    pip = optional_id(data, "pip_site_id")
+    f = Fields()
+    site_id = f.take(lambda: optional_id(data, "site_id"), None)
+    pip = f.take(lambda: optional_id(data, "pip_site_id"), None)
     if pip is not None and pip == site_id:
-        raise ValidationError("pip_site_id", "画中画站点不能与主画面站点相同")
-    lot = text(data, "lot", max_len=LOT_MAX)
+        f.errors["pip_site_id"] = "画中画站点不能与主画面站点相同"
+    lot = f.take(lambda: text(data, "lot", max_len=LOT_MAX), "")
     if lot and not LOT.match(lot):
-        raise ValidationError("lot", "批次号最多 20 位，只能用字母、数字和 _ . / -")
-    return SegmentInput(
-        title=text(data, "title", max_len=128, required=True),
-        offset_s=None if offset is None else integer(data, "offset_s", low=0, high=int(MAX_SESSION.total_seconds())),
-        duration_s=integer(data, "duration_s", low=MIN_SEGMENT_S, high=MAX_SEGMENT_S),
+        f.errors["lot"] = "批次号最多 20 位，只能用字母、数字和 _ . / -"
+    result = SegmentInput(
+        title=f.take(lambda: text(data, "title", max_len=128, required=True), ""),
+        offset_s=None if offset is None else f.take(lambda: integer(data, "offset_s", low=0, high=int(MAX_SESSION.total_seconds())), 0),
+        duration_s=f.take(lambda: integer(data, "duration_s", low=MIN_SEGMENT_S, high=MAX_SEGMENT_S), 0),
         site_id=site_id,
         pip_site_id=pip,
-        scene=choice(data, "scene", SEGMENT_SCENES, default="lower_third"),
+        scene=f.take(lambda: choice(data, "scene", SEGMENT_SCENES, default="lower_third"), ""),
         lot=lot,
-        talking_points=text(data, "talking_points", max_len=4000, multiline=True),
-        faq_tags=string_list(data, "faq_tags", max_items=MAX_TAGS, max_len=32),
+        talking_points=f.take(lambda: text(data, "talking_points", max_len=4000, multiline=True), ""),
+        faq_tags=f.take(lambda: string_list(data, "faq_tags", max_items=MAX_TAGS, max_len=32), []),
     )
+    f.done()
+    return result
 
 
 def check_run_of_show(items: Sequence[tuple[int, int]], session_seconds: int, field_prefix: str = "offset_s") -> None:

@@ -12,6 +12,7 @@ from aiohttp import web
 
 from livebot.appkeys import CONFIG, DATABASE
 from livebot.auth.access import public, roles
+from livebot.overlays.scenes import SCENES, scene_name
 from livebot.schedule import calendar, store
 from livebot.schedule.api import feed_links, session_conflicts
 from livebot.schedule.errors import UnknownSite
@@ -23,9 +24,8 @@ from livebot.schedule.validate import clock_text
 routes = web.RouteTableDef()
 
 ROLE_NAMES = {"studio": "演播厅", "factory": "工厂", "farm": "牧场", "lab": "实验室"}
-SCENE_NAMES = {"trace_card": "批次溯源卡", "timeline": "2 小时链路时间轴", "inspections": "质检清单", "telemetry": "工厂实时数据",
-               "lower_third": "站点字幕条", "featured_qa": "精选问答", "ticker": "滚动字幕", "stats": "观看/情绪仪表",
-               "countdown": "倒计时"}
+SCENE_NAMES = {alias: SCENES[scene_name(alias)] for alias in SEGMENT_SCENES}
+"""A segment's scene by the same Chinese name the overlay page and OBS sources use."""
 ACTION_NAMES = {"scheduled": "排期", "draft": "退回草稿", "live": "开播", "ended": "结束直播", "cancelled": "取消场次"}
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

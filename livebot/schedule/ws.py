@@ -23,10 +23,12 @@ from livebot.auth.access import roles
 from livebot.auth.identity import identity_of
 from livebot.errors import LivebotError, ValidationError
 from livebot.schedule import live
+from livebot.schedule.errors import BehindError
 from livebot.schedule.keys import CLOCK
 from livebot.schedule.validate import MAX_ID
 from livebot.schedule.validate import text as checked_text
 from livebot.topics import schedule_topic
+from livebot.web import sockets
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +81,13 @@ async def do_note(app: web.Application, sid: int, m: dict[str, Any], by: str) ->
 
 
 async def do_advance(app: web.Application, sid: int, m: dict[str, Any], by: str) -> Any:
-    return await live.advance(app, sid, by, as_int(m.get("segment_id"), "segment_id"))
+    return await live.advance(app, sid, by, as_int(m.get("segment_id"), "segment_id"), go_back=m.get("go_back") is True)
+
+
+async def do_execute(app: web.Application, sid: int, m: dict[str, Any], by: str) -> Any:
+    cue_id = as_int(m.get("cue_id"), "cue_id", True)
+    assert cue_id is not None
+    return await live.execute(app, sid, cue_id, by, go_back=m.get("go_back") is True)
 
 
 async def do_site(app: web.Application, sid: int, m: dict[str, Any], by: str) -> Any:
@@ -92,7 +100,7 @@ async def do_mode(app: web.Application, sid: int, m: dict[str, Any], by: str) ->
     return await live.set_mode(app, sid, as_text(m.get("mode"), "mode", 8), by)
 
 
-ACTIONS: dict[str, Action] = {"cue": do_cue, "ack": do_ack, "note": do_note, "advance": do_advance, "site": do_site,
+ACTIONS: dict[str, Action] = {"cue": do_cue, "ack": do_ack, "note": do_note, "advance": do_advance, "site": do_site, "execute": do_execute,
                               "mode": do_mode}
 
 
@@ -105,6 +113,7 @@ async def producer_socket(request: web.Request) -> web.StreamResponse:
     state = await live.state(request.app, session_id)
     ws = web.WebSocketResponse(heartbeat=20, max_msg_size=MAX_MESSAGE)
     await ws.prepare(request)
+    sockets.track(request, ws)
     identity = identity_of(request)
     by = identity.name if identity else "producer"
     lock = asyncio.Lock()
@@ -159,5 +168,6 @@ async def handle(app: web.Application, session_id: int, by: str, data: str,
     except ValidationError as err:
         await send({"type": "error", "error": err.problem, "field": err.field, "request": kind})
     except LivebotError as err:
-        await send({"type": "error", "error": str(err), "request": kind})
+        await send({"type": "error", "error": str(err), "request": kind, "cue_id": message.get("cue_id"),
+                    "go_back": isinstance(err, BehindError)})
     logger.debug("producer ws session=%s by=%s %s", session_id, by, kind)

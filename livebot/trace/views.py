@@ -83,8 +83,7 @@ async def resolve(request: web.Request) -> web.Response:
         gtin = checked_gtin(match["gtin"])
         lot = valid_lot(match["lot"])
     except BadCode as err:
-        message = "GTIN 校验位错误" if "check digit" in err.problem else "无法识别的商品码或批次号"
-        return problem(request, 400, f"{message}：{err.problem}", err.field)
+        return problem(request, 400, code_problem(err), err.field)
     cache = request.app[SUMMARY_CACHE]
     entry = cache.peek(lot) or await cache.get(lot)
     if not entry.found or entry.gtin != gtin:
@@ -151,6 +150,17 @@ async def can_code(request: web.Request) -> web.Response:
     raise web.HTTPFound(digital_link_path(summary["gtin"], summary["lot"]))
 
 
+def code_problem(err: BadCode) -> str:
+    """What a shopper reads for a code that cannot be right (the trace API keeps its precise English)."""
+    if "check digit" in err.problem:
+        return "商品码（GTIN）校验位错误，请核对罐身条码下方的数字"
+    if err.field == "gtin" or "GTIN" in err.problem or "digits" in err.problem:
+        return "无法识别的商品码：GTIN 应为 8、12、13 或 14 位数字"
+    if err.field == "lot":
+        return "无法识别的批次号：应为 1–20 位字母、数字或常用符号，请核对罐底的批次号"
+    return "无法识别的商品码或批次号"
+
+
 def clock(value: str | None) -> str:
     return datetime.fromisoformat(value).strftime("%H:%M") if value else "—"
 
@@ -186,9 +196,38 @@ def page(summary: dict[str, Any], request: web.Request) -> dict[str, Any]:
         "s": s,
         "steps": steps,
         "promise": promise_label(s["promise_minutes"]),
-        "temps": {"min": min(values), "max": max(values)} if values else None,
+        "temps": temperatures(s),
         "sparkline": sparkline(values),
         "settings": request.app[TRACE_SETTINGS],
+    }
+
+
+def temperatures(s: dict[str, Any]) -> dict[str, Any] | None:
+    """Milking and cold-chain temperatures kept apart, and a "≤ limit" claim only when every reading keeps it.
+
+    Readings up to cooling are the milk as it leaves the cow (≈ 35 °C, not a cold-chain fault);
+    readings after cooling until processing starts are transport and storage. Without a known
+    cooling time nothing is split and the range is shown as plain readings.
+    """
+    readings = [(datetime.fromisoformat(r["at"]), float(r["value"])) for r in s["readings"] if r.get("at")]
+    if not readings:
+        return None
+    cooled = datetime.fromisoformat(s["cooled_at"]) if s.get("cooled_at") else None
+    until = datetime.fromisoformat(s["processing_start"]) if s.get("processing_start") else None
+    if cooled is None:
+        milking, chain = [], [v for _, v in readings]
+    else:
+        milking = [v for at, v in readings if at < cooled]
+        chain = [v for at, v in readings if at >= cooled and (until is None or at <= until)]
+    limit = float(s["coldchain_max_c"])
+    kept = bool(chain) and max(chain) <= limit and not s.get("coldchain_excursions")
+    return {
+        "milking": {"min": min(milking), "max": max(milking)} if milking else None,
+        "chain": {"min": min(chain), "max": max(chain)} if chain else None,
+        "split": cooled is not None,
+        "kept": kept,
+        "limit": limit,
+        "breaks": max(int(s.get("coldchain_excursions") or 0), 1 if chain and max(chain) > limit else 0),
     }
 
 

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from livebot.errors import AuthError, ConflictError, NotFoundError, PayloadTooLarge, ValidationError
+from livebot.errors import AuthError, ConflictError, FieldErrors, NeedsConfirmation, NotFoundError, PayloadTooLarge, ValidationError
 
 logger = logging.getLogger(__name__)
 
@@ -15,10 +15,14 @@ API_ERRORS = {404: "接口不存在", 405: "此接口不支持该请求方法"}
 STATUS = ((ValidationError, 400), (AuthError, 401), (NotFoundError, 404), (ConflictError, 409), (PayloadTooLarge, 413))
 
 
-def error_body(err: Exception) -> dict[str, str]:
-    body = {"error": str(err)}
+def error_body(err: Exception) -> dict[str, object]:
+    body: dict[str, object] = {"error": str(err)}
     if isinstance(err, ValidationError):
         body["field"] = err.field
+    if isinstance(err, FieldErrors):
+        body["errors"] = err.errors
+    if isinstance(err, NeedsConfirmation):
+        body.update(field=err.field, confirm=err.confirm)
     return body
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import aiohttp_jinja2
 import jinja2
@@ -29,11 +31,38 @@ async def page_context(request: web.Request) -> dict[str, Any]:
     return {"identity": identity, "csrf": await csrf_token(request) if identity else ""}
 
 
+ZONE_NAMES = {"Asia/Shanghai": "北京时间", "Asia/Urumqi": "乌鲁木齐时间", "Asia/Hong_Kong": "香港时间"}
+
+
+def local_time(value: datetime | str | None, zone: str = "Asia/Shanghai", fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A moment (datetime or ISO text) as people read it: in the site's time zone, no "T", no offset."""
+    if not value:
+        return "—"
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(ZoneInfo(zone)).strftime(fmt)
+    except (ZoneInfoNotFoundError, ValueError):
+        return moment.astimezone(ZoneInfo("Asia/Shanghai")).strftime(fmt)
+
+
+def zone_name(zone: str) -> str:
+    """"北京时间" for Asia/Shanghai; other zones by their name."""
+    return ZONE_NAMES.get(zone, f"{zone} 时间")
+
+
+def add_filters(env: jinja2.Environment) -> jinja2.Environment:
+    env.filters["local_time"] = local_time
+    env.filters["zone_name"] = zone_name
+    return env
+
+
 def setup_templates(app: web.Application) -> None:
-    aiohttp_jinja2.setup(
+    add_filters(aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(template_dirs()),
         autoescape=True,
         context_processors=[page_context],
         undefined=jinja2.StrictUndefined,
-    )
+    ))

@@ -41,8 +41,12 @@
   const hasData = {};
   const refreshVisibility = () => {
     const chosen = (state.scene && state.scene.scene) || "batch";
+    // the program output composes a featured Q&A over whatever scene is on air
+    const composing = program && chosen !== "featured" && Boolean(hasData.featured);
+    body.classList.toggle("composed", composing);
+    body.dataset.chosen = chosen;
     Object.entries(parts).forEach(([name, node]) => {
-      const wanted = !program || node.dataset.always === "1" || node.dataset.sceneOf === chosen;
+      const wanted = !program || node.dataset.always === "1" || node.dataset.sceneOf === chosen || name === "featured";
       node.classList.toggle("on", Boolean(hasData[name]) && wanted);
     });
   };
@@ -287,7 +291,11 @@
       clearTimeout(silenceTimer);
       ws = null;
       setOnline(false);
-      if (event.code === 4403) { stopped = true; return; }  // token rotated: a new URL is needed
+      if (event.code === 4403) {  // token rotated: a new URL is needed, and the old frame must not stay on air
+        stopped = true;
+        Object.values(parts).forEach((node) => node.classList.remove("on"));
+        return;
+      }
       scheduleReconnect();
     };
     socket.onerror = () => {};

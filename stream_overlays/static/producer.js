@@ -16,14 +16,21 @@
       credentials: "same-origin",
     });
     const data = await response.json().catch(() => ({}));
-    if (!response.ok) throw new Error(data.error || `HTTP ${response.status}`);
+    if (!response.ok) throw Object.assign(new Error(data.error || `请求失败（${response.status}）`), { confirm: data.confirm });
     return data;
   };
 
   const send = async (command) => {
     result.textContent = "发送中…";
     try {
-      const data = await post(`/api/v1/sessions/${sessionId}/overlay`, command);
+      let data;
+      try {
+        data = await post(`/api/v1/sessions/${sessionId}/overlay`, command);
+      } catch (err) {
+        // e.g. a lot without trace data: warn before it goes on air, send only when confirmed
+        if (!err.confirm || !window.confirm(`${err.message}\n\n仍要上屏吗？`)) throw err;
+        data = await post(`/api/v1/sessions/${sessionId}/overlay`, { ...command, [err.confirm]: true });
+      }
       result.textContent = data.applied ? "已生效" : "已发送";
       if (data.state) showScene(data.state.control.scene);
     } catch (err) {

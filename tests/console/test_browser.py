@@ -169,6 +169,10 @@ async def test_two_advisors_claim_answer_and_restart(browser: Browser, live_serv
             event("宝宝喝了起红疹，是不是过敏？", "小雨妈妈", "wecom"), event("奶源来自哪里", "Lily", "douyin"),
             event("主播好专业！", "路人甲", "douyin"), event("今天有直播优惠吗？", "糖糖", "kuaishou"),
         ])
+        # li's pointer rests on the queue: the arrivals wait in the "N 条新问题" bar until li opens them
+        await li.wait_for_function("""() => { const texts = [...window.liveConsole.cards.values()].map(c => c.text);
+            return ['红疹', '今天有直播优惠吗'].every(t => texts.some(x => x.includes(t))); }""")
+        await li.keyboard.press("n")
         await card(li, "红疹").wait_for()
         await card(li, "今天有直播优惠吗").wait_for()
         await li.wait_for_timeout(300)

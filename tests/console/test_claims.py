@@ -6,6 +6,7 @@ import asyncio
 from datetime import timedelta
 
 from aiohttp.test_utils import TestClient
+from sqlalchemy import select
 
 from livebot.app import create_app
 from livebot.appkeys import DATABASE
@@ -13,7 +14,6 @@ from livebot.console import store
 from livebot.console.models import ConsoleAudit
 from livebot.console.state import CONSOLE
 from livebot.storage.base import utcnow
-from sqlalchemy import select
 from tests.console.conftest import MILK, advisor, ask, make_session, wait_for_asks
 
 
@@ -159,3 +159,23 @@ async def test_claim_without_csrf_is_refused(client: TestClient, advisors) -> No
     li = await advisors("li", "李营养师")
     async with li.http.post(client.make_url(f"/api/v1/console/cards/{card_id}/claim"), json={}) as resp:
         assert resp.status == 403
+
+
+
+async def test_a_claim_on_a_card_that_changed_since_it_was_rendered_is_refused(client: TestClient, advisors) -> None:
+    session_id, _ = await make_session(client.app[DATABASE])
+    await ask(client.app, session_id, "奶源是哪里的？", [MILK])
+    [card] = await wait_for_asks(client.app, session_id, 1)
+    li = await advisors("li", "李营养师")
+    rendered = card.version
+    await ask(client.app, session_id, "奶源是哪里的？", [MILK])  # a second viewer asks: the card changes
+    [changed] = await wait_for_asks(client.app, session_id, 2)
+    assert changed.id == card.id and changed.version != rendered
+    path = f"/api/v1/console/cards/{card.id}/claim"
+    status, refused = await li.post(path, {"version": rendered})
+    assert status == 409 and "刚有变化" in refused["error"]
+    for bad in ("1", True, -1, 2**70, [1], {"v": 1}):
+        status, body = await li.post(path, {"version": bad})
+        assert (status, body.get("field")) == (400, "version"), bad
+    status, claimed = await li.post(path, {"version": changed.version})
+    assert status == 200 and claimed["card"]["claimed_by"] == "li"

@@ -264,3 +264,23 @@ async def test_producer_page_lists_scenes_and_previews(client: TestClient) -> No
     assert (await client.get(f"/overlay/{session_id}/stats")).status == 200  # preview with the producer's login
     assert (await client.get("/overlays")).status == 200
     assert (await client.get("/overlays/424242")).status == 404
+
+
+async def test_an_unknown_lot_is_refused_unless_forced(client: TestClient, fake_trace: Any) -> None:
+    fake_trace()
+    session_id, _ = await make_session(client.app[DATABASE])
+    headers = await bearer(client, "producer")
+    refused = await command(client, session_id, headers, type="batch", lot="NOPE999")
+    body = await refused.json()
+    assert refused.status == 409 and body["field"] == "lot" and body["confirm"] == "force" and "NOPE999" in body["error"]
+    state = await (await client.get(f"/api/v1/sessions/{session_id}/overlay", headers=headers)).json()
+    assert state["control"]["lot"] is None
+    for bad in ("yes", 1, None, [True]):
+        resp = await command(client, session_id, headers, type="batch", lot="NOPE999", force=bad)
+        assert resp.status == 400 and (await resp.json())["field"] == "force", bad
+    known = await command(client, session_id, headers, type="batch", lot=SUMMARY["lot"])
+    assert known.status == 200
+    forced = await command(client, session_id, headers, type="batch", lot="NOPE999", force=True)
+    assert forced.status == 200 and (await forced.json())["state"]["control"]["lot"] == "NOPE999"
+    cleared = await command(client, session_id, headers, type="batch", lot=None)
+    assert cleared.status == 200

@@ -19,7 +19,7 @@ from livebot.overlays.keys import OVERLAY_SERVICE
 from livebot.overlays.scenes import SCENES
 from livebot.storage.base import utcnow
 from livebot.topics import CHAT_ENRICHED, OVERLAY_CONTROL, TRACE_UPDATED, engagement_topic
-from tests.browser import SCREENSHOTS, login_page
+from tests.browser import SCREENSHOTS, Dialogs, login_page
 from tests.conftest import PASSWORD
 from tests.overlays.conftest import SUMMARY, make_session, new_token, ticker_unreviewed
 from tests.overlays.pngcheck import pixel_alpha
@@ -117,7 +117,7 @@ async def test_every_scene_is_a_transparent_1920x1080_page(browser: Browser, liv
         assert look["body"] == "rgba(0, 0, 0, 0)" and look["html"] == "rgba(0, 0, 0, 0)", scene
         assert look["font"].startswith('"Microsoft YaHei", "PingFang SC", "Noto Sans CJK SC"'), look["font"]
         assert look["width"] <= 1920 and look["height"] <= 1080 and look["overflow"] == "hidden", look
-        expected = {"program": ["batch", "site"]}.get(scene, [scene])
+        expected = {"program": ["batch", "site", "featured"]}.get(scene, [scene])  # program composes the featured Q&A
         assert sorted(look["shown"]) == sorted(expected), (scene, look["shown"])
         png = await page.screenshot(omit_background=True, animations="disabled")
         assert pixel_alpha(png, 4, 4) == 0 and pixel_alpha(png, 1915, 540) == 0, scene
@@ -272,3 +272,56 @@ async def test_producer_page_switches_scenes_and_previews(browser: Browser, live
     links = await page.inner_text("#link-table")
     assert f"/overlay/{session_id}/program?token=ovl_" in links
     assert errors == []
+
+
+async def test_the_program_output_composes_the_featured_qa_over_every_scene(browser: Browser, live_server: Any,  # noqa: F811
+                                                                             config: Config, fake_trace: Any) -> None:
+    fake_trace()
+    server = await live_server(config)
+    session_id, site_ids = await make_session(server.app[DATABASE])
+    token = await new_token(server.app[DATABASE], session_id)
+    await rich_state(server.app, session_id, site_ids[1])
+    watched = await open_page(browser, f"{server.url}/overlay/{session_id}/program?token={token}")
+    page = watched.page
+    for scene in (s for s in SCENES if s != "featured"):
+        await send(server.app, session_id, type="scene", scene=scene)
+        await page.wait_for_function("(s) => document.body.dataset.chosen === s", arg=scene, timeout=3000)
+        await wait_shown(page, ".featured")
+        await page.wait_for_timeout(500)  # let the fade-in settle before measuring
+        rects = await page.evaluate("""() => [...document.querySelectorAll('.part.on')].map((n) => {
+            const r = n.getBoundingClientRect(); return [n.dataset.part, r.left, r.top, r.right, r.bottom]; })""")
+        shown = {r[0] for r in rects}
+        assert "featured" in shown, (scene, shown)
+        featured = next(r for r in rects if r[0] == "featured")
+        for other in rects:
+            if other[0] == "featured":
+                continue
+            apart = featured[3] <= other[1] or other[3] <= featured[1] or featured[4] <= other[2] or other[4] <= featured[2]
+            assert apart, (scene, featured, other)
+        assert featured[3] <= 1920 and featured[4] <= 1080, (scene, featured)
+    assert watched.errors == []
+    await page.context.close()
+
+
+async def test_producer_is_warned_before_an_unknown_lot_goes_on_air(browser: Browser, live_server: Any, config: Config,  # noqa: F811
+                                                                    fake_trace: Any) -> None:
+    fake_trace()
+    server = await live_server(config)
+    db = server.app[DATABASE]
+    session_id, _ = await make_session(db)
+    await auth_store.add_user(db, "wang-producer", PASSWORD, "producer", "王导播")
+    context = await browser.new_context(viewport={"width": 1366, "height": 768})
+    page = await context.new_page()
+    await login_page(page, server.url, "wang-producer", PASSWORD, f"/overlays/{session_id}")
+    await page.goto(f"{server.url}/overlays/{session_id}")
+    dialogs = Dialogs(page)
+    await page.fill("#batch-form input[name=lot]", "NOPE999")
+    await page.click("#batch-form button[type=submit]")
+    await page.wait_for_function("() => document.getElementById('last-result').textContent.startsWith('失败')")
+    assert len(dialogs.messages) == 1 and "NOPE999" in dialogs.messages[0] and "溯源" in dialogs.messages[0]
+    assert (await server.app[OVERLAY_SERVICE].ensure(session_id)).control["lot"] is None
+    dialogs.accept = True
+    await page.click("#batch-form button[type=submit]")
+    await page.wait_for_function("() => document.getElementById('last-result').textContent === '已生效'")
+    assert (await server.app[OVERLAY_SERVICE].ensure(session_id)).control["lot"] == "NOPE999"
+    await context.close()

@@ -24,7 +24,7 @@ async def test_a_trace_push_updates_the_open_batch_overlay(client: TestClient) -
     db = client.app[DATABASE]
     session_id, _ = await make_session(db)
     token = await new_token(db, session_id)
-    await command(client, session_id, await bearer(client, "producer"), type="batch", lot=BATCH["lot"])
+    await command(client, session_id, await bearer(client, "producer"), type="batch", lot=BATCH["lot"], force=True)
     async with client.ws_connect(f"/ws/overlay/{session_id}?token={token}") as ws:
         snapshot = await receive_until(ws, lambda f: f["t"] == "snapshot")
         assert snapshot["parts"]["batch"] == {"lot": BATCH["lot"], "found": False}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from types import SimpleNamespace
 
 import pytest
@@ -154,8 +155,11 @@ def test_batch_part_formats_times_in_the_session_zone() -> None:
     part = present.batch_part("NB20261120A", SUMMARY, "Asia/Shanghai")
     assert part["card"]["inspections"] == "3/3 项合格" and part["card"]["all_passed"]
     steps = part["chain"]["steps"]
-    assert [s["label"] for s in steps] == ["挤奶", "冷却", "运输", "加工"]
-    assert steps[0]["detail"] == "05:10–05:40"
+    assert [s["label"] for s in steps] == ["挤奶完成", "冷却", "运输", "加工"]
+    assert steps[0]["detail"] == "挤奶 05:10–05:40"
+    # the headline's minutes run from the first step's time to the last one's
+    first, last = (datetime.strptime(steps[i]["time"], "%H:%M") for i in (0, -1))
+    assert part["chain"]["headline"].startswith(f"{int((last - first).total_seconds() // 60)} 分钟")
     assert steps[1]["detail"] == "3.6 °C"
     assert steps[2]["detail"] == "07:10 到厂 全程冷链无异常"
     assert part["chain"]["headline"] == "105 分钟 · 2 小时承诺内"
@@ -168,7 +172,8 @@ def test_batch_part_survives_odd_values() -> None:
     odd = {**SUMMARY, "milking_start": "not a date", "cooling_temp_c": True, "inspections": ["x", {"item": None}],
            "inspections_total": 0, "minutes_to_processing": "105"}
     part = present.batch_part("L", odd, "Bad/Zone")
-    assert part["chain"]["steps"][0]["time"] == ""
+    assert part["chain"]["steps"][0]["time"] == "05:40"  # the end of milking (what the headline counts from) is fine
+    assert part["chain"]["steps"][0]["detail"] == ""
     assert part["chain"]["headline"] == ""
     assert part["inspections"]["total"] == 1
 

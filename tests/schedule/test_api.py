@@ -183,7 +183,7 @@ async def make_rundown(api: Api, future: Any) -> tuple[dict[str, Any], list[dict
                                                              "scene": "lower_third", "faq_tags": ["开场", "开场"]}, 201),
         await api.call("POST", f"/sessions/{sid}/segments", {"title": "牧场直击", "duration_s": 600, "site_id": sites[2]["id"],
                                                              "pip_site_id": sites[0]["id"], "scene": "timeline",
-                                                             "lot": "NB2611A", "faq_tags": ["奶源"]}, 201),
+                                                             "lot": "NB2611A", "force": True, "faq_tags": ["奶源"]}, 201),
         await api.call("POST", f"/sessions/{sid}/segments", {"title": "工厂质检", "duration_s": 900, "site_id": sites[1]["id"],
                                                              "scene": "inspections", "talking_points": "三聚氰胺 ≤ 1 mg/kg\n奶粉出厂检验"}, 201),
     ]
@@ -356,3 +356,48 @@ async def test_pages_render_in_chinese(client: TestClient, api: Api, future: Any
     editor = await (await client.get(f"/producer/sessions/{session['id']}")).text()
     assert "牧场直击" in editor and "拖动" in editor
     assert (await client.get("/producer/sessions/9999")).status == 404
+
+
+async def test_a_cue_the_show_moved_past_is_refused_unless_going_back_is_confirmed(api: Api, future: Any) -> None:
+    session, sites, segs = await make_rundown(api, future)
+    sid = session["id"]
+    await api.call("POST", f"/sessions/{sid}/status", {"status": "scheduled"}, 200)
+    await api.call("POST", f"/sessions/{sid}/status", {"status": "live"}, 200)
+    cue = await api.call("POST", f"/sessions/{sid}/cues", {"cue": "next_segment"}, 201)
+    site_cue = await api.call("POST", f"/sessions/{sid}/cues", {"cue": "switch_site", "site_id": sites[1]["id"]}, 201)
+    assert cue["segment_id"] == segs[1]["id"] and cue["at_segment_id"] == segs[0]["id"]
+    live_state = await api.call("GET", f"/sessions/{sid}/live", status=200)
+    assert [c["cue_id"] for c in live_state["cues"]] == [cue["cue_id"], site_cue["cue_id"]]
+    await api.call("POST", f"/sessions/{sid}/advance", {}, 200)
+    await api.call("POST", f"/sessions/{sid}/advance", {}, 200)  # the last segment is on air
+    refused = await api.call("POST", f"/sessions/{sid}/cues/{cue['cue_id']}/execute", {}, 409)
+    assert "已过期" in refused["error"] and "回到该段" in refused["error"]
+    assert (await api.call("POST", f"/sessions/{sid}/cues/{site_cue['cue_id']}/execute", {}, 409))["error"]
+    behind = await api.call("POST", f"/sessions/{sid}/advance", {"segment_id": segs[0]["id"]}, 409)
+    assert "开场" in behind["error"]
+    assert (await api.call("POST", f"/sessions/{sid}/cues", {"cue": "next_segment", "segment_id": segs[0]["id"]}, 400))["field"] == "segment_id"
+    live_state = await api.call("GET", f"/sessions/{sid}/live", status=200)
+    assert live_state["cues"] == [] and live_state["session"]["current_segment_id"] == segs[2]["id"]
+    assert (await api.call("POST", f"/sessions/{sid}/cues/{cue['cue_id']}/execute", {"go_back": "yes"}, 400))["field"] == "go_back"
+    back = await api.call("POST", f"/sessions/{sid}/cues/{cue['cue_id']}/execute", {"go_back": True}, 200)
+    assert back["segment"]["id"] == segs[1]["id"]
+    assert (await api.call("POST", f"/sessions/{sid}/cues/99999/execute", {}, 409))["error"]
+    assert (await api.call("POST", f"/sessions/{sid}/cues/{cue['cue_id']}/execute", [1], 400))["field"] == "body"
+
+
+async def test_a_lot_without_trace_data_needs_an_explicit_force(api: Api, future: Any) -> None:
+    session, _, segs = await make_rundown(api, future)
+    sid = session["id"]
+    refused = await api.call("POST", f"/sessions/{sid}/segments", {"title": "批次展示", "duration_s": 60, "lot": "NOPE999"}, 409)
+    assert refused["field"] == "lot" and refused["confirm"] == "force" and "NOPE999" in refused["error"] and "溯源" in refused["error"]
+    assert (await api.call("POST", f"/sessions/{sid}/segments", {"title": "批次", "duration_s": 60, "lot": "NOPE999",
+                                                                  "force": "yes"}, 400))["field"] == "force"
+    patched = await api.call("PATCH", f"/sessions/{sid}/segments/{segs[0]['id']}", {"lot": "<b>X</b>"}, 400)
+    assert patched["field"] == "lot"
+    assert (await api.call("PATCH", f"/sessions/{sid}/segments/{segs[0]['id']}", {"lot": "NOPE999"}, 409))["confirm"] == "force"
+    assert (await api.call("PATCH", f"/sessions/{sid}/segments/{segs[1]['id']}", {"title": "牧场直击（改）"}, 200))["lot"] == "NB2611A"
+    forced = await api.call("POST", f"/sessions/{sid}/segments", {"title": "批次展示", "duration_s": 60, "lot": "NOPE999",
+                                                                   "force": True}, 201)
+    assert forced["lot"] == "NOPE999"
+    listed = (await api.call("GET", f"/sessions/{sid}/segments", status=200))["segments"]
+    assert [s["title"] for s in listed].count("批次展示") == 1

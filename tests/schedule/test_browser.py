@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -17,7 +18,7 @@ from livebot.config import Config
 from livebot.schedule import live, store
 from livebot.schedule.models import Segment
 from livebot.schedule.validate import SegmentInput, SessionInput, SiteInput
-from tests.browser import login_page, save_screenshot
+from tests.browser import Dialogs, login_page, save_screenshot
 from tests.conftest import PASSWORD
 from tests.schedule.conftest import SITES
 
@@ -134,4 +135,92 @@ async def test_console_forms_show_field_errors_and_save_nothing(browser: Any, li
     assert "重叠" in (await overlap.text_content() or "")
     async with server.app[DATABASE].sessions() as s:
         assert await s.scalar(select(func.count()).select_from(Segment)) == 3
+    await context.close()
+
+
+async def test_a_cue_leaves_the_console_once_the_show_moved_past_it(browser: Any, live_server: Any,  # noqa: F811
+                                                                   make_config: Callable[..., Config]) -> None:
+    server = await live_server(make_config(schedule={"scheduler_enabled": False}))
+    session_id, _ = await seeded_show(server.app)
+    context = await browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+    page, other = await context.new_page(), await context.new_page()
+    await login_page(page, server.url, "wang", PASSWORD)
+    for p in (page, other):
+        await p.goto(f"{server.url}/producer/sessions/{session_id}/live?site=beijing-studio")
+        await p.wait_for_function("document.getElementById('conn').textContent === '已连接'", timeout=5000)
+    await page.click("#cue-next")
+    await page.wait_for_selector("button[data-execute]", timeout=2000)
+    # another console moves the show on twice: the stale cue's button must not survive
+    await other.click("#go-next")
+    await page.wait_for_function(f"document.getElementById('current-title').textContent === {RUNDOWN[1][0]!r}", timeout=2000)
+    await other.click("#go-next")
+    await page.wait_for_function(f"document.getElementById('current-title').textContent === {RUNDOWN[2][0]!r}", timeout=2000)
+    await page.wait_for_function("!document.querySelector('button[data-execute]')", timeout=2000)
+    await page.reload()
+    await page.wait_for_function("document.getElementById('conn').textContent === '已连接'", timeout=5000)
+    assert await page.locator(".cue").count() == 0
+    assert (await store.control(server.app[DATABASE], session_id)).current_segment_id == (
+        await store.segments(server.app[DATABASE], session_id))[2].id
+    await context.close()
+
+
+async def test_forms_show_every_field_error_at_once_and_ask_before_an_overlap(browser: Any, live_server: Any,  # noqa: F811
+                                                                              make_config: Callable[..., Config]) -> None:
+    server = await live_server(make_config(schedule={"scheduler_enabled": False}))
+    session_id, _ = await seeded_show(server.app)
+    await users.add_user(server.app[DATABASE], "chen", PASSWORD, "advisor", "陈营养师")
+    context = await browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+    page = await context.new_page()
+    dialogs = Dialogs(page)
+    await login_page(page, server.url, "wang", PASSWORD)
+    await page.goto(f"{server.url}/producer")
+    form = "#new-session"
+    await page.fill(f"{form} input[name=title]", "")
+    await page.fill(f"{form} input[name=planned_end]", "")
+    for box in await page.locator(f"{form} input[name=site_ids]").all():
+        await box.uncheck()
+    await page.click(f"{form} button[type=submit]")
+    await page.wait_for_function(f"document.querySelector('{form} [data-error-for=\"site_ids\"]').textContent.length > 0")
+    shown = await page.evaluate(f"""() => Object.fromEntries([...document.querySelectorAll('{form} .field-error')]
+        .filter(n => n.textContent).map(n => [n.dataset.errorFor, n.textContent]))""")
+    assert set(shown) == {"title", "planned_end", "site_ids"}, shown
+    assert "至少选择一个站点" in shown["site_ids"]
+    assert len(await store.list_sessions(server.app[DATABASE])) == 1
+
+    # the same time and sites as the live show: asked first, refused when declined, saved when confirmed
+    live_row = (await store.list_sessions(server.app[DATABASE]))[0]
+    start = live_row.planned_start.astimezone(ZoneInfo("Asia/Shanghai")) + timedelta(minutes=10)
+    await page.fill(f"{form} input[name=title]", "同一时段的第二场")
+    await page.fill(f"{form} input[name=planned_start]", start.strftime("%Y-%m-%dT%H:%M"))
+    await page.fill(f"{form} input[name=planned_end]", (start + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"))
+    await page.locator(f"{form} input[name=site_ids]").first.check()
+    await page.click(f"{form} button[type=submit]")
+    await page.wait_for_function(f"document.querySelector('{form} .form-message').textContent.length > 0")
+    assert len(dialogs.messages) == 1 and "时间重叠" in dialogs.messages[0] and live_row.title in dialogs.messages[0]
+    assert len(await store.list_sessions(server.app[DATABASE])) == 1
+    dialogs.accept = True
+    async with page.expect_navigation():
+        await page.click(f"{form} button[type=submit]")
+    assert len(await store.list_sessions(server.app[DATABASE])) == 2
+
+    # a minutes field reports its range in time units, not raw seconds
+    await page.goto(f"{server.url}/producer/sessions/{session_id}")
+    await page.fill("#segment-form input[name=title]", "")
+    await page.fill("#segment-form input[name=duration_s]", "0.1")
+    await page.click("#segment-form button[type=submit]")
+    await page.wait_for_function("document.querySelector('#segment-form [data-error-for=\"duration_s\"]').textContent.length > 0")
+    duration = await page.text_content('#segment-form [data-error-for="duration_s"]') or ""
+    assert "10 秒" in duration and "6 小时" in duration and "21600" not in duration
+    assert await page.text_content('#segment-form [data-error-for="title"]')
+
+    # /faq/new: every missing field in one submit
+    faq_context = await browser.new_context(viewport={"width": 1024, "height": 768}, locale="zh-CN")
+    faq = await faq_context.new_page()
+    await login_page(faq, server.url, "chen", PASSWORD)
+    await faq.goto(f"{server.url}/faq/new")
+    await faq.click("form.faq-form button[type=submit]")
+    await faq.wait_for_selector(".field-error[data-field]")
+    fields = await faq.evaluate("() => [...document.querySelectorAll('.field-error[data-field]')].map(n => n.dataset.field)")
+    assert {"id", "question", "answer"} <= set(fields), fields
+    await faq_context.close()
     await context.close()

@@ -77,7 +77,7 @@ async def test_conflicts_flag_a_site_or_channel_in_two_sessions_at_once(client: 
     sites = await api.sites()
     channel = {"source_id": "relay-main", "channel": "douyin-room-7731", "platform": "douyin"}
     a = await api.session([sites[0]["id"], sites[1]["id"]], future(60), channels=[channel])
-    b = await api.session([sites[1]["id"]], future(90))
+    b = await api.session([sites[1]["id"]], future(90), allow_overlap=True)
     c = await api.session([sites[2]["id"]], future(150), channels=[channel])
     await api.session([sites[0]["id"]], future(600), channels=[channel])  # later: no overlap
     found = (await api.call("GET", "/conflicts", status=200))["conflicts"]

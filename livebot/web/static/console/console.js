@@ -20,6 +20,9 @@
   const state = {
     cards: new Map(), seq: 0, pending: [], gapTimer: null, ws: null, attempt: 0, synced: false,
     selected: null, chosen: null, draftFor: null, elements: new Map(), order: [], lastTouch: 0,
+    /* A queue that holds still: while the advisor points at the queue or works on a shown card,
+       cards keep their places and arrivals that would land above wait in `held` ("N 条新问题"). */
+    shown: [], held: new Set(), pointerIn: false, reveal: false, detailVersion: null,
   };
 
   const $ = (id) => document.getElementById(id);
@@ -176,7 +179,7 @@
       state.synced = false;
       state.attempt += 1;
       const delay = Math.min(15000, 400 * 2 ** Math.min(state.attempt, 6)) * (0.5 + Math.random() / 2);
-      setConn("bad", `连接断开，${Math.ceil(delay / 1000)} 秒后重连…`);
+      setConn("bad", `重新连接中…（${Math.ceil(delay / 1000)} 秒后重试）`);
       setTimeout(connect, delay);
     };
     ws.onerror = () => ws.close();
@@ -279,8 +282,44 @@
     requestAnimationFrame(() => { renderQueued = false; render(); });
   }
 
+  function holding() {
+    return state.shown.length > 0 && !state.reveal &&
+      (state.pointerIn || (state.selected !== null && state.shown.includes(state.selected)));
+  }
+
+  /* The ids to show, in order: the live order when nobody is looking, else the shown order kept,
+     with arrivals below the last shown card appended and those above held back. */
+  function arrange(list) {
+    const live = list.map((c) => c.id);
+    if (!holding()) { state.reveal = false; state.held.clear(); return live; }
+    const where = new Map(live.map((id, i) => [id, i]));
+    const kept = state.shown.filter((id) => where.has(id));
+    const known = new Set(kept);
+    const last = kept.length ? Math.max(...kept.map((id) => where.get(id))) : -1;
+    state.held.clear();
+    for (const id of live) {
+      if (known.has(id)) continue;
+      if (where.get(id) > last) kept.push(id); else state.held.add(id);
+    }
+    return kept;
+  }
+
+  function revealNew() {
+    if (!state.held.size) return;
+    state.reveal = true;
+    scheduleRender();
+    $("queue").scrollTop = 0;
+  }
+
   function render() {
-    const list = visibleCards();
+    const byId = new Map(visibleCards().map((c) => [c.id, c]));
+    const ids = arrange([...byId.values()]);
+    state.shown = ids;
+    const list = ids.map((id) => byId.get(id));
+    const bar = $("new-bar");
+    bar.classList.toggle("idle", state.held.size === 0);  /* its space is kept: showing it moves nothing */
+    bar.disabled = state.held.size === 0;
+    bar.textContent = `${state.held.size} 条新问题（n 查看）`;
     const container = $("queue");
     const keep = new Set(list.map((c) => c.id));
     for (const [id, node] of state.elements) {
@@ -330,6 +369,7 @@
     if (card.sites.length) meta.appendChild(el("span", "", card.sites.join("、")));
     if (card.segment) meta.appendChild(el("span", "", "环节：" + card.segment));
     meta.appendChild(el("span", "", `${card.ask_count} 人提问 · 首次 ${timeOf(card.first_asked_at)}`));
+    state.detailVersion = card.version;
     $("d-text").textContent = card.text;
     $("d-reason").textContent = card.ask_count > 1 ? "合并依据：" + card.group_reason : "";
     const stateBox = $("d-state");
@@ -423,7 +463,9 @@
   async function claim() {
     const card = selectedCard();
     if (!card) return;
-    try { await post(cardPath(card, "claim")); toast("已认领", "ok"); } catch (e) { /* shown */ }
+    /* the version the advisor is looking at: the server refuses the claim if the card changed since */
+    const version = state.detailVersion === null ? card.version : state.detailVersion;
+    try { await post(cardPath(card, "claim"), { version }); toast("已认领", "ok"); } catch (e) { /* shown */ }
   }
 
   async function copyText(text) {
@@ -485,7 +527,7 @@
     const card = selectedCard();
     if (!card) return;
     const answer = $("d-answer").value.trim();
-    try { await post(cardPath(card, "feature"), answer ? { answer } : {}); toast("已上屏", "ok"); showCompliance(null); } catch (e) { showCompliance(e.data); }
+    try { await post(cardPath(card, "feature"), answer ? { answer } : {}); toast("已上屏：主画面（program）叠加显示，“精选问答”画面（featured）同步显示", "ok"); showCompliance(null); } catch (e) { showCompliance(e.data); }
   }
 
   async function simple(action, done, body) {
@@ -522,7 +564,7 @@
     }
     if (event.ctrlKey || event.metaKey || event.altKey) return;
     const actions = {
-      j: () => move(1), k: () => move(-1), c: claim, Enter: sendAnswer, f: feature,
+      j: () => move(1), k: () => move(-1), c: claim, n: revealNew, Enter: sendAnswer, f: feature,
       d: () => simple("dismiss", "已忽略"), e: () => simple("escalate", "已升级给资深顾问"), r: () => simple("release", "已释放"), o: openCase,
       "1": () => pick(0), "2": () => pick(1), "3": () => pick(2),
       "/": () => $("f-search").focus(), "?": () => { $("help").hidden = !$("help").hidden; },
@@ -536,8 +578,14 @@
   for (const [value, label] of Object.entries(config.platforms)) $("f-platform").appendChild(Object.assign(el("option", "", label), { value }));
   for (const site of config.sites) $("f-site").appendChild(Object.assign(el("option", "", site.name), { value: String(site.id) }));
   $("filters").addEventListener("submit", (event) => event.preventDefault());
-  for (const id of ["f-platform", "f-site", "f-status", "f-unanswered", "f-human", "f-order"]) $(id).addEventListener("change", scheduleRender);
-  $("f-search").addEventListener("input", scheduleRender);
+  /* a filter or order the advisor chose re-sorts the whole queue, held arrivals included */
+  const refilter = () => { state.reveal = true; scheduleRender(); };
+  for (const id of ["f-platform", "f-site", "f-status", "f-unanswered", "f-human", "f-order"]) $(id).addEventListener("change", refilter);
+  $("f-search").addEventListener("input", refilter);
+  $("new-bar").addEventListener("click", revealNew);
+  const queueBox = document.querySelector(".queue");
+  queueBox.addEventListener("pointerenter", () => { state.pointerIn = true; });
+  queueBox.addEventListener("pointerleave", () => { state.pointerIn = false; scheduleRender(); });
   $("a-claim").addEventListener("click", claim);
   $("a-send").addEventListener("click", () => sendAnswer());
   $("a-override").addEventListener("click", () => {

@@ -6,10 +6,12 @@ export function csrf() {
 }
 
 export class ApiError extends Error {
-  constructor(message, field, status) {
+  constructor(message, field, status, confirm, errors) {
     super(message);
     this.field = field || "";
     this.status = status;
+    this.errors = errors || null;  // every field's problem at once: {field: message}
+    this.confirm = confirm || "";  // a 409 a person may override by sending this flag as true
   }
 }
 
@@ -27,7 +29,7 @@ export async function call(method, url, body) {
     const field = data && data.field ? data.field : "";
     let message = data && data.error ? data.error : `请求失败（${resp.status}）`;
     if (field && message.startsWith(field + ": ")) message = message.slice(field.length + 2);
-    throw new ApiError(message, field, resp.status);
+    throw new ApiError(message, field, resp.status, data && data.confirm, data && data.errors);
   }
   return data;
 }
@@ -59,11 +61,16 @@ export function clearErrors(form) {
 
 export function showError(form, err) {
   const msg = form.querySelector(".form-message");
-  const target = err.field ? errorTarget(form, err.field) : null;
-  if (target) {
-    target.slot.textContent = err.message;
-    const input = form.querySelector(`[name="${CSS.escape(target.name)}"]`);
-    if (input) { input.classList.add("invalid"); input.focus(); }
+  const problems = err.errors && typeof err.errors === "object" ? Object.entries(err.errors) : [[err.field, err.message]];
+  let target = null;
+  let focused = false;
+  for (const [field, problem] of problems) {
+    const found = field ? errorTarget(form, field) : null;
+    if (!found) continue;
+    target = target || found;
+    found.slot.textContent = problem;
+    const input = form.querySelector(`[name="${CSS.escape(found.name)}"]`);
+    if (input) { input.classList.add("invalid"); if (!focused) { input.focus(); focused = true; } }
   }
   if (msg) {
     msg.textContent = target ? "请修改标红的项目后再提交" : err.message;
@@ -94,13 +101,22 @@ export function formJson(form) {
 }
 
 export function bindForm(form, onDone) {
+  form.noValidate = true;  // the server reports every field at once; the browser would stop at the first
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     clearErrors(form);
     const button = form.querySelector('button[type="submit"]');
     if (button) button.disabled = true;
     try {
-      const result = await call(form.dataset.method || "POST", form.dataset.api, formJson(form));
+      const body = formJson(form);
+      let result;
+      try {
+        result = await call(form.dataset.method || "POST", form.dataset.api, body);
+      } catch (err) {
+        // the server asks for an explicit confirmation (unknown lot, overlapping session): ask, then send again
+        if (!(err instanceof ApiError) || !err.confirm || !confirm(`${err.message}\n\n确认仍要保存吗？`)) throw err;
+        result = await call(form.dataset.method || "POST", form.dataset.api, { ...body, [err.confirm]: true });
+      }
       const msg = form.querySelector(".form-message");
       if (msg) { msg.textContent = "已保存"; msg.className = "form-message ok"; }
       if (onDone) onDone(result, form);

@@ -179,14 +179,24 @@ function renderCues() {
       const go = document.createElement("button");
       go.className = "small secondary";
       go.textContent = "执行切换";
-      go.addEventListener("click", () => send(cue.cue === "next_segment"
-        ? { type: "advance", segment_id: cue.segment_id } : { type: "site", site_id: cue.target_site_id }));
+      go.dataset.execute = cue.cue_id;
+      go.addEventListener("click", () => send({ type: "execute", cue_id: cue.cue_id }));
       actions.appendChild(go);
     }
     card.append(label, meta, chips, actions);
     box.appendChild(card);
   });
 }
+
+// A cue leaves the console once the show has moved past it (mirrors live.cue_open on the server).
+function cueOpen(cue) {
+  const ids = segments().map((g) => g.id);
+  const current = ids.indexOf(state.session.current_segment_id);
+  if (cue.cue === "next_segment") return ids.indexOf(cue.segment_id) > current;
+  return !("at_segment_id" in cue) || cue.at_segment_id === state.session.current_segment_id;
+}
+
+function dropPassedCues() { state.cues = state.cues.filter(cueOpen); }
 
 function renderNotes() {
   const box = $("notes");
@@ -228,7 +238,9 @@ const handlers = {
     state.session.current_segment_id = seg.id;
     state.session.segment_started_at = m.started_at;
     state.session.on_air_site_id = m.on_air_site_id;
+    dropPassedCues();
     renderSession();
+    renderCues();
   },
   site(m) { state.session.on_air_site_id = m.site_id; renderSession(); },
   mode(m) { state.session.mode = m.mode; renderSession(); },
@@ -245,7 +257,13 @@ const handlers = {
     if (m.outcome === "missed" || m.outcome === "failed") toast(`定时任务${m.outcome === "missed" ? "错过" : "失败"}：${m.detail}`, "error");
     if (m.kind === "segment" && m.outcome === "missed") refresh();
   },
-  error(m) { toast(m.error, "error"); },
+  error(m) {
+    toast(m.error, "error");
+    // the server refused a switch the show has moved past: going back takes an explicit confirmation
+    if (m.go_back && m.request === "execute" && window.confirm(`${m.error}\n\n确认回到该处吗？`)) {
+      send({ type: "execute", cue_id: m.cue_id, go_back: true });
+    }
+  },
 };
 
 function send(message) {
@@ -268,7 +286,7 @@ function connect() {
     if (handler) handler(message);
   });
   socket.addEventListener("close", () => {
-    $("conn").textContent = "连接断开，正在重连…";
+    $("conn").textContent = "重新连接中…";
     $("conn").className = "conn bad";
     attempts += 1;
     const delay = Math.min(15000, 500 * 2 ** attempts) * (0.5 + Math.random() / 2);
