@@ -8,7 +8,8 @@ from typing import Any
 
 from aiohttp import web
 
-from livebot.appkeys import CONFIG, DATABASE
+from livebot.appkeys import API_DOC, CONFIG, DATABASE
+from livebot.compliance import apidoc
 from livebot.compliance.api import routes
 from livebot.compliance.service import GUARD, ComplianceSettings, Guard
 
@@ -33,4 +34,5 @@ def setup(app: web.Application) -> None:
     settings = app[CONFIG].section("compliance", ComplianceSettings)
     app[GUARD] = Guard(_LazyDatabase(app), settings)  # type: ignore[arg-type]
     app.add_routes(routes)
+    app[API_DOC].add(apidoc.PATHS)
     app.cleanup_ctx.append(guard_ctx)
