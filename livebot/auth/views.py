@@ -100,7 +100,7 @@ async def admin_home(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/me")
-@roles("admin", "producer", "advisor", "marketing", "trace")
+@roles("admin", "producer", "advisor", "marketing", "trace", "metrics")
 async def me(request: web.Request) -> web.Response:
     identity = identity_of(request)
     assert identity is not None

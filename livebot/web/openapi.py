@@ -64,7 +64,7 @@ CORE_PATHS: dict[str, Any] = {
             "responses": {
                 "200": {"description": "Identity", "content": {"application/json": {"schema": {
                     "type": "object", "properties": {"name": {"type": "string"}, "role": {"type": "string"}, "kind": {"type": "string"}}}}}},
-                **error_responses(401),
+                **error_responses(401, 403),
             },
         }
     },

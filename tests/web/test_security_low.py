@@ -63,3 +63,8 @@ async def test_metrics_role_cannot_be_given_to_people(client: TestClient) -> Non
 
     with pytest.raises(ValidationError, match="role"):
         await store.add_user(client.app[DATABASE], "scraper", "long enough pw", "metrics")
+
+
+async def test_metrics_token_may_ask_who_it_is(client: TestClient) -> None:
+    resp = await client.get("/api/v1/me", headers=await bearer(client, "metrics"))
+    assert resp.status == 200 and (await resp.json())["role"] == "metrics"
