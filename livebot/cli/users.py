@@ -14,7 +14,7 @@ from livebot.storage import migrate
 from livebot.storage.engine import Database, backend
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     user = commands.add_parser("user", help="manage people who log in")
     sub = user.add_subparsers(dest="user_command", metavar="ACTION", required=True)
     add = sub.add_parser("add", help="add a user (password read from the terminal or stdin)")

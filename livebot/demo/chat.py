@@ -15,11 +15,10 @@ from pathlib import Path
 from aiohttp import web
 
 from livebot.appkeys import BUS, CONFIG
-from livebot.chat import wire
+from livebot.chat import transcript, wire
 from livebot.chat.keys import INGEST
-from livebot.demo import transcript
 from livebot.storage.base import utcnow
-from livebot.topics import SCHEDULE_CHANGED
+from livebot.topics import SCHEDULE_CHANGED, ScheduleChanged
 
 RELAY_SOURCE = "demo-relay"
 HISTORY_MINUTES = 5.0
@@ -27,7 +26,7 @@ HISTORY_MINUTES = 5.0
 
 async def seed(app: web.Application) -> list[str]:
     """Tell the router about the seeded session, backfill history, and say how to replay more."""
-    await app[BUS].publish(SCHEDULE_CHANGED, {"session_id": None, "reason": "demo seeded"})
+    await app[BUS].publish(SCHEDULE_CHANGED, ScheduleChanged(session_id=None, reason="demo seeded"))
     start = utcnow() - timedelta(minutes=HISTORY_MINUTES)
     history = transcript.generate(seed=3, minutes=HISTORY_MINUTES, start=start)
     events = [wire.parse_event(item, "history", RELAY_SOURCE) for item in history]

@@ -41,7 +41,7 @@ def features(candidate: Candidate) -> tuple[float, float, float]:
 def training_rows(entries: Sequence[FaqEntry], cases: Iterable[dict[str, object]]) -> list[tuple[tuple[float, ...], int]]:
     """(features, label) for the top candidates of every case."""
     ranker = Ranker(FaqIndex(entries, default_tokenizer()))
-    rows = []
+    rows: list[tuple[tuple[float, ...], int]] = []
     for case in cases:
         analysis = ranker.index.analyze(str(case["text"]))
         if not detect_question(analysis.text).is_question:
@@ -60,7 +60,7 @@ def leave_one_out_rows(entries: Sequence[FaqEntry]) -> list[tuple[tuple[float, .
     the near-misses ranked above or beside them) to the few labelled dev cases.
     """
     tokenizer = default_tokenizer()
-    rows = []
+    rows: list[tuple[tuple[float, ...], int]] = []
     for position, entry in enumerate(entries):
         for alias in entry.aliases:
             reduced = list(entries)
@@ -80,7 +80,7 @@ def leave_entry_out_rows(entries: Sequence[FaqEntry]) -> list[tuple[tuple[float,
     confidence must hold below the threshold.
     """
     tokenizer = default_tokenizer()
-    rows = []
+    rows: list[tuple[tuple[float, ...], int]] = []
     for position, entry in enumerate(entries):
         ranker = Ranker(FaqIndex([*entries[:position], *entries[position + 1 :]], tokenizer))
         for phrasing in entry.phrasings():

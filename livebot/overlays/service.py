@@ -15,6 +15,7 @@ from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from livebot.background import TaskSet
 from livebot.bus.base import Bus, Unsubscribe
 from livebot.errors import LivebotError
 from livebot.overlays import feeds, present, store
@@ -23,6 +24,7 @@ from livebot.overlays.hub import OverlayHub
 from livebot.overlays.settings import OverlaySettings
 from livebot.overlays.stats import LiveStats
 from livebot.overlays.ticker import ticker_item
+from livebot.schedule import api_internal as schedule
 from livebot.storage.engine import Database
 from livebot.topics import CHAT_ENRICHED, CHAT_STORED, OVERLAY_CONTROL, OVERLAY_TOKENS, TELEMETRY, TRACE_UPDATED
 
@@ -65,7 +67,7 @@ class OverlayService:
         self.ticker_task: asyncio.Task[None] | None = None
         self.last_ping = time.monotonic()
         self.missing: dict[int, float] = {}
-        self.tasks: set[asyncio.Task[None]] = set()
+        self.tasks = TaskSet("overlays")
 
     async def start(self) -> None:
         subscribe = self.bus.subscribe
@@ -82,16 +84,12 @@ class OverlayService:
 
     def spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
         """Run a background job (the demo driver) that stops with the service."""
-        task = asyncio.get_running_loop().create_task(coro, name=name)
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        self.tasks.spawn(coro, name)
 
     async def stop(self) -> None:
         for unsubscribe in self.unsubscribes:
             unsubscribe()
-        for task in list(self.tasks):
-            task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await self.tasks.stop()
         if self.ticker_task is not None:
             self.ticker_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -115,7 +113,7 @@ class OverlayService:
             found = self.sessions.get(session_id)
             if found is not None:
                 return found
-            live = await feeds.get_session(self.db, session_id)
+            live = await schedule.find_session(self.db, session_id)
             if live is None:
                 if len(self.missing) > 10_000:
                     self.missing.clear()
@@ -155,9 +153,9 @@ class OverlayService:
 
     async def refresh_site(self, overlay: SessionOverlay) -> None:
         site_id = overlay.control.get("site_id")
-        site = await feeds.get_site(self.db, site_id) if site_id else None
+        site = await schedule.find_site(self.db, site_id) if site_id else None
         if site is None and site_id is None:
-            sites = await feeds.session_sites(self.db, overlay.session_id)
+            sites = await schedule.session_sites(self.db, overlay.session_id)
             site = sites[0] if sites else None
         self.hub.channel(overlay.session_id).update({"site": present.site_part(site)})
 

@@ -17,9 +17,8 @@ from livebot.auth.access import roles
 from livebot.auth.identity import identity_of
 from livebot.errors import ValidationError
 from livebot.schedule import calendar, live, store
-from livebot.schedule import lots as session_lots
 from livebot.schedule.errors import UnknownSegment
-from livebot.schedule.keys import CLOCK, RUNNER, SETTINGS
+from livebot.schedule.keys import CLOCK, RUNNER, SCHEDULE_SETTINGS
 from livebot.schedule.validate import (
     LOT,
     LOT_MAX,
@@ -35,6 +34,7 @@ from livebot.schedule.validate import (
     string_list,
     text,
 )
+from livebot.trace import api_internal as trace
 
 routes = web.RouteTableDef()
 P = "/api/v1/schedule"
@@ -201,7 +201,7 @@ async def remove_channel(request: web.Request) -> web.Response:
 async def get_lots(request: web.Request) -> web.Response:
     session_id = path_id(request, "session_id")
     await store.get_session(request.app[DATABASE], session_id)
-    return ok({"lots": await session_lots.get(request.app[DATABASE], session_id)})
+    return ok({"lots": await trace.session_lots(request.app[DATABASE], session_id)})
 
 
 @routes.put(f"{P}/sessions/{SESSION}/lots")
@@ -210,7 +210,7 @@ async def put_lots(request: web.Request) -> web.Response:
     session_id = path_id(request, "session_id")
     await store.get_session(request.app[DATABASE], session_id)
     lots = string_list(require_mapping(await body(request)), "lots", max_items=MAX_LOTS, max_len=LOT_MAX, pattern=LOT)
-    await session_lots.put(request.app[DATABASE], session_id, lots)
+    await trace.set_session_lots(request.app[DATABASE], session_id, lots)
     await changed(request, session_id, "lots")
     return ok({"lots": lots})
 
@@ -397,7 +397,7 @@ async def session_conflicts(app: web.Application, start: datetime | None, end: d
 
 
 def feed_links(app: web.Application, sites: list[Any]) -> list[dict[str, str]]:
-    key = calendar.feed_key(app[CONFIG], app[SETTINGS])
+    key = calendar.feed_key(app[CONFIG], app[SCHEDULE_SETTINGS])
     base = app[CONFIG].server.base_url
     links = [{"feed": "all", "name": "全部场次", "url": f"{base}/calendar/all.ics?token={calendar.feed_token(key, 'all')}"}]
     for site in sites:

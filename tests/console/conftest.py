@@ -6,7 +6,6 @@ Questions enter the console the way the FAQ stage hands them over: the chat even
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -23,6 +22,7 @@ from livebot.schedule.models import LiveSession, SessionSite, Site
 from livebot.storage.base import utcnow
 from livebot.storage.engine import Database
 from livebot.topics import CHAT_ENRICHED
+from tests.support import eventually
 
 SERIAL = itertools.count(1)
 
@@ -91,12 +91,6 @@ async def ask(
     return row
 
 
-async def wait_for(predicate: Callable[[], Awaitable[bool]], timeout: float = 5.0) -> None:
-    """Poll an async condition: the intake writes in batches on its own clock."""
-    async with asyncio.timeout(timeout):
-        while not await predicate():
-            await asyncio.sleep(0.02)
-
 
 async def cards_of(app: web.Application, session_id: int) -> list[Any]:
     _, cards = await store.snapshot(app[DATABASE], session_id, app[CONSOLE].settings.snapshot_limit)
@@ -108,7 +102,7 @@ async def wait_for_asks(app: web.Application, session_id: int, count: int, timeo
     async def enough() -> bool:
         return sum(c.ask_count for c in await cards_of(app, session_id)) >= count
 
-    await wait_for(enough, timeout)
+    await eventually(enough, timeout)
     return await cards_of(app, session_id)
 
 
@@ -132,7 +126,7 @@ async def advisor(client: Any, username: str, display: str, role: str = "advisor
     import aiohttp
 
     from livebot.auth import store as auth_store
-    from tests.conftest import PASSWORD, csrf_from
+    from tests.support import PASSWORD, csrf_from
 
     await auth_store.add_user(client.app[DATABASE], username, PASSWORD, role, display)
     http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))

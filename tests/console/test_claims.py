@@ -6,6 +6,7 @@ import asyncio
 from datetime import timedelta
 
 from aiohttp.test_utils import TestClient
+from sqlalchemy import select
 
 from livebot.app import create_app
 from livebot.appkeys import DATABASE
@@ -13,7 +14,6 @@ from livebot.console import store
 from livebot.console.models import ConsoleAudit
 from livebot.console.state import CONSOLE
 from livebot.storage.base import utcnow
-from sqlalchemy import select
 from tests.console.conftest import MILK, advisor, ask, make_session, wait_for_asks
 
 

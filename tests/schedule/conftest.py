@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient
 
 from livebot.app import create_app
 from livebot.config import Config
-from tests.conftest import bearer
+from tests.support import bearer
 
 SITES = (
     {"slug": "beijing-studio", "name": "北京演播厅", "role": "studio", "location": "北京市朝阳区", "latitude": 39.92,
