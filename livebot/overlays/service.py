@@ -23,10 +23,10 @@ from livebot.overlays.commands import Command, add_ticker_item, apply_command, d
 from livebot.overlays.hub import OverlayHub
 from livebot.overlays.settings import OverlaySettings
 from livebot.overlays.stats import LiveStats
-from livebot.overlays.ticker import ticker_item
+from livebot.overlays.ticker import ticker_entry
 from livebot.schedule import api_internal as schedule
 from livebot.storage.engine import Database
-from livebot.topics import CHAT_ENRICHED, CHAT_STORED, OVERLAY_CONTROL, OVERLAY_TOKENS, TELEMETRY, TRACE_UPDATED
+from livebot.topics import CHAT_ENRICHED, CHAT_STORED, OVERLAY_CONTROL, OVERLAY_TOKENS, TELEMETRY, TRACE_UPDATED, read_chat_enriched, read_chat_stored
 
 logger = logging.getLogger(__name__)
 
@@ -254,9 +254,10 @@ class OverlayService:
     async def on_chat_batch(self, messages: list[dict[str, Any]]) -> None:
         """Enriched chat: the local stats meter and the ticker; the ticker part is pushed once per list."""
         changed: set[int] = set()
-        for message in messages:
-            session_id = message.get("session_id")
-            if not isinstance(session_id, int) or isinstance(session_id, bool):
+        for raw in messages:
+            message = read_chat_enriched(raw)
+            session_id = message["session_id"] if message is not None else None
+            if message is None or session_id is None:
                 continue
             overlay = self.sessions.get(session_id) or await self.ensure(session_id)
             if overlay is None:
@@ -264,7 +265,7 @@ class OverlayService:
             overlay.stats.add_chat(message)
             if not overlay.control.get("ticker_enabled", True):
                 continue
-            item = ticker_item(message, self.settings.ticker_max_chars)
+            item = ticker_entry(message, self.settings.ticker_max_chars)
             if item is not None and add_ticker_item(overlay.control, item, self.settings.ticker_size):
                 overlay.dirty_since = overlay.dirty_since or time.monotonic()
                 changed.add(session_id)
@@ -278,12 +279,11 @@ class OverlayService:
 
     async def on_stored_batch(self, messages: list[dict[str, Any]]) -> None:
         """Only viewer counts matter here; comments are counted once enriched."""
-        for message in messages:
-            if message.get("kind") != "viewers":
+        for raw in messages:
+            message = read_chat_stored(raw)
+            if message is None or message["kind"] != "viewers" or message["session_id"] is None:
                 continue
-            session_id = message.get("session_id")
-            if not isinstance(session_id, int) or isinstance(session_id, bool):
-                continue
+            session_id = message["session_id"]
             overlay = self.sessions.get(session_id) or await self.ensure(session_id)
             if overlay is not None:
                 overlay.stats.add_viewers(message)

@@ -7,13 +7,18 @@ from typing import Any
 
 from livebot.overlays.text import clean_text, mask_name, ticker_safe
 from livebot.platforms import PLATFORMS
-from livebot.topics import read_chat_enriched
+from livebot.topics import ChatEnriched, read_chat_enriched
 
 
 def ticker_item(raw: Mapping[str, Any], max_chars: int) -> dict[str, Any] | None:
-    """The ticker entry for an enriched chat message, or None when it must not go on air."""
+    """The ticker entry for a bus message, or None when it is not an enriched chat message that may go on air."""
     message = read_chat_enriched(raw)
-    if message is None or message["kind"] != "comment" or message["hidden"] or message["flags"]:
+    return None if message is None else ticker_entry(message, max_chars)
+
+
+def ticker_entry(message: ChatEnriched, max_chars: int) -> dict[str, Any] | None:
+    """The ticker entry for an enriched chat message, or None when it must not go on air."""
+    if message["kind"] != "comment" or message["hidden"] or message["flags"]:
         return None
     enrichment = message["enrichment"]
     sentiment = enrichment.get("sentiment")
