@@ -47,12 +47,11 @@ def markdown_message(content: str) -> dict[str, Any]:
 
 
 async def post(http: aiohttp.ClientSession, url: str, message: Mapping[str, Any], timeout: float | None = None) -> RobotAnswer:
-    """POST ``message`` to one robot; never raises for a network, HTTP or body failure."""
+    """POST ``message`` to one robot (``timeout`` seconds, else the session's); never raises for a network, HTTP or body failure."""
     where = redacted(url)
-    client_timeout = aiohttp.ClientTimeout(total=timeout) if timeout is not None else None
+    options: dict[str, Any] = {} if timeout is None else {"timeout": aiohttp.ClientTimeout(total=timeout)}  # else the session's
     try:
-        async with http.post(url, data=orjson.dumps(message), headers={"Content-Type": "application/json"},
-                             timeout=client_timeout) as resp:
+        async with http.post(url, data=orjson.dumps(message), headers={"Content-Type": "application/json"}, **options) as resp:
             if resp.status != 200:
                 retryable = resp.status >= 500 or resp.status == 429
                 return RobotAnswer(False, retryable, resp.status, f"{where}: HTTP {resp.status}")
