@@ -10,7 +10,6 @@ import pytest
 
 from livebot.topics import chat_enriched, chat_stored, read_chat_enriched, read_chat_stored
 
-
 BUILDER_ARGS: dict[str, Any] = dict(pk=1, source="s", external_id="e", platform="web", channel="c", kind="comment",
                                     ts=datetime(2026, 1, 1, tzinfo=UTC), user_id="", user_name="", text="", count=None,
                                     viewers=None, value=None, session_id=None, site_id=None, segment_id=None,
