@@ -21,7 +21,7 @@ from livebot.errors import ConfigError
 from livebot.faq.models import FaqDismissal, FaqEntryRow, FaqProposal
 from livebot.storage.base import utcnow
 from livebot.topics import OVERLAY_CONTROL
-from tests.console.conftest import MILK, PROTEIN, STAGE, advisor, ask, make_session, wait_for_asks
+from tests.console.support import MILK, PROTEIN, STAGE, advisor, ask, make_session, wait_for_asks
 from tests.fakes.wecom import FakeWecom
 from tests.support import eventually
 

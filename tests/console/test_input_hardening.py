@@ -21,7 +21,7 @@ from livebot.appkeys import DATABASE
 from livebot.console import store
 from livebot.console.models import ConsoleAudit
 from livebot.demo.console import ROBOT_LOG, add_robot
-from tests.console.conftest import MILK, ask, make_session, wait_for_asks
+from tests.console.support import MILK, ask, make_session, wait_for_asks
 from tests.console.test_ws import receive, receive_until
 from tests.support import login
 

@@ -12,7 +12,7 @@ from livebot.console.cards import group_key, normalised_text
 from livebot.console.models import QuestionAsk
 from livebot.storage.base import utcnow
 from livebot.topics import CHAT_ENRICHED
-from tests.console.conftest import ALLERGY, MILK, PROTEIN, STAGE, ask, cards_of, enriched, make_session, store_event, wait_for_asks
+from tests.console.support import ALLERGY, MILK, PROTEIN, STAGE, ask, cards_of, enriched, make_session, store_event, wait_for_asks
 from tests.support import login
 
 

@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient
 
 from livebot.appkeys import DATABASE
 from livebot.console.hub import Prepared, batch_frame, merge_ranges
-from tests.console.conftest import MILK, STAGE, ask, make_session, wait_for_asks
+from tests.console.support import MILK, STAGE, ask, make_session, wait_for_asks
 from tests.support import login
 
 

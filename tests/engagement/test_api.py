@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 
 from livebot.appkeys import DATABASE
 from livebot.engagement.rebuild import rebuild
-from tests.engagement.conftest import add_ask, ev, insert_events, make_show, store_transcript
+from tests.engagement.support import add_ask, ev, insert_events, make_show, store_transcript
 from tests.support import bearer, login
 
 HOSTILE = ["<script>alert('x')</script>", "=HYPERLINK(\"http://evil.example\")", "'; DROP TABLE chat_events;--",

@@ -14,7 +14,7 @@ from livebot.engagement.rebuild import rebuild
 from livebot.engagement.store import minute_rows
 from livebot.schedule.models import TimelineEntry
 from livebot.topics import CHAT_ENRICHED, CHAT_STORED, ChatStored, chat_stored, engagement_topic
-from tests.engagement.conftest import QUESTION_ANSWERS, T0, TRANSCRIPT, add_ask, answer_card, at, insert_events, make_show
+from tests.engagement.support import QUESTION_ANSWERS, T0, TRANSCRIPT, add_ask, answer_card, at, insert_events, make_show
 from tests.support import eventually
 
 
@@ -164,7 +164,7 @@ async def test_a_minute_still_filling_up_is_folded_incrementally_and_equals_a_re
     from livebot.chat.models import StoredEvent
     from livebot.engagement import rebuild as rebuild_module
     from livebot.engagement.rebuild import OPEN_GRACE
-    from tests.engagement.conftest import ev
+    from tests.engagement.support import ev
 
     app = client.app
     db, live = app[DATABASE], app[LIVE]
@@ -226,7 +226,7 @@ async def test_a_minute_whose_sentiment_never_came_gets_a_full_recompute_when_it
     from livebot.chat.models import StoredEvent
     from livebot.engagement import rebuild as rebuild_module
     from livebot.engagement.rebuild import OPEN_GRACE, SENTIMENT_WAIT
-    from tests.engagement.conftest import ev
+    from tests.engagement.support import ev
 
     app = client.app
     db, live = app[DATABASE], app[LIVE]
@@ -258,7 +258,7 @@ async def test_a_row_committed_after_a_higher_id_still_counts_in_an_open_minute(
     """PostgreSQL with several writers: ids are handed out before commit, so rows above the
     highest id seen ``lookback`` seconds ago are checked again."""
     from livebot.chat.models import StoredEvent
-    from tests.engagement.conftest import ev
+    from tests.engagement.support import ev
 
     app = client.app
     db, live = app[DATABASE], app[LIVE]
@@ -292,7 +292,7 @@ async def test_a_row_committed_after_a_higher_id_still_counts_in_an_open_minute(
 async def test_a_busy_minute_is_absorbed_between_flushes(client: Any, monkeypatch: Any) -> None:
     """Every few thousand events the open minute folds its new rows, so a flush has little left to read."""
     from livebot.engagement import live as live_module
-    from tests.engagement.conftest import ev
+    from tests.engagement.support import ev
 
     monkeypatch.setattr(live_module, "ABSORB_EVENTS", 3)
     app = client.app

@@ -16,7 +16,7 @@ from livebot.engagement.rebuild import rebuild
 from livebot.engagement.store import minute_rows
 from livebot.schedule.models import Channel
 from tests.chat.ingest_helpers import event, post_events
-from tests.engagement.conftest import make_show
+from tests.engagement.support import make_show
 from tests.support import bearer, eventually
 
 

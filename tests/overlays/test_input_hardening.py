@@ -16,7 +16,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from livebot.appkeys import DATABASE
-from tests.overlays.conftest import make_session, new_token
+from tests.overlays.support import make_session, new_token
 from tests.overlays.test_api import command, has_part, receive_until
 from tests.support import bearer, login
 

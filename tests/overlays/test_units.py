@@ -15,7 +15,7 @@ from livebot.overlays.stats import LiveStats
 from livebot.overlays.text import clean_text, mask_name, ticker_safe
 from livebot.overlays.ticker import ticker_item
 from livebot.topics import chat_enriched, chat_stored
-from tests.overlays.conftest import SUMMARY
+from tests.overlays.support import SUMMARY
 
 HOSTILE = '<img src=x onerror="alert(1)"><script>alert("x")</script>'
 

@@ -13,7 +13,7 @@ from livebot.appkeys import BUS, DATABASE
 from livebot.schedule import store
 from livebot.schedule.models import Channel, LiveSession, Segment, SessionSite
 from livebot.topics import OVERLAY_CONTROL, SCHEDULE_CHANGED, SESSION_ENDED
-from tests.schedule.conftest import Api, iso
+from tests.schedule.support import Api, iso
 from tests.support import login
 
 

@@ -18,7 +18,7 @@ from livebot.schedule import live, store
 from livebot.schedule.models import Segment
 from livebot.schedule.validate import SegmentInput, SessionInput, SiteInput
 from tests.browser import login_page, save_screenshot
-from tests.schedule.conftest import SITES
+from tests.schedule.support import SITES
 from tests.support import PASSWORD
 
 pytestmark = pytest.mark.browser

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from aiohttp.test_utils import TestClient
 from icalendar import Calendar
 
-from tests.schedule.conftest import Api
+from tests.schedule.support import Api
 from tests.support import login
 
 

@@ -20,7 +20,7 @@ from aiohttp.test_utils import TestClient
 
 from livebot.appkeys import DATABASE
 from livebot.schedule import store
-from tests.schedule.conftest import Api, iso
+from tests.schedule.support import Api, iso
 from tests.schedule.test_api import counts
 from tests.schedule.test_ws import live_session, receive
 from tests.support import login

@@ -30,7 +30,7 @@ from livebot.schedule.models import JobRun, LiveSession
 from livebot.schedule.plan import job_id
 from livebot.schedule.runner import Runner
 from livebot.topics import SCHEDULE_REMINDER, SESSION_ENDED
-from tests.schedule.conftest import SITES, Api
+from tests.schedule.support import SITES, Api
 from tests.support import bearer, eventually
 
 

@@ -10,7 +10,7 @@ from aiohttp import WSMsgType
 from aiohttp.test_utils import TestClient, TestServer
 
 from livebot.app import create_app
-from tests.schedule.conftest import Api
+from tests.schedule.support import Api
 from tests.support import bearer, login
 
 
