@@ -35,7 +35,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from livebot.chat import signing  # noqa: E402
-from livebot.demo.transcript import texts  # noqa: E402
+from livebot.chat.transcript import texts  # noqa: E402
 
 SECRET = "bench-secret"
 

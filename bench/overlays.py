@@ -118,7 +118,7 @@ async def main(clients: int, updates: int) -> None:
     port = free_port()
     config, api_token, session_id = prepare(folder, port)
     base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([sys.executable, "-m", "livebot", "--log-level", "WARNING", "serve", "--config", str(config)],
+    server = subprocess.Popen([sys.executable, "-m", "livebot", "--log-level", "WARNING", "serve", "--config", str(config)],  # noqa: ASYNC220
                               cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     proc = psutil.Process(server.pid)
     headers = {"Authorization": f"Bearer {api_token}"}

@@ -34,9 +34,9 @@ sys.path.insert(0, str(REPO))
 
 from sqlalchemy import insert, select  # noqa: E402
 
+from livebot.chat import transcript  # noqa: E402
 from livebot.chat.models import StoredEvent  # noqa: E402
 from livebot.console.models import QuestionAsk, QuestionCard  # noqa: E402
-from livebot.demo import transcript  # noqa: E402
 from livebot.engagement import exports  # noqa: E402
 from livebot.engagement.rebuild import rebuild  # noqa: E402
 from livebot.engagement.report import build_report  # noqa: E402

@@ -17,5 +17,5 @@ if TYPE_CHECKING:
 CONFIG: web.AppKey[Config] = web.AppKey("config")
 DATABASE: web.AppKey[Database] = web.AppKey("database")
 BUS: web.AppKey[Bus] = web.AppKey("bus")
-REGISTRY: web.AppKey[CollectorRegistry] = web.AppKey("metrics_registry")
-API_DOC: web.AppKey[ApiDoc] = web.AppKey("api_doc")
+REGISTRY: web.AppKey[CollectorRegistry] = web.AppKey("metrics.registry")
+API_DOC: web.AppKey[ApiDoc] = web.AppKey("web.api_doc")

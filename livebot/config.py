@@ -161,7 +161,7 @@ def config_from_mapping(raw: Mapping[str, Any], path: Path | None = None) -> Con
     for key in raw:
         if key not in known:
             raise ConfigError(key, "unknown section")
-    parts = {name: parse_dataclass(cls, raw.get(name, {}), name) for name, cls in SECTIONS.items()}
+    parts: dict[str, Any] = {name: parse_dataclass(cls, raw.get(name, {}), name) for name, cls in SECTIONS.items()}
     sources = parse_sources(raw.get("sources", []))
     extra = {name: raw[name] for name in AREA_SECTIONS if name in raw}
     for name, table in extra.items():
@@ -248,7 +248,7 @@ def coerce(hint: Any, value: Any, key: str) -> Any:
         if not isinstance(value, Mapping):
             raise ConfigError(key, "expected a table")
         return dict(value)
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return parse_dataclass(hint, value, key)
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)

@@ -20,20 +20,19 @@ import psycopg
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
+from argon2 import PasswordHasher
 from sqlalchemy.engine import make_url
 
 from livebot.app import create_app
-from livebot.auth import store
+from livebot.auth import passwords
 from livebot.config import BusSettings, Config, SourceSettings, config_from_mapping
 from livebot.storage import migrate
+from tests.support import FIXTURES, PASSWORD, REPO, bearer, csrf_from, login  # noqa: F401 (for branches written before tests/support.py)
 
 pytest_plugins = ("tests.browser",)
 
 PG_ENV = "LIVEBOT_TEST_DATABASE_URL"
 BUS_ENV = "LIVEBOT_TEST_BUS_URL"
-REPO = Path(__file__).resolve().parents[1]
-FIXTURES = REPO / "tests" / "fixtures"
-PASSWORD = "correct horse battery"
 
 
 def pg_admin_url() -> str | None:
@@ -49,6 +48,17 @@ def pg_connect(url: str) -> psycopg.Connection[Any]:
 
 def pg_url_for(admin_url: str, name: str) -> str:
     return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+"""Argon2id at its floor: a hash and a check cost microseconds instead of the production ~0.6 s."""
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hasher(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test that is not about passwords (those live in tests/auth) logs in with a cheap hasher."""
+    if "auth" not in request.path.relative_to(REPO / "tests").parts:
+        monkeypatch.setattr(passwords, "_hasher", CHEAP_HASHER)
 
 
 @pytest.fixture(scope="session")
@@ -124,35 +134,6 @@ async def client(database_url: str, aiohttp_client: Any, app: web.Application) -
     """The app under a test client; asking for ``database_url`` first keeps the database
     alive until the app has shut down (fixtures tear down in reverse order)."""
     return await aiohttp_client(app)
-
-
-async def login(client: TestClient, role: str, username: str | None = None) -> str:
-    """Create a user with ``role`` and log the client in; returns the CSRF token for later posts."""
-    from livebot.appkeys import DATABASE
-
-    username = username or f"{role}-{uuid.uuid4().hex[:6]}"
-    await store.add_user(client.app[DATABASE], username, PASSWORD, role)
-    page = await client.get("/login")
-    csrf = csrf_from(await page.text())
-    resp = await client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": csrf, "next": "/"},
-                             allow_redirects=False)
-    assert resp.status == 302, await resp.text()
-    page = await client.get("/login")
-    return csrf_from(await page.text())
-
-
-def csrf_from(html: str) -> str:
-    marker = 'name="csrf-token" content="'
-    start = html.index(marker) + len(marker)
-    return html[start : html.index('"', start)]
-
-
-async def bearer(client: TestClient, role: str) -> dict[str, str]:
-    """Authorization header for a new API token with ``role``."""
-    from livebot.appkeys import DATABASE
-
-    token = await store.create_token(client.app[DATABASE], role, "test")
-    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture

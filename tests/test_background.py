@@ -39,3 +39,25 @@ async def test_stopping_nothing_and_finished_tasks_is_quiet(caplog: pytest.LogCa
     await stop_tasks([])
     await stop_tasks([finished])
     assert caplog.records == []
+
+
+async def test_a_task_set_forgets_finished_tasks_logs_failures_and_stops_the_rest(caplog: pytest.LogCaptureFixture) -> None:
+    from livebot.background import TaskSet
+
+    tasks = TaskSet("area")
+
+    async def fail() -> None:
+        raise RuntimeError("boom")
+
+    running = tasks.spawn(asyncio.sleep(3600), "sleeper")
+    failed = tasks.spawn(fail(), "failing")
+    done = tasks.spawn(asyncio.sleep(0), "quick")
+    assert {t.get_name() for t in tasks} == {"area:sleeper", "area:failing", "area:quick"}
+    with caplog.at_level(logging.ERROR, logger="livebot.background"):
+        await asyncio.wait([failed, done])
+        await asyncio.sleep(0)  # done-callbacks run on the next loop turn
+    assert list(tasks) == [running] and len(tasks) == 1
+    assert "area:failing" in caplog.text
+    await tasks.stop()
+    assert running.cancelled() and len(tasks) == 0
+    await tasks.drained()  # nothing left: returns at once

@@ -18,7 +18,7 @@ from livebot.app import create_app
 from livebot.appkeys import DATABASE
 from livebot.auth.access import public
 from livebot.config import Config
-from tests.conftest import csrf_from
+from tests.support import csrf_from, eventually
 
 DEMO_LOGINS = {"admin": ("admin", "livebot-admin", "/admin"), "producer": ("producer", "livebot-producer", "/producer"),
                "advisor": ("advisor", "livebot-advisor", "/console"), "marketing": ("marketing", "livebot-marketing", "/reports")}
@@ -59,7 +59,7 @@ async def log_in(base: str, username: str, password: str) -> aiohttp.ClientSessi
 async def test_demo_serves_each_role_and_stops_on_sigterm(tmp_path: Path) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen([sys.executable, "-m", "livebot", "serve", "--demo", "--port", str(port),
+    proc = subprocess.Popen([sys.executable, "-m", "livebot", "serve", "--demo", "--port", str(port),  # noqa: ASYNC220 - a real server process
                              "--data-dir", str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         await wait_healthy(base, proc)
@@ -142,9 +142,7 @@ async def test_serve_freezes_what_start_up_built(aiohttp_client) -> None:  # typ
     serve.freeze_after_start(app, delay=0.0)
     try:
         await aiohttp_client(app)
-        async with asyncio.timeout(5):
-            while gc.get_freeze_count() == 0:
-                await asyncio.sleep(0.01)
+        await eventually(lambda: gc.get_freeze_count() > 0, interval=0.01)
         assert gc.get_freeze_count() > 1000
     finally:
         gc.unfreeze()

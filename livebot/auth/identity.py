@@ -6,8 +6,6 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-IDENTITY_KEY: web.RequestKey[Identity] = web.RequestKey("livebot.identity", "Identity")
-
 
 @dataclass(frozen=True)
 class Identity:
@@ -20,6 +18,9 @@ class Identity:
     def has_role(self, *roles: str) -> bool:
         """Admins may do everything a person can; tokens get exactly their role."""
         return self.role in roles or (self.role == "admin" and self.kind == "user")
+
+
+IDENTITY_KEY: web.RequestKey[Identity] = web.RequestKey("livebot.identity", Identity)
 
 
 def identity_of(request: web.Request) -> Identity | None:

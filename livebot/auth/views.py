@@ -18,7 +18,7 @@ from livebot.auth.ratelimit import LoginLimiter, client_address, limits_for
 from livebot.errors import AuthError
 
 routes = web.RouteTableDef()
-LIMITER: web.AppKey[LoginLimiter] = web.AppKey("login_limiter")
+LIMITER: web.AppKey[LoginLimiter] = web.AppKey("auth.login_limiter")
 
 
 def safe_next(target: str) -> str:

@@ -18,7 +18,7 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +29,8 @@ from livebot.instance import instance_name
 logger = logging.getLogger(__name__)
 
 Message = dict[str, Any]
+Outgoing = Mapping[str, Any]
+"""What publishers hand over: a topic's typed shape (``livebot.topics``) or any JSON object; handlers get it as a ``Message``."""
 Handler = Callable[[Message], Awaitable[None]]
 BatchHandler = Callable[[list[Message]], Awaitable[None]]
 DropHandler = Callable[[str, Sequence[Message]], None]
@@ -219,10 +221,10 @@ class Bus:
     async def ping(self) -> None:
         """Raise :class:`livebot.errors.BusError` when a remote bus does not answer."""
 
-    async def publish(self, topic: str, message: Message) -> None:
+    async def publish(self, topic: str, message: Outgoing) -> None:
         raise NotImplementedError
 
-    async def publish_many(self, topic: str, messages: Sequence[Message]) -> None:
+    async def publish_many(self, topic: str, messages: Sequence[Outgoing]) -> None:
         """Publish ``messages`` on ``topic`` in order, as one unit where the transport allows."""
         for message in messages:
             await self.publish(topic, message)

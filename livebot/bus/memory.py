@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
-from livebot.bus.base import Bus, Message
+from livebot.bus.base import Bus, Message, Outgoing
 
 
 class MemoryBus(Bus):
-    async def publish(self, topic: str, message: Message) -> None:
+    async def publish(self, topic: str, message: Outgoing) -> None:
         self.metrics.topic(topic).published.inc()
-        self.dispatch(topic, message)
+        self.dispatch(topic, cast(Message, message))  # a typed shape is a dict at run time
 
-    async def publish_many(self, topic: str, messages: Sequence[Message]) -> None:
+    async def publish_many(self, topic: str, messages: Sequence[Outgoing]) -> None:
         if messages:
             self.metrics.topic(topic).published.inc(len(messages))
-            self.dispatch_many(topic, list(messages))
+            self.dispatch_many(topic, cast(list[Message], list(messages)))

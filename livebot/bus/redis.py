@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import uuid
 from collections.abc import Sequence
 
@@ -22,8 +21,9 @@ import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from livebot.bus.base import Bus, BusMetrics, Message
+from livebot.bus.base import Bus, BusMetrics, Outgoing
 from livebot.errors import BusError
+from livebot.retry import Backoff, RetryPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +41,7 @@ class RedisBus(Bus):
         super().__init__(queue_size=queue_size, metrics=metrics)
         self.url = url
         self.prefix = prefix
+        self.retry_delay: RetryPolicy = Backoff(1.0, 30.0)
         self.client: aioredis.Redis | None = None
         self.listener: asyncio.Task[None] | None = None
         self.ready = asyncio.Event()
@@ -75,11 +76,11 @@ class RedisBus(Bus):
         except (RedisError, OSError) as err:
             raise BusError(f"redis not answering: {err}") from err
 
-    async def publish(self, topic: str, message: Message) -> None:
+    async def publish(self, topic: str, message: Outgoing) -> None:
         """Returns once Redis has taken the message (with whatever else was queued meanwhile)."""
         await self.queue(topic, orjson.dumps(message), 1)
 
-    async def publish_many(self, topic: str, messages: Sequence[Message]) -> None:
+    async def publish_many(self, topic: str, messages: Sequence[Outgoing]) -> None:
         """Like :meth:`publish` for each message, in order, as JSON arrays of up to ``WIRE_BATCH``."""
         parts = [messages[start : start + WIRE_BATCH] for start in range(0, len(messages), WIRE_BATCH)]
         sent = [self.queue(topic, orjson.dumps(list(part)), len(part)) for part in parts]
@@ -148,7 +149,7 @@ class RedisBus(Bus):
                 raise
             except (RedisError, OSError) as err:
                 attempt += 1
-                delay = min(30.0, 0.5 * 2**attempt) * random.uniform(0.5, 1.0)
+                delay = self.retry_delay(attempt)
                 logger.warning("redis bus listener lost connection (%s); retry %d in %.1fs", err, attempt, delay)
                 await asyncio.sleep(delay)
 

@@ -7,12 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-PLATFORMS = ("douyin", "kuaishou", "channels", "bilibili", "taobao", "wecom", "web", "other")
 KINDS = ("comment", "like", "gift", "follow", "share", "enter", "viewers")
-PLATFORM_LABELS = {
-    "douyin": "抖音", "kuaishou": "快手", "channels": "视频号", "bilibili": "B站",
-    "taobao": "淘宝直播", "wecom": "企业微信", "web": "网页", "other": "其他",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,11 +43,3 @@ class ChatEvent:
             raise ValueError("ChatEvent.ts must be timezone-aware")
         if self.ts.utcoffset():
             object.__setattr__(self, "ts", self.ts.astimezone(UTC))
-
-    def to_message(self) -> dict[str, Any]:
-        """A JSON-ready dict (for the bus, exports and fakes)."""
-        return {
-            "source": self.source, "id": self.id, "platform": self.platform, "channel": self.channel,
-            "kind": self.kind, "ts": self.ts.isoformat(), "user": {"id": self.user.id, "name": self.user.name},
-            "text": self.text, "count": self.count, "viewers": self.viewers, "value": self.value,
-        }

@@ -11,6 +11,6 @@ if TYPE_CHECKING:
     from livebot.chat.metrics import IngestMetrics
     from livebot.chat.sources.base import Source
 
-INGEST: web.AppKey[Ingest] = web.AppKey("chat_ingest")
-CHAT_METRICS: web.AppKey[IngestMetrics] = web.AppKey("chat_metrics")
-SOURCES: web.AppKey[dict[str, Source]] = web.AppKey("chat_sources")
+INGEST: web.AppKey[Ingest] = web.AppKey("chat.ingest")
+CHAT_METRICS: web.AppKey[IngestMetrics] = web.AppKey("chat.metrics")
+SOURCES: web.AppKey[dict[str, Source]] = web.AppKey("chat.sources")

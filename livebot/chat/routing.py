@@ -20,11 +20,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from livebot.chat.event import ChatEvent
-from livebot.schedule.models import Channel, LiveSession, SessionControl
+from livebot.schedule import api_internal as schedule
 from livebot.storage.base import utcnow
 from livebot.storage.engine import Database
 
@@ -59,28 +58,19 @@ RoutingTable = dict[tuple[str, str], list[Binding]]
 
 async def load_table(db: Database) -> RoutingTable:
     """Every channel binding of a session that is scheduled, live, or ended in the last week."""
-    query = (
-        select(Channel.source_id, Channel.channel, Channel.session_id, Channel.site_id, LiveSession.status,
-               LiveSession.planned_start, LiveSession.planned_end, LiveSession.started_at, LiveSession.ended_at,
-               SessionControl.current_segment_id, SessionControl.on_air_site_id)
-        .join(LiveSession, LiveSession.id == Channel.session_id)
-        .outerjoin(SessionControl, SessionControl.session_id == Channel.session_id)
-        .where(LiveSession.status.in_(ROUTED_STATUSES))
-    )
     cutoff = utcnow() - KEEP_ENDED
     table: RoutingTable = {}
-    async with db.engine.connect() as conn:
-        for row in await conn.execute(query):
-            start, end = row.started_at or row.planned_start, row.ended_at or row.planned_end
-            if row.status != "live" and end < cutoff:
-                continue
-            live = row.status == "live"
-            if live:
-                route = Route(row.session_id, row.on_air_site_id or row.site_id, row.current_segment_id)
-            else:
-                route = Route(row.session_id, row.site_id)
-            binding = Binding(route, live, start, end)
-            table.setdefault((row.source_id, row.channel), []).append(binding)
+    for row in await schedule.channel_bindings(db, ROUTED_STATUSES):
+        start, end = row.started_at or row.planned_start, row.ended_at or row.planned_end
+        if row.status != "live" and end < cutoff:
+            continue
+        live = row.status == "live"
+        if live:
+            route = Route(row.session_id, row.on_air_site_id or row.site_id, row.current_segment_id)
+        else:
+            route = Route(row.session_id, row.site_id)
+        binding = Binding(route, live, start, end)
+        table.setdefault((row.source_id, row.channel), []).append(binding)
     for bindings in table.values():
         bindings.sort(key=lambda b: (b.live, b.start), reverse=True)
     return table

@@ -21,12 +21,13 @@ from livebot.chat.settings import ChatSettings, ModerationSettings
 from livebot.chat.sources.base import Source
 from livebot.chat.sources.registry import build_sources
 from livebot.chat.writer import Writer
+from livebot.retry import Backoff, RetryPolicy
 from livebot.topics import SCHEDULE_CHANGED
 
 logger = logging.getLogger(__name__)
 
 SOURCE_ID = "{source_id}"
-RESTART_DELAYS = (1.0, 2.0, 5.0, 15.0, 30.0)
+RESTART_DELAY: RetryPolicy = Backoff(1.0, 30.0, jitter=0.0)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -124,8 +125,8 @@ async def supervise(source: Source) -> None:
         except asyncio.CancelledError:
             raise
         except Exception:  # the connector's own policy failed; restart it rather than lose the source
-            delay = RESTART_DELAYS[min(failures, len(RESTART_DELAYS) - 1)]
             failures += 1
+            delay = RESTART_DELAY(failures)
             logger.exception("source=%s type=%s run() failed; restart %d in %.0fs", source.id, source.type_name,
                              failures, delay)
             await asyncio.sleep(delay)

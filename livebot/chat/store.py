@@ -10,6 +10,7 @@ from sqlalchemy import Row, Text, cast, func, select
 
 from livebot.chat.models import StoredEvent
 from livebot.storage.engine import Database
+from livebot.topics import ChatStored, chat_stored
 
 EXPORT_COLUMNS = (
     StoredEvent.id, StoredEvent.external_id, StoredEvent.source, StoredEvent.platform, StoredEvent.channel,
@@ -88,12 +89,11 @@ async def settled_unenriched(db: Database, after: int, before: datetime, span: i
     return rows, rows[-1].id if len(rows) == limit else top
 
 
-def stored_message(row: StoredEvent) -> dict[str, Any]:
+def stored_message(row: StoredEvent) -> ChatStored:
     """The ``chat.stored`` message of a stored row (``merged_into`` is not kept in the table: None)."""
-    return {
-        "pk": row.id, "source": row.source, "id": row.external_id, "platform": row.platform, "channel": row.channel,
-        "kind": row.kind, "ts": row.ts.isoformat(), "user": {"id": row.user_id, "name": row.user_name},
-        "text": row.text, "count": row.count, "viewers": row.viewers, "value": row.value,
-        "session_id": row.session_id, "site_id": row.site_id, "segment_id": row.segment_id, "hidden": row.hidden,
-        "flags": list(row.flags or []), "merged_count": row.merged_count, "merged_into": None,
-    }
+    return chat_stored(
+        pk=row.id, source=row.source, external_id=row.external_id, platform=row.platform, channel=row.channel,
+        kind=row.kind, ts=row.ts, user_id=row.user_id, user_name=row.user_name, text=row.text, count=row.count,
+        viewers=row.viewers, value=row.value, session_id=row.session_id, site_id=row.site_id,
+        segment_id=row.segment_id, hidden=row.hidden, flags=list(row.flags or []), merged_count=row.merged_count,
+    )

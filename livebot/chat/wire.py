@@ -14,9 +14,10 @@ from typing import Any
 import orjson
 
 from livebot.chat.errors import PayloadTooLarge
-from livebot.chat.event import KINDS, PLATFORMS, ChatEvent, ChatUser
+from livebot.chat.event import KINDS, ChatEvent, ChatUser
 from livebot.chat.normalize import KEY_MAX, check_depth, parse_ts
 from livebot.errors import ValidationError
+from livebot.platforms import PLATFORMS
 
 MAX_EVENTS = 1000
 MAX_BODY_BYTES = 1_048_576
@@ -120,15 +121,3 @@ def optional_int(item: dict[str, Any], name: str, field: str) -> int | None:
         raise ValidationError(f"{field}.{name}", f"must be between 0 and {INT_MAX}")
     return value
 
-
-def to_wire(event: ChatEvent) -> dict[str, Any]:
-    """The webhook/transcript form of an event (what :func:`parse_event` reads back)."""
-    wire: dict[str, Any] = {
-        "id": event.id, "platform": event.platform, "channel": event.channel, "kind": event.kind,
-        "ts": event.ts.isoformat(), "user": {"id": event.user.id, "name": event.user.name}, "text": event.text,
-    }
-    for name in ("count", "viewers", "value"):
-        value = getattr(event, name)
-        if value is not None:
-            wire[name] = value
-    return wire

@@ -48,7 +48,7 @@ from livebot.chat.settings import ChatSettings
 from livebot.errors import LivebotError, ValidationError
 from livebot.storage.base import utcnow
 from livebot.storage.engine import Database, json_text
-from livebot.topics import CHAT_STORED
+from livebot.topics import CHAT_STORED, ChatStored, MergedInto, chat_stored
 
 logger = logging.getLogger(__name__)
 
@@ -301,18 +301,18 @@ def row_of(item: Pending, received_at: datetime, keep_raw: bool) -> dict[str, An
     }
 
 
-def message_of(item: Pending, pk: int, origin: str) -> dict[str, Any]:
-    """The ``chat.stored`` message (see livebot.topics); ``origin`` names the instance that stored it."""
+def message_of(item: Pending, pk: int, origin: str) -> ChatStored:
+    """The ``chat.stored`` message of a committed event; ``origin`` names the instance that stored it."""
     event, route, verdict = item.event, item.route, item.verdict
     merged = verdict.merged_into
-    return {
-        "pk": pk, "source": event.source, "id": event.id, "platform": event.platform, "channel": event.channel,
-        "kind": event.kind, "ts": event.ts.isoformat(), "user": {"id": event.user.id, "name": event.user.name},
-        "text": event.text, "count": event.count, "viewers": event.viewers, "value": event.value,
-        "session_id": route.session_id, "site_id": route.site_id, "segment_id": route.segment_id,
-        "hidden": verdict.hidden, "flags": list(verdict.flags), "merged_count": 0 if merged else 1,
-        "merged_into": {"source": merged[0], "id": merged[1]} if merged else None, "origin": origin,
-    }
+    return chat_stored(
+        pk=pk, source=event.source, external_id=event.id, platform=event.platform, channel=event.channel,
+        kind=event.kind, ts=event.ts, user_id=event.user.id, user_name=event.user.name, text=event.text,
+        count=event.count, viewers=event.viewers, value=event.value, session_id=route.session_id,
+        site_id=route.site_id, segment_id=route.segment_id, hidden=verdict.hidden, flags=list(verdict.flags),
+        merged_count=0 if merged else 1, merged_into=MergedInto(source=merged[0], id=merged[1]) if merged else None,
+        origin=origin,
+    )
 
 
 class Writer:
@@ -339,7 +339,7 @@ class Writer:
         self.closing = False
         self.task: asyncio.Task[None] | None = None
         self.publisher: asyncio.Task[None] | None = None
-        self.outbox: asyncio.Queue[list[dict[str, Any]] | None] = asyncio.Queue(maxsize=PUBLISH_QUEUE_BATCHES)
+        self.outbox: asyncio.Queue[list[ChatStored] | None] = asyncio.Queue(maxsize=PUBLISH_QUEUE_BATCHES)
 
     def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -459,10 +459,10 @@ class Writer:
             moderator.commit()
         return inserted
 
-    def resolve(self, jobs: list[Job], inserted: dict[Key, int]) -> list[dict[str, Any]]:
+    def resolve(self, jobs: list[Job], inserted: dict[Key, int]) -> list[ChatStored]:
         """Answer each job in queue order (the first claimant of a new key gets it) and build messages."""
         claimed: set[Key] = set()
-        messages: list[dict[str, Any]] = []
+        messages: list[ChatStored] = []
         accepted_by: Counter[str] = Counter()
         duplicates_by: Counter[str] = Counter()
         flagged: dict[str, int] = {}

@@ -16,7 +16,7 @@ from livebot.storage import migrate
 from livebot.storage.engine import Database, backend
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     engagement = commands.add_parser("engagement", help="engagement figures")
     sub = engagement.add_subparsers(dest="engagement_command", metavar="ACTION", required=True)
     again = sub.add_parser("rebuild", help="recompute a session's per-minute figures exactly from stored events")

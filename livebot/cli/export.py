@@ -38,7 +38,7 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 FLUSH_EVERY = 500
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     export = commands.add_parser("export", help="export stored data")
     sub = export.add_subparsers(dest="export_command", metavar="WHAT", required=True)
     events = sub.add_parser("events", help="every stored chat event (JSON lines or CSV)")

@@ -24,7 +24,7 @@ from livebot.faq.evaluation import evaluate_faq, read_split_cases
 from livebot.faq.kb import load_kb, sample_kb_path
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``faq suggest``, ``faq eval`` (and ``faq import``/``faq export``)."""
     faq = commands.add_parser("faq", help="FAQ suggestions and their evaluation")
     actions = faq.add_subparsers(dest="faq_command", metavar="ACTION", required=True)

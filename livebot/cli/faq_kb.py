@@ -33,7 +33,7 @@ PARSERS = {"toml": kb.parse_toml, "csv": kb.parse_csv, "json": kb.parse_json}
 CSV_BOM = "\ufeff"
 
 
-def register_kb_commands(faq_subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register_kb_commands(faq_subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``import`` and ``export`` to the ``livebot faq`` subcommands."""
     imp = faq_subparsers.add_parser("import", help="import a knowledge-base file into the database")
     imp.add_argument("file", help="knowledge base (.toml, .csv or .json)")

@@ -39,7 +39,7 @@ class Tally:
     retries: int = 0
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     replay = commands.add_parser("replay", help="play a JSONL chat transcript into a running server's signed webhook")
     replay.add_argument("file", help="transcript: one webhook-format event per line")
     replay.add_argument("--url", required=True, help="server base URL, e.g. http://127.0.0.1:8080")

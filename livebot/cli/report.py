@@ -19,11 +19,12 @@ from livebot.engagement.rebuild import rebuild
 from livebot.engagement.report import build_report
 from livebot.engagement.settings import EngagementSettings
 from livebot.errors import ValidationError
+from livebot.schedule import api_internal as schedule
 from livebot.storage import migrate
 from livebot.storage.engine import Database, backend
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     report = commands.add_parser("report", help="write a session's engagement report to a file")
     report.add_argument("session_id", type=int, metavar="SESSION_ID")
     report.add_argument("--format", choices=exports.FORMATS, required=True)
@@ -43,7 +44,7 @@ async def report_bytes(config: Config, session_id: int, fmt: str, table: str, fr
     settings = config.section("engagement", EngagementSettings)
     db = Database.open(url)
     try:
-        session = await store.get_session(db, session_id)
+        session = await schedule.get_session(db, session_id)
         stored = None if fresh or rebuild_first or session.status != "ended" else await store.get_report(db, session_id)
         if stored is not None and stored.data:
             data = stored.data

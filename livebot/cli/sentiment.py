@@ -13,7 +13,7 @@ from livebot.cli.jsonl import run_filter
 from livebot.sentiment.model import SentimentModel
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``sentiment``."""
     sentiment = commands.add_parser("sentiment", help="sentiment of chat messages")
     sentiment.add_argument("--jsonl", action="store_true", help='read {"text": ...} lines on stdin')

@@ -25,7 +25,7 @@ FREEZE_AFTER_SECONDS = 10.0
 """By then the areas have built what lives as long as the process (jieba's dictionary, the FAQ index)."""
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve = commands.add_parser("serve", help="run the web service")
     add_config_option(serve)
     serve.add_argument("--host", help="override server.host")

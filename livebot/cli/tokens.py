@@ -11,7 +11,7 @@ from livebot.cli.options import add_config_option
 from livebot.cli.users import with_database
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     token = commands.add_parser("token", help="bearer tokens for machine clients")
     sub = token.add_subparsers(dest="token_command", metavar="ACTION", required=True)
     create = sub.add_parser("create", help="create a token and print it once")

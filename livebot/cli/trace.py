@@ -13,14 +13,14 @@ from livebot.config import Config
 from livebot.errors import ValidationError
 from livebot.storage import migrate
 from livebot.storage.engine import backend
-from livebot.topics import TRACE_UPDATED
+from livebot.topics import TRACE_UPDATED, TraceUpdated
 from livebot.trace.errors import EventConflict, InvalidEvent
 from livebot.trace.importer import ImportResult
 from livebot.trace.service import import_epcis_file
 from livebot.trace.settings import TraceSettings
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     trace = commands.add_parser("trace", help="traceability data")
     sub = trace.add_subparsers(dest="trace_command", metavar="ACTION", required=True)
     load = sub.add_parser("import", help="import a GS1 EPCIS document, JSON-LD or XML by its content (all or nothing)")
@@ -39,7 +39,7 @@ async def import_file(config: Config, path: Path) -> ImportResult:
         bus = open_bus(config.bus)
         await bus.start()
         try:
-            await bus.publish(TRACE_UPDATED, {"lots": result.lots, "gtins": result.gtins})
+            await bus.publish(TRACE_UPDATED, TraceUpdated(lots=list(result.lots), gtins=list(result.gtins)))
         finally:
             await bus.close()
     return result

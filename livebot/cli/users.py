@@ -19,7 +19,7 @@ from livebot.storage.engine import Database, backend
 T = TypeVar("T")
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     user = commands.add_parser("user", help="manage people who log in")
     sub = user.add_subparsers(dest="user_command", metavar="ACTION", required=True)
     add = sub.add_parser("add", help="add a user (password read from the terminal or stdin)")

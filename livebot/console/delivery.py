@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,6 +23,7 @@ from livebot.chat.replies import ReplyError, ReplyRouter, ReplyTarget
 from livebot.console import store
 from livebot.console.settings import ConsoleSettings
 from livebot.console.store import AskContext, Change, Delivery
+from livebot.retry import Backoff, RetryPolicy
 from livebot.storage.base import utcnow
 from livebot.storage.engine import Database
 
@@ -37,9 +37,13 @@ GROUP_SENDERS = frozenset({"wecom_robot"})
 """Senders that post to a whole group: one message per group, mentioning the askers."""
 
 
+RETRY_DELAY: RetryPolicy = Backoff(2.0, 300.0, jitter=0.2)
+"""2, 4, 8 ... seconds up to 5 minutes, with jitter so instances do not retry in step."""
+
+
 def backoff(attempts: int) -> timedelta:
-    """2, 4, 8 ... seconds up to 5 minutes, with jitter so instances do not retry in step."""
-    return timedelta(seconds=min(300.0, 2.0 ** max(1, attempts)) * random.uniform(0.8, 1.2))
+    """When to try a reply again after its ``attempts``-th failure."""
+    return timedelta(seconds=RETRY_DELAY(attempts))
 
 
 def clip_utf8(text: str, limit: int) -> str:

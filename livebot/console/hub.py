@@ -112,9 +112,6 @@ class ConsoleClient:
         self.updates.append(message)
         self.wake.set()
 
-    def push_chat(self, line: dict[str, Any]) -> None:
-        self.push_chat_lines([line], 0)
-
     def push_chat_lines(self, lines: list[dict[str, Any]], skipped: int) -> None:
         """Newest side-stream lines (oldest first) and how many older ones were already left out."""
         self.chat.extend(lines)

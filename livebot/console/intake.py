@@ -15,14 +15,15 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from livebot.chat.models import StoredEvent
-from livebot.chat.store import stored_message
+from livebot.bus.base import Message
+from livebot.chat.api_internal import StoredEvent, stored_message
 from livebot.console.cards import clean_suggestions, clean_text, group_key, is_complaint
 from livebot.console.hub import Hub
 from livebot.console.settings import ConsoleSettings
 from livebot.console.store import Change, Incoming
+from livebot.topics import ChatEnriched, Enrichment, chat_enriched, read_chat_enriched
 
 logger = logging.getLogger(__name__)
 
@@ -40,60 +41,52 @@ def parse_ts(value: Any) -> datetime:
     return datetime.now(UTC)
 
 
-def as_int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def incoming_of(message: dict[str, Any], settings: ConsoleSettings) -> Incoming | None:
-    """The question in an enriched chat message, or None for chatter, hidden or odd messages."""
-    enrichment = message.get("enrichment") or {}
-    pk = as_int(message.get("pk"))
-    if (not isinstance(enrichment, dict) or not enrichment.get("is_question") or message.get("hidden")
-            or message.get("kind", "comment") != "comment" or pk is None):
+def incoming_of(message: ChatEnriched, settings: ConsoleSettings) -> Incoming | None:
+    """The question in an enriched chat message, or None for chatter and hidden messages."""
+    enrichment = message["enrichment"]
+    if not enrichment["is_question"] or message["hidden"] or message["kind"] != "comment":
         return None
-    text = clean_text(str(message.get("text") or ""))
+    text = clean_text(message["text"])
     if not text:
         return None
     suggestions = clean_suggestions(enrichment.get("suggestions"))
-    user = message.get("user") if isinstance(message.get("user"), dict) else {}
+    user = message["user"]
     return Incoming(
-        pk=pk, external_id=str(message.get("id") or "")[:128], source=str(message.get("source") or "")[:64],
-        platform=str(message.get("platform") or "other")[:16], channel=str(message.get("channel") or "")[:128],
-        ts=parse_ts(message.get("ts")), user_id=str(user.get("id") or "")[:128],
-        user_name=clean_text(str(user.get("name") or ""), 64), text=text, site_id=as_int(message.get("site_id")),
-        segment_id=as_int(message.get("segment_id")), suggestions=suggestions, key=group_key(text, suggestions),
+        pk=message["pk"], external_id=message["id"][:128], source=message["source"][:64],
+        platform=(message["platform"] or "other")[:16], channel=message["channel"][:128], ts=parse_ts(message["ts"]),
+        user_id=user["id"][:128], user_name=clean_text(user["name"], 64), text=text, site_id=message["site_id"],
+        segment_id=message["segment_id"], suggestions=suggestions, key=group_key(text, suggestions),
         needs_human=any(s["needs_human"] for s in suggestions[:1]),
         complaint=is_complaint(text, settings.complaint_words),
     )
 
 
-def message_of(event: StoredEvent) -> dict[str, Any]:
+def message_of(event: StoredEvent) -> ChatEnriched:
     """A stored, enriched chat event as the ``chat.enriched`` message it was published as."""
-    return {**stored_message(event), "enrichment": event.enrichment or {"is_question": bool(event.is_question)}}
+    enrichment = cast(Enrichment, event.enrichment or {"is_question": bool(event.is_question)})
+    return chat_enriched(stored_message(event), enrichment)
 
 
-def chat_line(message: dict[str, Any]) -> dict[str, Any] | None:
+def chat_line(message: ChatEnriched) -> dict[str, Any] | None:
     """A side-stream line for a visible comment."""
-    if message.get("hidden") or message.get("kind", "comment") != "comment":
+    if message["hidden"] or message["kind"] != "comment":
         return None
-    user = message.get("user") if isinstance(message.get("user"), dict) else {}
-    enrichment = message.get("enrichment") if isinstance(message.get("enrichment"), dict) else {}
+    user = message["user"]
     return {
-        "id": message.get("pk"), "platform": str(message.get("platform") or "other"),
-        "user": clean_text(str(user.get("name") or user.get("id") or "匿名"), 64),
-        "text": clean_text(str(message.get("text") or ""), 300), "ts": message.get("ts"),
-        "q": bool(enrichment.get("is_question")),
+        "id": message["pk"], "platform": message["platform"] or "other",
+        "user": clean_text(user["name"] or user["id"] or "匿名", 64),
+        "text": clean_text(message["text"], 300), "ts": message["ts"], "q": message["enrichment"]["is_question"],
     }
 
 
-def newest_lines(messages: list[dict[str, Any]], keep: int) -> tuple[list[dict[str, Any]], int]:
+def newest_lines(messages: list[ChatEnriched], keep: int) -> tuple[list[dict[str, Any]], int]:
     """Side-stream lines for the newest ``keep`` visible comments, oldest first, and how many older
     visible comments were left out (a console shows only the newest lines of each frame anyway)."""
     lines: list[dict[str, Any]] = []
     skipped = 0
     for message in reversed(messages):
         if len(lines) >= keep:
-            skipped += not message.get("hidden") and message.get("kind", "comment") == "comment"
+            skipped += not message["hidden"] and message["kind"] == "comment"
             continue
         line = chat_line(message)
         if line is not None:
@@ -114,14 +107,17 @@ class Intake:
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     written: int = 0
 
-    async def on_enriched(self, message: dict[str, Any]) -> None:
+    async def on_enriched(self, message: Message) -> None:
         await self.on_enriched_batch([message])
 
-    async def on_enriched_batch(self, messages: list[dict[str, Any]]) -> None:
+    async def on_enriched_batch(self, messages: list[Message]) -> None:
         """Queue the questions of a ``chat.enriched`` list; feed the side stream its newest lines."""
-        by_session: dict[int, list[dict[str, Any]]] = {}
-        for message in messages:
-            session_id = as_int(message.get("session_id")) or 0
+        by_session: dict[int, list[ChatEnriched]] = {}
+        for raw in messages:
+            message = read_chat_enriched(raw)
+            if message is None:
+                continue
+            session_id = message["session_id"] or 0
             by_session.setdefault(session_id, []).append(message)
             item = incoming_of(message, self.settings)
             if item is not None:
@@ -132,13 +128,13 @@ class Intake:
                 lines, skipped = newest_lines(group, self.settings.chat_per_frame)
                 self.hub.on_chat_lines(session_id, lines, skipped)
 
-    def recover(self, messages: list[dict[str, Any]]) -> int:
+    def recover(self, messages: list[ChatEnriched]) -> int:
         """Queue questions that were stored and enriched but never reached the queue."""
         count = 0
         for message in messages:
             item = incoming_of(message, self.settings)
             if item is not None:
-                self.pending.append((as_int(message.get("session_id")) or 0, item))
+                self.pending.append((message["session_id"] or 0, item))
                 count += 1
         if count:
             self.wake.set()

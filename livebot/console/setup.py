@@ -17,6 +17,7 @@ from livebot.console import api, apidoc, store, views
 from livebot.console.delivery import deliver_due, outbox_loop
 from livebot.console.intake import message_of
 from livebot.console.state import CONSOLE, build_state, publish_change
+from livebot.schedule import api_internal as schedule
 from livebot.storage.base import utcnow
 from livebot.topics import CHAT_ENRICHED
 
@@ -88,8 +89,8 @@ async def recover_after_drops(app: web.Application, dropped: asyncio.Event) -> N
 async def console_ctx(app: web.Application) -> AsyncIterator[None]:
     state = app[CONSOLE]
     db, bus = app[DATABASE], app[BUS]
-    state.site_names.update(await store.site_names(db))
-    state.segment_names.update(await store.segment_names(db))
+    state.site_names.update(await schedule.site_names(db))
+    state.segment_names.update(await schedule.segment_names(db))
     http = aiohttp.ClientSession()
     state.http = http
     dropped = asyncio.Event()
@@ -98,13 +99,13 @@ async def console_ctx(app: web.Application) -> AsyncIterator[None]:
         bus.subscribe_batches(CHAT_ENRICHED, state.intake.on_enriched_batch, name="console-intake",
                               queue_size=INTAKE_QUEUE, on_drop=lambda _topic, _messages: dropped.set()),
     ]
-    jobs: list[Coroutine[Any, Any, None]] = [
-        state.intake.run(),
-        expire_loop(app),
-        outbox_loop(state.outbox_wake, state.settings.reply_poll_seconds, lambda: send_replies(app)),
-        recover_after_drops(app, dropped),
-    ]
-    tasks = [asyncio.get_running_loop().create_task(job, name=f"console:{job.__name__}") for job in jobs]
+    jobs: dict[str, Coroutine[Any, Any, None]] = {
+        "run": state.intake.run(),
+        "expire_loop": expire_loop(app),
+        "outbox_loop": outbox_loop(state.outbox_wake, state.settings.reply_poll_seconds, lambda: send_replies(app)),
+        "recover_after_drops": recover_after_drops(app, dropped),
+    }
+    tasks = [asyncio.get_running_loop().create_task(job, name=f"console:{name}") for name, job in jobs.items()]
     state.outbox_wake.set()  # replies left pending by the previous run go out now
     await recover_questions(app)
     yield

@@ -24,6 +24,7 @@ from livebot.console.models import QuestionCard
 from livebot.console.settings import ConsoleSettings
 from livebot.console.store import Actor, Change, Incoming
 from livebot.errors import BusError
+from livebot.schedule import api_internal as schedule
 from livebot.topics import console_topic
 
 logger = logging.getLogger(__name__)
@@ -38,7 +39,6 @@ class ConsoleState:
     site_names: dict[int, str] = field(default_factory=dict)
     segment_names: dict[int, str] = field(default_factory=dict)
     outbox_wake: asyncio.Event = field(default_factory=asyncio.Event)
-    demo_sink: list[dict[str, Any]] | None = None
     http: aiohttp.ClientSession | None = None
 
     @property
@@ -68,9 +68,9 @@ async def refresh_sites(app: web.Application, cards: Iterable[QuestionCard]) -> 
     state = app[CONSOLE]
     cards = list(cards)
     if any(site_id not in state.site_names for card in cards for site_id in card.site_ids or ()):
-        state.site_names.update(await store.site_names(app[DATABASE]))
+        state.site_names.update(await schedule.site_names(app[DATABASE]))
     if any(card.segment_id is not None and card.segment_id not in state.segment_names for card in cards):
-        state.segment_names.update(await store.segment_names(app[DATABASE]))
+        state.segment_names.update(await schedule.segment_names(app[DATABASE]))
 
 
 async def publish_change(app: web.Application, change: Change) -> None:
@@ -94,7 +94,7 @@ def build_state(app: web.Application) -> ConsoleState:
     async def write(session_id: int, items: list[Incoming]) -> Change | None:
         state = app[CONSOLE]
         if any(i.site_id is not None and i.site_id not in state.site_names for i in items):
-            state.site_names.update(await store.site_names(app[DATABASE]))
+            state.site_names.update(await schedule.site_names(app[DATABASE]))
         return await store.add_questions(app[DATABASE], session_id, items, state.group_window,
                                          settings.escalate_needs_human, state.site_names)
 

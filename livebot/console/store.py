@@ -24,13 +24,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from livebot.chat.models import StoredEvent
+from livebot.chat.api_internal import StoredEvent
 from livebot.console.cards import MAX_ASKERS, GroupKey
 from livebot.console.errors import CardClosed, CardNotFound, ClaimConflict, ConsoleError, SeniorOnly
 from livebot.console.models import ACTIVE_STATUSES, ConsoleAudit, ConsoleSeq, QuestionAsk, QuestionCard, ReplyOutbox
 from livebot.errors import ValidationError
-from livebot.schedule.models import Segment, Site
-from livebot.storage.base import utcnow
+from livebot.storage.base import rowcount, utcnow
 from livebot.storage.engine import Database, json_text
 
 logger = logging.getLogger(__name__)
@@ -354,7 +353,7 @@ async def conditional_change(
         update(QuestionCard).where(QuestionCard.id == card_id, condition).values(**values, version=seq)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if rowcount(result) != 1:
         await session.rollback()
         raise refusal(await load_card(session, card_id), actor, expired_before)
     return await load_card(session, card_id), seq
@@ -411,7 +410,7 @@ async def touch(db: Database, card_id: int, actor: Actor, now: datetime | None =
                                        QuestionCard.claimed_by == actor.name).values(claimed_at=now or utcnow())
         )
         await session.commit()
-    return bool(result.rowcount)
+    return bool(rowcount(result))
 
 
 async def expire_claims(db: Database, timeout: timedelta, now: datetime | None = None) -> list[Change]:
@@ -607,7 +606,7 @@ async def lease_reply(db: Database, row: ReplyOutbox, until: datetime) -> bool:
                                       ReplyOutbox.next_try == row.next_try).values(next_try=until)
         )
         await session.commit()
-    return result.rowcount == 1
+    return rowcount(result) == 1
 
 
 async def settle_reply(
@@ -715,11 +714,6 @@ async def chat_tail(db: Database, session_id: int, limit: int) -> list[StoredEve
     return list(reversed(rows))
 
 
-async def site_names(db: Database) -> dict[int, str]:
-    async with db.sessions() as session:
-        return {row.id: row.name for row in (await session.scalars(select(Site))).all()}
-
-
 async def outbox_rows(db: Database, card_id: int) -> list[ReplyOutbox]:
     async with db.sessions() as session:
         return list((await session.scalars(select(ReplyOutbox).where(ReplyOutbox.card_id == card_id)
@@ -736,7 +730,3 @@ async def unqueued_questions(db: Database, since: datetime, limit: int) -> list[
             .order_by(StoredEvent.id).limit(limit)
         )).all())
 
-
-async def segment_names(db: Database) -> dict[int, str]:
-    async with db.sessions() as session:
-        return {row.id: row.title for row in (await session.execute(select(Segment.id, Segment.title))).all()}

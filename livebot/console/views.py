@@ -7,38 +7,33 @@ import contextlib
 import logging
 import time
 from typing import Any
-from urllib.parse import urlsplit
 
 import aiohttp_jinja2
 import orjson
 from aiohttp import WSMsgType, web
-from sqlalchemy import select
 
 from livebot.appkeys import DATABASE
-from livebot.auth.access import csrf_exempt, roles
+from livebot.auth.access import roles
 from livebot.auth.identity import identity_of
-from livebot.chat.event import PLATFORM_LABELS
-from livebot.chat.models import StoredEvent
+from livebot.chat.api_internal import StoredEvent
 from livebot.console import store
 from livebot.console.hub import ConsoleClient
 from livebot.console.state import CONSOLE
-from livebot.schedule.models import LiveSession, SessionSite, Site
+from livebot.platforms import PLATFORM_LABELS
+from livebot.schedule import api_internal as schedule
 from livebot.storage.base import utcnow
 from livebot.web import sockets
+from livebot.web.origin import same_origin
 
 logger = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 
 WS_MAX_MESSAGE = 16 * 1024
 TOUCH_EVERY = 5.0
-DEMO_SINK_KEEP = 200
 
 
-async def listed_sessions(request: web.Request) -> list[LiveSession]:
-    async with request.app[DATABASE].sessions() as session:
-        rows = (await session.scalars(
-            select(LiveSession).where(LiveSession.status.in_(("live", "scheduled"))).order_by(LiveSession.planned_start)
-        )).all()
+async def listed_sessions(request: web.Request) -> list[schedule.LiveSession]:
+    rows = await schedule.sessions_with_status(request.app[DATABASE], ("live", "scheduled"))
     return sorted(rows, key=lambda s: (s.status != "live", s.planned_start))
 
 
@@ -54,20 +49,14 @@ async def landing(request: web.Request) -> web.StreamResponse:
 
 
 async def session_sites(request: web.Request, session_id: int) -> list[dict[str, Any]]:
-    async with request.app[DATABASE].sessions() as session:
-        rows = (await session.execute(
-            select(Site.id, Site.name).join(SessionSite, SessionSite.site_id == Site.id)
-            .where(SessionSite.session_id == session_id).order_by(Site.id)
-        )).all()
-    return [{"id": row.id, "name": row.name} for row in rows]
+    return [{"id": site.id, "name": site.name} for site in await schedule.session_sites(request.app[DATABASE], session_id)]
 
 
 @routes.get(r"/console/{session_id:\d+}")
 @roles("advisor")
 async def console_page(request: web.Request) -> web.Response:
     session_id = int(request.match_info["session_id"])
-    async with request.app[DATABASE].sessions() as session:
-        live = await session.get(LiveSession, session_id) if session_id else None
+    live = await schedule.find_session(request.app[DATABASE], session_id) if session_id else None
     if session_id and live is None:
         raise web.HTTPNotFound(text="没有这个场次")
     state = request.app[CONSOLE]
@@ -83,12 +72,6 @@ async def console_page(request: web.Request) -> web.Response:
     }
     context = {"title": live.title if live else "未分配场次的提问", "config_json": orjson.dumps(config).decode()}
     return aiohttp_jinja2.render_template("console/queue.html", request, context)
-
-
-def same_origin(request: web.Request) -> bool:
-    """Browsers send Origin on websocket upgrades: refuse pages of other sites (CSWSH)."""
-    origin = request.headers.get("Origin")
-    return origin is None or urlsplit(origin).netloc == request.host
 
 
 def chat_line(event: StoredEvent) -> dict[str, Any]:
@@ -165,29 +148,3 @@ async def handle_client_message(
                 and now - touched.get(card_id, 0) > TOUCH_EVERY):
             touched[card_id] = now
             await store.touch(request.app[DATABASE], card_id, actor)
-
-
-@routes.post("/demo/robot")
-@csrf_exempt
-async def demo_robot(request: web.Request) -> web.Response:
-    """The demo's stand-in for a WeCom group robot: records what would have been posted."""
-    sink = request.app[CONSOLE].demo_sink
-    if sink is None:
-        raise web.HTTPNotFound()
-    try:
-        body = await request.json()
-    except (ValueError, RecursionError):
-        return web.json_response({"errcode": 40001, "errmsg": "invalid json"})
-    sink.append({"at": utcnow().isoformat(), "body": body})
-    del sink[:-DEMO_SINK_KEEP]
-    return web.json_response({"errcode": 0, "errmsg": "ok"})
-
-
-@routes.get("/demo/robot")
-@roles("advisor", "producer")
-async def demo_robot_log(request: web.Request) -> web.Response:
-    """What the demo robot received, newest last."""
-    sink = request.app[CONSOLE].demo_sink
-    if sink is None:
-        raise web.HTTPNotFound()
-    return web.json_response({"messages": sink}, dumps=lambda obj: orjson.dumps(obj).decode())

@@ -58,6 +58,9 @@ def demo_config(base: Config | None, host: str | None, port: int | None, data_di
 def demo_app(base: Config | None, host: str | None, port: int | None, data_dir: str | None) -> tuple[Config, web.Application]:
     config = demo_config(base, host, port, data_dir)
     app = create_app(config)
+    from livebot.demo import console
+
+    console.add_robot(app)
 
     async def seed_ctx(app: web.Application) -> AsyncIterator[None]:
         lines: list[str] = []

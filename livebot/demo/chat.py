@@ -16,12 +16,11 @@ from aiohttp import web
 from sqlalchemy import func, select
 
 from livebot.appkeys import BUS, CONFIG, DATABASE
-from livebot.chat import wire
+from livebot.chat import transcript, wire
 from livebot.chat.keys import INGEST
 from livebot.chat.models import StoredEvent
-from livebot.demo import transcript
 from livebot.storage.base import utcnow
-from livebot.topics import SCHEDULE_CHANGED
+from livebot.topics import SCHEDULE_CHANGED, ScheduleChanged
 
 RELAY_SOURCE = "demo-relay"
 HISTORY_MINUTES = 5.0
@@ -29,7 +28,7 @@ HISTORY_MINUTES = 5.0
 
 async def seed(app: web.Application) -> list[str]:
     """Tell the router about the seeded session, backfill history (unless this is a restart), and say how to replay more."""
-    await app[BUS].publish(SCHEDULE_CHANGED, {"session_id": None, "reason": "demo seeded"})
+    await app[BUS].publish(SCHEDULE_CHANGED, ScheduleChanged(session_id=None, reason="demo seeded"))
     async with app[DATABASE].sessions() as session:
         kept = await session.scalar(select(func.count()).select_from(StoredEvent).where(StoredEvent.source == RELAY_SOURCE))
     if kept:

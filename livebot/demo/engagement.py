@@ -20,9 +20,9 @@ from aiohttp import web
 from sqlalchemy import insert, select
 
 from livebot.appkeys import CONFIG, DATABASE
+from livebot.chat import transcript
 from livebot.chat.models import StoredEvent
 from livebot.console.models import QuestionAsk, QuestionCard
-from livebot.demo import transcript
 from livebot.engagement.keys import REPORTER
 from livebot.faq.normalize import normalize
 from livebot.schedule.models import LiveSession

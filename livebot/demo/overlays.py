@@ -12,15 +12,17 @@ import itertools
 import logging
 import time
 from datetime import timedelta
+from typing import Any
 
 from aiohttp import web
 from sqlalchemy import select
 
 from livebot.appkeys import BUS, CONFIG, DATABASE
-from livebot.overlays import feeds, store
+from livebot.overlays import store
 from livebot.overlays.keys import OVERLAY_SERVICE
 from livebot.overlays.links import overlay_urls
 from livebot.overlays.scenes import SCENES
+from livebot.schedule import api_internal as schedule
 from livebot.schedule.models import LiveSession
 from livebot.storage.base import utcnow
 from livebot.topics import OVERLAY_CONTROL
@@ -48,9 +50,9 @@ async def seed(app: web.Application) -> list[str]:
     if live is None:
         return ["  叠加层 / overlays: 没有直播中的场次"]
     token = await store.rotate_token(db, live.id, BY)
-    sites = await feeds.session_sites(db, live.id)
+    sites = await schedule.session_sites(db, live.id)
     bus = app[BUS]
-    first = [{"type": "scene", "scene": "batch"}, {"type": "countdown", "title": "工厂车间直连",
+    first: list[dict[str, Any]] = [{"type": "scene", "scene": "batch"}, {"type": "countdown", "title": "工厂车间直连",
                                                     "ends_at": (utcnow() + timedelta(minutes=8)).isoformat()}]
     if sites:
         first.append({"type": "site", "site_id": sites[0].id})
@@ -69,13 +71,13 @@ async def drive(app: web.Application, session_id: int) -> None:
     service = app[OVERLAY_SERVICE]
     scenes = itertools.cycle(SCENE_CYCLE[1:] + SCENE_CYCLE[:1])
     questions = itertools.cycle(QUESTIONS)
-    sites = itertools.cycle([site.id for site in await feeds.session_sites(app[DATABASE], session_id)] or [None])
+    sites = itertools.cycle([site.id for site in await schedule.session_sites(app[DATABASE], session_id)] or [None])
     for round_number in itertools.count(1):
         await asyncio.sleep(SCENE_SECONDS)
         overlay = service.sessions.get(session_id)
         if overlay is None or (overlay.last_by != BY and time.monotonic() - overlay.last_command_at < QUIET_SECONDS):
             continue
-        commands = [{"type": "scene", "scene": next(scenes)}]
+        commands: list[dict[str, Any]] = [{"type": "scene", "scene": next(scenes)}]
         if round_number % 3 == 1:
             question, answer, asker, platform = next(questions)
             commands.append({"type": "featured", "question": question, "answer": answer, "asker": asker, "platform": platform})

@@ -18,11 +18,11 @@ from sqlalchemy import func, select
 
 from livebot.appkeys import CONFIG, DATABASE
 from livebot.schedule import live, store
-from livebot.schedule import lots as session_lots
 from livebot.schedule.api import feed_links
 from livebot.schedule.keys import CLOCK, RUNNER
 from livebot.schedule.models import Channel, LiveSession, SessionControl, SessionSite, Site
 from livebot.schedule.validate import SegmentInput
+from livebot.trace import api_internal as trace
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ async def seed(app: web.Application) -> list[str]:
 async def seed_live(app: web.Application, session: LiveSession, sites: dict[str, Site]) -> None:
     """Give the live session its run of show and start it at the first segment, in automatic mode."""
     db, now = app[DATABASE], app[CLOCK]()
-    lots = await session_lots.get(db, session.id)
+    lots = await trace.session_lots(db, session.id)
     segments = []
     for title, site, pip, scene, tags, points, shows_lot in LIVE_RUNDOWN:
         segments.append(await store.create_segment(db, session.id, SegmentInput(

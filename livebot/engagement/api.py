@@ -11,7 +11,7 @@ from livebot.auth import audit
 from livebot.auth.access import roles
 from livebot.auth.identity import identity_of
 from livebot.engagement import exports, store
-from livebot.engagement.keys import LIVE, REPORTER, SETTINGS
+from livebot.engagement.keys import ENGAGEMENT_SETTINGS, LIVE, REPORTER
 from livebot.engagement.live import live_snapshot
 from livebot.engagement.platform_totals import import_file
 from livebot.engagement.rebuild import rebuild
@@ -19,6 +19,7 @@ from livebot.engagement.report import iso
 from livebot.engagement.season import season
 from livebot.engagement.service import bool_param, date_param, ids_param, report_for, session_param
 from livebot.errors import ValidationError
+from livebot.schedule import api_internal as schedule
 from livebot.storage.base import utcnow
 from livebot.web.errors import json_dumps
 
@@ -67,8 +68,8 @@ async def regenerate(request: web.Request) -> web.Response:
 @roles("marketing")
 async def get_live(request: web.Request) -> web.Response:
     session_id = session_param(request)
-    await store.get_session(request.app[DATABASE], session_id)
-    return json(await live_snapshot(request.app[DATABASE], session_id, request.app[SETTINGS], utcnow()))
+    await schedule.get_session(request.app[DATABASE], session_id)
+    return json(await live_snapshot(request.app[DATABASE], session_id, request.app[ENGAGEMENT_SETTINGS], utcnow()))
 
 
 @routes.get(P + "/sessions/{session_id}/minutes")
@@ -76,7 +77,7 @@ async def get_live(request: web.Request) -> web.Response:
 async def get_minutes(request: web.Request) -> web.Response:
     """The stored minute rows (per platform, site and segment), without the per-user sets."""
     session_id = session_param(request)
-    await store.get_session(request.app[DATABASE], session_id)
+    await schedule.get_session(request.app[DATABASE], session_id)
     rows = await store.minute_rows(request.app[DATABASE], session_id, with_keys=False)
     return json({"session_id": session_id, "minutes": [
         {k: (iso(row[k]) if k in ("minute", "viewers_last_at") else row[k]) for k in ROW_FIELDS} for row in rows]})
@@ -119,7 +120,7 @@ async def get_season(request: web.Request) -> web.Response:
     theme = request.query.get("theme", "").strip()
     if len(theme) > 64:
         raise ValidationError("theme", "最多 64 个字符")
-    data = await season(request.app[DATABASE], request.app[SETTINGS], ids=ids_param(request.query.get("ids", "")),
+    data = await season(request.app[DATABASE], request.app[ENGAGEMENT_SETTINGS], ids=ids_param(request.query.get("ids", "")),
                         theme=theme or None, since=date_param(request, "since"), until=date_param(request, "until", end=True))
     return json(data)
 
@@ -133,5 +134,5 @@ async def post_platform_totals(request: web.Request) -> web.Response:
     name = request.query.get("filename", "")[:255] or "upload"
     identity = identity_of(request)
     found = await import_file(request.app[DATABASE], session_id, request.query.get("platform", ""), raw, name,
-                              identity.name if identity else "", request.app[SETTINGS].platform_columns)
+                              identity.name if identity else "", request.app[ENGAGEMENT_SETTINGS].platform_columns)
     return json({"session_id": session_id, "platform": found.platform, "rows": found.rows, "figures": found.values})

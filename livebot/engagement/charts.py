@@ -188,7 +188,8 @@ def line_chart(name: str, title: str, labels: Sequence[str], series: Sequence[Se
 
 
 def polyline(frame: Frame, labels: Sequence[str], s: Series, unit: str) -> list[str]:
-    parts, run = [], []
+    parts: list[str] = []
+    run: list[str] = []
     dash = ' stroke-dasharray="5 4"' if s.dashed else ""
     for index, value in enumerate([*s.values, None]):
         if value is None:

@@ -57,7 +57,7 @@ class EventFacts(NamedTuple):
     platform: str
     kind: str
     user_id: str
-    count: int | None
+    amount: int | None  # likes or gifts in the event (``count`` would shadow tuple.count)
     value: int | None
     viewers: int | None
     hidden: bool
@@ -138,9 +138,9 @@ class Bucket:
             if user:
                 self.chatter_keys.add(user)
         elif kind == "like":
-            self.likes += positive_or_one(event.count)
+            self.likes += positive_or_one(event.amount)
         elif kind == "gift":
-            self.gifts += positive_or_one(event.count)
+            self.gifts += positive_or_one(event.amount)
             self.gift_value += max(event.value or 0, 0)
         elif kind == "follow":
             self.follows += 1

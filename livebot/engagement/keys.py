@@ -11,6 +11,6 @@ if TYPE_CHECKING:
     from livebot.engagement.postsession import Reporter
     from livebot.engagement.settings import EngagementSettings
 
-SETTINGS: web.AppKey[EngagementSettings] = web.AppKey("engagement_settings")
-LIVE: web.AppKey[LiveFigures] = web.AppKey("engagement_live")
-REPORTER: web.AppKey[Reporter] = web.AppKey("engagement_reporter")
+ENGAGEMENT_SETTINGS: web.AppKey[EngagementSettings] = web.AppKey("engagement.settings")
+LIVE: web.AppKey[LiveFigures] = web.AppKey("engagement.live")
+REPORTER: web.AppKey[Reporter] = web.AppKey("engagement.reporter")

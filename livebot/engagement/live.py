@@ -30,16 +30,16 @@ from sqlalchemy import distinct, select
 from livebot.bus.base import Bus, Message
 from livebot.engagement import store
 from livebot.engagement.attribution import Attributor
-from livebot.engagement.errors import UnknownSession
 from livebot.engagement.figures import MINUTE, minute_of
 from livebot.engagement.metrics import EngagementMetrics
 from livebot.engagement.rebuild import POSTGRES_LOOKBACK, Folder, OpenMinute, is_open, rebuild, recompute
 from livebot.engagement.report import viewer_series
 from livebot.engagement.settings import EngagementSettings
 from livebot.engagement.store import AskWatermark
+from livebot.schedule.api_internal import UnknownSession
 from livebot.storage.base import utcnow
 from livebot.storage.engine import Database
-from livebot.topics import engagement_topic
+from livebot.topics import ChatStored, engagement_topic, read_chat_enriched, read_chat_stored
 
 logger = logging.getLogger(__name__)
 
@@ -107,17 +107,17 @@ class LiveFigures:
         events: Counter[tuple[str, str]] = Counter()
         likes: Counter[str] = Counter()
         gifts: Counter[str] = Counter()
-        for message in messages:
-            platform = str(message.get("platform") or "other")[:16]
-            kind = str(message.get("kind") or "other")[:16]
+        stored = [message for raw in messages if (message := read_chat_stored(raw)) is not None]
+        for message in stored:
+            platform, kind = (message["platform"] or "other")[:16], (message["kind"] or "other")[:16]
             events[platform, kind] += 1
             if kind == "like":
-                count = message.get("count")
-                likes[platform] += count if isinstance(count, int) and count > 0 else 1
-            elif kind == "gift" and isinstance(message.get("value"), int) and message["value"] > 0:
-                gifts[platform] += message["value"]
-            elif kind == "viewers" and isinstance(message.get("viewers"), int) and message["viewers"] >= 0:
-                self.metrics.viewers.labels(platform).set(message["viewers"])
+                count = message["count"]
+                likes[platform] += count if count is not None and count > 0 else 1
+            elif kind == "gift" and (value := message["value"]) is not None and value > 0:
+                gifts[platform] += value
+            elif kind == "viewers" and (viewers := message["viewers"]) is not None and viewers >= 0:
+                self.metrics.viewers.labels(platform).set(viewers)
             self.mark(message)
         for (platform, kind), n in events.items():
             self.metrics.events.labels(platform, kind).inc(n)
@@ -125,13 +125,13 @@ class LiveFigures:
             self.metrics.likes.labels(platform).inc(n)
         for platform, n in gifts.items():
             self.metrics.gift_value.labels(platform).inc(n)
-        self.count_unread(messages)
+        self.count_unread(stored)
 
-    def count_unread(self, messages: list[Message]) -> None:
+    def count_unread(self, messages: list[ChatStored]) -> None:
         """Busy sessions get their open minutes absorbed between flushes, every ``ABSORB_EVENTS`` events."""
         for message in messages:
-            session_id = session_of(message)
-            if session_id is not None:
+            session_id = message["session_id"]
+            if session_id is not None and session_id > 0:
                 self.unread[session_id] += 1
         busy = [s for s, n in self.unread.items() if n >= ABSORB_EVENTS and s in self.attributors]
         if busy and (self.absorbing is None or self.absorbing.done()):
@@ -141,11 +141,13 @@ class LiveFigures:
 
     async def on_enriched(self, message: Message) -> None:
         """Sentiment arrived for a stored comment: its minute changes again."""
-        self.mark(message)
+        await self.on_enriched_batch([message])
 
     async def on_enriched_batch(self, messages: list[Message]) -> None:
-        for message in messages:
-            self.mark(message)
+        for raw in messages:
+            message = read_chat_enriched(raw)
+            if message is not None:
+                self.mark(message)
 
     async def on_schedule(self, message: Message) -> None:
         """A switch or status change: look at the session's timeline on the next flush."""
@@ -153,22 +155,22 @@ class LiveFigures:
         if session_id is not None:
             self.seen[session_id] = time.monotonic()
 
-    def mark(self, message: Message) -> None:
-        session_id = session_of(message)
-        if session_id is None:
+    def mark(self, message: ChatStored) -> None:
+        session_id = message["session_id"]
+        if session_id is None or session_id <= 0:
             return
-        raw = message.get("ts")
-        utc = isinstance(raw, str) and raw.endswith("+00:00") and len(raw) > 16 and raw[16] == ":"
-        minute = self.minutes.get(raw[:16]) if utc else None
+        raw = message["ts"]
+        key = raw[:16] if raw.endswith("+00:00") and len(raw) > 16 and raw[16] == ":" else None
+        minute = self.minutes.get(key) if key else None
         if minute is None:
             ts = parse_ts(raw)
             if ts is None:
                 return
             minute = minute_of(ts)
-            if utc:
+            if key:
                 if len(self.minutes) > 1024:
                     self.minutes.clear()
-                self.minutes[raw[:16]] = minute  # "YYYY-MM-DDTHH:MM" of a UTC time names its minute
+                self.minutes[key] = minute  # "YYYY-MM-DDTHH:MM" of a UTC time names its minute
         self.dirty[session_id].add(minute)
         self.seen[session_id] = time.monotonic()
 
@@ -199,7 +201,7 @@ class LiveFigures:
 
     def forget(self, session_id: int) -> None:
         for table in (self.dirty, self.seen, self.attributors, self.marks, self.published, self.open_minutes, self.unread):
-            table.pop(session_id, None)  # type: ignore[attr-defined]
+            table.pop(session_id, None)
 
     async def flush_session(self, session_id: int, is_live: bool = False) -> int:
         attributor = await store.attributor(self.db, session_id)

@@ -1,17 +1,9 @@
-"""Chinese names marketing reads: platforms, figures, and each figure's definition (the help)."""
+"""Chinese names marketing reads: figures and each figure's definition (the help); platforms are in livebot.platforms."""
 
 from __future__ import annotations
 
-PLATFORM_NAMES = {
-    "douyin": "抖音", "kuaishou": "快手", "channels": "视频号", "bilibili": "B站", "taobao": "淘宝直播",
-    "wecom": "企业微信群", "web": "网页", "other": "其他",
-}
 NOT_ON_AIR = "未在播（开播前/结束后）"
 NO_SITE = "未指定站点"
-
-
-def platform_name(platform: str) -> str:
-    return PLATFORM_NAMES.get(platform, platform)
 
 
 GLOSSARY: tuple[tuple[str, str, str], ...] = (

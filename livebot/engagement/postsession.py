@@ -16,16 +16,17 @@ from typing import Any
 import aiohttp
 from sqlalchemy import update
 
+from livebot.background import TaskSet
 from livebot.bus.base import Message
 from livebot.compliance.service import Guard
 from livebot.engagement import store
-from livebot.engagement.errors import UnknownSession
 from livebot.engagement.metrics import EngagementMetrics
 from livebot.engagement.models import EngagementReport
 from livebot.engagement.rebuild import rebuild
 from livebot.engagement.report import build_report
 from livebot.engagement.robot import send_all, summary_markdown
 from livebot.engagement.settings import EngagementSettings
+from livebot.schedule.api_internal import UnknownSession
 from livebot.storage.base import utcnow
 from livebot.storage.engine import Database
 
@@ -42,7 +43,7 @@ class Reporter:
         self.db, self.settings, self.metrics, self.base_url = db, settings, metrics, base_url
         self.lock = lock or (lambda _session_id: asyncio.Lock())
         self.http: aiohttp.ClientSession | None = None
-        self.tasks: set[asyncio.Task[Any]] = set()
+        self.tasks = TaskSet("engagement")
         self.guard: Guard | None = None
         """The compliance guard: a summary with a blocked or warned claim is held, not posted."""
 
@@ -53,9 +54,7 @@ class Reporter:
         session_id = message.get("session_id")
         if not isinstance(session_id, int) or isinstance(session_id, bool):
             return
-        task = asyncio.get_running_loop().create_task(self.after_end(session_id), name=f"engagement:report:{session_id}")
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        self.tasks.spawn(self.after_end(session_id), f"report:{session_id}")
 
     async def after_end(self, session_id: int) -> None:
         try:
@@ -68,8 +67,7 @@ class Reporter:
 
     async def drained(self) -> None:
         """Wait for the reports being generated now (tests, shutdown)."""
-        while self.tasks:
-            await asyncio.gather(*list(self.tasks), return_exceptions=True)
+        await self.tasks.drained()
 
     async def generate(self, session_id: int, trigger: str, send: bool = False) -> dict[str, Any]:
         """Rebuild, build and store the report of a session; send the summary when asked and configured."""
@@ -117,9 +115,6 @@ class Reporter:
             await self.after_end(session_id)
 
     async def close(self) -> None:
-        for task in list(self.tasks):
-            task.cancel()
-        if self.tasks:
-            await asyncio.gather(*self.tasks, return_exceptions=True)
+        await self.tasks.stop()
         if self.http is not None:
             await self.http.close()

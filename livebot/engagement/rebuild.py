@@ -31,6 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from livebot.engagement import store
 from livebot.engagement.attribution import Attributor
 from livebot.engagement.figures import MINUTE, AskFacts, Bucket, EventFacts, Key, fold, fold_sentiment, minute_of, row_of
+from livebot.schedule import api_internal as schedule
 from livebot.storage.base import utcnow
 from livebot.storage.engine import Database
 
@@ -96,7 +97,7 @@ class RebuildResult:
 
 async def rebuild(db: Database, session_id: int) -> RebuildResult:
     """Replace every minute row of a session with figures recomputed from its stored events."""
-    await store.get_session(db, session_id)
+    await schedule.get_session(db, session_id)
     folder = Folder(await store.attributor(db, session_id))
     async for batch in store.stream_events(db, session_id):
         await asyncio.to_thread(folder.add_rows, batch)  # CPU work off the event loop

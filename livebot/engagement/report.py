@@ -22,9 +22,10 @@ from livebot.engagement.advisors import advisor_rows
 from livebot.engagement.attribution import Attributor
 from livebot.engagement.figures import MINUTE, minute_of, nearest_rank
 from livebot.engagement.keywords import keywords
-from livebot.engagement.names import NO_SITE, NOT_ON_AIR, platform_name
+from livebot.engagement.names import NO_SITE, NOT_ON_AIR
 from livebot.engagement.settings import EngagementSettings
-from livebot.schedule.models import LiveSession
+from livebot.platforms import platform_label
+from livebot.schedule import api_internal as schedule
 from livebot.storage.base import utcnow
 from livebot.storage.engine import Database
 from livebot.trace.scans import session_scans
@@ -165,8 +166,8 @@ def viewer_series(rows: Sequence[Mapping[str, Any]], minutes: Sequence[datetime]
 def viewer_figures(viewers: Viewers, indexes: Sequence[int], minutes: Sequence[datetime], zone: ZoneInfo,
                    with_date: bool) -> dict[str, Any]:
     """Peak, peak time, average, latest and watched minutes over some minutes of the span."""
-    last = [(i, viewers.last[i]) for i in indexes if viewers.last[i] is not None]
-    peak = [(i, viewers.peak[i]) for i in indexes if viewers.peak[i] is not None]
+    last = [(i, value) for i in indexes if (value := viewers.last[i]) is not None]
+    peak = [(i, value) for i in indexes if (value := viewers.peak[i]) is not None]
     if not last:
         return {"viewers_peak": None, "peak_at": None, "peak_label": "", "viewers_avg": None, "viewers_latest": None,
                 "viewers_start": None, "watched_minutes": 0}
@@ -183,7 +184,7 @@ def viewer_figures(viewers: Viewers, indexes: Sequence[int], minutes: Sequence[d
 # ───────────── the span, bands and switches ─────────────
 
 
-def span_minutes(session: LiveSession, rows: Sequence[Mapping[str, Any]], now: datetime) -> list[datetime]:
+def span_minutes(session: schedule.LiveSession, rows: Sequence[Mapping[str, Any]], now: datetime) -> list[datetime]:
     """Every minute from the show's start (or first figure) to its end (or last figure, or now if live)."""
     starts = [minute_of(session.started_at)] if session.started_at else []
     ends = [minute_of(session.ended_at)] if session.ended_at else []
@@ -311,7 +312,7 @@ def detail(rows: Sequence[Mapping[str, Any]], ctx: Context, with_date: bool) -> 
         figures = totals([row]).figures()
         out.append({
             "minute": iso(row["minute"]), "label": local_label(row["minute"], ctx.zone, with_date),
-            "platform": row["platform"], "platform_name": platform_name(row["platform"]),
+            "platform": row["platform"], "platform_name": platform_label(row["platform"]),
             "site_id": row["site_id"], "site": ctx.site(row["site_id"]), "segment_id": row["segment_id"],
             "segment": ctx.segment(row["segment_id"]), "viewers_latest": row["viewers_last"],
             "viewers_peak": row["viewers_peak"], **minute_columns(figures),
@@ -332,7 +333,7 @@ def platform_table(rows: Sequence[Mapping[str, Any]], viewers: Viewers, total_co
         figures = totals(group).figures()
         series = [v for v in viewers.by_platform.get(platform, []) if v is not None]
         out.append({
-            "platform": platform, "name": platform_name(platform), **figures,
+            "platform": platform, "name": platform_label(platform), **figures,
             "comment_share": share(figures["comments"], total_comments),
             "viewers_peak": viewers.platform_peak.get(platform), "viewers_latest": series[-1] if series else None,
             "viewers_avg": round(sum(series) / len(series), 1) if series else None,
@@ -361,7 +362,7 @@ def on_air_table(rows: Sequence[Mapping[str, Any]], viewers: Viewers, minutes: S
     return out
 
 
-def compose(session: LiveSession, rows: Sequence[Mapping[str, Any]], ctx: Context, now: datetime,
+def compose(session: schedule.LiveSession, rows: Sequence[Mapping[str, Any]], ctx: Context, now: datetime,
             conversation: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The whole report as a JSON-ready dict."""
     minutes = span_minutes(session, rows, now)
@@ -389,7 +390,7 @@ def compose(session: LiveSession, rows: Sequence[Mapping[str, Any]], ctx: Contex
     }
 
 
-def session_info(session: LiveSession, zone: ZoneInfo) -> dict[str, Any]:
+def session_info(session: schedule.LiveSession, zone: ZoneInfo) -> dict[str, Any]:
     start = session.started_at or session.planned_start
     end = session.ended_at or (None if session.status == "live" else session.planned_end)
     return {
@@ -405,16 +406,16 @@ def session_info(session: LiveSession, zone: ZoneInfo) -> dict[str, Any]:
 # ───────────── gathering inputs ─────────────
 
 
-async def context(db: Database, session: LiveSession) -> Context:
+async def context(db: Database, session: schedule.LiveSession) -> Context:
     segs = await store.segments(db, session.id)
     return Context(
         zone=zone_of(session.timezone), segment_titles={s.id: s.title for s in segs},
-        site_names=await store.site_names(db), attributor=await store.attributor(db, session.id),
+        site_names=await schedule.site_names(db), attributor=await store.attributor(db, session.id),
         marks=await store.timeline_marks(db, session.id),
     )
 
 
-async def conversation(db: Database, session: LiveSession, settings: EngagementSettings, zone: ZoneInfo) -> dict[str, Any]:
+async def conversation(db: Database, session: schedule.LiveSession, settings: EngagementSettings, zone: ZoneInfo) -> dict[str, Any]:
     """Keywords, FAQ entries asked, unanswered questions, most-repeated comments, top commenters."""
     top = settings.top_n
     texts = await store.comment_texts(db, session.id, settings.keyword_texts_limit)
@@ -428,9 +429,9 @@ async def conversation(db: Database, session: LiveSession, settings: EngagementS
         "faq": (await store.faq_asked(db, session.id))[:top],
         "unanswered": [{**card, "first_asked_at": iso(card["first_asked_at"]),
                         "label": local_label(card["first_asked_at"], zone),
-                        "platform_names": [platform_name(p) for p in card["platforms"]]} for card in open_cards],
+                        "platform_names": [platform_label(p) for p in card["platforms"]]} for card in open_cards],
         "unanswered_cards": await store.unanswered_count(db, session.id),
-        "top_comments": [{"text": text, "sent": sent, "platforms": [platform_name(p) for p in platforms.get(text, [])]}
+        "top_comments": [{"text": text, "sent": sent, "platforms": [platform_label(p) for p in platforms.get(text, [])]}
                          for text, sent in repeated],
         "top_commenters": commenters_shown(commenters, settings.anonymize_users),
         "anonymized": settings.anonymize_users,
@@ -442,8 +443,8 @@ def commenters_shown(commenters: Sequence[Mapping[str, Any]], anonymize: bool) -
     """Names only where marketing needs them; never user ids; anonymised on request."""
     out = []
     for rank, c in enumerate(commenters, start=1):
-        name = f"{platform_name(c['platform'])}观众 {rank}" if anonymize else (c["name"] or "（无昵称）")
-        out.append({"rank": rank, "name": name, "platform": platform_name(c["platform"]), "comments": c["comments"]})
+        name = f"{platform_label(c['platform'])}观众 {rank}" if anonymize else (c["name"] or "（无昵称）")
+        out.append({"rank": rank, "name": name, "platform": platform_label(c["platform"]), "comments": c["comments"]})
     return out
 
 
@@ -468,7 +469,7 @@ async def build_report(db: Database, session_id: int, settings: EngagementSettin
                        now: datetime | None = None) -> dict[str, Any]:
     """The report of one session from its stored minute rows (and the conversation when ``topics``)."""
     now = now or utcnow()
-    session = await store.get_session(db, session_id)
+    session = await schedule.get_session(db, session_id)
     rows = await store.minute_rows(db, session_id)
     ctx = await context(db, session)
     talk = await conversation(db, session, settings, ctx.zone) if topics else None

@@ -9,6 +9,8 @@ from typing import Any
 
 import aiohttp
 
+from livebot.platforms import wecom_robot
+
 logger = logging.getLogger(__name__)
 
 MAX_BYTES = 4096
@@ -64,24 +66,12 @@ def summary_markdown(report: Mapping[str, Any], url: str) -> str:
     return content
 
 
-def robot_body(content: str) -> dict[str, Any]:
-    return {"msgtype": "markdown", "markdown": {"content": content}}
-
-
 async def post_markdown(http: aiohttp.ClientSession, url: str, content: str, timeout: float) -> str:
-    """POST to one robot; '' when WeCom took it, else the reason."""
-    where = url.split("?", 1)[0]
-    try:
-        async with http.post(url, json=robot_body(content), timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
-            body = await resp.json(content_type=None)
-    except (aiohttp.ClientError, TimeoutError, ValueError) as err:
-        logger.warning("engagement robot=%s failed: %s", where, err)
-        return f"{where}: {type(err).__name__}"
-    if resp.status != 200 or not isinstance(body, dict) or body.get("errcode", 0) != 0:
-        logger.warning("engagement robot=%s refused: status=%s body=%s", where, resp.status, body)
-        errmsg = body.get("errmsg", "") if isinstance(body, dict) else ""
-        return f"{where}: HTTP {resp.status} {str(errmsg)[:100]}"
-    return ""
+    """POST to one robot; '' when WeCom took it, else the reason (with the URL redacted)."""
+    answer = await wecom_robot.post(http, url, wecom_robot.markdown_message(content), timeout)
+    if not answer.ok:
+        logger.warning("engagement robot refused or failed: %s", answer.reason)
+    return answer.reason
 
 
 async def send_all(http: aiohttp.ClientSession, urls: Sequence[str], content: str, timeout: float) -> list[str]:

@@ -11,7 +11,7 @@ from typing import Any
 from livebot.engagement import store
 from livebot.engagement.report import build_report, iso, zone_of
 from livebot.engagement.settings import EngagementSettings
-from livebot.schedule.models import LiveSession
+from livebot.schedule import api_internal as schedule
 from livebot.storage.engine import Database
 
 METRICS: dict[str, tuple[str, bool]] = {
@@ -30,7 +30,7 @@ METRICS: dict[str, tuple[str, bool]] = {
 MAX_SESSIONS = 200
 
 
-async def session_summaries(db: Database, sessions: Sequence[LiveSession], settings: EngagementSettings) -> list[dict[str, Any]]:
+async def session_summaries(db: Database, sessions: Sequence[schedule.LiveSession], settings: EngagementSettings) -> list[dict[str, Any]]:
     """Stored report summaries where a session has one, otherwise figures computed from its rows."""
     stored = await store.report_summaries(db, [s.id for s in sessions if s.status == "ended"])
     out = []
@@ -55,7 +55,7 @@ def theme_table(items: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     for theme, summaries in sorted(groups.items()):
         row: dict[str, Any] = {"theme": theme, "sessions": len(summaries)}
         for key in METRICS:
-            values = [s.get(key) for s in summaries if s.get(key) is not None]
+            values = [value for s in summaries if (value := s.get(key)) is not None]
             row[key] = round(statistics.fmean(values), 2) if values else None
         questions = sum(s.get("questions") or 0 for s in summaries)
         labelled = sum((s.get("positive") or 0) + (s.get("neutral") or 0) + (s.get("negative") or 0) for s in summaries)
@@ -78,7 +78,7 @@ def best_of(rows: Sequence[Mapping[str, Any]], metric: str) -> Any:
 async def season(db: Database, settings: EngagementSettings, *, ids: Sequence[int] = (), theme: str | None = None,
                  since: datetime | None = None, until: datetime | None = None) -> dict[str, Any]:
     if ids:
-        sessions = [await store.get_session(db, i) for i in dict.fromkeys(ids)]
+        sessions = [await schedule.get_session(db, i) for i in dict.fromkeys(ids)]
     else:
         # ended shows only: a show still running would pull its theme's averages down
         sessions = (await store.list_sessions(db, ("ended",), theme, since, until))[:MAX_SESSIONS]

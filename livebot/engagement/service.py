@@ -11,9 +11,10 @@ from aiohttp import web
 
 from livebot.appkeys import DATABASE
 from livebot.engagement import store
-from livebot.engagement.keys import SETTINGS
+from livebot.engagement.keys import ENGAGEMENT_SETTINGS
 from livebot.engagement.report import build_report, zone_of
 from livebot.errors import ValidationError
+from livebot.schedule import api_internal as schedule
 from livebot.storage.base import utcnow
 
 MAX_ID = 2**63 - 1
@@ -60,12 +61,12 @@ def bool_param(request: web.Request, name: str) -> bool:
 async def report_for(app: web.Application, session_id: int, fresh: bool = False) -> tuple[dict[str, Any], datetime | None]:
     """An ended session's stored report (unless ``fresh``), else one built now; with its storing time."""
     db = app[DATABASE]
-    session = await store.get_session(db, session_id)
+    session = await schedule.get_session(db, session_id)
     if not fresh and session.status == "ended":
         stored = await store.get_report(db, session_id)
         if stored is not None and stored.data:
             return stored.data, stored.generated_at
-    return await build_report(db, session_id, app[SETTINGS]), None
+    return await build_report(db, session_id, app[ENGAGEMENT_SETTINGS]), None
 
 
 class PanelCache:
@@ -78,9 +79,9 @@ class PanelCache:
         hit = self.items.get(session_id)
         if hit is not None and time.monotonic() - hit[0] < PANEL_TTL:
             return hit[1]
-        report = await build_report(app[DATABASE], session_id, app[SETTINGS], topics=False, now=utcnow())
+        report = await build_report(app[DATABASE], session_id, app[ENGAGEMENT_SETTINGS], topics=False, now=utcnow())
         self.items[session_id] = (time.monotonic(), report)
         return report
 
 
-PANELS: web.AppKey[PanelCache] = web.AppKey("engagement_panels")
+PANELS: web.AppKey[PanelCache] = web.AppKey("engagement.panels")

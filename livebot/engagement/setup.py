@@ -13,7 +13,7 @@ from livebot.appkeys import API_DOC, BUS, CONFIG, DATABASE, REGISTRY
 from livebot.background import stop_tasks
 from livebot.compliance.service import GUARD
 from livebot.engagement import api, apidoc, views
-from livebot.engagement.keys import LIVE, REPORTER, SETTINGS
+from livebot.engagement.keys import ENGAGEMENT_SETTINGS, LIVE, REPORTER
 from livebot.engagement.live import LiveFigures
 from livebot.engagement.metrics import EngagementMetrics
 from livebot.engagement.postsession import Reporter
@@ -27,7 +27,7 @@ QUEUE_SIZE = 50_000
 
 
 def setup(app: web.Application) -> None:
-    app[SETTINGS] = app[CONFIG].section("engagement", EngagementSettings)
+    app[ENGAGEMENT_SETTINGS] = app[CONFIG].section("engagement", EngagementSettings)
     app[PANELS] = PanelCache()
     app.add_routes(views.routes)
     app.add_routes(api.routes)
@@ -36,7 +36,7 @@ def setup(app: web.Application) -> None:
 
 
 async def engagement_ctx(app: web.Application) -> AsyncIterator[None]:
-    settings, db, bus = app[SETTINGS], app[DATABASE], app[BUS]
+    settings, db, bus = app[ENGAGEMENT_SETTINGS], app[DATABASE], app[BUS]
     metrics = EngagementMetrics(app[REGISTRY])
     live = LiveFigures(db, bus, settings, metrics)
     reporter = Reporter(db, settings, metrics, lambda: app[CONFIG].server.base_url, live.session_lock)

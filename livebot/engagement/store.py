@@ -16,14 +16,14 @@ import orjson
 from sqlalchemy import Connection, String, Text, and_, case, cast, delete, func, insert, or_, select, type_coerce, update
 from sqlalchemy.exc import IntegrityError
 
-from livebot.chat.models import StoredEvent
-from livebot.console.models import QuestionAsk, QuestionCard
+from livebot.chat.api_internal import StoredEvent
+from livebot.console.api_internal import QuestionAsk, QuestionCard
 from livebot.engagement.attribution import Attributor, change_of
-from livebot.engagement.errors import UnknownSession
 from livebot.engagement.figures import MINUTE, AskFacts, EventFacts
 from livebot.engagement.models import EngagementMinute, EngagementReport, PlatformTotal
-from livebot.faq.models import FaqEntryRow
-from livebot.schedule.models import LiveSession, Segment, Site, TimelineEntry
+from livebot.faq.api_internal import FaqEntryRow
+from livebot.schedule import api_internal as schedule
+from livebot.schedule.api_internal import LiveSession, Segment, TimelineEntry
 from livebot.storage.base import utcnow
 from livebot.storage.engine import Database
 
@@ -49,14 +49,6 @@ KNOWN_FLAGS: dict[str, tuple[str, ...]] = {}
 
 
 # ───────────── sessions and the schedule ─────────────
-
-
-async def get_session(db: Database, session_id: int) -> LiveSession:
-    async with db.sessions() as s:
-        row = await s.get(LiveSession, session_id)
-    if row is None:
-        raise UnknownSession(f"没有编号为 {session_id} 的场次")
-    return row
 
 
 async def list_sessions(db: Database, statuses: Sequence[str] = ("live", "ended"), theme: str | None = None,
@@ -103,11 +95,6 @@ async def segments(db: Database, session_id: int) -> list[SegmentInfo]:
         Segment.session_id == session_id).order_by(Segment.position, Segment.id)
     async with db.engine.connect() as conn:
         return [SegmentInfo(r.id, r.title, r.position, r.site_id) for r in await conn.execute(query)]
-
-
-async def site_names(db: Database) -> dict[int, str]:
-    async with db.engine.connect() as conn:
-        return {r.id: r.name for r in await conn.execute(select(Site.id, Site.name))}
 
 
 async def timeline_marks(db: Database, session_id: int) -> list[dict[str, Any]]:
@@ -444,7 +431,7 @@ def recent(minutes: int) -> datetime:
 async def save_platform_totals(db: Database, session_id: int, totals: Sequence[tuple[str, dict[str, int], int]],
                                source_name: str, imported_by: str) -> None:
     """Replace the session's figures of each given platform, all in one transaction."""
-    await get_session(db, session_id)
+    await schedule.get_session(db, session_id)
     now = utcnow()
     async with db.sessions() as session:
         for platform, figures, rows in totals:

@@ -15,7 +15,7 @@ from livebot.console.public import card_lines
 from livebot.engagement import store
 from livebot.engagement.advisors import advisor_rows
 from livebot.engagement.charts import hbars
-from livebot.engagement.keys import REPORTER, SETTINGS
+from livebot.engagement.keys import ENGAGEMENT_SETTINGS, REPORTER
 from livebot.engagement.live import live_snapshot
 from livebot.engagement.names import GLOSSARY
 from livebot.engagement.report import zone_of
@@ -66,7 +66,7 @@ async def session_report(request: web.Request) -> web.Response:
     return aiohttp_jinja2.render_template("engagement/session.html", request, {
         "report": report, "charts": report_charts(report), "glossary": GLOSSARY, "status_names": STATUS_NAMES,
         "stored": stored_at.astimezone(zone).strftime("%Y-%m-%d %H:%M") if stored_at else "",
-        "robots": bool(request.app[SETTINGS].report_robot_urls), "notice": NOTICES.get(request.query.get("notice", ""), ""),
+        "robots": bool(request.app[ENGAGEMENT_SETTINGS].report_robot_urls), "notice": NOTICES.get(request.query.get("notice", ""), ""),
         "drill_down": True,
     })
 
@@ -129,12 +129,12 @@ async def panel_context(request: web.Request, session_id: int) -> dict[str, Any]
     app = request.app
     report = await app[PANELS].get(app, session_id)
     now = utcnow()
-    snapshot = await live_snapshot(app[DATABASE], session_id, app[SETTINGS], now)
+    snapshot = await live_snapshot(app[DATABASE], session_id, app[ENGAGEMENT_SETTINGS], now)
     zone = zone_of(report["session"]["timezone"])
     return {"report": report, "charts": report_charts(report, topics=False), "live": snapshot, "glossary": GLOSSARY,
             "status_names": STATUS_NAMES, "updated": now.astimezone(zone).strftime("%H:%M:%S"),
-            "window": app[SETTINGS].sentiment_window_minutes,
-            "interval_ms": int(min(max(app[SETTINGS].flush_seconds, 1.0), 60.0) * 1000)}
+            "window": app[ENGAGEMENT_SETTINGS].sentiment_window_minutes,
+            "interval_ms": int(min(max(app[ENGAGEMENT_SETTINGS].flush_seconds, 1.0), 60.0) * 1000)}
 
 
 @routes.get("/reports/compare")
@@ -146,7 +146,7 @@ async def compare(request: web.Request) -> web.Response:
     if metric not in METRICS:
         raise ValidationError("metric", f"应为 {', '.join(METRICS)} 之一")
     since, until = date_param(request, "since"), date_param(request, "until", end=True)
-    data = await season(request.app[DATABASE], request.app[SETTINGS], ids=ids, theme=theme, since=since, until=until)
+    data = await season(request.app[DATABASE], request.app[ENGAGEMENT_SETTINGS], ids=ids, theme=theme, since=since, until=until)
     themes = sorted({s.theme for s in await store.list_sessions(request.app[DATABASE], ("live", "ended")) if s.theme})
     name = METRICS[metric][0]
     theme_chart = hbars("themes", f"各主题平均{name}", [

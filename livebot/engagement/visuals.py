@@ -19,7 +19,7 @@ from livebot.engagement.charts import (
     line_chart,
     stacked_bars,
 )
-from livebot.engagement.names import platform_name
+from livebot.platforms import platform_label
 
 HALF = 640
 """Width of the charts shown two to a row."""
@@ -47,7 +47,7 @@ def viewers_chart(report: Mapping[str, Any]) -> Markup:
     minutes = report.get("minutes") or []
     series = [Series("总在线", [m["viewers"] for m in minutes], SERIES_COLORS[0])]
     for platform, values in (report.get("viewers_by_platform") or {}).items():
-        series.append(Series(platform_name(platform), values, PLATFORM_COLORS.get(platform, "#888"), dashed=True))
+        series.append(Series(platform_label(platform), values, PLATFORM_COLORS.get(platform, "#888"), dashed=True))
     return line_chart("viewers", "在线人数（按分钟，底色为段落，竖线为站点切换）", labels_of(report), series,
                       bands=chart_bands(report), markers=chart_markers(report), unit=" 人")
 
@@ -61,7 +61,7 @@ def comments_chart(report: Mapping[str, Any]) -> Markup:
         i = index.get(row["minute"])
         if i is not None:
             values[i] = (values[i] or 0) + row["comments"]
-    series = [Series(platform_name(p), v, PLATFORM_COLORS.get(p, "#888")) for p, v in sorted(per_platform.items())]
+    series = [Series(platform_label(p), v, PLATFORM_COLORS.get(p, "#888")) for p, v in sorted(per_platform.items())]
     return stacked_bars("comments", "每分钟评论数（按平台）", labels, series, bands=chart_bands(report),
                         markers=chart_markers(report), unit=" 条")
 

@@ -45,7 +45,7 @@ def features(candidate: Candidate) -> tuple[float, ...]:
 def training_rows(entries: Sequence[FaqEntry], cases: Iterable[Mapping[str, Any]]) -> list[tuple[tuple[float, ...], int]]:
     """(features, label) for the top candidates of every case."""
     ranker = Ranker(FaqIndex(entries, default_tokenizer()))
-    rows = []
+    rows: list[tuple[tuple[float, ...], int]] = []
     for case in cases:
         analysis = ranker.index.analyze(str(case["text"]))
         if not detect_question(analysis.text).is_question:
@@ -64,7 +64,7 @@ def leave_one_out_rows(entries: Sequence[FaqEntry]) -> list[tuple[tuple[float, .
     the near-misses ranked above or beside them) to the few labelled dev cases.
     """
     tokenizer = default_tokenizer()
-    rows = []
+    rows: list[tuple[tuple[float, ...], int]] = []
     for position, entry in enumerate(entries):
         for alias in entry.aliases:
             reduced = list(entries)

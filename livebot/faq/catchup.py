@@ -18,12 +18,14 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
+from typing import cast
 
 from livebot.bus.base import Message
-from livebot.chat import store
-from livebot.chat.models import StoredEvent
+from livebot.chat import api_internal as chat
+from livebot.chat.api_internal import StoredEvent
 from livebot.storage.base import utcnow
 from livebot.storage.engine import Database
+from livebot.topics import read_chat_stored
 
 logger = logging.getLogger(__name__)
 
@@ -63,11 +65,10 @@ class CatchUp:
 
     def note(self, topic: str, messages: Sequence[Message]) -> None:
         """The bus's drop handler: remember which of this instance's rows still need enrichment."""
-        for message in messages:
-            pk = message.get("pk")
-            if (isinstance(pk, int) and not isinstance(pk, bool) and message.get("kind") == "comment"
-                    and message.get("origin", self.origin) == self.origin):
-                self.missed.add(pk)
+        for raw in messages:
+            message = read_chat_stored(raw)
+            if message is not None and message["kind"] == "comment" and message.get("origin", self.origin) == self.origin:
+                self.missed.add(message["pk"])
         while len(self.missed) > MAX_MISSED:
             self.missed.discard(min(self.missed))
             self.forgotten += 1
@@ -108,9 +109,9 @@ class CatchUp:
 
     async def recover_settled(self) -> None:
         if self.swept_to is None:  # the look at start failed: begin from here
-            self.swept_to = await store.newest_id(self.db)
+            self.swept_to = await chat.newest_id(self.db)
             return
-        rows, self.swept_to = await store.settled_unenriched(self.db, self.swept_to, utcnow() - SETTLED,
+        rows, self.swept_to = await chat.settled_unenriched(self.db, self.swept_to, utcnow() - SETTLED,
                                                                 SWEEP_SPAN, SWEEP_ROWS)
         if rows:
             logger.warning("faq catch-up: enriching %d comments stored elsewhere and never enriched", len(rows))
@@ -118,8 +119,8 @@ class CatchUp:
 
     async def recover_recent(self) -> None:
         try:
-            self.swept_to = await store.newest_id(self.db)
-            rows = await store.recent_unenriched(self.db, START_ROWS, utcnow() - START_WINDOW, START_ROWS)
+            self.swept_to = await chat.newest_id(self.db)
+            rows = await chat.recent_unenriched(self.db, START_ROWS, utcnow() - START_WINDOW, START_ROWS)
         except Exception:
             logger.exception("faq catch-up: looking for comments stored while no stage ran failed")
             return
@@ -128,7 +129,7 @@ class CatchUp:
             await self.feed_rows(rows)
 
     async def recover(self, pks: set[int]) -> None:
-        rows = await store.unenriched_among(self.db, pks)
+        rows = await chat.unenriched_among(self.db, pks)
         if self.forgotten:
             logger.warning("faq catch-up: %d dropped comments were too many to remember", self.forgotten)
             self.forgotten = 0
@@ -137,5 +138,5 @@ class CatchUp:
 
     async def feed_rows(self, rows: Sequence[StoredEvent]) -> None:
         for start in range(0, len(rows), FEED_CHUNK):
-            await self.feed([store.stored_message(row) for row in rows[start : start + FEED_CHUNK]])
+            await self.feed([cast(Message, chat.stored_message(row)) for row in rows[start : start + FEED_CHUNK]])
         self.recovered += len(rows)

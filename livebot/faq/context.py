@@ -17,10 +17,9 @@ from datetime import datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-
-from livebot.schedule.models import LiveSession, SessionSite, Site
+from livebot.schedule import api_internal as schedule
 from livebot.storage.engine import Database
+from livebot.trace import api_internal as trace
 
 logger = logging.getLogger(__name__)
 
@@ -85,41 +84,19 @@ class TraceFacts(Protocol):
 
 
 class LiveTraceFacts:
-    """The trace area's functions, imported on first use (the FAQ area works without them)."""
-
-    def __init__(self) -> None:
-        self._warned = False
-
-    def _module(self, name: str) -> Any:
-        import importlib
-
-        try:
-            return importlib.import_module(name)
-        except ImportError as err:
-            if not self._warned:
-                self._warned = True
-                logger.warning("faq context: trace data unavailable (%s); {batch.*} stays empty", err)
-            return None
+    """The trace area's answers, through its front door."""
 
     async def batch_summary(self, db: Database, lot: str) -> Values | None:
-        facts = self._module("livebot.trace.facts")
-        return None if facts is None else await facts.batch_summary(db, lot)
+        return await trace.batch_summary(db, lot)
 
     async def session_lots(self, db: Database, session_id: int) -> list[str]:
-        trace_store = self._module("livebot.trace.store")
-        return [] if trace_store is None else list(await trace_store.session_lots(db, session_id))
+        return await trace.session_lots(db, session_id)
 
     async def find_lot(self, db: Database, code: str) -> str | None:
-        facts = self._module("livebot.trace.facts")
-        if facts is None:
-            return None
-        found = await facts.find_lot(db, code)
-        return lot_name(found)
+        return await trace.find_lot(db, code)
 
     async def trace_reply(self, db: Database, code: str) -> str | None:
-        facts = self._module("livebot.trace.facts")
-        reply = getattr(facts, "trace_reply", None)
-        return None if reply is None else await reply(db, code)
+        return await trace.trace_reply(db, code)
 
 
 def batch_keys() -> dict[str, str]:
@@ -141,17 +118,6 @@ def readable_batch(summary: Mapping[str, Any]) -> Values:
             values[f"{key}_iso"] = raw
             values[key] = f"{moment.month}月{moment.day}日 {moment:%H:%M}"
     return values
-
-
-def lot_name(found: Any) -> str | None:
-    """``find_lot`` may answer a lot string, a mapping or a row; the lot name in each case."""
-    if found is None or isinstance(found, str):
-        return found or None
-    if isinstance(found, Mapping):
-        value = found.get("lot")
-        return str(value) if value else None
-    value = getattr(found, "lot", None)
-    return str(value) if value else None
 
 
 @dataclass
@@ -296,15 +262,10 @@ class LiveContext:
         return result
 
     async def load_session(self, session_id: int) -> Values:
-        async with self.db.sessions() as session:
-            live = await session.get(LiveSession, session_id)
-            if live is None:
-                return {}
-            sites = await session.scalars(
-                select(Site.name).join(SessionSite, SessionSite.site_id == Site.id)
-                .where(SessionSite.session_id == session_id).order_by(Site.id)
-            )
-            site_names = list(sites)
+        live = await schedule.find_session(self.db, session_id)
+        if live is None:
+            return {}
+        site_names = [site.name for site in await schedule.session_sites(self.db, session_id)]
         zone = zone_of(live.timezone, self.zone)
         start = live.started_at or live.planned_start
         return {

@@ -29,7 +29,7 @@ from livebot.faq.ranking import CONFIDENT
 from livebot.faq.tokenizer import default_tokenizer
 from livebot.storage.base import utcnow
 from livebot.storage.engine import Database
-from livebot.topics import FAQ_FEEDBACK
+from livebot.topics import FAQ_FEEDBACK, FaqFeedback
 
 if TYPE_CHECKING:
     from livebot.bus.base import Bus
@@ -175,7 +175,7 @@ async def ranked_first(session: Any, event_pk: int, faq_id: str) -> bool:
     A right first suggestion shown with a low score (a likely reading, not a sure one) still
     makes the wording worth an alias: the next viewer who asks it that way gets a sure answer.
     """
-    from livebot.chat.models import StoredEvent
+    from livebot.chat.api_internal import StoredEvent
 
     enrichment = await session.scalar(select(StoredEvent.enrichment).where(StoredEvent.id == event_pk))
     suggestions = (enrichment or {}).get("suggestions") or []
@@ -273,7 +273,7 @@ async def record_dismissal(db: Database, text: str, by: str, *, bus: Bus | None 
         dismissal = Dismissal(row.id, row.key, row.normalized, row.times)
     logger.info("faq dismissal id=%d by=%s times=%d", dismissal.id, by, dismissal.times)
     if bus is not None:
-        await bus.publish(FAQ_FEEDBACK, {"kind": "dismissal", "key": key, "id": dismissal.id})
+        await bus.publish(FAQ_FEEDBACK, FaqFeedback(kind="dismissal", key=key, id=dismissal.id))
     return dismissal
 
 

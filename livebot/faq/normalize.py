@@ -14,6 +14,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 MAX_CHARS = 1000
 
@@ -56,8 +57,8 @@ def normalize(text: str) -> NormalizedText:
     text = _INVISIBLE.sub("", text)
     emojis: list[str] = []
     if "[" in text:
-        text = _BRACKET_EMOJI.sub(lambda match: _keep(emojis, match.group(0)) or " ", text)
-    text = _EMOJI.sub(lambda match: _keep(emojis, match.group(0)) or " ", _SKIN_TONE.sub("", text))
+        text = _BRACKET_EMOJI.sub(lambda match: _keep(emojis, match.group(0)), text)
+    text = _EMOJI.sub(lambda match: _keep(emojis, match.group(0)), _SKIN_TONE.sub("", text))
     text = to_simplified(text).lower()
     text = _CN_NUMBER_UNIT.sub(_arabic, text)
     if "°" in text or "℃" in text:
@@ -70,8 +71,10 @@ def normalize(text: str) -> NormalizedText:
     return NormalizedText(text=text, emojis=tuple(emojis))
 
 
-def _keep(emojis: list[str], emoji: str) -> None:
+def _keep(emojis: list[str], emoji: str) -> str:
+    """Remember ``emoji`` and replace it with a space in the text."""
     emojis.append(emoji)
+    return " "
 
 
 def _arabic(match: re.Match[str]) -> str:
@@ -96,7 +99,7 @@ def to_simplified(text: str) -> str:
 
 
 @functools.cache
-def _converter():  # type: ignore[no-untyped-def]
+def _converter() -> Any:
     from opencc import OpenCC
 
     return OpenCC("t2s")

@@ -36,9 +36,9 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from sqlalchemy import Connection, bindparam, select, update
 
 from livebot.appkeys import BUS, CONFIG, DATABASE, REGISTRY
-from livebot.background import stop_tasks
+from livebot.background import TaskSet
 from livebot.bus.base import Bus, Message
-from livebot.chat.models import StoredEvent
+from livebot.chat.api_internal import StoredEvent
 from livebot.compliance.service import GUARD, Guard
 from livebot.errors import LivebotError
 from livebot.faq import learning
@@ -50,8 +50,21 @@ from livebot.faq.kb import FaqEntry
 from livebot.faq.placeholders import fill
 from livebot.faq.ranking import AUTO_THRESHOLD
 from livebot.faq.settings import FaqSettings
+from livebot.faq.tracecodes import TraceCode
 from livebot.storage.engine import Database, json_text
-from livebot.topics import CHAT_ENRICHED, CHAT_STORED, FAQ_CHANGED, FAQ_FEEDBACK, SCHEDULE_CHANGED, TRACE_UPDATED
+from livebot.topics import (
+    CHAT_ENRICHED,
+    CHAT_STORED,
+    FAQ_CHANGED,
+    FAQ_FEEDBACK,
+    SCHEDULE_CHANGED,
+    TRACE_UPDATED,
+    ChatEnriched,
+    ChatStored,
+    Enrichment,
+    chat_enriched,
+    read_chat_stored,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -169,9 +182,9 @@ class StageMetrics:
 class Pending:
     """An enriched event waiting for the next flush."""
 
-    pk: int | None
-    message: Message
-    enrichment: dict[str, Any]
+    pk: int
+    message: ChatStored
+    enrichment: Enrichment
 
 
 class EnrichmentStage:
@@ -198,7 +211,7 @@ class EnrichmentStage:
         self.flushes = 0
         self.catch_up = CatchUp(db, self.on_stored_batch, bus.origin)
         self._unsubscribe: list[Any] = []
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = TaskSet("faq")
 
     # lifecycle
 
@@ -224,19 +237,12 @@ class EnrichmentStage:
         """Unsubscribe, write what is pending, stop the background tasks."""
         for unsubscribe in self._unsubscribe:
             unsubscribe()
-        await stop_tasks(self._tasks)
+        await self._tasks.stop()
         with contextlib.suppress(Exception):
             await self.flush()
 
     def _spawn(self, coro: Any, name: str) -> None:
-        task = asyncio.get_running_loop().create_task(coro, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-
-    def _task_done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            logger.error("faq stage task=%s failed", task.get_name(), exc_info=task.exception())
+        self._tasks.spawn(coro, name.removeprefix("faq:"))
 
     # bus handlers
 
@@ -247,8 +253,8 @@ class EnrichmentStage:
     async def on_stored_batch(self, messages: list[Message]) -> None:
         """Enrich a list of ``chat.stored`` messages in time slices, then ask for a flush."""
         origin = self.bus.origin
-        wanted = [m for m in messages if m.get("kind") == "comment" and m.get("origin", origin) == origin
-                  and str(m.get("text") or "").strip()]
+        wanted = [m for raw in messages if (m := read_chat_stored(raw)) is not None and m["kind"] == "comment"
+                  and m.get("origin", origin) == origin and m["text"].strip()]
         if not wanted:
             return
         if not self.index.ready.is_set():
@@ -261,7 +267,7 @@ class EnrichmentStage:
                 self.flush_now.set()
                 await self.room.wait()  # the database is behind: stop taking messages until a flush lands
             enrichment = await self.enrich(message)
-            self.pending.append(Pending(message.get("pk"), message, enrichment))
+            self.pending.append(Pending(message["pk"], message, enrichment))
             if enrichment["is_question"]:
                 questions += 1
             else:
@@ -305,18 +311,18 @@ class EnrichmentStage:
 
     # enrichment
 
-    async def enrich(self, message: Message) -> dict[str, Any]:
-        """The ``enrichment`` dict of ``chat.enriched`` for one comment."""
+    async def enrich(self, message: ChatStored) -> Enrichment:
+        """The ``enrichment`` of ``chat.enriched`` for one comment."""
         enricher = self.index.enricher
         assert enricher is not None
-        text = str(message.get("text") or "")
+        text = message["text"]
         result = enricher.enrich(text)
         lots = trace_lots(result.trace_codes)
         try:
-            context = await self.context.for_message(message.get("session_id"), lots)
+            context = await self.context.for_message(message["session_id"], lots)
         except Exception:  # live values are a bonus: without them answers show gaps, never stale numbers
             logger.exception("faq stage: placeholder values unavailable session=%s pk=%s",
-                             message.get("session_id"), message.get("pk"))
+                             message["session_id"], message["pk"])
             context = MessageContext({"batch": {}, "session": {}}, None)
         suggestions = [
             filled
@@ -406,14 +412,13 @@ class EnrichmentStage:
         if len(self.pending) < self.settings.flush_max_events * 4:
             self.room.set()
         self.flushes += 1
-        outgoing: list[Message] = []
+        outgoing: list[ChatEnriched] = []
         seen: set[int] = set()
         for item in batch:
-            if item.pk is not None:
-                if item.pk not in claimed or item.pk in seen:
-                    continue  # stored by another instance, already enriched, repeated, or the row is gone
-                seen.add(item.pk)
-            outgoing.append({**item.message, "enrichment": item.enrichment})
+            if item.pk not in claimed or item.pk in seen:
+                continue  # stored by another instance, already enriched, repeated, or the row is gone
+            seen.add(item.pk)
+            outgoing.append(chat_enriched(item.message, item.enrichment))
         self.stored += len(claimed)
         if outgoing:
             try:
@@ -421,7 +426,7 @@ class EnrichmentStage:
             except LivebotError as err:
                 # stored all the same: the console's start-up recovery queues questions that missed the bus
                 logger.warning("faq stage publish of %d enrichments failed (first pk=%s): %s", len(outgoing),
-                               outgoing[0].get("pk"), err)
+                               outgoing[0]["pk"], err)
         return len(outgoing)
 
     async def write(self, batch: Sequence[Pending]) -> set[int]:
@@ -468,9 +473,9 @@ class EnrichmentStage:
         await self.flush()
 
 
-def enrichment_rows(batch: Sequence[Pending], claimed: set[int]) -> list[tuple[int, dict[str, Any]]]:
+def enrichment_rows(batch: Sequence[Pending], claimed: set[int]) -> list[tuple[int, Enrichment]]:
     """(pk, enrichment) of the claimed rows, each once (the first enrichment of a repeated pk)."""
-    rows: dict[int, dict[str, Any]] = {}
+    rows: dict[int, Enrichment] = {}
     for item in batch:
         if item.pk in claimed and item.pk not in rows:
             rows[item.pk] = item.enrichment
@@ -516,10 +521,10 @@ def store_postgresql(batch: Sequence[Pending], pks: list[int], conn: Connection)
         claimed.update(pk for (pk,) in conn.exec_driver_sql(PG_UNCLAIMED, (chunk,)))
     rows = enrichment_rows(batch, claimed)
     for start in range(0, len(rows), WRITE_CHUNK):
-        chunk = rows[start : start + WRITE_CHUNK]
+        part = rows[start : start + WRITE_CHUNK]
         conn.exec_driver_sql(PG_STORE, (
-            [pk for pk, _ in chunk], [e["is_question"] for _, e in chunk],
-            [e["sentiment"]["score"] for _, e in chunk], [json_text(e) for _, e in chunk],
+            [pk for pk, _ in part], [e["is_question"] for _, e in part],
+            [e["sentiment"]["score"] for _, e in part], [json_text(e) for _, e in part],
         ))
     return claimed
 
@@ -539,11 +544,11 @@ def store_sqlite(batch: Sequence[Pending], pks: list[int], conn: Connection) -> 
     return claimed
 
 
-def trace_lots(codes: Sequence[Any]) -> list[str]:
-    """Lot names from the Enricher's trace codes (TraceCode objects or plain strings)."""
+def trace_lots(codes: Sequence[TraceCode]) -> list[str]:
+    """Lot names from the Enricher's trace codes, each once."""
     lots: list[str] = []
     for code in codes:
-        lot = code if isinstance(code, str) else getattr(code, "lot", None)
+        lot = code.lot
         if lot and lot not in lots:
             lots.append(lot)
     return lots
@@ -556,7 +561,7 @@ def trace_suggestion(lot: str, reply: str) -> dict[str, Any]:
 
 # ───────────── wiring ─────────────
 
-STAGE: web.AppKey[EnrichmentStage] = web.AppKey("faq_stage", EnrichmentStage)
+STAGE: web.AppKey[EnrichmentStage] = web.AppKey("faq.stage", EnrichmentStage)
 
 
 async def stage_ctx(app: web.Application) -> AsyncIterator[None]:

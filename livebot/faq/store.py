@@ -21,9 +21,9 @@ from livebot.errors import ConflictError, NotFoundError
 from livebot.faq.kb import FaqEntry
 from livebot.faq.models import FaqEntryRow, FaqEntryVersion
 from livebot.faq.normalize import to_simplified
-from livebot.storage.base import utcnow
+from livebot.storage.base import rowcount, utcnow
 from livebot.storage.engine import Database
-from livebot.topics import FAQ_CHANGED
+from livebot.topics import FAQ_CHANGED, FaqChanged
 
 if TYPE_CHECKING:
     from livebot.bus.base import Bus
@@ -323,7 +323,7 @@ async def _bump(session: AsyncSession, entry_id: str, expected: int, by: str, no
         .values(version=FaqEntryRow.version + 1, updated_at=now, updated_by=by, **values)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount == 1:  # type: ignore[attr-defined]
+    if rowcount(result) == 1:
         return
     row = await session.get(FaqEntryRow, entry_id, populate_existing=True)
     if row is None or row.deleted:
@@ -390,4 +390,4 @@ async def import_entries(db: Database, entries: Sequence[FaqEntry], by: str) -> 
 
 async def announce_change(bus: Bus, ids: Sequence[str], action: str, by: str) -> None:
     """Tell every instance (this one included) to rebuild its index: ``faq.changed``."""
-    await bus.publish(FAQ_CHANGED, {"ids": list(ids)[:1000], "action": action, "by": by})
+    await bus.publish(FAQ_CHANGED, FaqChanged(ids=list(ids)[:1000], action=action, by=by))

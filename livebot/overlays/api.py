@@ -12,12 +12,14 @@ from livebot.appkeys import BUS, CONFIG, DATABASE
 from livebot.auth.access import roles
 from livebot.auth.identity import identity_of
 from livebot.errors import ValidationError
-from livebot.overlays import feeds, store
+from livebot.overlays import store
 from livebot.overlays.errors import BadCommand
 from livebot.overlays.keys import OVERLAY_SERVICE
 from livebot.overlays.links import overlay_urls
 from livebot.overlays.service import command_from_api, screen_texts
-from livebot.topics import OVERLAY_CONTROL, OVERLAY_TOKENS
+from livebot.schedule import api_internal as schedule
+from livebot.topics import OVERLAY_CONTROL, OVERLAY_TOKENS, OverlayTokens
+from livebot.trace import api_internal as trace
 from livebot.web.openapi import error_responses
 
 logger = logging.getLogger(__name__)
@@ -49,7 +51,7 @@ def base_url(request: web.Request) -> str:
 
 async def session_or_404(request: web.Request) -> int:
     session_id = int(request.match_info["session_id"])
-    if await feeds.get_session(request.app[DATABASE], session_id) is None:
+    if await schedule.find_session(request.app[DATABASE], session_id) is None:
         raise web.HTTPNotFound(text='{"error": "没有这个场次"}', content_type="application/json")
     return session_id
 
@@ -71,7 +73,7 @@ async def send_command(request: web.Request) -> web.Response:
     if not identity.has_role("producer") and command.type not in ADVISOR_TYPES:
         return error(403, "顾问只能上屏或下屏问答，其他画面请由导播切换")
     if command.type == "site" and command.fields["site_id"] is not None:
-        site_ids = {site.id for site in await feeds.session_sites(request.app[DATABASE], session_id)}
+        site_ids = {site.id for site in await schedule.session_sites(request.app[DATABASE], session_id)}
         if command.fields["site_id"] not in site_ids:
             return error(422, "该站点未参加本场次", "site_id")
     lot = command.fields.get("lot") if command.type == "batch" else None
@@ -79,7 +81,7 @@ async def send_command(request: web.Request) -> web.Response:
         force = raw.get("force", False)
         if not isinstance(force, bool):
             return error(400, "应为 true 或 false", "force")
-        if not force and await feeds.batch_summary(request.app[DATABASE], lot) is None:
+        if not force and await trace.batch_summary(request.app[DATABASE], lot) is None:
             return web.json_response({"error": f"批次 {lot} 没有溯源数据，上屏会显示“批次 {lot} 暂无溯源数据”。请核对批次号；确认仍要上屏请再确认一次",
                                       "field": "lot", "confirm": "force"}, status=409)
     service = request.app[OVERLAY_SERVICE]
@@ -121,7 +123,7 @@ async def rotate_token(request: web.Request) -> web.Response:
     identity = identity_of(request)
     assert identity is not None
     token = await store.rotate_token(request.app[DATABASE], session_id, identity.name)
-    await request.app[BUS].publish(OVERLAY_TOKENS, {"session_id": session_id, "by": identity.name})
+    await request.app[BUS].publish(OVERLAY_TOKENS, OverlayTokens(session_id=session_id, by=identity.name))
     logger.info("overlay token rotated session=%s by=%s", session_id, identity.name)
     urls = overlay_urls(base_url(request), session_id, token)
     return web.json_response({"session_id": session_id, "token": token, "program": urls["program"], "urls": urls}, status=201)

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from livebot.chat.event import PLATFORMS
 from livebot.overlays.errors import BadCommand
 from livebot.overlays.scenes import scene_name
 from livebot.overlays.text import clean_text, mask_name
+from livebot.platforms import PLATFORMS
 
 TYPES = ("scene", "batch", "featured", "featured_clear", "ticker", "site", "countdown", "ticker_review")
 LIMITS = {"question": 120, "answer": 300, "asker": 24, "title": 40, "lot": 40, "by": 64, "ticker": 60}

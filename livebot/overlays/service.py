@@ -15,6 +15,7 @@ from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from livebot.background import TaskSet
 from livebot.bus.base import Bus, Unsubscribe
 from livebot.compliance.service import Guard
 from livebot.errors import LivebotError
@@ -23,9 +24,10 @@ from livebot.overlays.commands import Command, add_ticker_item, apply_command, d
 from livebot.overlays.hub import OverlayHub
 from livebot.overlays.settings import OverlaySettings
 from livebot.overlays.stats import LiveStats
-from livebot.overlays.ticker import ticker_item
+from livebot.overlays.ticker import ticker_entry
+from livebot.schedule import api_internal as schedule
 from livebot.storage.engine import Database
-from livebot.topics import CHAT_ENRICHED, CHAT_STORED, OVERLAY_CONTROL, OVERLAY_TOKENS, TELEMETRY, TRACE_UPDATED
+from livebot.topics import CHAT_ENRICHED, CHAT_STORED, OVERLAY_CONTROL, OVERLAY_TOKENS, TELEMETRY, TRACE_UPDATED, read_chat_enriched, read_chat_stored
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +71,7 @@ class OverlayService:
         self.ticker_task: asyncio.Task[None] | None = None
         self.last_ping = time.monotonic()
         self.missing: dict[int, float] = {}
-        self.tasks: set[asyncio.Task[None]] = set()
+        self.tasks = TaskSet("overlays")
 
     async def start(self) -> None:
         subscribe = self.bus.subscribe
@@ -86,16 +88,12 @@ class OverlayService:
 
     def spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
         """Run a background job (the demo driver) that stops with the service."""
-        task = asyncio.get_running_loop().create_task(coro, name=name)
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        self.tasks.spawn(coro, name)
 
     async def stop(self) -> None:
         for unsubscribe in self.unsubscribes:
             unsubscribe()
-        for task in list(self.tasks):
-            task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await self.tasks.stop()
         if self.ticker_task is not None:
             self.ticker_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -119,7 +117,7 @@ class OverlayService:
             found = self.sessions.get(session_id)
             if found is not None:
                 return found
-            live = await feeds.get_session(self.db, session_id)
+            live = await schedule.find_session(self.db, session_id)
             if live is None:
                 if len(self.missing) > 10_000:
                     self.missing.clear()
@@ -159,9 +157,9 @@ class OverlayService:
 
     async def refresh_site(self, overlay: SessionOverlay) -> None:
         site_id = overlay.control.get("site_id")
-        site = await feeds.get_site(self.db, site_id) if site_id else None
+        site = await schedule.find_site(self.db, site_id) if site_id else None
         if site is None and site_id is None:
-            sites = await feeds.session_sites(self.db, overlay.session_id)
+            sites = await schedule.session_sites(self.db, overlay.session_id)
             site = sites[0] if sites else None
         part = present.site_part(site)
         if self.guard is not None and isinstance(part, dict) and self.guard.check(str(part.get("lower_third") or "")).blocked:
@@ -279,9 +277,10 @@ class OverlayService:
     async def on_chat_batch(self, messages: list[dict[str, Any]]) -> None:
         """Enriched chat: the local stats meter and the ticker; the ticker part is pushed once per list."""
         changed: set[int] = set()
-        for message in messages:
-            session_id = message.get("session_id")
-            if not isinstance(session_id, int) or isinstance(session_id, bool):
+        for raw in messages:
+            message = read_chat_enriched(raw)
+            session_id = message["session_id"] if message is not None else None
+            if message is None or session_id is None:
                 continue
             overlay = self.sessions.get(session_id) or await self.ensure(session_id)
             if overlay is None:
@@ -289,7 +288,7 @@ class OverlayService:
             overlay.stats.add_chat(message)
             if not overlay.control.get("ticker_enabled", True):
                 continue
-            item = ticker_item(message, self.settings.ticker_max_chars)
+            item = ticker_entry(message, self.settings.ticker_max_chars)
             if item is not None and await self.admit_ticker_item(overlay, item):
                 overlay.dirty_since = overlay.dirty_since or time.monotonic()
                 changed.add(session_id)
@@ -332,12 +331,11 @@ class OverlayService:
 
     async def on_stored_batch(self, messages: list[dict[str, Any]]) -> None:
         """Only viewer counts matter here; comments are counted once enriched."""
-        for message in messages:
-            if message.get("kind") != "viewers":
+        for raw in messages:
+            message = read_chat_stored(raw)
+            if message is None or message["kind"] != "viewers" or message["session_id"] is None:
                 continue
-            session_id = message.get("session_id")
-            if not isinstance(session_id, int) or isinstance(session_id, bool):
-                continue
+            session_id = message["session_id"]
             overlay = self.sessions.get(session_id) or await self.ensure(session_id)
             if overlay is not None:
                 overlay.stats.add_viewers(message)

@@ -96,7 +96,7 @@ def from_engagement(message: Mapping[str, Any], fallback_viewers: int | None) ->
     cpm = number(message.get("comments_per_min"))
     if cpm is None:
         cpm = number(message.get("comments"))
-    raw = message.get("sentiment") if isinstance(message.get("sentiment"), Mapping) else message
+    raw = sentiment if isinstance(sentiment := message.get("sentiment"), Mapping) else message
     parts = {label: number(raw.get(label)) or 0.0 for label in ("positive", "neutral", "negative")}
     total = sum(parts.values())
     mix = {label: (value / total if total else 0.0) for label, value in parts.items()}

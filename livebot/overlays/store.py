@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from livebot.overlays.models import OverlayState, OverlayToken
-from livebot.storage.base import utcnow
+from livebot.storage.base import rowcount, utcnow
 from livebot.storage.engine import Database
 
 TOKEN_PREFIX = "ovl_"
@@ -34,7 +34,7 @@ async def save_state(db: Database, session_id: int, state: dict[str, Any], versi
     values = {"state": dict(state), "version": version, "updated_by": by[:64], "updated_at": utcnow()}
     async with db.sessions() as session:
         changed = await session.execute(update(OverlayState).where(OverlayState.session_id == session_id).values(**values))
-        if changed.rowcount:  # type: ignore[attr-defined]
+        if rowcount(changed):
             await session.commit()
             return
         session.add(OverlayState(session_id=session_id, **values))

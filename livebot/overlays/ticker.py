@@ -5,29 +5,28 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from livebot.chat.event import PLATFORMS
 from livebot.overlays.text import clean_text, mask_name, ticker_safe
+from livebot.platforms import PLATFORMS
+from livebot.topics import ChatEnriched, read_chat_enriched
 
 
-def ticker_item(message: Mapping[str, Any], max_chars: int) -> dict[str, Any] | None:
+def ticker_item(raw: Mapping[str, Any], max_chars: int) -> dict[str, Any] | None:
+    """The ticker entry for a bus message, or None when it is not an enriched chat message that may go on air."""
+    message = read_chat_enriched(raw)
+    return None if message is None else ticker_entry(message, max_chars)
+
+
+def ticker_entry(message: ChatEnriched, max_chars: int) -> dict[str, Any] | None:
     """The ticker entry for an enriched chat message, or None when it must not go on air."""
-    if message.get("kind") != "comment" or message.get("hidden") or message.get("flags"):
+    if message["kind"] != "comment" or message["hidden"] or message["flags"]:
         return None
-    enrichment = message.get("enrichment")
-    if not isinstance(enrichment, Mapping):
-        return None
+    enrichment = message["enrichment"]
     sentiment = enrichment.get("sentiment")
-    if not isinstance(sentiment, Mapping) or sentiment.get("label") != "positive":
+    if not isinstance(sentiment, Mapping) or sentiment.get("label") != "positive" or enrichment["is_question"]:
         return None
-    if enrichment.get("is_question"):
-        return None
-    raw_text = message.get("text")
-    if not isinstance(raw_text, str):
-        return None
-    text = clean_text(raw_text, max_chars + 1)
+    text = clean_text(message["text"], max_chars + 1)
     if not ticker_safe(text, max_chars):
         return None
-    user = message.get("user") if isinstance(message.get("user"), Mapping) else {}
-    platform = message.get("platform") if message.get("platform") in PLATFORMS else "other"
-    key = f"{message.get('source', '')}:{message.get('id', message.get('pk', ''))}"
-    return {"id": key[:140], "text": text, "user": mask_name(user.get("name")), "platform": platform}
+    platform = message["platform"] if message["platform"] in PLATFORMS else "other"
+    key = f"{message['source']}:{message['id']}"
+    return {"id": key[:140], "text": text, "user": mask_name(message["user"]["name"]), "platform": platform}

@@ -15,8 +15,8 @@ from livebot.overlays.access import forbidden, overlay_viewer
 from livebot.overlays.errors import BadOverlayToken
 from livebot.overlays.keys import OVERLAY_HUB, OVERLAY_SERVICE, OVERLAY_SETTINGS
 from livebot.overlays.scenes import PROGRAM, PROGRAM_SCENES, SCENES, page_scene
+from livebot.schedule import api_internal as schedule
 from livebot.schedule.calendar import STATUS_NAMES
-from livebot.schedule.models import LiveSession
 from livebot.web import sockets
 
 logger = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ async def overlay_page(request: web.Request) -> web.StreamResponse:
     except BadOverlayToken:
         return forbidden(request)
     scene = page_scene(request.match_info["scene"])
-    if scene is None or await feeds.get_session(request.app[DATABASE], session_id) is None:
+    if scene is None or await schedule.find_session(request.app[DATABASE], session_id) is None:
         raise web.HTTPNotFound(text="404 没有这个叠加层", content_type="text/plain")
     context = {
         "session_id": session_id,
@@ -80,10 +80,7 @@ async def overlay_socket(request: web.Request) -> web.StreamResponse:
 @roles("producer")
 async def producer_index(request: web.Request) -> web.Response:
     """Sessions to pick from, newest first."""
-    from sqlalchemy import select
-
-    async with request.app[DATABASE].sessions() as session:
-        rows = list(await session.scalars(select(LiveSession).order_by(LiveSession.planned_start.desc()).limit(50)))
+    rows = await schedule.recent_sessions(request.app[DATABASE], 50)
     return aiohttp_jinja2.render_template("overlays/producer_index.html", request, {"sessions": rows, "status_names": STATUS_NAMES})
 
 
@@ -93,7 +90,7 @@ async def producer_page(request: web.Request) -> web.Response:
     """Previews of every scene at 1920×1080 (scaled), OBS links, and the scene/batch/featured controls."""
     db = request.app[DATABASE]
     session_id = int(request.match_info["session_id"])
-    live = await feeds.get_session(db, session_id)
+    live = await schedule.find_session(db, session_id)
     if live is None:
         raise web.HTTPNotFound(text="404 没有这个场次", content_type="text/plain")
     overlay = await request.app[OVERLAY_SERVICE].ensure(session_id)
@@ -105,6 +102,6 @@ async def producer_page(request: web.Request) -> web.Response:
         "program_scenes": PROGRAM_SCENES,
         "control": overlay.control,
         "lots": await feeds.session_lots(db, session_id),
-        "sites": await feeds.session_sites(db, session_id),
+        "sites": await schedule.session_sites(db, session_id),
     }
     return aiohttp_jinja2.render_template("overlays/producer.html", request, context)

@@ -17,10 +17,9 @@ from livebot.appkeys import CONFIG, DATABASE
 from livebot.auth.access import roles
 from livebot.auth.identity import identity_of
 from livebot.errors import NeedsConfirmation, ValidationError
-from livebot.schedule import calendar, live, store
-from livebot.schedule import lots as session_lots
+from livebot.schedule import calendar, live, lotcheck, store
 from livebot.schedule.errors import UnknownSegment
-from livebot.schedule.keys import CLOCK, RUNNER, SETTINGS
+from livebot.schedule.keys import CLOCK, RUNNER, SCHEDULE_SETTINGS
 from livebot.schedule.validate import (
     LOT,
     LOT_MAX,
@@ -36,6 +35,7 @@ from livebot.schedule.validate import (
     string_list,
     text,
 )
+from livebot.trace import api_internal as trace
 
 routes = web.RouteTableDef()
 P = "/api/v1/schedule"
@@ -210,7 +210,7 @@ async def remove_channel(request: web.Request) -> web.Response:
 async def get_lots(request: web.Request) -> web.Response:
     session_id = path_id(request, "session_id")
     await store.get_session(request.app[DATABASE], session_id)
-    return ok({"lots": await session_lots.get(request.app[DATABASE], session_id)})
+    return ok({"lots": await trace.session_lots(request.app[DATABASE], session_id)})
 
 
 @routes.put(f"{P}/sessions/{SESSION}/lots")
@@ -219,7 +219,7 @@ async def put_lots(request: web.Request) -> web.Response:
     session_id = path_id(request, "session_id")
     await store.get_session(request.app[DATABASE], session_id)
     lots = string_list(require_mapping(await body(request)), "lots", max_items=MAX_LOTS, max_len=LOT_MAX, pattern=LOT)
-    await session_lots.put(request.app[DATABASE], session_id, lots)
+    await trace.set_session_lots(request.app[DATABASE], session_id, lots)
     await changed(request, session_id, "lots")
     return ok({"lots": lots})
 
@@ -250,7 +250,7 @@ async def create_segment(request: web.Request) -> web.Response:
     session_id = path_id(request, "session_id")
     raw = require_mapping(await body(request))
     given = segment_input(raw)
-    await session_lots.check_known(request.app[DATABASE], given.lot, flag(raw, "force"))
+    await lotcheck.check_known(request.app[DATABASE], given.lot, flag(raw, "force"))
     segment = await store.create_segment(request.app[DATABASE], session_id, given)
     await changed(request, session_id, "segments")
     return ok(segment.as_json(), status=201)
@@ -267,7 +267,7 @@ async def update_segment(request: web.Request) -> web.Response:
         raise UnknownSegment(f"本场次没有编号为 {segment_id} 的段落")
     given = segment_input(raw, current)
     if "lot" in raw and given.lot != current.get("lot"):
-        await session_lots.check_known(db, given.lot, flag(raw, "force"))
+        await lotcheck.check_known(db, given.lot, flag(raw, "force"))
     segment = await store.update_segment(db, session_id, segment_id, [k for k in raw if k != "force"], given)
     await changed(request, session_id, "segments")
     return ok(segment.as_json())
@@ -448,7 +448,7 @@ async def session_conflicts(app: web.Application, start: datetime | None, end: d
 
 
 def feed_links(app: web.Application, sites: list[Any]) -> list[dict[str, str]]:
-    key = calendar.feed_key(app[CONFIG], app[SETTINGS])
+    key = calendar.feed_key(app[CONFIG], app[SCHEDULE_SETTINGS])
     base = app[CONFIG].server.base_url
     links = [{"feed": "all", "name": "全部场次", "url": f"{base}/calendar/all.ics?token={calendar.feed_token(key, 'all')}"}]
     for site in sites:

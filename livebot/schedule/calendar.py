@@ -120,10 +120,6 @@ class Day:
     in_range: bool
     sessions: list[LiveSession] = field(default_factory=list)
 
-    @property
-    def is_weekend(self) -> bool:
-        return self.date.weekday() >= 5
-
 
 def local_date(moment: datetime) -> date:
     return moment.astimezone(DISPLAY_ZONE).date()

@@ -12,6 +12,6 @@ if TYPE_CHECKING:
     from livebot.schedule.runner import Runner
     from livebot.schedule.settings import ScheduleSettings
 
-SETTINGS: web.AppKey[ScheduleSettings] = web.AppKey("schedule_settings")
-CLOCK: web.AppKey[Clock] = web.AppKey("schedule_clock")
-RUNNER: web.AppKey[Runner] = web.AppKey("schedule_runner")
+SCHEDULE_SETTINGS: web.AppKey[ScheduleSettings] = web.AppKey("schedule.settings")
+CLOCK: web.AppKey[Clock] = web.AppKey("schedule.clock")
+RUNNER: web.AppKey[Runner] = web.AppKey("schedule.runner")

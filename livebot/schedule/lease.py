@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from livebot.schedule.clock import Clock
 from livebot.schedule.errors import SchedulerError
 from livebot.schedule.models import Lease
+from livebot.storage.base import rowcount
 from livebot.storage.engine import Database
 
 logger = logging.getLogger(__name__)
@@ -96,7 +97,7 @@ class DatabaseLock:
                     update(Lease).where(Lease.name == self.name, or_(Lease.holder == self.holder, Lease.expires_at < now))
                     .values(holder=self.holder, expires_at=now + self.ttl)
                 )
-                if result.rowcount:  # type: ignore[attr-defined]
+                if rowcount(result):
                     await s.commit()
                     return True
                 await s.rollback()

@@ -21,7 +21,8 @@ from livebot.schedule import store
 from livebot.schedule.errors import BehindError, CueError, TransitionError, UnknownSegment, UnknownSite
 from livebot.schedule.keys import CLOCK
 from livebot.schedule.models import RUN_MODES, LiveSession, SessionControl, SessionSite, Site
-from livebot.topics import OVERLAY_CONTROL, SCHEDULE_CHANGED, SESSION_ENDED, schedule_topic
+from livebot.storage.base import rowcount
+from livebot.topics import OVERLAY_CONTROL, SCHEDULE_CHANGED, SESSION_ENDED, ScheduleChanged, SessionEnded, schedule_topic
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ async def publish(app: web.Application, session_id: int, message: dict[str, Any]
 
 
 async def changed(app: web.Application, session_id: int, reason: str) -> None:
-    await app[BUS].publish(SCHEDULE_CHANGED, {"session_id": session_id, "reason": reason})
+    await app[BUS].publish(SCHEDULE_CHANGED, ScheduleChanged(session_id=session_id, reason=reason))
 
 
 async def overlay(app: web.Application, session_id: int, by: str, **command: Any) -> None:
@@ -77,7 +78,7 @@ async def transition(app: web.Application, session_id: int, target: str, by: str
     async with db.sessions() as s:
         result = await s.execute(update(LiveSession).where(LiveSession.id == session_id, LiveSession.status == row.status)
                                  .values(**values))
-        if not result.rowcount:  # type: ignore[attr-defined]
+        if not rowcount(result):
             raise ConflictError("场次状态刚被其他人修改，请刷新后重试")
         if target == "ended":
             await s.execute(update(SessionControl).where(SessionControl.session_id == session_id)
@@ -90,7 +91,7 @@ async def transition(app: web.Application, session_id: int, target: str, by: str
         await start_show(app, session_id, by)
     await changed(app, session_id, f"status:{target}")
     if target == "ended":
-        await app[BUS].publish(SESSION_ENDED, {"session_id": session_id})
+        await app[BUS].publish(SESSION_ENDED, SessionEnded(session_id=session_id))
     return await store.get_session(db, session_id)
 
 

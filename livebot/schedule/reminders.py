@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import aiohttp
@@ -13,10 +12,11 @@ from aiohttp import web
 
 from livebot.appkeys import BUS, CONFIG, DATABASE
 from livebot.compliance.service import GUARD
+from livebot.platforms import wecom_robot
 from livebot.schedule import store
-from livebot.schedule.keys import SETTINGS
+from livebot.schedule.keys import SCHEDULE_SETTINGS
 from livebot.schedule.live import publish
-from livebot.topics import SCHEDULE_REMINDER
+from livebot.topics import SCHEDULE_REMINDER, ScheduleReminder
 
 logger = logging.getLogger(__name__)
 
@@ -35,28 +35,17 @@ def reminder_text(title: str, starts_at: datetime, zone: str, minutes: int, site
             f"连线站点：{sites}\n导播台：{link}")
 
 
-def robot_message(content: str) -> dict[str, Any]:
-    """The WeCom group robot's text message body."""
-    return {"msgtype": "text", "text": {"content": content}}
-
-
 async def post_robot(http: aiohttp.ClientSession, url: str, content: str, timeout: float) -> bool:
-    """POST one reminder; WeCom answers 200 with {"errcode": 0} when it took it."""
-    try:
-        async with http.post(url, json=robot_message(content), timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
-            body = await resp.json(content_type=None)
-            ok = resp.status == 200 and isinstance(body, dict) and body.get("errcode", 0) == 0
-    except (aiohttp.ClientError, TimeoutError, ValueError) as err:
-        logger.warning("reminder robot=%s failed: %s", url.split("?", 1)[0], err)
-        return False
-    if not ok:
-        logger.warning("reminder robot=%s refused: %s", url.split("?", 1)[0], body)
-    return ok
+    """POST one reminder; True when the robot took it."""
+    answer = await wecom_robot.post(http, url, wecom_robot.text_message(content), timeout)
+    if not answer.ok:
+        logger.warning("reminder robot refused or failed: %s", answer.reason)
+    return answer.ok
 
 
 async def send_reminder(app: web.Application, http: aiohttp.ClientSession, session_id: int, minutes: int) -> str:
     """Tell the groups and the consoles that a session starts soon; returns a summary for the run log."""
-    db, settings = app[DATABASE], app[SETTINGS]
+    db, settings = app[DATABASE], app[SCHEDULE_SETTINGS]
     session = await store.get_session(db, session_id)
     ctl = await store.control(db, session_id)
     sites = [s.name for s in await store.session_sites(db, session_id)]
@@ -71,8 +60,8 @@ async def send_reminder(app: web.Application, http: aiohttp.ClientSession, sessi
     urls = list(dict.fromkeys([*settings.reminder_robot_urls, *([ctl.robot_url] if ctl.robot_url else [])]))
     results = await asyncio.gather(*(post_robot(http, url, content, settings.robot_timeout_seconds) for url in urls))
     lead = lead_text(minutes).replace(" 小时", "h").replace(" 分钟", "min")
-    message = {"session_id": session_id, "title": session.title, "lead": lead,
-               "starts_at": session.planned_start.isoformat(), "text": content}
+    message = ScheduleReminder(session_id=session_id, title=session.title, lead=lead,
+                               starts_at=session.planned_start.isoformat(), text=content)
     await app[BUS].publish(SCHEDULE_REMINDER, message)
     await publish(app, session_id, {"type": "reminder", **message})
     logger.info("session=%s reminder T-%s sent to %d/%d robots", session_id, lead, sum(results), len(urls))

@@ -29,10 +29,11 @@ from sqlalchemy import create_engine, update
 from sqlalchemy.exc import IntegrityError
 
 from livebot.appkeys import BUS, CONFIG, DATABASE
+from livebot.background import TaskSet
 from livebot.errors import LivebotError
 from livebot.instance import instance_name
 from livebot.schedule import live, store
-from livebot.schedule.keys import CLOCK, SETTINGS
+from livebot.schedule.keys import CLOCK, SCHEDULE_SETTINGS
 from livebot.schedule.lease import LeaderLock, open_lock
 from livebot.schedule.models import JobRun, LiveSession, SessionControl
 from livebot.schedule.plan import PlannedJob, SegmentTiming, SessionFacts, job_prefix, parse_job_id, plan_jobs
@@ -92,7 +93,7 @@ class Runner:
 
     def __init__(self, app: web.Application, instance: str | None = None) -> None:
         self.app = app
-        self.settings = app[SETTINGS]
+        self.settings = app[SCHEDULE_SETTINGS]
         self.clock = app[CLOCK]
         self.instance = instance or instance_name()
         self.leader = False
@@ -101,7 +102,7 @@ class Runner:
         self.scheduler: ThreadedStoreScheduler | None = None
         self.loop_task: asyncio.Task[None] | None = None
         self.unsubscribe: Any = None
-        self.tasks: set[asyncio.Task[None]] = set()
+        self.tasks = TaskSet("schedule")
 
     # ---- lifecycle ------------------------------------------------------------------------------
 
@@ -129,9 +130,7 @@ class Runner:
 
     def spawn(self, coro: Any, name: str) -> None:
         """Run a background task (e.g. the demo's rundown loop) until the app stops."""
-        task = asyncio.get_running_loop().create_task(coro, name=name)
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        self.tasks.spawn(coro, name)
 
     async def step_down(self, _app: web.Application | None = None) -> None:
         """Stop leading and hand the lock over (on shutdown, while the rest of the app still runs)."""
@@ -147,8 +146,7 @@ class Runner:
         self.leader = False
 
     async def stop(self) -> None:
-        for task in list(self.tasks):
-            task.cancel()
+        await self.tasks.stop()
         await self.step_down()
         if self.unsubscribe is not None:
             self.unsubscribe()

@@ -27,6 +27,7 @@ class ThreadedStoreScheduler(AsyncIOScheduler):
 
     _processing = False
     _again = False
+    _eventloop: asyncio.AbstractEventLoop | None
 
     @run_in_event_loop
     def wakeup(self) -> None:
@@ -34,8 +35,11 @@ class ThreadedStoreScheduler(AsyncIOScheduler):
         if self._processing:
             self._again = True
             return
+        loop = self._eventloop
+        if loop is None:  # shut down between the call and the loop running it
+            return
         self._processing = True
-        future = self._eventloop.run_in_executor(None, self._process_jobs)
+        future = loop.run_in_executor(None, self._process_jobs)
         future.add_done_callback(self._processed)
 
     def _processed(self, future: asyncio.Future[float | None]) -> None:

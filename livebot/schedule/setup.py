@@ -10,7 +10,7 @@ from livebot.appkeys import API_DOC, CONFIG
 from livebot.schedule import api, views, ws
 from livebot.schedule.apidoc import PATHS, SCHEMAS
 from livebot.schedule.clock import system_clock
-from livebot.schedule.keys import CLOCK, RUNNER, SETTINGS
+from livebot.schedule.keys import CLOCK, RUNNER, SCHEDULE_SETTINGS
 from livebot.schedule.settings import ScheduleSettings
 
 
@@ -28,7 +28,7 @@ async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
 
 def setup(app: web.Application) -> None:
     settings = app[CONFIG].section("schedule", ScheduleSettings)
-    app[SETTINGS] = settings
+    app[SCHEDULE_SETTINGS] = settings
     if CLOCK not in app:
         app[CLOCK] = system_clock
     app.add_routes(views.routes)

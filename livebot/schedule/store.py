@@ -17,7 +17,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from livebot.errors import ConflictError, LivebotError, ValidationError
-from livebot.schedule import lots as session_lots
 from livebot.schedule.errors import UnknownSegment, UnknownSession, UnknownSite
 from livebot.schedule.models import (
     Channel,
@@ -30,7 +29,9 @@ from livebot.schedule.models import (
     TimelineEntry,
 )
 from livebot.schedule.validate import ChannelInput, SegmentInput, SessionInput, SiteInput, check_run_of_show
+from livebot.storage.base import rowcount
 from livebot.storage.engine import Database
+from livebot.trace import api_internal as trace
 
 ACTIVE = ("draft", "scheduled", "live")
 
@@ -231,7 +232,7 @@ async def session_detail(db: Database, session_id: int) -> dict[str, Any]:
         **session_json(row),
         "site_ids": await session_site_ids(db, session_id),
         "channels": [channel_json(c) for c in await channels(db, session_id)],
-        "lots": await session_lots.get(db, session_id),
+        "lots": await trace.session_lots(db, session_id),
         "segments": [seg.as_json() for seg in await segments(db, session_id)],
         "mode": ctl.mode,
         "robot_url": ctl.robot_url,
@@ -269,7 +270,7 @@ async def create_session(db: Database, data: SessionInput, by: str, now: datetim
         session_id = row.id
     if data.lots is not None:
         try:
-            await session_lots.put(db, session_id, data.lots)
+            await trace.set_session_lots(db, session_id, data.lots)
         except LivebotError:
             await drop_session(db, session_id)  # nothing saved half-way
             raise
@@ -330,7 +331,7 @@ async def update_session(db: Database, session_id: int, data: SessionInput) -> N
             s.add_all(channel_row(session_id, ch) for ch in data.channels)
         await s.commit()
     if data.lots is not None:
-        await session_lots.put(db, session_id, data.lots)
+        await trace.set_session_lots(db, session_id, data.lots)
 
 
 async def delete_session(db: Database, session_id: int) -> None:
@@ -362,7 +363,7 @@ async def add_channel(db: Database, session_id: int, ch: ChannelInput) -> Channe
 async def remove_channel(db: Database, session_id: int, channel_id: int) -> None:
     async with db.sessions() as s:
         result = await s.execute(delete(Channel).where(Channel.id == channel_id, Channel.session_id == session_id))
-        if not result.rowcount:  # type: ignore[attr-defined]
+        if not rowcount(result):
             raise UnknownSession(f"本场次没有编号为 {channel_id} 的频道")
         await s.commit()
 

@@ -14,9 +14,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from livebot.chat.event import PLATFORMS
 from livebot.errors import ValidationError
 from livebot.formcheck import Fields
+from livebot.platforms import PLATFORMS
 from livebot.schedule.models import RUN_MODES, SEGMENT_SCENES, SESSION_STATUSES, SITE_ROLES
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")

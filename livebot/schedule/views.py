@@ -16,7 +16,7 @@ from livebot.overlays.scenes import SCENES, scene_name
 from livebot.schedule import calendar, store
 from livebot.schedule.api import feed_links, session_conflicts
 from livebot.schedule.errors import UnknownSite
-from livebot.schedule.keys import CLOCK, RUNNER, SETTINGS
+from livebot.schedule.keys import CLOCK, RUNNER, SCHEDULE_SETTINGS
 from livebot.schedule.live import STATUS_NAMES, TRANSITIONS
 from livebot.schedule.models import SEGMENT_SCENES, SITE_ROLES
 from livebot.schedule.validate import clock_text
@@ -128,7 +128,7 @@ async def calendar_page(request: web.Request) -> web.Response:
 
 
 async def ics_response(request: web.Request, feed: str, sessions: list[Any], name: str) -> web.Response:
-    key = calendar.feed_key(request.app[CONFIG], request.app[SETTINGS])
+    key = calendar.feed_key(request.app[CONFIG], request.app[SCHEDULE_SETTINGS])
     if not calendar.token_ok(key, feed, request.query.get("token", "")):
         return web.Response(status=403, text="日历订阅链接无效或已更换", content_type="text/plain", charset="utf-8")
     db = request.app[DATABASE]
@@ -162,7 +162,7 @@ async def site_feed(request: web.Request) -> web.Response:
     try:
         site = await store.site_by_slug(db, slug)
     except UnknownSite:
-        key = calendar.feed_key(request.app[CONFIG], request.app[SETTINGS])
+        key = calendar.feed_key(request.app[CONFIG], request.app[SCHEDULE_SETTINGS])
         if not calendar.token_ok(key, f"site:{slug}", request.query.get("token", "")):
             return web.Response(status=403, text="日历订阅链接无效或已更换", content_type="text/plain", charset="utf-8")
         raise

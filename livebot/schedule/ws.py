@@ -13,7 +13,6 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 import orjson
 from aiohttp import WSMsgType, web
@@ -29,6 +28,7 @@ from livebot.schedule.validate import MAX_ID
 from livebot.schedule.validate import text as checked_text
 from livebot.topics import schedule_topic
 from livebot.web import sockets
+from livebot.web.origin import same_origin
 
 logger = logging.getLogger(__name__)
 
@@ -38,12 +38,6 @@ MAX_MESSAGE = 16 * 1024
 
 def server_ms(request: web.Request) -> int:
     return int(request.app[CLOCK]().timestamp() * 1000)
-
-
-def same_origin(request: web.Request) -> bool:
-    """Browsers send Origin on websocket upgrades: refuse other sites riding the login cookie."""
-    origin = request.headers.get("Origin")
-    return origin is None or urlsplit(origin).netloc == request.host
 
 
 def as_int(value: Any, field: str, required: bool = False) -> int | None:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any, ClassVar, cast
 
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, TypeDecorator
-from sqlalchemy.engine import Dialect
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData, Table, TypeDecorator
+from sqlalchemy.engine import CursorResult, Dialect, Result
 from sqlalchemy.orm import DeclarativeBase
 
 NAMING = {
@@ -41,10 +42,18 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
+def rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE or DELETE matched (``AsyncSession.execute`` types every result as a plain ``Result``)."""
+    return cast("CursorResult[Any]", result).rowcount
+
+
 def utcnow() -> datetime:
     """Now, timezone-aware, in UTC."""
     return datetime.now(UTC)
 
 
 class Base(DeclarativeBase):
+    """Every model maps one ``Table`` (no joined or selectable mappings), so ``__table__`` is typed as one."""
+
     metadata = MetaData(naming_convention=NAMING)
+    __table__: ClassVar[Table]

@@ -14,6 +14,8 @@ from typing import Any, NamedTuple
 
 import orjson
 
+from livebot.background import TaskSet
+
 
 class Ready(NamedTuple):
     """A summary already serialised (stored at write time): kept as is, never parsed on a miss."""
@@ -68,7 +70,7 @@ class SummaryCache:
         self.entries: dict[str, CachedSummary] = {}
         self.pending: dict[str, asyncio.Future[CachedSummary]] = {}
         self.queued: list[tuple[str, asyncio.Future[CachedSummary]]] = []
-        self.tasks: set[asyncio.Task[None]] = set()
+        self.tasks = TaskSet("trace")
         self.generation = 0
 
     def peek(self, lot: str) -> CachedSummary | None:
@@ -112,9 +114,7 @@ class SummaryCache:
 
     def _start_batch(self) -> None:
         queued, self.queued = self.queued, []
-        task = asyncio.get_running_loop().create_task(self._load_batch(queued, self.generation), name="trace:resolver-load")
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        self.tasks.spawn(self._load_batch(queued, self.generation), "resolver-load")
 
     async def _load_batch(self, futures: list[tuple[str, asyncio.Future[CachedSummary]]], generation: int) -> None:
         try:

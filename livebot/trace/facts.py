@@ -3,7 +3,7 @@
 ``batch_summary`` answers "is this batch inside the promise?" from stored facts: minutes from
 milking to processing, cold-chain excursions after cooling, inspections passed. Times are ISO
 8601 in the display time zone; unknown values are None, never guessed. The derivation itself
-is :mod:`livebot.trace.derive` (re-exported here).
+is :mod:`livebot.trace.derive`.
 
 The functions take only the database (their callers are overlays and the FAQ filler); the
 ``[trace]`` settings of the app that opened that database are found with :func:`settings_for`.
@@ -20,19 +20,7 @@ from typing import Any
 from livebot.storage.base import utcnow
 from livebot.storage.engine import Database
 from livebot.trace import chains, store
-from livebot.trace.derive import (  # noqa: F401 - the derivations are part of this module's API
-    RawFacts,
-    cooling,
-    excursions,
-    headline,
-    inspection_dict,
-    iso,
-    milked_at,
-    minutes_between,
-    promise_met,
-    raw_facts,
-    summarise,
-)
+from livebot.trace.derive import iso, summarise
 from livebot.trace.digitallink import parse_digital_link
 from livebot.trace.errors import BadCode
 from livebot.trace.reply import format_reply
@@ -72,7 +60,7 @@ async def telemetry_snapshot(db: Database, plant: str | None = None, now: dateti
     """The newest reading of each metric, with ``stale`` when it is older than its interval."""
     now = now or utcnow()
     settings = settings_for(db)
-    result = []
+    result: list[dict[str, Any]] = []
     if plant is not None and "\x00" in plant:  # no plant has a NUL in its name; PostgreSQL refuses the query
         return result
     for row in await store.latest_telemetry(db, plant):

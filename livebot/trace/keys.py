@@ -10,9 +10,9 @@ from livebot.trace.cache import SummaryCache
 from livebot.trace.scans import ScanCounter
 from livebot.trace.settings import TraceSettings
 
-TRACE_SETTINGS: web.AppKey[TraceSettings] = web.AppKey("trace_settings", TraceSettings)
-SUMMARY_CACHE: web.AppKey[SummaryCache] = web.AppKey("trace_summary_cache", SummaryCache)
-TRACE_TASKS: web.AppKey[set[asyncio.Task[None]]] = web.AppKey("trace_tasks", set)
+TRACE_SETTINGS: web.AppKey[TraceSettings] = web.AppKey("trace.settings", TraceSettings)
+SUMMARY_CACHE: web.AppKey[SummaryCache] = web.AppKey("trace.summary_cache", SummaryCache)
+TRACE_TASKS: web.AppKey[set[asyncio.Task[None]]] = web.AppKey("trace.tasks", set)
 """Background tasks tied to the app (the demo's telemetry feed); cancelled at cleanup."""
 SCANS: web.AppKey[ScanCounter] = web.AppKey("trace_scans", ScanCounter)
 """Digital Link lookups counted in memory until ``scans.flush_loop`` writes them."""

@@ -14,7 +14,7 @@ from aiohttp import web
 from livebot.appkeys import BUS, CONFIG, DATABASE
 from livebot.errors import ConflictError, ValidationError
 from livebot.storage.engine import Database
-from livebot.topics import TELEMETRY, TRACE_UPDATED
+from livebot.topics import TELEMETRY, TRACE_UPDATED, TraceUpdated
 from livebot.trace import store
 from livebot.trace.epcis import parse_document
 from livebot.trace.errors import TraceError
@@ -77,7 +77,7 @@ async def trace_changed(app: web.Application, lots: Sequence[str], gtins: Sequen
         app[SUMMARY_CACHE].discard(lots)
     else:
         app[SUMMARY_CACHE].clear()
-    await app[BUS].publish(TRACE_UPDATED, {"lots": list(lots), "gtins": list(gtins)})
+    await app[BUS].publish(TRACE_UPDATED, TraceUpdated(lots=list(lots), gtins=list(gtins)))
 
 
 INLINE_BYTES = 1024 * 1024

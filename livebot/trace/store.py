@@ -123,7 +123,7 @@ async def lots_matching(db: Database, keys: Sequence[str]) -> list[tuple[str, st
         rows = await session.execute(
             select(Batch.lot, Batch.lot_key, Batch.can_code).where((Batch.lot_key.in_(keys)) | (Batch.can_code.in_(keys)))
         )
-        return [tuple(r) for r in rows]  # type: ignore[misc]
+        return [tuple(r) for r in rows]
 
 
 async def save_telemetry(db: Database, readings: Sequence[Telemetry]) -> None:

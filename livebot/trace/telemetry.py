@@ -16,6 +16,7 @@ from typing import Any
 
 from livebot.errors import ValidationError
 from livebot.storage.base import utcnow
+from livebot.topics import TelemetryReading
 
 MAX_READINGS = 1000
 MAX_FUTURE = timedelta(minutes=5)
@@ -34,10 +35,10 @@ class Telemetry:
     at: datetime
     interval_s: int
 
-    def message(self) -> dict[str, Any]:
+    def message(self) -> TelemetryReading:
         """The ``trace.telemetry`` bus message."""
-        return {"plant": self.plant, "line": self.line, "metric": self.metric, "value": self.value, "unit": self.unit,
-                "at": self.at.isoformat(), "stale_after_s": self.interval_s}
+        return TelemetryReading(plant=self.plant, line=self.line, metric=self.metric, value=self.value, unit=self.unit,
+                                at=self.at.isoformat(), stale_after_s=self.interval_s)
 
 
 def is_stale(at: datetime, interval_s: int, now: datetime) -> bool:

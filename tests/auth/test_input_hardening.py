@@ -16,7 +16,7 @@ from livebot.appkeys import DATABASE
 from livebot.auth import store
 from livebot.errors import ValidationError
 from tests.auth.test_login import post_login
-from tests.conftest import PASSWORD, csrf_from
+from tests.support import PASSWORD, csrf_from
 
 HOSTILE_NAMES = ["li\x00", "\x00", "li\u202e", "li\x07", "'; DROP TABLE users;--", "' OR '1'='1", "😀𠮷",
                  "<img src=x onerror=alert(1)>", "li\r\nSet-Cookie: x=1"]

@@ -9,7 +9,7 @@ from livebot.appkeys import DATABASE
 from livebot.auth import store
 from livebot.auth.ratelimit import MemoryLimiter
 from livebot.errors import ValidationError
-from tests.conftest import PASSWORD, bearer, csrf_from, login
+from tests.support import PASSWORD, bearer, csrf_from, login
 
 LANDINGS = {"admin": "/admin", "producer": "/producer", "advisor": "/console", "marketing": "/reports"}
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import tomllib
 from typing import Any
 
-from tests.conftest import REPO
+from tests.support import REPO
 
 
 def example_block(name: str) -> dict[str, Any]:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import itertools
-from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -65,9 +63,3 @@ async def stored(client: TestClient, source: str | None = None) -> list[StoredEv
     async with client.app[DATABASE].sessions() as session:
         return list((await session.scalars(query)).all())
 
-
-async def until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-    """Wait for bus deliveries that travel through Redis (the memory bus delivers at once)."""
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.01)

@@ -22,7 +22,7 @@ import orjson
 import pytest
 
 from livebot.chat import signing
-from tests.conftest import REPO
+from tests.support import REPO, eventually
 
 SECRET = "crash-secret"
 SOURCE = "crash-hook"
@@ -61,7 +61,8 @@ async def wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path) -> No
     async with aiohttp.ClientSession() as http:
         async with asyncio.timeout(25):
             while True:
-                assert proc.poll() is None, log.read_text(errors="replace")[-2000:]
+                if proc.poll() is not None:
+                    raise AssertionError((await asyncio.to_thread(log.read_bytes))[-2000:].decode(errors="replace"))
                 try:
                     async with http.get(f"{url}/healthz") as resp:
                         if resp.status == 200:
@@ -90,7 +91,7 @@ async def post(http: aiohttp.ClientSession, url: str, events: list[dict[str, obj
                 return None
             answer: dict[str, int] = await resp.json()
             return answer
-    except (aiohttp.ClientError, asyncio.TimeoutError):
+    except (TimeoutError, aiohttp.ClientError):
         return None
 
 
@@ -112,8 +113,7 @@ async def load_until_killed(url: str, proc: subprocess.Popen[bytes]) -> tuple[se
                 acked.update(str(e["id"]) for e in events)
 
     async def killer() -> None:
-        while len(acked) < 1500:
-            await asyncio.sleep(0.01)
+        await eventually(lambda: len(acked) >= 1500, timeout=20, interval=0.01)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         killed.set()
@@ -139,7 +139,7 @@ async def test_sigkill_mid_load_loses_no_acknowledged_event(tmp_path: Path, data
     url = f"http://127.0.0.1:{port}"
     config = write_config(tmp_path, database_url, port)
     log = tmp_path / "server.log"
-    log_file = open(log, "ab")  # noqa: SIM115 - shared by both server processes, closed below
+    log_file = open(log, "ab")  # noqa: ASYNC230 - shared by both server processes, closed below
     server = start_server(config, log_file)
     try:
         await wait_healthy(url, server, log)

@@ -17,9 +17,9 @@ from aiohttp.test_utils import TestClient
 
 from livebot.app import create_app
 from livebot.chat.normalize import parse_ts
+from livebot.chat.transcript import write_jsonl
 from livebot.cli.replay import replay
 from livebot.config import Config
-from livebot.demo.transcript import write_jsonl
 from livebot.errors import ValidationError
 from tests.chat.ingest_helpers import HOSTILE, body_of, event, post_events, post_signed, stored
 from tests.chat.test_replay import cli_args

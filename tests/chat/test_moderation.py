@@ -18,7 +18,8 @@ from livebot.chat.settings import ModerationSettings
 from livebot.config import Config, config_from_mapping
 from livebot.errors import ConfigError
 from livebot.topics import CHAT_STORED
-from tests.chat.ingest_helpers import event, post_events, stored, until
+from tests.chat.ingest_helpers import event, post_events, stored
+from tests.support import eventually
 
 T0 = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 _n = iter(range(1, 10**6))
@@ -245,7 +246,7 @@ async def test_merged_floods_are_stored_and_counted_on_the_head(client: TestClie
     assert (head.hidden, head.flags, head.merged_count) == (False, [], 20)
     assert all(r.hidden and r.flags == ["merged"] and r.merged_count == 0 for r in repeats)
     assert sum(r.merged_count for r in rows) == 20
-    await until(lambda: len(messages) >= 20)
+    await eventually(lambda: len(messages) >= 20)
     assert messages[0]["merged_into"] is None
     assert messages[1]["merged_into"] == {"source": "test-hook", "id": flood[0]["id"]}
 

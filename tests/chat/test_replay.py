@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,14 +15,16 @@ from aiohttp.test_utils import TestServer
 
 from livebot.app import create_app
 from livebot.chat import signing
+from livebot.chat.models import StoredEvent
 from livebot.chat.replay import Pacing, paced, read_transcript
 from livebot.chat.sources.registry import build_source
+from livebot.chat.transcript import write_jsonl
 from livebot.cli.replay import ReplayRefused, replay, split
 from livebot.config import Config, SourceSettings
-from livebot.demo.transcript import write_jsonl
 from livebot.errors import ConfigError, ValidationError
 from tests.chat.ingest_helpers import SECRET, event, stored
 from tests.fakes.sink import RecordingSink
+from tests.support import eventually
 
 
 def transcript(*offsets_ms: int) -> list[dict[str, Any]]:
@@ -118,9 +119,11 @@ async def test_replay_source_loops_the_generated_transcript_in_the_app(aiohttp_c
          "as_source": "test-hook"},
     ])
     client = await aiohttp_client(create_app(config))
-    async with asyncio.timeout(20):
-        while len(rows := await stored(client)) < 30:
-            await asyncio.sleep(0.05)
+    async def thirty_stored() -> list[StoredEvent]:
+        rows = await stored(client)
+        return rows if len(rows) >= 30 else []
+
+    rows = await eventually(thirty_stored, timeout=20)
     ids = [r.external_id for r in rows]
     assert len(ids) == len(set(ids))
     assert any("~" in i for i in ids), "later passes carry fresh ids"

@@ -16,6 +16,7 @@ from livebot.chat.keys import INGEST
 from livebot.chat.moderation import Moderator
 from livebot.config import Config
 from tests.chat.ingest_helpers import event, post_events, stored
+from tests.support import eventually
 
 T0 = 1795608062000
 """Epoch milliseconds of the first comment."""
@@ -88,8 +89,7 @@ async def test_a_refused_request_leaves_moderation_unchanged(aiohttp_client: Any
 
     writer.insert = held  # type: ignore[method-assign]
     holding = asyncio.create_task(post_events(client, [comment("x", 0, f"先到的{i}") for i in range(5)]))
-    while not writer.pending_events:
-        await asyncio.sleep(0.01)
+    await eventually(lambda: writer.pending_events)
     before = memory(ingest.moderator)
     refused = [comment("fast", 1 + i * 0.1, f"刷屏{i}") for i in range(8)] + [comment("h", 1, "主播好美")]
     status, answer = await post_events(client, refused)

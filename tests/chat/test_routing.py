@@ -15,7 +15,8 @@ from livebot.chat.routing import NO_ROUTE, Route, Router
 from livebot.schedule.models import Channel, LiveSession, Site
 from livebot.storage.engine import Database
 from livebot.topics import SCHEDULE_CHANGED
-from tests.chat.ingest_helpers import event, post_events, stored, until
+from tests.chat.ingest_helpers import event, post_events, stored
+from tests.support import eventually
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -100,7 +101,7 @@ async def test_table_is_cached_and_refreshed_on_schedule_changed(client: TestCli
     router = client.app[INGEST].router
     assert router is not None and router.next_refresh > 0
     await client.app[BUS].publish(SCHEDULE_CHANGED, {"session_id": live, "reason": "test"})
-    await until(lambda: router.next_refresh == 0)
+    await eventually(lambda: router.next_refresh == 0)
     await post_events(client, [new := event(channel="room-1", ts=NOW.isoformat())])
     row = [r for r in await stored(client) if r.external_id == new["id"]][0]
     assert (row.session_id, row.site_id) == (live, site)

@@ -6,9 +6,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from livebot.chat import wire
+from livebot.chat import transcript, wire
 from livebot.chat.replay import read_transcript
-from livebot.demo import transcript
 from livebot.demo.app import demo_config
 from livebot.demo.seed import DEMO_CHANNELS
 

@@ -75,7 +75,7 @@ async def test_backup_restores_to_a_database_serve_starts_on(tmp_path: Path) -> 
     config = tmp_path / "live.toml"
     config.write_text(f'[database]\nurl = "sqlite:///{live}"\n[auth]\nsession_secret = "x"\n'
                       '[[sources]]\nid = "test-hook"\ntype = "webhook"\nsecret = "test-webhook-secret"\n', encoding="utf-8")
-    proc = subprocess.Popen([sys.executable, "-m", "livebot", "serve", "--config", str(config), "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "livebot", "serve", "--config", str(config), "--port", str(port)],  # noqa: ASYNC220
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     from livebot.chat import signing
 
@@ -100,7 +100,7 @@ async def test_backup_restores_to_a_database_serve_starts_on(tmp_path: Path) -> 
         assert conn.execute("SELECT count(*) FROM chat_events").fetchone()[0] == 200
     config.write_text(config.read_text().replace(str(live), str(restored)), encoding="utf-8")
     run("user", "add", "boss", "--role", "admin", stdin=PASSWORD + "\n", config=config)
-    proc = subprocess.Popen([sys.executable, "-m", "livebot", "serve", "--config", str(config), "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "livebot", "serve", "--config", str(config), "--port", str(port)],  # noqa: ASYNC220
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         await wait_healthy(base, proc)

@@ -191,7 +191,8 @@ def test_rule_file_errors_name_the_rule_and_key(tmp_path: Path) -> None:
         base.replace('severity = "block"', 'severity = "stop"', 1): "severity",
         base.replace("patterns = ['母乳化'", "patterns = ['(母乳化'", 1): "patterns",
         base.replace("<<BM>>", "<<NOPE>>", 1): "unknown macro",
-        base + '\n[[rule]]\nid = "absolute-term.superlative"\ncategory = "x"\nseverity = "warn"\nexplanation = "x"\nrewording = "x"\npatterns = ["x"]\n': "duplicate",
+        base + ('\n[[rule]]\nid = "absolute-term.superlative"\ncategory = "x"\nseverity = "warn"\nexplanation = "x"\n'
+                'rewording = "x"\npatterns = ["x"]\n'): "duplicate",
     }
     for text, needle in cases.items():
         path = tmp_path / "rules.toml"

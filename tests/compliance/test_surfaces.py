@@ -21,8 +21,8 @@ from livebot.engagement.settings import EngagementSettings
 from livebot.overlays.keys import OVERLAY_SERVICE
 from livebot.schedule.reminders import send_reminder
 from livebot.topics import CHAT_ENRICHED, OVERLAY_CONTROL
-from tests.console.conftest import MILK, ask, make_session, wait_for, wait_for_asks
 from tests.conftest import bearer, login
+from tests.console.conftest import MILK, ask, make_session, wait_for, wait_for_asks
 from tests.overlays.test_api import enriched
 
 BLOCKED = "北境臻护能显著提高免疫力，营养最接近母乳，是最好的奶粉"

@@ -21,8 +21,9 @@ from livebot.errors import ConfigError
 from livebot.faq.models import FaqDismissal, FaqEntryRow, FaqProposal
 from livebot.storage.base import utcnow
 from livebot.topics import OVERLAY_CONTROL
-from tests.console.conftest import MILK, PROTEIN, STAGE, advisor, ask, make_session, wait_for, wait_for_asks
+from tests.console.support import MILK, PROTEIN, STAGE, advisor, ask, make_session, wait_for_asks
 from tests.fakes.wecom import FakeWecom
+from tests.support import eventually
 
 GROUP = "wecom-parents-1"
 
@@ -77,7 +78,7 @@ async def test_answer_with_suggestion_two_reaches_the_group_robot(robot_client: 
     await wecom.wait_for(lambda: len(wecom.robot_messages) == 1)
     content = wecom.robot_messages[0]["content"]
     assert content.startswith("@安安妈 @乐乐妈 ") and content.endswith(edited)
-    await wait_for(lambda: _reply_status(client, card.id, "sent"))
+    await eventually(lambda: _reply_status(client, card.id, "sent"))
     async with app[DATABASE].sessions() as session:
         asks = (await session.scalars(select(QuestionAsk).where(QuestionAsk.card_id == card.id))).all()
         proposals = (await session.scalars(select(FaqProposal))).all()
@@ -104,7 +105,7 @@ async def test_failed_replies_are_retried_with_backoff_then_shown(robot_client: 
     wecom.fail_next("/cgi-bin/webhook/send", 0, times=100, status=500)
     actor = store.Actor("li", "李营养师")
     await store.answer(db, card.id, actor, MILK["answer"], None, 0, app[CONSOLE].claim_timeout, routes.resolve)
-    await wait_for(lambda: _reply_status(client, card.id, "retrying"))
+    await eventually(lambda: _reply_status(client, card.id, "retrying"))
     [row] = await store.outbox_rows(db, card.id)
     assert row.attempts == 1 and "HTTP 500" in row.last_error and "key=" not in row.last_error and row.next_try > utcnow()
     assert (await store.get_card(db, card.id)).reply_error == row.last_error
@@ -121,7 +122,7 @@ async def test_failed_replies_are_retried_with_backoff_then_shown(robot_client: 
         status, body = await li.post(f"/api/v1/console/cards/{card.id}/retry")
         assert status == 200 and body["card"]["reply_status"] == "pending"
         await wecom.wait_for(lambda: len(wecom.robot_messages) == 1)
-        await wait_for(lambda: _reply_status(client, card.id, "sent"))
+        await eventually(lambda: _reply_status(client, card.id, "sent"))
         status, body = await li.post(f"/api/v1/console/cards/{card.id}/retry")
         assert (status, body["field"]) == (400, "card")
     finally:
@@ -138,7 +139,7 @@ async def test_a_pending_reply_survives_a_restart(make_config, aiohttp_client, w
     wecom.fail_next("/cgi-bin/webhook/send", 0, times=1, status=503)
     await store.answer(db, card.id, store.Actor("li", "李营养师"), "来自双城牧场", None, None,
                        app[CONSOLE].claim_timeout, app[CONSOLE].routes.resolve)
-    await wait_for(lambda: _reply_status(first, card.id, "retrying"))
+    await eventually(lambda: _reply_status(first, card.id, "retrying"))
     await first.close()
     async with db_engine(config) as later_db:
         async with later_db.sessions() as session:
@@ -147,7 +148,7 @@ async def test_a_pending_reply_survives_a_restart(make_config, aiohttp_client, w
             await session.commit()
     second = await aiohttp_client(create_app(config))
     await wecom.wait_for(lambda: len(wecom.robot_messages) == 1)
-    await wait_for(lambda: _reply_status(second, card.id, "sent"))
+    await eventually(lambda: _reply_status(second, card.id, "sent"))
 
 
 def db_engine(config: Any) -> Any:
@@ -250,7 +251,7 @@ async def test_feature_and_clear_drive_the_overlay(client: TestClient, advisors)
     li = await advisors("li", "李营养师")
     status, body = await li.post(f"/api/v1/console/cards/{first.id}/feature")
     assert status == 200 and body["card"]["featured"] is True
-    await wait_for(lambda: _has(controls, 1))
+    await eventually(lambda: _has(controls, 1))
     assert controls[0] == {"session_id": session_id, "type": "featured", "question": "奶源是哪里的？",
                            "answer": MILK["answer"], "asker": "豆豆爸", "platform": "bilibili", "by": "李营养师"}
     await li.post(f"/api/v1/console/cards/{second.id}/feature", {"answer": "每 100 克 11.2 克"})
@@ -260,7 +261,7 @@ async def test_feature_and_clear_drive_the_overlay(client: TestClient, advisors)
     producer = await advisors("wang", "王导播", role="producer")
     status, body = await producer.post(f"/api/v1/sessions/{session_id}/featured/clear")
     assert (status, body) == (200, {"cleared": [second.id]})
-    await wait_for(lambda: _has(controls, 3))
+    await eventually(lambda: _has(controls, 3))
     assert controls[-1] == {"session_id": session_id, "type": "featured_clear", "by": "王导播"}
     marketing = await advisors("chen", "陈市场", role="marketing")
     assert (await marketing.post(f"/api/v1/sessions/{session_id}/featured/clear"))[0] == 403
@@ -327,7 +328,7 @@ async def test_a_refused_reply_fails_at_once_and_says_why(make_config, aiohttp_c
     await store.answer(db, card.id, store.Actor("li", "李营养师"), "双城牧场", None, None,
                        app[CONSOLE].claim_timeout, app[CONSOLE].routes.resolve)
     app[CONSOLE].outbox_wake.set()
-    await wait_for(lambda: _reply_status(client, card.id, "failed"))
+    await eventually(lambda: _reply_status(client, card.id, "failed"))
     [row] = await store.outbox_rows(db, card.id)
     assert row.attempts == 1 and "93000" in row.last_error and "not-registered" not in row.last_error
 

@@ -28,9 +28,9 @@ from livebot.faq.models import FaqEntryRow
 from livebot.schedule.models import Channel
 from livebot.storage.engine import Database
 from tests.browser import free_port, login_page, save_screenshot
-from tests.conftest import PASSWORD
-from tests.console.conftest import MILK, PROTEIN, STAGE, make_session
+from tests.console.support import MILK, PROTEIN, STAGE, make_session
 from tests.fakes.wecom import FakeWecom
+from tests.support import PASSWORD
 
 pytestmark = pytest.mark.browser
 

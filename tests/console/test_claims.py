@@ -14,7 +14,7 @@ from livebot.console import store
 from livebot.console.models import ConsoleAudit
 from livebot.console.state import CONSOLE
 from livebot.storage.base import utcnow
-from tests.console.conftest import MILK, advisor, ask, make_session, wait_for_asks
+from tests.console.support import MILK, advisor, ask, make_session, wait_for_asks
 
 
 async def one_card(client: TestClient, text: str = "奶源是哪里的？") -> int:

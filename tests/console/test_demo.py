@@ -13,8 +13,7 @@ from livebot.chat.signing import signed_headers
 from livebot.console import store
 from livebot.demo.app import DEMO_SECRET, demo_app
 from tests.browser import free_port
-from tests.conftest import csrf_from
-from tests.console.conftest import wait_for
+from tests.support import csrf_from, eventually
 
 
 async def log_in(base: str, username: str, password: str) -> tuple[aiohttp.ClientSession, str]:
@@ -42,7 +41,7 @@ async def test_demo_queue_fills_and_group_replies_reach_the_demo_robot(live_serv
         async def queue_has_cards() -> bool:
             return bool((await store.snapshot(app[DATABASE], session_id, 100))[1])
 
-        await wait_for(queue_has_cards, timeout=20)
+        await eventually(queue_has_cards, timeout=20)
         body = orjson.dumps({"events": [{"id": "demo-test-1", "platform": "wecom", "channel": "wecom-parents-1",
                                          "kind": "comment", "ts": int(time.time() * 1000),
                                          "user": {"id": "wm-1", "name": "安安妈"}, "text": "请问这批奶粉的奶源来自哪里？"}]})
@@ -54,7 +53,7 @@ async def test_demo_queue_fills_and_group_replies_reach_the_demo_robot(live_serv
             return any(a.get("id") == "demo-test-1" for c in (await store.snapshot(app[DATABASE], session_id, 500))[1]
                        for a in c.askers)
 
-        await wait_for(asked, timeout=10)
+        await eventually(asked, timeout=10)
         _, cards = await store.snapshot(app[DATABASE], session_id, 500)
         card = next(c for c in cards if any(a.get("id") == "demo-test-1" for a in c.askers))
         async with http.post(f"{base}/api/v1/console/cards/{card.id}/answer", json={"text": "来自双城自有牧场。"},
@@ -66,7 +65,7 @@ async def test_demo_queue_fills_and_group_replies_reach_the_demo_robot(live_serv
                 messages = (await resp.json())["messages"]
             return any("来自双城自有牧场。" in m["body"]["text"]["content"] for m in messages)
 
-        await wait_for(robot_got_it, timeout=10)
+        await eventually(robot_got_it, timeout=10)
     finally:
         await http.close()
 

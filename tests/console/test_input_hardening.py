@@ -13,16 +13,17 @@ from typing import Any
 
 import orjson
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
 from livebot.appkeys import DATABASE
 from livebot.console import store
 from livebot.console.models import ConsoleAudit
-from livebot.console.state import CONSOLE
-from tests.conftest import login
-from tests.console.conftest import MILK, ask, make_session, wait_for_asks
+from livebot.demo.console import ROBOT_LOG, add_robot
+from tests.console.support import MILK, ask, make_session, wait_for_asks
 from tests.console.test_ws import receive, receive_until
+from tests.support import login
 
 NESTED = b'{"text": "\xe5\xa5\xbd", "x": ' + b"[" * 5000 + b"]" * 5000 + b"}"
 
@@ -131,8 +132,10 @@ async def test_binary_and_hostile_frames_are_ignored(client: TestClient) -> None
         assert not ws.closed and frames[-1]["ranges"]
 
 
-async def test_demo_robot_refuses_garbage_and_keeps_hostile_text_verbatim(client: TestClient) -> None:
-    client.app[CONSOLE].demo_sink = []
+async def test_demo_robot_refuses_garbage_and_keeps_hostile_text_verbatim(database_url: str, app: web.Application,
+                                                                           aiohttp_client: Any) -> None:
+    add_robot(app)
+    client = await aiohttp_client(app)
     for raw in (b"{not json", b'{"a": ' + b"[" * 5000 + b"]" * 5000 + b"}", b"\xff\xfe"):
         resp = await client.post("/demo/robot", data=io.BytesIO(raw), headers={"Content-Type": "application/json"})
         assert resp.status == 200 and (await resp.json())["errcode"] == 40001
@@ -142,4 +145,4 @@ async def test_demo_robot_refuses_garbage_and_keeps_hostile_text_verbatim(client
     big = await client.post("/demo/robot", data=io.BytesIO(orjson.dumps({"text": "长" * 600_000})),
                             headers={"Content-Type": "application/json"})
     assert big.status == 413
-    assert [m["body"] for m in client.app[CONSOLE].demo_sink] == [hostile, hostile]
+    assert [m["body"] for m in client.app[ROBOT_LOG]] == [hostile, hostile]

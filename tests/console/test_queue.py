@@ -5,15 +5,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 from aiohttp.test_utils import TestClient
+from sqlalchemy import select
 
 from livebot.appkeys import BUS, DATABASE
 from livebot.console.cards import group_key, normalised_text
 from livebot.console.models import QuestionAsk
 from livebot.storage.base import utcnow
 from livebot.topics import CHAT_ENRICHED
-from sqlalchemy import select
-from tests.conftest import login
-from tests.console.conftest import ALLERGY, MILK, PROTEIN, STAGE, ask, cards_of, enriched, make_session, store_event, wait_for_asks
+from tests.console.support import ALLERGY, MILK, PROTEIN, STAGE, ask, cards_of, enriched, make_session, store_event, wait_for_asks
+from tests.support import login
 
 
 async def test_question_becomes_a_card_with_suggestions(client: TestClient) -> None:

@@ -12,8 +12,8 @@ from aiohttp.test_utils import TestClient
 
 from livebot.appkeys import DATABASE
 from livebot.console.hub import Prepared, batch_frame, merge_ranges
-from tests.conftest import login
-from tests.console.conftest import MILK, STAGE, ask, make_session, wait_for_asks
+from tests.console.support import MILK, STAGE, ask, make_session, wait_for_asks
+from tests.support import login
 
 
 async def receive(ws: aiohttp.ClientWebSocketResponse, timeout: float = 5.0) -> dict[str, Any]:

@@ -12,8 +12,8 @@ from openpyxl import load_workbook
 
 from livebot.appkeys import DATABASE
 from livebot.engagement.rebuild import rebuild
-from tests.conftest import bearer, login
-from tests.engagement.conftest import add_ask, ev, insert_events, make_show, store_transcript
+from tests.engagement.support import add_ask, ev, insert_events, make_show, store_transcript
+from tests.support import bearer, login
 
 HOSTILE = ["<script>alert('x')</script>", "=HYPERLINK(\"http://evil.example\")", "'; DROP TABLE chat_events;--",
            "\u202e违禁\u202c", "控制\x07字符", "奶粉😀👍🏻𠮷", "+1 厉害", "-2 差评", "@all 看这里"]

@@ -14,8 +14,8 @@ from livebot.auth import store as auth_store
 from livebot.config import Config
 from livebot.engagement.rebuild import rebuild
 from tests.browser import login_page, save_screenshot
-from tests.conftest import PASSWORD
-from tests.engagement.conftest import insert_events, make_show, store_transcript, ev
+from tests.engagement.support import ev, insert_events, make_show, store_transcript
+from tests.support import PASSWORD
 
 pytestmark = pytest.mark.browser
 

@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 from livebot.cli import main
 from livebot.engagement import store
 from livebot.storage.engine import Database
-from tests.engagement.conftest import make_show, store_transcript
+from tests.engagement.support import make_show, store_transcript
 
 
 def write_config(tmp_path: Path, database_url: str) -> Path:

@@ -11,7 +11,7 @@ from livebot.demo.app import demo_app
 from livebot.engagement import store
 from livebot.engagement.keys import LIVE
 from livebot.schedule import store as schedule_store
-from tests.conftest import bearer
+from tests.support import bearer
 
 
 async def test_demo_ended_sessions_have_full_reports(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ NOBODY = Attributor([])
 
 
 def event(seconds: float, kind: str = "comment", user: str = "u1", platform: str = "douyin", **fields: object) -> EventFacts:
-    base = {"count": None, "value": None, "viewers": None, "hidden": False, "flags": (), "label": None, "score": None}
+    base = {"amount": None, "value": None, "viewers": None, "hidden": False, "flags": (), "label": None, "score": None}
     base.update(fields)
     return EventFacts(T + timedelta(seconds=seconds), platform, kind, user, **base)  # type: ignore[arg-type]
 
@@ -32,10 +32,10 @@ def test_counting_rules() -> None:
         event(2, user="u2", hidden=True, flags=("merged",), label="positive", score=0.5),
         event(3, user="u3", hidden=True, flags=("ad",), label="neutral", score=0.0),
         event(4, user="u4", hidden=True, flags=("merged", "contact")),
-        event(5, "like", user="u5", count=7),
-        event(6, "like", user="u5", count=None),
-        event(7, "gift", user="u6", count=3, value=300),
-        event(8, "gift", user="u6", count=0, value=-5),
+        event(5, "like", user="u5", amount=7),
+        event(6, "like", user="u5", amount=None),
+        event(7, "gift", user="u6", amount=3, value=300),
+        event(8, "gift", user="u6", amount=0, value=-5),
         event(9, "follow", user="u7"), event(10, "share", user="u7"), event(11, "enter", user="u8"),
         event(12, "enter", user=""),
     ], [], NOBODY)

@@ -24,8 +24,8 @@ from livebot.engagement.models import EngagementReport
 from livebot.engagement.rebuild import rebuild
 from livebot.engagement.robot import summary_markdown
 from livebot.schedule.models import Segment, Site
-from tests.conftest import bearer, login
-from tests.engagement.conftest import ev, insert_events, make_show, store_transcript
+from tests.engagement.support import ev, insert_events, make_show, store_transcript
+from tests.support import bearer, login
 
 TITLE = "<script>alert('x')</script>=1+1 奶源'; DROP TABLE sessions;-- 🐄𠮷"
 THEME = "<b>奶源</b>"

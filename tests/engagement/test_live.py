@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,24 +13,22 @@ from livebot.engagement.models import EngagementMinute
 from livebot.engagement.rebuild import rebuild
 from livebot.engagement.store import minute_rows
 from livebot.schedule.models import TimelineEntry
-from livebot.topics import CHAT_ENRICHED, CHAT_STORED, engagement_topic
-from tests.engagement.conftest import QUESTION_ANSWERS, T0, TRANSCRIPT, add_ask, answer_card, at, insert_events, make_show
+from livebot.topics import CHAT_ENRICHED, CHAT_STORED, ChatStored, chat_stored, engagement_topic
+from tests.engagement.support import QUESTION_ANSWERS, T0, TRANSCRIPT, add_ask, answer_card, at, insert_events, make_show
+from tests.support import eventually
 
 
 def strip(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{k: v for k, v in r.items() if k != "updated_at"} for r in rows]
 
 
-def stored_message(session_id: int, event: dict[str, Any], pk: int) -> dict[str, Any]:
-    """The parts of ``chat.stored`` the live figures read (the rest is ignored)."""
-    return {"pk": pk, "session_id": session_id, "ts": event["ts"].astimezone(UTC).isoformat(), "kind": event["kind"],
-            "platform": event["platform"], "count": event["count"], "value": event["value"], "viewers": event["viewers"]}
+def stored_message(session_id: int, event: dict[str, Any], pk: int) -> ChatStored:
+    """The ``chat.stored`` message of a transcript event stored as ``pk``."""
+    return chat_stored(pk=pk, source="test", external_id=f"e{pk}", platform=event["platform"], channel="room",
+                       kind=event["kind"], ts=event["ts"].astimezone(UTC), user_id="u", user_name="", text="",
+                       count=event["count"], viewers=event["viewers"], value=event["value"], session_id=session_id,
+                       site_id=None, segment_id=None, hidden=False, flags=[], merged_count=1)
 
-
-async def wait_for(predicate: Callable[[], Awaitable[bool]], timeout: float = 5.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not await predicate():
-            await asyncio.sleep(0.02)
 
 
 async def timeline(db: Any, session_id: int, seconds: float, kind: str, segment: int | None, site: int | None) -> None:
@@ -55,7 +51,7 @@ async def test_live_figures_equal_rebuilt_ones(client: Any) -> None:
         for event, pk in zip(chunk, new, strict=True):
             live.mark(stored_message(show.session_id, event, pk))
         pks += new
-        for index, delay in QUESTION_ANSWERS.items():
+        for index in QUESTION_ANSWERS:
             if len(pks) > index and index not in cards:  # the console queues the question once it is stored
                 cards[index] = await add_ask(db, show.session_id, pks[index], TRANSCRIPT[index]["ts"], None,
                                              platform=TRANSCRIPT[index]["platform"])
@@ -93,9 +89,9 @@ async def test_bus_messages_drive_the_flush_and_the_live_message(client: Any) ->
             await bus.publish(CHAT_STORED, stored_message(show.session_id, event, pk))
         await bus.publish(CHAT_ENRICHED, {"session_id": show.session_id, "ts": "not a time"})
         await bus.publish(CHAT_STORED, {"session_id": "7", "ts": T0.isoformat()})
-        await wait_for(lambda: asyncio.sleep(0, result=len(live.dirty.get(show.session_id, ())) == 4))
+        await eventually(lambda: len(live.dirty.get(show.session_id, ())) == 4)
         assert await live.flush() == {show.session_id: 5}  # rows: 2 in minute 0, then 1 each in 10, 12, 16
-        await wait_for(lambda: asyncio.sleep(0, result=bool(received)))
+        await eventually(lambda: bool(received))
     finally:
         stop()
     message = received[-1]
@@ -168,7 +164,7 @@ async def test_a_minute_still_filling_up_is_folded_incrementally_and_equals_a_re
     from livebot.chat.models import StoredEvent
     from livebot.engagement import rebuild as rebuild_module
     from livebot.engagement.rebuild import OPEN_GRACE
-    from tests.engagement.conftest import ev
+    from tests.engagement.support import ev
 
     app = client.app
     db, live = app[DATABASE], app[LIVE]
@@ -230,7 +226,7 @@ async def test_a_minute_whose_sentiment_never_came_gets_a_full_recompute_when_it
     from livebot.chat.models import StoredEvent
     from livebot.engagement import rebuild as rebuild_module
     from livebot.engagement.rebuild import OPEN_GRACE, SENTIMENT_WAIT
-    from tests.engagement.conftest import ev
+    from tests.engagement.support import ev
 
     app = client.app
     db, live = app[DATABASE], app[LIVE]
@@ -262,7 +258,7 @@ async def test_a_row_committed_after_a_higher_id_still_counts_in_an_open_minute(
     """PostgreSQL with several writers: ids are handed out before commit, so rows above the
     highest id seen ``lookback`` seconds ago are checked again."""
     from livebot.chat.models import StoredEvent
-    from tests.engagement.conftest import ev
+    from tests.engagement.support import ev
 
     app = client.app
     db, live = app[DATABASE], app[LIVE]
@@ -296,7 +292,7 @@ async def test_a_row_committed_after_a_higher_id_still_counts_in_an_open_minute(
 async def test_a_busy_minute_is_absorbed_between_flushes(client: Any, monkeypatch: Any) -> None:
     """Every few thousand events the open minute folds its new rows, so a flush has little left to read."""
     from livebot.engagement import live as live_module
-    from tests.engagement.conftest import ev
+    from tests.engagement.support import ev
 
     monkeypatch.setattr(live_module, "ABSORB_EVENTS", 3)
     app = client.app

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,14 +16,8 @@ from livebot.engagement.rebuild import rebuild
 from livebot.engagement.store import minute_rows
 from livebot.schedule.models import Channel
 from tests.chat.ingest_helpers import event, post_events
-from tests.conftest import bearer
-from tests.engagement.conftest import make_show
-
-
-async def wait_for(predicate: Callable[[], Awaitable[bool]], timeout: float = 15.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not await predicate():
-            await asyncio.sleep(0.05)
+from tests.engagement.support import make_show
+from tests.support import bearer, eventually
 
 
 async def test_webhook_chat_reaches_the_live_figures_exactly(client: Any) -> None:
@@ -63,8 +55,8 @@ async def test_webhook_chat_reaches_the_live_figures_exactly(client: Any) -> Non
             asks = await s.scalar(select(func.count()).select_from(QuestionAsk))
         return pending == 0 and bool(questions) and asks == questions
 
-    await wait_for(settled)
-    await wait_for(lambda: asyncio.sleep(0, result=show.session_id in app[LIVE].dirty))
+    await eventually(settled, timeout=15)
+    await eventually(lambda: show.session_id in app[LIVE].dirty, timeout=15)
     await app[LIVE].flush()
     live_rows = [{k: v for k, v in r.items() if k != "updated_at"} for r in await minute_rows(db, show.session_id)]
     assert sum(r["comments"] for r in live_rows) == 7 and sum(r["hidden"] for r in live_rows) == 1

@@ -20,7 +20,7 @@ from livebot.schedule.live import transition
 from livebot.schedule.models import LiveSession
 from livebot.storage.base import utcnow
 from livebot.topics import SESSION_ENDED
-from tests.engagement.conftest import make_show, store_transcript
+from tests.engagement.support import make_show, store_transcript
 
 
 async def fake_robot(aiohttp_server: Any, errcode: int = 0) -> tuple[str, list[dict[str, Any]]]:

@@ -12,7 +12,7 @@ from livebot.engagement.rebuild import rebuild
 from livebot.engagement.report import build_report
 from livebot.engagement.settings import EngagementSettings
 from livebot.engagement.store import minute_rows
-from tests.engagement.conftest import T0, make_show, store_transcript
+from tests.engagement.support import T0, make_show, store_transcript
 
 SETTINGS = EngagementSettings(anonymize_users=False)  # these tests read real names; the default hides them
 

@@ -31,6 +31,7 @@ from livebot.schedule.models import Channel
 from tests.chat.ingest_helpers import post_events
 from tests.conftest import bearer
 from tests.engagement.conftest import Show, make_show
+from tests.support import eventually
 
 CLEAN_SOURCE, RETRIED_SOURCE = "relay-clean", "relay-retried"
 CHANNELS = ("live-room", "group-chat")
@@ -104,9 +105,7 @@ def build_transcript(start: datetime) -> Transcript:
 
 
 async def wait_for(predicate: Callable[[], Awaitable[bool]], timeout: float = 120.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not await predicate():
-            await asyncio.sleep(0.1)
+    await eventually(predicate, timeout=timeout, interval=0.1)
 
 
 async def bound_show(app: web.Application, source: str, start: datetime) -> Show:

@@ -25,6 +25,7 @@ from livebot.topics import CHAT_STORED
 from tests.bus.test_bus import REDIS_URL
 from tests.chat.ingest_helpers import SECRET, SOURCE, event, post_events
 from tests.faq.live import WAIT, Enriched, load_kb_into, sample_entries
+from tests.support import eventually
 
 TEXTS = ["奶源是哪里的？", "主播好美", "乳铁蛋白含量多少？", "666", "冲奶粉水温多少度合适"]
 
@@ -63,11 +64,6 @@ async def stored_messages(db: Database, count: int) -> list[dict[str, Any]]:
     return [stored_message(row) for row in rows]
 
 
-async def until(predicate: Callable[[], Any]) -> None:
-    async with asyncio.timeout(WAIT):
-        while not await predicate():
-            await asyncio.sleep(0.05)
-
 
 async def test_comments_the_bus_dropped_are_enriched_once_the_drops_stop(
         make_config: Callable[..., Config], aiohttp_client: Any, database_url: str) -> None:
@@ -104,7 +100,7 @@ async def test_comments_stored_while_no_stage_ran_are_enriched_at_start(
     async def recent_enriched() -> bool:
         return None not in (await is_question_of(db, recent)).values()
 
-    await until(recent_enriched)
+    await eventually(recent_enriched, timeout=WAIT)
     assert (await is_question_of(db, recent))[recent[0]] is True
     assert set((await is_question_of(db, likes + stale)).values()) == {None}  # not comments / older than a show
 
@@ -147,7 +143,7 @@ async def test_comments_a_dead_instance_left_unenriched_are_swept_up(
     async def forgotten_enriched() -> bool:
         return None not in (await is_question_of(app[DATABASE], forgotten)).values()
 
-    await until(forgotten_enriched)
+    await eventually(forgotten_enriched, timeout=WAIT)
     assert stage.catch_up.swept_to >= forgotten[-1]
     assert "enriching 30 comments stored elsewhere and never enriched" in caplog.text
 

@@ -22,9 +22,9 @@ from livebot.cli.faq_kb import read_entries
 from livebot.faq import kb, learning, store
 from livebot.faq.errors import KnowledgeBaseError
 from livebot.faq.kb import FaqEntry, dump_csv, parse_csv
-from tests.conftest import bearer, login
 from tests.faq.test_import_cli import config_for, entries_in, write
 from tests.faq.test_kb_pages import ENTRY, form, seed
+from tests.support import bearer, login
 
 NUL_IDS = ["milk%00source", "%00", "a%00%27%3B%20DROP%20TABLE%20faq_entries%3B--"]
 NESTED = b'{"id": "deep", "question": "q", "answer": "a", "tags": ' + b"[" * 5000 + b"]" * 5000 + b"}"

@@ -15,7 +15,7 @@ from livebot.config import Config
 from livebot.faq import learning, store
 from livebot.faq.kb import FaqEntry
 from tests.browser import login_page, save_screenshot
-from tests.conftest import bearer, login
+from tests.support import bearer, login
 
 ENTRY = {"id": "milk-source", "question": "奶源来自哪里？", "aliases": ["奶源是哪里的"], "answer": "来自{batch.farm}。",
          "tags": ["奶源"], "needs_human": False}
@@ -310,7 +310,7 @@ async def test_editing_in_chromium_inserts_placeholders_and_reviews(
 ) -> None:
     from livebot.auth import store as auth_store
     from livebot.demo.faq import demo_entries
-    from tests.conftest import PASSWORD
+    from tests.support import PASSWORD
 
     server = await live_server(config)
     db = server.app[DATABASE]

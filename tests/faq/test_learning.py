@@ -14,8 +14,8 @@ from livebot.faq import learning, store
 from livebot.faq.models import FaqProposal
 from livebot.faq.stage import STAGE
 from livebot.storage.engine import Database
-from tests.conftest import bearer
 from tests.faq.live import WAIT, Enriched, chat_row, enrich, load_kb_into, publish_stored, sample_entries
+from tests.support import bearer
 
 WRONGLY_RANKED = "你们家这个奶出自哪片地界"
 """On the sample KB the engine puts an unrelated entry first for this wording."""

@@ -182,7 +182,7 @@ def test_calibration_row_weights_scale_evidence() -> None:
     rows = [((0.0,), 0), ((1.0,), 1), ((1.0,), 0), ((2.0,), 1), ((0.5,), 0)]
     dropped = fit(rows[:-1])
     zero_weight = fit(rows, weights=[1, 1, 1, 1, 0])
-    assert all(math.isclose(a, b, abs_tol=1e-6) for a, b in zip([*dropped[0], dropped[1]], [*zero_weight[0], zero_weight[1]]))
+    assert all(math.isclose(a, b, abs_tol=1e-6) for a, b in zip([*dropped[0], dropped[1]], [*zero_weight[0], zero_weight[1]], strict=True))
 
 
 def test_leave_entry_out_rows_are_negatives(sample_entries: list[FaqEntry]) -> None:

@@ -9,7 +9,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-
 from aiohttp.test_utils import TestClient
 
 from livebot.app import create_app
@@ -21,7 +20,6 @@ from livebot.faq.kb import FaqEntry
 from livebot.faq.placeholders import GAP_MARKER
 from livebot.faq.settings import FaqSettings
 from livebot.faq.stage import STAGE
-from tests.conftest import REPO
 from tests.faq.live import (
     BATCH,
     WAIT,
@@ -36,6 +34,7 @@ from tests.faq.live import (
     save_batch,
     stored_row,
 )
+from tests.support import REPO
 
 
 async def test_comment_is_enriched_stored_and_published_with_live_batch_data(client: TestClient) -> None:

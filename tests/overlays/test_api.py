@@ -15,8 +15,8 @@ from livebot.appkeys import BUS, DATABASE
 from livebot.config import Config
 from livebot.overlays.hub import CLOSE_TOKEN_REVOKED
 from livebot.topics import CHAT_ENRICHED, OVERLAY_CONTROL, TRACE_UPDATED, engagement_topic
-from tests.conftest import bearer, login
-from tests.overlays.conftest import SUMMARY, make_session, new_token, ticker_unreviewed
+from tests.overlays.support import SUMMARY, make_session, new_token, ticker_unreviewed
+from tests.support import bearer, login
 
 HOSTILE = '<img src=x onerror="alert(1)"><script>alert("x")</script>\u202e'
 

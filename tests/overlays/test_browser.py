@@ -20,10 +20,10 @@ from livebot.overlays.scenes import SCENES
 from livebot.storage.base import utcnow
 from livebot.topics import CHAT_ENRICHED, OVERLAY_CONTROL, TRACE_UPDATED, engagement_topic
 from tests.browser import SCREENSHOTS, Dialogs, login_page
-from tests.conftest import PASSWORD
-from tests.overlays.conftest import SUMMARY, make_session, new_token, ticker_unreviewed
 from tests.overlays.pngcheck import pixel_alpha
+from tests.overlays.support import SUMMARY, make_session, new_token, ticker_unreviewed
 from tests.overlays.test_api import enriched
+from tests.support import PASSWORD
 
 pytestmark = pytest.mark.browser
 

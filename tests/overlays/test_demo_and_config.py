@@ -16,7 +16,7 @@ from livebot.config import Config
 from livebot.demo import overlays as demo
 from livebot.errors import ConfigError
 from livebot.overlays.keys import OVERLAY_SERVICE, OVERLAY_SETTINGS
-from tests.overlays.conftest import make_session
+from tests.overlays.support import make_session
 
 
 async def test_demo_seed_prints_working_obs_urls(client: TestClient) -> None:

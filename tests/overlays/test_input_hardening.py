@@ -16,9 +16,9 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from livebot.appkeys import DATABASE
-from tests.conftest import bearer, login
-from tests.overlays.conftest import make_session, new_token
+from tests.overlays.support import make_session, new_token
 from tests.overlays.test_api import command, has_part, receive_until
+from tests.support import bearer, login
 
 NESTED = b'{"type": "featured", "question": ' + b'{"a": ' * 5000 + b"1" + b"}" * 5000 + b"}"
 OVERFLOWING = ["9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00"]

@@ -5,9 +5,9 @@ from __future__ import annotations
 from aiohttp.test_utils import TestClient
 
 from livebot.appkeys import DATABASE
-from tests.conftest import bearer
-from tests.overlays.conftest import make_session, new_token
+from tests.overlays.support import make_session, new_token
 from tests.overlays.test_api import command, has_part, receive_until
+from tests.support import bearer
 
 BATCH = {
     "gtin": "06901234543216", "lot": "QH20261124A01", "product_name": "北境臻护 婴儿配方奶粉 1段", "stage": "1段",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import pytest
@@ -14,17 +14,18 @@ from livebot.overlays.scenes import page_scene, scene_name
 from livebot.overlays.stats import LiveStats
 from livebot.overlays.text import clean_text, mask_name, ticker_safe
 from livebot.overlays.ticker import ticker_item
-from tests.overlays.conftest import SUMMARY
+from livebot.topics import chat_enriched, chat_stored
+from tests.overlays.support import SUMMARY
 
 HOSTILE = '<img src=x onerror="alert(1)"><script>alert("x")</script>'
 
 
 def chat(text: str, label: str = "positive", **extra: object) -> dict[str, object]:
-    message: dict[str, object] = {
-        "source": "hook", "id": extra.pop("id", "m1"), "platform": "douyin", "kind": "comment", "text": text,
-        "user": {"id": "u1", "name": "小雨妈妈"}, "session_id": 1, "hidden": False, "flags": [],
-        "enrichment": {"is_question": False, "sentiment": {"label": label, "score": 0.9}},
-    }
+    stored = chat_stored(pk=1, source="hook", external_id="m1", platform="douyin", channel="room", kind="comment",
+                         ts=datetime(2026, 11, 24, 12, tzinfo=UTC), user_id="u1", user_name="小雨妈妈", text=text, count=None,
+                         viewers=None, value=None, session_id=1, site_id=None, segment_id=None, hidden=False, flags=[],
+                         merged_count=1)
+    message: dict[str, object] = {**chat_enriched(stored, {"is_question": False, "sentiment": {"label": label, "score": 0.9}})}
     message.update(extra)
     return message
 

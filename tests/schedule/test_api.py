@@ -13,8 +13,8 @@ from livebot.appkeys import BUS, DATABASE
 from livebot.schedule import store
 from livebot.schedule.models import Channel, LiveSession, Segment, SessionSite
 from livebot.topics import OVERLAY_CONTROL, SCHEDULE_CHANGED, SESSION_ENDED
-from tests.conftest import login
-from tests.schedule.conftest import Api, iso
+from tests.schedule.support import Api, iso
+from tests.support import login
 
 
 async def counts(client: TestClient) -> tuple[int, ...]:
@@ -337,7 +337,7 @@ async def test_cues_acks_and_notes(client: TestClient, api: Api, future: Any) ->
 
 
 async def test_producer_role_required(client: TestClient) -> None:
-    from tests.conftest import bearer
+    from tests.support import bearer
 
     advisor = await bearer(client, "advisor")
     resp = await client.get("/api/v1/schedule/sessions", headers=advisor)

@@ -19,8 +19,8 @@ from livebot.schedule import live, store
 from livebot.schedule.models import Segment
 from livebot.schedule.validate import SegmentInput, SessionInput, SiteInput
 from tests.browser import Dialogs, login_page, save_screenshot
-from tests.conftest import PASSWORD
-from tests.schedule.conftest import SITES
+from tests.schedule.support import SITES
+from tests.support import PASSWORD
 
 pytestmark = pytest.mark.browser
 

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 from aiohttp.test_utils import TestClient
 from icalendar import Calendar
 
-from tests.conftest import login
-from tests.schedule.conftest import Api
+from tests.schedule.support import Api
+from tests.support import login
 
 
 async def feeds(api: Api) -> dict[str, str]:

@@ -20,10 +20,10 @@ from aiohttp.test_utils import TestClient
 
 from livebot.appkeys import DATABASE
 from livebot.schedule import store
-from tests.conftest import login
-from tests.schedule.conftest import Api, iso
+from tests.schedule.support import Api, iso
 from tests.schedule.test_api import counts
 from tests.schedule.test_ws import live_session, receive
+from tests.support import login
 
 OVERFLOWING = ["9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00"]
 NESTED = b'{"title": ' + b"[" * 5000 + b"]" * 5000 + b"}"

@@ -9,7 +9,6 @@ the only ones that wait on the wall clock, because the wall clock is what they t
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -31,8 +30,8 @@ from livebot.schedule.models import JobRun, LiveSession
 from livebot.schedule.plan import job_id
 from livebot.schedule.runner import Runner
 from livebot.topics import SCHEDULE_REMINDER, SESSION_ENDED
-from tests.conftest import bearer
-from tests.schedule.conftest import SITES, Api
+from tests.schedule.support import SITES, Api
+from tests.support import bearer, eventually
 
 
 class Robot:
@@ -177,7 +176,7 @@ async def test_a_job_late_within_grace_runs_and_beyond_grace_is_reported_not_run
     assert "错过了 121 秒" in missed[0].detail
     listed = await stepped.api.call("GET", "/runs?outcome=missed", status=200)
     assert listed["runs"][0]["job_id"] == golive.id
-    from tests.conftest import login
+    from tests.support import login
 
     await login(stepped.client, "producer")
     page = await (await stepped.client.get("/producer")).text()
@@ -266,15 +265,6 @@ async def wait_until(moment: datetime) -> None:
     await asyncio.sleep(max(0.0, (moment - datetime.now(UTC)).total_seconds()))
 
 
-async def eventually(check: Callable[[], Any], limit: float = 8.0) -> Any:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        value = await check()
-        if value:
-            return value
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not met in time")
-
 
 def scheduler_config(make_config: Callable[..., Config], **schedule: Any) -> Config:
     return make_config(schedule={"lock_ttl_seconds": 3, **schedule})
@@ -300,7 +290,7 @@ async def test_apscheduler_fires_go_live_at_T(make_config: Callable[..., Config]
         T = datetime.now(UTC) + timedelta(milliseconds=700)
         sid = await new_session(client, T)
         assert [j["kind"] for j in await runner.stored_jobs(sid)] == ["golive", "end"]
-        done = await eventually(lambda: fired_runs(client.app, sid))
+        done = await eventually(lambda: fired_runs(client.app, sid), timeout=8)
         assert done[0].outcome == "fired"
         assert done[0].planned_at == T
         assert timedelta(0) <= done[0].ran_at - T < timedelta(seconds=1.5)
@@ -321,7 +311,7 @@ async def test_restart_between_schedule_and_T_still_fires(make_config: Callable[
     await wait_until(T + timedelta(milliseconds=200))
     second = await started(create_app(config))
     try:
-        done = await eventually(lambda: fired_runs(second.app, sid))
+        done = await eventually(lambda: fired_runs(second.app, sid), timeout=8)
         assert done[0].outcome == "fired" and done[0].planned_at == T
         assert done[0].instance == second.app[RUNNER].instance
         assert (await store.get_session(second.app[DATABASE], sid)).status == "live"
@@ -339,7 +329,7 @@ async def test_job_missed_by_more_than_grace_while_down_is_reported_not_fired(ma
     app[CLOCK] = lambda: datetime.now(UTC) + timedelta(seconds=30)  # as if it was down half a minute
     second = await started(app)
     try:
-        done = await eventually(lambda: fired_runs(second.app, sid))
+        done = await eventually(lambda: fired_runs(second.app, sid), timeout=8)
         assert [(r.outcome, r.planned_at) for r in done] == [("missed", T)]
         assert (await store.get_session(second.app[DATABASE], sid)).status == "scheduled"
         assert not any(j["kind"] == "golive" for j in await second.app[RUNNER].stored_jobs(sid))
@@ -359,7 +349,7 @@ async def test_two_app_instances_one_leader_each_job_fired_once(make_config: Cal
         sid = await new_session(a, T)
         await leader.reconcile(sid)  # the in-process bus does not cross instances; Redis already did this
         await b.app[BUS].drained()
-        done = await eventually(lambda: fired_runs(a.app, sid))
+        done = await eventually(lambda: fired_runs(a.app, sid), timeout=8)
         await wait_until(T + timedelta(seconds=1))
         done = await fired_runs(a.app, sid)
         assert [(r.outcome, r.instance) for r in done] == [("fired", leader.instance)]

@@ -10,8 +10,8 @@ from aiohttp import WSMsgType
 from aiohttp.test_utils import TestClient, TestServer
 
 from livebot.app import create_app
-from tests.conftest import bearer, login
-from tests.schedule.conftest import Api
+from tests.schedule.support import Api
+from tests.support import bearer, login
 
 
 async def receive(ws: Any, kind: str, timeout: float = 3.0) -> dict[str, Any]:

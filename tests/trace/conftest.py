@@ -10,7 +10,7 @@ import orjson
 import pytest
 from aiohttp.test_utils import TestClient
 
-from tests.conftest import bearer
+from tests.support import bearer
 
 EPCIS = Path(__file__).resolve().parents[1] / "fixtures" / "epcis"
 CHAIN_LOT = "QH20261124B01"

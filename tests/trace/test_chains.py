@@ -13,7 +13,7 @@ from livebot.appkeys import DATABASE
 from livebot.trace import chains, facts, store
 from livebot.trace.models import Batch
 from livebot.trace.pushes import parse_batches, parse_inspections
-from tests.conftest import bearer
+from tests.support import bearer
 from tests.trace.conftest import CHAIN_LOT, CHAIN_RAW_LOT, events_of
 
 

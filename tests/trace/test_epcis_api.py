@@ -15,7 +15,7 @@ from livebot.appkeys import BUS, DATABASE
 from livebot.topics import TRACE_UPDATED
 from livebot.trace import facts
 from livebot.trace.models import Batch, Inspection, RawMilkLot, SensorReading, TraceEvent
-from tests.conftest import bearer, login
+from tests.support import bearer, login
 from tests.trace.conftest import CHAIN_LOT, CHAIN_RAW_LOT, EPCIS, big_document, events_of
 
 URL = "/api/v1/trace/epcis"

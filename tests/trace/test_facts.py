@@ -10,13 +10,13 @@ import orjson
 import pytest
 from aiohttp.test_utils import TestClient
 
-from livebot.appkeys import DATABASE
 from livebot.app import create_app
+from livebot.appkeys import DATABASE
 from livebot.config import Config
 from livebot.trace import facts, store
-from livebot.trace.facts import excursions
+from livebot.trace.derive import excursions
 from livebot.trace.pushes import parse_batches
-from tests.conftest import bearer
+from tests.support import bearer
 from tests.trace.conftest import CHAIN_LOT, events_of
 
 GTIN = "06901234543216"

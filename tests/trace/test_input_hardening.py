@@ -22,7 +22,7 @@ from livebot.appkeys import DATABASE
 from livebot.cli import main
 from livebot.trace import facts
 from livebot.trace.models import Batch, RawMilkLot, TelemetryReading, TraceEvent
-from tests.conftest import bearer
+from tests.support import bearer
 from tests.trace.conftest import CHAIN_GTIN, events_of
 from tests.trace.test_cli import write_config
 from tests.trace.test_pushes import BATCH

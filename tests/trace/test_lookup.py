@@ -7,9 +7,8 @@ from aiohttp.test_utils import TestClient
 
 from livebot.appkeys import DATABASE
 from livebot.trace import facts
-from tests.conftest import bearer
+from tests.support import bearer
 from tests.trace.conftest import CHAIN_CAN, CHAIN_GTIN, CHAIN_LOT
-
 
 
 @pytest.mark.parametrize("typed", [

@@ -6,13 +6,12 @@ import io
 from typing import Any
 
 import orjson
-
 import pytest
 from aiohttp.test_utils import TestClient
 
 from livebot.appkeys import DATABASE
 from livebot.trace import facts
-from tests.conftest import bearer
+from tests.support import bearer
 
 BATCH = {
     "gtin": "06901234543216", "lot": "QH20261201A01", "product_name": "北境臻护 1段", "stage": "1段",

@@ -10,10 +10,8 @@ from aiohttp.test_utils import TestClient
 from livebot.appkeys import DATABASE
 from livebot.trace import store
 from livebot.trace.pushes import parse_batches, parse_inspections
-from tests.conftest import bearer
+from tests.support import bearer
 from tests.trace.conftest import CHAIN_CAN, CHAIN_GTIN, CHAIN_LOT, CHAIN_RAW_LOT, JSON, PAGE
-
-
 
 
 async def test_json_for_machines(chain: TestClient) -> None:

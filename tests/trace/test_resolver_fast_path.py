@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+
 import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import update
@@ -11,10 +12,8 @@ from livebot.appkeys import DATABASE
 from livebot.trace import chains
 from livebot.trace.keys import SUMMARY_CACHE
 from livebot.trace.models import Batch
-from tests.conftest import login
+from tests.support import login
 from tests.trace.conftest import CHAIN_GTIN, CHAIN_LOT, JSON, PAGE
-
-
 
 
 async def test_public_resolver_does_no_session_work(chain: TestClient) -> None:

@@ -22,7 +22,7 @@ from livebot.trace.cache import Ready
 from livebot.trace.keys import SUMMARY_CACHE, TRACE_SETTINGS, TRACE_TASKS
 from livebot.trace.models import Batch
 from livebot.trace.settings import TraceSettings
-from tests.conftest import bearer
+from tests.support import bearer
 from tests.trace.conftest import CHAIN_GTIN, CHAIN_LOT, CHAIN_RAW_LOT, JSON, PAGE
 
 

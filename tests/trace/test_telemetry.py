@@ -13,7 +13,7 @@ from livebot.appkeys import BUS, DATABASE
 from livebot.storage.base import utcnow
 from livebot.topics import TELEMETRY
 from livebot.trace import facts
-from tests.conftest import bearer
+from tests.support import bearer
 
 URL = "/api/v1/telemetry"
 

@@ -12,7 +12,6 @@ from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from livebot.auth.access import access_middleware, anonymous, public
 from livebot.auth.identity import IDENTITY_KEY
 
-
 SEEN: web.AppKey[list[Any]] = web.AppKey("seen", list)
 
 

@@ -85,9 +85,6 @@ class ReplyRouter:
                 or self.robots.get((target.source, ANY_CHANNEL))
                 or self.sources.get(target.source))
 
-    def can_reply(self, target: ReplyTarget) -> bool:
-        return self.sender_for(target) is not None
-
     async def send(self, target: ReplyTarget, text: str) -> ReplyResult:
         """Deliver ``text``; :class:`ReplyError` (``retryable`` says whether to try again)."""
         sender = self.sender_for(target)
@@ -96,4 +93,4 @@ class ReplyRouter:
         return await sender.send(target, text)
 
 
-REPLIES: web.AppKey[ReplyRouter] = web.AppKey("chat_replies")
+REPLIES: web.AppKey[ReplyRouter] = web.AppKey("chat.replies")

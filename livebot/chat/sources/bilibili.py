@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -28,10 +27,10 @@ from livebot.chat.sources import bilibili_protocol as proto
 from livebot.chat.sources.base import EventSink, Source
 from livebot.config import SourceSettings, secret
 from livebot.errors import ConfigError, LivebotError
+from livebot.retry import Backoff, RetryPolicy
 
 logger = logging.getLogger(__name__)
 
-RetryPolicy = Callable[[int], float]
 RECENT_IDS = 4096
 SUBMIT_ATTEMPTS = 3
 AUTH_TIMEOUT = 10.0
@@ -110,18 +109,6 @@ class Game:
         return game
 
 
-def backoff_policy(base: float, cap: float) -> RetryPolicy:
-    """Exponential backoff with "equal jitter": half fixed, half random, capped."""
-
-    def delay(retry: int) -> float:
-        if retry <= 0:
-            return 0.0
-        ceiling = min(cap, base * 2 ** min(retry - 1, 30))
-        return ceiling / 2 + random.uniform(0, ceiling / 2)
-
-    return delay
-
-
 class BilibiliSource(Source):
     """Connector for one anchor's room; ``run()`` lasts until the app cancels it."""
 
@@ -132,7 +119,7 @@ class BilibiliSource(Source):
     def __init__(self, settings: SourceSettings, index: int, sink: EventSink) -> None:
         super().__init__(settings, index, sink)
         opts = self.options
-        self.retry_delay: RetryPolicy = backoff_policy(opts.reconnect_base_seconds, opts.reconnect_max_seconds)
+        self.retry_delay: RetryPolicy = Backoff(opts.reconnect_base_seconds, opts.reconnect_max_seconds)
         self.receive_timeout = opts.ws_heartbeat_seconds + 5
         self.retries = 0
         self.reconnects = 0

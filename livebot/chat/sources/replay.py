@@ -2,7 +2,7 @@
 
 For demos, rehearsals and load tests without a platform: ``file`` names a transcript, or
 ``generated = true`` plays the generated multi-platform demo transcript
-(:mod:`livebot.demo.transcript`, ``minutes`` long). ``speed`` scales the original gaps,
+(:mod:`livebot.chat.transcript`, ``minutes`` long). ``speed`` scales the original gaps,
 ``loop`` starts again at the end (with fresh ids and times), ``retime`` stamps events with the
 moment they are played, and ``as_source`` stores them under another source's id so that they
 reach the channels bound to that source (the demo routes into ``demo-relay``'s channels).
@@ -89,7 +89,7 @@ class ReplaySource(Source):
     def load(self) -> list[dict[str, Any]]:
         """The transcript's valid events (an invalid line is logged with its number and skipped)."""
         if self.options.generated:
-            from livebot.demo.transcript import generate
+            from livebot.chat.transcript import generate
 
             return generate(seed=self.options.seed, minutes=self.options.minutes)
         valid = []

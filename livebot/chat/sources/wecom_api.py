@@ -18,14 +18,13 @@ import aiohttp
 import orjson
 
 from livebot.errors import LivebotError
+from livebot.platforms.wecom_robot import RETRYABLE_ERRORS
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_API_BASE = "https://qyapi.weixin.qq.com"
 TOKEN_ERRORS = frozenset({40001, 40014, 42001})
 """invalid credential, invalid access_token, access_token expired: fetch a new token once."""
-RETRYABLE_ERRORS = frozenset({-1, 45009, 45011, 45033})
-"""system busy, API frequency limits: worth trying again later."""
 TOKEN_MARGIN_SECONDS = 300.0
 
 

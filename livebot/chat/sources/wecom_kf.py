@@ -46,6 +46,7 @@ from livebot.chat.sources.wecom_crypto import (
 from livebot.config import SourceSettings
 from livebot.config import secret as secret_field
 from livebot.errors import ConfigError
+from livebot.retry import Backoff, RetryPolicy
 from livebot.web.openapi import error_responses
 
 logger = logging.getLogger(__name__)
@@ -164,7 +165,7 @@ class WecomKfSource(Source):
         opts = self.options
         self.crypto = WecomCrypto(opts.token, opts.encoding_aes_key, opts.corp_id)
         self.clock: Callable[[], float] = time.time
-        self.retry_delay: Callable[[int], float] = lambda attempt: min(30.0, 2.0 ** (attempt - 1))
+        self.retry_delay: RetryPolicy = Backoff(1.0, 30.0, jitter=0.0)
         self.close_grace = 5.0
         self.api: WecomApi | None = None
         self._closing = False

@@ -13,13 +13,14 @@ from typing import Any
 import pytest
 
 from livebot.chat.sources import bilibili_protocol as proto
-from livebot.chat.sources.bilibili import BilibiliError, BilibiliSource, Game, backoff_policy
+from livebot.chat.sources.bilibili import BilibiliError, BilibiliSource, Game
 from livebot.chat.sources.registry import build_source
 from livebot.config import SourceSettings
 from livebot.errors import ConfigError
-from tests.conftest import FIXTURES
+from livebot.retry import Backoff
 from tests.fakes.bilibili import FakeBilibili
 from tests.fakes.sink import RecordingSink
+from tests.support import FIXTURES
 
 ZLIB, BROTLI, PLAIN = proto.Version.ZLIB, proto.Version.BROTLI, proto.Version.JSON
 
@@ -337,7 +338,7 @@ def test_secrets_may_come_from_the_environment(monkeypatch: pytest.MonkeyPatch, 
 
 
 def test_backoff_grows_with_jitter_and_is_capped() -> None:
-    delay = backoff_policy(1.0, 30.0)
+    delay = Backoff(1.0, 30.0)
     assert delay(0) == 0.0
     for retry, ceiling in [(1, 1.0), (2, 2.0), (3, 4.0), (5, 16.0), (6, 30.0), (50, 30.0)]:
         samples = {delay(retry) for _ in range(50)}

@@ -19,6 +19,7 @@ from livebot.config import Config, SourceSettings
 from livebot.errors import ConfigError
 from tests.chat.ingest_helpers import HOSTILE, stored
 from tests.fakes.sink import RecordingSink
+from tests.support import eventually
 
 SOURCE = "dy-main"
 SECRETS = {"live_comment": "comment-secret", "live_gift": "gift-secret"}
@@ -229,7 +230,5 @@ async def test_slow_storage_is_answered_503_in_time_and_still_stored(aiohttp_cli
     resp = await push(client, "live_comment", [comment("slow")], secret=FALLBACK)
     assert resp.status == 503
     gate.set()  # the answer went out in time; the write it was waiting for still lands
-    async with asyncio.timeout(10):
-        while not (rows := await stored(client)):
-            await asyncio.sleep(0.02)
+    rows = await eventually(lambda: stored(client), timeout=10)
     assert [r.external_id for r in rows] == ["slow"]

@@ -19,8 +19,16 @@ from livebot.chat.keys import INGEST
 from livebot.config import Config
 from livebot.topics import CHAT_STORED
 from tests.chat.ingest_helpers import (
-    HOSTILE, SECRET, SOURCE, body_of, event, post_events, post_signed, stored, until,
+    HOSTILE,
+    SECRET,
+    SOURCE,
+    body_of,
+    event,
+    post_events,
+    post_signed,
+    stored,
 )
+from tests.support import eventually
 
 
 async def test_accepts_and_stores_after_commit(client: TestClient) -> None:
@@ -204,7 +212,7 @@ async def test_hostile_text_is_stored_verbatim_and_published(client: TestClient)
     rows = await stored(client)
     assert [r.text for r in rows] == [*HOSTILE, "长" * 2000]
     assert rows[0].user_name == HOSTILE[0][:30]
-    await until(lambda: len(seen) >= len(events))
+    await eventually(lambda: len(seen) >= len(events))
     assert [m["text"] for m in seen] == [*HOSTILE, "长" * 2000]
     assert set(seen[0]) >= {"pk", "source", "id", "platform", "channel", "kind", "ts", "user", "text", "count", "viewers",
                             "value", "session_id", "site_id", "segment_id", "hidden", "flags", "merged_count"}
@@ -239,8 +247,7 @@ async def test_full_queue_answers_503_with_retry_after(aiohttp_client: Any, make
 
     writer.insert = held_insert  # type: ignore[method-assign]
     first = asyncio.create_task(post_events(client, [event() for _ in range(4)]))
-    while writer.pending_events < 4:
-        await asyncio.sleep(0)
+    await eventually(lambda: writer.pending_events >= 4, interval=0)
     body = body_of([event(), event()])
     resp = await client.post(f"/api/v1/ingest/{SOURCE}", data=body, headers=signing.signed_headers(SECRET, body))
     assert resp.status == 503

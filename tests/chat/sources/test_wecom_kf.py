@@ -404,7 +404,7 @@ async def test_oversized_chunked_body_is_413(setup: tuple[TestClient, WecomKfSou
         b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;">]><xml><Encrypt>&b;</Encrypt></xml>',
         b"<xml><ToUserName>x</ToUserName></xml>",
         b"not xml at all \x00\xff",
-        "<xml><Encrypt><![CDATA[<script>alert('x')</script>]]></Encrypt></xml>".encode(),
+        b"<xml><Encrypt><![CDATA[<script>alert('x')</script>]]></Encrypt></xml>",
     ],
 )
 async def test_malformed_callback_is_400(setup: tuple[TestClient, WecomKfSource], fake: FakeWecom, body: bytes) -> None:
@@ -583,7 +583,7 @@ async def test_malformed_sync_msg_entries_are_skipped(
 async def test_recorded_sync_msg_page_maps_to_events(fake: FakeWecom) -> None:
     import json
 
-    from tests.conftest import FIXTURES
+    from tests.support import FIXTURES
 
     page = json.loads((FIXTURES / "wecom" / "sync_msg.json").read_text(encoding="utf-8"))
     source = make_source(fake, RecordingSink(), max_backlog_seconds=0, fetch_nicknames=False)

@@ -1,0 +1,65 @@
+"""The typed shapes of the chat topics: one builder each, and the reader's check at the door."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import orjson
+import pytest
+
+from livebot.topics import chat_enriched, chat_stored, read_chat_enriched, read_chat_stored
+
+BUILDER_ARGS: dict[str, Any] = dict(pk=1, source="s", external_id="e", platform="web", channel="c", kind="comment",
+                                    ts=datetime(2026, 1, 1, tzinfo=UTC), user_id="", user_name="", text="", count=None,
+                                    viewers=None, value=None, session_id=None, site_id=None, segment_id=None,
+                                    hidden=False, flags=[], merged_count=1)
+
+
+def stored(**changes: Any) -> dict[str, Any]:
+    message = chat_stored(pk=7, source="hook", external_id="m7", platform="douyin", channel="room", kind="comment",
+                          ts=datetime(2026, 11, 24, 20, tzinfo=timezone(timedelta(hours=8))), user_id="u1",
+                          user_name="小雨妈妈", text="奶源在哪？", count=None, viewers=None, value=None, session_id=3,
+                          site_id=None, segment_id=None, hidden=False, flags=[], merged_count=1, origin="a")
+    return {**message, **changes}
+
+
+def test_the_builder_gives_the_wire_form() -> None:
+    message = stored()
+    assert message["ts"] == "2026-11-24T20:00:00+08:00" and message["user"] == {"id": "u1", "name": "小雨妈妈"}
+    assert message["merged_into"] is None and message["origin"] == "a"
+    assert orjson.loads(orjson.dumps(message)) == message  # plain JSON: crosses Redis unchanged
+    assert "origin" not in chat_stored(**{**BUILDER_ARGS, "origin": None})
+
+
+def test_a_complete_message_is_read_as_itself() -> None:
+    message = stored()
+    assert read_chat_stored(message) is message
+    typed = read_chat_stored(message)
+    assert typed is not None
+    enriched = chat_enriched(typed, {"is_question": True})
+    assert read_chat_enriched(enriched) is not None and enriched["enrichment"] == {"is_question": True}
+
+
+@pytest.mark.parametrize("changes", [
+    {"pk": "7"}, {"pk": True}, {"pk": None}, {"text": None}, {"text": 12}, {"user": None}, {"user": {"id": 1, "name": ""}},
+    {"hidden": "no"}, {"flags": "merged"}, {"session_id": "3"}, {"count": True}, {"viewers": 1.5}, {"ts": 0},
+    {"kind": ["comment"]}, {"merged_count": None},
+])
+def test_malformed_messages_are_refused_at_the_door(changes: dict[str, Any]) -> None:
+    assert read_chat_stored(stored(**changes)) is None
+
+
+def test_hostile_and_odd_values_of_the_right_type_pass_unchanged() -> None:
+    message = stored(text="<script>alert(1)</script>\u202e\x00😀" + "长" * 100_000, user={"id": "", "name": "<b>"})
+    assert read_chat_stored(message) is message
+    assert read_chat_stored({}) is None and read_chat_stored({"pk": 1}) is None
+
+
+@pytest.mark.parametrize("enrichment", [None, "yes", {}, {"is_question": "true"}, {"is_question": 1}])
+def test_enriched_needs_an_enrichment_with_is_question(enrichment: Any) -> None:
+    assert read_chat_enriched({**stored(), "enrichment": enrichment}) is None
+    deep: Any = {"is_question": False}
+    for _ in range(2000):
+        deep = {"nested": deep, "is_question": False}
+    assert read_chat_enriched({**stored(), "enrichment": deep}) is not None  # only the keys it reads are checked
