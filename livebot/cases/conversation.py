@@ -21,8 +21,7 @@ from livebot.cases.store import Actor
 from livebot.chat.replies.base import ReplyTarget
 from livebot.chat.replies.errors import ReplyError, ReplyRejected
 from livebot.chat.replies.router import REPLIES
-from livebot.compliance.gate import finding_message
-from livebot.compliance.service import GUARD
+from livebot.compliance.service import GUARD, finding_message
 from livebot.errors import ConflictError, ValidationError
 from livebot.storage.base import utcnow
 

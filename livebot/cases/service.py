@@ -12,7 +12,7 @@ from livebot.cases import store
 from livebot.cases.categories import BY_KEY, STATUS_LABELS, guess_category
 from livebot.cases.models import FollowupCase
 from livebot.cases.store import Actor, NewCase
-from livebot.console.public import CardBrief, card_brief, card_viewers
+from livebot.console.api_internal import CardBrief, card_brief, card_viewers
 from livebot.errors import NotFoundError, ValidationError
 from livebot.storage.base import utcnow
 from livebot.storage.engine import Database

@@ -15,6 +15,7 @@ from livebot.compliance import store
 from livebot.compliance.engine import SEVERITIES
 from livebot.compliance.models import ACTION_LABELS, SURFACE_LABELS
 from livebot.compliance.service import GUARD, Guard
+from livebot.console.api_internal import card_audit
 from livebot.errors import ValidationError
 
 routes = web.RouteTableDef()
@@ -117,7 +118,7 @@ async def decide(request: web.Request) -> web.Response:
     action = "approved" if approve else "rejected"
     await guard.record("answer", action, result, approval.text, session_id=approval.session_id,
                        actor=identity.name, actor_name=identity.display_name, reason=reason, ref=f"card:{approval.card_id}")
-    await store.card_audit(request.app[DATABASE], approval.card_id, approval.session_id, f"compliance_{action}", identity.name,
+    await card_audit(request.app[DATABASE], approval.card_id, approval.session_id, f"compliance_{action}", identity.name,
                            identity.display_name, f"#{approval.id}：{reason}")
     return web.json_response({"approval": store.approval_dict(approval)})
 

@@ -14,6 +14,7 @@ from aiohttp import web
 from livebot.compliance import store
 from livebot.compliance.engine import Result
 from livebot.compliance.service import GUARD
+from livebot.console.api_internal import card_audit
 from livebot.web.errors import json_dumps
 
 
@@ -41,7 +42,7 @@ async def gate(
     rules = "、".join(sorted({f.rule for f in result.findings}))
     if result.blocked:
         await guard.record(surface, "blocked", result, text, **context)
-        await store.card_audit(guard.db, card_id, session_id, "compliance_blocked", who.name, who.display, rules)
+        await card_audit(guard.db, card_id, session_id, "compliance_blocked", who.name, who.display, rules)
         return refusal(422, f"违反合规规则（{first.rule}）：{first.explanation} 建议改为：{first.rewording}", result)
     approval_row = await store.approved(guard.db, card_id, text)
     if approval_row is not None:
@@ -49,35 +50,14 @@ async def gate(
         return None
     if override_reason and guard.is_senior(who.name, who.role):
         await guard.record(surface, "overridden", result, text, reason=override_reason, **context)
-        await store.card_audit(guard.db, card_id, session_id, "compliance_overridden", who.name, who.display,
+        await card_audit(guard.db, card_id, session_id, "compliance_overridden", who.name, who.display,
                                f"{rules}：{override_reason}")
         return None
     approval = await store.request_approval(guard.db, card_id=card_id, session_id=session_id, text=text, result=result,
                                             actor=who.name, actor_name=who.display)
     await guard.record(surface, "warned", result, text, **context)
-    await store.card_audit(guard.db, card_id, session_id, "compliance_warned", who.name, who.display,
+    await card_audit(guard.db, card_id, session_id, "compliance_warned", who.name, who.display,
                            f"{rules}（待审核 #{approval.id}）")
     return refusal(409, f"需要资深顾问批准或修改后再发送（{first.rule}）：{first.explanation}", result,
                    needs_approval=True, approval={"id": approval.id, "status": approval.status},
                    senior=guard.is_senior(who.name, who.role))
-
-
-def finding_message(result: Result) -> str:
-    """One line naming the first finding, its explanation and the suggested rewording."""
-    first = result.findings[0]
-    return f"合规{'拦截' if result.blocked else '提醒'}（{first.rule}）“{first.excerpt}”：{first.explanation} 建议改为：{first.rewording}"
-
-
-def kb_answer_gate(app: web.Application, answer: str) -> Result:
-    """A knowledge-base answer on save: a ``block`` cannot be saved (so never offered or sent)."""
-    from livebot.faq.editing import EntryFieldError
-
-    guard = app.get(GUARD)
-    if guard is None:
-        from livebot.compliance.engine import OK
-
-        return OK
-    result = guard.check(answer)
-    if result.blocked:
-        raise EntryFieldError("answer", finding_message(result))
-    return result

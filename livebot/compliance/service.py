@@ -115,3 +115,9 @@ def brand_rule(row: BrandRule, base: RuleSet) -> Rule:
 
 def _path(value: str) -> Path:
     return Path(value)
+
+
+def finding_message(result: Result) -> str:
+    """One line naming the first finding, its explanation and the suggested rewording."""
+    first = result.findings[0]
+    return f"合规{'拦截' if result.blocked else '提醒'}（{first.rule}）“{first.excerpt}”：{first.explanation} 建议改为：{first.rewording}"

@@ -17,7 +17,6 @@ from livebot.compliance.models import (
     ComplianceApproval,
     ComplianceEvent,
 )
-from livebot.console.models import ConsoleAudit
 from livebot.errors import ConflictError, NotFoundError
 from livebot.storage.base import utcnow
 from livebot.storage.engine import Database
@@ -77,14 +76,6 @@ def event_dict(event: ComplianceEvent) -> dict[str, Any]:
         "at": event.at.isoformat(), "surface_label": SURFACE_LABELS.get(event.surface, event.surface),
         "action_label": ACTION_LABELS.get(event.action, event.action),
     }
-
-
-async def card_audit(db: Database, card_id: int, session_id: int | None, action: str, actor: str, actor_name: str,
-                     detail: str) -> None:
-    """The compliance step in the card's own audit trail (beside claim, answer, dismiss ...)."""
-    async with db.sessions() as session, session.begin():
-        session.add(ConsoleAudit(card_id=card_id, session_id=session_id or 0, action=action[:24], actor=actor[:64],
-                                 actor_name=actor_name[:128], detail={"compliance": detail[:500]}, at=utcnow()))
 
 
 # ───────────── approvals of warned answers ─────────────

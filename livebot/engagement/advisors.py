@@ -1,7 +1,7 @@
 """Per-advisor figures for the session report: answers, response times, claims, dismissals, cases, compliance.
 
 The console and the cases area own the facts; this module only reads them through their front doors
-(``livebot.console.public``, ``livebot.cases.api_internal``, the compliance log) and keeps the ids behind each figure so a
+(``livebot.console.api_internal``, ``livebot.cases.api_internal``, the compliance log) and keeps the ids behind each figure so a
 marketer can drill down from a number to the questions and cases it counts.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 
 from livebot.cases.api_internal import advisor_cases
 from livebot.compliance import store as compliance_store
-from livebot.console.public import AdvisorActivity, advisor_activity
+from livebot.console.api_internal import AdvisorActivity, advisor_activity
 from livebot.engagement.figures import nearest_rank
 from livebot.storage.engine import Database
 

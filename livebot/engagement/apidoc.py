@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from livebot.engagement.exports import CSV_TABLES, FORMATS
-from livebot.engagement.names import PLATFORM_NAMES
+from livebot.platforms import PLATFORM_LABELS as PLATFORM_NAMES
 from livebot.web.openapi import error_responses
 
 P = "/api/v1/engagement"

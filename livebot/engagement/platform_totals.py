@@ -21,9 +21,9 @@ from zoneinfo import ZoneInfo
 from openpyxl import load_workbook
 
 from livebot.engagement import store
-from livebot.engagement.names import PLATFORM_NAMES
 from livebot.engagement.settings import PLATFORM_FIELDS
 from livebot.errors import ValidationError
+from livebot.platforms import PLATFORM_LABELS as PLATFORM_NAMES
 from livebot.storage.engine import Database
 
 FIELDS: dict[str, str] = dict(zip(PLATFORM_FIELDS, ("观看人次", "最高在线", "点赞", "分享", "新增关注", "评论"), strict=True))

@@ -11,7 +11,7 @@ from aiohttp import web
 from livebot.appkeys import DATABASE
 from livebot.auth.access import roles
 from livebot.cases.api_internal import cases_by_id
-from livebot.console.public import card_lines
+from livebot.console.api_internal import card_lines
 from livebot.engagement import store
 from livebot.engagement.advisors import advisor_rows
 from livebot.engagement.charts import hbars

@@ -14,10 +14,9 @@ from aiohttp import web
 from livebot.appkeys import BUS, CONFIG, DATABASE
 from livebot.auth.access import roles
 from livebot.auth.identity import identity_of
-from livebot.compliance.gate import kb_answer_gate
 from livebot.errors import PayloadTooLarge, ValidationError
 from livebot.faq import learning, store
-from livebot.faq.editing import entry_from_input
+from livebot.faq.editing import entry_from_input, kb_answer_gate
 from livebot.web.errors import json_dumps
 from livebot.web.openapi import error_responses
 

@@ -12,6 +12,10 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from aiohttp import web
+
+from livebot.compliance.engine import OK, Result
+from livebot.compliance.service import GUARD, finding_message
 from livebot.errors import FieldErrors, ValidationError
 from livebot.faq.errors import KnowledgeBaseError
 from livebot.faq.kb import FaqEntry
@@ -159,3 +163,14 @@ def check_import_limits(entries: Iterable[FaqEntry]) -> None:
             entry_from_input(entry.to_dict())
         except EntryFieldError as err:
             raise KnowledgeBaseError(err.problem, index=index, entry_id=entry.id, field=err.field) from err
+
+
+def kb_answer_gate(app: web.Application, answer: str) -> Result:
+    """A knowledge-base answer on save: a ``block`` cannot be saved (so never offered or sent)."""
+    guard = app.get(GUARD)
+    if guard is None:
+        return OK
+    result = guard.check(answer)
+    if result.blocked:
+        raise EntryFieldError("answer", finding_message(result))
+    return result

@@ -12,18 +12,16 @@ from zoneinfo import ZoneInfo
 import aiohttp_jinja2
 from aiohttp import web
 from multidict import MultiDictProxy
-from sqlalchemy import select
 
 from livebot.appkeys import BUS, CONFIG, DATABASE
 from livebot.auth.access import roles
-from livebot.auth.models import User
-from livebot.compliance.gate import kb_answer_gate
+from livebot.auth.api_internal import display_names
 from livebot.compliance.service import GUARD
 from livebot.errors import FieldErrors, ValidationError
 from livebot.faq import learning, store
 from livebot.faq.api import who
 from livebot.faq.context import SESSION_KEYS, batch_keys
-from livebot.faq.editing import EntryFieldError, entry_from_input, split_lines, split_tags
+from livebot.faq.editing import EntryFieldError, entry_from_input, kb_answer_gate, split_lines, split_tags
 from livebot.faq.kb import FaqEntry
 from livebot.faq.placeholders import placeholders
 from livebot.faq.settings import FaqSettings
@@ -151,8 +149,7 @@ async def review_page(request: web.Request) -> web.Response:
     recent = [p for p in await learning.list_proposals(db, "all", limit=200) if p.status != "pending"]
     recent.sort(key=lambda p: p.reviewed_at or p.created_at, reverse=True)
     notice = {"approved": "已采纳为新问法，问答引擎已更新", "rejected": "已拒绝，今后不会再推荐这条问法"}
-    async with db.sessions() as s:  # people by the names colleagues know them by, not their login
-        names = {u.username: u.display_name or u.username for u in (await s.scalars(select(User))).all()}
+    names = await display_names(db)  # people by the names colleagues know them by, not their login
     return render("faq/review.html", request, {
         "pending": pending, "recent": recent[:20], "pending_count": len(pending), "names": names,
         "notice": notice.get(request.query.get("done", ""), ""), "conflict": "",

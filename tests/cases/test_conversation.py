@@ -13,7 +13,7 @@ from livebot.app import create_app
 from livebot.appkeys import DATABASE
 from livebot.cases.models import CaseContact
 from livebot.chat.keys import SOURCES
-from livebot.console.public import card_lines
+from livebot.console.api_internal import card_lines
 from livebot.storage.base import utcnow
 from tests.chat.sources.test_wecom_kf import post_callback
 from tests.console.conftest import MILK, advisor, ask, make_session, wait_for, wait_for_asks
