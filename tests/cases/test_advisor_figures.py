@@ -12,7 +12,7 @@ from sqlalchemy import update
 from livebot.appkeys import DATABASE
 from livebot.cases.models import FollowupCase
 from livebot.storage.base import utcnow
-from tests.console.conftest import MILK, PROTEIN, STAGE, ask, make_session, wait_for_asks
+from tests.console.support import MILK, PROTEIN, STAGE, ask, make_session, wait_for_asks
 
 REPORT = "/api/v1/engagement/sessions/{}/report?fresh=true"
 

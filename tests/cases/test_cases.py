@@ -14,7 +14,8 @@ from livebot.cases.categories import guess_category
 from livebot.cases.models import FollowupCase
 from livebot.storage.base import utcnow
 from tests.conftest import bearer
-from tests.console.conftest import ALLERGY, MILK, ask, make_session, wait_for, wait_for_asks
+from tests.console.support import ALLERGY, MILK, ask, make_session, wait_for_asks
+from tests.support import eventually
 from tests.trace.conftest import CHAIN_LOT, EPCIS
 
 
@@ -83,7 +84,7 @@ async def test_escalated_card_opens_its_case_by_itself(client: TestClient) -> No
         async with db.sessions() as session:
             return (await session.get(FollowupCase, 1)) is not None
 
-    await wait_for(opened)
+    await eventually(opened)
     async with db.sessions() as session:
         case = await session.get(FollowupCase, 1)
     assert case is not None and case.auto and case.category == "adverse" and case.opened_by == "system"

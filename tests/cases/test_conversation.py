@@ -16,8 +16,9 @@ from livebot.chat.keys import SOURCES
 from livebot.console.api_internal import card_lines
 from livebot.storage.base import utcnow
 from tests.chat.sources.test_wecom_kf import post_callback
-from tests.console.conftest import MILK, advisor, ask, make_session, wait_for, wait_for_asks
+from tests.console.support import MILK, advisor, ask, make_session, wait_for_asks
 from tests.fakes.wecom import FakeWecom
+from tests.support import eventually
 
 PARENT = "wmAJ2GCAAAme1XQRC-NI-q0_ZM9ukoAw"
 
@@ -43,7 +44,7 @@ async def first_card(client: Any) -> int:
         found.update(await card_lines(client.app[DATABASE], [1, 2]))
         return bool(found)
 
-    await wait_for(ready)
+    await eventually(ready)
     return min(found)
 
 
@@ -74,7 +75,7 @@ async def test_advisor_writes_from_the_case_and_the_reply_joins_it(aiohttp_clien
         async def replied() -> bool:
             return (await li.get(f"/api/v1/cases/{case_id}"))[1]["case"]["messages"][-1]["text"] == "<b>谢谢</b>，已经好多了"
 
-        await wait_for(replied)
+        await eventually(replied)
         status, detail = await li.get(f"/api/v1/cases/{case_id}")
         assert [h["action"] for h in detail["history"]][-1] == "received"
         html = await (await li.http.get(li.client.make_url(f"/cases/{case_id}"))).text()

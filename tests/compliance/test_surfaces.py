@@ -22,8 +22,9 @@ from livebot.overlays.keys import OVERLAY_SERVICE
 from livebot.schedule.reminders import send_reminder
 from livebot.topics import CHAT_ENRICHED, OVERLAY_CONTROL
 from tests.conftest import bearer, login
-from tests.console.conftest import MILK, ask, make_session, wait_for, wait_for_asks
+from tests.console.support import MILK, ask, make_session, wait_for_asks
 from tests.overlays.test_api import enriched
+from tests.support import eventually
 
 BLOCKED = "北境臻护能显著提高免疫力，营养最接近母乳，是最好的奶粉"
 WARNED = "北境臻护不添加蔗糖，也不添加香精香料。"
@@ -194,7 +195,7 @@ async def test_ticker_delay_mode_shows_comments_after_the_veto_window(make_confi
     async def shown() -> bool:
         return [i["text"] for i in overlay.control["ticker"]] == ["宝宝爱喝"]
 
-    await wait_for(shown, timeout=5)
+    await eventually(shown, timeout=5)
 
 async def test_ticker_review_setting_is_validated(make_config) -> None:
     from livebot.errors import ConfigError
