@@ -165,7 +165,7 @@ async def test_changes_show_on_an_open_overlay_within_a_second(browser: Browser,
     await send(server.app, session_id, type="featured", question="婴儿配方奶粉的蛋白质含量是多少？", answer="本批次检测 3.1 g/100g。")
     await send(server.app, session_id, type="scene", scene="featured")
     await page.wait_for_function(
-        "() => document.querySelector('.featured').classList.contains('on') && "
+        "() => document.body.dataset.chosen === 'featured' && document.querySelector('.featured').classList.contains('on') && "
         "document.querySelector('.featured .question').textContent.startsWith('婴儿配方奶粉')", timeout=1000)
     assert not await page.evaluate("document.querySelector('.batch-card').classList.contains('on')")
 

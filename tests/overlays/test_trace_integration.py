@@ -35,5 +35,5 @@ async def test_a_trace_push_updates_the_open_batch_overlay(client: TestClient) -
     batch = frame["parts"]["batch"]
     assert batch["card"]["product"] == BATCH["product_name"] and batch["card"]["farm"] == "双城牧场"
     steps = {s["key"]: s for s in batch["chain"]["steps"]}
-    assert steps["milking"]["time"] == "04:40" and steps["processing"]["time"] == "06:55"
+    assert steps["milking"]["time"] == "05:10" and steps["processing"]["time"] == "06:55"  # the end of milking: the headline counts from it
     assert batch["chain"]["headline"] == "105 分钟 · 2 小时承诺内"
