@@ -202,7 +202,7 @@ async def test_rotation_closes_overlays_using_the_old_token(client: TestClient) 
         while message.type == aiohttp.WSMsgType.TEXT:
             message = await ws.receive(timeout=3)
         assert message.type == aiohttp.WSMsgType.CLOSE
-        assert ws.close_code == CLOSE_TOKEN_REVOKED
+        assert (message.data, message.extra) == (CLOSE_TOKEN_REVOKED, "token rotated")  # what the page reads
 
 
 async def test_trace_news_refreshes_the_batch(client: TestClient, fake_trace: Any) -> None:
