@@ -16,8 +16,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from livebot.faq.normalize import _EMOJI, _INVISIBLE, _SKIN_TONE, to_simplified
-from livebot.faq.phonetics import FUNCTION_CHARS, is_cjk, syllable
+from livebot.text.normalize import EMOJI, INVISIBLE, SKIN_TONE, to_simplified
+from livebot.text.phonetics import FUNCTION_CHARS, is_cjk, syllable
 
 BREAK = "，"
 CLAUSE_BREAKS = frozenset("，,。！!？?；;：:、\n\r…|")
@@ -134,14 +134,14 @@ def literal_finder(items: Iterable[tuple[str, Any]]) -> Any:
 @functools.lru_cache(maxsize=65536)
 def _fold_char(char: str) -> str:
     """One character as the rules see it: '' to drop, '，' for a clause break, else text."""
-    if _INVISIBLE.match(char) or _SKIN_TONE.match(char) or char in "\u200d":
+    if INVISIBLE.match(char) or SKIN_TONE.match(char) or char in "\u200d":
         return ""
     folded = unicodedata.normalize("NFKC", char).lower()
     if len(folded) != 1:
         return "".join(c for c in folded if c.isalnum() or c in KEEP_SYMBOLS)
     if folded in CLAUSE_BREAKS or char in "。，":
         return BREAK
-    if folded.isspace() or _EMOJI.match(folded):
+    if folded.isspace() or EMOJI.match(folded):
         return ""
     if is_cjk(folded):
         return to_simplified(folded)[:1] or folded
@@ -271,7 +271,7 @@ def _plausible_homophone(text: str, start: int, end: int) -> bool:
 
 @functools.cache
 def _words() -> frozenset[str]:
-    from livebot.faq.tokenizer import general_idf
+    from livebot.text.idf import general_idf
 
     return frozenset(word for word in general_idf() if 2 <= len(word) <= 4)
 

@@ -24,10 +24,10 @@ from livebot.chat import transcript
 from livebot.chat.models import StoredEvent
 from livebot.console.models import QuestionAsk, QuestionCard
 from livebot.engagement.keys import REPORTER
-from livebot.faq.normalize import normalize
 from livebot.schedule.models import LiveSession
 from livebot.sentiment.model import SentimentModel
 from livebot.storage.base import utcnow
+from livebot.text.normalize import normalize
 
 SOURCE = "demo-relay"
 CHUNK = 1000

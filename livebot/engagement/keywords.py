@@ -18,8 +18,8 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from livebot.faq.normalize import normalize
 from livebot.faq.tokenizer import Tokenizer, default_tokenizer
+from livebot.text.normalize import normalize
 
 CHAT_STOPWORDS = frozenset({
     "主播", "直播", "直播间", "哈哈", "哈哈哈", "哈哈哈哈", "嘿嘿", "呵呵", "666", "6666", "来了", "打卡", "宝宝", "哪里",

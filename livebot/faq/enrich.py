@@ -20,12 +20,12 @@ from dataclasses import dataclass, replace
 from livebot.faq.errors import UnknownEntryError
 from livebot.faq.index import FaqIndex
 from livebot.faq.kb import FaqEntry, replace_entry
-from livebot.faq.normalize import MAX_CHARS
 from livebot.faq.question import QuestionResult, detect_question
 from livebot.faq.ranking import Ranker, Suggestion
 from livebot.faq.tokenizer import Analysis, Tokenizer, default_tokenizer
 from livebot.faq.tracecodes import TraceCode, TraceCodeRecognizer
 from livebot.sentiment.model import Label, SentimentModel
+from livebot.text.normalize import MAX_CHARS
 
 DEFAULT_CACHE_SIZE = 65536
 

@@ -20,9 +20,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from livebot.faq.kb import FaqEntry
-from livebot.faq.normalize import normalize
-from livebot.faq.phonetics import is_cjk, syllable
 from livebot.faq.tokenizer import Analysis, Tokenizer
+from livebot.text.normalize import normalize
+from livebot.text.phonetics import is_cjk, syllable
 
 WORD, BIGRAM, PINYIN = "w", "c", "p"
 GENERIC_INFO = 7.0

@@ -24,11 +24,11 @@ from livebot.errors import ConflictError, NotFoundError
 from livebot.faq import store
 from livebot.faq.editing import MAX_ALIAS, MAX_ALIASES, has_hidden_controls
 from livebot.faq.models import FaqDismissal, FaqEntryRow, FaqProposal
-from livebot.faq.normalize import MAX_CHARS
 from livebot.faq.ranking import CONFIDENT
 from livebot.faq.tokenizer import default_tokenizer
 from livebot.storage.base import utcnow
 from livebot.storage.engine import Database
+from livebot.text.normalize import MAX_CHARS
 from livebot.topics import FAQ_FEEDBACK, FaqFeedback
 
 if TYPE_CHECKING:

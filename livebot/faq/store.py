@@ -20,9 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from livebot.errors import ConflictError, NotFoundError
 from livebot.faq.kb import FaqEntry
 from livebot.faq.models import FaqEntryRow, FaqEntryVersion
-from livebot.faq.normalize import to_simplified
 from livebot.storage.base import rowcount, utcnow
 from livebot.storage.engine import Database
+from livebot.text.normalize import to_simplified
 from livebot.topics import FAQ_CHANGED, FaqChanged
 
 if TYPE_CHECKING:

@@ -29,10 +29,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from livebot.faq.normalize import normalize
 from livebot.faq.question import is_interrogative
 from livebot.sentiment.learned import LABELS, LearnedSentiment, default_learned, features
 from livebot.sentiment.lexicon import SentimentLexicon, default_sentiment_lexicon
+from livebot.text.normalize import normalize
 
 Label = Literal["positive", "neutral", "negative"]
 

@@ -22,10 +22,11 @@ from livebot.faq.errors import LexiconError
 from livebot.faq.index import FaqIndex
 from livebot.faq.kb import FaqEntry
 from livebot.faq.lexicon import DATA_DIR, ConceptMatcher, load_lexicon
-from livebot.faq.normalize import normalize
 from livebot.faq.question import asks_beyond_help, detect_question
 from livebot.faq.ranking import focus_clauses
-from livebot.faq.tokenizer import SPECIFICITY_FLOOR, default_tokenizer, general_idf
+from livebot.faq.tokenizer import SPECIFICITY_FLOOR, default_tokenizer
+from livebot.text.idf import general_idf
+from livebot.text.normalize import normalize
 
 
 def terms(text: str) -> tuple[str, ...]:

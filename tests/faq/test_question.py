@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from livebot.faq.normalize import normalize
 from livebot.faq.question import detect_question, is_interrogative
+from livebot.text.normalize import normalize
 
 QUESTIONS = [
     "奶源在哪里",

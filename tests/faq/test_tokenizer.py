@@ -8,8 +8,8 @@ import sys
 import pytest
 
 from livebot.faq.enrich import Enricher
-from livebot.faq.normalize import normalize
 from livebot.faq.tokenizer import default_tokenizer
+from livebot.text.normalize import normalize
 
 
 @pytest.mark.parametrize("word", ["乳铁蛋白", "溯源码", "生牛乳", "湿法工艺", "喷雾干燥", "上火"])

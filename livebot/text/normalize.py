@@ -20,12 +20,12 @@ MAX_CHARS = 1000
 
 _TAG = re.compile(r"</?[A-Za-z!][^<>]{0,300}>")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-_INVISIBLE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff\ufe00-\ufe0f\U000e0000-\U000e007f\u20e3]")
+INVISIBLE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff\ufe00-\ufe0f\U000e0000-\U000e007f\u20e3]")
 _BRACKET_EMOJI = re.compile(r"\[([\u4e00-\u9fffA-Za-z]{1,6})\]")
-_EMOJI = re.compile(
+EMOJI = re.compile(
     "[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\u2300-\u23ff\u2190-\u21ff\u3030\u303d\u3297\u3299]"
 )
-_SKIN_TONE = re.compile("[\U0001f3fb-\U0001f3ff]")
+SKIN_TONE = re.compile("[\U0001f3fb-\U0001f3ff]")
 _SAME_PUNCT_RUN = re.compile(r"([^\w\s])\1+")
 _QUESTION_RUN = re.compile(r"[?!]{2,}")
 _ELLIPSIS = re.compile(r"\.{2,}|。{2,}|…+")
@@ -54,11 +54,11 @@ def normalize(text: str) -> NormalizedText:
     if "&" in text:
         text = html.unescape(text)
     text = _CONTROL.sub(" ", text)
-    text = _INVISIBLE.sub("", text)
+    text = INVISIBLE.sub("", text)
     emojis: list[str] = []
     if "[" in text:
         text = _BRACKET_EMOJI.sub(lambda match: _keep(emojis, match.group(0)), text)
-    text = _EMOJI.sub(lambda match: _keep(emojis, match.group(0)), _SKIN_TONE.sub("", text))
+    text = EMOJI.sub(lambda match: _keep(emojis, match.group(0)), SKIN_TONE.sub("", text))
     text = to_simplified(text).lower()
     text = _CN_NUMBER_UNIT.sub(_arabic, text)
     if "°" in text or "℃" in text:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from livebot.faq.normalize import MAX_CHARS, normalize
+from livebot.text.normalize import MAX_CHARS, normalize
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,1 @@
+"""Shared Chinese text handling (normalisation, pinyin, general word frequencies) below every area."""
