@@ -10,9 +10,10 @@ back to original spans is built by the very same steps, and only when a rule has
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,17 +39,23 @@ _CLEANUPS = (
 
 @dataclass(frozen=True, slots=True)
 class Folded:
-    """Canonical text plus, per character, the original ``[start, end)`` it stands for."""
+    """Canonical text plus, per character, the original ``[start, end)`` it stands for.
+
+    ``starts[i]`` is where canonical character ``i`` begins in the original; it ends one
+    character later unless ``wide`` says otherwise (a dodge written back as its term covers
+    the whole dodge).
+    """
 
     text: str
-    starts: tuple[int, ...]
-    ends: tuple[int, ...]
+    starts: Sequence[int]
+    wide: Mapping[int, int]
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """The original span of canonical characters ``start..end``."""
         if start >= end or end > len(self.starts):
             return (0, 0)
-        return (self.starts[start], self.ends[end - 1])
+        last = end - 1
+        return (self.starts[start], self.wide.get(last, self.starts[last] + 1))
 
 
 class _FoldTable(dict[int, str]):
@@ -63,6 +70,19 @@ class _FoldTable(dict[int, str]):
         return value
 
 
+class _WidthTable(dict[int, str]):
+    """``str.translate`` table: code point → chr(how many characters it folds to)."""
+
+    def __init__(self, folds: _FoldTable) -> None:
+        super().__init__()
+        self._folds = folds
+
+    def __missing__(self, key: int) -> str:
+        value = chr(len(self._folds[key]))
+        self[key] = value
+        return value
+
+
 @dataclass(frozen=True, slots=True)
 class DodgeTerms:
     """Terms whose homophones, full pinyin and listed abbreviations are read as the term."""
@@ -70,6 +90,7 @@ class DodgeTerms:
     by_sound: Mapping[str, str]
     aliases: Mapping[str, str]
     table: _FoldTable
+    widths: _WidthTable
     sounds: _SoundTable
     sound_finder: Any  # Aho-Corasick over the coded sounds of the terms
     spelt_blob: str
@@ -109,10 +130,12 @@ def build_dodges(terms: Sequence[str], aliases: Mapping[str, str], emoji: Mappin
             continue
         by_sound.setdefault("".join(s for s in sounds if s), term)
         by_key.setdefault(term.translate(table), []).append(term)
+    folds = _FoldTable(emoji)
     return DodgeTerms(
         by_sound=by_sound,
         aliases=dict(aliases),
-        table=_FoldTable(emoji),
+        table=folds,
+        widths=_WidthTable(folds),
         sounds=table,
         sound_finder=literal_finder((key, tuple(values)) for key, values in by_key.items()) if by_key else None,
         spelt_blob="|".join(by_sound),
@@ -152,39 +175,58 @@ def _fold_char(char: str) -> str:
 
 def fold_text(text: str, dodges: DodgeTerms) -> str:
     """The canonical text alone (the fast path every check takes)."""
-    canonical = text.translate(dodges.table)
-    for needed, cleanup in _CLEANUPS:
-        if needed in canonical:
-            canonical = cleanup.sub("", canonical)
-    replacements = list(_dodge_replacements(canonical, dodges))
-    if not replacements:
-        return canonical
-    return _apply(Folded(canonical, (), ()), replacements, mapped=False).text
+    return fold_lazy(text, dodges)[0]
 
 
 def fold(text: str, dodges: DodgeTerms) -> Folded:
     """Canonical text with the map back to ``text``; same steps as ``fold_text``."""
-    pieces = [dodges.table[ord(char)] for char in text]
-    canonical = "".join(pieces)
-    starts = [index for index, piece in enumerate(pieces) for _ in piece]
-    for _, cleanup in _CLEANUPS:
-        canonical, starts = _delete(cleanup, canonical, starts)
-    folded = Folded(canonical, tuple(starts), tuple(start + 1 for start in starts))
+    return fold_lazy(text, dodges)[1]()
+
+
+def fold_lazy(text: str, dodges: DodgeTerms) -> tuple[str, Callable[[], Folded]]:
+    """The canonical text now, and a function building its map back to ``text`` when needed.
+
+    Checks only need the map when a rule matched; building it reuses this pass's steps.
+    """
+    canonical = text.translate(dodges.table)
+    stages: list[tuple[re.Pattern[str], str]] = []
+    for needed, cleanup in _CLEANUPS:
+        if needed in canonical:
+            stages.append((cleanup, canonical))
+            canonical = cleanup.sub("", canonical)
     replacements = list(_dodge_replacements(canonical, dodges))
-    return _apply(folded, replacements, mapped=True) if replacements else folded
+    cleaned = canonical
+    if replacements:
+        canonical = _apply_text(cleaned, replacements)
+
+    def mapped() -> Folded:
+        starts = _starts(text, dodges)
+        for cleanup, before in stages:
+            starts = _delete(cleanup, before, starts)
+        if not replacements:
+            return Folded(cleaned, starts, {})
+        return _apply_map(cleaned, starts, replacements)
+
+    return canonical, mapped
 
 
-def _delete(pattern: re.Pattern[str], text: str, starts: list[int]) -> tuple[str, list[int]]:
-    kept_text: list[str] = []
-    kept_starts: list[int] = []
+def _starts(text: str, dodges: DodgeTerms) -> list[int]:
+    """Per character of ``text.translate(dodges.table)``, the index of the original it came from."""
+    widths = text.translate(dodges.widths).encode("latin-1")
+    if max(widths, default=0) > 1:  # a character folding to several (💯 → 100%): rare, per character
+        return [index for index, width in enumerate(widths) for _ in range(width)]
+    return list(itertools.compress(range(len(text)), widths))  # widths 0/1: keep or drop, in C
+
+
+def _delete(pattern: re.Pattern[str], text: str, starts: list[int]) -> list[int]:
+    """``starts`` with the characters ``pattern`` deletes from ``text`` taken out."""
+    kept: list[int] = []
     position = 0
     for match in pattern.finditer(text):
-        kept_text.append(text[position : match.start()])
-        kept_starts.extend(starts[position : match.start()])
+        kept.extend(starts[position : match.start()])
         position = match.end()
-    kept_text.append(text[position:])
-    kept_starts.extend(starts[position:])
-    return "".join(kept_text), kept_starts
+    kept.extend(starts[position:])
+    return kept
 
 
 def _dodge_replacements(text: str, dodges: DodgeTerms) -> Iterator[tuple[int, int, str]]:
@@ -276,22 +318,27 @@ def _words() -> frozenset[str]:
     return frozenset(word for word in general_idf() if 2 <= len(word) <= 4)
 
 
-def _apply(folded: Folded, replacements: Sequence[tuple[int, int, str]], *, mapped: bool) -> Folded:
+def _apply_text(text: str, replacements: Sequence[tuple[int, int, str]]) -> str:
     chars: list[str] = []
-    starts: list[int] = []
-    ends: list[int] = []
     position = 0
     for start, end, term in replacements:
-        chars.append(folded.text[position:start])
+        chars.append(text[position:start])
         chars.append(term)
-        if mapped:
-            starts.extend(folded.starts[position:start])
-            ends.extend(folded.ends[position:start])
-            starts.extend([folded.starts[start]] * len(term))
-            ends.extend([folded.ends[end - 1]] * len(term))
         position = end
-    chars.append(folded.text[position:])
-    if mapped:
-        starts.extend(folded.starts[position:])
-        ends.extend(folded.ends[position:])
-    return Folded("".join(chars), tuple(starts), tuple(ends))
+    chars.append(text[position:])
+    return "".join(chars)
+
+
+def _apply_map(text: str, starts: list[int], replacements: Sequence[tuple[int, int, str]]) -> Folded:
+    new_starts: list[int] = []
+    wide: dict[int, int] = {}
+    position = 0
+    for start, end, term in replacements:
+        new_starts.extend(starts[position:start])
+        first = len(new_starts)
+        new_starts.extend([starts[start]] * len(term))
+        for index in range(first, first + len(term)):
+            wide[index] = starts[end - 1] + 1
+        position = end
+    new_starts.extend(starts[position:])
+    return Folded(_apply_text(text, replacements), new_starts, wide)
