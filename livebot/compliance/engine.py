@@ -11,7 +11,7 @@ import functools
 import math
 import re
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from re import _parser as sre_parse  # type: ignore[attr-defined]
@@ -99,15 +99,15 @@ class Rule:
     basis: str = ""
     source: str = "file"
 
-    def matches(self, text: str, index: int, spans: list[tuple[int, int]] | None) -> Iterable[tuple[int, int]]:
+    def matches(self, text: str, index: int, ends: list[int] | None) -> Iterator[tuple[int, int]]:
         """Spans in the canonical ``text`` where pattern ``index`` hits and no exception applies.
 
-        ``spans`` are where the pattern's anchors occur (None: search the whole text); a match
+        ``ends`` are where the pattern's anchors end (None: search the whole text); a match
         must contain one, so only windows around them are searched.
         """
         pattern = self.patterns[index]
         width = self.widths[index] if index < len(self.widths) else None
-        for lo, hi in _windows(len(text), width, spans):
+        for lo, hi in _windows(len(text), width, ends):
             for match in pattern.finditer(text, lo, hi):
                 start, end = match.span()
                 if start < end and not self._excepted(text, start, end, match.group(0)):
@@ -146,16 +146,29 @@ class RuleSet:
         self.version = version
         self.rules = tuple(rules)
         self.dodges = dodges
-        self._postings: dict[str, list[tuple[int, int]]] = {}
-        self._unanchored: list[tuple[int, int]] = []
-        for rule_index, rule in enumerate(self.rules):
+        self._slots: list[tuple[Rule, int]] = []
+        self._unanchored: list[int] = []
+        postings: dict[str, list[int]] = {}
+        for rule in self.rules:
             for pattern_index in range(len(rule.patterns)):
+                slot = len(self._slots)
+                self._slots.append((rule, pattern_index))
                 anchors = rule.anchors[pattern_index] if pattern_index < len(rule.anchors) else None
                 if anchors is None:
-                    self._unanchored.append((rule_index, pattern_index))
+                    self._unanchored.append(slot)
                 for anchor in anchors or ():
-                    self._postings.setdefault(anchor, []).append((rule_index, pattern_index))
-        self._anchor_finder = literal_finder((anchor, None) for anchor in self._postings) if self._postings else None
+                    postings.setdefault(anchor, []).append(slot)
+        self._postings = {anchor: tuple(slots) for anchor, slots in postings.items()}
+        # Keyed on UTF-16 code units spelt as Latin-1 characters: pyahocorasick looks a node's
+        # children up one by one, so a root with 2 × 256 byte values beats one with 300+ ideographs.
+        self._anchor_finder = (
+            literal_finder((_units(anchor), slots) for anchor, slots in self._postings.items())
+            if self._postings else None
+        )
+        self._wide_finder = (
+            literal_finder((anchor, slots) for anchor, slots in self._postings.items())
+            if self._postings else None
+        )
 
     def check(self, text: str) -> Result:
         """Verdict and findings for ``text`` (spans index the text as given)."""
@@ -163,30 +176,39 @@ class RuleSet:
             return OK
         original = text[:MAX_CHARS]
         canonical, mapped = fold_lazy(original, self.dodges)
-        hits: list[tuple[Rule, int, int]] = []
-        for (rule_index, pattern_index), spans in sorted(self._candidates(canonical).items()):
-            rule = self.rules[rule_index]
-            hits.extend((rule, start, end) for start, end in rule.matches(canonical, pattern_index, spans))
+        hits: dict[tuple[int, int, int], Rule] = {}
+        for slot, ends in sorted(self._candidates(canonical).items()):
+            rule, pattern_index = self._slots[slot]
+            for start, end in rule.matches(canonical, pattern_index, ends):
+                hits.setdefault((id(rule), start, end), rule)
         if not hits:
             return OK
         folded = mapped()
-        findings = _distinct([rule.finding(folded, original, start, end) for rule, start, end in set(hits)])
+        findings = _distinct([rule.finding(folded, original, start, end) for (_, start, end), rule in hits.items()])
         verdict: Verdict = "block" if findings[0].severity == "block" else "warn"
         return Result(verdict, tuple(findings))
 
-    def _candidates(self, text: str) -> dict[tuple[int, int], list[tuple[int, int]] | None]:
-        """Patterns worth running on ``text`` and where their anchors are (one Aho-Corasick pass)."""
-        todo: dict[tuple[int, int], list[tuple[int, int]] | None] = dict.fromkeys(self._unanchored)
+    def _candidates(self, text: str) -> dict[int, list[int] | None]:
+        """Patterns (by slot) worth running on ``text`` and where their anchors end (one pass)."""
+        todo: dict[int, list[int] | None] = dict.fromkeys(self._unanchored)
         if self._anchor_finder is None or not text:
             return todo
-        for end, (anchor, _) in self._anchor_finder.iter(text):
-            span = (end + 1 - len(anchor), end + 1)
-            for key in self._postings[anchor]:
-                spans = todo.get(key)
-                if spans is None:
-                    todo[key] = [span]
-                else:
-                    spans.append(span)
+        units = _units(text)
+        found: dict[int, list[int]] = {}
+        if len(units) == 2 * len(text):
+            for last, (_, slots) in self._anchor_finder.iter(units):
+                if last & 1:  # ends on a whole code unit (a match across two characters' bytes cannot)
+                    end = (last + 1) >> 1
+                    for slot in slots:
+                        if slot in found:
+                            found[slot].append(end)
+                        else:
+                            found[slot] = [end]
+        else:  # characters beyond the BMP take two code units: index characters directly
+            for last, (_, slots) in self._wide_finder.iter(text):
+                for slot in slots:
+                    found.setdefault(slot, []).append(last + 1)
+        todo.update(found)
         return todo
 
     def with_rules(self, extra: Sequence[Rule]) -> RuleSet:
@@ -203,18 +225,26 @@ _LOOK_AROUND = 12
 """Characters kept beyond a window's edge so lookarounds and clause exceptions still see them."""
 
 
-def _windows(length: int, width: int | None, spans: list[tuple[int, int]] | None) -> list[tuple[int, int]]:
-    """Merged windows around anchor ``spans`` a match can lie in (the whole text when unknown)."""
-    if spans is None or width is None or width * 4 >= length:
+def _windows(length: int, width: int | None, ends: list[int] | None) -> list[tuple[int, int]]:
+    """Merged windows around anchor ``ends`` a match can lie in (the whole text when unknown).
+
+    A match is at most ``width`` long and contains an anchor, so it lies in
+    ``[end - width, end + width)`` of one of them (plus room for lookarounds).
+    """
+    if ends is None or width is None or width * 4 >= length:
         return [(0, length)]
-    spans.sort()
+    if len(ends) > 1:
+        ends.sort()
     merged: list[tuple[int, int]] = []
-    for start, end in spans:
-        lo, hi = max(0, end - width), min(length, start + width + _LOOK_AROUND)
+    reach = width + _LOOK_AROUND
+    for end in ends:
+        lo, hi = end - width, end + reach
         if merged and lo <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
+            merged[-1] = (merged[-1][0], hi)
         else:
-            merged.append((lo, hi))
+            merged.append((lo if lo > 0 else 0, hi))
+    if merged[-1][1] > length:
+        merged[-1] = (merged[-1][0], length)
     return merged
 
 
@@ -222,11 +252,19 @@ def _distinct(findings: list[Finding]) -> list[Finding]:
     """Most severe first; a hit inside a kept hit of the same category adds nothing."""
     findings.sort(key=lambda f: (SEVERITIES.index(f.severity), f.span[0], -f.span[1]))
     kept: list[Finding] = []
+    spans: dict[str, list[tuple[int, int]]] = {}
     for finding in findings:
         start, end = finding.span
-        if not any(k.rule == finding.rule and k.span[0] <= start and end <= k.span[1] for k in kept):
+        same = spans.setdefault(finding.rule, [])
+        if not any(lo <= start and end <= hi for lo, hi in same):
             kept.append(finding)
+            same.append(finding.span)
     return kept
+
+
+def _units(text: str) -> str:
+    """``text`` as its UTF-16 (big-endian) code units, each byte one Latin-1 character."""
+    return text.encode("utf-16-be", "surrogatepass").decode("latin-1")
 
 
 def load_rules(path: Path = RULES_FILE) -> RuleSet:
