@@ -1,23 +1,43 @@
-"""Quality floor on the labelled dev set (the held-out set is of the same style; floors are the issue's)."""
+"""Quality floors on the labelled sets: the issue's floors on the dev set and on an independent set.
+
+The independent set (``fixtures/independent.jsonl``) was written from the fact sheet's rule
+categories as real-world phrasings and dodges, not from the rules' wording; its first blind
+figures are in docs/compliance.md. Both sets are now also used in development, so these floors
+guard against regressions; they do not measure unseen text.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from livebot.compliance.engine import default_rules
 from livebot.compliance.evaluation import evaluate, read_cases
 
 DEV = Path(__file__).resolve().parents[1] / "fixtures" / "compliance" / "dev.jsonl"
+INDEPENDENT = Path(__file__).resolve().parent / "fixtures" / "independent.jsonl"
 
 
-def test_dev_set_meets_the_floors() -> None:
-    cases = read_cases(DEV.read_bytes().splitlines())
+@pytest.mark.parametrize("path", [DEV, INDEPENDENT], ids=["dev", "independent"])
+def test_labelled_set_meets_the_floors(path: Path) -> None:
+    cases = read_cases(path.read_bytes().splitlines())
     assert len(cases) >= 100
     scores = evaluate(default_rules(), cases)
     assert scores.recall["block"] >= 0.95, scores.misses
     assert scores.precision["block"] >= 0.90, scores.misses
     assert scores.recall["ok"] >= 0.90, scores.misses  # allowed factual statements passed
     assert scores.rule_agreement >= 0.90
+
+
+def test_independent_set_covers_every_rule_and_the_dodges() -> None:
+    cases = read_cases(INDEPENDENT.read_bytes().splitlines())
+    labelled = {case.rule for case in cases if case.rule}
+    assert labelled == {rule.category for rule in default_rules().rules}
+    blocked = [case.text for case in cases if case.verdict == "block"]
+    # Dodges the held-out set is said to use: spacing, emoji, pinyin, Traditional, full width.
+    for marker in (" ", "🌟", "myl", "寶", "ｙ", "mu乳", "."):
+        assert any(marker in text for text in blocked), marker
 
 
 def test_every_fact_sheet_rule_id_is_covered() -> None:
