@@ -256,7 +256,9 @@ def _homophone_of(span: str, terms: Sequence[str]) -> str | None:
         if span == term:
             return None
         changed = [a for a, b in zip(span, term, strict=True) if a != b]
-        if len(changed) < len(term) and not any(char in _GRAMMAR_CHARS for char in changed):
+        # A particle swapped in reads as grammar (作唯一个), unless two characters of a longer term stay (原生太).
+        kept_enough = len(term) >= 3 and len(term) - len(changed) >= 2
+        if len(changed) < len(term) and (kept_enough or not any(char in _GRAMMAR_CHARS for char in changed)):
             return term
     return None
 
@@ -304,11 +306,12 @@ def _plausible_pinyin(text: str, start: int, end: int, run_start: int, run_end: 
 
 
 def _plausible_homophone(text: str, start: int, end: int) -> bool:
-    words = _words()
-    if text[start:end] in words:
+    if text[start:end] in _words():
         return False
-    # The dodge must not cut a real word at either edge (作为一 is 作为/一, not 作/为一).
-    return text[max(0, start - 1) : start + 1] not in words and text[end - 1 : end + 1] not in words
+    # The dodge must not cut a common word at either edge (作为一 is 作为/一, not 作/为一); a
+    # rare word there (代母 in 替代母儒) is a coincidence, not a reading.
+    common = _common_words()
+    return text[max(0, start - 1) : start + 1] not in common and text[end - 1 : end + 1] not in common
 
 
 @functools.cache
@@ -316,6 +319,17 @@ def _words() -> frozenset[str]:
     from livebot.text.idf import general_idf
 
     return frozenset(word for word in general_idf() if 2 <= len(word) <= 4)
+
+
+_RARE_IDF = 12.0
+"""jieba IDF from which a word is too rare to be what a writer meant at a dodge's edge."""
+
+
+@functools.cache
+def _common_words() -> frozenset[str]:
+    from livebot.text.idf import general_idf
+
+    return frozenset(word for word, idf in general_idf().items() if len(word) == 2 and idf < _RARE_IDF)
 
 
 def _apply_text(text: str, replacements: Sequence[tuple[int, int, str]]) -> str:
