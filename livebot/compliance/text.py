@@ -70,6 +70,22 @@ class _FoldTable(dict[int, str]):
         return value
 
 
+class _PairTable(dict[int, str]):
+    """``str.translate`` table: code point → its folded text with each character's sound code
+    after it (``a·sound(a)·b·sound(b)``), so one pass gives both the canonical text (even
+    positions) and its sounds for homophone search (odd positions)."""
+
+    def __init__(self, folds: _FoldTable, sounds: _SoundTable) -> None:
+        super().__init__()
+        self._folds = folds
+        self._sounds = sounds
+
+    def __missing__(self, key: int) -> str:
+        value = "".join(char + self._sounds[ord(char)] for char in self._folds[key])
+        self[key] = value
+        return value
+
+
 class _WidthTable(dict[int, str]):
     """``str.translate`` table: code point → chr(how many characters it folds to)."""
 
@@ -90,6 +106,7 @@ class DodgeTerms:
     by_sound: Mapping[str, str]
     aliases: Mapping[str, str]
     table: _FoldTable
+    pairs: _PairTable
     widths: _WidthTable
     sounds: _SoundTable
     sound_finder: Any  # Aho-Corasick over the coded sounds of the terms
@@ -135,6 +152,7 @@ def build_dodges(terms: Sequence[str], aliases: Mapping[str, str], emoji: Mappin
         by_sound=by_sound,
         aliases=dict(aliases),
         table=folds,
+        pairs=_PairTable(folds, table),
         widths=_WidthTable(folds),
         sounds=table,
         sound_finder=literal_finder((key, tuple(values)) for key, values in by_key.items()) if by_key else None,
@@ -188,13 +206,16 @@ def fold_lazy(text: str, dodges: DodgeTerms) -> tuple[str, Callable[[], Folded]]
 
     Checks only need the map when a rule matched; building it reuses this pass's steps.
     """
-    canonical = text.translate(dodges.table)
+    pairs = text.translate(dodges.pairs)
+    canonical, sounds = pairs[0::2], pairs[1::2]
     stages: list[tuple[re.Pattern[str], str]] = []
     for needed, cleanup in _CLEANUPS:
         if needed in canonical:
-            stages.append((cleanup, canonical))
-            canonical = cleanup.sub("", canonical)
-    replacements = list(_dodge_replacements(canonical, dodges))
+            cuts = [match.span() for match in cleanup.finditer(canonical)]
+            if cuts:
+                stages.append((cleanup, canonical))
+                canonical, sounds = _cut(canonical, cuts), _cut(sounds, cuts)
+    replacements = list(_dodge_replacements(canonical, sounds, dodges))
     cleaned = canonical
     if replacements:
         canonical = _apply_text(cleaned, replacements)
@@ -208,6 +229,17 @@ def fold_lazy(text: str, dodges: DodgeTerms) -> tuple[str, Callable[[], Folded]]
         return _apply_map(cleaned, starts, replacements)
 
     return canonical, mapped
+
+
+def _cut(text: str, cuts: Sequence[tuple[int, int]]) -> str:
+    """``text`` without the ``[start, end)`` spans in ``cuts`` (in order, not overlapping)."""
+    pieces: list[str] = []
+    position = 0
+    for start, end in cuts:
+        pieces.append(text[position:start])
+        position = end
+    pieces.append(text[position:])
+    return "".join(pieces)
 
 
 def _starts(text: str, dodges: DodgeTerms) -> list[int]:
@@ -229,11 +261,11 @@ def _delete(pattern: re.Pattern[str], text: str, starts: list[int]) -> list[int]
     return kept
 
 
-def _dodge_replacements(text: str, dodges: DodgeTerms) -> Iterator[tuple[int, int, str]]:
+def _dodge_replacements(text: str, sounds: str, dodges: DodgeTerms) -> Iterator[tuple[int, int, str]]:
     """Spans to rewrite as the term they dodge, in order and not overlapping."""
     found: list[tuple[int, int, str]] = []
     if dodges.sound_finder is not None:
-        for last, (key, terms) in dodges.sound_finder.iter(text.translate(dodges.sounds)):
+        for last, (key, terms) in dodges.sound_finder.iter(sounds):
             start, end = last + 1 - len(key), last + 1
             span = text[start:end]
             if span not in terms:  # the term itself, spelt right, needs nothing
