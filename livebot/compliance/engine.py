@@ -210,7 +210,7 @@ class RuleSet:
                             found[slot].append(end)
                         else:
                             found[slot] = [end]
-        else:  # characters beyond the BMP take two code units: index characters directly
+        elif self._wide_finder is not None:  # beyond the BMP a character takes two code units: index characters
             for last, (_, slots) in self._wide_finder.iter(text):
                 for slot in slots:
                     found.setdefault(slot, []).append(last + 1)

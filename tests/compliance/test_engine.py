@@ -220,3 +220,20 @@ def test_a_long_text_finds_what_its_sentences_find() -> None:
             assert (finding.rule_id, finding.excerpt) in found or any(
                 rule_id == finding.rule_id and finding.excerpt in excerpt for rule_id, excerpt in found
             ), (line, finding)
+
+
+def test_characters_beyond_the_bmp_keep_spans_right() -> None:
+    """The anchor pass runs on UTF-16 code units; an astral character (𠮷) takes two, so such texts take the direct path."""
+    for text in ("𠮷𠮷提高免疫力", "提高免疫力𠮷", "𠮷" * 30 + "最好的奶粉"):
+        result = RULES.check(text)
+        assert result.verdict == "block"
+        start, end = result.findings[0].span
+        assert text[start:end] in ("提高免疫力", "最好的"), text[start:end]
+    assert RULES.check("𠮷𠮷宝宝爱喝").verdict == "ok"
+
+
+def test_exception_lists_act_like_any_of_their_patterns() -> None:
+    assert verdict("婴儿配方奶粉不能替代母乳") == "ok"  # unless_before
+    assert verdict("奶粉替代母乳") == "block"
+    assert verdict("配料表显示不含蔗糖") == "ok"  # unless_clause
+    assert verdict("不含蔗糖") == "warn"
