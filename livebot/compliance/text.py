@@ -27,10 +27,10 @@ KEEP_SYMBOLS = frozenset("%+")
 _GRAMMAR_CHARS = FUNCTION_CHARS | frozenset("为个一以之于其而与及或把让给对从向被所")
 _LATIN = re.compile(r"[a-z][a-z0-9]*")
 _HAS_LATIN = re.compile(r"[a-z]")
-# Applied in order to the translated text; each deletes what it matches.
+# Applied in order to the translated text, each only when its text occurs; each deletes what it matches.
 _CLEANUPS = (
     (".", re.compile(r"\.(?!(?<=[0-9]\.)[0-9])")),  # a dot is kept only inside a number (4.1)
-    ("，", re.compile(r"，(?<=，，)")),  # runs of breaks collapse to one
+    ("，，", re.compile(r"，(?<=，，)")),  # runs of breaks collapse to one
     ("，", re.compile(r"^，|，$")),  # no break at either end
     # A break beside a one-character clause is a spacing trick (免，疫，力), not a clause.
     ("，", re.compile(r"，(?:(?<=^[^，]，)|(?<=，[^，]，)|(?=[^，](?:，|$)))")),
