@@ -28,6 +28,7 @@ from livebot.overlays.ticker import ticker_entry
 from livebot.schedule import api_internal as schedule
 from livebot.storage.engine import Database
 from livebot.topics import CHAT_ENRICHED, CHAT_STORED, OVERLAY_CONTROL, OVERLAY_TOKENS, TELEMETRY, TRACE_UPDATED, read_chat_enriched, read_chat_stored
+from livebot.trace.api_internal import TraceFacts
 
 logger = logging.getLogger(__name__)
 
@@ -58,8 +59,10 @@ class SessionOverlay:
 
 
 class OverlayService:
-    def __init__(self, db: Database, bus: Bus, settings: OverlaySettings, hub: OverlayHub, guard: Guard | None = None) -> None:
+    def __init__(self, db: Database, bus: Bus, settings: OverlaySettings, hub: OverlayHub, trace: TraceFacts,
+                 guard: Guard | None = None) -> None:
         self.db = db
+        self.trace = trace
         self.guard = guard
         self.bus = bus
         self.settings = settings
@@ -151,7 +154,7 @@ class OverlayService:
             lots = await feeds.session_lots(self.db, overlay.session_id)
             lot = lots[0] if lots else None
         overlay.lot = lot
-        summary = await feeds.batch_summary(self.db, lot) if lot else None
+        summary = await feeds.batch_summary(self.trace, self.db, lot) if lot else None
         overlay.plant = (summary or {}).get("plant") or None
         self.hub.channel(overlay.session_id).update({"batch": present.batch_part(lot, summary, overlay.timezone)})
 
@@ -168,7 +171,7 @@ class OverlayService:
         self.hub.channel(overlay.session_id).update({"site": part})
 
     async def refresh_telemetry(self, overlay: SessionOverlay) -> None:
-        readings = await feeds.telemetry_snapshot(self.db, overlay.plant)
+        readings = await feeds.telemetry_snapshot(self.trace, self.db, overlay.plant)
         overlay.telemetry_due = time.monotonic() + self.settings.telemetry_refresh_seconds
         part = present.telemetry_part(overlay.plant, readings, overlay.timezone)
         self.hub.channel(overlay.session_id).update({"telemetry": part})

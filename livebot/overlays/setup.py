@@ -15,6 +15,7 @@ from livebot.overlays.keys import OVERLAY_HUB, OVERLAY_SERVICE, OVERLAY_SETTINGS
 from livebot.overlays.service import OverlayService
 from livebot.overlays.settings import OverlaySettings
 from livebot.overlays.views import routes as page_routes
+from livebot.trace import api_internal as trace
 from livebot.web.templating import PROJECT_ROOT
 
 STATIC = PROJECT_ROOT / "stream_overlays" / "static"
@@ -25,7 +26,7 @@ STATIC = PROJECT_ROOT / "stream_overlays" / "static"
 async def overlay_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[OVERLAY_SETTINGS]
     hub = OverlayHub(max_fps=settings.max_frames_per_second, heartbeat=settings.heartbeat_seconds)
-    service = OverlayService(app[DATABASE], app[BUS], settings, hub, guard=app.get(GUARD))
+    service = OverlayService(app[DATABASE], app[BUS], settings, hub, app[trace.TRACE_FACTS], guard=app.get(GUARD))
     app[OVERLAY_HUB] = hub
     app[OVERLAY_SERVICE] = service
     await service.start()
