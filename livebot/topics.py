@@ -180,6 +180,44 @@ class OverlayControl(TypedDict, total=False):
 OVERLAY_CONTROL = "overlay.control"
 """{"session_id", "type": "scene"|"batch"|"featured"|"featured_clear"|"ticker"|"site"|"countdown", "by", ...type fields}"""
 
+OVERLAY_SCENES: dict[str, str] = {
+    "batch": "批次溯源卡",
+    "chain": "2 小时鲜奶链路",
+    "inspections": "检验清单",
+    "telemetry": "工厂实时数据",
+    "site": "现场字幕条",
+    "featured": "精选问答",
+    "ticker": "评论滚动条",
+    "stats": "直播数据",
+    "countdown": "下一环节倒计时",
+}
+"""The scenes an ``overlay.control`` "scene" command may name, with their Chinese titles: overlays
+draw them, the schedule's producer page lists them."""
+
+BLANK_SCENE = "blank"
+"""A program scene showing nothing but the lower third."""
+
+SCENE_ALIASES: dict[str, str] = {
+    "trace": "batch", "trace_card": "batch", "batch_card": "batch", "card": "batch",
+    "timeline": "chain", "chain_timeline": "chain", "two_hour_chain": "chain",
+    "qc": "inspections", "checklist": "inspections", "inspection": "inspections", "qc_checklist": "inspections",
+    "factory": "telemetry", "factory_telemetry": "telemetry",
+    "lower_third": "site", "lowerthird": "site", "active_site": "site",
+    "qa": "featured", "featured_qa": "featured", "question": "featured",
+    "comments": "ticker", "comment_ticker": "ticker",
+    "meter": "stats", "sentiment": "stats", "viewers": "stats",
+    "next_segment": "countdown", "none": BLANK_SCENE, "clear": BLANK_SCENE, "empty": BLANK_SCENE,
+}
+"""Names the scheduler (its segments' scenes), consoles or operators may send for the same scenes."""
+
+
+def overlay_scene(value: object) -> str | None:
+    """The scene (a key of :data:`OVERLAY_SCENES`, or :data:`BLANK_SCENE`) a name or alias stands for; None when none."""
+    name = str(value or "").strip().lower().replace("-", "_")
+    name = SCENE_ALIASES.get(name, name)
+    return name if name in OVERLAY_SCENES or name == BLANK_SCENE else None
+
+
 class OverlayTokens(TypedDict):
     session_id: int
     by: str
