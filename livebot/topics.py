@@ -233,6 +233,25 @@ TRACE_UPDATED = "trace.updated"
 """{"lots": [...], "gtins": [...]} after trace data was stored; "lots" names every lot written and every
 batch whose ``batch_summary`` changed (e.g. a can made from a raw-milk lot that got a new inspection)."""
 
+
+def _strings(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def read_trace_updated(message: Mapping[str, Any]) -> TraceUpdated | None:
+    """``message`` as a ``trace.updated`` shape (``gtins`` may be missing), or None when it is not one."""
+    lots, gtins = message.get("lots"), message.get("gtins", [])
+    if not (_strings(lots) and _strings(gtins)):
+        return None
+    return TraceUpdated(lots=cast(list[str], lots), gtins=cast(list[str], gtins))
+
+
+def read_session_id(message: Mapping[str, Any]) -> int | None:
+    """The positive ``session_id`` of a message on a session's topic (``session.ended``, ``schedule.changed``,
+    ``overlay.tokens``, ``engagement.{id}``), or None when it has none."""
+    value = message.get("session_id")
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
 class ScheduleChanged(TypedDict):
     session_id: int | None
     reason: str
@@ -268,6 +287,16 @@ class TelemetryReading(TypedDict):
 
 TELEMETRY = "trace.telemetry"
 """{"plant", "line", "metric", "value", "unit", "at", "stale_after_s"} for each new factory reading."""
+
+
+def read_telemetry(message: Mapping[str, Any]) -> TelemetryReading | None:
+    """``message`` as a ``trace.telemetry`` reading, or None when it is not one."""
+    if not all(isinstance(message.get(key), str) for key in ("plant", "line", "metric", "unit", "at")):
+        return None
+    value = message.get("value")
+    if isinstance(value, bool) or not isinstance(value, int | float | str) or not _is_int(message.get("stale_after_s")):
+        return None
+    return cast(TelemetryReading, message)
 
 
 def console_topic(session_id: int | None) -> str:

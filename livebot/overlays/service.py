@@ -27,7 +27,19 @@ from livebot.overlays.stats import LiveStats
 from livebot.overlays.ticker import ticker_entry
 from livebot.schedule import api_internal as schedule
 from livebot.storage.engine import Database
-from livebot.topics import CHAT_ENRICHED, CHAT_STORED, OVERLAY_CONTROL, OVERLAY_TOKENS, TELEMETRY, TRACE_UPDATED, read_chat_enriched, read_chat_stored
+from livebot.topics import (
+    CHAT_ENRICHED,
+    CHAT_STORED,
+    OVERLAY_CONTROL,
+    OVERLAY_TOKENS,
+    TELEMETRY,
+    TRACE_UPDATED,
+    read_chat_enriched,
+    read_chat_stored,
+    read_session_id,
+    read_telemetry,
+    read_trace_updated,
+)
 from livebot.trace.api_internal import TraceFacts
 
 logger = logging.getLogger(__name__)
@@ -262,14 +274,16 @@ class OverlayService:
     # -- news from other areas -------------------------------------------------------------
 
     async def on_trace_updated(self, message: dict[str, Any]) -> None:
-        lots = set(message.get("lots") or [])
+        update = read_trace_updated(message)
+        lots = set(update["lots"]) if update is not None else set()
         for overlay in list(self.sessions.values()):
             if overlay.lot in lots or (overlay.lot is None and overlay.control.get("lot") is None):
                 await self.refresh_batch(overlay)
 
     async def on_telemetry(self, message: dict[str, Any]) -> None:
         """Readings can arrive many per second; the tick loop re-reads at most twice a second."""
-        plant = message.get("plant")
+        reading = read_telemetry(message)
+        plant = reading["plant"] if reading is not None else None
         for overlay in self.sessions.values():
             if overlay.plant is None or plant is None or overlay.plant == plant:
                 overlay.telemetry_due = 0.0
@@ -344,8 +358,8 @@ class OverlayService:
                 overlay.stats.add_viewers(message)
 
     async def on_engagement(self, message: dict[str, Any]) -> None:
-        session_id = message.get("session_id")
-        if not isinstance(session_id, int) or isinstance(session_id, bool):
+        session_id = read_session_id(message)
+        if session_id is None:
             return
         overlay = self.sessions.get(session_id) or await self.ensure(session_id)
         if overlay is not None:
@@ -353,8 +367,8 @@ class OverlayService:
             self.hub.channel(session_id).update({"stats": overlay.stats.snapshot()})
 
     async def on_tokens(self, message: dict[str, Any]) -> None:
-        session_id = message.get("session_id")
-        if isinstance(session_id, int) and session_id in self.hub.channels:
+        session_id = read_session_id(message)
+        if session_id is not None and session_id in self.hub.channels:
             closed = await self.hub.close_revoked(session_id, await store.active_digests(self.db, session_id))
             logger.info("overlay token rotated session=%s closed=%d", session_id, closed)
 

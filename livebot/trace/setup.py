@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from livebot.appkeys import API_DOC, BUS, CONFIG, DATABASE
-from livebot.topics import TRACE_UPDATED
+from livebot.topics import TRACE_UPDATED, read_trace_updated
 from livebot.trace import api, chains, scans, summaries, views
 from livebot.trace.cache import SummaryCache
 from livebot.trace.facts import TraceFacts
@@ -57,9 +57,9 @@ async def trace_ctx(app: web.Application) -> AsyncIterator[None]:
     restamp.add_done_callback(app[TRACE_TASKS].discard)
 
     async def on_update(message: dict[str, Any]) -> None:
-        lots = message.get("lots")
-        if isinstance(lots, list) and lots:
-            cache.discard(str(lot) for lot in lots)
+        update = read_trace_updated(message)
+        if update is not None and update["lots"]:
+            cache.discard(update["lots"])
         else:
             cache.clear()
 
