@@ -19,11 +19,11 @@ from livebot.schedule.models import Channel
 from livebot.storage.engine import Database
 from livebot.topics import CHAT_ENRICHED
 from tests.browser import login_page, save_screenshot
-from tests.conftest import PASSWORD
-from tests.console.conftest import make_session
+from tests.console.support import make_session
 from tests.console.test_browser import GROUP, SOURCE, card, event, ingest
-from tests.overlays.conftest import new_token
+from tests.overlays.support import new_token
 from tests.overlays.test_api import enriched
+from tests.support import PASSWORD
 
 pytestmark = pytest.mark.browser
 

@@ -16,7 +16,7 @@ from livebot.trace.models import Batch
 from livebot.trace.pushes import parse_batches, parse_inspections
 from livebot.trace.settings import TraceSettings
 from tests.support import bearer
-from tests.trace.conftest import CHAIN_LOT, CHAIN_RAW_LOT, events_of
+from tests.trace.support import CHAIN_LOT, CHAIN_RAW_LOT, events_of
 
 
 async def post(client: TestClient, doc: dict[str, Any]) -> Any:

@@ -16,7 +16,7 @@ from livebot.config import config_from_mapping
 from livebot.storage.engine import Database
 from livebot.trace import facts
 from livebot.trace.settings import TraceSettings
-from tests.trace.conftest import CHAIN_LOT, EPCIS, big_document
+from tests.trace.support import CHAIN_LOT, EPCIS, big_document
 
 
 def write_config(tmp_path: Path, database_url: str) -> Path:

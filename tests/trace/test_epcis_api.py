@@ -16,7 +16,7 @@ from livebot.topics import TRACE_UPDATED
 from livebot.trace.keys import TRACE_FACTS
 from livebot.trace.models import Batch, Inspection, RawMilkLot, SensorReading, TraceEvent
 from tests.support import bearer, login
-from tests.trace.conftest import CHAIN_LOT, CHAIN_RAW_LOT, EPCIS, big_document, events_of
+from tests.trace.support import CHAIN_LOT, CHAIN_RAW_LOT, EPCIS, big_document, events_of
 
 URL = "/api/v1/trace/epcis"
 

@@ -16,7 +16,7 @@ from livebot.appkeys import DATABASE
 from livebot.cli import main
 from livebot.trace.keys import TRACE_FACTS
 from livebot.trace.models import TraceEvent
-from tests.trace.conftest import CHAIN_LOT, EPCIS, events_of
+from tests.trace.support import CHAIN_LOT, EPCIS, events_of
 from tests.trace.test_cli import write_config
 from tests.trace.test_epcis_api import count, post
 

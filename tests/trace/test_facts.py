@@ -18,7 +18,7 @@ from livebot.trace.derive import excursions
 from livebot.trace.keys import TRACE_FACTS, TRACE_SETTINGS
 from livebot.trace.pushes import parse_batches
 from tests.support import bearer
-from tests.trace.conftest import CHAIN_LOT, events_of
+from tests.trace.support import CHAIN_LOT, events_of
 
 GTIN = "06901234543216"
 

@@ -23,7 +23,7 @@ from livebot.cli import main
 from livebot.trace.keys import TRACE_FACTS
 from livebot.trace.models import Batch, RawMilkLot, TelemetryReading, TraceEvent
 from tests.support import bearer
-from tests.trace.conftest import CHAIN_GTIN, events_of
+from tests.trace.support import CHAIN_GTIN, events_of
 from tests.trace.test_cli import write_config
 from tests.trace.test_pushes import BATCH
 

@@ -9,7 +9,7 @@ from livebot.appkeys import DATABASE
 from livebot.trace import facts
 from livebot.trace.keys import TRACE_FACTS, TRACE_SETTINGS
 from tests.support import bearer
-from tests.trace.conftest import CHAIN_CAN, CHAIN_GTIN, CHAIN_LOT
+from tests.trace.support import CHAIN_CAN, CHAIN_GTIN, CHAIN_LOT
 
 
 @pytest.mark.parametrize("typed", [

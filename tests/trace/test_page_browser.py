@@ -13,7 +13,7 @@ from livebot.trace import store
 from livebot.trace.keys import TRACE_SETTINGS
 from livebot.trace.pushes import parse_batches
 from tests.browser import save_screenshot
-from tests.trace.conftest import CHAIN_GTIN, CHAIN_LOT
+from tests.trace.support import CHAIN_GTIN, CHAIN_LOT
 
 pytestmark = pytest.mark.browser
 

@@ -13,7 +13,7 @@ from livebot.trace.keys import TRACE_SETTINGS
 from livebot.trace.pushes import parse_batches, parse_inspections
 from livebot.trace.settings import TraceSettings
 from tests.support import bearer
-from tests.trace.conftest import CHAIN_CAN, CHAIN_GTIN, CHAIN_LOT, CHAIN_RAW_LOT, JSON, PAGE
+from tests.trace.support import CHAIN_CAN, CHAIN_GTIN, CHAIN_LOT, CHAIN_RAW_LOT, JSON, PAGE
 
 
 async def test_json_for_machines(chain: TestClient) -> None:

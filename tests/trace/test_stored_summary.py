@@ -23,7 +23,7 @@ from livebot.trace.keys import SUMMARY_CACHE, TRACE_SETTINGS, TRACE_TASKS
 from livebot.trace.models import Batch
 from livebot.trace.settings import TraceSettings
 from tests.support import bearer
-from tests.trace.conftest import CHAIN_GTIN, CHAIN_LOT, CHAIN_RAW_LOT, JSON, PAGE
+from tests.trace.support import CHAIN_GTIN, CHAIN_LOT, CHAIN_RAW_LOT, JSON, PAGE
 
 
 async def stored(db: Database, lot: str = CHAIN_LOT) -> tuple[str | None, bytes | None]:
