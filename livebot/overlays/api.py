@@ -160,7 +160,7 @@ COMMAND_SCHEMA = {
 SESSION_PARAM = [{"name": "session_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
 json_body = {"application/json": {"schema": {"$ref": "#/components/schemas/OverlayCommand"}}}
 state_ref = {"application/json": {"schema": {"$ref": "#/components/schemas/OverlayState"}}}
-API_PATHS: dict[str, Any] = {
+PATHS: dict[str, Any] = {
     "/api/v1/sessions/{session_id}/overlay": {
         "get": {
             "summary": "Current overlay state of a session (producer, advisor)",
@@ -192,4 +192,4 @@ API_PATHS: dict[str, Any] = {
         }
     },
 }
-API_SCHEMAS = {"OverlayState": STATE_SCHEMA, "OverlayCommand": COMMAND_SCHEMA}
+SCHEMAS = {"OverlayState": STATE_SCHEMA, "OverlayCommand": COMMAND_SCHEMA}

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from livebot.appkeys import API_DOC, BUS, CONFIG, DATABASE
 from livebot.compliance.service import GUARD
-from livebot.overlays.api import API_PATHS, API_SCHEMAS
+from livebot.overlays import api
 from livebot.overlays.api import routes as api_routes
 from livebot.overlays.hub import OverlayHub
 from livebot.overlays.keys import OVERLAY_HUB, OVERLAY_SERVICE, OVERLAY_SETTINGS
@@ -39,5 +39,5 @@ def setup(app: web.Application) -> None:
     app.add_routes(page_routes)
     app.add_routes(api_routes)
     app.router.add_static("/static/overlays/", STATIC, name="overlay_static")
-    app[API_DOC].add(API_PATHS, API_SCHEMAS)
+    app[API_DOC].add(api.PATHS, api.SCHEMAS)
     app.cleanup_ctx.append(overlay_ctx)

@@ -17,5 +17,5 @@ TRACE_FACTS: web.AppKey[TraceFacts] = web.AppKey("trace.facts", TraceFacts)
 SUMMARY_CACHE: web.AppKey[SummaryCache] = web.AppKey("trace.summary_cache", SummaryCache)
 TRACE_TASKS: web.AppKey[set[asyncio.Task[None]]] = web.AppKey("trace.tasks", set)
 """Background tasks tied to the app (the demo's telemetry feed); cancelled at cleanup."""
-SCANS: web.AppKey[ScanCounter] = web.AppKey("trace_scans", ScanCounter)
+SCANS: web.AppKey[ScanCounter] = web.AppKey("trace.scans", ScanCounter)
 """Digital Link lookups counted in memory until ``scans.flush_loop`` writes them."""
