@@ -10,6 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from livebot.appkeys import API_DOC, BUS, CONFIG, DATABASE
+from livebot.background import TaskSet
 from livebot.topics import TRACE_UPDATED, read_trace_updated
 from livebot.trace import api, chains, scans, summaries, views
 from livebot.trace.cache import SummaryCache
@@ -26,7 +27,7 @@ def setup(app: web.Application) -> None:
     app[TRACE_SETTINGS] = settings
     app[TRACE_FACTS] = TraceFacts(settings)
     app[SUMMARY_CACHE] = SummaryCache(settings.resolver_cache_seconds)
-    app[TRACE_TASKS] = set()
+    app[TRACE_TASKS] = TaskSet("trace")
     app[SCANS] = ScanCounter()
     app.add_routes(api.routes)
     app.add_routes(views.routes)
@@ -46,15 +47,14 @@ async def restamp_quietly(db: Any, settings: TraceSettings) -> None:
 
 
 async def trace_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Keep the resolver cache in step with every instance,
-    and store current summaries where the stored ones are outdated (in the background)."""
+    """Keep the resolver cache in step with every instance, count scans, and store current summaries
+    where the stored ones are outdated (in the background); the area's tasks run in one TaskSet."""
     db, settings = app[DATABASE], app[TRACE_SETTINGS]
     cache = app[SUMMARY_CACHE]
     snapshots = chains.SqliteSnapshots.open(db)
     cache.load_many = lambda lots: summaries.load(db, lots, settings, snapshots)
-    restamp = asyncio.get_running_loop().create_task(restamp_quietly(db, settings), name="trace:restamp-summaries")
-    app[TRACE_TASKS].add(restamp)
-    restamp.add_done_callback(app[TRACE_TASKS].discard)
+    tasks = app[TRACE_TASKS]
+    tasks.spawn(restamp_quietly(db, settings), "restamp-summaries")
 
     async def on_update(message: dict[str, Any]) -> None:
         update = read_trace_updated(message)
@@ -64,13 +64,11 @@ async def trace_ctx(app: web.Application) -> AsyncIterator[None]:
             cache.clear()
 
     unsubscribe = app[BUS].subscribe(TRACE_UPDATED, on_update, name="trace:resolver-cache")
-    counting = asyncio.get_running_loop().create_task(scans.flush_loop(db, app[SCANS]), name="trace:scan-counts")
+    tasks.spawn(scans.flush_loop(db, app[SCANS]), "scan-counts")
     yield
     unsubscribe()
-    tasks = [*app[TRACE_TASKS], *cache.tasks, counting]
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    await tasks.stop()
+    await cache.tasks.stop()
     try:
         await scans.store_rows(db, app[SCANS].take(everything=True))
     except Exception:
