@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,8 +72,10 @@ class SessionOverlay:
 
 class OverlayService:
     def __init__(self, db: Database, bus: Bus, settings: OverlaySettings, hub: OverlayHub, trace: TraceFacts,
-                 guard: Guard | None = None) -> None:
+                 guard: Guard | None = None, clock: Callable[[], float] = time.time) -> None:
         self.db = db
+        self.clock = clock
+        """Wall time in seconds (the ticker's veto window); tests step it instead of sleeping."""
         self.trace = trace
         self.guard = guard
         self.bus = bus
@@ -325,7 +327,7 @@ class OverlayService:
         if self.settings.ticker_review == "off":
             return add_ticker_item(overlay.control, item, self.settings.ticker_size)
         pending = [p for p in overlay.control.get("ticker_pending") or [] if p.get("id") != item["id"]]
-        due = time.time() + self.settings.ticker_delay_seconds if self.settings.ticker_review == "delay" else None
+        due = self.clock() + self.settings.ticker_delay_seconds if self.settings.ticker_review == "delay" else None
         overlay.control["ticker_pending"] = [*pending, {**item, "due": due}][-MAX_PENDING:]
         overlay.dirty_since = overlay.dirty_since or time.monotonic()
         return False
@@ -333,7 +335,7 @@ class OverlayService:
     def release_due(self, overlay: SessionOverlay) -> bool:
         """Delay mode: comments whose veto window has passed go on the ticker."""
         pending = overlay.control.get("ticker_pending") or []
-        now = time.time()
+        now = self.clock()
         due = [p for p in pending if p.get("due") is not None and p["due"] <= now]
         if not due:
             return False
