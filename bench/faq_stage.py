@@ -63,6 +63,7 @@ def chat_text(rng: random.Random, n: int) -> str:
 
 
 async def seed(app: web.Application, events: int) -> tuple[int, list[dict[str, Any]]]:
+    from livebot.trace.keys import TRACE_SETTINGS
     from livebot.trace.pushes import parse_batches
     from livebot.trace.store import save_batches, set_session_lots
 
@@ -76,7 +77,7 @@ async def seed(app: web.Application, events: int) -> tuple[int, list[dict[str, A
         session.add(live)
         await session.commit()
         session_id = live.id
-    await save_batches(db, parse_batches({"batches": [BATCH]}))
+    await save_batches(db, parse_batches({"batches": [BATCH]}), app[TRACE_SETTINGS])
     await set_session_lots(db, session_id, ["BJ20261124A01"])
     rng = random.Random(7)
     ts = datetime.now(UTC)

@@ -180,6 +180,44 @@ class OverlayControl(TypedDict, total=False):
 OVERLAY_CONTROL = "overlay.control"
 """{"session_id", "type": "scene"|"batch"|"featured"|"featured_clear"|"ticker"|"site"|"countdown", "by", ...type fields}"""
 
+OVERLAY_SCENES: dict[str, str] = {
+    "batch": "批次溯源卡",
+    "chain": "2 小时鲜奶链路",
+    "inspections": "检验清单",
+    "telemetry": "工厂实时数据",
+    "site": "现场字幕条",
+    "featured": "精选问答",
+    "ticker": "评论滚动条",
+    "stats": "直播数据",
+    "countdown": "下一环节倒计时",
+}
+"""The scenes an ``overlay.control`` "scene" command may name, with their Chinese titles: overlays
+draw them, the schedule's producer page lists them."""
+
+BLANK_SCENE = "blank"
+"""A program scene showing nothing but the lower third."""
+
+SCENE_ALIASES: dict[str, str] = {
+    "trace": "batch", "trace_card": "batch", "batch_card": "batch", "card": "batch",
+    "timeline": "chain", "chain_timeline": "chain", "two_hour_chain": "chain",
+    "qc": "inspections", "checklist": "inspections", "inspection": "inspections", "qc_checklist": "inspections",
+    "factory": "telemetry", "factory_telemetry": "telemetry",
+    "lower_third": "site", "lowerthird": "site", "active_site": "site",
+    "qa": "featured", "featured_qa": "featured", "question": "featured",
+    "comments": "ticker", "comment_ticker": "ticker",
+    "meter": "stats", "sentiment": "stats", "viewers": "stats",
+    "next_segment": "countdown", "none": BLANK_SCENE, "clear": BLANK_SCENE, "empty": BLANK_SCENE,
+}
+"""Names the scheduler (its segments' scenes), consoles or operators may send for the same scenes."""
+
+
+def overlay_scene(value: object) -> str | None:
+    """The scene (a key of :data:`OVERLAY_SCENES`, or :data:`BLANK_SCENE`) a name or alias stands for; None when none."""
+    name = str(value or "").strip().lower().replace("-", "_")
+    name = SCENE_ALIASES.get(name, name)
+    return name if name in OVERLAY_SCENES or name == BLANK_SCENE else None
+
+
 class OverlayTokens(TypedDict):
     session_id: int
     by: str
@@ -194,6 +232,25 @@ class TraceUpdated(TypedDict):
 TRACE_UPDATED = "trace.updated"
 """{"lots": [...], "gtins": [...]} after trace data was stored; "lots" names every lot written and every
 batch whose ``batch_summary`` changed (e.g. a can made from a raw-milk lot that got a new inspection)."""
+
+
+def _strings(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def read_trace_updated(message: Mapping[str, Any]) -> TraceUpdated | None:
+    """``message`` as a ``trace.updated`` shape (``gtins`` may be missing), or None when it is not one."""
+    lots, gtins = message.get("lots"), message.get("gtins", [])
+    if not (_strings(lots) and _strings(gtins)):
+        return None
+    return TraceUpdated(lots=cast(list[str], lots), gtins=cast(list[str], gtins))
+
+
+def read_session_id(message: Mapping[str, Any]) -> int | None:
+    """The positive ``session_id`` of a message on a session's topic (``session.ended``, ``schedule.changed``,
+    ``overlay.tokens``, ``engagement.{id}``), or None when it has none."""
+    value = message.get("session_id")
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 class ScheduleChanged(TypedDict):
     session_id: int | None
@@ -230,6 +287,16 @@ class TelemetryReading(TypedDict):
 
 TELEMETRY = "trace.telemetry"
 """{"plant", "line", "metric", "value", "unit", "at", "stale_after_s"} for each new factory reading."""
+
+
+def read_telemetry(message: Mapping[str, Any]) -> TelemetryReading | None:
+    """``message`` as a ``trace.telemetry`` reading, or None when it is not one."""
+    if not all(isinstance(message.get(key), str) for key in ("plant", "line", "metric", "unit", "at")):
+        return None
+    value = message.get("value")
+    if isinstance(value, bool) or not isinstance(value, int | float | str) or not _is_int(message.get("stale_after_s")):
+        return None
+    return cast(TelemetryReading, message)
 
 
 def console_topic(session_id: int | None) -> str:

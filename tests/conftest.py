@@ -8,7 +8,6 @@ in-process, or Redis when ``LIVEBOT_TEST_BUS_URL`` is set, with a channel prefix
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import shutil
 import uuid
@@ -27,7 +26,7 @@ from livebot.app import create_app
 from livebot.auth import passwords
 from livebot.config import BusSettings, Config, SourceSettings, config_from_mapping
 from livebot.storage import migrate
-from tests.support import FIXTURES, PASSWORD, REPO, bearer, csrf_from, login  # noqa: F401 (for branches written before tests/support.py)
+from tests.support import FIXTURES, PASSWORD, REPO, bearer, csrf_from, login, replace_config  # noqa: F401 (for branches written before tests/support.py)
 
 pytest_plugins = ("tests.browser",)
 
@@ -143,6 +142,3 @@ def source_settings() -> Callable[..., SourceSettings]:
 
     return build
 
-
-def replace_config(config: Config, **changes: Any) -> Config:
-    return dataclasses.replace(config, **changes)

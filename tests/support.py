@@ -1,19 +1,21 @@
 """Helpers every area's tests share (imported from here, not from conftest): waiting for an
-async effect, logging in, API tokens, the CSRF token of a page."""
+async effect, logging in, API tokens, the CSRF token of a page, a changed config."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import inspect
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from aiohttp.test_utils import TestClient
 
 from livebot.appkeys import DATABASE
 from livebot.auth import store
+from livebot.config import Config
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
@@ -64,3 +66,8 @@ async def bearer(client: TestClient, role: str) -> dict[str, str]:
     """Authorization header for a new API token with ``role``."""
     token = await store.create_token(client.app[DATABASE], role, "test")
     return {"Authorization": f"Bearer {token}"}
+
+
+def replace_config(config: Config, **changes: Any) -> Config:
+    """``config`` with some sections replaced (a frozen dataclass)."""
+    return dataclasses.replace(config, **changes)

@@ -8,7 +8,15 @@ from typing import Any
 import orjson
 import pytest
 
-from livebot.topics import chat_enriched, chat_stored, read_chat_enriched, read_chat_stored
+from livebot.topics import (
+    chat_enriched,
+    chat_stored,
+    read_chat_enriched,
+    read_chat_stored,
+    read_session_id,
+    read_telemetry,
+    read_trace_updated,
+)
 
 BUILDER_ARGS: dict[str, Any] = dict(pk=1, source="s", external_id="e", platform="web", channel="c", kind="comment",
                                     ts=datetime(2026, 1, 1, tzinfo=UTC), user_id="", user_name="", text="", count=None,
@@ -63,3 +71,46 @@ def test_enriched_needs_an_enrichment_with_is_question(enrichment: Any) -> None:
     for _ in range(2000):
         deep = {"nested": deep, "is_question": False}
     assert read_chat_enriched({**stored(), "enrichment": deep}) is not None  # only the keys it reads are checked
+
+
+TRACE_UPDATED_OK: dict[str, Any] = {"lots": ["QH1", "<script>alert(1)</script>", "奶\u202e源😀"], "gtins": ["06901234543216"]}
+
+
+def test_trace_updated_is_read_with_its_lists_of_strings() -> None:
+    assert read_trace_updated(TRACE_UPDATED_OK) == TRACE_UPDATED_OK
+    assert read_trace_updated({"lots": ["A", "A"]}) == {"lots": ["A", "A"], "gtins": []}  # gtins may be missing, duplicates kept
+
+
+@pytest.mark.parametrize("message", [
+    {}, {"lots": None}, {"lots": "QH1"}, {"lots": [1]}, {"lots": [["QH1"]]}, {"lots": ["QH1"], "gtins": [None]},
+    {"lots": [{"lot": "QH1"}]}, {"lots": ["QH1"], "gtins": "g"},
+])
+def test_malformed_trace_updated_is_refused(message: dict[str, Any]) -> None:
+    assert read_trace_updated(message) is None
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    (3, 3), (2**40, 2**40), (0, None), (-1, None), (True, None), ("3", None), (3.0, None), (None, None), ([3], None),
+])
+def test_session_id_of_a_session_topic(value: Any, expected: int | None) -> None:
+    assert read_session_id({"session_id": value}) == expected
+    assert read_session_id({}) is None
+
+
+def telemetry(**changes: Any) -> dict[str, Any]:
+    return {"plant": "齐齐哈尔工厂", "line": "L1", "metric": "tank_temp_c", "value": 3.6, "unit": "°C",
+            "at": "2026-11-24T12:00:00+00:00", "stale_after_s": 30, **changes}
+
+
+def test_telemetry_reading_is_read_as_itself() -> None:
+    for value in (3.6, 12, "running", "<b>停机</b>\x00😀"):
+        message = telemetry(value=value)
+        assert read_telemetry(message) == message
+
+
+@pytest.mark.parametrize("changes", [
+    {"plant": None}, {"plant": 1}, {"line": ["L1"]}, {"value": True}, {"value": None}, {"value": {"nested": [1]}},
+    {"stale_after_s": "30"}, {"stale_after_s": False}, {"at": 0},
+])
+def test_malformed_telemetry_is_refused(changes: dict[str, Any]) -> None:
+    assert read_telemetry(telemetry(**changes)) is None

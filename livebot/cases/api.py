@@ -15,7 +15,7 @@ from livebot.cases.settings import CasesSettings
 from livebot.cases.store import Actor
 from livebot.errors import ValidationError
 from livebot.storage.base import utcnow
-from livebot.trace.facts import batch_summary
+from livebot.trace import api_internal as trace
 
 routes = web.RouteTableDef()
 
@@ -86,7 +86,7 @@ def int_field(body: dict[str, Any], name: str, required: bool = False) -> int | 
 async def case_detail(request: web.Request, case_id: int) -> dict[str, Any]:
     db = request.app[DATABASE]
     case, events = await store.get_case(db, case_id)
-    batch = await batch_summary(db, case.lot) if case.lot else None
+    batch = await request.app[trace.TRACE_FACTS].batch_summary(db, case.lot) if case.lot else None
     same_lot = (await store.lot_counts(db, case.category, [case.lot])).get(case.lot, 0) if case.lot else 0
     return {
         "case": service.case_payload(case),

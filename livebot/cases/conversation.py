@@ -24,6 +24,7 @@ from livebot.chat.replies.router import REPLIES
 from livebot.compliance.service import GUARD, finding_message
 from livebot.errors import ConflictError, ValidationError
 from livebot.storage.base import utcnow
+from livebot.topics import read_chat_stored
 
 logger = logging.getLogger(__name__)
 
@@ -87,20 +88,20 @@ async def send(app: web.Application, case_id: int, text: str, actor: Actor) -> N
 async def on_stored(app: web.Application, messages: list[dict[str, Any]]) -> None:
     """Messages from viewers behind open cases, on a private channel, join those cases."""
     sources, here = private_sources(app), app[BUS].origin
-    for message in messages:
-        if message.get("source") not in sources or message.get("hidden") or message.get("kind") != "comment":
+    for raw in messages:
+        message = read_chat_stored(raw)
+        if message is None or message["source"] not in sources or message["hidden"] or message["kind"] != "comment":
             continue
-        if message.get("origin") not in (None, here):
+        if "origin" in message and message["origin"] != here:
             continue  # the instance that stored it adds it (every instance hears every message)
-        user = message.get("user") or {}
-        user_id, text = str(user.get("id") or ""), str(message.get("text") or "")
-        if not user_id or not text:
+        user, text = message["user"], message["text"]
+        if not user["id"] or not text:
             continue
         try:
-            at = datetime.fromisoformat(str(message.get("ts")))
+            at = datetime.fromisoformat(message["ts"])
         except ValueError:
             at = utcnow()
-        cases = await store.heard_from(app[DATABASE], str(message["source"]), str(message.get("channel") or ""), user_id,
-                                       text, at, str(user.get("name") or ""))
+        cases = await store.heard_from(app[DATABASE], message["source"], message["channel"], user["id"],
+                                       text, at, user["name"])
         if cases:
             logger.info("cases %s: the viewer wrote again", cases)

@@ -16,7 +16,7 @@ from livebot.console.api_internal import CardBrief, card_brief, card_viewers
 from livebot.errors import NotFoundError, ValidationError
 from livebot.storage.base import utcnow
 from livebot.storage.engine import Database
-from livebot.trace.facts import find_lot
+from livebot.trace.api_internal import find_lot
 
 logger = logging.getLogger(__name__)
 

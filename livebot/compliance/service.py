@@ -23,7 +23,7 @@ from livebot.errors import ConfigError
 from livebot.storage.engine import Database
 
 logger = logging.getLogger(__name__)
-GUARD: web.AppKey[Guard] = web.AppKey("compliance_guard")
+GUARD: web.AppKey[Guard] = web.AppKey("compliance.guard")
 
 
 @dataclass(frozen=True)

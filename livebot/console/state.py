@@ -60,7 +60,7 @@ class ConsoleState:
         return [card_payload(card, self.site_names, self.segment_names) for card in cards]
 
 
-CONSOLE: web.AppKey[ConsoleState] = web.AppKey("console", ConsoleState)
+CONSOLE: web.AppKey[ConsoleState] = web.AppKey("console.state", ConsoleState)
 
 
 async def refresh_sites(app: web.Application, cards: Iterable[QuestionCard]) -> None:

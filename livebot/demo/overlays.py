@@ -21,11 +21,10 @@ from livebot.appkeys import BUS, CONFIG, DATABASE
 from livebot.overlays import store
 from livebot.overlays.keys import OVERLAY_SERVICE
 from livebot.overlays.links import overlay_urls
-from livebot.overlays.scenes import SCENES
 from livebot.schedule import api_internal as schedule
 from livebot.schedule.models import LiveSession
 from livebot.storage.base import utcnow
-from livebot.topics import OVERLAY_CONTROL
+from livebot.topics import OVERLAY_CONTROL, OVERLAY_SCENES
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +60,7 @@ async def seed(app: web.Application) -> list[str]:
     app[OVERLAY_SERVICE].spawn(drive(app, live.id), name=f"demo:overlays:{live.id}")
     urls = overlay_urls(app[CONFIG].server.base_url, live.id, token)
     lines = ["  OBS 叠加层 / overlays（浏览器源 1920×1080，背景透明）:", f"    节目画面 program: {urls['program']}"]
-    lines += [f"    {title}: {urls[name]}" for name, title in SCENES.items()]
+    lines += [f"    {title}: {urls[name]}" for name, title in OVERLAY_SCENES.items()]
     lines.append(f"    导播预览与切换 / producer: {app[CONFIG].server.base_url}/overlays/{live.id}")
     return lines
 

@@ -219,9 +219,7 @@ async def seed(app: web.Application) -> list[str]:
     if live is not None:
         await store.set_session_lots(db, live.id, [b.lot for b in batches])
     await seed_stale_reading(app)
-    task = asyncio.get_running_loop().create_task(telemetry_feed(app), name="demo:telemetry")
-    app[TRACE_TASKS].add(task)
-    task.add_done_callback(app[TRACE_TASKS].discard)
+    app[TRACE_TASKS].spawn(telemetry_feed(app), "demo-telemetry")
     base = app[CONFIG].server.base_url
     lines = [f"  溯源 / trace: 已导入 {result.stored} 条 EPCIS 事件（{len(batches) + 1} 个批次）"]
     for b in batches:

@@ -39,7 +39,7 @@ from livebot.engagement.store import AskWatermark
 from livebot.schedule.api_internal import UnknownSession
 from livebot.storage.base import utcnow
 from livebot.storage.engine import Database
-from livebot.topics import ChatStored, engagement_topic, read_chat_enriched, read_chat_stored
+from livebot.topics import ChatStored, engagement_topic, read_chat_enriched, read_chat_stored, read_session_id
 
 logger = logging.getLogger(__name__)
 
@@ -62,8 +62,7 @@ def parse_ts(value: Any) -> datetime | None:
 
 
 def session_of(message: Message) -> int | None:
-    value = message.get("session_id")
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+    return read_session_id(message)
 
 
 class LiveFigures:

@@ -29,6 +29,7 @@ from livebot.engagement.settings import EngagementSettings
 from livebot.schedule.api_internal import UnknownSession
 from livebot.storage.base import utcnow
 from livebot.storage.engine import Database
+from livebot.topics import read_session_id
 
 logger = logging.getLogger(__name__)
 
@@ -51,8 +52,8 @@ class Reporter:
         return f"{self.base_url()}/reports/sessions/{session_id}"
 
     async def on_session_ended(self, message: Message) -> None:
-        session_id = message.get("session_id")
-        if not isinstance(session_id, int) or isinstance(session_id, bool):
+        session_id = read_session_id(message)
+        if session_id is None:
             return
         self.tasks.spawn(self.after_end(session_id), f"report:{session_id}")
 

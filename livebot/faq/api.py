@@ -221,7 +221,7 @@ def _ref(name: str) -> dict[str, str]:
 ENTRY_ID = {"name": "entry_id", "in": "path", "required": True, "schema": {"type": "string"}}
 PROPOSAL_ID = {"name": "proposal_id", "in": "path", "required": True, "schema": {"type": "integer"}}
 
-OPENAPI_PATHS: dict[str, Any] = {
+PATHS: dict[str, Any] = {
     "/api/v1/faq/entries": {
         "get": {
             "summary": "List knowledge-base entries (search in id, question, aliases, answer, tags)",

@@ -19,7 +19,6 @@ from zoneinfo import ZoneInfo
 
 from livebot.schedule import api_internal as schedule
 from livebot.storage.engine import Database
-from livebot.trace import api_internal as trace
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +71,7 @@ Values = dict[str, Any]
 
 
 class TraceFacts(Protocol):
-    """What the trace area answers; see ``livebot.trace.facts`` and ``livebot.trace.store``."""
+    """What the trace area answers: the app's ``livebot.trace.api_internal.TraceFacts`` (or a test's fake)."""
 
     async def batch_summary(self, db: Database, lot: str) -> Values | None: ...
 
@@ -81,22 +80,6 @@ class TraceFacts(Protocol):
     async def find_lot(self, db: Database, code: str) -> str | None: ...
 
     async def trace_reply(self, db: Database, code: str) -> str | None: ...
-
-
-class LiveTraceFacts:
-    """The trace area's answers, through its front door."""
-
-    async def batch_summary(self, db: Database, lot: str) -> Values | None:
-        return await trace.batch_summary(db, lot)
-
-    async def session_lots(self, db: Database, session_id: int) -> list[str]:
-        return await trace.session_lots(db, session_id)
-
-    async def find_lot(self, db: Database, code: str) -> str | None:
-        return await trace.find_lot(db, code)
-
-    async def trace_reply(self, db: Database, code: str) -> str | None:
-        return await trace.trace_reply(db, code)
 
 
 def batch_keys() -> dict[str, str]:
@@ -168,10 +151,10 @@ class MessageContext:
 class LiveContext:
     """Cached placeholder values per session and per lot."""
 
-    def __init__(self, db: Database, facts: TraceFacts | None = None, *, ttl: float = DEFAULT_TTL,
+    def __init__(self, db: Database, facts: TraceFacts, *, ttl: float = DEFAULT_TTL,
                  zone: str = "Asia/Shanghai", clock: Callable[[], float] = time.monotonic) -> None:
         self.db = db
-        self.facts: TraceFacts = facts or LiveTraceFacts()
+        self.facts = facts
         self.zone = ZoneInfo(zone)
         self.sessions = TtlCache(ttl, clock)
         self.lots = TtlCache(ttl, clock)

@@ -13,5 +13,5 @@ def setup(app: web.Application) -> None:
 
     app.add_routes(views.routes)
     app.add_routes(api.routes)
-    app[API_DOC].add(api.OPENAPI_PATHS, api.SCHEMAS)
+    app[API_DOC].add(api.PATHS, api.SCHEMAS)
     app.cleanup_ctx.append(stage_ctx)

@@ -65,6 +65,7 @@ from livebot.topics import (
     chat_enriched,
     read_chat_stored,
 )
+from livebot.trace import api_internal as trace
 
 logger = logging.getLogger(__name__)
 
@@ -190,7 +191,7 @@ class Pending:
 class EnrichmentStage:
     """Subscribes to ``chat.stored``; see the module docstring."""
 
-    def __init__(self, db: Database, bus: Bus, settings: FaqSettings, facts: TraceFacts | None = None,
+    def __init__(self, db: Database, bus: Bus, settings: FaqSettings, facts: TraceFacts,
                  metrics: StageMetrics | None = None) -> None:
         self.db = db
         self.guard: Guard | None = None
@@ -570,7 +571,7 @@ async def stage_ctx(app: web.Application) -> AsyncIterator[None]:
     if not settings.enrich:
         yield
         return
-    stage = EnrichmentStage(app[DATABASE], app[BUS], settings, metrics=StageMetrics(app[REGISTRY]))
+    stage = EnrichmentStage(app[DATABASE], app[BUS], settings, app[trace.TRACE_FACTS], metrics=StageMetrics(app[REGISTRY]))
     stage.guard = app.get(GUARD)
     app[STAGE] = stage
     await stage.start()

@@ -19,6 +19,7 @@ from livebot.overlays.links import overlay_urls
 from livebot.overlays.service import command_from_api, screen_texts
 from livebot.schedule import api_internal as schedule
 from livebot.topics import OVERLAY_CONTROL, OVERLAY_TOKENS, OverlayTokens
+from livebot.trace import api_internal as trace
 from livebot.web.openapi import error_responses
 
 logger = logging.getLogger(__name__)
@@ -80,7 +81,7 @@ async def send_command(request: web.Request) -> web.Response:
         force = raw.get("force", False)
         if not isinstance(force, bool):
             return error(400, "应为 true 或 false", "force")
-        if not force and await feeds.batch_summary(request.app[DATABASE], lot) is None:
+        if not force and await feeds.batch_summary(request.app[trace.TRACE_FACTS], request.app[DATABASE], lot) is None:
             return web.json_response({"error": f"批次 {lot} 没有溯源数据，上屏会显示“批次 {lot} 暂无溯源数据”。请核对批次号；确认仍要上屏请再确认一次",
                                       "field": "lot", "confirm": "force"}, status=409)
     service = request.app[OVERLAY_SERVICE]
@@ -159,7 +160,7 @@ COMMAND_SCHEMA = {
 SESSION_PARAM = [{"name": "session_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
 json_body = {"application/json": {"schema": {"$ref": "#/components/schemas/OverlayCommand"}}}
 state_ref = {"application/json": {"schema": {"$ref": "#/components/schemas/OverlayState"}}}
-API_PATHS: dict[str, Any] = {
+PATHS: dict[str, Any] = {
     "/api/v1/sessions/{session_id}/overlay": {
         "get": {
             "summary": "Current overlay state of a session (producer, advisor)",
@@ -191,4 +192,4 @@ API_PATHS: dict[str, Any] = {
         }
     },
 }
-API_SCHEMAS = {"OverlayState": STATE_SCHEMA, "OverlayCommand": COMMAND_SCHEMA}
+SCHEMAS = {"OverlayState": STATE_SCHEMA, "OverlayCommand": COMMAND_SCHEMA}

@@ -15,19 +15,19 @@ from livebot.trace import api_internal as trace
 logger = logging.getLogger(__name__)
 
 
-async def batch_summary(db: Database, lot: str) -> dict[str, Any] | None:
+async def batch_summary(facts: trace.TraceFacts, db: Database, lot: str) -> dict[str, Any] | None:
     """The trace area's summary of one lot, or None when unknown or unavailable."""
     try:
-        return await trace.batch_summary(db, lot)
+        return await facts.batch_summary(db, lot)
     except Exception:  # another area's failure must not take the overlay down
         logger.exception("overlay batch summary failed lot=%s", lot)
         return None
 
 
-async def telemetry_snapshot(db: Database, plant: str | None) -> list[dict[str, Any]]:
+async def telemetry_snapshot(facts: trace.TraceFacts, db: Database, plant: str | None) -> list[dict[str, Any]]:
     """The newest factory readings (each with ``stale``), or [] when unavailable."""
     try:
-        return list(await trace.telemetry_snapshot(db, plant=plant))
+        return list(await facts.telemetry_snapshot(db, plant))
     except Exception:  # another area's failure must not take the overlay down
         logger.exception("overlay telemetry snapshot failed plant=%s", plant)
         return []

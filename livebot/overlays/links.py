@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from livebot.overlays.scenes import PROGRAM, SCENES
+from livebot.overlays.scenes import PROGRAM
+from livebot.topics import OVERLAY_SCENES
 
 
 def overlay_url(base_url: str, session_id: int, scene: str, token: str) -> str:
@@ -13,4 +14,4 @@ def overlay_url(base_url: str, session_id: int, scene: str, token: str) -> str:
 
 def overlay_urls(base_url: str, session_id: int, token: str) -> dict[str, str]:
     """``{scene: url}`` for the program page first, then every single scene."""
-    return {scene: overlay_url(base_url, session_id, scene, token) for scene in (PROGRAM, *SCENES)}
+    return {scene: overlay_url(base_url, session_id, scene, token) for scene in (PROGRAM, *OVERLAY_SCENES)}

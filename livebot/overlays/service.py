@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +27,20 @@ from livebot.overlays.stats import LiveStats
 from livebot.overlays.ticker import ticker_entry
 from livebot.schedule import api_internal as schedule
 from livebot.storage.engine import Database
-from livebot.topics import CHAT_ENRICHED, CHAT_STORED, OVERLAY_CONTROL, OVERLAY_TOKENS, TELEMETRY, TRACE_UPDATED, read_chat_enriched, read_chat_stored
+from livebot.topics import (
+    CHAT_ENRICHED,
+    CHAT_STORED,
+    OVERLAY_CONTROL,
+    OVERLAY_TOKENS,
+    TELEMETRY,
+    TRACE_UPDATED,
+    read_chat_enriched,
+    read_chat_stored,
+    read_session_id,
+    read_telemetry,
+    read_trace_updated,
+)
+from livebot.trace.api_internal import TraceFacts
 
 logger = logging.getLogger(__name__)
 
@@ -58,8 +71,12 @@ class SessionOverlay:
 
 
 class OverlayService:
-    def __init__(self, db: Database, bus: Bus, settings: OverlaySettings, hub: OverlayHub, guard: Guard | None = None) -> None:
+    def __init__(self, db: Database, bus: Bus, settings: OverlaySettings, hub: OverlayHub, trace: TraceFacts,
+                 guard: Guard | None = None, clock: Callable[[], float] = time.time) -> None:
         self.db = db
+        self.clock = clock
+        """Wall time in seconds (the ticker's veto window); tests step it instead of sleeping."""
+        self.trace = trace
         self.guard = guard
         self.bus = bus
         self.settings = settings
@@ -151,7 +168,7 @@ class OverlayService:
             lots = await feeds.session_lots(self.db, overlay.session_id)
             lot = lots[0] if lots else None
         overlay.lot = lot
-        summary = await feeds.batch_summary(self.db, lot) if lot else None
+        summary = await feeds.batch_summary(self.trace, self.db, lot) if lot else None
         overlay.plant = (summary or {}).get("plant") or None
         self.hub.channel(overlay.session_id).update({"batch": present.batch_part(lot, summary, overlay.timezone)})
 
@@ -168,7 +185,7 @@ class OverlayService:
         self.hub.channel(overlay.session_id).update({"site": part})
 
     async def refresh_telemetry(self, overlay: SessionOverlay) -> None:
-        readings = await feeds.telemetry_snapshot(self.db, overlay.plant)
+        readings = await feeds.telemetry_snapshot(self.trace, self.db, overlay.plant)
         overlay.telemetry_due = time.monotonic() + self.settings.telemetry_refresh_seconds
         part = present.telemetry_part(overlay.plant, readings, overlay.timezone)
         self.hub.channel(overlay.session_id).update({"telemetry": part})
@@ -259,14 +276,16 @@ class OverlayService:
     # -- news from other areas -------------------------------------------------------------
 
     async def on_trace_updated(self, message: dict[str, Any]) -> None:
-        lots = set(message.get("lots") or [])
+        update = read_trace_updated(message)
+        lots = set(update["lots"]) if update is not None else set()
         for overlay in list(self.sessions.values()):
             if overlay.lot in lots or (overlay.lot is None and overlay.control.get("lot") is None):
                 await self.refresh_batch(overlay)
 
     async def on_telemetry(self, message: dict[str, Any]) -> None:
         """Readings can arrive many per second; the tick loop re-reads at most twice a second."""
-        plant = message.get("plant")
+        reading = read_telemetry(message)
+        plant = reading["plant"] if reading is not None else None
         for overlay in self.sessions.values():
             if overlay.plant is None or plant is None or overlay.plant == plant:
                 overlay.telemetry_due = 0.0
@@ -308,7 +327,7 @@ class OverlayService:
         if self.settings.ticker_review == "off":
             return add_ticker_item(overlay.control, item, self.settings.ticker_size)
         pending = [p for p in overlay.control.get("ticker_pending") or [] if p.get("id") != item["id"]]
-        due = time.time() + self.settings.ticker_delay_seconds if self.settings.ticker_review == "delay" else None
+        due = self.clock() + self.settings.ticker_delay_seconds if self.settings.ticker_review == "delay" else None
         overlay.control["ticker_pending"] = [*pending, {**item, "due": due}][-MAX_PENDING:]
         overlay.dirty_since = overlay.dirty_since or time.monotonic()
         return False
@@ -316,7 +335,7 @@ class OverlayService:
     def release_due(self, overlay: SessionOverlay) -> bool:
         """Delay mode: comments whose veto window has passed go on the ticker."""
         pending = overlay.control.get("ticker_pending") or []
-        now = time.time()
+        now = self.clock()
         due = [p for p in pending if p.get("due") is not None and p["due"] <= now]
         if not due:
             return False
@@ -341,8 +360,8 @@ class OverlayService:
                 overlay.stats.add_viewers(message)
 
     async def on_engagement(self, message: dict[str, Any]) -> None:
-        session_id = message.get("session_id")
-        if not isinstance(session_id, int) or isinstance(session_id, bool):
+        session_id = read_session_id(message)
+        if session_id is None:
             return
         overlay = self.sessions.get(session_id) or await self.ensure(session_id)
         if overlay is not None:
@@ -350,8 +369,8 @@ class OverlayService:
             self.hub.channel(session_id).update({"stats": overlay.stats.snapshot()})
 
     async def on_tokens(self, message: dict[str, Any]) -> None:
-        session_id = message.get("session_id")
-        if isinstance(session_id, int) and session_id in self.hub.channels:
+        session_id = read_session_id(message)
+        if session_id is not None and session_id in self.hub.channels:
             closed = await self.hub.close_revoked(session_id, await store.active_digests(self.db, session_id))
             logger.info("overlay token rotated session=%s closed=%d", session_id, closed)
 

@@ -8,13 +8,14 @@ from aiohttp import web
 
 from livebot.appkeys import API_DOC, BUS, CONFIG, DATABASE
 from livebot.compliance.service import GUARD
-from livebot.overlays.api import API_PATHS, API_SCHEMAS
+from livebot.overlays import api
 from livebot.overlays.api import routes as api_routes
 from livebot.overlays.hub import OverlayHub
 from livebot.overlays.keys import OVERLAY_HUB, OVERLAY_SERVICE, OVERLAY_SETTINGS
 from livebot.overlays.service import OverlayService
 from livebot.overlays.settings import OverlaySettings
 from livebot.overlays.views import routes as page_routes
+from livebot.trace import api_internal as trace
 from livebot.web.templating import PROJECT_ROOT
 
 STATIC = PROJECT_ROOT / "stream_overlays" / "static"
@@ -25,7 +26,7 @@ STATIC = PROJECT_ROOT / "stream_overlays" / "static"
 async def overlay_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[OVERLAY_SETTINGS]
     hub = OverlayHub(max_fps=settings.max_frames_per_second, heartbeat=settings.heartbeat_seconds)
-    service = OverlayService(app[DATABASE], app[BUS], settings, hub, guard=app.get(GUARD))
+    service = OverlayService(app[DATABASE], app[BUS], settings, hub, app[trace.TRACE_FACTS], guard=app.get(GUARD))
     app[OVERLAY_HUB] = hub
     app[OVERLAY_SERVICE] = service
     await service.start()
@@ -38,5 +39,5 @@ def setup(app: web.Application) -> None:
     app.add_routes(page_routes)
     app.add_routes(api_routes)
     app.router.add_static("/static/overlays/", STATIC, name="overlay_static")
-    app[API_DOC].add(API_PATHS, API_SCHEMAS)
+    app[API_DOC].add(api.PATHS, api.SCHEMAS)
     app.cleanup_ctx.append(overlay_ctx)

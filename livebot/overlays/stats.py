@@ -12,6 +12,8 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
+from livebot.topics import ChatEnriched, ChatStored
+
 WINDOW_SECONDS = 60.0
 SENTIMENT_WINDOW = 200
 """The mix is over the latest comments, so the meter moves with the room, not the whole show."""
@@ -41,28 +43,27 @@ class LiveStats:
         """Concurrent viewers: the latest count of each platform channel, added up."""
         return sum(self.channel_viewers.values()) if self.channel_viewers else None
 
-    def add_viewers(self, message: Mapping[str, Any]) -> None:
+    def add_viewers(self, message: ChatStored) -> None:
         """A ``viewers`` event (they come on ``chat.stored``: only comments are enriched)."""
-        viewers = message.get("viewers")
-        if isinstance(viewers, int) and not isinstance(viewers, bool) and 0 <= viewers < 10**9:
-            key = (str(message.get("source", "")), str(message.get("platform", "")), str(message.get("channel", "")))
-            self.channel_viewers[key] = viewers
+        viewers = message["viewers"]
+        if viewers is not None and 0 <= viewers < 10**9:
+            self.channel_viewers[(message["source"], message["platform"], message["channel"])] = viewers
 
-    def add_chat(self, message: Mapping[str, Any]) -> None:
+    def add_chat(self, message: ChatEnriched) -> None:
         """Count one chat message; comments count at their own time, so a backfill is not a spike."""
-        kind = message.get("kind")
+        kind = message["kind"]
         if kind == "viewers":
             self.add_viewers(message)
             return
         if kind != "comment":
             return
         now = self.clock()
-        at = epoch_of(message.get("ts"))
+        at = epoch_of(message["ts"])
         at = now if at is None or at > now + 5 else at
         if at < now - WINDOW_SECONDS:
             return
         self.comment_times.append(at)
-        sentiment = (message.get("enrichment") or {}).get("sentiment") or {}
+        sentiment = message["enrichment"].get("sentiment") or {}
         label = sentiment.get("label") if isinstance(sentiment, Mapping) else None
         if label in ("positive", "neutral", "negative"):
             self.labels.append(label)

@@ -14,9 +14,10 @@ from livebot.overlays import feeds
 from livebot.overlays.access import forbidden, overlay_viewer
 from livebot.overlays.errors import BadOverlayToken
 from livebot.overlays.keys import OVERLAY_HUB, OVERLAY_SERVICE, OVERLAY_SETTINGS
-from livebot.overlays.scenes import PROGRAM, PROGRAM_SCENES, SCENES, page_scene
+from livebot.overlays.scenes import PROGRAM, PROGRAM_SCENES, page_scene
 from livebot.schedule import api_internal as schedule
 from livebot.schedule.calendar import STATUS_NAMES
+from livebot.topics import OVERLAY_SCENES
 from livebot.web import sockets
 
 logger = logging.getLogger(__name__)
@@ -48,7 +49,7 @@ async def overlay_page(request: web.Request) -> web.StreamResponse:
     context = {
         "session_id": session_id,
         "scene": scene,
-        "scene_title": SCENES.get(scene, "节目画面"),
+        "scene_title": OVERLAY_SCENES.get(scene, "节目画面"),
         "program_scenes": PROGRAM_SCENES,
         "heartbeat": request.app[OVERLAY_SETTINGS].heartbeat_seconds,
     }
@@ -97,7 +98,7 @@ async def producer_page(request: web.Request) -> web.Response:
     assert overlay is not None
     context = {
         "live": live,
-        "scenes": SCENES,
+        "scenes": OVERLAY_SCENES,
         "program": PROGRAM,
         "program_scenes": PROGRAM_SCENES,
         "control": overlay.control,

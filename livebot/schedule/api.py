@@ -250,7 +250,7 @@ async def create_segment(request: web.Request) -> web.Response:
     session_id = path_id(request, "session_id")
     raw = require_mapping(await body(request))
     given = segment_input(raw)
-    await lotcheck.check_known(request.app[DATABASE], given.lot, flag(raw, "force"))
+    await lotcheck.check_known(request.app[trace.TRACE_FACTS], request.app[DATABASE], given.lot, flag(raw, "force"))
     segment = await store.create_segment(request.app[DATABASE], session_id, given)
     await changed(request, session_id, "segments")
     return ok(segment.as_json(), status=201)
@@ -267,7 +267,7 @@ async def update_segment(request: web.Request) -> web.Response:
         raise UnknownSegment(f"本场次没有编号为 {segment_id} 的段落")
     given = segment_input(raw, current)
     if "lot" in raw and given.lot != current.get("lot"):
-        await lotcheck.check_known(db, given.lot, flag(raw, "force"))
+        await lotcheck.check_known(request.app[trace.TRACE_FACTS], db, given.lot, flag(raw, "force"))
     segment = await store.update_segment(db, session_id, segment_id, [k for k in raw if k != "force"], given)
     await changed(request, session_id, "segments")
     return ok(segment.as_json())

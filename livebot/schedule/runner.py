@@ -40,7 +40,7 @@ from livebot.schedule.plan import PlannedJob, SegmentTiming, SessionFacts, job_p
 from livebot.schedule.reminders import send_reminder
 from livebot.schedule.scheduler import ThreadedStoreScheduler
 from livebot.storage.engine import sync_url
-from livebot.topics import SCHEDULE_CHANGED
+from livebot.topics import SCHEDULE_CHANGED, read_session_id
 
 logger = logging.getLogger(__name__)
 
@@ -193,8 +193,9 @@ class Runner:
     # ---- planning -------------------------------------------------------------------------------
 
     async def on_changed(self, message: dict[str, Any]) -> None:
-        if self.leader and isinstance(message.get("session_id"), int):
-            await self.reconcile(message["session_id"])
+        session_id = read_session_id(message)
+        if self.leader and session_id is not None:
+            await self.reconcile(session_id)
 
     async def facts(self, session_id: int) -> tuple[SessionFacts, list[SegmentTiming]] | None:
         db = self.app[DATABASE]

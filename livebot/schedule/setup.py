@@ -7,8 +7,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from livebot.appkeys import API_DOC, CONFIG
-from livebot.schedule import api, views, ws
-from livebot.schedule.apidoc import PATHS, SCHEMAS
+from livebot.schedule import api, apidoc, views, ws
 from livebot.schedule.clock import system_clock
 from livebot.schedule.keys import CLOCK, RUNNER, SCHEDULE_SETTINGS
 from livebot.schedule.settings import ScheduleSettings
@@ -34,6 +33,6 @@ def setup(app: web.Application) -> None:
     app.add_routes(views.routes)
     app.add_routes(api.routes)
     app.add_routes(ws.routes)
-    app[API_DOC].add(PATHS, SCHEMAS)
+    app[API_DOC].add(apidoc.PATHS, apidoc.SCHEMAS)
     if settings.scheduler_enabled:
         app.cleanup_ctx.append(scheduler_ctx)

@@ -12,7 +12,6 @@ from aiohttp import web
 
 from livebot.appkeys import CONFIG, DATABASE
 from livebot.auth.access import public, roles
-from livebot.overlays.scenes import SCENES, scene_name
 from livebot.schedule import calendar, store
 from livebot.schedule.api import feed_links, session_conflicts
 from livebot.schedule.errors import UnknownSite
@@ -20,11 +19,12 @@ from livebot.schedule.keys import CLOCK, RUNNER, SCHEDULE_SETTINGS
 from livebot.schedule.live import STATUS_NAMES, TRANSITIONS
 from livebot.schedule.models import SEGMENT_SCENES, SITE_ROLES
 from livebot.schedule.validate import clock_text
+from livebot.topics import OVERLAY_SCENES, overlay_scene
 
 routes = web.RouteTableDef()
 
 ROLE_NAMES = {"studio": "演播厅", "factory": "工厂", "farm": "牧场", "lab": "实验室"}
-SCENE_NAMES = {alias: SCENES[scene_name(alias)] for alias in SEGMENT_SCENES}
+SCENE_NAMES = {alias: OVERLAY_SCENES[overlay_scene(alias) or ""] for alias in SEGMENT_SCENES}
 """A segment's scene by the same Chinese name the overlay page and OBS sources use."""
 ACTION_NAMES = {"scheduled": "排期", "draft": "退回草稿", "live": "开播", "ended": "结束直播", "cancelled": "取消场次"}
 SHANGHAI = ZoneInfo("Asia/Shanghai")

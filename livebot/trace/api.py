@@ -90,7 +90,7 @@ async def json_body(request: web.Request) -> Any:
 @roles(*WRITERS)
 async def post_batches(request: web.Request) -> web.Response:
     pushes = parse_batches(await json_body(request))
-    lots, gtins = await store.save_batches(request.app[DATABASE], pushes)
+    lots, gtins = await store.save_batches(request.app[DATABASE], pushes, request.app[TRACE_SETTINGS])
     await service.trace_changed(request.app, lots, gtins)
     return json_response({"stored": len(pushes), "lots": lots}, status=201)
 
@@ -99,7 +99,7 @@ async def post_batches(request: web.Request) -> web.Response:
 @roles(*WRITERS)
 async def post_inspections(request: web.Request) -> web.Response:
     pushes = parse_inspections(await json_body(request))
-    stored, duplicates, lots = await store.save_inspections(request.app[DATABASE], pushes)
+    stored, duplicates, lots = await store.save_inspections(request.app[DATABASE], pushes, request.app[TRACE_SETTINGS])
     if stored:
         await service.trace_changed(request.app, lots, [])
     return json_response({"stored": stored, "duplicates": duplicates}, status=201 if stored else 200)
@@ -117,13 +117,13 @@ async def post_telemetry(request: web.Request) -> web.Response:
 @roles(*READERS)
 async def get_telemetry(request: web.Request) -> web.Response:
     plant = request.query.get("plant") or None
-    return json_response({"readings": await facts.telemetry_snapshot(request.app[DATABASE], plant=plant)})
+    return json_response({"readings": await facts.telemetry_snapshot(request.app[DATABASE], request.app[TRACE_SETTINGS], plant)})
 
 
 @routes.get("/api/v1/trace/batches/{lot}")
 @roles(*READERS)
 async def get_batch(request: web.Request) -> web.Response:
-    summary = await facts.batch_summary(request.app[DATABASE], request.match_info["lot"])
+    summary = await facts.batch_summary(request.app[DATABASE], request.match_info["lot"], request.app[TRACE_SETTINGS])
     if summary is None:
         raise UnknownLot("未找到该批次")
     return json_response(summary)
@@ -135,11 +135,12 @@ async def lookup(request: web.Request) -> web.Response:
     code = request.query.get("code", "")
     if not code.strip() or len(code) > 2048:
         raise ValidationError("code", "give a lot number, can code or Digital Link (at most 2048 characters)")
-    db = request.app[DATABASE]
+    db, settings = request.app[DATABASE], request.app[TRACE_SETTINGS]
     lot = await facts.find_lot(db, code)
     if lot is None:
         raise UnknownLot("未找到该批次")
-    return json_response({"lot": lot, "reply": await facts.trace_reply(db, code), "summary": await facts.batch_summary(db, lot)})
+    return json_response({"lot": lot, "reply": await facts.trace_reply(db, code, settings),
+                          "summary": await facts.batch_summary(db, lot, settings)})
 
 
 def _json(schema: dict[str, Any]) -> dict[str, Any]:

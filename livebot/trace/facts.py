@@ -5,8 +5,8 @@ milking to processing, cold-chain excursions after cooling, inspections passed. 
 8601 in the display time zone; unknown values are None, never guessed. The derivation itself
 is :mod:`livebot.trace.derive`.
 
-The functions take only the database (their callers are overlays and the FAQ filler); the
-``[trace]`` settings of the app that opened that database are found with :func:`settings_for`.
+Functions that derive facts take the ``[trace]`` settings as an argument; other areas use a
+:class:`TraceFacts` built by the trace area's setup with the app's settings (``app[TRACE_FACTS]``).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from livebot.trace.derive import iso, summarise
 from livebot.trace.digitallink import parse_digital_link
 from livebot.trace.errors import BadCode
 from livebot.trace.reply import format_reply
-from livebot.trace.settings import TraceSettings, settings_for, use_settings  # noqa: F401 - re-exported
+from livebot.trace.settings import TraceSettings
 from livebot.trace.telemetry import is_stale
 
 _ELEMENT_STRING = re.compile(r"\(01\)(\d{14})(?:\(\d{2}\)[^()]*)*?\(10\)([^()\s]{1,20})")
@@ -36,15 +36,15 @@ def _askable(lot: object) -> bool:
     return isinstance(lot, str) and bool(lot) and "\x00" not in lot  # NUL: never stored, and PostgreSQL refuses to compare it
 
 
-async def batch_summary(db: Database, lot: str) -> dict[str, Any] | None:
+async def batch_summary(db: Database, lot: str, settings: TraceSettings) -> dict[str, Any] | None:
     """Everything a viewer may ask about a batch, JSON-ready; None for an unknown lot."""
     if not _askable(lot):
         return None
     chain = await chains.load_chain(db, lot)
-    return None if chain is None else summarise(chain, settings_for(db))
+    return None if chain is None else summarise(chain, settings)
 
 
-async def batch_summaries(db: Database, lots: Collection[str],
+async def batch_summaries(db: Database, lots: Collection[str], settings: TraceSettings,
                           snapshots: chains.SqliteSnapshots | None = None) -> dict[str, dict[str, Any] | None]:
     """``batch_summary`` of several lots with one database round trip; None for unknown lots.
     ``snapshots``: read the stored chains straight from the SQLite file (see :class:`chains.SqliteSnapshots`)."""
@@ -52,14 +52,13 @@ async def batch_summaries(db: Database, lots: Collection[str],
     found: dict[str, chains.Chain] = {}
     if askable:
         found = await (chains.read_chains(db, snapshots, askable) if snapshots else chains.load_chains(db, askable))
-    settings = settings_for(db)
     return {lot: summarise(found[lot], settings) if lot in found else None for lot in lots}
 
 
-async def telemetry_snapshot(db: Database, plant: str | None = None, now: datetime | None = None) -> list[dict[str, Any]]:
+async def telemetry_snapshot(db: Database, settings: TraceSettings, plant: str | None = None,
+                             now: datetime | None = None) -> list[dict[str, Any]]:
     """The newest reading of each metric, with ``stale`` when it is older than its interval."""
     now = now or utcnow()
-    settings = settings_for(db)
     result: list[dict[str, Any]] = []
     if plant is not None and "\x00" in plant:  # no plant has a NUL in its name; PostgreSQL refuses the query
         return result
@@ -128,10 +127,36 @@ def _link_parts(text: str) -> tuple[str, str | None] | None:
     return link.gtin, link.lot
 
 
-async def trace_reply(db: Database, code: str) -> str | None:
+async def trace_reply(db: Database, code: str, settings: TraceSettings) -> str | None:
     """The filled Chinese trace summary for a code typed in chat, or None when no batch matches."""
     lot = await find_lot(db, code)
     if lot is None:
         return None
-    summary = await batch_summary(db, lot)
+    summary = await batch_summary(db, lot, settings)
     return format_reply(summary) if summary is not None else None
+
+
+class TraceFacts:
+    """The facts other areas ask trace for, derived with one app's ``[trace]`` settings
+    (built by the trace area's setup: ``app[TRACE_FACTS]``)."""
+
+    def __init__(self, settings: TraceSettings) -> None:
+        self.settings = settings
+
+    async def batch_summary(self, db: Database, lot: str) -> dict[str, Any] | None:
+        return await batch_summary(db, lot, self.settings)
+
+    async def batch_summaries(self, db: Database, lots: Collection[str]) -> dict[str, dict[str, Any] | None]:
+        return await batch_summaries(db, lots, self.settings)
+
+    async def telemetry_snapshot(self, db: Database, plant: str | None = None, now: datetime | None = None) -> list[dict[str, Any]]:
+        return await telemetry_snapshot(db, self.settings, plant, now)
+
+    async def find_lot(self, db: Database, code: str) -> str | None:
+        return await find_lot(db, code)
+
+    async def trace_reply(self, db: Database, code: str) -> str | None:
+        return await trace_reply(db, code, self.settings)
+
+    async def session_lots(self, db: Database, session_id: int) -> list[str]:
+        return await store.session_lots(db, session_id)

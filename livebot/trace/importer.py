@@ -24,7 +24,7 @@ from livebot.trace import chains, projection
 from livebot.trace.epcis import ParsedDocument, ParsedEvent
 from livebot.trace.errors import EventConflict
 from livebot.trace.models import Inspection, Location, Product, SensorReading, TraceEvent, TraceEventLot
-from livebot.trace.settings import TraceSettings, settings_for
+from livebot.trace.settings import TraceSettings
 
 logger = logging.getLogger(__name__)
 
@@ -45,11 +45,9 @@ def inspection_key(event_id: str, lot: str) -> str:
     return "epcis:" + hashlib.sha256(f"{event_id}\x00{lot}".encode()).hexdigest()
 
 
-async def import_document(db: Database, doc: ParsedDocument, zone: ZoneInfo,
-                          settings: TraceSettings | None = None) -> ImportResult:
+async def import_document(db: Database, doc: ParsedDocument, zone: ZoneInfo, settings: TraceSettings) -> ImportResult:
     """Store ``doc`` all or nothing; a concurrent import of the same events is retried once.
-    ``settings`` build the stored summaries (default: those registered for ``db``)."""
-    settings = settings or settings_for(db)
+    ``settings`` build the stored summaries."""
     for attempt in (1, 2):
         try:
             async with chains.writing(db) as session:

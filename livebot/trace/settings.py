@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass
-from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from livebot.errors import ConfigError
@@ -51,15 +49,3 @@ class TraceSettings:
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.display_timezone)
 
-
-_REGISTERED: weakref.WeakKeyDictionary[Any, TraceSettings] = weakref.WeakKeyDictionary()
-
-
-def use_settings(db: Any, settings: TraceSettings) -> None:
-    """Remember the ``[trace]`` settings for this database (called by the app at start)."""
-    _REGISTERED[db.engine] = settings
-
-
-def settings_for(db: Any) -> TraceSettings:
-    """The settings registered for ``db`` (a :class:`livebot.storage.engine.Database`), else the defaults."""
-    return _REGISTERED.get(db.engine) or TraceSettings()

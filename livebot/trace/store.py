@@ -23,7 +23,7 @@ from livebot.trace.models import (
     TelemetryReading,
 )
 from livebot.trace.pushes import BatchPush, InspectionPush
-from livebot.trace.settings import settings_for
+from livebot.trace.settings import TraceSettings
 from livebot.trace.telemetry import Telemetry
 
 
@@ -41,12 +41,12 @@ async def upsert_product(session: AsyncSession, gtin: str, name: str | None = No
     return row
 
 
-async def save_products(db: Database, products: Sequence[tuple[str, str, str]]) -> list[str]:
+async def save_products(db: Database, products: Sequence[tuple[str, str, str]], settings: TraceSettings) -> list[str]:
     """Register ``(gtin, name, stage)`` products; returns the batch lots whose summary changed."""
     async with chains.writing(db) as session:
         for gtin, name, stage in products:
             await upsert_product(session, gtin, name, stage)
-        return sorted(await chains.refresh(session, (), [gtin for gtin, _, _ in products], settings=settings_for(db)))
+        return sorted(await chains.refresh(session, (), [gtin for gtin, _, _ in products], settings=settings))
 
 
 async def check_can_code(session: AsyncSession, code: str | None, lot: str, where: str) -> None:
@@ -57,7 +57,7 @@ async def check_can_code(session: AsyncSession, code: str | None, lot: str, wher
         raise ValidationError(where, f"can code {code} already belongs to lot {owner}")
 
 
-async def save_batches(db: Database, pushes: Sequence[BatchPush]) -> tuple[list[str], list[str]]:
+async def save_batches(db: Database, pushes: Sequence[BatchPush], settings: TraceSettings) -> tuple[list[str], list[str]]:
     """Upsert pushed batches, their products and raw milk in one transaction; returns (lots, gtins)."""
     lots: list[str] = []
     async with chains.writing(db) as session:
@@ -82,11 +82,11 @@ async def save_batches(db: Database, pushes: Sequence[BatchPush]) -> tuple[list[
                     session.add(BatchSource(batch_lot=push.lot, source_lot=raw.lot))
                 lots.append(raw.lot)
             await session.flush()
-        lots += await chains.refresh(session, lots, [p.gtin for p in pushes if p.product], settings=settings_for(db))
+        lots += await chains.refresh(session, lots, [p.gtin for p in pushes if p.product], settings=settings)
     return sorted(set(lots)), sorted({p.gtin for p in pushes})
 
 
-async def save_inspections(db: Database, pushes: Sequence[InspectionPush]) -> tuple[int, int, list[str]]:
+async def save_inspections(db: Database, pushes: Sequence[InspectionPush], settings: TraceSettings) -> tuple[int, int, list[str]]:
     """Store pushed inspection results for known lots; returns (stored, duplicates, lots)."""
     async with chains.writing(db) as session:
         wanted = sorted({p.lot for p in pushes})
@@ -105,7 +105,7 @@ async def save_inspections(db: Database, pushes: Sequence[InspectionPush]) -> tu
             session.add(Inspection(source_key=push.key, lot=push.lot, **push.fields))
             stored += 1
         if stored:
-            wanted = sorted(set(wanted) | await chains.refresh(session, wanted, settings=settings_for(db)))
+            wanted = sorted(set(wanted) | await chains.refresh(session, wanted, settings=settings))
     return stored, len(pushes) - stored, wanted
 
 

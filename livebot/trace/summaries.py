@@ -28,7 +28,7 @@ from livebot.trace import chains, derive, facts
 from livebot.trace.cache import Loaded, Ready
 from livebot.trace.models import Batch
 from livebot.trace.projection import chunks
-from livebot.trace.settings import settings_for
+from livebot.trace.settings import TraceSettings
 
 logger = logging.getLogger(__name__)
 RESTAMP_CHUNK = 200
@@ -45,11 +45,12 @@ async def stored_rows(db: Database, lots: Collection[str]) -> list[Any]:
     return found
 
 
-async def load(db: Database, lots: Collection[str], snapshots: chains.SqliteSnapshots | None = None) -> dict[str, Loaded]:
+async def load(db: Database, lots: Collection[str], settings: TraceSettings,
+               snapshots: chains.SqliteSnapshots | None = None) -> dict[str, Loaded]:
     """The resolver's loader: each lot's stored summary bytes when current, else a fresh build
     (:func:`livebot.trace.facts.batch_summaries`); None for unknown lots."""
     askable = [lot for lot in lots if isinstance(lot, str) and lot and "\x00" not in lot]
-    key = chains.summary_key(settings_for(db))
+    key = chains.summary_key(settings)
     rows = snapshots.read_summaries(askable) if snapshots is not None else await stored_rows(db, askable)
     found: dict[str, Loaded] = {}
     outdated: list[str] = []
@@ -59,7 +60,7 @@ async def load(db: Database, lots: Collection[str], snapshots: chains.SqliteSnap
         else:
             outdated.append(lot)
     if outdated:
-        found.update(await facts.batch_summaries(db, outdated, snapshots))
+        found.update(await facts.batch_summaries(db, outdated, settings, snapshots))
     return {lot: found.get(lot) for lot in lots}
 
 
@@ -76,11 +77,10 @@ def store_stamps(conn: Connection, stamped: Sequence[tuple[str, bytes]], key: st
     conn.execute(statement, [{"b_lot": lot, "b_summary": data} for lot, data in stamped])
 
 
-async def restamp(db: Database, chunk: int = RESTAMP_CHUNK) -> int:
+async def restamp(db: Database, settings: TraceSettings, chunk: int = RESTAMP_CHUNK) -> int:
     """Store the current summary of every batch whose stored one is missing or outdated; returns
     how many were built. Runs in the background at start-up, a chunk at a time (reads, then a
     short write), so serving goes on meanwhile (those lots are built on the spot until then)."""
-    settings = settings_for(db)
     key = chains.summary_key(settings)
     table = Batch.__table__
     async with db.engine.connect() as conn:

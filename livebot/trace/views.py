@@ -144,7 +144,7 @@ def linkset_response(request: web.Request, gtin: str, lot: str, summary: dict[st
 async def can_code(request: web.Request) -> web.Response:
     db = request.app[DATABASE]
     lot = await facts.find_lot(db, request.match_info["code"][:64])
-    summary = await facts.batch_summary(db, lot) if lot else None
+    summary = await facts.batch_summary(db, lot, request.app[TRACE_SETTINGS]) if lot else None
     if summary is None or not summary.get("gtin"):
         return problem(request, 404, "未找到该罐码对应的批次，请核对后重试", "code")
     raise web.HTTPFound(digital_link_path(summary["gtin"], summary["lot"]))

@@ -18,7 +18,7 @@ from aiohttp import WSCloseCode, web
 
 logger = logging.getLogger(__name__)
 
-OPEN_SOCKETS = web.AppKey("open_sockets", weakref.WeakSet[web.WebSocketResponse])
+OPEN_SOCKETS = web.AppKey("web.open_sockets", weakref.WeakSet[web.WebSocketResponse])
 CLOSE_TIMEOUT = 1.0
 GOING_AWAY = "服务器重启中，请稍候".encode()
 

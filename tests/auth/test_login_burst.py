@@ -16,7 +16,7 @@ from livebot.auth.ratelimit import DatabaseLimiter, MemoryLimiter
 from livebot.auth.views import LIMITER
 from livebot.chat import signing
 from tests.chat.ingest_helpers import SECRET, SOURCE, body_of, event, post_events
-from tests.conftest import PASSWORD, csrf_from
+from tests.support import PASSWORD, csrf_from
 
 
 async def attempt(client: TestClient, csrf: str, username: str, password: str, address: str = "") -> Any:

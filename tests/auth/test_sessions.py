@@ -12,7 +12,7 @@ from livebot.appkeys import DATABASE
 from livebot.auth import store
 from livebot.auth.models import AuthSession
 from livebot.auth.sessions import COOKIE, digest
-from tests.conftest import login
+from tests.support import login
 
 
 def session_cookie(client: TestClient) -> str:
@@ -76,7 +76,7 @@ async def test_hostile_cookies_are_just_no_session(client: TestClient, cookie: A
 
 async def test_admin_page_disables_resets_and_revokes(client: TestClient) -> None:
     from livebot.auth import audit
-    from tests.conftest import PASSWORD, bearer
+    from tests.support import PASSWORD, bearer
 
     db = client.app[DATABASE]
     await store.add_user(db, "li", PASSWORD, "advisor", display_name="<b>李</b>")

@@ -17,9 +17,9 @@ from livebot.storage.engine import Database
 from livebot.trace.service import import_epcis
 from livebot.trace.settings import TraceSettings
 from tests.browser import login_page, save_screenshot, wait_until
-from tests.conftest import PASSWORD
 from tests.console.test_browser import card, event, ingest, open_console, prepare
-from tests.trace.conftest import CHAIN_LOT, EPCIS
+from tests.support import PASSWORD
+from tests.trace.support import CHAIN_LOT, EPCIS
 
 pytestmark = pytest.mark.browser
 

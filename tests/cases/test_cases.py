@@ -13,10 +13,9 @@ from livebot.appkeys import DATABASE
 from livebot.cases.categories import guess_category
 from livebot.cases.models import FollowupCase
 from livebot.storage.base import utcnow
-from tests.conftest import bearer
 from tests.console.support import ALLERGY, MILK, ask, make_session, wait_for_asks
-from tests.support import eventually
-from tests.trace.conftest import CHAIN_LOT, EPCIS
+from tests.support import bearer, eventually
+from tests.trace.support import CHAIN_LOT, EPCIS
 
 
 async def card_for(client: TestClient, text: str, suggestions: list[dict[str, Any]] | None = None) -> int:

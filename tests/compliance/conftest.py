@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.console.conftest import Advisor, advisor
+from tests.console.support import Advisor, advisor
 
 
 @pytest.fixture

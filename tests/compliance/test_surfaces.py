@@ -21,10 +21,9 @@ from livebot.engagement.settings import EngagementSettings
 from livebot.overlays.keys import OVERLAY_SERVICE
 from livebot.schedule.reminders import send_reminder
 from livebot.topics import CHAT_ENRICHED, OVERLAY_CONTROL
-from tests.conftest import bearer, login
 from tests.console.support import MILK, ask, make_session, wait_for_asks
 from tests.overlays.test_api import enriched
-from tests.support import eventually
+from tests.support import bearer, eventually, login
 
 BLOCKED = "北境臻护能显著提高免疫力，营养最接近母乳，是最好的奶粉"
 WARNED = "北境臻护不添加蔗糖，也不添加香精香料。"

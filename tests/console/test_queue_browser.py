@@ -14,8 +14,8 @@ from livebot.appkeys import DATABASE
 from livebot.auth import store as auth_store
 from livebot.config import Config
 from tests.browser import login_page
-from tests.conftest import PASSWORD
-from tests.console.conftest import ask, make_session, wait_for_asks
+from tests.console.support import ask, make_session, wait_for_asks
+from tests.support import PASSWORD
 
 pytestmark = pytest.mark.browser
 

@@ -17,9 +17,9 @@ from livebot.engagement.platform_totals import number, read_table, totals_of
 from livebot.engagement.rebuild import rebuild
 from livebot.errors import ValidationError
 from livebot.storage.engine import Database
-from tests.conftest import bearer
-from tests.engagement.conftest import make_show, store_transcript
+from tests.engagement.support import make_show, store_transcript
 from tests.engagement.test_cli import write_config
+from tests.support import bearer
 
 DOUYIN_CSV = "日期,观看人次,最高在线人数,点赞数,分享次数,新增粉丝,评论数\n2026-12-07,\"12,345\",1.2万,3w,88,120,-\n,,,,,,\n"
 

@@ -29,9 +29,8 @@ from livebot.engagement.keys import LIVE, REPORTER
 from livebot.engagement.store import minute_rows
 from livebot.schedule.models import Channel
 from tests.chat.ingest_helpers import post_events
-from tests.conftest import bearer
-from tests.engagement.conftest import Show, make_show
-from tests.support import eventually
+from tests.engagement.support import Show, make_show
+from tests.support import bearer, eventually
 
 CLEAN_SOURCE, RETRIED_SOURCE = "relay-clean", "relay-retried"
 CHANNELS = ("live-room", "group-chat")

@@ -6,22 +6,11 @@ is session-scoped for the same reason. Tests that change a knowledge base build 
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-from typing import Any
-
 import pytest
 
 from livebot.faq.enrich import Enricher
 from livebot.faq.kb import FaqEntry, load_kb, sample_kb_path
-
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "faq"
-
-
-def read_jsonl(name: str) -> list[dict[str, Any]]:
-    """Rows of a fixture file in tests/fixtures/faq/."""
-    lines = (FIXTURES / name).read_text(encoding="utf-8").splitlines()
-    return [json.loads(line) for line in lines if line.strip()]
+from tests.faq.support import FIXTURES, read_jsonl  # noqa: F401 (for branches written before tests/faq/support.py)
 
 
 @pytest.fixture(scope="session")

@@ -24,6 +24,7 @@ from livebot.faq.stage import STAGE
 from livebot.schedule.models import LiveSession, SessionSite, Site
 from livebot.storage.base import utcnow
 from livebot.topics import CHAT_ENRICHED, CHAT_STORED
+from livebot.trace.keys import TRACE_SETTINGS
 
 WAIT = 15.0
 """Upper bound for a result that normally arrives within one flush interval (never slept)."""
@@ -78,7 +79,7 @@ async def save_batch(app: web.Application, **changes: Any) -> str:
     from livebot.trace.store import save_batches
 
     body = {**BATCH, **changes}
-    await save_batches(app[DATABASE], parse_batches({"batches": [body]}))
+    await save_batches(app[DATABASE], parse_batches({"batches": [body]}), app[TRACE_SETTINGS])
     return str(body["lot"])
 
 

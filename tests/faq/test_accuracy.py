@@ -31,8 +31,7 @@ import pytest
 
 from livebot.faq.enrich import Enricher
 from livebot.faq.evaluation import FaqReport, evaluate_faq
-
-from .conftest import read_jsonl
+from tests.faq.support import read_jsonl
 
 
 @pytest.fixture(scope="module")

@@ -23,8 +23,7 @@ from livebot.errors import ValidationError
 from livebot.faq.kb import FaqEntry, sample_kb_path
 from livebot.faq.recalibrate import LabelError, case_from_label, cases_from_labels, recalibrate
 from livebot.storage.engine import Database
-
-from .conftest import FIXTURES, read_jsonl
+from tests.faq.support import FIXTURES, read_jsonl
 
 
 def test_refit_improves_held_back_labels(sample_entries: list[FaqEntry]) -> None:

@@ -14,8 +14,7 @@ import pytest
 from livebot.cli import faq as faq_cli
 from livebot.cli import sentiment as sentiment_cli
 from livebot.faq.kb import sample_kb_path
-
-from .conftest import FIXTURES
+from tests.faq.support import FIXTURES
 
 INPUT = "\n".join(
     [

@@ -13,8 +13,7 @@ from livebot.faq.enrich import Enricher
 from livebot.faq.evaluation import CasesError, evaluate_faq, read_split_cases, split_half
 from livebot.sentiment.evaluation import evaluate_sentiment
 from livebot.sentiment.model import SentimentModel
-
-from .conftest import FIXTURES, read_jsonl
+from tests.faq.support import FIXTURES, read_jsonl
 
 QUESTIONS = str(FIXTURES / "questions_dev2.jsonl")
 SENTIMENT = str(FIXTURES / "sentiment_dev2.jsonl")

@@ -18,10 +18,10 @@ def fake_trace(monkeypatch: pytest.MonkeyPatch) -> Callable[..., dict[str, dict[
     batches: dict[str, dict[str, Any]] = {}
     readings: list[dict[str, Any]] = []
 
-    async def batch_summary(db: Database, lot: str) -> dict[str, Any] | None:
+    async def batch_summary(facts: Any, db: Database, lot: str) -> dict[str, Any] | None:
         return batches.get(lot)
 
-    async def telemetry_snapshot(db: Database, plant: str | None) -> list[dict[str, Any]]:
+    async def telemetry_snapshot(facts: Any, db: Database, plant: str | None) -> list[dict[str, Any]]:
         return list(readings)
 
     monkeypatch.setattr(feeds, "batch_summary", batch_summary)

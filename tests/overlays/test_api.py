@@ -14,6 +14,7 @@ from livebot.app import create_app
 from livebot.appkeys import BUS, DATABASE
 from livebot.config import Config
 from livebot.overlays.hub import CLOSE_TOKEN_REVOKED
+from livebot.overlays.keys import OVERLAY_SERVICE
 from livebot.topics import CHAT_ENRICHED, OVERLAY_CONTROL, TRACE_UPDATED, engagement_topic
 from tests.overlays.support import SUMMARY, make_session, new_token, ticker_unreviewed
 from tests.support import bearer, login
@@ -251,6 +252,24 @@ async def test_ticker_and_stats_follow_the_chat(client: TestClient) -> None:
                                                          "sentiment": {"positive": 0.7, "neutral": 0.2, "negative": 0.1}})
         frame = await receive_until(ws, has_part("stats", lambda s: s["source"] == "engagement"))
         assert frame["parts"]["stats"]["viewers"] == 20000 and frame["parts"]["stats"]["positive"] == 0.7
+
+
+async def test_delay_mode_shows_a_comment_once_its_veto_window_has_passed(client: TestClient) -> None:
+    session_id, _ = await make_session(client.app[DATABASE])
+    service = client.app[OVERLAY_SERVICE]
+    now = [1_800_000_000.0]
+    service.clock = lambda: now[0]
+    assert service.settings.ticker_review == "delay"
+    await client.app[BUS].publish(CHAT_ENRICHED, enriched(session_id, 4, "宝宝爱喝"))
+    await client.app[BUS].drained()
+    overlay = service.sessions[session_id]
+    (pending,) = overlay.control["ticker_pending"]
+    assert pending["id"] == "test-hook:m4" and pending["due"] == now[0] + service.settings.ticker_delay_seconds
+    now[0] += service.settings.ticker_delay_seconds - 0.5
+    assert service.release_due(overlay) is False and not overlay.control.get("ticker")
+    now[0] += 1
+    assert service.release_due(overlay) is True
+    assert [item["id"] for item in overlay.control["ticker"]] == ["test-hook:m4"] and overlay.control["ticker_pending"] == []
 
 
 async def test_producer_page_lists_scenes_and_previews(client: TestClient) -> None:

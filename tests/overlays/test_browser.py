@@ -16,9 +16,8 @@ from livebot.appkeys import BUS, DATABASE
 from livebot.auth import store as auth_store
 from livebot.config import Config
 from livebot.overlays.keys import OVERLAY_SERVICE
-from livebot.overlays.scenes import SCENES
 from livebot.storage.base import utcnow
-from livebot.topics import CHAT_ENRICHED, OVERLAY_CONTROL, TRACE_UPDATED, engagement_topic
+from livebot.topics import CHAT_ENRICHED, OVERLAY_CONTROL, OVERLAY_SCENES, TRACE_UPDATED, engagement_topic
 from tests.browser import SCREENSHOTS, Dialogs, login_page
 from tests.overlays.pngcheck import pixel_alpha
 from tests.overlays.support import SUMMARY, make_session, new_token, ticker_unreviewed
@@ -103,7 +102,7 @@ async def test_every_scene_is_a_transparent_1920x1080_page(browser: Browser, liv
     token = await new_token(db, session_id)
     await rich_state(server.app, session_id, site_ids[1])
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for scene in (*SCENES, "program"):
+    for scene in (*OVERLAY_SCENES, "program"):
         watched = await open_page(browser, f"{server.url}/overlay/{session_id}/{scene}?token={token}")
         page = watched.page
         await wait_shown(page, ".part.on")
@@ -283,7 +282,7 @@ async def test_the_program_output_composes_the_featured_qa_over_every_scene(brow
     await rich_state(server.app, session_id, site_ids[1])
     watched = await open_page(browser, f"{server.url}/overlay/{session_id}/program?token={token}")
     page = watched.page
-    for scene in (s for s in SCENES if s != "featured"):
+    for scene in (s for s in OVERLAY_SCENES if s != "featured"):
         await send(server.app, session_id, type="scene", scene=scene)
         await page.wait_for_function("(s) => document.body.dataset.chosen === s", arg=scene, timeout=3000)
         await wait_shown(page, ".featured")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Callable
 from typing import Any
@@ -16,7 +15,9 @@ from livebot.config import Config
 from livebot.demo import overlays as demo
 from livebot.errors import ConfigError
 from livebot.overlays.keys import OVERLAY_SERVICE, OVERLAY_SETTINGS
+from livebot.overlays.service import SessionOverlay
 from tests.overlays.support import make_session
+from tests.support import eventually
 
 
 async def test_demo_seed_prints_working_obs_urls(client: TestClient) -> None:
@@ -28,12 +29,12 @@ async def test_demo_seed_prints_working_obs_urls(client: TestClient) -> None:
     token = program.group(1)
     assert (await client.get(f"/overlay/{session_id}/program?token={token}")).status == 200
     service = client.app[OVERLAY_SERVICE]
-    for _ in range(100):
+
+    def driven() -> SessionOverlay | None:
         overlay = service.sessions.get(session_id)
-        if overlay and overlay.control["countdown"] and overlay.control["site_id"]:
-            break
-        await asyncio.sleep(0.02)
-    assert overlay is not None
+        return overlay if overlay and overlay.control["countdown"] and overlay.control["site_id"] else None
+
+    overlay = await eventually(driven)
     assert overlay.control["countdown"]["title"] == "工厂车间直连" and overlay.control["site_id"] == site_ids[0]
     assert len(service.tasks) == 1  # the scene driver, cancelled when the app stops
 

@@ -14,20 +14,28 @@ from livebot.overlays.scenes import page_scene, scene_name
 from livebot.overlays.stats import LiveStats
 from livebot.overlays.text import clean_text, mask_name, ticker_safe
 from livebot.overlays.ticker import ticker_item
-from livebot.topics import chat_enriched, chat_stored
+from livebot.topics import ChatEnriched, chat_enriched, chat_stored, read_chat_enriched, read_chat_stored
 from tests.overlays.support import SUMMARY
 
 HOSTILE = '<img src=x onerror="alert(1)"><script>alert("x")</script>'
 
 
-def chat(text: str, label: str = "positive", **extra: object) -> dict[str, object]:
+def chat(text: str, label: str = "positive", **extra: object) -> ChatEnriched:
     stored = chat_stored(pk=1, source="hook", external_id="m1", platform="douyin", channel="room", kind="comment",
                          ts=datetime(2026, 11, 24, 12, tzinfo=UTC), user_id="u1", user_name="小雨妈妈", text=text, count=None,
                          viewers=None, value=None, session_id=1, site_id=None, segment_id=None, hidden=False, flags=[],
                          merged_count=1)
-    message: dict[str, object] = {**chat_enriched(stored, {"is_question": False, "sentiment": {"label": label, "score": 0.9}})}
-    message.update(extra)
+    message = chat_enriched(stored, {"is_question": False, "sentiment": {"label": label, "score": 0.9}})
+    message.update(extra)  # type: ignore[typeddict-item]
     return message
+
+
+def viewers(count: object, channel: str = "room", platform: str = "douyin") -> ChatEnriched:
+    """A ``viewers`` event as the bus carries it (checked at the door like the overlay service does)."""
+    message = chat(f"{count}", kind="viewers", viewers=count, channel=channel, platform=platform, source="relay")
+    checked = read_chat_enriched(message)
+    assert checked is not None
+    return checked
 
 
 def test_clean_text_strips_controls_and_bidi_and_keeps_markup_as_text() -> None:
@@ -196,8 +204,8 @@ def test_site_part_and_coordinates() -> None:
 def test_live_stats_counts_the_last_minute() -> None:
     now = [1000.0]
     stats = LiveStats(clock=lambda: now[0])
-    stats.add_chat({"kind": "viewers", "viewers": 5321})
-    stats.add_chat({"kind": "viewers", "viewers": -3})
+    stats.add_chat(viewers(5321))
+    stats.add_chat(viewers(-3))
     for label in ("positive", "positive", "negative", "neutral"):
         stats.add_chat(chat("x", label=label))
     assert stats.snapshot() == {"viewers": 5321, "comments_per_min": 4, "positive": 0.5, "neutral": 0.25, "negative": 0.25, "source": "live"}
@@ -207,7 +215,7 @@ def test_live_stats_counts_the_last_minute() -> None:
 
 def test_engagement_figures_win_once_they_arrive() -> None:
     stats = LiveStats()
-    stats.add_chat({"kind": "viewers", "viewers": 10})
+    stats.add_chat(viewers(10))
     stats.add_engagement({"session_id": 1, "comments_per_min": 42.4, "sentiment": {"positive": 30, "neutral": 10, "negative": 10}})
     assert stats.snapshot() == {"viewers": 10, "comments_per_min": 42, "positive": 0.6, "neutral": 0.2, "negative": 0.2, "source": "engagement"}
 
@@ -215,10 +223,10 @@ def test_engagement_figures_win_once_they_arrive() -> None:
 def test_viewers_add_up_over_channels_and_backfill_is_not_a_spike() -> None:
     now = [1_800_000_000.0]
     stats = LiveStats(clock=lambda: now[0])
-    stats.add_viewers({"source": "relay", "platform": "douyin", "channel": "a", "viewers": 1000})
-    stats.add_viewers({"source": "relay", "platform": "kuaishou", "channel": "b", "viewers": 250})
-    stats.add_viewers({"source": "relay", "platform": "douyin", "channel": "a", "viewers": 1200})
-    stats.add_viewers({"source": "relay", "platform": "douyin", "channel": "c", "viewers": True})
+    stats.add_viewers(viewers(1000, "a"))
+    stats.add_viewers(viewers(250, "b", "kuaishou"))
+    stats.add_viewers(viewers(1200, "a"))
+    assert read_chat_stored(chat("x", kind="viewers", viewers=True, channel="c")) is None  # a bool is refused at the door
     from datetime import UTC, datetime
 
     def at(seconds_ago: float) -> str:

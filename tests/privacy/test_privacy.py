@@ -21,7 +21,7 @@ from livebot.engagement.settings import EngagementSettings
 from livebot.privacy.purge import pseudonym, purge_expired
 from livebot.storage.base import utcnow
 from tests.chat.ingest_helpers import HOSTILE, event, post_events
-from tests.conftest import login
+from tests.support import login
 
 
 async def cli(argv: list[str]) -> int:

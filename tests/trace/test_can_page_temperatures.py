@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from livebot.trace.views import temperatures
-from tests.trace.conftest import CHAIN_GTIN, CHAIN_LOT
+from tests.trace.support import CHAIN_GTIN, CHAIN_LOT
 
 COOLED, START = "2026-11-24T05:40:00+08:00", "2026-11-24T06:55:00+08:00"
 

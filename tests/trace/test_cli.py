@@ -16,7 +16,7 @@ from livebot.config import config_from_mapping
 from livebot.storage.engine import Database
 from livebot.trace import facts
 from livebot.trace.settings import TraceSettings
-from tests.trace.conftest import CHAIN_LOT, EPCIS, big_document
+from tests.trace.support import CHAIN_LOT, EPCIS, big_document
 
 
 def write_config(tmp_path: Path, database_url: str) -> Path:
@@ -74,9 +74,8 @@ async def test_a_large_file_does_not_block_the_event_loop(tmp_path: Path, databa
     # Inline, the loop would stall for most of the import; a loaded machine stretches everything alike.
     assert max(gaps) < max(1.0, 0.1 * took), f"event loop blocked for {max(gaps):.2f} s of {took:.1f} s"
     db = Database.open(database_url)
-    facts.use_settings(db, TraceSettings())
     try:
-        summary = await facts.batch_summary(db, "QH2026000999B")
+        summary = await facts.batch_summary(db, "QH2026000999B", TraceSettings())
     finally:
         await db.close()
     assert summary is not None and summary["minutes_to_processing"] == 105

@@ -17,6 +17,7 @@ from livebot.topics import TELEMETRY
 from livebot.trace import facts, store
 from livebot.trace.keys import TRACE_TASKS
 from livebot.trace.models import TraceEvent
+from livebot.trace.settings import TraceSettings
 
 
 async def test_seed_imports_links_and_feeds(client: TestClient) -> None:
@@ -33,7 +34,7 @@ async def test_seed_imports_links_and_feeds(client: TestClient) -> None:
     assert live is not None
     lots = await store.session_lots(db, live.id)
     assert len(lots) == 3
-    summary = await facts.batch_summary(db, lots[0])
+    summary = await facts.batch_summary(db, lots[0], TraceSettings())
     assert summary is not None
     assert summary["product"].startswith("北境臻护") and summary["stage"] == "2段"
     assert summary["promise_met"] is True and summary["inspections_passed"] == summary["inspections_total"] == 12
@@ -41,7 +42,7 @@ async def test_seed_imports_links_and_feeds(client: TestClient) -> None:
     assert any(f"/01/{summary['gtin']}/10/{summary['lot']}" in line for line in lines)
     page = await client.get(summary["digital_link"])
     assert page.status == 200 and "北境臻护" in await page.text()
-    assert len(app[TRACE_TASKS]) == 1
+    assert [t.get_name() for t in app[TRACE_TASKS]].count("trace:demo-telemetry") == 1
     sample = await client.get("/01/06901234543384/10/QH20261124B08", headers={"Accept": "application/json"})
     assert sample.status == 200  # the README links this can
     assert (await sample.json())["lot"] == "QH20261124B08"
@@ -52,7 +53,7 @@ async def test_seed_imports_links_and_feeds(client: TestClient) -> None:
     assert first["metric"] == "humidity"
     live_round = await asyncio.wait_for(seen.get(), 5)
     assert live_round["plant"] == "齐齐哈尔工厂"
-    snapshot = {r["metric"]: r for r in await facts.telemetry_snapshot(db, "齐齐哈尔工厂")}
+    snapshot = {r["metric"]: r for r in await facts.telemetry_snapshot(db, TraceSettings(), "齐齐哈尔工厂")}
     assert snapshot["humidity"]["stale"] is True
     assert snapshot["tank_temp"]["stale"] is False
 

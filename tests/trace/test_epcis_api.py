@@ -13,10 +13,10 @@ from sqlalchemy import func, select
 
 from livebot.appkeys import BUS, DATABASE
 from livebot.topics import TRACE_UPDATED
-from livebot.trace import facts
+from livebot.trace.keys import TRACE_FACTS
 from livebot.trace.models import Batch, Inspection, RawMilkLot, SensorReading, TraceEvent
 from tests.support import bearer, login
-from tests.trace.conftest import CHAIN_LOT, CHAIN_RAW_LOT, EPCIS, big_document, events_of
+from tests.trace.support import CHAIN_LOT, CHAIN_RAW_LOT, EPCIS, big_document, events_of
 
 URL = "/api/v1/trace/epcis"
 
@@ -44,7 +44,7 @@ async def test_valid_chain_is_stored_and_published(client: TestClient, chain_doc
     assert await count(client, TraceEvent) == 19
     assert await count(client, Inspection) == 12
     assert await count(client, SensorReading) == 7 + 4
-    summary = await facts.batch_summary(client.app[DATABASE], CHAIN_LOT)
+    summary = await client.app[TRACE_FACTS].batch_summary(client.app[DATABASE], CHAIN_LOT)
     assert summary is not None
     assert (summary["farm"], summary["plant"], summary["line"]) == ("双城牧场", "齐齐哈尔工厂", "湿法二线")
     assert summary["milking_end"] == "2026-11-24T05:10:00+08:00"
@@ -150,7 +150,7 @@ async def test_documents_in_reverse_order_give_the_same_chain(client: TestClient
     events_of(earlier)[:] = events[:13]
     assert (await post(client, later)).status == 201
     assert (await post(client, earlier)).status == 201
-    summary = await facts.batch_summary(client.app[DATABASE], CHAIN_LOT)
+    summary = await client.app[TRACE_FACTS].batch_summary(client.app[DATABASE], CHAIN_LOT)
     assert summary is not None
     assert (summary["farm"], summary["minutes_to_processing"], summary["inspections_total"]) == ("双城牧场", 105, 12)
 
@@ -178,5 +178,5 @@ async def test_a_large_document_is_imported_off_the_serving_loop(client: TestCli
     assert resp.status == 201
     assert (await resp.json())["stored"] == 200 * 19
     assert max(gaps) < max(1.0, 0.25 * took), f"serving loop blocked for {max(gaps):.2f} s of {took:.1f} s"
-    summary = await facts.batch_summary(client.app[DATABASE], "QH2026000199B")
+    summary = await client.app[TRACE_FACTS].batch_summary(client.app[DATABASE], "QH2026000199B")
     assert summary is not None and summary["minutes_to_processing"] == 105

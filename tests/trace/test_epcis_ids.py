@@ -14,9 +14,9 @@ from aiohttp.test_utils import TestClient
 
 from livebot.appkeys import DATABASE
 from livebot.cli import main
-from livebot.trace import facts
+from livebot.trace.keys import TRACE_FACTS
 from livebot.trace.models import TraceEvent
-from tests.trace.conftest import CHAIN_LOT, EPCIS, events_of
+from tests.trace.support import CHAIN_LOT, EPCIS, events_of
 from tests.trace.test_cli import write_config
 from tests.trace.test_epcis_api import count, post
 
@@ -58,7 +58,7 @@ async def test_changed_content_under_a_stored_event_id_is_409(client: TestClient
 
 async def test_an_error_declaration_takes_the_event_out_of_the_chain(client: TestClient, chain_doc: dict[str, Any]) -> None:
     assert (await post(client, chain_doc)).status == 201
-    before = await facts.batch_summary(client.app[DATABASE], CHAIN_LOT)
+    before = await client.app[TRACE_FACTS].batch_summary(client.app[DATABASE], CHAIN_LOT)
     assert before is not None and (before["inspections_passed"], before["inspections_total"]) == (12, 12)
     wrong = copy.deepcopy(events_of(chain_doc)[15])  # an inspection of the can lot
     corrected = {**copy.deepcopy(wrong), "eventID": "urn:uuid:corrective-1", "livebot:inspection": {**wrong["livebot:inspection"], "value": 1.0}}
@@ -68,7 +68,7 @@ async def test_an_error_declaration_takes_the_event_out_of_the_chain(client: Tes
     resp = await post(client, correction)
     assert resp.status == 201, await resp.text()
     assert CHAIN_LOT in (await resp.json())["lots"]
-    after = await facts.batch_summary(client.app[DATABASE], CHAIN_LOT)
+    after = await client.app[TRACE_FACTS].batch_summary(client.app[DATABASE], CHAIN_LOT)
     assert after is not None and after["inspections_total"] == 12  # the declared result is replaced, not added
     async with client.app[DATABASE].sessions() as session:
         rows = {e.event_id: e for e in (await session.execute(TraceEvent.__table__.select())).all()}
@@ -86,7 +86,7 @@ async def test_a_declaration_that_arrives_first_still_retracts_the_event(client:
     early["epcisBody"]["eventList"] = [declaration]
     assert (await post(client, early)).status == 201
     assert (await post(client, chain_doc)).status == 201
-    summary = await facts.batch_summary(client.app[DATABASE], CHAIN_LOT)
+    summary = await client.app[TRACE_FACTS].batch_summary(client.app[DATABASE], CHAIN_LOT)
     assert summary is not None and summary.get("departed_at") in (None, "")
     async with client.app[DATABASE].sessions() as session:
         row = (await session.execute(TraceEvent.__table__.select().where(TraceEvent.event_id == shipping["eventID"]))).one()
@@ -104,13 +104,13 @@ async def test_a_huge_quantity_is_refused(client: TestClient, chain_doc: dict[st
 
 async def test_declaring_a_stored_event_wrong_removes_what_it_said(client: TestClient, chain_doc: dict[str, Any]) -> None:
     assert (await post(client, chain_doc)).status == 201
-    before = await facts.batch_summary(client.app[DATABASE], CHAIN_LOT)
+    before = await client.app[TRACE_FACTS].batch_summary(client.app[DATABASE], CHAIN_LOT)
     assert before is not None and before["departed_at"]
     declaration = {**copy.deepcopy(events_of(chain_doc)[9]), "errorDeclaration": DECLARATION}  # the shipping event
     late = copy.deepcopy(chain_doc)
     late["epcisBody"]["eventList"] = [declaration]
     assert (await post(client, late)).status == 201
-    after = await facts.batch_summary(client.app[DATABASE], CHAIN_LOT)
+    after = await client.app[TRACE_FACTS].batch_summary(client.app[DATABASE], CHAIN_LOT)
     assert after is not None and after["departed_at"] is None
     assert after["milking_end"] == before["milking_end"] and after["minutes_to_processing"] == before["minutes_to_processing"]
 

@@ -10,7 +10,7 @@ import pytest
 from livebot.trace import cbv
 from livebot.trace.epcis import LIVEBOT_NS, legacy_event_id, parse_document
 from livebot.trace.errors import InvalidEvent, MalformedDocument
-from tests.trace.conftest import CHAIN_LOT, CHAIN_RAW_LOT, EPCIS, events_of, load
+from tests.trace.support import CHAIN_LOT, CHAIN_RAW_LOT, EPCIS, events_of, load
 
 
 def only(event: dict[str, Any], **extra: Any) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from livebot.trace.epcis import parse_document
 from livebot.trace.errors import InvalidEvent, MalformedDocument
 from livebot.trace.models import SensorReading, TraceEvent
 from livebot.trace.settings import TraceSettings
-from tests.conftest import bearer
+from tests.support import bearer
 from tests.trace.test_cli import write_config
 from tests.trace.test_gs1_conformance import GS1
 

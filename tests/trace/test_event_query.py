@@ -9,8 +9,8 @@ import orjson
 import pytest
 from aiohttp.test_utils import TestClient
 
-from tests.conftest import bearer
-from tests.trace.conftest import CHAIN_LOT, CHAIN_RAW_LOT, big_document
+from tests.support import bearer
+from tests.trace.support import CHAIN_LOT, CHAIN_RAW_LOT, big_document
 from tests.trace.test_epcis_api import post
 
 URL = "/api/v1/trace/events"

@@ -13,11 +13,12 @@ from aiohttp.test_utils import TestClient
 from livebot.app import create_app
 from livebot.appkeys import DATABASE
 from livebot.config import Config
-from livebot.trace import facts, store
+from livebot.trace import store
 from livebot.trace.derive import excursions
+from livebot.trace.keys import TRACE_FACTS, TRACE_SETTINGS
 from livebot.trace.pushes import parse_batches
 from tests.support import bearer
-from tests.trace.conftest import CHAIN_LOT, events_of
+from tests.trace.support import CHAIN_LOT, events_of
 
 GTIN = "06901234543216"
 
@@ -29,8 +30,8 @@ def t(value: str) -> datetime:
 async def push(client: TestClient, lot: str, *raws: dict[str, Any], **batch: Any) -> dict[str, Any]:
     item = {"gtin": GTIN, "lot": lot, "product_name": "北境臻护 1段", "stage": "1段", "plant": "齐齐哈尔工厂",
             "raw_milk": list(raws), **batch}
-    await store.save_batches(client.app[DATABASE], parse_batches({"batches": [item]}))
-    summary = await facts.batch_summary(client.app[DATABASE], lot)
+    await store.save_batches(client.app[DATABASE], parse_batches({"batches": [item]}), client.app[TRACE_SETTINGS])
+    summary = await client.app[TRACE_FACTS].batch_summary(client.app[DATABASE], lot)
     assert summary is not None
     return summary
 
@@ -46,7 +47,7 @@ async def test_crossing_midnight(client: TestClient) -> None:
     s = await push(client, "QH20261124A02", {"lot": "SC2", "farm": "双城牧场", "milking_end": "2026-11-24T23:40:00+08:00",
                                              "processing_start": "2026-11-25T01:15:00+08:00"})
     assert (s["minutes_to_processing"], s["promise_met"]) == (95, True)
-    reply = await facts.trace_reply(client.app[DATABASE], "QH20261124A02")
+    reply = await client.app[TRACE_FACTS].trace_reply(client.app[DATABASE], "QH20261124A02")
     assert reply is not None and "23:40 挤奶，次日 01:15 进入生产，全程 95 分钟" in reply
 
 
@@ -62,7 +63,7 @@ async def test_promise_missed_and_reply_says_so(client: TestClient) -> None:
     s = await push(client, "QH20261124A03", {"lot": "SC4", "farm": "克东牧场", "milking_end": "2026-11-24T05:10:00+08:00",
                                              "processing_start": "2026-11-24T07:40:00+08:00"})
     assert (s["minutes_to_processing"], s["promise_met"]) == (150, False)
-    reply = await facts.trace_reply(client.app[DATABASE], "QH20261124A03")
+    reply = await client.app[TRACE_FACTS].trace_reply(client.app[DATABASE], "QH20261124A03")
     assert reply is not None and "全程 150 分钟（超出2 小时承诺）" in reply
 
 
@@ -95,7 +96,7 @@ async def test_configured_promise(make_config: Callable[..., Config], aiohttp_cl
     s = await push(client, "QH20261124A09", {"lot": "SC9", "milking_end": "2026-11-24T05:10:00+08:00",
                                              "processing_start": "2026-11-24T06:55:00+08:00"})
     assert (s["promise_minutes"], s["promise_met"], s["coldchain_max_c"]) == (90, False, 6.0)
-    reply = await facts.trace_reply(client.app[DATABASE], "QH20261124A09")
+    reply = await client.app[TRACE_FACTS].trace_reply(client.app[DATABASE], "QH20261124A09")
     assert reply is not None and "超出90 分钟承诺" in reply
 
 
@@ -114,13 +115,13 @@ async def test_excursion_and_cooling_from_epcis_sensor_reports(client: TestClien
     received["sensorElementList"][1]["sensorReport"][0]["value"] = 6.5
     resp = await client.post("/api/v1/trace/epcis", data=orjson.dumps(chain_doc), headers=await bearer(client, "trace"))
     assert resp.status == 201
-    s = await facts.batch_summary(client.app[DATABASE], CHAIN_LOT)
+    s = await client.app[TRACE_FACTS].batch_summary(client.app[DATABASE], CHAIN_LOT)
     assert s is not None
     assert s["cooled_at"] == "2026-11-24T05:30:00+08:00" and s["cooling_temp_c"] == pytest.approx(3.9, abs=0.31)
     assert s["cooling_minutes"] == 20
     assert s["coldchain_excursions"] == 1
     assert len(s["readings"]) == 11 and s["readings"][0]["at"] <= s["readings"][-1]["at"]
-    reply = await facts.trace_reply(client.app[DATABASE], CHAIN_LOT)
+    reply = await client.app[TRACE_FACTS].trace_reply(client.app[DATABASE], CHAIN_LOT)
     assert reply is not None and "冷链超温 1 次" in reply
 
 
@@ -132,5 +133,5 @@ async def test_pushed_cooling_wins_over_readings(client: TestClient) -> None:
 
 
 async def test_unknown_lot_is_none(client: TestClient) -> None:
-    assert await facts.batch_summary(client.app[DATABASE], "NOPE1") is None
-    assert await facts.batch_summary(client.app[DATABASE], "") is None
+    assert await client.app[TRACE_FACTS].batch_summary(client.app[DATABASE], "NOPE1") is None
+    assert await client.app[TRACE_FACTS].batch_summary(client.app[DATABASE], "") is None

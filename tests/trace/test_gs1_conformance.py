@@ -21,7 +21,7 @@ from sqlalchemy import delete, select
 
 from livebot.appkeys import DATABASE
 from livebot.trace.models import Inspection, SensorReading, TraceEvent, TraceEventLot
-from tests.conftest import bearer
+from tests.support import bearer
 
 GS1 = Path(__file__).resolve().parents[1] / "fixtures" / "gs1-epcis"
 JSON_FILES = sorted((GS1 / "json").glob("*.jsonld"))

@@ -20,10 +20,10 @@ from sqlalchemy import func, select
 
 from livebot.appkeys import DATABASE
 from livebot.cli import main
-from livebot.trace import facts
+from livebot.trace.keys import TRACE_FACTS
 from livebot.trace.models import Batch, RawMilkLot, TelemetryReading, TraceEvent
 from tests.support import bearer
-from tests.trace.conftest import CHAIN_GTIN, events_of
+from tests.trace.support import CHAIN_GTIN, events_of
 from tests.trace.test_cli import write_config
 from tests.trace.test_pushes import BATCH
 
@@ -103,7 +103,7 @@ async def test_repeated_telemetry_keeps_one_newest_reading(client: TestClient) -
                "at": "2026-11-24T20:01:00+08:00"}
     for _ in range(3):
         assert (await client.post("/api/v1/telemetry", json=reading, headers=headers)).status == 201
-    readings = await facts.telemetry_snapshot(client.app[DATABASE], "齐齐哈尔工厂")
+    readings = await client.app[TRACE_FACTS].telemetry_snapshot(client.app[DATABASE], "齐齐哈尔工厂")
     assert [(r["metric"], r["value"]) for r in readings] == [("tank_temp", 3.6)]
 
 

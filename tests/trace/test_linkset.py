@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import pytest
 from aiohttp.test_utils import TestClient
 
-from tests.trace.conftest import CHAIN_GTIN, CHAIN_LOT, JSON, PAGE
+from tests.trace.support import CHAIN_GTIN, CHAIN_LOT, JSON, PAGE
 
 GS1_VOC = "https://gs1.org/voc/"
 

@@ -7,8 +7,9 @@ from aiohttp.test_utils import TestClient
 
 from livebot.appkeys import DATABASE
 from livebot.trace import facts
+from livebot.trace.keys import TRACE_FACTS, TRACE_SETTINGS
 from tests.support import bearer
-from tests.trace.conftest import CHAIN_CAN, CHAIN_GTIN, CHAIN_LOT
+from tests.trace.support import CHAIN_CAN, CHAIN_GTIN, CHAIN_LOT
 
 
 @pytest.mark.parametrize("typed", [
@@ -30,10 +31,10 @@ async def test_find_lot_does_not_guess(chain: TestClient, typed: str) -> None:
 
 
 async def test_trace_reply_is_the_filled_summary(chain: TestClient) -> None:
-    reply = await facts.trace_reply(chain.app[DATABASE], "qh2O261124BO1")
+    reply = await chain.app[TRACE_FACTS].trace_reply(chain.app[DATABASE], "qh2O261124BO1")
     assert reply == ("批次 QH20261124B01（北境臻护 2段）：奶源 双城牧场，05:10 挤奶，06:55 进入生产，"
                      "全程 105 分钟（2 小时承诺内），冷链全程 ≤4°C，质检 12/12 项合格")
-    assert await facts.trace_reply(chain.app[DATABASE], "QH20991231Z99") is None
+    assert await chain.app[TRACE_FACTS].trace_reply(chain.app[DATABASE], "QH20991231Z99") is None
 
 
 async def test_lookup_api(chain: TestClient) -> None:
@@ -54,6 +55,6 @@ async def test_lots_with_separators_resolve_as_written(client: TestClient) -> No
     from livebot.trace import store
     from livebot.trace.pushes import parse_batches
 
-    await store.save_batches(client.app[DATABASE], parse_batches({"gtin": "06901234543216", "lot": "AB-2026_01"}))
+    await store.save_batches(client.app[DATABASE], parse_batches({"gtin": "06901234543216", "lot": "AB-2026_01"}), client.app[TRACE_SETTINGS])
     assert await facts.find_lot(client.app[DATABASE], "ab-2026_01") == "AB-2026_01"
     assert await facts.find_lot(client.app[DATABASE], "AB2026O1") is None

@@ -10,9 +10,10 @@ from playwright.async_api import Browser
 
 from livebot.config import Config
 from livebot.trace import store
+from livebot.trace.keys import TRACE_SETTINGS
 from livebot.trace.pushes import parse_batches
 from tests.browser import save_screenshot
-from tests.trace.conftest import CHAIN_GTIN, CHAIN_LOT
+from tests.trace.support import CHAIN_GTIN, CHAIN_LOT
 
 pytestmark = pytest.mark.browser
 
@@ -21,10 +22,10 @@ async def test_digital_link_page_on_a_phone(browser: Browser, live_server: Any, 
     from livebot.appkeys import DATABASE
     from livebot.trace.epcis import parse_document
     from livebot.trace.importer import import_document
-    from livebot.trace.keys import TRACE_SETTINGS
 
     server = await live_server(config)
-    await import_document(server.app[DATABASE], parse_document(orjson.dumps(chain_doc)), server.app[TRACE_SETTINGS].zone)
+    await import_document(server.app[DATABASE], parse_document(orjson.dumps(chain_doc)), server.app[TRACE_SETTINGS].zone,
+                          server.app[TRACE_SETTINGS])
     context = await browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=1, locale="zh-CN")
     page = await context.new_page()
     errors: list[str] = []

@@ -11,6 +11,7 @@ from aiohttp.test_utils import TestClient
 
 from livebot.appkeys import DATABASE
 from livebot.trace import facts
+from livebot.trace.keys import TRACE_FACTS
 from tests.support import bearer
 
 BATCH = {
@@ -31,7 +32,7 @@ async def test_batch_push_builds_the_whole_summary(client: TestClient) -> None:
     resp = await post(client, "batches", {"batches": [BATCH]})
     assert resp.status == 201
     assert (await resp.json())["lots"] == ["QH20261201A01", "SC20261201T1"]
-    s = await facts.batch_summary(client.app[DATABASE], "QH20261201A01")
+    s = await client.app[TRACE_FACTS].batch_summary(client.app[DATABASE], "QH20261201A01")
     assert s is not None
     assert (s["product"], s["stage"], s["can_code"], s["farm"], s["truck"]) == ("北境臻护 1段", "1段", "C26120111", "双城牧场", "黑B·3321")
     assert (s["minutes_to_processing"], s["promise_met"], s["cooling_minutes"]) == (105, True, 28)
@@ -49,7 +50,7 @@ async def test_inspection_push_is_idempotent(client: TestClient) -> None:
     assert first.status == 201 and await first.json() == {"stored": 2, "duplicates": 0}
     again = await post(client, "inspections", {"inspections": items})
     assert again.status == 200 and await again.json() == {"stored": 0, "duplicates": 2}
-    s = await facts.batch_summary(client.app[DATABASE], "QH20261201A01")
+    s = await client.app[TRACE_FACTS].batch_summary(client.app[DATABASE], "QH20261201A01")
     assert s is not None and (s["inspections_passed"], s["inspections_total"]) == (2, 2)
     assert {i["item"]: i["limit"] for i in s["inspections"]} == {"蛋白质": "≥2.8", "三聚氰胺": "1"}
 

@@ -9,9 +9,11 @@ from aiohttp.test_utils import TestClient
 
 from livebot.appkeys import DATABASE
 from livebot.trace import store
+from livebot.trace.keys import TRACE_SETTINGS
 from livebot.trace.pushes import parse_batches, parse_inspections
+from livebot.trace.settings import TraceSettings
 from tests.support import bearer
-from tests.trace.conftest import CHAIN_CAN, CHAIN_GTIN, CHAIN_LOT, CHAIN_RAW_LOT, JSON, PAGE
+from tests.trace.support import CHAIN_CAN, CHAIN_GTIN, CHAIN_LOT, CHAIN_RAW_LOT, JSON, PAGE
 
 
 async def test_json_for_machines(chain: TestClient) -> None:
@@ -33,7 +35,7 @@ async def test_page_for_people_in_chinese(chain: TestClient) -> None:
 
 
 async def test_the_gs1_example_gtin_with_query_attributes(client: TestClient) -> None:
-    await store.save_batches(client.app[DATABASE], parse_batches({"gtin": "06901234543216", "lot": "A1"}))
+    await store.save_batches(client.app[DATABASE], parse_batches({"gtin": "06901234543216", "lot": "A1"}), client.app[TRACE_SETTINGS])
     assert (await client.get("/01/06901234543216/10/A1?17=281124", headers=JSON)).status == 200
 
 
@@ -87,9 +89,9 @@ async def test_hostile_strings_are_escaped_on_the_page(client: TestClient) -> No
     batch = {"gtin": "06901234543216", "lot": "EVIL1", "product_name": HOSTILE, "stage": "<b>1段</b>", "plant": HOSTILE,
              "line": "<img src=x onerror=alert(1)>", "raw_milk": {"lot": "RAW1", "farm": HOSTILE, "truck": "<i>t</i>",
                                                                   "milking_end": "2026-11-24T05:10:00+08:00"}}
-    await store.save_batches(db, parse_batches(batch))
+    await store.save_batches(db, parse_batches(batch), TraceSettings())
     await store.save_inspections(db, parse_inspections({"lot": "EVIL1", "item": HOSTILE, "value": "<svg onload=x>",
-                                                        "lab": HOSTILE, "result": "pass"}))
+                                                        "lab": HOSTILE, "result": "pass"}), TraceSettings())
     html = await (await client.get("/01/06901234543216/10/EVIL1")).text()
     assert "<script>alert" not in html and "<img src=x" not in html and "<svg onload" not in html and "<b>1段" not in html
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html
@@ -99,7 +101,8 @@ async def test_hostile_strings_are_escaped_on_the_page(client: TestClient) -> No
 
 
 async def test_serial_qualifier_and_a_batch_without_raw_milk(client: TestClient) -> None:
-    await store.save_batches(client.app[DATABASE], parse_batches({"gtin": "06901234543216", "lot": "BARE1", "product_name": "北境臻护 1段"}))
+    await store.save_batches(client.app[DATABASE], parse_batches({"gtin": "06901234543216", "lot": "BARE1", "product_name": "北境臻护 1段"}),
+                             client.app[TRACE_SETTINGS])
     resp = await client.get("/01/06901234543216/10/BARE1/21/000123")
     assert resp.status == 200
     html = await resp.text()

@@ -13,7 +13,7 @@ from livebot.trace import chains
 from livebot.trace.keys import SUMMARY_CACHE
 from livebot.trace.models import Batch
 from tests.support import login
-from tests.trace.conftest import CHAIN_GTIN, CHAIN_LOT, JSON, PAGE
+from tests.trace.support import CHAIN_GTIN, CHAIN_LOT, JSON, PAGE
 
 
 async def test_public_resolver_does_no_session_work(chain: TestClient) -> None:

@@ -15,9 +15,9 @@ from livebot.trace import scans
 from livebot.trace import store as trace_store
 from livebot.trace.keys import SCANS
 from livebot.trace.models import ScanMinute
-from tests.conftest import bearer, replace_config
-from tests.engagement.conftest import T0, make_show
-from tests.trace.conftest import CHAIN_LOT, EPCIS, PAGE
+from tests.engagement.support import T0, make_show
+from tests.support import bearer, replace_config
+from tests.trace.support import CHAIN_LOT, EPCIS, PAGE
 
 
 class Clock:

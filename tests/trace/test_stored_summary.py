@@ -23,7 +23,7 @@ from livebot.trace.keys import SUMMARY_CACHE, TRACE_SETTINGS, TRACE_TASKS
 from livebot.trace.models import Batch
 from livebot.trace.settings import TraceSettings
 from tests.support import bearer
-from tests.trace.conftest import CHAIN_GTIN, CHAIN_LOT, CHAIN_RAW_LOT, JSON, PAGE
+from tests.trace.support import CHAIN_GTIN, CHAIN_LOT, CHAIN_RAW_LOT, JSON, PAGE
 
 
 async def stored(db: Database, lot: str = CHAIN_LOT) -> tuple[str | None, bytes | None]:
@@ -48,9 +48,9 @@ async def test_stored_at_import_and_served_as_is(chain: TestClient) -> None:
     db = chain.app[DATABASE]
     key, data = await stored(db)
     assert key == chains.summary_key(chain.app[TRACE_SETTINGS]) and data is not None
-    assert data == orjson.dumps(await facts.batch_summary(db, CHAIN_LOT))  # exactly what a fresh build gives
+    assert data == orjson.dumps(await facts.batch_summary(db, CHAIN_LOT, chain.app[TRACE_SETTINGS]))  # exactly what a fresh build gives
     assert await served(chain) == data
-    loaded = await summaries.load(db, [CHAIN_LOT, "NOPE", "A\x00"])  # the async read path, on every backend
+    loaded = await summaries.load(db, [CHAIN_LOT, "NOPE", "A\x00"], chain.app[TRACE_SETTINGS])  # the async read path, on every backend
     assert loaded == {CHAIN_LOT: Ready(CHAIN_GTIN, data), "NOPE": None, "A\x00": None}
 
 
@@ -109,9 +109,9 @@ async def test_an_outdated_or_missing_summary_is_never_served_and_is_rebuilt(cha
     for old_key, old_data in (("v0:older-format", b'{"lot": "outdated"}'), (None, None), (key, None)):
         await set_stored(db, old_key, old_data)
         assert await served(chain) == good  # built on the spot, not the stored bytes
-        assert await summaries.restamp(db) == 1
+        assert await summaries.restamp(db, chain.app[TRACE_SETTINGS]) == 1
         assert await stored(db) == (key, good)
-    assert await summaries.restamp(db) == 0  # nothing outdated left
+    assert await summaries.restamp(db, chain.app[TRACE_SETTINGS]) == 0  # nothing outdated left
 
 
 async def test_a_new_summary_format_version_rebuilds(chain: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -122,22 +122,19 @@ async def test_a_new_summary_format_version_rebuilds(chain: TestClient, monkeypa
     assert new_key != old_key
     await set_stored(db, old_key, b'{"lot": "written by the old format"}')
     assert await served(chain) == good
-    assert await summaries.restamp(db) == 1
+    assert await summaries.restamp(db, chain.app[TRACE_SETTINGS]) == 1
     assert await stored(db) == (new_key, good)
 
 
 async def test_other_settings_are_not_served_a_summary_built_with_the_old_ones(chain: TestClient) -> None:
     db = chain.app[DATABASE]
-    settings = chain.app[TRACE_SETTINGS]
-    try:
-        facts.use_settings(db, TraceSettings(promise_minutes=90, display_timezone="UTC"))
-        body = orjson.loads(await served(chain))
-        assert body["promise_minutes"] == 90 and body["milking_end"].endswith("+00:00")
-        assert await summaries.restamp(db) == 1
-        assert orjson.loads((await stored(db))[1] or b"")["promise_minutes"] == 90
-    finally:
-        facts.use_settings(db, settings)
-    assert orjson.loads(await served(chain))["promise_minutes"] == 120
+    other = TraceSettings(promise_minutes=90, display_timezone="UTC")
+    (body,) = (await summaries.load(db, [CHAIN_LOT], other)).values()
+    assert isinstance(body, dict)  # built on the spot, not the bytes stored with the app's settings
+    assert body["promise_minutes"] == 90 and body["milking_end"].endswith("+00:00")
+    assert await summaries.restamp(db, other) == 1
+    assert orjson.loads((await stored(db))[1] or b"")["promise_minutes"] == 90
+    assert orjson.loads(await served(chain))["promise_minutes"] == 120  # the app's own settings win again
 
 
 async def test_a_late_rebuild_never_overwrites_a_newer_write(chain: TestClient) -> None:
@@ -193,5 +190,5 @@ async def test_stale_telemetry_is_not_frozen_into_the_stored_summary(chain: Test
         {"metric": "tank_temp_c", "value": 3.6, "at": at, "interval_s": 30}]}, headers=await bearer(chain, "trace"))
     assert resp.status == 201
     assert await stored(db) == before  # telemetry is not part of the stored summary
-    (reading,) = [r for r in await facts.telemetry_snapshot(db, "齐齐哈尔工厂") if r["metric"] == "tank_temp_c"]
+    (reading,) = [r for r in await facts.telemetry_snapshot(db, TraceSettings(), "齐齐哈尔工厂") if r["metric"] == "tank_temp_c"]
     assert reading["stale"] is True

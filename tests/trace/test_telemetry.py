@@ -13,6 +13,8 @@ from livebot.appkeys import BUS, DATABASE
 from livebot.storage.base import utcnow
 from livebot.topics import TELEMETRY
 from livebot.trace import facts
+from livebot.trace.keys import TRACE_FACTS
+from livebot.trace.settings import TraceSettings
 from tests.support import bearer
 
 URL = "/api/v1/telemetry"
@@ -36,14 +38,14 @@ async def test_readings_are_stored_published_and_go_stale(client: TestClient) ->
     message = await asyncio.wait_for(seen.get(), 5)
     assert message["plant"] == "齐齐哈尔工厂" and message["stale_after_s"] == 10
     db = client.app[DATABASE]
-    snapshot = {r["metric"]: r for r in await facts.telemetry_snapshot(db, "齐齐哈尔工厂", now=now + timedelta(seconds=5))}
+    snapshot = {r["metric"]: r for r in await facts.telemetry_snapshot(db, TraceSettings(), "齐齐哈尔工厂", now=now + timedelta(seconds=5))}
     assert snapshot["tank_temp_c"]["value"] == 3.6 and snapshot["tank_temp_c"]["unit"] == "°C"
     assert snapshot["line_status"]["value"] == "运行中"
     assert not snapshot["tank_temp_c"]["stale"]
     assert snapshot["output_count"]["stale"]  # 35 s old, expected every 10 s
-    later = {r["metric"]: r for r in await facts.telemetry_snapshot(db, now=now + timedelta(seconds=11))}
+    later = {r["metric"]: r for r in await facts.telemetry_snapshot(db, TraceSettings(), now=now + timedelta(seconds=11))}
     assert all(r["stale"] for r in later.values())
-    assert await facts.telemetry_snapshot(db, "另一个工厂") == []
+    assert await facts.telemetry_snapshot(db, TraceSettings(), "另一个工厂") == []
 
 
 async def test_the_newest_reading_wins(client: TestClient) -> None:
@@ -51,7 +53,7 @@ async def test_the_newest_reading_wins(client: TestClient) -> None:
     for offset, value in ((20, 3.1), (0, 3.9), (10, 3.5)):
         at = (now - timedelta(seconds=offset)).isoformat()
         assert (await send(client, {"plant": "P", "metric": "tank_temp_c", "value": value, "at": at})).status == 201
-    snapshot = await facts.telemetry_snapshot(client.app[DATABASE], "P", now=now)
+    snapshot = await client.app[TRACE_FACTS].telemetry_snapshot(client.app[DATABASE], "P", now=now)
     assert [(r["metric"], r["value"], r["interval_s"]) for r in snapshot] == [("tank_temp_c", 3.9, 30)]
 
 
@@ -93,5 +95,5 @@ async def test_telemetry_auth_and_malformed_json(client: TestClient) -> None:
 async def test_hostile_text_values_are_kept_as_text(client: TestClient) -> None:
     value = "<script>x</script>\u202e😀"
     assert (await send(client, {"plant": "P", "metric": "line_status", "value": value})).status == 201
-    (reading,) = await facts.telemetry_snapshot(client.app[DATABASE], "P")
+    (reading,) = await client.app[TRACE_FACTS].telemetry_snapshot(client.app[DATABASE], "P")
     assert reading["value"] == value

@@ -8,7 +8,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from livebot.app import create_app
-from tests.conftest import bearer, login
+from tests.support import bearer, login
 
 
 @pytest.mark.parametrize(("method", "path", "status"), [

@@ -15,8 +15,8 @@ from livebot.appkeys import DATABASE
 from livebot.auth import store as auth_store
 from livebot.config import Config
 from tests.browser import login_page
-from tests.conftest import PASSWORD
-from tests.overlays.conftest import make_session, new_token
+from tests.overlays.support import make_session, new_token
+from tests.support import PASSWORD
 
 pytestmark = pytest.mark.browser
 RUNNER_SHUTDOWN_TIMEOUT = 2.0

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from livebot.chat.replies.errors import ReplyRejected
 
@@ -28,13 +27,6 @@ class ReplyTarget:
     event_id: str = ""
     reply_id: str = ""
 
-    @classmethod
-    def from_message(cls, message: Mapping[str, Any], reply_id: str = "") -> ReplyTarget:
-        """From a ``chat.stored`` / ``chat.enriched`` bus message."""
-        user = message.get("user") or {}
-        return cls(source=str(message["source"]), platform=str(message.get("platform", "")),
-                   channel=str(message.get("channel", "")), user_id=str(user.get("id", "")),
-                   user_name=str(user.get("name", "")), event_id=str(message.get("id", "")), reply_id=reply_id)
 
 
 @dataclass(frozen=True)

@@ -268,11 +268,3 @@ async def test_webhook_hostile_text_round_trips(relay: tuple[Relay, str], sessio
     for text in HOSTILE:
         await sender.send(TARGET, text)
     assert [b["text"] for b in receiver.received] == HOSTILE
-
-
-def test_target_from_a_stored_chat_message() -> None:
-    message = {"pk": 9, "source": "kf-main", "id": "from_msgid_1", "platform": "wecom", "channel": "wk1",
-               "kind": "comment", "user": {"id": "wm1", "name": "小雨妈妈"}, "text": "奶源？"}
-    target = ReplyTarget.from_message(message, reply_id="r1")
-    assert target == ReplyTarget(source="kf-main", platform="wecom", channel="wk1", user_id="wm1",
-                                 user_name="小雨妈妈", event_id="from_msgid_1", reply_id="r1")
