@@ -498,26 +498,26 @@ class Writer:
 
     def resolve(self, jobs: list[Job], inserted: dict[Key, int]) -> list[ChatStored]:
         """Answer each job in queue order (the first claimant of a new key gets it) and build messages."""
-        claimed: set[Key] = set()
+        unclaimed = dict(inserted)  # each new key's pk, until its first item claims it
         messages: list[ChatStored] = []
         accepted_by: Counter[str] = Counter()
         duplicates_by: Counter[str] = Counter()
         flagged: dict[str, int] = {}
+        origin = self.bus.origin if self.bus is not None else None
         for job in jobs:
             accepted = 0
             for item in job.items:
-                key = (item.event.source, item.event.id)
-                pk = inserted.get(key)
-                if pk is not None and key not in claimed:
-                    claimed.add(key)
+                event = item.event
+                pk = unclaimed.pop((event.source, event.id), None)
+                if pk is not None:
                     accepted += 1
-                    accepted_by[item.event.source] += 1
+                    accepted_by[event.source] += 1
                     for flag in item.verdict.flags:
                         flagged[flag] = flagged.get(flag, 0) + 1
-                    if self.bus is not None:
-                        messages.append(message_of(item, pk, self.bus.origin))
+                    if origin is not None:
+                        messages.append(message_of(item, pk, origin))
                 else:
-                    duplicates_by[item.event.source] += 1
+                    duplicates_by[event.source] += 1
             if not job.future.done():
                 job.future.set_result((accepted, len(job.items) - accepted))
         for source, n in accepted_by.items():
