@@ -5,9 +5,15 @@ and a bare aiohttp app that only checks the HMAC and parses the JSON (the machin
 for this HTTP stack) — then drives each with realistic Chinese chat in signed batches:
 open-loop steps at rising rates (a request every batch/rate seconds regardless of answers, so
 latency includes queueing) and a closed-loop step at full speed. Prints accepted events/s,
-p50/p99 acknowledgement latency, 503s and the server's peak RSS. Bounded to about two minutes.
+p50/p99 acknowledgement latency, 503s, the server's CPU per accepted event (µs, user + system,
+all threads) and its peak RSS. Bounded to about two minutes.
+
+With ``--postgres postgresql://postgres@127.0.0.1:5432/test`` livebot stores in a fresh PostgreSQL
+database made on that server (dropped afterwards) instead of a SQLite file; ``--bus
+redis://127.0.0.1:6379/0`` publishes ``chat.stored`` on Redis instead of the in-process bus.
 
     python bench/ingest.py [--batch 100] [--step-seconds 5] [--rates 1000,5000,10000,20000,30000]
+                           [--postgres URL] [--bus URL] [--skip-bare]
 """
 
 from __future__ import annotations
@@ -79,16 +85,20 @@ def run_bare(port: int) -> None:
 
 # --- servers --------------------------------------------------------------------------------
 
-def start_livebot(folder: Path, port: int, enrich: bool) -> subprocess.Popen[bytes]:
+def start_livebot(folder: Path, port: int, enrich: bool, url: str, bus: str) -> subprocess.Popen[bytes]:
     config = folder / "bench.toml"
     config.write_text(
         f'[server]\nhost = "127.0.0.1"\nport = {port}\n'
         f'[faq]\nenrich = {"true" if enrich else "false"}\n'
-        f'[database]\nurl = "sqlite:///{folder / "bench.db"}"\n'
+        f'[database]\nurl = "{url}"\n'
+        f'[bus]\nurl = "{bus}"\nchannel_prefix = "lbingest{os.getpid()}"\n'
         '[auth]\nsession_secret = "bench"\n'
         f'[[sources]]\nid = "{SOURCE}"\ntype = "webhook"\nsecret = "{SECRET}"\n',
         encoding="utf-8",
     )
+    if not url.startswith("sqlite"):  # SQLite files are created at the newest migration by serve
+        subprocess.run([sys.executable, "-m", "livebot", "--log-level", "WARNING", "db", "upgrade", "--config",
+                        str(config)], cwd=REPO, check=True, stdout=subprocess.DEVNULL)
     return subprocess.Popen(
         [sys.executable, "-m", "livebot", "--log-level", "WARNING", "serve", "--config", str(config)],
         cwd=REPO, stdout=subprocess.DEVNULL, stderr=open(folder / "server.log", "wb"),
@@ -291,27 +301,60 @@ async def main(args: argparse.Namespace) -> None:
     finally:
         stop(bare)
     with tempfile.TemporaryDirectory(prefix="livebot-bench-") as tmp:
-        server = start_livebot(Path(tmp), livebot_port, args.enrich)
+        url = fresh_postgres(args.postgres, f"livebot_bench_ingest_{os.getpid()}") if args.postgres \
+            else f"sqlite:///{Path(tmp) / 'bench.db'}"
         try:
-            await wait_ready(f"http://127.0.0.1:{livebot_port}", server)
-            stage = "with" if args.enrich else "without"
-            print(f"livebot serve (SQLite, group commit, moderation, routing, chat.stored; {stage} the FAQ "
-                  "enrichment stage in the same process):", flush=True)
-            steps = await drive("livebot", f"http://127.0.0.1:{livebot_port}", server.pid, rates, args.batch, args.step_seconds,
-                                args.workers)
-            print(f"  peak RSS {peak_rss_mb(server.pid):.0f} MB", flush=True)
+            server = start_livebot(Path(tmp), livebot_port, args.enrich, url, args.bus)
+            try:
+                await wait_ready(f"http://127.0.0.1:{livebot_port}", server)
+                stage = "with" if args.enrich else "without"
+                print(f"livebot serve ({url.split(':')[0]}, bus {args.bus}, group commit, moderation, routing, "
+                      f"chat.stored; {stage} the FAQ enrichment stage in the same process):", flush=True)
+                steps = await drive("livebot", f"http://127.0.0.1:{livebot_port}", server.pid, rates, args.batch,
+                                    args.step_seconds, args.workers)
+                print(f"  peak RSS {peak_rss_mb(server.pid):.0f} MB", flush=True)
+            finally:
+                stop(server)
+            stored = count_rows(url)
         finally:
-            stop(server)
-        stored = count_rows(Path(tmp) / "bench.db")
+            if args.postgres:
+                drop_postgres(url)
     accepted = sum(s.accepted for s in steps)
     print(f"  rows in chat_events after the run: {stored} (accepted in measured steps: {accepted})")
 
 
-def count_rows(path: Path) -> int:
-    import sqlite3
+def count_rows(url: str) -> int:
+    if url.startswith("sqlite:///"):
+        import sqlite3
 
-    with sqlite3.connect(path) as conn:
-        return int(conn.execute("SELECT count(*) FROM chat_events").fetchone()[0])
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
+            return int(conn.execute("SELECT count(*) FROM chat_events").fetchone()[0])
+    import psycopg
+
+    with psycopg.connect(url) as pg:
+        row = pg.execute("SELECT count(*) FROM chat_events").fetchone()
+        return int(row[0]) if row else 0
+
+
+def fresh_postgres(server_url: str, name: str) -> str:
+    """A new, empty database ``name`` on the server of ``server_url`` (an old one of that name is dropped)."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    admin = make_url(server_url).set(drivername="postgresql")
+    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return admin.set(database=name).render_as_string(hide_password=False)
+
+
+def drop_postgres(url: str) -> None:
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    target = make_url(url)
+    with psycopg.connect(target.set(database="postgres").render_as_string(hide_password=False), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)')
 
 
 if __name__ == "__main__":
@@ -326,4 +369,6 @@ if __name__ == "__main__":
     parser.add_argument("--enrich", action="store_true",
                         help="also run the FAQ enrichment stage in the server (default: an ingest-only instance)")
     parser.add_argument("--skip-bare", action="store_true", help="measure livebot only")
+    parser.add_argument("--postgres", help="PostgreSQL server URL: run on a fresh database there instead of SQLite")
+    parser.add_argument("--bus", default="memory://", help="server bus (memory:// or a redis:// URL)")
     asyncio.run(main(parser.parse_args()))

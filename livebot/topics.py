@@ -83,13 +83,15 @@ def chat_stored(*, pk: int, source: str, external_id: str, platform: str, channe
                 session_id: int | None, site_id: int | None, segment_id: int | None, hidden: bool,
                 flags: list[str], merged_count: int, merged_into: MergedInto | None = None,
                 origin: str | None = None) -> ChatStored:
-    """The one builder of a ``chat.stored`` message: from the writer's commit, or from a stored row."""
-    message = ChatStored(
-        pk=pk, source=source, id=external_id, platform=platform, channel=channel, kind=kind, ts=ts.isoformat(),
-        user=WireUser(id=user_id, name=user_name), text=text, count=count, viewers=viewers, value=value,
-        session_id=session_id, site_id=site_id, segment_id=segment_id, hidden=hidden, flags=flags,
-        merged_count=merged_count, merged_into=merged_into,
-    )
+    """The one builder of a ``chat.stored`` message: from the writer's commit, or from a stored row.
+
+    A dict display, not ``ChatStored(...)``: the same dict at a third of the cost (one per chat event)."""
+    message: ChatStored = {
+        "pk": pk, "source": source, "id": external_id, "platform": platform, "channel": channel, "kind": kind,
+        "ts": ts.isoformat(), "user": {"id": user_id, "name": user_name}, "text": text, "count": count,
+        "viewers": viewers, "value": value, "session_id": session_id, "site_id": site_id, "segment_id": segment_id,
+        "hidden": hidden, "flags": flags, "merged_count": merged_count, "merged_into": merged_into,
+    }
     if origin is not None:
         message["origin"] = origin
     return message

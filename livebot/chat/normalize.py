@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import unicodedata
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -87,8 +88,21 @@ def normalize_event(event: ChatEvent, max_chars: int) -> ChatEvent:
 def check_depth(item: dict[str, Any], field: str, limit: int = MAX_DEPTH) -> None:
     """Refuse an event whose objects and arrays nest deeper than ``limit`` levels, naming its
     top-level field (``events[3].extra``), the same way on every backend and before storage."""
+    children: Iterable[Any]
     for name, value in item.items():
-        if isinstance(value, (dict, list)) and nesting(value, limit - 1) > limit - 1:
+        if value.__class__ is dict:  # most often the user, {"id", "name"}: flat, so no walk
+            children = value.values()
+        elif isinstance(value, (dict, list)):
+            children = value.values() if isinstance(value, dict) else value
+        else:
+            continue
+        for child in children:
+            if isinstance(child, (dict, list)):
+                break
+        else:
+            if limit >= 2:
+                continue  # one level deep: within any limit from 2 up
+        if nesting(value, limit - 1) > limit - 1:
             raise ValidationError(f"{field}.{name}", f"nested deeper than {limit} levels")
 
 

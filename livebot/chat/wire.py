@@ -9,12 +9,13 @@ an event may nest deeper than :data:`~livebot.chat.normalize.MAX_DEPTH` levels.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import orjson
 
 from livebot.chat.errors import PayloadTooLarge
-from livebot.chat.event import KINDS, ChatEvent, ChatUser
+from livebot.chat.event import KINDS, ChatEvent, ChatUser, parsed_event, parsed_user
 from livebot.chat.normalize import KEY_MAX, check_depth, parse_ts
 from livebot.errors import ValidationError
 from livebot.platforms import PLATFORMS
@@ -41,45 +42,53 @@ def parse_body(body: bytes, source: str, keep_raw: bool = True) -> list[ChatEven
         raise ValidationError("events", "expected an array")
     if len(items) > MAX_EVENTS:
         raise PayloadTooLarge("events", f"at most {MAX_EVENTS} events per request, got {len(items)}")
-    return [parse_event(item, f"events[{index}]", source, keep_raw) for index, item in enumerate(items)]
+    times: dict[str, datetime] = {}  # a relay's batch repeats its timestamps: each text is parsed once
+    return [parse_event(item, f"events[{index}]", source, keep_raw, times) for index, item in enumerate(items)]
 
 
-def parse_event(item: Any, field: str, source: str, keep_raw: bool = True) -> ChatEvent:
-    """One event in livebot's format; ``field`` prefixes error names (``events[3]``)."""
+def parse_event(item: Any, field: str, source: str, keep_raw: bool = True,
+                times: dict[str, datetime] | None = None) -> ChatEvent:
+    """One event in livebot's format; ``field`` prefixes error names (``events[3]``). ``times``
+    remembers the timestamps parsed so far (text -> UTC time) across the events of one body."""
     if not isinstance(item, dict):
         raise ValidationError(field, "expected an object")
     check_depth(item, field)
-    platform = item.get("platform")
-    if platform not in PLATFORM_SET:
+    get = item.get
+    platform = get("platform")
+    if platform.__class__ is not str or platform not in PLATFORM_SET:
         raise ValidationError(f"{field}.platform", f"must be one of {', '.join(PLATFORMS)}")
-    kind = item.get("kind")
-    if kind not in KIND_SET:
+    kind = get("kind")
+    if kind.__class__ is not str or kind not in KIND_SET:
         raise ValidationError(f"{field}.kind", f"must be one of {', '.join(KINDS)}")
-    text = item.get("text", "")
+    text = get("text", "")
     if not isinstance(text, str):
         raise ValidationError(f"{field}.text", "expected a string")
     if kind == "comment" and not text:
         raise ValidationError(f"{field}.text", "a comment needs text")
-    count = optional_int(item, "count", field)
-    if kind in COUNTED_KINDS and count is None:
+    count = get("count")
+    if count is not None:
+        count = checked_int(count, field, "count")
+    elif kind in COUNTED_KINDS:
         count = 1
-    viewers = optional_int(item, "viewers", field)
-    if kind == "viewers" and viewers is None:
+    viewers = get("viewers")
+    if viewers is not None:
+        viewers = checked_int(viewers, field, "viewers")
+    elif kind == "viewers":
         raise ValidationError(f"{field}.viewers", "a viewers event needs the viewer count")
-    return ChatEvent(
-        source=source,
-        id=key(item.get("id"), field, "id", required=True),
-        platform=platform,
-        channel=key(item.get("channel", ""), field, "channel"),
-        kind=kind,
-        ts=parse_ts(item.get("ts"), f"{field}.ts"),
-        user=parse_user(item.get("user"), field),
-        text=text,
-        count=count,
-        viewers=viewers,
-        value=optional_int(item, "value", field),
-        raw=item if keep_raw else None,
-    )
+    ident = key(get("id"), field, "id", required=True)
+    channel = key(get("channel", ""), field, "channel")
+    stamp = get("ts")
+    ts = times.get(stamp) if times is not None and stamp.__class__ is str else None
+    if ts is None:
+        ts = parse_ts(stamp, f"{field}.ts")
+        if times is not None and stamp.__class__ is str:
+            times[stamp] = ts
+    user = parse_user(get("user"), field)
+    value = get("value")
+    if value is not None:
+        value = checked_int(value, field, "value")
+    return parsed_event(source, ident, platform, channel, kind, ts, user, text, count, viewers, value,
+                        item if keep_raw else None)
 
 
 def key(value: Any, field: str, name: str, required: bool = False) -> str:
@@ -108,13 +117,13 @@ def parse_user(value: Any, field: str) -> ChatUser:
     name = value.get("name", "")
     if not isinstance(name, str):
         raise ValidationError(f"{field}.user.name", "expected a string")
-    return ChatUser(id=key(value.get("id", ""), f"{field}.user", "id"), name=name)
+    return parsed_user(key(value.get("id", ""), f"{field}.user", "id"), name)
 
 
-def optional_int(item: dict[str, Any], name: str, field: str) -> int | None:
-    value = item.get(name)
-    if value is None:
-        return None
+def checked_int(value: Any, field: str, name: str) -> int:
+    """``value`` of ``field.name`` as a count: an integer from 0 to :data:`INT_MAX`."""
+    if value.__class__ is int and 0 <= value <= INT_MAX:
+        return value  # the common case, checked in one go
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValidationError(f"{field}.{name}", "expected an integer")
     if not 0 <= value <= INT_MAX:

@@ -29,9 +29,12 @@ import json
 import logging
 import time
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from itertools import chain
+from operator import itemgetter
+from typing import Any, cast
 
 import orjson
 from sqlalchemy import Connection, bindparam, update
@@ -139,13 +142,21 @@ def sqlite_datetime(value: datetime) -> str:
     return value.isoformat(" ", "microseconds")[:26]
 
 
-def sqlite_values(item: Pending, received_at: str, keep_raw: bool) -> tuple[Any, ...]:
-    """One row's parameters, already in the form SQLAlchemy's types would store (JSON text, DATETIME text)."""
+def sqlite_values(item: Pending, received_at: str, keep_raw: bool, stamps: dict[datetime, str] | None = None
+                  ) -> tuple[Any, ...]:
+    """One row's parameters, already in the form SQLAlchemy's types would store (JSON text, DATETIME
+    text); ``stamps`` remembers the DATETIME text of the times seen in this batch (events share them)."""
     event, route, verdict = item.event, item.route, item.verdict
     raw = item.raw_json if keep_raw else None
     flags = orjson.dumps(verdict.flags).decode() if verdict.flags else "[]"
+    ts = event.ts
+    stamp = stamps.get(ts) if stamps is not None else None
+    if stamp is None:
+        stamp = sqlite_datetime(ts)
+        if stamps is not None:
+            stamps[ts] = stamp
     return (
-        event.source, event.id, event.platform, event.channel, event.kind, sqlite_datetime(event.ts), received_at,
+        event.source, event.id, event.platform, event.channel, event.kind, stamp, received_at,
         event.user.id, event.user.name, event.text, event.count, event.viewers, event.value, route.session_id,
         route.site_id, route.segment_id, int(verdict.hidden), flags,
         0 if verdict.merged_into else 1, raw,
@@ -156,53 +167,79 @@ def insert_sqlite(conn: Connection, items: list[Pending], received_at: datetime,
     """The SQLite fast path: the same rows as the Core insert, in a handful of statements.
 
     SQLAlchemy's per-row bind processing (JSON, DATETIME) costs more than SQLite's own insert
-    at this rate, so values are prepared here in exactly their stored form. The new rows are
-    read back as one JSON aggregate rather than with ``RETURNING`` (one driver step per row):
-    ids above the table's maximum before the insert, stamped with this batch's
-    ``received_at`` (only this writer inserts chat events). Runs in the database's writer
-    thread (:meth:`livebot.storage.engine.Database.write`).
+    at this rate, so values are prepared here in exactly their stored form. The new rows' keys
+    come without reading them back when every row was new: only this writer inserts chat events
+    (one SQLite writer, in its transaction), and SQLite numbers an ``INTEGER PRIMARY KEY`` row it
+    is not given as the table's maximum + 1, in the order of the VALUES, so the ids are the ones
+    after the maximum before the insert. When some rows were already stored (a relay's retry, a
+    key repeated in the batch) they are read back as one JSON aggregate rather than with
+    ``RETURNING`` (one driver step per row): ids above that maximum, stamped with this batch's
+    ``received_at``. Runs in the database's writer thread
+    (:meth:`livebot.storage.engine.Database.write`).
     """
     stamp = sqlite_datetime(received_at)
     before = conn.exec_driver_sql(SQLITE_MAX_ID).scalar_one()
+    stamps: dict[datetime, str] = {}
+    added = 0
     for start in range(0, len(items), SQLITE_CHUNK):
         chunk = items[start : start + SQLITE_CHUNK]
-        params = [value for item in chunk for value in sqlite_values(item, stamp, keep_raw)]
-        conn.exec_driver_sql(sqlite_insert_sql(len(chunk)), tuple(params))
+        params = tuple(chain.from_iterable([sqlite_values(item, stamp, keep_raw, stamps) for item in chunk]))
+        added += conn.exec_driver_sql(sqlite_insert_sql(len(chunk)), params).rowcount
+    if added == len(items):
+        return {(item.event.source, item.event.id): pk for pk, item in enumerate(items, before + 1)}
     found = conn.exec_driver_sql(SQLITE_NEW_ROWS, (before, stamp)).scalar_one()
     return {(source, external_id): pk for pk, source, external_id in orjson.loads(found)}
 
 
 PG_COLUMNS = (
-    ("source", "text"), ("external_id", "text"), ("platform", "text"), ("channel", "text"), ("kind", "text"),
-    ("ts", "timestamptz"), ("received_at", "timestamptz"), ("user_id", "text"), ("user_name", "text"),
-    ("text", "text"), ("count", "int8"), ("viewers", "int8"), ("value", "int8"), ("session_id", "int8"),
-    ("site_id", "int8"), ("segment_id", "int8"), ("hidden", "bool"), ("flags", "text"), ("merged_count", "int8"),
-    ("raw", "text"),
+    "source", "external_id", "platform", "channel", "kind", "ts", "received_at", "user_id", "user_name", "text",
+    "count", "viewers", "value", "session_id", "site_id", "segment_id", "hidden", "flags", "merged_count", "raw",
 )
-PG_JSON_COLUMNS = frozenset({"flags", "raw"})
 PG_INSERT_SQL = (
-    f"INSERT INTO chat_events ({', '.join(name for name, _ in PG_COLUMNS)}) "
-    f"SELECT {', '.join(f'u.{name}::json' if name in PG_JSON_COLUMNS else f'u.{name}' for name, _ in PG_COLUMNS)} "
-    f"FROM unnest({', '.join(f'${n}::{kind}[]' for n, (_, kind) in enumerate(PG_COLUMNS, 1))}) "
-    f"AS u({', '.join(name for name, _ in PG_COLUMNS)}) "
+    f"INSERT INTO chat_events ({', '.join(PG_COLUMNS)}) SELECT {', '.join(f'r.{name}' for name in PG_COLUMNS)} "
+    "FROM unnest($1::chat_events[]) AS r "
     "ON CONFLICT (source, external_id) DO NOTHING RETURNING id, source, external_id"
 )
-"""One statement whatever the batch size (prepared once per connection): each column is one array
-parameter, so asyncpg encodes the batch in C instead of SQLAlchemy compiling a multi-row VALUES and
-processing every bind value in Python."""
+"""One statement whatever the batch size (prepared once per connection): the batch is one array of
+the table's own row type, so asyncpg encodes each row as one record in C (an array per column cost
+a Python-level type check per value) instead of SQLAlchemy compiling a multi-row VALUES."""
+PG_ROW_TYPE_SQL = (
+    "SELECT attname FROM pg_attribute WHERE attrelid = 'chat_events'::regclass AND attnum > 0 AND NOT attisdropped "
+    "ORDER BY attnum"
+)
+PG_LAYOUT = "livebot.chat.writer.row_layout"
+"""Key of the row type's layout in the connection's ``info`` (asyncpg caches the type per connection too)."""
+
+
+def pg_row_layout(conn: Connection) -> Callable[[tuple[Any, ...]], tuple[Any, ...]]:
+    """Puts a row of :data:`PG_COLUMNS` values (plus a trailing None) in the order of the table's
+    columns as this database has them (migrations append), None for the columns not written."""
+    layout = conn.info.get(PG_LAYOUT)
+    if layout is None:
+        names = [name for (name,) in conn.exec_driver_sql(PG_ROW_TYPE_SQL)]
+        layout = conn.info[PG_LAYOUT] = itemgetter(*[
+            PG_COLUMNS.index(name) if name in PG_COLUMNS else len(PG_COLUMNS) for name in names])
+    return cast(Callable[[tuple[Any, ...]], tuple[Any, ...]], layout)
 
 
 def insert_postgresql(conn: Connection, items: list[Pending], received_at: datetime, keep_raw: bool) -> dict[Key, int]:
-    """The PostgreSQL fast path: the rows of :func:`row_of` as one array per column (JSON columns
-    as the JSON text SQLAlchemy's serializer would send, a missing payload as JSON ``null``)."""
-    rows = [row_of(item, received_at, keep_raw) for item in items]
-    if received_at.tzinfo is None or any(row["ts"].tzinfo is None for row in rows):
+    """The PostgreSQL fast path: the rows of :func:`row_of` as one array of ``chat_events`` records
+    (JSON columns as the JSON text SQLAlchemy's serializer would send, a missing payload as JSON
+    ``null``)."""
+    if received_at.tzinfo is None or any(item.event.ts.tzinfo is None for item in items):
         raise ValueError("naive datetime given to a UTC column")
-    for row, item in zip(rows, items, strict=True):
-        row["raw"] = item.raw_json if keep_raw and item.raw_json is not None else "null"  # already JSON text
-    columns = tuple([row[name] if name == "raw" else json_text(row[name]) for row in rows] if name in PG_JSON_COLUMNS
-                    else [row[name] for row in rows] for name, _ in PG_COLUMNS)
-    found = conn.exec_driver_sql(PG_INSERT_SQL, columns).all()
+    layout = pg_row_layout(conn)
+    rows = []
+    for item in items:
+        event, route, verdict = item.event, item.route, item.verdict
+        raw = item.raw_json if keep_raw and item.raw_json is not None else "null"  # already JSON text
+        rows.append(layout((
+            event.source, event.id, event.platform, event.channel, event.kind, event.ts, received_at, event.user.id,
+            event.user.name, event.text, event.count, event.viewers, event.value, route.session_id, route.site_id,
+            route.segment_id, verdict.hidden, json_text(list(verdict.flags)) if verdict.flags else "[]",
+            0 if verdict.merged_into else 1, raw, None,
+        )))
+    found = conn.exec_driver_sql(PG_INSERT_SQL, (rows,)).all()
     return {(source, external_id): pk for pk, source, external_id in found}
 
 
@@ -461,26 +498,26 @@ class Writer:
 
     def resolve(self, jobs: list[Job], inserted: dict[Key, int]) -> list[ChatStored]:
         """Answer each job in queue order (the first claimant of a new key gets it) and build messages."""
-        claimed: set[Key] = set()
+        unclaimed = dict(inserted)  # each new key's pk, until its first item claims it
         messages: list[ChatStored] = []
         accepted_by: Counter[str] = Counter()
         duplicates_by: Counter[str] = Counter()
         flagged: dict[str, int] = {}
+        origin = self.bus.origin if self.bus is not None else None
         for job in jobs:
             accepted = 0
             for item in job.items:
-                key = (item.event.source, item.event.id)
-                pk = inserted.get(key)
-                if pk is not None and key not in claimed:
-                    claimed.add(key)
+                event = item.event
+                pk = unclaimed.pop((event.source, event.id), None)
+                if pk is not None:
                     accepted += 1
-                    accepted_by[item.event.source] += 1
+                    accepted_by[event.source] += 1
                     for flag in item.verdict.flags:
                         flagged[flag] = flagged.get(flag, 0) + 1
-                    if self.bus is not None:
-                        messages.append(message_of(item, pk, self.bus.origin))
+                    if origin is not None:
+                        messages.append(message_of(item, pk, origin))
                 else:
-                    duplicates_by[item.event.source] += 1
+                    duplicates_by[event.source] += 1
             if not job.future.done():
                 job.future.set_result((accepted, len(job.items) - accepted))
         for source, n in accepted_by.items():

@@ -67,6 +67,24 @@ async def test_nul_and_controls_in_keys_are_400_naming_the_field(client: TestCli
     assert await stored(client) == []
 
 
+@pytest.mark.parametrize("field", ["platform", "kind"])
+@pytest.mark.parametrize("value", [[], {"a": 1}, ["douyin"], 1, None, True])
+async def test_a_platform_or_kind_of_the_wrong_type_is_400_naming_it(client: TestClient, field: str, value: Any) -> None:
+    status, answer = await post_events(client, [event(), event(**{field: value})])
+    assert (status, answer["field"]) == (400, f"events[1].{field}"), answer
+    assert await stored(client) == []
+
+
+async def test_timestamps_repeated_in_a_body_are_each_checked_and_stored(client: TestClient) -> None:
+    first, late = "2026-12-07T10:00:00+08:00", 1795608062000
+    events = [event(id="t-1", ts=first), event(id="t-2", ts=first), event(id="t-3", ts=late), event(id="t-4", ts=late)]
+    assert (await post_events(client, events))[0] == 202
+    rows = sorted(await stored(client), key=lambda row: row.external_id)
+    assert [row.ts.isoformat() for row in rows] == ["2026-12-07T02:00:00+00:00"] * 2 + ["2026-11-25T12:01:02+00:00"] * 2
+    status, answer = await post_events(client, [event(id="t-5", ts=first), event(id="t-6", ts=first + "x")])
+    assert (status, answer["field"]) == (400, "events[1].ts")
+
+
 async def test_nul_in_a_user_id_is_400_and_in_a_name_is_cleaned(client: TestClient) -> None:
     status, answer = await post_events(client, [event(user={"id": "u\x00-1", "name": "小雨"})])
     assert (status, answer["field"]) == (400, "events[0].user.id")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import dataclasses
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from livebot.chat.event import ChatEvent, ChatUser
+from livebot.chat.event import ChatEvent, ChatUser, parsed_event, parsed_user
 from livebot.chat.normalize import clean_key, clean_line, clean_text, normalize_event, parse_ts
 from livebot.errors import ValidationError
 from tests.chat.ingest_helpers import HOSTILE
@@ -92,3 +93,17 @@ def test_bad_timestamps_name_the_field(value: object, problem: str) -> None:
         parse_ts(value, "events[2].ts")
     assert info.value.field == "events[2].ts"
     assert problem in info.value.problem
+
+
+def test_parsed_events_are_the_constructors_frozen_events() -> None:
+    east = datetime(2026, 11, 24, 20, 1, 2, tzinfo=timezone(timedelta(hours=8)))
+    for ts in (datetime(2026, 11, 24, 12, 1, 2, tzinfo=UTC), east):
+        fields = ("wh", "dy-1", "douyin", "room", "comment", ts, parsed_user("u-1", "小雨"), "奶源？", None, None, None,
+                  {"id": "dy-1"})
+        fast, slow = parsed_event(*fields), ChatEvent(*fields)
+        assert fast == slow and hash(fast.user) == hash(ChatUser("u-1", "小雨"))
+        assert fast.ts.utcoffset() == timedelta(0) and fast.ts == ts
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            fast.text = "改"  # type: ignore[misc]
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            fast.user.name = "改"  # type: ignore[misc]

@@ -150,3 +150,32 @@ def test_sqlite_datetime_matches_sqlalchemy_storage() -> None:
     assert sqlite_datetime(datetime(2026, 11, 24, 20, 1, 2, 5, tzinfo=timezone(timedelta(hours=8)))) == \
         "2026-11-24 12:01:02.000005"
     assert sqlite_datetime(TS) == "2026-11-24 12:00:00.000000"
+
+
+async def test_published_keys_are_the_stored_rows_ids(db: Database) -> None:
+    """All new, a key repeated within a batch, a batch re-sent in part, a row deleted at the top:
+    every published pk is the id the row was stored under (SQLite learns them without reading back
+    when every row was new; PostgreSQL from RETURNING)."""
+    bus = MemoryBus()
+    seen: list[dict[str, Any]] = []
+
+    async def collect(message: dict[str, Any]) -> None:
+        seen.append(message)
+
+    bus.subscribe(CHAT_STORED, collect, name="test")
+    writer = Writer(db, ChatSettings(), IngestMetrics(), bus=bus)
+    writer.start()
+    await writer.write([pending(f"k{i}", flags=("link",) if i == 2 else ()) for i in range(5)])
+    await writer.write([pending("k5"), pending("k6"), pending("k5")])
+    await writer.write([pending("k6"), pending("k7"), pending("k0"), pending("k8")])
+    async with db.engine.begin() as conn:
+        await conn.execute(StoredEvent.__table__.delete().where(StoredEvent.external_id == "k8"))
+    await writer.write([pending("k9"), pending("k10")])
+    await writer.stop()
+    await bus.drained()
+    async with db.engine.connect() as conn:
+        rows = dict((await conn.execute(select(StoredEvent.external_id, StoredEvent.id))).all())
+    published = {m["id"]: m["pk"] for m in seen}
+    assert list(published) == [f"k{i}" for i in range(11)]
+    assert {key: pk for key, pk in published.items() if key != "k8"} == rows
+    assert seen[2]["flags"] == ["link"]
