@@ -94,6 +94,8 @@ class GroupConsumer:
         except ResponseError as err:
             if "BUSYGROUP" not in str(err):
                 raise
+        # Listed at once (XINFO CONSUMERS), not only after its first delivery: operators see who is there.
+        await self.client.xgroup_createconsumer(self.stream, self.group, self.consumer)
 
     async def run(self) -> None:
         attempt = 0
@@ -209,6 +211,10 @@ class GroupConsumer:
             for task in late:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
+        with contextlib.suppress(RedisError, OSError):  # gone for good: leave the group's list if nothing is pending
+            pending = await self.client.xpending_range(self.stream, self.group, "-", "+", 1, consumername=self.consumer)
+            if not pending:
+                await self.client.xgroup_delconsumer(self.stream, self.group, self.consumer)
 
 
 async def group_backlog(client: aioredis.Redis, stream: str, group: str) -> int:
