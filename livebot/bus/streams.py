@@ -33,7 +33,7 @@ from livebot.retry import Backoff, RetryPolicy
 
 logger = logging.getLogger(__name__)
 
-READ_ENTRIES = 8
+READ_ENTRIES = 16
 """Stream entries read per XREADGROUP (each up to a wire batch of messages)."""
 BLOCK_MS = 1_000
 MAX_ATTEMPTS = 3

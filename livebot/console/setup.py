@@ -27,6 +27,8 @@ INTAKE_QUEUE = 50_000
 RECOVER_WINDOW = timedelta(hours=3)
 RECOVER_LIMIT = 5_000
 QUIET_SECONDS = 1.0
+GROUP_CONCURRENCY = 16
+"""``chat.enriched`` lists in hand at once on a durable bus: those arriving during a write go in the next one."""
 RECOVER_EVERY = timedelta(seconds=15)
 RECOVER_RECENT = timedelta(minutes=5)
 
@@ -115,7 +117,8 @@ async def console_ctx(app: web.Application) -> AsyncIterator[None]:
     unsubscribe = [bus.subscribe("console.*", state.hub.on_console, name="console-hub")]
     if bus.durable:  # queueing once per message by a consumer group; every instance feeds its consoles
         unsubscribe += [
-            bus.subscribe_group(CHAT_ENRICHED, "console-intake", state.intake.on_group_batch),
+            bus.subscribe_group(CHAT_ENRICHED, "console-intake", state.intake.on_group_batch,
+                                concurrency=GROUP_CONCURRENCY),
             bus.subscribe_batches(CHAT_ENRICHED, state.intake.on_chat_lines, name="console-lines", queue_size=INTAKE_QUEUE),
         ]
     else:

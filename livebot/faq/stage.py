@@ -79,6 +79,8 @@ FLUSH_RETRIES = 3
 WRITE_CHUNK = 500
 """Rows per statement inside one flush transaction."""
 BUILT_LIMIT = 4
+GROUP_CONCURRENCY = 8
+"""Lists in hand at once on a durable bus: while one flush writes, the next ones are enriched and gather."""
 
 SQLITE_UNCLAIMED = "SELECT json_group_array(id) FROM chat_events WHERE is_question IS NULL AND id IN (SELECT value FROM json_each(?))"
 SQLITE_STORE = (
@@ -227,7 +229,7 @@ class EnrichmentStage:
         self._unsubscribe = [
             bus.subscribe_group(CHAT_STORED, SUBSCRIPTION, self.on_group_batch if bus.durable else self.on_stored_batch,
                                 queue_size=self.settings.queue_size, max_batch=self.settings.flush_max_events,
-                                on_drop=self.catch_up.note, concurrency=2),
+                                on_drop=self.catch_up.note, concurrency=GROUP_CONCURRENCY),
             bus.subscribe(FAQ_CHANGED, self.on_kb_changed, name="faq.rebuild"),
             bus.subscribe(FAQ_FEEDBACK, self.on_feedback, name="faq.feedback"),
             bus.subscribe(TRACE_UPDATED, self.on_trace_updated, name="faq.trace-updated"),
