@@ -208,3 +208,29 @@ async def test_a_killed_worker_loses_and_doubles_nothing(pg_url: str, redis_pref
                 proc.kill()
                 await proc.wait()
         await redis.aclose()
+
+
+def test_worker_count_follows_the_deployment() -> None:
+    from livebot.cli.worker import worker_count
+    from livebot.config import config_from_mapping
+    from livebot.errors import ConfigError
+
+    pg, redis_url = "postgresql://postgres@127.0.0.1:5432/x", "redis://127.0.0.1:6379/0"
+    shared = config_from_mapping({"database": {"url": pg}, "bus": {"url": redis_url}})
+    assert worker_count(shared) == (os.cpu_count() or 1)  # default: one per core
+    assert worker_count(config_from_mapping({"database": {"url": pg}, "bus": {"url": redis_url},
+                                             "server": {"workers": 3}})) == 3
+    assert worker_count(config_from_mapping({})) == 0  # SQLite + in-process bus: one process
+    with pytest.raises(ConfigError, match="server.workers"):
+        worker_count(config_from_mapping({"server": {"workers": 2}}))
+    with pytest.raises(ConfigError, match="server.workers"):
+        config_from_mapping({"server": {"workers": -2}})
+    with pytest.raises(ConfigError, match="bus.claim_idle_ms"):
+        config_from_mapping({"bus": {"claim_idle_ms": 0}})
+    assert worker_count(config_from_mapping({"database": {"url": pg}, "bus": {"url": redis_url, "streams": []}})) == 0
+
+
+def test_livebot_worker_refuses_sqlite(tmp_path: Path) -> None:
+    from livebot.cli import main
+
+    assert main(["worker", "--config", str(write_config(tmp_path / "c.toml", "sqlite:///x.db", "memory://", "p"))]) == 1
