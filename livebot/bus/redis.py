@@ -71,13 +71,18 @@ class RedisBus(Bus):
 
     @property
     def durable(self) -> bool:
-        return True
+        """True when ``[bus] streams`` names topics (the default); ``streams = []`` is the old
+        pub/sub-only bus, where each instance's stages take their own instance's messages."""
+        return bool(self.streams)
 
     def subscribe_group(self, topic: str, group: str, handler: BatchHandler, *, queue_size: int | None = None,
                         max_batch: int = DEFAULT_MAX_BATCH, on_drop: DropHandler | None = None,
                         concurrency: int = 1) -> Unsubscribe:
         """A consumer of ``group`` on ``topic``'s stream (``topic`` must be one of ``streams``);
         nothing is dropped, so ``queue_size`` and ``on_drop`` do not apply."""
+        if not self.streams:
+            return super().subscribe_group(topic, group, handler, queue_size=queue_size, max_batch=max_batch,
+                                           on_drop=on_drop, concurrency=concurrency)
         if topic not in self.streams:
             raise ValueError(f"bus.streams does not list {topic!r}: a group subscription needs its stream")
         if not self.consume_groups:

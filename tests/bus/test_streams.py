@@ -177,3 +177,22 @@ async def test_progress_waits_for_the_mark() -> None:
     assert not waiter.done()
     progress.finish(1)
     await asyncio.wait_for(waiter, 1)
+
+
+async def test_redis_bus_without_streams_keeps_plain_subscriptions() -> None:
+    prefix = f"t-{uuid.uuid4().hex[:8]}"
+    bus = RedisBus(REDIS_URL, prefix=prefix, streams=())
+    await bus.start()
+    got: list[Message] = []
+
+    async def handler(messages: list[Message]) -> None:
+        got.extend(messages)
+
+    try:
+        assert not bus.durable
+        bus.subscribe_group(TOPIC, "work", handler)
+        await bus.publish_many(TOPIC, [{"n": 1}, {"n": 2}])
+        await bus.drained()
+        assert got == [{"n": 1}, {"n": 2}] and not bus.groups
+    finally:
+        await bus.close()
