@@ -27,8 +27,18 @@ the CPU time the server and the bench used. Bounded to about a minute.
 With ``--postgres postgresql://postgres@127.0.0.1:5432/test`` the server's database is a fresh
 PostgreSQL database made on that server (and dropped afterwards) instead of a SQLite file.
 
+With both ``--postgres`` and ``--bus redis://...`` the server runs as the deployment does by
+default: ``livebot serve`` plus one ``livebot worker`` per core (``[server] workers`` unset);
+``--workers N`` pins the number (0: the web process does everything). The CPU figures count
+the server and its workers.
+
+Scale-out (``--scale-out 1,2 --rates 2000,4000,6000``): for each worker count, a fresh server
+and database per rate, rates tried in order until one misses the target (p99 < 500 ms and
+nothing dropped); prints per worker count the highest rate that met it and the CPU per event
+(server + workers) there, and the ratio between the counts.
+
     python bench/console.py [--rate 5000] [--seconds 20] [--clients 10] [--batch 100] [--viewers 200000] [--bus URL]
-                            [--postgres URL]
+                            [--postgres URL] [--workers N] [--scale-out 1,2 --rates 2000,4000,6000]
 """
 
 from __future__ import annotations
@@ -138,10 +148,11 @@ async def seed(url: str) -> tuple[int, str, list[str]]:
         await db.close()
 
 
-def start_server(folder: Path, port: int, url: str, bus: str) -> subprocess.Popen[bytes]:
+def start_server(folder: Path, port: int, url: str, bus: str, workers: int | None = None) -> subprocess.Popen[bytes]:
     config = folder / "livebot.toml"
+    workers_line = "" if workers is None else f"workers = {workers}\n"
     config.write_text(
-        f'[server]\nhost = "127.0.0.1"\nport = {port}\n[database]\nurl = "{url}"\n'
+        f'[server]\nhost = "127.0.0.1"\nport = {port}\n{workers_line}[database]\nurl = "{url}"\n'
         f'[auth]\nsession_secret = "bench"\n[bus]\nurl = "{bus}"\nchannel_prefix = "{BUS_PREFIX}"\n'
         f'[[sources]]\nid = "{SOURCE}"\ntype = "webhook"\nsecret = "{SECRET}"\n', encoding="utf-8")
     return subprocess.Popen(
@@ -316,24 +327,56 @@ def drop_postgres(url: str) -> None:
 
 
 async def main(args: argparse.Namespace) -> None:
+    if not args.scale_out:
+        await one_run(args)
+        return
+    best: dict[int, tuple[int, float]] = {}
+    for workers in [int(n) for n in args.scale_out.split(",")]:
+        for rate in [int(r) for r in args.rates.split(",")]:
+            print(f"\n== scale-out: {workers} worker(s), {rate} events/s ==", flush=True)
+            result = await one_run(argparse.Namespace(**{**vars(args), "workers": workers, "rate": rate}))
+            if not result.met:
+                break
+            best[workers] = (rate, result.cpu_per_event_us)
+    print("\nscale-out summary (indicative on a shared machine):")
+    for workers, (rate, cpu) in best.items():
+        print(f"  {workers} worker(s): {rate} events/s at p99 < 500 ms and 0 dropped; {cpu:.0f} µs CPU per event "
+              f"(server + workers)")
+    if len(best) >= 2:
+        (w1, (r1, _)), (w2, (r2, _)) = list(best.items())[:2]
+        print(f"  {w2} vs {w1} worker(s): {r2 / r1:.2f}x the events/s")
+
+
+async def one_run(args: argparse.Namespace) -> Result:
     folder = Path(tempfile.mkdtemp(prefix="livebot-bench-console-"))
     url = fresh_postgres(args.postgres, f"livebot_bench_console_{os.getpid()}") if args.postgres \
         else f"sqlite:///{folder / 'bench.db'}"
     try:
-        await bench_on(args, folder, url)
+        return await bench_on(args, folder, url)
     finally:
         if args.postgres:
             drop_postgres(url)
 
 
-async def bench_on(args: argparse.Namespace, folder: Path, url: str) -> None:
+@dataclass
+class Result:
+    p99_ms: float
+    dropped: int
+    cpu_per_event_us: float
+
+    @property
+    def met(self) -> bool:
+        return self.p99_ms < 500 and not self.dropped
+
+
+async def bench_on(args: argparse.Namespace, folder: Path, url: str) -> Result:
     session_id, token, questions = await seed(url)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    proc = start_server(folder, port, url, args.bus)
+    proc = start_server(folder, port, url, args.bus, args.workers)
     try:
         await wait_ready(base, proc, folder)
-        await run_load(args, base, token, session_id, questions, url, proc.pid)
+        return await run_load(args, base, token, session_id, questions, url, proc.pid)
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -343,7 +386,7 @@ async def bench_on(args: argparse.Namespace, folder: Path, url: str) -> None:
 
 
 async def run_load(args: argparse.Namespace, base: str, token: str, session_id: int, questions: list[str], url: str,
-                   server_pid: int) -> None:
+                   server_pid: int) -> Result:
     headers = {"Authorization": f"Bearer {token}"}
     server, bench = psutil.Process(server_pid), psutil.Process()
     # consoles log in with an advisor token; the relay posting chat has only its signing secret
@@ -362,10 +405,11 @@ async def run_load(args: argparse.Namespace, base: str, token: str, session_id: 
         gate = asyncio.Semaphore(MAX_IN_FLIGHT)
         ingest_url = f"{base}/api/v1/ingest/{SOURCE}"
         await warm_up(relay, ingest_url, gate, questions, url, session_id, consoles)
+        workers = server.children(recursive=True)
         load = Load(random.Random(20261124), questions, viewers=args.viewers)
         interval = args.batch / args.rate
         posts: set[asyncio.Task[None]] = set()
-        cpu_before = (cpu_seconds(server), cpu_seconds(bench), loop_thread_seconds(server))
+        cpu_before = (cpu_seconds(server, workers), cpu_seconds(bench), loop_thread_seconds(server))
         started = time.monotonic()
         tick = 0
         print(f"livebot console bench: {args.clients} consoles, {args.rate} events/s in batches of {args.batch} "
@@ -381,18 +425,19 @@ async def run_load(args: argparse.Namespace, base: str, token: str, session_id: 
             tick += 1
         await asyncio.gather(*posts)
         load_seconds = time.monotonic() - started
-        cpu_load = (cpu_seconds(server) - cpu_before[0], cpu_seconds(bench) - cpu_before[1],
+        cpu_load = (cpu_seconds(server, workers) - cpu_before[0], cpu_seconds(bench) - cpu_before[1],
                     loop_thread_seconds(server) - cpu_before[2])
         asked = await settle(url, session_id, consoles, limit=15.0)
         bus_dropped = await server_bus_drops(http, base)
         stop.set()
         await asyncio.gather(*tasks, return_exceptions=True)
-    report(args, load, consoles, asked, load_seconds, bus_dropped, cpu_load)
+    result = report(args, load, consoles, asked, load_seconds, bus_dropped, cpu_load, len(workers))
     if args.timeline:
         timeline(load, consoles, started)
     await funnel(url, session_id, load)
     if stages.stored:
         breakdown(load, stages, consoles)
+    return result
 
 
 async def warm_up(relay: aiohttp.ClientSession, url: str, gate: asyncio.Semaphore, questions: list[str], db_url: str,
@@ -424,9 +469,16 @@ async def settle(url: str, session_id: int, consoles: list[Console], limit: floa
     return asked
 
 
-def cpu_seconds(process: psutil.Process) -> float:
-    times = process.cpu_times()
-    return float(times.user + times.system)
+def cpu_seconds(process: psutil.Process, children: list[psutil.Process] | None = None) -> float:
+    """User + system CPU of ``process`` and of ``children`` (the server's workers) still running."""
+    total = 0.0
+    for proc in [process, *(children or [])]:
+        try:
+            times = proc.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += float(times.user + times.system)
+    return total
 
 
 def loop_thread_seconds(process: psutil.Process) -> float:
@@ -443,7 +495,7 @@ async def server_bus_drops(http: aiohttp.ClientSession, base: str) -> int:
 
 
 def report(args: argparse.Namespace, load: Load, consoles: list[Console], asked: int, seconds: float,
-           bus_dropped: int, cpu: tuple[float, float, float]) -> None:
+           bus_dropped: int, cpu: tuple[float, float, float], workers: int) -> Result:
     latencies = [(seen_at - load.sent[event_id]) * 1000 for c in consoles for event_id, seen_at in c.seen.items()
                  if event_id in load.sent]
     missing = sum(max(0, asked - len(c.seen)) for c in consoles)
@@ -458,8 +510,10 @@ def report(args: argparse.Namespace, load: Load, consoles: list[Console], asked:
           f"server bus drops {bus_dropped}) (target 0)")
     print(f"  frames per console in its busiest second: {frames} (limit ~10); snapshots {sum(c.snapshots for c in consoles)}; "
           f"{sum(c.received for c in consoles) / len(consoles) / seconds / 1e6:.1f} MB/s received per console")
-    print(f"  CPU during the load: server {cpu[0] / seconds:.0%} of a core (its event-loop thread {cpu[2] / seconds:.0%}), "
-          f"bench client {cpu[1] / seconds:.0%}; {psutil.cpu_count()} cores shared")
+    print(f"  CPU during the load: server + {workers} worker process(es) {cpu[0] / seconds:.0%} of a core "
+          f"(the web process's event-loop thread {cpu[2] / seconds:.0%}), bench client {cpu[1] / seconds:.0%}; "
+          f"{psutil.cpu_count()} cores shared; {cpu[0] / max(load.serial, 1) * 1e6:.0f} µs server CPU per event")
+    return Result(quantile(latencies, 0.99), gaps + missing + bus_dropped, cpu[0] / max(load.serial, 1) * 1e6)
 
 
 def timeline(load: Load, consoles: list[Console], started: float) -> None:
@@ -539,4 +593,9 @@ if __name__ == "__main__":
     parser.add_argument("--bus", default="memory://", help="server bus; a redis:// URL adds a per-stage breakdown")
     parser.add_argument("--postgres", help="PostgreSQL server URL: run on a fresh database there instead of SQLite")
     parser.add_argument("--timeline", action="store_true", help="also print latency per second of the load")
+    parser.add_argument("--workers", type=int, help="[server] workers for the server (default: the deployment's, "
+                                                    "one per core on PostgreSQL + Redis)")
+    parser.add_argument("--scale-out", help="worker counts to compare, e.g. 1,2 (needs --postgres and a redis:// --bus)")
+    parser.add_argument("--rates", default="2000,3000,4000,5000,6000,8000",
+                        help="with --scale-out: events/s tried in order until one misses the target")
     asyncio.run(main(parser.parse_args()))

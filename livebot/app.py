@@ -13,7 +13,7 @@ from aiohttp import web
 from aiohttp_session import setup as setup_session
 from prometheus_client import CollectorRegistry
 
-from livebot.appkeys import API_DOC, BUS, CONFIG, DATABASE, REGISTRY
+from livebot.appkeys import API_DOC, BUS, CONFIG, DATABASE, REGISTRY, ROLE
 from livebot.auth.access import access_middleware
 from livebot.auth.admin import routes as admin_routes
 from livebot.auth.ratelimit import open_limiter
@@ -70,14 +70,20 @@ async def database_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def bus_ctx(app: web.Application) -> AsyncIterator[None]:
     bus = open_bus(app[CONFIG].bus, BusMetrics(app[REGISTRY]))
+    bus.consume_groups = app[ROLE] != "web"
     await bus.start()
     app[BUS] = bus
     yield
     await bus.close()
 
 
-def create_app(config: Config) -> web.Application:
-    """Build the whole service for ``config``; nothing starts until the app runs."""
+def create_app(config: Config, role: str = "all") -> web.Application:
+    """Build the whole service for ``config``; nothing starts until the app runs.
+
+    ``role`` "web" leaves the once-per-message stages (group subscriptions) to ``livebot worker``
+    processes; "worker" is such a process: the same app, run without an HTTP listener."""
+    if role not in ("all", "web", "worker"):
+        raise ValueError(f"unknown role {role!r}")
     registry = CollectorRegistry()
     http_metrics = metrics.HttpMetrics(registry)
     app = web.Application(
@@ -85,6 +91,7 @@ def create_app(config: Config) -> web.Application:
         middlewares=[metrics.metrics_middleware(http_metrics)],
     )
     app[CONFIG] = config
+    app[ROLE] = role
     app[REGISTRY] = registry
     app[API_DOC] = openapi.ApiDoc()
     app[API_DOC].add(openapi.CORE_PATHS)

@@ -19,3 +19,5 @@ DATABASE: web.AppKey[Database] = web.AppKey("database")
 BUS: web.AppKey[Bus] = web.AppKey("bus")
 REGISTRY: web.AppKey[CollectorRegistry] = web.AppKey("metrics.registry")
 API_DOC: web.AppKey[ApiDoc] = web.AppKey("web.api_doc")
+ROLE: web.AppKey[str] = web.AppKey("role", str)
+"""What this process does: "all" (web and every stage), "web" (stages left to workers) or "worker"."""

@@ -35,10 +35,15 @@ class ServerSettings:
     public_url: str = ""
     max_body_bytes: int = 1_048_576
     shutdown_timeout: float = 10.0
+    # `livebot worker` processes `livebot serve` starts beside the web process (PostgreSQL + Redis
+    # only): -1 = one per core, 0 = none (the web process does all the work, as on SQLite).
+    workers: int = -1
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
             raise ConfigError("server.port", f"must be 1..65535, got {self.port}")
+        if self.workers < -1:
+            raise ConfigError("server.workers", f"must be -1 (one per core), 0 or more, got {self.workers}")
 
     @property
     def base_url(self) -> str:
@@ -63,6 +68,12 @@ class BusSettings:
     url: str = "memory://"
     queue_size: int = 10_000
     channel_prefix: str = "livebot"
+    # Topics that Redis also keeps as streams for group subscriptions (work done once per message).
+    streams: tuple[str, ...] = ("chat.stored", "chat.enriched")
+    # A group message unacknowledged this long (its consumer died) is taken over by another consumer.
+    claim_idle_ms: int = 5_000
+    # How long a stream keeps messages for a consumer group that is behind or down.
+    stream_retention_seconds: int = 600
 
     def __post_init__(self) -> None:
         if not self.url.startswith(("memory://", "redis://", "rediss://")):
@@ -71,6 +82,10 @@ class BusSettings:
             require("bus.url", "the Redis bus", "redis")
         if self.queue_size < 1:
             raise ConfigError("bus.queue_size", "must be at least 1")
+        if self.claim_idle_ms < 100:
+            raise ConfigError("bus.claim_idle_ms", "must be at least 100")
+        if self.stream_retention_seconds < 10:
+            raise ConfigError("bus.stream_retention_seconds", "must be at least 10")
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,12 @@ as one buffer entry, so at 5,000 events/s a subscriber pays per batch, not per m
 queueing; a handler subscribed with :meth:`Bus.subscribe_batches` also *handles* a list at a
 time (everything buffered since its last call, up to ``max_batch``), while a plain handler is
 still called once per message in publish order. Both kinds hear both kinds of publish.
+
+Work that must happen once per message across every process and instance (enrichment, console
+intake, engagement figures) subscribes with :meth:`Bus.subscribe_group`: on the in-process bus
+that is a batch subscription like any other; on Redis it is a consumer group on a stream
+(:mod:`livebot.bus.streams`), acknowledged after the handler returns, so each message is handled
+by one consumer and a dead consumer's messages are taken over by another.
 """
 
 from __future__ import annotations
@@ -210,6 +216,14 @@ class Bus:
         self.routes: dict[str, tuple[Subscription, ...]] = {}
         self.origin = instance_name()
         """Names this instance in what it publishes, for consumers that act only on their own instance's news."""
+        self.consume_groups = True
+        """False in a web process that leaves the group work to ``livebot worker`` processes."""
+
+    @property
+    def durable(self) -> bool:
+        """Whether group subscriptions survive this process (Redis streams): then a handler must
+        return only once its work is stored, because returning acknowledges the messages."""
+        return False
 
     async def start(self) -> None:
         """Connect; the in-process bus has nothing to do."""
@@ -244,6 +258,19 @@ class Bus:
         can note their keys and catch up from there once it has room."""
         return self._add(Subscription(pattern, None, handler, queue_size or self.queue_size,
                                       name or getattr(handler, "__qualname__", "handler"), max(1, max_batch), on_drop))
+
+    def subscribe_group(self, topic: str, group: str, handler: BatchHandler, *, queue_size: int | None = None,
+                        max_batch: int = DEFAULT_MAX_BATCH, on_drop: DropHandler | None = None,
+                        concurrency: int = 1) -> Unsubscribe:
+        """Call ``handler`` with lists of ``topic`` messages that no other member of ``group``
+        (in any process or instance) gets; a no-op where this process leaves groups to workers.
+
+        On this in-process bus it is :meth:`subscribe_batches` named ``group`` (one process is the
+        whole group); ``concurrency`` (lists handled at once) matters only on a durable bus."""
+        if not self.consume_groups:
+            return lambda: None
+        return self.subscribe_batches(topic, handler, queue_size=queue_size, name=group, max_batch=max_batch,
+                                      on_drop=on_drop)
 
     def _add(self, sub: Subscription) -> Unsubscribe:
         sub.task = asyncio.get_running_loop().create_task(sub.drain(self.metrics), name=f"bus:{sub.name}")
@@ -289,3 +316,29 @@ class Bus:
         while busy := [sub for sub in self.subscriptions if not sub.idle.is_set()]:
             for sub in busy:
                 await sub.idle.wait()
+
+
+class Progress:
+    """Counts work taken in and work done, in order, so a durable group handler can wait until
+    what it handed over is stored before it returns (and so acknowledges it)."""
+
+    def __init__(self) -> None:
+        self.taken = 0
+        self.done = 0
+        self.changed = asyncio.Event()
+
+    def take(self, count: int) -> int:
+        """Note ``count`` items queued; returns the mark to wait for."""
+        self.taken += count
+        return self.taken
+
+    def finish(self, count: int) -> None:
+        """Note the oldest ``count`` queued items done (stored, or given up on and logged)."""
+        self.done += count
+        self.changed.set()
+
+    async def wait(self, mark: int) -> None:
+        """Return once everything up to ``mark`` is done."""
+        while self.done < mark:
+            self.changed.clear()
+            await self.changed.wait()

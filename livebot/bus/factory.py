@@ -13,4 +13,6 @@ def open_bus(settings: BusSettings, metrics: BusMetrics | None = None) -> Bus:
         return MemoryBus(queue_size=settings.queue_size, metrics=metrics)
     from livebot.bus.redis import RedisBus
 
-    return RedisBus(settings.url, prefix=settings.channel_prefix, queue_size=settings.queue_size, metrics=metrics)
+    return RedisBus(settings.url, prefix=settings.channel_prefix, queue_size=settings.queue_size, metrics=metrics,
+                    streams=settings.streams, claim_idle_ms=settings.claim_idle_ms,
+                    stream_retention_seconds=settings.stream_retention_seconds)

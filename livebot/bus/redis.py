@@ -7,6 +7,10 @@ together in the next, so a burst costs a few round trips instead of one each. A
 :meth:`~RedisBus.publish_many` goes as JSON arrays of at most ``WIRE_BATCH`` messages (one
 Redis message each; a single message is a JSON object), so 5,000 events/s cost a few dozen
 Redis messages a second to send, receive and parse instead of thousands.
+
+Topics named in ``streams`` also go, in the same pipeline, to a Redis stream for
+:meth:`~RedisBus.subscribe_group` (durable, acknowledged, once per message across processes:
+:mod:`livebot.bus.streams`); their pub/sub copy still feeds every instance's plain subscribers.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import time
 import uuid
 from collections.abc import Sequence
 
@@ -21,7 +27,8 @@ import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from livebot.bus.base import Bus, BusMetrics, Outgoing
+from livebot.bus.base import DEFAULT_MAX_BATCH, BatchHandler, Bus, BusMetrics, DropHandler, Outgoing, Unsubscribe
+from livebot.bus.streams import FIELD, GroupConsumer, group_backlog, stream_key
 from livebot.errors import BusError
 from livebot.retry import Backoff, RetryPolicy
 
@@ -37,10 +44,16 @@ ECHO_TIMEOUT = 10.0
 
 
 class RedisBus(Bus):
-    def __init__(self, url: str, prefix: str = "livebot", queue_size: int = 10_000, metrics: BusMetrics | None = None) -> None:
+    def __init__(self, url: str, prefix: str = "livebot", queue_size: int = 10_000, metrics: BusMetrics | None = None,
+                 streams: Sequence[str] = (), claim_idle_ms: int = 5_000, stream_retention_seconds: int = 600) -> None:
         super().__init__(queue_size=queue_size, metrics=metrics)
         self.url = url
         self.prefix = prefix
+        self.streams = frozenset(streams)
+        self.claim_idle_ms = claim_idle_ms
+        self.retention_ms = stream_retention_seconds * 1000
+        self.groups: dict[GroupConsumer, asyncio.Task[None]] = {}
+        self.stopping: set[GroupConsumer] = set()
         self.retry_delay: RetryPolicy = Backoff(1.0, 30.0)
         self.client: aioredis.Redis | None = None
         self.listener: asyncio.Task[None] | None = None
@@ -56,7 +69,46 @@ class RedisBus(Bus):
         self.listener = asyncio.get_running_loop().create_task(self.listen(), name="bus:redis-listener")
         await asyncio.wait_for(self.ready.wait(), timeout=10)
 
+    @property
+    def durable(self) -> bool:
+        """True when ``[bus] streams`` names topics (the default); ``streams = []`` is the old
+        pub/sub-only bus, where each instance's stages take their own instance's messages."""
+        return bool(self.streams)
+
+    def subscribe_group(self, topic: str, group: str, handler: BatchHandler, *, queue_size: int | None = None,
+                        max_batch: int = DEFAULT_MAX_BATCH, on_drop: DropHandler | None = None,
+                        concurrency: int = 1) -> Unsubscribe:
+        """A consumer of ``group`` on ``topic``'s stream (``topic`` must be one of ``streams``);
+        nothing is dropped, so ``queue_size`` and ``on_drop`` do not apply."""
+        if not self.streams:
+            return super().subscribe_group(topic, group, handler, queue_size=queue_size, max_batch=max_batch,
+                                           on_drop=on_drop, concurrency=concurrency)
+        if topic not in self.streams:
+            raise ValueError(f"bus.streams does not list {topic!r}: a group subscription needs its stream")
+        if not self.consume_groups:
+            return lambda: None
+        assert self.client is not None, "subscribe_group before start"
+        consumer = GroupConsumer(self.client, self.prefix, topic, group, f"{self.origin}-{os.getpid()}-{uuid.uuid4().hex[:4]}",
+                                 handler, self.metrics, max_batch=max_batch, concurrency=concurrency,
+                                 claim_idle_ms=self.claim_idle_ms)
+        self.groups[consumer] = asyncio.get_running_loop().create_task(consumer.run(), name=f"bus:group:{group}")
+        return lambda: self._stop_group(consumer)
+
+    def _stop_group(self, consumer: GroupConsumer) -> None:
+        task = self.groups.pop(consumer, None)
+        if task is not None:
+            task.cancel()
+            self.stopping.add(consumer)
+
+    def busy(self, name: str) -> bool:
+        return super().busy(name) or any(c.busy() for c in self.groups if c.name == name)
+
     async def close(self) -> None:
+        for consumer in list(self.groups):
+            self._stop_group(consumer)
+        for consumer in list(self.stopping):
+            await consumer.stop()
+        self.stopping.clear()
         if self.flusher is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self.flusher
@@ -106,8 +158,11 @@ class RedisBus(Bus):
             batch, self.outbox = self.outbox, []
             try:
                 async with self.client.pipeline(transaction=False) as pipe:
+                    oldest = f"{int(time.time() * 1000) - self.retention_ms}-0"
                     for topic, data, _, _ in batch:
                         pipe.publish(f"{self.prefix}:{topic}", data)
+                        if topic in self.streams:
+                            pipe.xadd(stream_key(self.prefix, topic), {FIELD: data}, minid=oldest, approximate=True)
                     await pipe.execute()
             except (RedisError, OSError) as err:
                 for _, _, _, done in batch:
@@ -180,5 +235,17 @@ class RedisBus(Bus):
             queued = self.queued
             await self.echo()
             await super().drained()
+            await self.groups_drained()
             if self.queued == queued:
                 return
+
+    async def groups_drained(self, timeout: float = 60.0) -> None:
+        """Wait until the groups this process consumes have acknowledged everything in their streams."""
+        assert self.client is not None
+        async with asyncio.timeout(timeout):
+            for consumer in list(self.groups):
+                await consumer.ready.wait()
+                while True:  # another process's progress has no local event to wait on: poll
+                    if not consumer.busy() and not await group_backlog(self.client, consumer.stream, consumer.group):
+                        break
+                    await asyncio.sleep(0.02)

@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
-from livebot.appkeys import API_DOC, BUS, CONFIG, DATABASE, REGISTRY
+from livebot.appkeys import API_DOC, BUS, CONFIG, DATABASE, REGISTRY, ROLE
 from livebot.auth.access import ACCESS_ATTR, CSRF_EXEMPT_ATTR
 from livebot.background import stop_tasks
 from livebot.chat.ingest import Ingest
@@ -44,7 +44,8 @@ def setup(app: web.Application) -> None:
         source.attach(app)
     add_source_routes(app, list(sources.values()))
     app.cleanup_ctx.append(ingest_ctx)
-    app.cleanup_ctx.append(sources_ctx)
+    if app.get(ROLE) != "worker":  # a worker takes no chat in: the web processes' sources do
+        app.cleanup_ctx.append(sources_ctx)
 
 
 def add_source_routes(app: web.Application, sources: list[Source]) -> None:

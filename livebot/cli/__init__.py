@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "livebot.cli.export",
     "livebot.cli.replay",
     "livebot.cli.serve",
+    "livebot.cli.worker",
     "livebot.cli.db",
     "livebot.cli.users",
     "livebot.cli.tokens",

@@ -1,4 +1,8 @@
-"""``livebot serve``: run the service (``--demo`` seeds everything and needs no config)."""
+"""``livebot serve``: run the service (``--demo`` seeds everything and needs no config).
+
+On PostgreSQL + Redis it also starts ``[server] workers`` ``livebot worker`` processes (one per
+core by default) that run the once-per-message stages, and the web process leaves those to them.
+"""
 
 from __future__ import annotations
 
@@ -94,8 +98,13 @@ def serve_command(args: argparse.Namespace) -> int:
 
         config, app = demo_app(args.config and config_from_args(args), args.host, args.port, args.data_dir)
     else:
+        from livebot.cli.worker import supervise_workers, worker_count
+
         config = with_overrides(config_from_args(args), args.host, args.port)
-        app = create_app(config)
+        workers = worker_count(config)
+        app = create_app(config, role="web" if workers else "all")
+        if workers:
+            supervise_workers(app, config, workers)
     if config.section("chat", ChatSettings).tune_gc:
         tune_gc()
         freeze_after_start(app)

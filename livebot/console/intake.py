@@ -6,6 +6,10 @@ intake writes what has arrived per session in one transaction, group-commit styl
 that arrives while a write is in progress goes into the next one, and transactions start at
 most every ``intake_batch_ms``. A quiet queue writes a lone question at once. Chatter is not
 queued but goes to the consoles' side stream.
+
+On a durable bus (Redis streams) queueing is a consumer group's work (once per message across
+processes, acknowledged once written: :meth:`Intake.on_group_batch`), while every instance still
+feeds its own consoles' side stream from the pub/sub copy (:meth:`Intake.on_chat_lines`).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from livebot.bus.base import Message
+from livebot.bus.base import Message, Progress
 from livebot.chat.api_internal import StoredEvent, stored_message
 from livebot.console.cards import clean_suggestions, clean_text, group_key, is_complaint
 from livebot.console.hub import Hub
@@ -106,23 +110,46 @@ class Intake:
     pending: list[tuple[int, Incoming]] = field(default_factory=list)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     written: int = 0
+    progress: Progress = field(default_factory=Progress)
 
     async def on_enriched(self, message: Message) -> None:
         await self.on_enriched_batch([message])
 
     async def on_enriched_batch(self, messages: list[Message]) -> None:
         """Queue the questions of a ``chat.enriched`` list; feed the side stream its newest lines."""
-        by_session: dict[int, list[ChatEnriched]] = {}
+        self.show_lines(self.take_questions(messages))
+
+    async def on_group_batch(self, messages: list[Message]) -> None:
+        """The durable bus's handler: queue the questions, return once they are written."""
+        self.take_questions(messages)
+        await self.progress.wait(self.progress.taken)
+
+    async def on_chat_lines(self, messages: list[Message]) -> None:
+        """Every instance's side stream, when queueing is a consumer group's work."""
+        self.show_lines(self.by_session(messages))
+
+    @staticmethod
+    def by_session(messages: list[Message]) -> dict[int, list[ChatEnriched]]:
+        grouped: dict[int, list[ChatEnriched]] = {}
         for raw in messages:
             message = read_chat_enriched(raw)
-            if message is None:
-                continue
-            session_id = message["session_id"] or 0
-            by_session.setdefault(session_id, []).append(message)
-            item = incoming_of(message, self.settings)
-            if item is not None:
-                self.pending.append((session_id, item))
-                self.wake.set()
+            if message is not None:
+                grouped.setdefault(message["session_id"] or 0, []).append(message)
+        return grouped
+
+    def take_questions(self, messages: list[Message]) -> dict[int, list[ChatEnriched]]:
+        """Hand the questions of ``messages`` to the writer; returns the messages by session."""
+        grouped = self.by_session(messages)
+        for session_id, group in grouped.items():
+            for message in group:
+                item = incoming_of(message, self.settings)
+                if item is not None:
+                    self.pending.append((session_id, item))
+                    self.progress.taken += 1
+                    self.wake.set()
+        return grouped
+
+    def show_lines(self, by_session: dict[int, list[ChatEnriched]]) -> None:
         for session_id, group in by_session.items():
             if session_id in self.hub.clients:
                 lines, skipped = newest_lines(group, self.settings.chat_per_frame)
@@ -135,6 +162,7 @@ class Intake:
             item = incoming_of(message, self.settings)
             if item is not None:
                 self.pending.append((message["session_id"] or 0, item))
+                self.progress.taken += 1
                 count += 1
         if count:
             self.wake.set()
@@ -159,8 +187,11 @@ class Intake:
         by_session: dict[int, list[Incoming]] = {}
         for session_id, item in batch:
             by_session.setdefault(session_id, []).append(item)
-        for session_id, items in by_session.items():
-            await self.write_safely(session_id, items)
+        try:
+            for session_id, items in by_session.items():
+                await self.write_safely(session_id, items)
+        finally:
+            self.progress.finish(len(batch))
 
     async def write_safely(self, session_id: int, items: list[Incoming]) -> None:
         """Write a batch; if it fails, write one by one so one bad event loses only itself."""

@@ -27,6 +27,10 @@ INTAKE_QUEUE = 50_000
 RECOVER_WINDOW = timedelta(hours=3)
 RECOVER_LIMIT = 5_000
 QUIET_SECONDS = 1.0
+GROUP_CONCURRENCY = 16
+"""``chat.enriched`` lists in hand at once on a durable bus: those arriving during a write go in the next one."""
+RECOVER_EVERY = timedelta(seconds=15)
+RECOVER_RECENT = timedelta(minutes=5)
 
 
 def setup(app: web.Application) -> None:
@@ -69,6 +73,22 @@ async def recover_questions(app: web.Application) -> int:
     return len(missed)
 
 
+async def recover_loop(app: web.Application) -> None:
+    """On a durable bus: every ``RECOVER_EVERY``, queue recent questions that are enriched but not
+    queued (a worker killed between the FAQ stage's commit and its ``chat.enriched`` publish)."""
+    while True:
+        await asyncio.sleep(RECOVER_EVERY.total_seconds())
+        try:
+            missed = await store.unqueued_questions(app[DATABASE], utcnow() - RECOVER_RECENT, RECOVER_LIMIT)
+            settled = [event for event in missed if event.received_at <= utcnow() - RECOVER_EVERY]
+            if app[CONSOLE].intake.recover([message_of(event) for event in settled]):
+                logger.info("console recovered %d questions enriched but never queued", len(settled))
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("console periodic recovery failed")
+
+
 async def recover_after_drops(app: web.Application, dropped: asyncio.Event) -> None:
     """Once the bus has stopped dropping ``chat.enriched`` for the queue (a second without a drop),
     queue from the database the questions that never reached it."""
@@ -94,17 +114,25 @@ async def console_ctx(app: web.Application) -> AsyncIterator[None]:
     http = aiohttp.ClientSession()
     state.http = http
     dropped = asyncio.Event()
-    unsubscribe = [
-        bus.subscribe("console.*", state.hub.on_console, name="console-hub"),
-        bus.subscribe_batches(CHAT_ENRICHED, state.intake.on_enriched_batch, name="console-intake",
-                              queue_size=INTAKE_QUEUE, on_drop=lambda _topic, _messages: dropped.set()),
-    ]
+    unsubscribe = [bus.subscribe("console.*", state.hub.on_console, name="console-hub")]
+    if bus.durable:  # queueing once per message by a consumer group; every instance feeds its consoles
+        unsubscribe += [
+            bus.subscribe_group(CHAT_ENRICHED, "console-intake", state.intake.on_group_batch,
+                                concurrency=GROUP_CONCURRENCY),
+            bus.subscribe_batches(CHAT_ENRICHED, state.intake.on_chat_lines, name="console-lines", queue_size=INTAKE_QUEUE),
+        ]
+    else:
+        unsubscribe.append(bus.subscribe_batches(CHAT_ENRICHED, state.intake.on_enriched_batch, name="console-intake",
+                                                 queue_size=INTAKE_QUEUE,
+                                                 on_drop=lambda _topic, _messages: dropped.set()))
     jobs: dict[str, Coroutine[Any, Any, None]] = {
         "run": state.intake.run(),
         "expire_loop": expire_loop(app),
         "outbox_loop": outbox_loop(state.outbox_wake, state.settings.reply_poll_seconds, lambda: send_replies(app)),
         "recover_after_drops": recover_after_drops(app, dropped),
     }
+    if bus.durable and bus.consume_groups:
+        jobs["recover_loop"] = recover_loop(app)
     tasks = [asyncio.get_running_loop().create_task(job, name=f"console:{name}") for name, job in jobs.items()]
     state.outbox_wake.set()  # replies left pending by the previous run go out now
     await recover_questions(app)

@@ -43,8 +43,10 @@ async def engagement_ctx(app: web.Application) -> AsyncIterator[None]:
     reporter.guard = app.get(GUARD)
     app[LIVE], app[REPORTER] = live, reporter
     unsubscribe = [
-        bus.subscribe_batches(CHAT_STORED, live.on_stored_batch, name="engagement-stored", queue_size=QUEUE_SIZE),
-        bus.subscribe_batches(CHAT_ENRICHED, live.on_enriched_batch, name="engagement-enriched", queue_size=QUEUE_SIZE),
+        # Once per message across processes: a message only marks its minute dirty (the figures are
+        # recomputed from the stored events), so acknowledging on return loses nothing durable.
+        bus.subscribe_group(CHAT_STORED, "engagement-stored", live.on_stored_batch, queue_size=QUEUE_SIZE),
+        bus.subscribe_group(CHAT_ENRICHED, "engagement-enriched", live.on_enriched_batch, queue_size=QUEUE_SIZE),
         bus.subscribe("schedule.*", live.on_schedule, name="engagement-schedule", queue_size=1000),
     ]
     if settings.report_on_session_end:

@@ -16,6 +16,10 @@ claims its rows (``is_question IS NULL``, locked in id order), so an event that 
 reach is stored and published by exactly one instance. Messages the bus had to drop while the
 stage was behind, and comments stored while no stage ran or by an instance that died, are
 fetched back from the database (:mod:`livebot.faq.catchup`).
+
+On a durable bus (Redis streams) ``chat.stored`` comes through a consumer group instead: each
+message reaches one stage in one process (``livebot worker``), whatever its origin, and the
+handler returns (acknowledging the messages) only once their flush is stored and published.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from sqlalchemy import Connection, bindparam, select, update
 
 from livebot.appkeys import BUS, CONFIG, DATABASE, REGISTRY
 from livebot.background import TaskSet
-from livebot.bus.base import Bus, Message
+from livebot.bus.base import Bus, Message, Progress
 from livebot.chat.api_internal import StoredEvent
 from livebot.compliance.service import GUARD, Guard
 from livebot.errors import LivebotError
@@ -76,6 +80,8 @@ FLUSH_RETRIES = 3
 WRITE_CHUNK = 500
 """Rows per statement inside one flush transaction."""
 BUILT_LIMIT = 4
+GROUP_CONCURRENCY = 8
+"""Lists in hand at once on a durable bus: while one flush writes, the next ones are enriched and gather."""
 
 SQLITE_UNCLAIMED = "SELECT json_group_array(id) FROM chat_events WHERE is_question IS NULL AND id IN (SELECT value FROM json_each(?))"
 SQLITE_STORE = (
@@ -210,6 +216,8 @@ class EnrichmentStage:
         self.processed = 0
         self.stored = 0
         self.flushes = 0
+        self.progress = Progress()
+        """Enrichments handed to the flush and flushed, for the durable bus's acknowledgement."""
         self.catch_up = CatchUp(db, self.on_stored_batch, bus.origin)
         self._unsubscribe: list[Any] = []
         self._tasks = TaskSet("faq")
@@ -220,8 +228,9 @@ class EnrichmentStage:
         """Subscribe first (nothing is missed), then build the index in the background."""
         bus = self.bus
         self._unsubscribe = [
-            bus.subscribe_batches(CHAT_STORED, self.on_stored_batch, queue_size=self.settings.queue_size,
-                                  name=SUBSCRIPTION, max_batch=self.settings.flush_max_events, on_drop=self.catch_up.note),
+            bus.subscribe_group(CHAT_STORED, SUBSCRIPTION, self.on_group_batch if bus.durable else self.on_stored_batch,
+                                queue_size=self.settings.queue_size, max_batch=self.settings.flush_max_events,
+                                on_drop=self.catch_up.note, concurrency=GROUP_CONCURRENCY),
             bus.subscribe(FAQ_CHANGED, self.on_kb_changed, name="faq.rebuild"),
             bus.subscribe(FAQ_FEEDBACK, self.on_feedback, name="faq.feedback"),
             bus.subscribe(TRACE_UPDATED, self.on_trace_updated, name="faq.trace-updated"),
@@ -251,11 +260,17 @@ class EnrichmentStage:
         """One ``chat.stored`` message (the batch handler does the work)."""
         await self.on_stored_batch([message])
 
+    async def on_group_batch(self, messages: list[Message]) -> None:
+        """The durable bus's handler: enrich, then return once the flush holding these is stored."""
+        await self.on_stored_batch(messages)
+        await self.progress.wait(self.progress.taken)
+
     async def on_stored_batch(self, messages: list[Message]) -> None:
         """Enrich a list of ``chat.stored`` messages in time slices, then ask for a flush."""
         origin = self.bus.origin
+        anyone = self.bus.durable  # a consumer group already gave each message to one stage
         wanted = [m for raw in messages if (m := read_chat_stored(raw)) is not None and m["kind"] == "comment"
-                  and m.get("origin", origin) == origin and m["text"].strip()]
+                  and (anyone or m.get("origin", origin) == origin) and m["text"].strip()]
         if not wanted:
             return
         if not self.index.ready.is_set():
@@ -269,6 +284,7 @@ class EnrichmentStage:
                 await self.room.wait()  # the database is behind: stop taking messages until a flush lands
             enrichment = await self.enrich(message)
             self.pending.append(Pending(message["pk"], message, enrichment))
+            self.progress.taken += 1
             if enrichment["is_question"]:
                 questions += 1
             else:
@@ -428,6 +444,7 @@ class EnrichmentStage:
                 # stored all the same: the console's start-up recovery queues questions that missed the bus
                 logger.warning("faq stage publish of %d enrichments failed (first pk=%s): %s", len(outgoing),
                                outgoing[0]["pk"], err)
+        self.progress.finish(len(batch))
         return len(outgoing)
 
     async def write(self, batch: Sequence[Pending]) -> set[int]:
@@ -568,7 +585,7 @@ STAGE: web.AppKey[EnrichmentStage] = web.AppKey("faq.stage", EnrichmentStage)
 async def stage_ctx(app: web.Application) -> AsyncIterator[None]:
     """Run the enrichment stage for the app's lifetime (unless ``[faq] enrich = false``)."""
     settings = app[CONFIG].section("faq", FaqSettings)
-    if not settings.enrich:
+    if not settings.enrich or not app[BUS].consume_groups:  # off, or left to `livebot worker` processes
         yield
         return
     stage = EnrichmentStage(app[DATABASE], app[BUS], settings, app[trace.TRACE_FACTS], metrics=StageMetrics(app[REGISTRY]))

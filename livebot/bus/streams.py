@@ -1,0 +1,238 @@
+"""Redis Streams consumer groups: work that must happen once per message, across processes.
+
+A topic listed in ``[bus] streams`` is appended to the stream ``{prefix}:stream:{topic}`` (XADD,
+one entry per wire batch, trimmed to ``stream_retention_seconds`` by stream id) beside its
+pub/sub publish. A group subscription reads it with XREADGROUP as one consumer of the group
+(one consumer per process and subscription), calls its handler with the messages of a few
+entries and acknowledges them (XACK) only once the handler has returned: the handler returns
+once its work is stored. Entries a consumer took but never acknowledged (it was killed) stay
+pending; every consumer looks every ``claim_idle_ms / 2`` for entries pending longer than
+``claim_idle_ms`` and takes them over (XAUTOCLAIM). A message can therefore reach a handler
+twice (handled, then the worker died before the XACK), never zero times while it is retained:
+handlers are idempotent (the database's unique keys and "not done yet" conditions).
+
+A handler that raises leaves its entries pending for another try; after ``MAX_ATTEMPTS`` tries
+in this process they are acknowledged and logged (a poison message must not loop forever; the
+stages' start-up recovery from the database covers what was given up on).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+import orjson
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError, ResponseError
+
+from livebot.bus.base import BatchHandler, BusMetrics, Message
+from livebot.retry import Backoff, RetryPolicy
+
+logger = logging.getLogger(__name__)
+
+READ_ENTRIES = 16
+"""Stream entries read per XREADGROUP (each up to a wire batch of messages)."""
+BLOCK_MS = 1_000
+MAX_ATTEMPTS = 3
+FIELD = b"d"
+
+
+def stream_key(prefix: str, topic: str) -> str:
+    return f"{prefix}:stream:{topic}"
+
+
+def decode(fields: dict[bytes, bytes]) -> list[Message]:
+    """The messages of one stream entry (a JSON object or array); [] for garbage."""
+    try:
+        payload = orjson.loads(fields.get(FIELD, b""))
+    except orjson.JSONDecodeError:
+        return []
+    if isinstance(payload, dict):
+        return [payload]
+    if isinstance(payload, list):
+        return [m for m in payload if isinstance(m, dict)]
+    return []
+
+
+Entries = list[tuple[bytes, dict[bytes, bytes]]]
+
+
+class GroupConsumer:
+    """One process's member of a consumer group on one topic's stream."""
+
+    def __init__(self, client: aioredis.Redis, prefix: str, topic: str, group: str, consumer: str,
+                 handler: BatchHandler, metrics: BusMetrics, *, max_batch: int, concurrency: int,
+                 claim_idle_ms: int) -> None:
+        self.client, self.topic, self.group, self.consumer = client, topic, group, consumer
+        self.stream = stream_key(prefix, topic)
+        self.handler, self.metrics = handler, metrics
+        self.max_batch, self.claim_idle_ms = max(1, max_batch), claim_idle_ms
+        self.slots = asyncio.Semaphore(max(1, concurrency))
+        self.in_hand: set[bytes] = set()
+        self.attempts: dict[bytes, int] = {}
+        self.handling: set[asyncio.Task[None]] = set()
+        self.ready = asyncio.Event()
+        self.retry_delay: RetryPolicy = Backoff(0.5, 10.0)
+        self.handled = 0
+        self.claimed = 0
+
+    @property
+    def name(self) -> str:
+        return self.group
+
+    def busy(self) -> bool:
+        return bool(self.handling)
+
+    async def ensure_group(self) -> None:
+        """Create the group (from the oldest retained entry, so nothing published before the
+        first worker started is lost; the handlers are idempotent) unless it exists."""
+        try:
+            await self.client.xgroup_create(self.stream, self.group, id="0", mkstream=True)
+        except ResponseError as err:
+            if "BUSYGROUP" not in str(err):
+                raise
+        # Listed at once (XINFO CONSUMERS), not only after its first delivery: operators see who is there.
+        await self.client.xgroup_createconsumer(self.stream, self.group, self.consumer)
+
+    async def run(self) -> None:
+        attempt = 0
+        while True:
+            try:
+                await self.ensure_group()
+                self.ready.set()
+                await self.consume()
+            except asyncio.CancelledError:
+                raise
+            except (RedisError, OSError) as err:
+                attempt += 1
+                delay = self.retry_delay(attempt)
+                logger.warning("bus group=%s topic=%s lost redis (%s); retry %d in %.1fs", self.group, self.topic,
+                               err, attempt, delay)
+                await asyncio.sleep(delay)
+
+    async def consume(self) -> None:
+        claim_every = self.claim_idle_ms / 2000
+        next_claim = 0.0
+        cursor = "0-0"
+        while True:
+            await self.slots.acquire()
+            try:
+                entries: Entries = []
+                if time.monotonic() >= next_claim:
+                    cursor, entries = await self.autoclaim(cursor)
+                    if cursor == "0-0":
+                        next_claim = time.monotonic() + claim_every
+                if not entries:
+                    reply = await self.client.xreadgroup(self.group, self.consumer, {self.stream: ">"},
+                                                         count=READ_ENTRIES, block=BLOCK_MS)
+                    entries = reply[0][1] if reply else []
+            except BaseException:
+                self.slots.release()
+                raise
+            if not entries:
+                self.slots.release()
+                continue
+            task = asyncio.get_running_loop().create_task(self.handle(entries), name=f"bus-group:{self.group}")
+            self.handling.add(task)
+            task.add_done_callback(self.handling.discard)
+
+    async def autoclaim(self, cursor: str) -> tuple[str, Entries]:
+        """Entries of dead (or stuck) consumers, idle over ``claim_idle_ms``, now this consumer's."""
+        reply = await self.client.xautoclaim(self.stream, self.group, self.consumer, self.claim_idle_ms,
+                                             start_id=cursor, count=READ_ENTRIES)
+        raw_next, entries = reply[0], reply[1]
+        following = raw_next.decode() if isinstance(raw_next, bytes) else str(raw_next)
+        fresh = [(entry_id, fields) for entry_id, fields in entries if fields and entry_id not in self.in_hand]
+        if fresh:
+            self.claimed += len(fresh)
+            logger.info("bus group=%s topic=%s took over %d pending entries", self.group, self.topic, len(fresh))
+        return following, fresh
+
+    async def handle(self, entries: Entries) -> None:
+        try:
+            ids = [entry_id for entry_id, _ in entries]
+            self.in_hand.update(ids)
+            messages = [message for _, fields in entries for message in decode(fields)]
+            counters = self.metrics.topic(self.topic)
+            try:
+                for start in range(0, len(messages), self.max_batch):
+                    await self.handler(messages[start : start + self.max_batch])
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                counters.failed.inc()
+                given_up = self.note_failure(ids)
+                logger.exception("bus group=%s topic=%s handler failed on %d messages%s", self.group, self.topic,
+                                 len(messages), " (given up)" if given_up else " (will be retried)")
+                if not given_up:
+                    return
+            else:
+                counters.delivered.inc(len(messages))
+                self.handled += len(messages)
+            await self.acknowledge(ids)
+        finally:
+            self.in_hand.difference_update(id for id, _ in entries)
+            self.slots.release()
+
+    def note_failure(self, ids: list[bytes]) -> bool:
+        """Count a failed try; True once the entries have had ``MAX_ATTEMPTS`` here."""
+        worst = 0
+        for entry_id in ids:
+            worst = max(worst, self.attempts.get(entry_id, 0) + 1)
+            self.attempts[entry_id] = worst
+        if worst >= MAX_ATTEMPTS:
+            for entry_id in ids:
+                self.attempts.pop(entry_id, None)
+            return True
+        return False
+
+    async def acknowledge(self, ids: list[bytes]) -> None:
+        """XACK, retried a few times: an entry left pending is handled again (harmless) after the idle time."""
+        for attempt in range(1, 4):
+            try:
+                await self.client.xack(self.stream, self.group, *ids)
+                for entry_id in ids:
+                    self.attempts.pop(entry_id, None)
+                return
+            except (RedisError, OSError) as err:
+                logger.warning("bus group=%s ack failed (%s), attempt %d", self.group, err, attempt)
+                await asyncio.sleep(0.2 * attempt)
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Let the handlers in progress finish (so they acknowledge); cancel what is still
+        running after ``timeout`` (its entries stay pending and are taken over)."""
+        if self.handling:
+            _, late = await asyncio.wait(list(self.handling), timeout=timeout)
+            for task in late:
+                task.cancel()
+            for task in late:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        with contextlib.suppress(RedisError, OSError):  # gone for good: leave the group's list if nothing is pending
+            pending = await self.client.xpending_range(self.stream, self.group, "-", "+", 1, consumername=self.consumer)
+            if not pending:
+                await self.client.xgroup_delconsumer(self.stream, self.group, self.consumer)
+
+
+async def group_backlog(client: aioredis.Redis, stream: str, group: str) -> int:
+    """Entries of ``stream`` the group has not acknowledged yet: pending plus not yet delivered
+    (Redis 7's ``lag``; when it is unknown, a not-yet-delivered last entry counts as one)."""
+    try:
+        groups: list[dict[Any, Any]] = await client.xinfo_groups(stream)
+    except ResponseError:
+        return 0  # no stream yet
+    for info in groups:
+        name = info.get("name")
+        if (name.decode() if isinstance(name, bytes) else name) != group:
+            continue
+        pending = int(info.get("pending") or 0)
+        lag = info.get("lag")
+        if lag is None:
+            last = await client.xinfo_stream(stream)
+            lag = 0 if info.get("last-delivered-id") == last.get("last-generated-id") else 1
+        return pending + int(lag)
+    return 1  # the group does not exist yet: its first consumer has not started
+

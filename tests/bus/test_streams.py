@@ -1,0 +1,198 @@
+"""Group subscriptions: once per message across consumers, taken over when a consumer dies."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+import redis.asyncio as aioredis
+
+from livebot.bus.base import Message, Progress
+from livebot.bus.memory import MemoryBus
+from livebot.bus.redis import RedisBus
+from livebot.bus.streams import group_backlog, stream_key
+from tests.support import eventually
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+TOPIC = "chat.stored"
+
+
+def redis_bus(prefix: str, claim_idle_ms: int = 300) -> RedisBus:
+    return RedisBus(REDIS_URL, prefix=prefix, streams=(TOPIC,), claim_idle_ms=claim_idle_ms)
+
+
+async def drop_keys(prefix: str) -> None:
+    client = aioredis.from_url(REDIS_URL)
+    keys = [key async for key in client.scan_iter(f"{prefix}:*")]
+    if keys:
+        await client.delete(*keys)
+    await client.aclose()
+
+
+async def test_memory_bus_group_is_a_batch_subscription() -> None:
+    bus = MemoryBus()
+    got: list[Message] = []
+
+    async def handler(messages: list[Message]) -> None:
+        got.extend(messages)
+
+    bus.subscribe_group(TOPIC, "g", handler)
+    await bus.publish_many(TOPIC, [{"n": i} for i in range(10)])
+    await bus.drained()
+    assert [m["n"] for m in got] == list(range(10))
+    assert not bus.durable
+    bus.consume_groups = False
+    assert bus.subscribe_group(TOPIC, "other", handler)() is None
+    assert bus.subscriptions and all(sub.name == "g" for sub in bus.subscriptions)
+
+
+async def test_two_consumers_of_one_group_share_the_messages_once() -> None:
+    prefix = f"t-{uuid.uuid4().hex[:8]}"
+    first, second = redis_bus(prefix), redis_bus(prefix)
+    await first.start()
+    await second.start()
+    seen: dict[str, list[int]] = {"first": [], "second": [], "other-group": []}
+
+    def collector(name: str):  # type: ignore[no-untyped-def]
+        async def handler(messages: list[Message]) -> None:
+            seen[name].extend(m["n"] for m in messages)
+            await asyncio.sleep(0.01)  # give the other consumer a turn at the stream
+        return handler
+
+    try:
+        first.subscribe_group(TOPIC, "work", collector("first"))
+        second.subscribe_group(TOPIC, "work", collector("second"))
+        first.subscribe_group(TOPIC, "figures", collector("other-group"))
+        for start in range(0, 2000, 100):
+            await first.publish_many(TOPIC, [{"n": i} for i in range(start, start + 100)])
+        await first.drained()
+        await second.drained()
+        assert sorted(seen["first"] + seen["second"]) == list(range(2000))
+        assert seen["first"] and seen["second"]  # both took a share
+        assert sorted(seen["other-group"]) == list(range(2000))  # every group gets everything once
+    finally:
+        await first.close()
+        await second.close()
+        await drop_keys(prefix)
+
+
+async def test_a_dead_consumers_pending_messages_are_taken_over() -> None:
+    prefix = f"t-{uuid.uuid4().hex[:8]}"
+    raw = aioredis.from_url(REDIS_URL)
+    bus = redis_bus(prefix)
+    await bus.start()
+    got: list[int] = []
+
+    async def handler(messages: list[Message]) -> None:
+        got.extend(m["n"] for m in messages)
+
+    try:
+        stream = stream_key(prefix, TOPIC)
+        await raw.xgroup_create(stream, "work", id="0", mkstream=True)
+        await bus.publish_many(TOPIC, [{"n": i} for i in range(5)])
+        # A consumer that read the entry and died before acknowledging it.
+        taken = await raw.xreadgroup("work", "dead-worker", {stream: ">"}, count=10)
+        assert taken and len(taken[0][1]) == 1
+        assert await group_backlog(raw, stream, "work") == 1
+        bus.subscribe_group(TOPIC, "work", handler)
+        await eventually(lambda: sorted(got) == list(range(5)), timeout=10)
+
+        async def settled() -> bool:
+            return await group_backlog(raw, stream, "work") == 0
+
+        await eventually(settled, timeout=10)
+    finally:
+        await bus.close()
+        await drop_keys(prefix)
+        await raw.aclose()
+
+
+async def test_a_failing_handler_is_retried_then_given_up() -> None:
+    prefix = f"t-{uuid.uuid4().hex[:8]}"
+    bus = redis_bus(prefix, claim_idle_ms=100)
+    await bus.start()
+    calls: list[int] = []
+
+    async def handler(messages: list[Message]) -> None:
+        calls.append(len(messages))
+        raise RuntimeError("poison")
+
+    try:
+        bus.subscribe_group(TOPIC, "work", handler)
+        await bus.publish(TOPIC, {"n": 1})
+        await bus.drained()  # ends: after three tries the entry is acknowledged and logged
+        assert calls == [1, 1, 1]
+    finally:
+        await bus.close()
+        await drop_keys(prefix)
+
+
+async def test_group_subscription_needs_a_stream_topic() -> None:
+    prefix = f"t-{uuid.uuid4().hex[:8]}"
+    bus = redis_bus(prefix)
+    await bus.start()
+    try:
+        async def handler(messages: list[Message]) -> None:
+            return None
+
+        with pytest.raises(ValueError, match="bus.streams"):
+            bus.subscribe_group("console.1", "g", handler)
+    finally:
+        await bus.close()
+
+
+async def test_malformed_and_hostile_stream_entries_are_skipped() -> None:
+    prefix = f"t-{uuid.uuid4().hex[:8]}"
+    raw = aioredis.from_url(REDIS_URL)
+    bus = redis_bus(prefix)
+    await bus.start()
+    got: list[Message] = []
+
+    async def handler(messages: list[Message]) -> None:
+        got.extend(messages)
+
+    try:
+        stream = stream_key(prefix, TOPIC)
+        await raw.xadd(stream, {"d": b"not json"})
+        await raw.xadd(stream, {"other": b"{}"})
+        await raw.xadd(stream, {"d": b"[1, \"x\", null, {\"t\": \"<script>\\u0000\\ud83d\\ude00\"}]"})
+        await raw.xadd(stream, {"d": b"[" * 100_000 + b"]" * 100_000})
+        bus.subscribe_group(TOPIC, "work", handler)
+        await bus.publish(TOPIC, {"n": 1})
+        await bus.drained()
+        assert got == [{"t": "<script>\x00\U0001f600"}, {"n": 1}]
+    finally:
+        await bus.close()
+        await drop_keys(prefix)
+        await raw.aclose()
+
+
+async def test_progress_waits_for_the_mark() -> None:
+    progress = Progress()
+    mark = progress.take(3)
+    waiter = asyncio.create_task(progress.wait(mark))
+    progress.finish(2)
+    await asyncio.sleep(0)
+    assert not waiter.done()
+    progress.finish(1)
+    await asyncio.wait_for(waiter, 1)
+
+
+async def test_redis_bus_without_streams_keeps_plain_subscriptions() -> None:
+    prefix = f"t-{uuid.uuid4().hex[:8]}"
+    bus = RedisBus(REDIS_URL, prefix=prefix, streams=())
+    await bus.start()
+    got: list[Message] = []
+
+    async def handler(messages: list[Message]) -> None:
+        got.extend(messages)
+
+    try:
+        assert not bus.durable
+        bus.subscribe_group(TOPIC, "work", handler)
+        await bus.publish_many(TOPIC, [{"n": 1}, {"n": 2}])
+        await bus.drained()
+        assert got == [{"n": 1}, {"n": 2}] and not bus.groups
+    finally:
+        await bus.close()
