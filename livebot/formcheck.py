@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TypeVar
 
 from livebot.errors import FieldErrors, ValidationError
 
 T = TypeVar("T")
+
+
+FLAG_TRUE = ("1", "true", "yes")
+FLAG_FALSE = ("", "0", "false", "no")
+
+
+def query_flag(query: Mapping[str, str], name: str) -> bool:
+    """A yes/no query parameter; anything but 1/true/yes, 0/false/no or empty is a 400 naming it."""
+    value = query.get(name, "")
+    if value in FLAG_TRUE:
+        return True
+    if value in FLAG_FALSE:
+        return False
+    raise ValidationError(name, "应为 1/true/yes 或 0/false/no")
 
 
 class Fields:

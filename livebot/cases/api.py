@@ -14,6 +14,7 @@ from livebot.cases.categories import BY_KEY, NEXT, STATUS_LABELS
 from livebot.cases.settings import CasesSettings
 from livebot.cases.store import Actor
 from livebot.errors import ValidationError
+from livebot.formcheck import query_flag
 from livebot.storage.base import utcnow
 from livebot.trace import api_internal as trace
 
@@ -120,7 +121,7 @@ async def list_cases(request: web.Request) -> web.Response:
     status = request.query.get("status") or None
     if status is not None and status not in STATUS_LABELS:
         raise ValidationError("status", f"应为 {', '.join(STATUS_LABELS)} 之一")
-    overdue = request.query.get("overdue", "") in ("1", "true")
+    overdue = query_flag(request.query, "overdue")
     lot = request.query.get("lot") or None
     if lot is not None and len(lot) > 64:
         raise ValidationError("lot", "最多 64 个字符")

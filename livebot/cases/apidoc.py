@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from livebot.cases.categories import BY_KEY, STATUS_LABELS
-from livebot.web.openapi import error_responses
+from livebot.web.openapi import FLAG_SCHEMA, error_responses, id_param, text_schema
 
 CASE_DETAIL = {"$ref": "#/components/schemas/FollowupCaseDetail"}
 DETAIL_ANSWER = {"description": "The case with its history", "content": {"application/json": {"schema": CASE_DETAIL}}}
-CASE_ID = [{"name": "case_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}]
+CASE_ID = [id_param("case_id")]
 
 
 def body(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
@@ -53,7 +53,7 @@ PATHS: dict[str, Any] = {
         "get": {"summary": "List follow-up cases", "tags": ["cases"],
                 "parameters": [{"name": "status", "in": "query", "schema": {"type": "string", "enum": list(STATUS_LABELS)}},
                                {"name": "lot", "in": "query", "schema": {"type": "string", "maxLength": 64}},
-                               {"name": "overdue", "in": "query", "schema": {"type": "string", "enum": ["0", "1", "true", "false"]}}],
+                               {"name": "overdue", "in": "query", "schema": FLAG_SCHEMA}],
                 "responses": {"200": {"description": "Cases, soonest due first", "content": {"application/json": {"schema": {
                     "type": "object", "properties": {"cases": {"type": "array", "items": {"$ref": "#/components/schemas/FollowupCase"}}}}}}},
                     **error_responses(400, 401, 403)}},
@@ -61,8 +61,8 @@ PATHS: dict[str, Any] = {
                  "tags": ["cases"],
                  "requestBody": body({"card_id": {"type": "integer", "minimum": 1},
                                       "category": {"type": "string", "enum": list(BY_KEY)},
-                                      "lot": {"type": "string", "maxLength": 64},
-                                      "can_code": {"type": "string", "maxLength": 128}}, ["card_id"]),
+                                      "lot": text_schema(64, nullable=True),
+                                      "can_code": text_schema(128, nullable=True)}, ["card_id"]),
                  "responses": {"201": DETAIL_ANSWER, "200": DETAIL_ANSWER, **error_responses(400, 401, 403, 404)}},
     },
     "/api/v1/cases/alerts": {
@@ -75,13 +75,13 @@ PATHS: dict[str, Any] = {
                 "responses": {"200": DETAIL_ANSWER, **error_responses(400, 401, 403, 404)}},
     },
     "/api/v1/cases/{case_id}/status": action("Move a case (open → contacted → resolved / escalated)", body(
-        {"status": {"type": "string", "enum": list(STATUS_LABELS)}, "note": {"type": "string", "maxLength": 2000},
+        {"status": {"type": "string", "enum": list(STATUS_LABELS)}, "note": text_schema(2000, nullable=True),
          "version": {"type": "integer", "minimum": 1}}, ["status"])),
-    "/api/v1/cases/{case_id}/notes": action("Add a note", body({"note": {"type": "string", "maxLength": 2000}}, ["note"])),
+    "/api/v1/cases/{case_id}/notes": action("Add a note", body({"note": text_schema(2000, required=True)}, ["note"])),
     "/api/v1/cases/{case_id}/batch": action("Record the batch the parent named (lot, can code or Digital Link)", body(
-        {"code": {"type": "string", "maxLength": 128}}, ["code"])),
+        {"code": text_schema(128, required=True)}, ["code"])),
     "/api/v1/cases/{case_id}/messages": action("Write to the case's viewer on 微信客服 (409 outside the 48-hour window)", body(
-        {"text": {"type": "string", "maxLength": 600}}, ["text"])),
+        {"text": text_schema(600, required=True)}, ["text"])),
     "/api/v1/cases/{case_id}/assign": action("Take a case, or hand it to another advisor", body(
-        {"owner": {"type": "string", "maxLength": 64}, "owner_name": {"type": "string", "maxLength": 128}}, [])),
+        {"owner": text_schema(64, nullable=True), "owner_name": text_schema(128, nullable=True)}, [])),
 }

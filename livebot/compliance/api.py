@@ -67,7 +67,7 @@ def session_param(request: web.Request) -> int:
         value = int(request.match_info["session_id"])
     except ValueError as err:
         raise ValidationError("session_id", "必须是整数") from err
-    if not 0 <= value < 2**31:
+    if not 0 < value < 2**31:
         raise ValidationError("session_id", "超出范围")
     return value
 
@@ -111,6 +111,8 @@ async def decide(request: web.Request) -> web.Response:
         approval_id = int(request.match_info["approval_id"])
     except ValueError as err:
         raise ValidationError("approval_id", "必须是整数") from err
+    if not 0 < approval_id < 2**62:
+        raise ValidationError("approval_id", "超出范围")
     reason = string_field(await body_of(request), "reason", MAX_REASON)
     approve = request.match_info["decision"] == "approve"
     approval = await store.decide(request.app[DATABASE], approval_id, approve=approve, by=identity.name, reason=reason)

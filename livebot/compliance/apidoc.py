@@ -6,7 +6,7 @@ from typing import Any
 
 from livebot.compliance.api import CATEGORIES
 from livebot.compliance.engine import SEVERITIES
-from livebot.web.openapi import error_responses
+from livebot.web.openapi import PRINTABLE, VISIBLE, error_responses, id_schema, text_schema
 
 OBJ: dict[str, Any] = {"type": "object"}
 FINDING = {"type": "object", "properties": {
@@ -15,11 +15,15 @@ FINDING = {"type": "object", "properties": {
     "explanation": {"type": "string"}, "rewording": {"type": "string"}}}
 RESULT = {"type": "object", "properties": {"verdict": {"type": "string", "enum": ["ok", "warn", "block"]},
                                            "findings": {"type": "array", "items": FINDING}}}
+REFUSED = r"\x00-\x08\x0b-\x1f"
+"""Control characters a brand rule's texts refuse (tab and newline are kept)."""
+TERM = {"type": "string", "minLength": 1, "maxLength": 40, "allOf": [{"pattern": VISIBLE}, {"pattern": PRINTABLE}],
+        "description": "1–40 printable characters"}
 BRAND_RULE_BODY = {"type": "object", "required": ["category", "severity", "terms", "explanation"], "properties": {
     "rule_id": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{1,60}$"}, "category": {"type": "string", "enum": list(CATEGORIES)},
     "severity": {"type": "string", "enum": list(SEVERITIES)}, "active": {"type": "boolean"},
-    "terms": {"type": "array", "items": {"type": "string"}}, "exceptions": {"type": "array", "items": {"type": "string"}},
-    "explanation": {"type": "string", "maxLength": 500}, "rewording": {"type": "string", "maxLength": 500}}}
+    "terms": {"type": "array", "items": TERM, "minItems": 1, "maxItems": 50}, "exceptions": {"type": "array", "items": TERM, "maxItems": 50},
+    "explanation": text_schema(500, required=True, refuse=REFUSED), "rewording": text_schema(500, refuse=REFUSED)}}
 TAG = ["compliance"]
 
 
@@ -38,11 +42,11 @@ def path_param(name: str, schema: dict[str, Any]) -> dict[str, Any]:
 PATHS: dict[str, Any] = {
     "/api/v1/compliance/check": {"post": {
         "summary": "Verdict and findings for a text (not logged)", "tags": TAG,
-        "requestBody": body({"type": "object", "required": ["text"], "properties": {"text": {"type": "string", "maxLength": 20000}}}),
+        "requestBody": body({"type": "object", "required": ["text"], "properties": {"text": text_schema(20000, required=True, refuse=REFUSED)}}),
         "responses": {"200": ok("The verdict", RESULT), **error_responses(400, 401, 403)}}},
     "/api/v1/sessions/{session_id}/compliance": {"get": {
         "summary": "The session's compliance log (blocked, warned, held, approved, overridden, by whom)", "tags": TAG,
-        "parameters": [path_param("session_id", {"type": "integer", "minimum": 1})],
+        "parameters": [path_param("session_id", {"type": "integer", "minimum": 1, "maximum": 2**31 - 1})],
         "responses": {"200": ok("The log", {"type": "object", "properties": {"events": {"type": "array", "items": OBJ}}}),
                       **error_responses(400, 401, 403, 404)}}},
     "/api/v1/compliance/approvals": {"get": {
@@ -52,9 +56,9 @@ PATHS: dict[str, Any] = {
                       **error_responses(400, 401, 403)}}},
     "/api/v1/compliance/approvals/{approval_id}/{decision}": {"post": {
         "summary": "A senior advisor approves or rejects a warned answer (with a reason)", "tags": TAG,
-        "parameters": [path_param("approval_id", {"type": "integer", "minimum": 1}),
+        "parameters": [path_param("approval_id", id_schema()),
                        path_param("decision", {"type": "string", "enum": ["approve", "reject"]})],
-        "requestBody": body({"type": "object", "properties": {"reason": {"type": "string", "maxLength": 500}}}),
+        "requestBody": body({"type": "object", "required": ["reason"], "properties": {"reason": text_schema(500, required=True, refuse=REFUSED)}}),
         "responses": {"200": ok("The decided approval", {"type": "object", "properties": {"approval": OBJ}}),
                       **error_responses(400, 401, 403, 404, 409)}}},
     "/api/v1/compliance/brand-rules": {

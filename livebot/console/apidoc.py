@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from livebot.web.openapi import error_responses
+from livebot.web.openapi import PRINTABLE, error_responses, id_param, text_schema
 
 CARD_REF = {"$ref": "#/components/schemas/QuestionCard"}
 CARD_ANSWER = {"description": "The card after the change", "content": {"application/json": {"schema": {
@@ -12,11 +12,11 @@ CARD_ANSWER = {"description": "The card after the change", "content": {"applicat
 
 
 def card_id_param() -> list[dict[str, Any]]:
-    return [{"name": "card_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+    return [id_param("card_id", minimum=0)]
 
 
 def session_id_param() -> list[dict[str, Any]]:
-    return [{"name": "session_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+    return [id_param("session_id", minimum=0)]
 
 
 def card_action(summary: str, body: dict[str, Any] | None = None, errors: tuple[int, ...] = (400, 401, 403, 404, 409)) -> dict[str, Any]:
@@ -66,8 +66,8 @@ PATHS: dict[str, Any] = {
     "/api/v1/console/cards/{card_id}/answer": card_action(
         "Answer every asker of a card: replies go out where the source takes them, else on air",
         {"type": "object", "required": ["text"], "properties": {
-            "text": {"type": "string", "maxLength": 2000}, "suggestion": {"type": "integer", "minimum": 1, "maximum": 3},
-            "faq_id": {"type": "string"}}},
+            "text": text_schema(2000, required=True), "suggestion": {"type": "integer", "minimum": 1, "maximum": 3},
+            "faq_id": {"type": "string", "maxLength": 100, "pattern": PRINTABLE}}},
     ),
     "/api/v1/console/cards/{card_id}/dismiss": card_action("Take chatter out of the queue (teaches the FAQ stage)"),
     "/api/v1/console/cards/{card_id}/escalate": card_action(

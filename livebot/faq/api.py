@@ -16,9 +16,10 @@ from livebot.auth.access import roles
 from livebot.auth.identity import identity_of
 from livebot.errors import PayloadTooLarge, ValidationError
 from livebot.faq import learning, store
-from livebot.faq.editing import entry_from_input, kb_answer_gate
+from livebot.faq.editing import MAX_ALIAS, MAX_ALIASES, MAX_ANSWER, MAX_QUESTION, MAX_TAG, MAX_TAGS, entry_from_input, kb_answer_gate
+from livebot.formcheck import query_flag
 from livebot.web.errors import json_dumps
-from livebot.web.openapi import error_responses
+from livebot.web.openapi import FLAG_SCHEMA, error_responses, text_schema
 
 routes = web.RouteTableDef()
 
@@ -69,7 +70,7 @@ def proposal_id(request: web.Request) -> int:
 async def list_entries(request: web.Request) -> web.Response:
     query = request.query.get("q", "")
     tag = request.query.get("tag", "")
-    include_deleted = request.query.get("include_deleted", "") in ("1", "true", "yes")
+    include_deleted = query_flag(request.query, "include_deleted")
     entries = await store.list_entries(request.app[DATABASE], query, tag=tag, include_deleted=include_deleted)
     return reply({"entries": [stored.to_json() for stored in entries], "count": len(entries)})
 
@@ -157,17 +158,23 @@ async def reject_proposal(request: web.Request) -> web.Response:
 
 # ───────────── OpenAPI ─────────────
 
+FAQ_REFUSED = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069"
+"""Control and direction characters an entry's texts refuse (tab and line breaks are the field's call)."""
+
 SCHEMAS: dict[str, Any] = {
     "FaqEntryInput": {
         "type": "object",
         "required": ["id", "question", "answer"],
         "properties": {
-            "id": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$"},
-            "question": {"type": "string", "maxLength": 200},
-            "aliases": {"type": "array", "items": {"type": "string", "maxLength": 200}},
-            "answer": {"type": "string", "maxLength": 4000,
-                       "description": "May use {batch.*} and {session.*} placeholders filled from live data"},
-            "tags": {"type": "array", "items": {"type": "string", "maxLength": 32}, "maxItems": 20},
+            "id": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$", "not": {"pattern": "^(?:[Nn][Ee][Ww]|[Rr][Ee][Vv][Ii][Ee][Ww])$"},
+                   "description": "`new` and `review` are reserved (page paths)"},
+            "question": text_schema(MAX_QUESTION, required=True, refuse=FAQ_REFUSED),
+            "aliases": {"type": "array", "items": text_schema(MAX_ALIAS, refuse=FAQ_REFUSED), "maxItems": MAX_ALIASES},
+            "answer": {**text_schema(MAX_ANSWER, required=True, refuse=FAQ_REFUSED),
+                       "not": {"pattern": r"\{(?!(?:batch|session)\.)[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*\}"},
+                       "description": "May use {batch.*} and {session.*} placeholders filled from live data; "
+                                      "an answer the compliance guard blocks is refused (400 naming `answer`)"},
+            "tags": {"type": "array", "items": text_schema(MAX_TAG, refuse=FAQ_REFUSED), "maxItems": MAX_TAGS},
             "needs_human": {"type": "boolean", "description": "Suggest with a warning, never send automatically"},
         },
     },
@@ -229,7 +236,7 @@ PATHS: dict[str, Any] = {
             "parameters": [
                 {"name": "q", "in": "query", "schema": {"type": "string"}},
                 {"name": "tag", "in": "query", "schema": {"type": "string"}},
-                {"name": "include_deleted", "in": "query", "schema": {"type": "boolean"}},
+                {"name": "include_deleted", "in": "query", "schema": FLAG_SCHEMA},
             ],
             "responses": {
                 "200": _json({"type": "object", "properties": {
@@ -261,7 +268,7 @@ PATHS: dict[str, Any] = {
         "delete": {
             "summary": "Soft-delete an entry (history kept); optional `version` guards against stale deletes",
             "tags": ["faq"],
-            "parameters": [ENTRY_ID, {"name": "version", "in": "query", "schema": {"type": "integer"}}],
+            "parameters": [ENTRY_ID, {"name": "version", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 999_999_999}}],
             "responses": {"200": _json(_ref("FaqEntry"), "Deleted"), **error_responses(400, 401, 403, 404, 409)},
         },
     },

@@ -11,8 +11,8 @@ from aiohttp import web
 from livebot.appkeys import CONFIG, DATABASE
 from livebot.auth.access import roles
 from livebot.errors import ValidationError
-from livebot.trace import facts, query, service, store
-from livebot.trace.epcis import EVENT_TYPES, load_json
+from livebot.trace import apidoc, facts, query, service, store
+from livebot.trace.epcis import load_json
 from livebot.trace.errors import DocumentTooLarge, EventConflict, InvalidEvent, UnknownLot
 from livebot.trace.keys import TRACE_SETTINGS
 from livebot.trace.pushes import parse_batches, parse_inspections
@@ -171,23 +171,13 @@ PATHS: dict[str, Any] = {
         "summary": "Query stored EPCIS events (EPCIS 2.0 REST query shape), one page at a time",
         "description": "Role trace (or admin). Answers an EPCISQueryDocument; a further page is linked in the Link header "
                        "(rel=next) and given as nextPageToken. Error declarations and the events they retract are included.",
-        "parameters": [
-            {"name": "lot", "in": "query", "required": False, "schema": {"type": "string", "maxLength": 20},
-             "description": "events naming this lot (object, input, output, parent or child)"},
-            {"name": "eventType", "in": "query", "required": False, "style": "form", "explode": True,
-             "schema": {"type": "array", "items": {"type": "string", "enum": sorted(EVENT_TYPES)}}},
-            {"name": "GE_eventTime", "in": "query", "required": False, "schema": {"type": "string", "format": "date-time"}},
-            {"name": "LT_eventTime", "in": "query", "required": False, "schema": {"type": "string", "format": "date-time"}},
-            {"name": "EQ_bizStep", "in": "query", "required": False, "schema": {"type": "string"}},
-            {"name": "perPage", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 30}},
-            {"name": "nextPageToken", "in": "query", "required": False, "schema": {"type": "string", "pattern": "^[0-9]+$"}},
-        ],
+        "parameters": apidoc.EVENT_QUERY,
         "responses": {"200": {"description": "EPCISQueryDocument", "content": _json({"$ref": "#/components/schemas/EpcisQueryDocument"})},
                       **error_responses(400, 401, 403)},
     }},
     "/api/v1/trace/batches": {"post": {
         "summary": "Push batches and their raw milk as plain JSON",
-        "requestBody": {"required": True, "content": _json(OBJECT)},
+        "requestBody": {"required": True, "content": _json(apidoc.BATCHES_BODY)},
         "responses": {"201": {"description": "Stored", "content": _json(OBJECT)}, **WRITE_ERRORS},
     }},
     "/api/v1/trace/batches/{lot}": {"get": {
@@ -197,19 +187,19 @@ PATHS: dict[str, Any] = {
     }},
     "/api/v1/trace/inspections": {"post": {
         "summary": "Push inspection results for known lots",
-        "requestBody": {"required": True, "content": _json(OBJECT)},
+        "requestBody": {"required": True, "content": _json(apidoc.INSPECTIONS_BODY)},
         "responses": {"201": {"description": "Stored", "content": _json(OBJECT)},
                       "200": {"description": "All were duplicates", "content": _json(OBJECT)}, **WRITE_ERRORS},
     }},
     "/api/v1/trace/lookup": {"get": {
         "summary": "Resolve a lot, can code or Digital Link typed by a viewer; includes the chat reply text",
-        "parameters": [{"name": "code", "in": "query", "required": True, "schema": {"type": "string"}}],
+        "parameters": [{"name": "code", "in": "query", "required": True, "schema": apidoc.LOOKUP_CODE}],
         "responses": {"200": {"description": "Found", "content": _json(OBJECT)}, **error_responses(400, 401, 403, 404)},
     }},
     "/api/v1/telemetry": {
         "post": {
             "summary": "Push live factory readings (line status, temperatures, output)",
-            "requestBody": {"required": True, "content": _json(OBJECT)},
+            "requestBody": {"required": True, "content": _json(apidoc.TELEMETRY_BODY)},
             "responses": {"201": {"description": "Stored", "content": _json(OBJECT)}, **WRITE_ERRORS},
         },
         "get": {

@@ -47,6 +47,42 @@ class ApiDoc:
         }
 
 
+VISIBLE = r"[^\s\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]"
+"""At least one character that survives trimming and the removal of control and invisible marks."""
+CONTROL = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f"
+"""Control characters every cleaned text field refuses (tab, newline and carriage return are the callers' call)."""
+MAX_ID = 2**62 - 1
+FLAG_VALUES = ("", "0", "1", "false", "true", "no", "yes")
+
+
+def text_schema(max_len: int, *, required: bool = False, refuse: str = "", nullable: bool = False) -> dict[str, Any]:
+    """A text field as the handlers check it: ``required`` means something visible is left after
+    trimming; ``refuse`` is a regex character-class body of characters answered with 400;
+    ``nullable`` when the handler reads null as "not given"."""
+    schema: dict[str, Any] = {"type": ["string", "null"] if nullable else "string", "maxLength": max_len}
+    patterns = ([{"pattern": VISIBLE}] if required else []) + ([{"pattern": f"^[^{refuse}]*$"}] if refuse else [])
+    if len(patterns) == 1:
+        schema.update(patterns[0])
+    elif patterns:
+        schema["allOf"] = patterns
+    return schema
+
+
+def id_schema(minimum: int = 1) -> dict[str, Any]:
+    """A stored row id (BIGINT): larger values are refused as input, not left to crash a query."""
+    return {"type": "integer", "minimum": minimum, "maximum": MAX_ID}
+
+
+def id_param(name: str, minimum: int = 1) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": id_schema(minimum)}
+
+
+PRINTABLE = r"^(?:[^\p{C}\p{Z}]| )*$"
+"""What Python's ``str.isprintable`` accepts: no control, format or separator characters but space."""
+FLAG_SCHEMA: dict[str, Any] = {"type": "string", "enum": list(FLAG_VALUES)}
+"""A yes/no query flag as :func:`livebot.formcheck.query_flag` reads it."""
+
+
 def error_responses(*statuses: int) -> dict[str, Any]:
     """Standard error response objects, for fragments to spread into ``responses``."""
     text = {400: "Invalid input (the message names the field)", 401: "Not authenticated", 403: "Wrong role",

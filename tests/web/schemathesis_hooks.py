@@ -1,0 +1,52 @@
+"""schemathesis hooks for tests/web/test_schemathesis.py: the few rules a JSON Schema cannot state.
+
+A session must start in the future and end after its start, a telemetry reading may be at most
+five minutes ahead of the server's clock, and a GTIN carries a check digit. Generated *valid*
+requests get those values made true just before they are sent; invalid (negative) ones are left
+alone, so every schema rule is still tested both ways. Loaded through ``SCHEMATHESIS_HOOKS``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import schemathesis
+
+
+def check_digit(digits: str) -> int:
+    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(digits)))
+    return (10 - total % 10) % 10
+
+
+def fix_gtin(item: Any) -> None:
+    if isinstance(item, dict) and isinstance(item.get("gtin"), str) and item["gtin"].isdigit():
+        item["gtin"] = item["gtin"][:-1] + str(check_digit(item["gtin"][:-1]))
+
+
+def fix_session_times(body: dict[str, Any]) -> None:
+    if "planned_start" in body or "planned_end" in body:
+        start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=30)
+        body["planned_start"] = start.isoformat()
+        body["planned_end"] = (start + timedelta(hours=1)).isoformat()
+
+
+def fix_reading_time(item: Any) -> None:
+    if isinstance(item, dict) and isinstance(item.get("at"), str):
+        item["at"] = datetime.now(UTC).isoformat()
+
+
+@schemathesis.hook
+def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
+    meta = case.meta
+    if meta is None or not meta.generation.mode.is_positive or not isinstance(case.body, dict):
+        return
+    path, body = case.operation.path, case.body
+    if path in ("/api/v1/schedule/sessions", "/api/v1/schedule/sessions/{session_id}"):
+        fix_session_times(body)
+    elif path == "/api/v1/trace/batches":
+        for item in body.get("batches", [body]) if isinstance(body.get("batches", [body]), list) else []:
+            fix_gtin(item)
+    elif path == "/api/v1/telemetry":
+        for item in body.get("readings", [body]) if isinstance(body.get("readings", [body]), list) else []:
+            fix_reading_time(item)
