@@ -66,8 +66,6 @@ CALIBRATION_BIAS = -5.42
 # A card is shown when the chance that one of its suggestions is right reaches this (chosen by
 # the cross-validation above: 0.3 abstains a little more, 0.68 / 0.76 / 0.88).
 SHOW_THRESHOLD = 0.2
-# A reading below this chance is not worth an advisor's glance, even on a shown card.
-ALTERNATIVE_FLOOR = 0.01
 # Right more often than not: a first suggestion at least this likely needs no new alias (the
 # learning loop still learns from wordings that were answered right but with less confidence),
 # and is the bar for anything done without an advisor (``AUTO_THRESHOLD``).
@@ -136,9 +134,11 @@ class Ranker:
 
     def suggest(self, analysis: Analysis) -> tuple[Suggestion, ...]:
         """At most ``limit`` suggestions, most likely first; empty to abstain."""
-        shown = [c for c in self.candidates(analysis)[: self.limit] if c.confidence >= ALTERNATIVE_FLOOR]
+        shown = self.candidates(analysis)[: self.limit]
         # One rule: the card is shown when the chance that it holds the answer (the readings'
-        # calibrated chances added up) clears ``threshold``; each carries its own chance.
+        # calibrated chances added up) clears ``threshold``; a shown card carries all ``limit``
+        # readings, each labelled with its own chance (a 2% runner-up is still the right one
+        # often enough on described situations to be worth a glance).
         if not shown or sum(c.confidence for c in shown) < self.threshold:
             return ()
         return tuple(Suggestion(c.id, round(c.confidence, 4)) for c in shown)

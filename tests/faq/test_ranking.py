@@ -160,13 +160,13 @@ class FixedRanker(Ranker):
     ("confidences", "shown"),
     [
         ([0.9, 0.3, 0.1], ["entry-0", "entry-1", "entry-2"]),  # a shown card carries up to three readings
-        ([0.6, 0.004], ["entry-0"]),  # a reading under ALTERNATIVE_FLOOR (0.01) is left off
+        ([0.6, 0.004], ["entry-0", "entry-1"]),  # an unlikely runner-up still rides along, with its chance
         ([0.4, 0.1], ["entry-0", "entry-1"]),
         ([0.1, 0.05, 0.05], ["entry-0", "entry-1", "entry-2"]),  # together 0.20 >= SHOW_THRESHOLD
         ([0.1, 0.05], []),  # together 0.15: not likely enough, abstain
         ([0.1, 0.05, 0.04], []),
         ([0.12, 0.12], ["entry-0", "entry-1"]),
-        ([0.005, 0.005], []),  # nothing above the floor
+        ([0.005, 0.005], []),  # weak evidence: abstain
         ([0.9, 0.5, 0.4, 0.3], ["entry-0", "entry-1", "entry-2"]),  # at most ``limit``
         ([], []),
     ],
