@@ -29,7 +29,7 @@ from livebot.faq.evaluation import read_split_cases
 from livebot.faq.index import FaqIndex
 from livebot.faq.kb import FaqEntry, load_kb
 from livebot.faq.question import detect_question
-from livebot.faq.ranking import Candidate, Ranker, confidence_features
+from livebot.faq.ranking import Candidate, Ranker, calibrated, confidence_features
 from livebot.faq.tokenizer import default_tokenizer
 
 TOP_CANDIDATES = 3
@@ -147,6 +147,70 @@ def _solve(matrix: list[list[float]], vector: list[float]) -> list[float]:
     return [a[i][n] / a[i][i] if abs(a[i][i]) > 1e-12 else 0.0 for i in range(n)]
 
 
+Scored = tuple[str | None, list[tuple[str, tuple[float, ...], float]]]
+"""A case as the ranker sees it: its label and its candidates (id, features, raw score); no
+candidates when question detection stops it first."""
+
+
+def scored_cases(entries: Sequence[FaqEntry], cases: Iterable[Mapping[str, Any]]) -> list[Scored]:
+    """Every case's candidates with their features, which do not depend on the calibration."""
+    ranker = Ranker(FaqIndex(entries, default_tokenizer()))
+    scored: list[Scored] = []
+    for case in cases:
+        analysis = ranker.index.analyze(str(case["text"]))
+        found = ranker.candidates(analysis) if detect_question(analysis.text, analysis.terms).is_question else []
+        scored.append((case.get("faq_id"), [(c.id, features(c), c.raw) for c in found]))
+    return scored
+
+
+def case_rows(scored: Iterable[Scored]) -> list[tuple[tuple[float, ...], int]]:
+    """Training rows of scored cases (top candidates by raw score, as ``training_rows``)."""
+    rows: list[tuple[tuple[float, ...], int]] = []
+    for gold, found in scored:
+        for candidate_id, row, _ in sorted(found, key=lambda c: c[2], reverse=True)[:TOP_CANDIDATES]:
+            rows.append((row, int(candidate_id == gold)))
+    return rows
+
+
+def card_figures(
+    scored: Sequence[Scored], weights: Sequence[float], bias: float, threshold: float, limit: int = 3
+) -> tuple[int, int, int, int, int]:
+    """(answerable, top-1 hits, top-3 hits, unanswerable, abstentions) under the show policy."""
+    answerable = top1 = top3 = unanswerable = abstained = 0
+    for gold, found in scored:
+        ranked = sorted(((calibrated(row, weights, bias), raw, cid) for cid, row, raw in found), reverse=True)[:limit]
+        shown = [cid for _, _, cid in ranked] if ranked and sum(c for c, _, _ in ranked) >= threshold else []
+        if gold:
+            answerable += 1
+            top1 += shown[:1] == [gold]
+            top3 += gold in shown
+        else:
+            unanswerable += 1
+            abstained += not shown
+    return answerable, top1, top3, unanswerable, abstained
+
+
+def cross_validate(
+    folded: Sequence[Scored], extra_rows: Sequence[tuple[tuple[float, ...], int]], extra_weights: Sequence[float], *,
+    folds: int, l2: float, thresholds: Sequence[float],
+) -> dict[float, tuple[float, float, float]]:
+    """K-fold figures (top-1, top-3, abstention) per show threshold: each fold is scored by a
+    model fitted on the other folds plus ``extra_rows``; nothing is scored by a fit that saw it."""
+    totals = {threshold: [0, 0, 0, 0, 0] for threshold in thresholds}
+    for fold in range(folds):
+        train = [case for n, case in enumerate(folded) if n % folds != fold]
+        test = [case for n, case in enumerate(folded) if n % folds == fold]
+        rows = case_rows(train)
+        weights, bias = fit([*rows, *extra_rows], weights=[1.0] * len(rows) + list(extra_weights), l2=l2)
+        for threshold in thresholds:
+            for slot, value in enumerate(card_figures(test, weights, bias, threshold)):
+                totals[threshold][slot] += value
+    return {
+        threshold: (t1 / max(ans, 1), t3 / max(ans, 1), ab / max(una, 1))
+        for threshold, (ans, t1, t3, una, ab) in totals.items()
+    }
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Print fitted calibration constants for a knowledge base and labelled cases."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -158,9 +222,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--leave-entry-out", type=float, default=0.0, metavar="W",
         help="also learn abstention from each entry asked without it, rows weighing W",
     )
+    parser.add_argument(
+        "--folds", type=int, default=0, metavar="K",
+        help="also print K-fold cross-validated figures per show threshold, folds over the first cases file",
+    )
     args = parser.parse_args(argv)
     cases = [case for spec in args.cases for case in read_split_cases(spec)]
     entries = load_kb(args.kb)
+    if args.folds > 1:
+        _print_cross_validation(entries, args)
     rows = training_rows(entries, cases)
     if args.leave_one_out:
         rows += leave_one_out_rows(entries)
@@ -174,6 +244,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"CALIBRATION_BIAS = {bias:.2f}")
     print(f"rows={len(rows)} positives={sum(y for _, y in rows)}", file=sys.stderr)
     return 0
+
+
+def _print_cross_validation(entries: Sequence[FaqEntry], args: argparse.Namespace) -> None:
+    folded = scored_cases(entries, read_split_cases(args.cases[0]))
+    extra = case_rows(scored_cases(entries, [case for spec in args.cases[1:] for case in read_split_cases(spec)]))
+    extra_weights = [1.0] * len(extra)
+    if args.leave_entry_out > 0:
+        negatives = leave_entry_out_rows(entries)
+        extra += negatives
+        extra_weights += [args.leave_entry_out] * len(negatives)
+    figures = cross_validate(folded, extra, extra_weights, folds=args.folds, l2=args.l2,
+                             thresholds=(0.1, 0.15, 0.2, 0.25, 0.3, 0.4))
+    for threshold, (top1, top3, abstention) in figures.items():
+        print(f"cv threshold {threshold:.2f}: top-1 {top1:.3f} top-3 {top3:.3f} abstention {abstention:.3f}")
 
 
 if __name__ == "__main__":

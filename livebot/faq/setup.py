@@ -9,9 +9,10 @@ from livebot.faq import api, views
 
 
 def setup(app: web.Application) -> None:
-    from livebot.faq.stage import stage_ctx
+    from livebot.faq.stage import ENRICHER_BUILDS, EnricherBuilds, stage_ctx
 
     app.add_routes(views.routes)
     app.add_routes(api.routes)
     app[API_DOC].add(api.PATHS, api.SCHEMAS)
+    app[ENRICHER_BUILDS] = EnricherBuilds()  # the app's own, never shared with another app
     app.cleanup_ctx.append(stage_ctx)

@@ -1,6 +1,6 @@
 """The enrichment stage: ``chat.stored`` -> enrich once -> store with the event -> ``chat.enriched``.
 
-Each stored comment is enriched once with the process's :class:`Enricher` (built from the
+Each stored comment is enriched once with the app's :class:`Enricher` (built from the
 knowledge base in the database, rebuilt on ``faq.changed``): question or not, ranked FAQ
 suggestions with their answers filled from live batch and session data, sentiment, trace
 codes. ``chat.stored`` arrives as lists (one per ingest commit); the stage enriches a list in
@@ -95,10 +95,6 @@ executemany with per-row bind processing."""
 
 # ───────────── the knowledge index ─────────────
 
-_built: dict[str, Enricher] = {}
-"""Process-wide: Enrichers by knowledge-base content, so apps and rebuilds with the same entries share one."""
-
-
 def content_key(entries: Sequence[FaqEntry]) -> str:
     """A digest of the entries' content (two identical knowledge bases share an Enricher)."""
     digest = hashlib.sha256()
@@ -107,17 +103,31 @@ def content_key(entries: Sequence[FaqEntry]) -> str:
     return digest.hexdigest()
 
 
-async def build_enricher(entries: Sequence[FaqEntry], limit: int = 3) -> Enricher:
-    """An Enricher for ``entries``, built in a thread (tokenising the KB takes a while)."""
-    key = f"{limit}:{content_key(entries)}"
-    found = _built.get(key)
-    if found is not None:
-        return found
-    enricher = await asyncio.to_thread(Enricher, list(entries), limit=limit)
-    if len(_built) >= BUILT_LIMIT:
-        _built.pop(next(iter(_built)))
-    _built[key] = enricher
-    return enricher
+class EnricherBuilds:
+    """The app's built Enrichers by knowledge-base content, so rebuilds with the same entries share one.
+
+    Owned by one app (``app[ENRICHER_BUILDS]``, made in ``stage_ctx``) rather than the process:
+    two apps in one process never see each other's index, and nothing outlives its app.
+    """
+
+    def __init__(self, limit: int = BUILT_LIMIT) -> None:
+        self.limit = limit
+        self._built: dict[str, Enricher] = {}
+
+    def __len__(self) -> int:
+        return len(self._built)
+
+    async def build(self, entries: Sequence[FaqEntry], suggestions: int = 3) -> Enricher:
+        """An Enricher for ``entries``, built in a thread (tokenising the KB takes a while)."""
+        key = f"{suggestions}:{content_key(entries)}"
+        found = self._built.get(key)
+        if found is not None:
+            return found
+        enricher = await asyncio.to_thread(Enricher, list(entries), limit=suggestions)
+        if len(self._built) >= self.limit:
+            self._built.pop(next(iter(self._built)))
+        self._built[key] = enricher
+        return enricher
 
 
 @dataclass
@@ -131,6 +141,7 @@ class KnowledgeIndex:
 
     db: Database
     limit: int = 3
+    builds: EnricherBuilds = field(default_factory=EnricherBuilds)
     enricher: Enricher | None = None
     entries: dict[str, FaqEntry] = field(default_factory=dict)
     fingerprint: tuple[int, int] = (-1, -1)
@@ -150,7 +161,7 @@ class KnowledgeIndex:
             self._dirty = False
             fingerprint = await kb_store.fingerprint(self.db)
             entries = await kb_store.active_entries(self.db)
-            enricher = await build_enricher(entries, self.limit)
+            enricher = await self.builds.build(entries, self.limit)
             self.enricher, self.entries, self.fingerprint = enricher, {e.id: e for e in entries}, fingerprint
             self.rebuilds += 1
             self.ready.set()
@@ -198,14 +209,14 @@ class EnrichmentStage:
     """Subscribes to ``chat.stored``; see the module docstring."""
 
     def __init__(self, db: Database, bus: Bus, settings: FaqSettings, facts: TraceFacts,
-                 metrics: StageMetrics | None = None) -> None:
+                 metrics: StageMetrics | None = None, builds: EnricherBuilds | None = None) -> None:
         self.db = db
         self.guard: Guard | None = None
         """The compliance guard: blocked suggestions are never offered, warned ones carry their findings."""
         self.metrics = metrics or StageMetrics()
         self.bus = bus
         self.settings = settings
-        self.index = KnowledgeIndex(db, settings.max_suggestions)
+        self.index = KnowledgeIndex(db, settings.max_suggestions, builds or EnricherBuilds())
         self.context = LiveContext(db, facts, ttl=settings.context_ttl_seconds, zone=settings.timezone)
         self.dismissed: set[str] = set()
         self.dismissed_after = 0
@@ -580,6 +591,7 @@ def trace_suggestion(lot: str, reply: str) -> dict[str, Any]:
 # ───────────── wiring ─────────────
 
 STAGE: web.AppKey[EnrichmentStage] = web.AppKey("faq.stage", EnrichmentStage)
+ENRICHER_BUILDS: web.AppKey[EnricherBuilds] = web.AppKey("faq.enricher_builds", EnricherBuilds)
 
 
 async def stage_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -588,7 +600,8 @@ async def stage_ctx(app: web.Application) -> AsyncIterator[None]:
     if not settings.enrich or not app[BUS].consume_groups:  # off, or left to `livebot worker` processes
         yield
         return
-    stage = EnrichmentStage(app[DATABASE], app[BUS], settings, app[trace.TRACE_FACTS], metrics=StageMetrics(app[REGISTRY]))
+    stage = EnrichmentStage(app[DATABASE], app[BUS], settings, app[trace.TRACE_FACTS],
+                            metrics=StageMetrics(app[REGISTRY]), builds=app.get(ENRICHER_BUILDS))
     stage.guard = app.get(GUARD)
     app[STAGE] = stage
     await stage.start()

@@ -40,6 +40,8 @@ LABEL_THRESHOLD = 0.6
 NEGATION_REACH = 4
 DEGREE_REACH = 3
 NEGATED_NEGATIVE = 0.4
+# A second negator this close after the first cancels it (不能不, 不得不, 没有不, 不会不).
+DOUBLE_NEGATION_GAP = 1
 LAST_CLAUSE_WEIGHT = 1.4
 AFTER_CONTRAST_WEIGHT = 1.5
 BEFORE_CONTRAST_WEIGHT = 0.6
@@ -152,7 +154,10 @@ class SentimentModel:
             elif "contrast" in roles:
                 clause.contrast = True
             elif "negator" in roles:
-                negation = (end, lexicon.negators[word])
+                if negation and position - negation[0] <= DOUBLE_NEGATION_GAP:
+                    negation = None  # 不能不夸, 没有不满意的: two negations affirm
+                else:
+                    negation = (end, lexicon.negators[word])
             elif "degree" in roles and ("polarity" not in roles or self._polar_word_at(text, end)):
                 degree = (end, lexicon.degrees[word])
             elif "polarity" in roles and lexicon.polarity[word]:

@@ -68,12 +68,17 @@ def test_interrogative_ignores_problem_reports() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["怎么能这么干净", "谁家的牛这么胖啊 羡慕", "啥也不说了 下单", "什么也不想说了", "谁懂啊 看挤奶好解压", "咋这么多人"],
+    ["怎么能这么干净", "谁家的牛这么胖啊 羡慕", "啥也不说了 下单", "什么也不想说了", "谁懂啊 看挤奶好解压", "咋这么多人",
+     "哪有这么好的事", "什么神仙牧场"],
 )
 def test_exclamations_with_question_words_are_not_questions(text: str) -> None:
     assert not detect_question(text).is_question
 
 
-@pytest.mark.parametrize("text", ["冲奶粉用矿泉水好伐", "奶粉罐放边度好", "扫码一直转圈圈", "扫了码出不来"])
+@pytest.mark.parametrize(
+    "text",
+    ["冲奶粉用矿泉水好伐", "奶粉罐放边度好", "扫码一直转圈圈", "扫了码出不来", "呢个奶粉几多钱", "有冇优惠",
+     "发货了未", "点解扫唔到", "罐子鼓包了", "物流一直不动"],
+)
 def test_dialect_questions_and_problem_reports_are_questions(text: str) -> None:
     assert detect_question(text).is_question

@@ -160,13 +160,13 @@ class FixedRanker(Ranker):
     ("confidences", "shown"),
     [
         ([0.9, 0.3, 0.1], ["entry-0", "entry-1", "entry-2"]),  # a shown card carries up to three readings
-        ([0.6, 0.004], ["entry-0"]),  # a reading under ALTERNATIVE_FLOOR (0.01) is left off
+        ([0.6, 0.004], ["entry-0", "entry-1"]),  # an unlikely runner-up still rides along, with its chance
         ([0.4, 0.1], ["entry-0", "entry-1"]),
         ([0.1, 0.05, 0.05], ["entry-0", "entry-1", "entry-2"]),  # together 0.20 >= SHOW_THRESHOLD
         ([0.1, 0.05], []),  # together 0.15: not likely enough, abstain
         ([0.1, 0.05, 0.04], []),
         ([0.12, 0.12], ["entry-0", "entry-1"]),
-        ([0.005, 0.005], []),  # nothing above the floor
+        ([0.005, 0.005], []),  # weak evidence: abstain
         ([0.9, 0.5, 0.4, 0.3], ["entry-0", "entry-1", "entry-2"]),  # at most ``limit``
         ([], []),
     ],
@@ -191,3 +191,16 @@ def test_leave_entry_out_rows_are_negatives(sample_entries: list[FaqEntry]) -> N
     rows = leave_entry_out_rows(sample_entries[:6])
     assert rows and all(label == 0 for _, label in rows)
     assert len(rows) <= sum(len(entry.phrasings()) for entry in sample_entries[:6])
+
+
+def test_cross_validation_scores_each_fold_with_a_fit_that_never_saw_it() -> None:
+    from livebot.faq.calibration import Scored, cross_validate
+
+    # Answerable cases: the right entry has high evidence; unanswerable ones only weak candidates.
+    folded: list[Scored] = []
+    for n in range(20):
+        folded.append(("a", [("a", (2.0 + n % 3 * 0.1,), 9.0), ("b", (0.0,), 5.0)]))
+        folded.append((None, [("b", (-1.0 - n % 2 * 0.1,), 4.0)]))
+    figures = cross_validate(folded, [], [], folds=5, l2=0.1, thresholds=(0.2, 0.9))
+    assert figures[0.2] == (1.0, 1.0, 1.0)
+    assert figures[0.9][2] >= figures[0.2][2]

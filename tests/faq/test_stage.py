@@ -337,3 +337,20 @@ async def test_failing_trace_lookups_leave_gaps_and_never_lose_the_message(clien
     assert top["id"] == "milk-source-location"
     assert "batch.farm" in top["missing"] and "双城牧场" not in top["answer"]
     assert enrichment["trace_codes"] == ["BJ20261124A01"]
+
+
+async def test_enricher_builds_belong_to_one_app_and_reuse_identical_content(make_config: Callable[..., Config]) -> None:
+    from livebot.faq.kb import load_kb, sample_kb_path
+    from livebot.faq.stage import ENRICHER_BUILDS, EnricherBuilds
+
+    first, second = create_app(make_config()), create_app(make_config())
+    assert first[ENRICHER_BUILDS] is not second[ENRICHER_BUILDS]
+
+    builds = EnricherBuilds(limit=2)
+    entries = load_kb(sample_kb_path())
+    enricher = await builds.build(entries)
+    assert await builds.build(list(entries)) is enricher  # same content: the same index
+    assert await builds.build(entries, suggestions=1) is not enricher
+    await builds.build(entries[:-1])
+    assert len(builds) == 2  # bounded: the oldest build was let go
+    assert await builds.build(entries) is not enricher

@@ -72,3 +72,15 @@ def test_bad_lexicon_file(tmp_path: Path) -> None:
     path.write_text("[positive]\n放心 lots\n", encoding="utf-8")
     with pytest.raises(SentimentLexiconError, match=":2:"):
         load_sentiment_lexicon(path)
+
+
+@pytest.mark.parametrize("text", ["不是不好喝", "不能不夸", "没有不满意的", "没不好"])
+def test_double_negation_affirms_in_the_lexicon_and_the_full_model(text: str) -> None:
+    lexicon_only = SentimentModel(learned=None)
+    assert lexicon_only.analyze(text).label == "positive"
+    assert MODEL.analyze(text).label == "positive"
+
+
+def test_a_single_negation_still_turns_praise() -> None:
+    assert SentimentModel(learned=None).analyze("不好喝").label == "negative"
+    assert SentimentModel(learned=None).analyze("不是不放心").label == "neutral"  # a denial frame
