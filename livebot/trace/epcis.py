@@ -679,7 +679,15 @@ class EventParser:
         return found
 
     def names(self, value: Any, where: str, limit: int) -> list[str]:
-        """A list of short names (lots, animal ids): unique, in order, at most ``LIST_MAX``."""
+        """A list of short names (lots, animal ids): unique, in order, at most ``LIST_MAX``. XML's
+        shapes are read too: one wrapped child (``{"lot": "F1"}`` or ``{"lot": [...]}``), one bare
+        value, and an empty element (``""``: an empty list)."""
+        if isinstance(value, Mapping) and len(value) <= 1:
+            value = next(iter(value.values()), [])
+        if value == "":
+            value = []
+        elif isinstance(value, str):
+            value = [value]
         if not isinstance(value, list):
             raise self.fail(where, "must be an array")
         if len(value) > LIST_MAX:
