@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from livebot.appkeys import DATABASE
 from livebot.demo import trace as demo
+from livebot.trace import api_internal as trace
 from livebot.trace import facts
 from livebot.trace.epcis import parse_document
 from livebot.trace.models import HealthEvent, Herd, Material, TraceEvent
@@ -257,3 +258,39 @@ def test_xml_list_shapes_are_read() -> None:
     parsed = parse_document(to_xml(doc))
     raw = next(e.details["raw_milk"] for e in parsed.events if "raw_milk" in e.details)
     assert raw["feed_lots"] == ["FD20261124B08"] and raw["withheld"] == []
+
+
+async def test_front_door_answers_the_journey(client: TestClient) -> None:
+    assert (await post(client, whole_chain())).status == 201
+    journey = await trace.batch_journey(client.app[DATABASE], CAN.lot)
+    assert journey is not None
+    assert {i["name"] for i in journey["ingredients"]} >= {"乳铁蛋白", "OPO 结构脂"}
+    assert journey["herds"][0]["breed"] == "荷斯坦奶牛" and journey["feed"][0]["lot"] == "FD20261124B08"
+    assert journey["packing"]["line"] == "湿法二线" and journey["warehouse"]["name"] == "哈尔滨成品仓"
+    assert journey["shipments"][0]["region"] in demo.REGIONS
+    assert await trace.batch_journey(client.app[DATABASE], "NOPE") is None
+
+
+async def test_can_page_shows_the_whole_chain_in_order(client: TestClient) -> None:
+    assert (await post(client, whole_chain())).status == 201
+    page = await (await client.get(demo.digital_link_path(CAN.gtin, CAN.lot))).text()
+    journey = page[page.index("全链路溯源"):page.index("冷链温度")]
+    order = ["<b>牧场牛群</b>", "克东牧场一号牛群", "<b>饲料</b>", "全株青贮玉米", "<b>挤奶</b>", "<b>配料</b>", "乳铁蛋白 · 批次 LF20261124B08",
+             "<b>生产</b>", "<b>包装</b>", "<b>入库</b>", "哈尔滨成品仓", "<b>发货</b>", "发往"]
+    positions = [journey.index(word) for word in order]
+    assert positions == sorted(positions)
+    assert "均已隔离，奶未混入本批" in journey and "检验 1/1 项合格（黄曲霉毒素B1）" in journey
+    assert "暂无数据" not in journey and "北京时间" in page
+
+
+async def test_can_page_shows_missing_steps_as_gaps(client: TestClient) -> None:
+    doc = whole_chain()
+    doc["epcisBody"]["eventList"] = [e for e in doc["epcisBody"]["eventList"] if e.get("bizStep") not in ("storing", "shipping", "packing")
+                                     or "livebot:truck" in e]
+    assert (await post(client, doc)).status == 201
+    page = await (await client.get(demo.digital_link_path(CAN.gtin, CAN.lot))).text()
+    journey = page[page.index("全链路溯源"):page.index("冷链温度")]
+    for label in ("包装", "入库", "发货"):
+        at = journey.index(f"<b>{label}</b>")
+        assert "暂无数据" in journey[at:at + 120], label
+    assert "哈尔滨成品仓" not in journey
