@@ -137,7 +137,8 @@ def shipping(s: Mapping[str, Any], tz: ZoneInfo) -> dict[str, Any]:
     shipments = [x for x in s.get("shipments") or [] if isinstance(x, Mapping)]
     stored = ""
     if warehouse is not None and warehouse.get("temperature_min") is not None:
-        stored = f"{number_text(warehouse.get('temperature_min'))}–{number_text(warehouse.get('temperature_max'))} °C"
+        low, high = number_text(warehouse.get("temperature_min")), number_text(warehouse.get("temperature_max"))
+        stored = f"{low} °C" if low == high or not high else f"{low}–{high} °C"
     steps = [
         step("production", "生产", when(s.get("processing_start")), text(s.get("plant"), 20) or NO_DATA),
         step("packing", "包装", when(packing.get("at")) if packing else "",
