@@ -122,7 +122,9 @@ def raw_fields(entries: list[LotEvent], names: dict[str, str]) -> dict[str, Any]
     """Raw-milk facts: commissioning = milking done, shipping/receiving = transport, transformation = processing."""
     fields: dict[str, Any] = {"gtin": next((e.gtin for e in entries if e.gtin), None)}
     milked = next((e for e in entries if e.role == "object" and e.action == "ADD" and e.biz_step == "commissioning"), None)
-    marker: dict[str, Any] = next((e.details["raw_milk"] for e in entries if "raw_milk" in e.details), {})
+    marker: dict[str, Any] = {}
+    for event in entries:  # the farm's commissioning event and later pushes (herd, feed) each add to it
+        marker.update(event.details.get("raw_milk", {}))
     if milked is not None:
         fields["milking_end"] = milked.event_time
         fields["farm"] = marker.get("farm") or place(milked, names)
