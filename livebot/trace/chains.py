@@ -222,9 +222,9 @@ class Extras:
         herds = {h.herd_id: h for h in await session.scalars(select(Herd).where(Herd.herd_id.in_(herd_ids)))} if herd_ids else {}
         health: dict[str, list[HealthEvent]] = defaultdict(list)
         if herd_ids:
-            rows = await session.scalars(select(HealthEvent).join(TraceEvent, TraceEvent.id == HealthEvent.event_pk)
-                                         .where(HealthEvent.herd.in_(herd_ids), TraceEvent.retracted.is_(False)))
-            for row in rows:
+            treated = await session.scalars(select(HealthEvent).join(TraceEvent, TraceEvent.id == HealthEvent.event_pk)
+                                            .where(HealthEvent.herd.in_(herd_ids), TraceEvent.retracted.is_(False)))
+            for row in treated:
                 health[row.herd].append(row)
         gtins = sorted({m.gtin for m in materials.values() if m.gtin} - set(products))
         products = dict(products)

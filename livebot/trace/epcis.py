@@ -329,9 +329,9 @@ def herd_attributes(items: Any, where: str, prefixes: tuple[str, ...]) -> dict[s
         raise InvalidEvent(f"{where}.attributes", "must be an array")
     keys = {"name": "name", "farm": "farm", "size": "size", "breed": "breed", "feedPlan": "feed_plan"}
     names = {f"{CBVMDA_NS}name": "name", "cbvmda:name": "name"}
-    for local, key in keys.items():
-        names[LIVEBOT_NS + local] = key
-        names.update({f"{prefix}:{local}": key for prefix in prefixes})
+    for local, short in keys.items():
+        names[LIVEBOT_NS + local] = short
+        names.update({f"{prefix}:{local}": short for prefix in prefixes})
     found: dict[str, Any] = {}
     for a, item in enumerate(items):
         at = f"{where}.attributes[{a}]"
