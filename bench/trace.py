@@ -1,7 +1,9 @@
 """Trace benchmark: import a season of EPCIS history, then load the Digital Link resolver.
 
-1. Builds ~100,000 events (a dairy chain of 19 events per batch, one document per day over a
-   season) and imports them through the real importer into a fresh SQLite file: events/s.
+1. Builds ~100,000 events (the demo's whole chain, 37 events per batch: feed and its test, a
+   treated animal, milking, cooling, raw-milk checks, transport, seven ingredient lots with
+   their tests, processing, packing, product checks, warehouse, shipment; one document per day
+   over a season) and imports them through the real importer into a fresh SQLite file: events/s.
 2. Starts ``livebot serve`` on 127.0.0.1 in its own process on that database and sends
    Digital Link JSON lookups (``GET /01/{gtin}/10/{lot}``, ``Accept: application/json``) from
    200 concurrent clients: p50/p99 latency (target p99 < 50 ms) with the resolver cache on,

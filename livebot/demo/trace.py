@@ -1,4 +1,4 @@
-"""Demo trace data: 北境臻护 1/2/3段, each batch's full EPCIS history from farm to can, live telemetry.
+"""Demo trace data: 北境臻护 1/2/3段, each batch's full EPCIS history from herd and feed to shipment, live telemetry.
 
 The history goes through the real EPCIS importer (so the demo proves it), the current live
 session presents one batch (``session_batches``), and a light background task posts factory
@@ -42,7 +42,24 @@ FARMS = (("urn:epc:id:sgln:6901234.00001.0", "双城牧场"), ("urn:epc:id:sgln:
 PLANT = ("urn:epc:id:sgln:6901234.00010.0", "齐齐哈尔工厂")
 LINE = ("urn:epc:id:sgln:6901234.00010.2", "湿法二线")
 LAB = ("urn:epc:id:sgln:6901234.00010.9", "齐齐哈尔工厂质检中心")
+WAREHOUSE = ("urn:epc:id:sgln:6901234.00020.0", "哈尔滨成品仓")
 PLANT_NAME = PLANT[1]
+HERDS = {FARMS[0][0]: ("urn:livebot:herd:sc-1", "双城牧场一号牛群", 320, "荷斯坦奶牛", "全混合日粮（TMR）泌乳期配方"),
+         FARMS[1][0]: ("urn:livebot:herd:kd-1", "克东牧场一号牛群", 280, "荷斯坦奶牛", "全混合日粮（TMR）泌乳期配方")}
+"""Herd per farm: (id, name, head count, breed, feed plan)."""
+FEED_GTIN = with_check_digit("0690123459000")
+FEED = ("全株青贮玉米", "黑龙江双城青贮合作社", "黑龙江双城")
+INGREDIENT_GTIN = with_check_digit("0690123458000")
+INGREDIENTS = (  # (lot prefix, name, supplier, origin, check)
+    ("RT", "乳糖", "示例乳糖供应商", "美国", ("水分", 0.3, "g/100g", "≤0.5")),
+    ("WP", "乳清蛋白粉", "示例乳清供应商", "法国", ("蛋白质", 80.2, "g/100g", "≥80")),
+    ("OP", "OPO 结构脂", "示例油脂供应商", "中国江苏", ("酸价", 0.2, "mg KOH/g", "≤0.5")),
+    ("DH", "DHA 藻油", "示例藻油供应商", "荷兰", ("过氧化值", 0.8, "meq/kg", "≤5")),
+    ("AR", "ARA 油", "示例藻油供应商", "荷兰", ("过氧化值", 0.7, "meq/kg", "≤5")),
+    ("PM", "维生素矿物质预混料", "示例预混料供应商", "中国上海", ("铅", "<0.05", "mg/kg", "≤0.5")),
+    ("LF", "乳铁蛋白", "示例乳铁蛋白供应商", "新西兰", ("乳铁蛋白纯度", 95.1, "%", "≥95")),
+)
+REGIONS = ("华东", "华北", "华南")
 TELEMETRY_PERIOD_S = 5.0
 
 RAW_CHECKS = (  # GB 19301-2010 raw milk items: (item, value, unit, limit)
@@ -114,13 +131,28 @@ def chain_events(b: DemoBatch, rng: random.Random) -> list[dict[str, Any]]:
     arrived = departed + timedelta(minutes=transit_min)
     processing = arrived + timedelta(minutes=25 + rng.randint(0, 15))
     farm_lab = f"{b.farm[1]}化验室"
+    herd = HERDS[b.farm[0]][0]
+    feed_lot = f"FD{b.lot[2:]}"
+    animal = f"{b.raw_lot[:2]}-1-{rng.randint(100, 999):04d}"
     events: list[dict[str, Any]] = [
+        {"type": "ObjectEvent", "eventID": event_id(key, "feed"), **when(milked - timedelta(days=2)), "action": "OBSERVE",
+         "bizStep": "receiving", "disposition": "in_progress", "readPoint": {"id": b.farm[0]}, "bizLocation": {"id": b.farm[0]},
+         "quantityList": [quantity(FEED_GTIN, feed_lot, 40000, "KGM")],
+         "livebot:feed": {"name": FEED[0], "supplier": FEED[1], "origin": FEED[2]}},
+        inspection(key, milked - timedelta(days=2) + timedelta(hours=3), FEED_GTIN, feed_lot, b.farm,
+                   ("黄曲霉毒素B1", "<5", "μg/kg", "≤20"), f"{b.farm[1]}化验室"),
+        {"type": "ObjectEvent", "eventID": event_id(key, "treated"), **when(milked - timedelta(days=1)), "action": "OBSERVE",
+         "bizStep": "holding", "readPoint": {"id": b.farm[0]},
+         "livebot:health": {"herd": herd, "animal": animal, "treatment": "乳房炎治疗（停奶期内单独挤奶，奶不入罐）",
+                            "withdrawalUntil": (milked + timedelta(days=3)).astimezone(CST).isoformat()}},
         {"type": "ObjectEvent", "eventID": event_id(key, "milked"), **when(milked), "action": "ADD",
          "bizStep": "commissioning", "disposition": "active", "readPoint": {"id": b.farm[0]}, "bizLocation": {"id": b.farm[0]},
          "quantityList": [quantity(RAW_MILK_GTIN, b.raw_lot, litres, "KGM")],
          "ilmd": {"cbvmda:lotNumber": b.raw_lot},
          "livebot:rawMilk": {"farm": b.farm[1], "tank": b.tank,
-                             "milkingStart": (milked - timedelta(minutes=100)).astimezone(CST).isoformat()}},
+                             "milkingStart": (milked - timedelta(minutes=100)).astimezone(CST).isoformat(),
+                             "herd": herd, "milkingGroup": f"{b.raw_lot[-1]}号挤奶组", "feedLots": [feed_lot],
+                             "withheldAnimals": [animal]}},
         {"type": "ObjectEvent", "eventID": event_id(key, "cooling"), **when(milked + timedelta(minutes=30)), "action": "OBSERVE",
          "bizStep": "sensor_reporting", "readPoint": {"id": b.farm[0]},
          "quantityList": [quantity(RAW_MILK_GTIN, b.raw_lot, litres, "KGM")], "sensorElementList": readings(milked, cooling, 5)},
@@ -137,10 +169,22 @@ def chain_events(b: DemoBatch, rng: random.Random) -> list[dict[str, Any]]:
     ]
     events += [inspection(key, arrived + timedelta(minutes=15), RAW_MILK_GTIN, b.raw_lot, LAB, c, LAB[1]) for c in ARRIVAL_CHECKS]
     cans = rng.choice((9600, 10800, 12000))
+    ingredient_lots = []
+    for prefix, name, supplier, origin, check in INGREDIENTS:
+        lot = f"{prefix}{b.lot[2:]}"
+        ingredient_lots.append(quantity(INGREDIENT_GTIN, lot, rng.choice((200, 400, 800)), "KGM"))
+        received = processing - timedelta(days=3)
+        events += [
+            {"type": "ObjectEvent", "eventID": event_id(key, "ingredient", prefix), **when(received), "action": "OBSERVE",
+             "bizStep": "receiving", "disposition": "in_progress", "readPoint": {"id": PLANT[0]}, "bizLocation": {"id": PLANT[0]},
+             "quantityList": [quantity(INGREDIENT_GTIN, lot, 1000, "KGM")],
+             "livebot:ingredient": {"name": name, "supplier": supplier, "origin": origin}},
+            inspection(f"{key}/{prefix}", received + timedelta(hours=4), INGREDIENT_GTIN, lot, LAB, check, LAB[1]),
+        ]
     events.append(
         {"type": "TransformationEvent", "eventID": event_id(key, "processing"), **when(processing),
          "bizStep": "commissioning", "disposition": "in_progress", "readPoint": {"id": LINE[0]}, "bizLocation": {"id": PLANT[0]},
-         "inputQuantityList": [quantity(RAW_MILK_GTIN, b.raw_lot, litres, "KGM")],
+         "inputQuantityList": [quantity(RAW_MILK_GTIN, b.raw_lot, litres, "KGM"), *ingredient_lots],
          "outputQuantityList": [quantity(b.gtin, b.lot, cans, "H87")],
          "ilmd": {"cbvmda:lotNumber": b.lot, "cbvmda:itemExpirationDate": (processing + timedelta(days=730)).astimezone(CST).date().isoformat(),
                   "livebot:canCode": b.can_code}}
@@ -152,24 +196,37 @@ def chain_events(b: DemoBatch, rng: random.Random) -> list[dict[str, Any]]:
          "childQuantityList": [quantity(b.gtin, b.lot, cans, "H87")]}
     )
     events += [inspection(key, packed + timedelta(hours=2), b.gtin, b.lot, LAB, c, LAB[1]) for c in PRODUCT_CHECKS]
-    events.append(
-        {"type": "ObjectEvent", "eventID": event_id(key, "stored"), **when(packed + timedelta(hours=3)), "action": "OBSERVE",
-         "bizStep": "storing", "disposition": "sellable_not_accessible", "readPoint": {"id": PLANT[0]},
-         "quantityList": [quantity(b.gtin, b.lot, cans, "H87")]}
-    )
+    stored = packed + timedelta(hours=3)
+    climate = [{"sensorMetadata": {"time": stored.astimezone(CST).isoformat()},
+                "sensorReport": [{"type": "gs1:MT-Temperature", "value": round(18 + rng.uniform(-1, 1), 1), "uom": "CEL"},
+                                 {"type": "gs1:MT-RelativeHumidity", "value": round(45 + rng.uniform(-3, 3)), "uom": "A93"}]}]
+    shipped = stored + timedelta(days=1)
+    events += [
+        {"type": "ObjectEvent", "eventID": event_id(key, "stored"), **when(stored), "action": "OBSERVE",
+         "bizStep": "storing", "disposition": "sellable_not_accessible", "readPoint": {"id": WAREHOUSE[0]},
+         "bizLocation": {"id": WAREHOUSE[0]}, "quantityList": [quantity(b.gtin, b.lot, cans, "H87")], "sensorElementList": climate},
+        {"type": "ObjectEvent", "eventID": event_id(key, "dispatched"), **when(shipped), "action": "OBSERVE",
+         "bizStep": "shipping", "disposition": "in_transit", "readPoint": {"id": WAREHOUSE[0]},
+         "quantityList": [quantity(b.gtin, b.lot, cans // 2, "H87")], "livebot:region": rng.choice(REGIONS)},
+    ]
     return events
 
 
 def master_data() -> dict[str, Any]:
     """Names for locations and products, in the EPCIS header (standard master data)."""
     locations = [{"id": loc, "attributes": [{"id": "urn:epcglobal:cbv:mda#name", "attribute": name}]}
-                 for loc, name in (*FARMS, PLANT, LINE, LAB)]
+                 for loc, name in (*FARMS, PLANT, LINE, LAB, WAREHOUSE)]
     classes = [{"id": f"urn:epc:idpat:sgtin:{lgtin_urn(gtin, 'X').split(':')[-1].rsplit('.', 1)[0]}.*",
                 "attributes": [{"id": "livebot:name", "attribute": name}, {"id": "livebot:stage", "attribute": stage}]}
                for gtin, name, stage in (*PRODUCTS, (RAW_MILK_GTIN, "生牛乳", "raw_milk"))]
+    herds = [{"id": herd, "attributes": [{"id": "cbvmda:name", "attribute": name}, {"id": "livebot:farm", "attribute": farm},
+                                         {"id": "livebot:size", "attribute": size}, {"id": "livebot:breed", "attribute": breed},
+                                         {"id": "livebot:feedPlan", "attribute": plan}]}
+             for (location, farm), (herd, name, size, breed, plan) in ((f, HERDS[f[0]]) for f in FARMS)]
     return {"epcisMasterData": {"vocabularyList": [
         {"type": "urn:epcglobal:epcis:vtype:BusinessLocation", "vocabularyElementList": locations},
         {"type": "urn:epcglobal:epcis:vtype:EPCClass", "vocabularyElementList": classes},
+        {"type": f"{LIVEBOT_NS}vtype:Herd", "vocabularyElementList": herds},
     ]}}
 
 

@@ -62,8 +62,31 @@ BATCH_KEYS = {
     "inspections_passed": "检验合格项数",
     "inspections_total": "检验项目数",
     "digital_link": "溯源链接",
+    "herd": "牛群（名称、头数、品种）",
+    "herd_size": "牛群头数",
+    "breed": "奶牛品种",
+    "feed_plan": "饲喂方案",
+    "milking_group": "挤奶组",
+    "withheld": "治疗期牛只隔离情况",
+    "feed": "饲料批次（供应商、产地）",
+    "feed_tests": "饲料检验（如黄曲霉毒素）",
+    "ingredients": "配料批次（名称、批次、供应商、产地）",
+    "ingredient_names": "配料名称",
+    "ingredient_tests": "配料检验",
+    "packed_at": "包装时间",
+    "packing_line": "包装线",
+    "warehouse": "入库仓库",
+    "stored_at": "入库时间",
+    "storage": "储存条件",
+    "shipments": "发货记录（时间、区域）",
+    "shipped_at": "最近发货时间",
+    "regions": "发往区域",
 }
-"""The ``{batch.*}`` keys of ``livebot.trace.facts.batch_summary`` worth quoting, with what they mean."""
+"""The ``{batch.*}`` keys of ``livebot.trace.facts.batch_summary`` worth quoting, with what they mean
+(the herd-to-shipment ones are texts built by :func:`journey_values`)."""
+NO_DATA = "暂无数据"
+"""What a herd-to-shipment placeholder says when the batch is known but that part of its chain is not:
+a stated gap, never a guess (an unknown batch leaves the usual gap marker instead)."""
 TIME_KEYS = frozenset({"milking_start", "milking_end", "cooled_at", "departed_at", "arrived_at", "processing_start"})
 STATUS_LABELS = {"draft": "草稿", "scheduled": "未开始", "live": "直播中", "ended": "已结束", "cancelled": "已取消"}
 
@@ -87,9 +110,90 @@ def batch_keys() -> dict[str, str]:
     return dict(BATCH_KEYS)
 
 
+def readable_time(raw: Any) -> str | None:
+    """An ISO time as viewers read it (11月24日 06:10, in the display zone the summary uses); None if unreadable."""
+    if not isinstance(raw, str) or not raw:
+        return None
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+    return f"{moment.month}月{moment.day}日 {moment:%H:%M}"
+
+
+def joined(items: Iterable[str | None]) -> str:
+    return "、".join(item for item in items if item) or NO_DATA
+
+
+def lot_text(item: Mapping[str, Any]) -> str:
+    """``乳铁蛋白（批次 LF…，示例供应商，产地 新西兰）``: only the parts that are stored."""
+    parts = [f"批次 {item.get('lot')}", item.get("supplier"), f"产地 {item['origin']}" if item.get("origin") else None]
+    return f"{item.get('name') or '未命名'}（{'，'.join(p for p in parts if p)}）"
+
+
+def tests_text(items: Iterable[Mapping[str, Any]]) -> str:
+    """``乳铁蛋白：乳铁蛋白纯度 95.1 % 合格`` per tested lot."""
+    found = []
+    for item in items:
+        for check in item.get("inspections") or ():
+            value = " ".join(v for v in (check.get("value"), check.get("unit")) if v)
+            result = "合格" if check.get("result") == "pass" else "不合格"
+            found.append(f"{item.get('name') or item.get('lot')}：{check.get('item')} {value} {result}".replace("  ", " "))
+    return "；".join(found) or NO_DATA
+
+
+def withheld_text(herd: Mapping[str, Any]) -> str:
+    if herd.get("withheld_ok") is True:
+        count = herd.get("treated_count") or 0
+        return f"挤奶时治疗期牛只 {count} 头，均已隔离，奶未混入本批" if count else "挤奶时无治疗期牛只"
+    if herd.get("withheld_ok") is False:
+        return f"挤奶时治疗期牛只 {herd.get('treated_count')} 头，其中有未列入隔离名单的牛只"
+    return NO_DATA
+
+
+def journey_values(summary: Mapping[str, Any]) -> Values:
+    """Herd, feed, ingredients, packing, warehouse and shipments as answer text; missing parts say 暂无数据."""
+    herds = list(summary.get("herds") or [])
+    herd = herds[0] if herds else {}
+    feed = list(summary.get("feed") or [])
+    ingredients = list(summary.get("ingredients") or [])
+    packing = summary.get("packing") or {}
+    warehouse = summary.get("warehouse") or {}
+    shipments = list(summary.get("shipments") or [])
+    storage = []
+    if warehouse.get("temperature_min") is not None:
+        storage.append(f"温度 {warehouse['temperature_min']:g}–{warehouse['temperature_max']:g} °C")
+    if warehouse.get("humidity_min") is not None:
+        storage.append(f"相对湿度 {warehouse['humidity_min']:g}–{warehouse['humidity_max']:g}%")
+    herd_parts = [herd.get("name") or herd.get("herd"), f"{herd['size']} 头" if herd.get("size") is not None else None, herd.get("breed")]
+    return {
+        "herd": "，".join(p for p in herd_parts if p) or NO_DATA,
+        "herd_size": str(herd["size"]) if herd.get("size") is not None else NO_DATA,
+        "breed": herd.get("breed") or NO_DATA,
+        "feed_plan": herd.get("feed_plan") or NO_DATA,
+        "milking_group": herd.get("milking_group") or NO_DATA,
+        "withheld": withheld_text(herd) if herd else NO_DATA,
+        "feed": joined(lot_text(f) for f in feed),
+        "feed_tests": tests_text(feed),
+        "ingredients": joined(lot_text(i) for i in ingredients),
+        "ingredient_names": joined(i.get("name") for i in ingredients),
+        "ingredient_tests": tests_text(ingredients),
+        "packed_at": readable_time(packing.get("at")) or NO_DATA,
+        "packing_line": packing.get("line") or NO_DATA,
+        "warehouse": warehouse.get("name") or NO_DATA,
+        "stored_at": readable_time(warehouse.get("at")) or NO_DATA,
+        "storage": "，".join(storage) or NO_DATA,
+        "shipments": joined(f"{readable_time(x.get('at')) or '时间未知'} 发往{x.get('region') or '（区域暂无数据）'}" for x in shipments),
+        "shipped_at": readable_time(shipments[-1].get("at")) if shipments else NO_DATA,
+        "regions": joined(dict.fromkeys(x.get("region") for x in shipments)),
+    }
+
+
 def readable_batch(summary: Mapping[str, Any]) -> Values:
-    """The summary with ISO times as viewers read them (11月24日 06:10); the ISO text stays as ``<key>_iso``."""
+    """The summary with ISO times as viewers read them (11月24日 06:10); the ISO text stays as ``<key>_iso``;
+    plus the herd-to-shipment texts (:func:`journey_values`)."""
     values = dict(summary)
+    values.update(journey_values(summary))
     for key in TIME_KEYS:
         raw = values.get(key)
         if isinstance(raw, str) and raw:

@@ -100,7 +100,55 @@ def batch_part(lot: str | None, summary: Mapping[str, Any] | None, tz_name: str 
         "card": card(summary, tz),
         "chain": chain(summary, tz),
         "inspections": inspections(summary.get("inspections") or []),
+        "ingredients": ingredients(summary.get("ingredients") or []),
+        "shipping": shipping(summary, tz),
     }
+
+
+NO_DATA = "暂无数据"
+
+
+def ingredients(items: Sequence[Any]) -> dict[str, Any]:
+    """The lot's ingredient lots (at most 8 fit on screen): name, lot, supplier and origin, own tests."""
+    rows = []
+    for item in items:
+        if not isinstance(item, Mapping):
+            continue
+        done, total = item.get("inspections_passed"), item.get("inspections_total")
+        tested = isinstance(done, int) and isinstance(total, int) and total > 0
+        rows.append({
+            "name": text(item.get("name"), 16) or "配料",
+            "lot": text(item.get("lot"), 20),
+            "source": " · ".join(x for x in (text(item.get("supplier"), 20), text(item.get("origin"), 12)) if x) or NO_DATA,
+            "checks": f"检验 {done}/{total} 合格" if tested else "检验 暂无数据",
+            "passed": tested and done == total,
+        })
+    return {"items": rows[:8], "total": len(rows)}
+
+
+def shipping(s: Mapping[str, Any], tz: ZoneInfo) -> dict[str, Any]:
+    """Production → packing → warehouse → shipments to regions; a step without data says so."""
+    def when(value: Any) -> str:
+        found = moment(value)
+        return found.astimezone(tz).strftime("%m-%d %H:%M") if found else ""
+
+    packing = s.get("packing") if isinstance(s.get("packing"), Mapping) else None
+    warehouse = s.get("warehouse") if isinstance(s.get("warehouse"), Mapping) else None
+    shipments = [x for x in s.get("shipments") or [] if isinstance(x, Mapping)]
+    stored = ""
+    if warehouse is not None and warehouse.get("temperature_min") is not None:
+        low, high = number_text(warehouse.get("temperature_min")), number_text(warehouse.get("temperature_max"))
+        stored = f"{low} °C" if low == high or not high else f"{low}–{high} °C"
+    steps = [
+        step("production", "生产", when(s.get("processing_start")), text(s.get("plant"), 20) or NO_DATA),
+        step("packing", "包装", when(packing.get("at")) if packing else "",
+             text(packing.get("line") or packing.get("place"), 20) if packing else NO_DATA),
+        step("warehouse", "入库", when(warehouse.get("at")) if warehouse else "",
+             " · ".join(x for x in (text(warehouse.get("name"), 20), stored) if x) if warehouse else NO_DATA),
+    ]
+    steps += [step("shipment", "发货", when(x.get("at")), f"发往{text(x.get('region'), 12)}" if x.get("region") else "区域 暂无数据")
+              for x in shipments[:3]] or [step("shipment", "发货", "", NO_DATA)]
+    return {"steps": steps, "shipped": bool(shipments)}
 
 
 def card(s: Mapping[str, Any], tz: ZoneInfo) -> dict[str, Any]:

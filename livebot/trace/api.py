@@ -11,7 +11,9 @@ from aiohttp import web
 from livebot.appkeys import CONFIG, DATABASE
 from livebot.auth.access import roles
 from livebot.errors import ValidationError
+from livebot.storage.base import utcnow
 from livebot.trace import apidoc, facts, query, service, store
+from livebot.trace.chainpush import parse_chain
 from livebot.trace.epcis import load_json
 from livebot.trace.errors import DocumentTooLarge, EventConflict, InvalidEvent, UnknownLot
 from livebot.trace.keys import TRACE_SETTINGS
@@ -93,6 +95,21 @@ async def post_batches(request: web.Request) -> web.Response:
     lots, gtins = await store.save_batches(request.app[DATABASE], pushes, request.app[TRACE_SETTINGS])
     await service.trace_changed(request.app, lots, gtins)
     return json_response({"stored": len(pushes), "lots": lots}, status=201)
+
+
+@routes.post("/api/v1/trace/chain")
+@roles(*WRITERS)
+async def post_chain(request: web.Request) -> web.Response:
+    """Herds, health, feed and ingredient lots, packing, storage and shipments as plain JSON (livebot.trace.chainpush)."""
+    document = parse_chain(await json_body(request), utcnow())
+    try:
+        result = await service.import_epcis_app(request.app, orjson.dumps(document), xml=False)
+    except InvalidEvent as err:
+        logger.info("trace chain push rejected event_index=%s field=%s: %s", err.event_index, err.field, err.problem)
+        return json_response(err.as_dict(), status=422)
+    except EventConflict as err:
+        return json_response(err.as_dict(), status=409)
+    return json_response(result.as_dict(), status=201 if result.stored else 200)
 
 
 @routes.post("/api/v1/trace/inspections")
@@ -179,6 +196,16 @@ PATHS: dict[str, Any] = {
         "summary": "Push batches and their raw milk as plain JSON",
         "requestBody": {"required": True, "content": _json(apidoc.BATCHES_BODY)},
         "responses": {"201": {"description": "Stored", "content": _json(OBJECT)}, **WRITE_ERRORS},
+    }},
+    "/api/v1/trace/chain": {"post": {
+        "summary": "Push herds, health records, feed and ingredient lots, ingredient use, packing, storage and shipments as plain JSON",
+        "description": "Role trace (or admin). Each item becomes the EPCIS event docs/trace-mapping.md describes and is imported "
+                       "all or nothing; resending is idempotent. 400 names the push field, 422 an EPCIS rule.",
+        "requestBody": {"required": True, "content": _json(OBJECT)},
+        "responses": {"201": {"description": "Stored", "content": _json({"$ref": "#/components/schemas/TraceImport"})},
+                      "200": {"description": "Everything was already stored", "content": _json({"$ref": "#/components/schemas/TraceImport"})},
+                      "422": {"description": "An event breaks an EPCIS rule; nothing stored", "content": _json({"$ref": "#/components/schemas/EpcisError"})},
+                      **WRITE_ERRORS},
     }},
     "/api/v1/trace/batches/{lot}": {"get": {
         "summary": "The trace summary of one batch (batch_summary)",

@@ -27,17 +27,35 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from livebot.storage.engine import Database, json_value
 from livebot.trace import derive
-from livebot.trace.models import Batch, BatchSource, Inspection, Product, RawMilkLot, SensorReading, TraceEvent, TraceEventLot
+from livebot.trace.models import (
+    Batch,
+    BatchSource,
+    HealthEvent,
+    Herd,
+    Inspection,
+    Location,
+    Material,
+    Product,
+    RawMilkLot,
+    SensorReading,
+    TraceEvent,
+    TraceEventLot,
+)
 from livebot.trace.projection import chunks
 from livebot.trace.settings import TraceSettings
 
-SNAPSHOT_VERSION = 1
+SNAPSHOT_VERSION = 2
 SOURCE_DEPTH = 4
 """How many making steps a batch is followed back to find its raw milk (powder -> base -> milk)."""
 READINGS_MAX = 2000
 BATCH_FIELDS = ("lot", "gtin", "production_date", "expiry_date", "plant", "line", "can_code", "processing_start")
 RAW_FIELDS = ("lot", "gtin", "farm", "milking_start", "milking_end", "cooled_at", "cooling_temp_c", "tank", "truck",
-              "departed_at", "arrived_at", "processing_start", "plant")
+              "departed_at", "arrived_at", "processing_start", "plant", "herd", "milking_group", "feed_lots", "withheld")
+MATERIAL_FIELDS = ("lot", "gtin", "name", "supplier", "origin", "received_at")
+HERD_FIELDS = ("name", "farm", "size", "breed", "feed_plan")
+PACKING_STEPS = ("packing",)
+STORING_STEPS = ("storing", "receiving", "arriving", "stocking")
+SHIPPING_STEPS = ("shipping", "departing")
 INSPECTION_FIELDS = ("lot", "item", "value", "unit", "limit_value", "result", "lab", "at")
 DATETIMES = frozenset({"processing_start", "milking_start", "milking_end", "cooled_at", "departed_at", "arrived_at", "at"})
 DATES = frozenset({"production_date", "expiry_date"})
@@ -52,6 +70,9 @@ class Chain:
     raw_lots: list[RawMilkLot]
     inspections: list[Inspection]
     readings: dict[str, list[tuple[datetime, float]]] = field(default_factory=dict)
+    journey: dict[str, Any] = field(default_factory=dict)
+    """Herds, feed, ingredients, packing, warehouse and shipments as stored JSON (UTC ISO times;
+    see :func:`journeys`): before and after the milk-to-can steps above."""
 
 
 def encode(value: Any) -> Any:
@@ -85,6 +106,7 @@ def snapshot(chain: Chain) -> dict[str, Any]:
         "raw_lots": [row_dict(raw, RAW_FIELDS) for raw in chain.raw_lots],
         "inspections": [row_dict(i, INSPECTION_FIELDS) for i in chain.inspections],
         "readings": {lot: [[encode(at), value] for at, value in series] for lot, series in chain.readings.items()},
+        "journey": chain.journey,
     }
 
 
@@ -108,6 +130,7 @@ def restore(data: dict[str, Any]) -> Chain:
         raw_lots=[build(RAW_FIELDS, raw) for raw in data["raw_lots"]],
         inspections=[build(INSPECTION_FIELDS, i) for i in data["inspections"]],
         readings={lot: [(datetime.fromisoformat(at), value) for at, value in series] for lot, series in data["readings"].items()},
+        journey=data.get("journey") or {},
     )
 
 
@@ -159,15 +182,140 @@ async def build_chains(session: AsyncSession, lots: Collection[str]) -> dict[str
         )
         for lot, at, value in rows:
             readings[lot].append((at, value))
+    materials: dict[str, Material] = {}
+    for part in chunks(every_source):
+        materials.update({m.lot: m for m in await session.scalars(select(Material).where(Material.lot.in_(part)))})
+    extras = await Extras.load(session, list(batches), list(raws.values()), materials, products)
     chains = {}
     for lot, batch in batches.items():
         raw_lots = sorted((raws[s] for s in sources[lot] if s in raws),
                           key=lambda r: (r.milking_end is None, r.milking_end or datetime.min.replace(tzinfo=UTC), r.lot))
-        checks = sorted((i for name in (lot, *sources[lot]) for i in inspections.get(name, ())),
-                        key=lambda i: (i.at is None, i.at or datetime.min.replace(tzinfo=UTC), i.id or 0))
+        checks = sorted((i for name in (lot, *sources[lot]) if name not in materials for i in inspections.get(name, ())),
+                        key=by_time)
         series = {r.lot: sorted(readings.get(r.lot, []))[:READINGS_MAX] for r in raw_lots}
-        chains[lot] = Chain(batch=batch, product=products.get(batch.gtin), raw_lots=raw_lots, inspections=checks, readings=series)
+        journey = extras.journey(lot, raw_lots, [materials[s] for s in sources[lot] if s in materials], inspections)
+        chains[lot] = Chain(batch=batch, product=products.get(batch.gtin), raw_lots=raw_lots, inspections=checks, readings=series,
+                            journey=journey)
     return chains
+
+
+def by_time(row: Inspection) -> tuple[bool, datetime, int]:
+    return (row.at is None, row.at or datetime.min.replace(tzinfo=UTC), row.id or 0)
+
+
+@dataclass
+class Extras:
+    """What :func:`build_chains` reads besides the milk-to-can steps, loaded in bulk: herds and
+    their health records, material names, and the batches' packing, storing and shipping events."""
+
+    herds: dict[str, Herd]
+    health: dict[str, list[HealthEvent]]
+    products: dict[str, Product]
+    events: dict[str, list[tuple[Any, ...]]]
+    names: dict[str, str]
+    conditions: dict[int, list[tuple[str, float]]]
+
+    @classmethod
+    async def load(cls, session: AsyncSession, batch_lots: list[str], raws: list[RawMilkLot], materials: dict[str, Material],
+                   products: dict[str, Product]) -> Extras:
+        herd_ids = sorted({r.herd for r in raws if r.herd})
+        herds = {h.herd_id: h for h in await session.scalars(select(Herd).where(Herd.herd_id.in_(herd_ids)))} if herd_ids else {}
+        health: dict[str, list[HealthEvent]] = defaultdict(list)
+        if herd_ids:
+            treated = await session.scalars(select(HealthEvent).join(TraceEvent, TraceEvent.id == HealthEvent.event_pk)
+                                            .where(HealthEvent.herd.in_(herd_ids), TraceEvent.retracted.is_(False)))
+            for row in treated:
+                health[row.herd].append(row)
+        gtins = sorted({m.gtin for m in materials.values() if m.gtin} - set(products))
+        products = dict(products)
+        if gtins:
+            products.update({p.gtin: p for p in await session.scalars(select(Product).where(Product.gtin.in_(gtins)))})
+        events: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+        steps = (*PACKING_STEPS, *STORING_STEPS, *SHIPPING_STEPS)
+        for part in chunks(sorted(batch_lots)):
+            rows = await session.execute(
+                select(TraceEventLot.lot, TraceEvent.id, TraceEvent.biz_step, TraceEvent.event_time, TraceEvent.read_point,
+                       TraceEvent.biz_location, TraceEvent.details, TraceEventLot.quantity, TraceEventLot.uom)
+                .join(TraceEvent, TraceEvent.id == TraceEventLot.event_pk)
+                .where(TraceEventLot.lot.in_(part), TraceEventLot.role.in_(("object", "child")),
+                       TraceEvent.biz_step.in_(steps), TraceEvent.retracted.is_(False))
+                .order_by(TraceEvent.event_time, TraceEvent.id))
+            for lot, *fields in rows:
+                events[lot].append(tuple(fields))
+        places = sorted({p for found in events.values() for e in found for p in (e[3], e[4]) if p})
+        names: dict[str, str] = {}
+        for part in chunks(places):
+            names.update((await session.execute(select(Location.location_id, Location.name).where(Location.location_id.in_(part)))).tuples().all())
+        conditions: dict[int, list[tuple[str, float]]] = defaultdict(list)
+        stored = sorted({e[0] for found in events.values() for e in found if e[1] in STORING_STEPS})
+        for part in chunks(stored):
+            for pk, kind, value in await session.execute(select(SensorReading.event_pk, SensorReading.type, SensorReading.value)
+                                                         .where(SensorReading.event_pk.in_(part))):
+                conditions[pk].append((kind, value))
+        return cls(herds, health, products, events, names, conditions)
+
+    def place(self, read_point: str, biz_location: str) -> str | None:
+        for location in (biz_location, read_point):
+            if location:
+                return self.names.get(location, location)[:128]
+        return None
+
+    def journey(self, lot: str, raws: list[RawMilkLot], materials: list[Material],
+                inspections: dict[str, list[Inspection]]) -> dict[str, Any]:
+        """The stored JSON of one batch's journey: herds, feed, ingredients, packing, warehouse, shipments."""
+        def material(m: Material) -> dict[str, Any]:
+            product = self.products.get(m.gtin)
+            found = row_dict(m, MATERIAL_FIELDS)
+            found["name"] = m.name or (product.name if product else "") or None
+            found["inspections"] = [row_dict(i, INSPECTION_FIELDS) for i in sorted(inspections.get(m.lot, ()), key=by_time)]
+            return found
+
+        return {
+            "herds": [self.herd(raw) for raw in raws if raw.herd],
+            "feed": [material(m) for m in materials if m.kind == "feed"],
+            "ingredients": [material(m) for m in materials if m.kind == "ingredient"],
+            **self.after_production(self.events.get(lot, [])),
+        }
+
+    def herd(self, raw: RawMilkLot) -> dict[str, Any]:
+        """The herd of a raw-milk lot and the animals under treatment when it was milked (None: unknown)."""
+        herd = self.herds.get(raw.herd)
+        found: dict[str, Any] = {"raw_lot": raw.lot, "herd": raw.herd, "milking_group": raw.milking_group or None,
+                                 **{key: getattr(herd, key) if herd else None for key in HERD_FIELDS}}
+        milked = raw.milking_end or raw.milking_start
+        treated = None
+        if milked is not None:
+            treated = sorted({h.animal for h in self.health.get(raw.herd, ())
+                              if h.start <= milked and (h.withdrawal_until is None or h.withdrawal_until >= milked)})
+        found["treated"] = treated
+        found["withheld"] = list(raw.withheld) if raw.withheld is not None else None
+        return found
+
+    def after_production(self, events: list[tuple[Any, ...]]) -> dict[str, Any]:
+        """Packing (time, line), the warehouse (receipt, storage conditions) and the shipments to regions."""
+        packing = warehouse = None
+        shipments = []
+        for pk, step, at, read_point, biz_location, details, quantity, uom in events:
+            where = self.place(read_point, biz_location)
+            if step in PACKING_STEPS and packing is None:
+                line = details.get("line") or (self.names.get(read_point, read_point)[:64] if read_point else None)
+                packing = {"at": encode(at), "line": line, "place": where}
+            elif step in STORING_STEPS and (warehouse is None or warehouse["name"] == where):
+                if warehouse is None:
+                    warehouse = {"name": where, "at": encode(at), "temperature": [], "humidity": []}
+                for kind, value in self.conditions.get(pk, ()):
+                    if kind == "Temperature":
+                        warehouse["temperature"].append(value)
+                    elif kind == "RelativeHumidity":
+                        warehouse["humidity"].append(value)
+            elif step in SHIPPING_STEPS:
+                shipments.append({"at": encode(at), "from": where, "region": details.get("region"), "quantity": quantity, "uom": uom})
+        if warehouse is not None:
+            for key in ("temperature", "humidity"):
+                values = warehouse.pop(key)
+                warehouse[f"{key}_min"] = min(values) if values else None
+                warehouse[f"{key}_max"] = max(values) if values else None
+        return {"packing": packing, "warehouse": warehouse, "shipments": shipments}
 
 
 async def affected_batches(session: AsyncSession, lots: Collection[str], gtins: Collection[str] = ()) -> set[str]:

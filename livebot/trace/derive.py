@@ -29,7 +29,7 @@ from livebot.trace.settings import TraceSettings
 if TYPE_CHECKING:
     from livebot.trace.chains import Chain
 
-SUMMARY_VERSION = 1
+SUMMARY_VERSION = 2
 """The format of the stored summary; bump it when :func:`summarise` changes what it returns."""
 
 
@@ -181,4 +181,42 @@ def summarise(chain: Chain, settings: TraceSettings) -> dict[str, Any]:
             for f in facts
         ],
         "digital_link": digital_link_path(batch.gtin, batch.lot) if batch.gtin else None,
+        **journey(chain.journey, settings),
+    }
+
+
+def local_iso(value: str | None, settings: TraceSettings) -> str | None:
+    """A stored UTC ISO time in the display time zone."""
+    return datetime.fromisoformat(value).astimezone(settings.zone).isoformat() if value else None
+
+
+def material_dict(item: dict[str, Any], settings: TraceSettings) -> dict[str, Any]:
+    checks = [{"item": i["item"], "value": i["value"] or None, "unit": i["unit"] or None, "limit": i["limit_value"] or None,
+               "result": i["result"], "lab": i["lab"] or None, "at": local_iso(i["at"], settings)} for i in item["inspections"]]
+    return {"lot": item["lot"], "name": item["name"] or None, "supplier": item["supplier"] or None, "origin": item["origin"] or None,
+            "received_at": local_iso(item["received_at"], settings), "inspections": checks,
+            "inspections_passed": sum(1 for i in checks if i["result"] == "pass"), "inspections_total": len(checks)}
+
+
+def journey(stored: dict[str, Any], settings: TraceSettings) -> dict[str, Any]:
+    """Herds, feed, ingredients, packing, warehouse and shipments: stored facts only, None or [] when unknown.
+
+    ``herds[].withheld_ok`` is True only when the farm named the animals it kept out of the
+    milking and every animal under treatment at that time is among them; False when one is not;
+    None when either the milking time or the farm's statement is missing.
+    """
+    herds = []
+    for herd in stored.get("herds", []):
+        treated, withheld = herd["treated"], herd["withheld"]
+        ok = None if treated is None or withheld is None else set(treated) <= set(withheld)
+        herds.append({**herd, "treated_count": len(treated) if treated is not None else None, "withheld_ok": ok})
+    packing = stored.get("packing")
+    warehouse = stored.get("warehouse")
+    return {
+        "herds": herds,
+        "feed": [material_dict(m, settings) for m in stored.get("feed", [])],
+        "ingredients": [material_dict(m, settings) for m in stored.get("ingredients", [])],
+        "packing": {**packing, "at": local_iso(packing["at"], settings)} if packing else None,
+        "warehouse": {**warehouse, "at": local_iso(warehouse["at"], settings)} if warehouse else None,
+        "shipments": [{**s, "at": local_iso(s["at"], settings)} for s in stored.get("shipments", [])],
     }

@@ -36,6 +36,12 @@ ACTIONS = frozenset({"ADD", "OBSERVE", "DELETE"})
 TZ_OFFSET = re.compile(r"[+-]((0\d|1[0-3]):[0-5]\d|14:00)")
 TEMPERATURE_TYPES = frozenset({"Temperature", "gs1:MT-Temperature", "https://gs1.org/voc/MT-Temperature"})
 TEXT_MAX = 128
+HERD_VTYPE = "vtype:Herd"
+"""Master-data vocabulary of herds: ``urn:livebot:epcis:vtype:Herd``."""
+HERD_MAX = 1_000_000
+LIST_MAX = 1000
+"""Most entries accepted in one of livebot's list extensions (feed lots, withheld animals)."""
+MATERIAL_KINDS = {"ingredient": "ingredient", "feed": "feed"}
 URI_MAX = 255
 EVENT_ID_MAX = URI_MAX - len("#error")
 QUANTITY_MAX = 1e12
@@ -102,6 +108,7 @@ class ParsedDocument:
     events: list[ParsedEvent]
     locations: dict[str, str] = field(default_factory=dict)
     products: dict[str, dict[str, str]] = field(default_factory=dict)
+    herds: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def load_json(raw: bytes | str) -> Any:
@@ -128,11 +135,11 @@ def parse_document(raw: bytes | str | Mapping[str, Any], xml: bool | None = None
     prefixes = livebot_prefixes(doc.get("@context"))
     namespaces = context_namespaces(doc.get("@context"))
     events = event_list(doc)
-    locations, products = master_data(doc, prefixes)
+    locations, products, herds = master_data(doc, prefixes)
     parsed = [EventParser(index, event, prefixes, namespaces, legacy_ids=not from_xml).parse()
               for index, event in enumerate(events)]
     check_unique_ids(parsed)
-    return ParsedDocument(events=parsed, locations=locations, products=products)
+    return ParsedDocument(events=parsed, locations=locations, products=products, herds=herds)
 
 
 def check_unique_ids(events: list[ParsedEvent]) -> None:
@@ -279,8 +286,9 @@ def mda(obj: Mapping[str, Any], name: str) -> Any:
     return obj.get(f"cbvmda:{name}", obj.get(CBVMDA_NS + name))
 
 
-def master_data(doc: Mapping[str, Any], prefixes: tuple[str, ...]) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
-    """Location names and product names/stages from ``epcisHeader.epcisMasterData``."""
+def master_data(doc: Mapping[str, Any], prefixes: tuple[str, ...]
+                ) -> tuple[dict[str, str], dict[str, dict[str, str]], dict[str, dict[str, Any]]]:
+    """Location names, product names/stages and herds (``urn:livebot:epcis:vtype:Herd``) from ``epcisHeader.epcisMasterData``."""
     header = doc.get("epcisHeader", {})
     master = header.get("epcisMasterData", {}) if isinstance(header, Mapping) else None
     if not isinstance(master, Mapping):
@@ -290,6 +298,7 @@ def master_data(doc: Mapping[str, Any], prefixes: tuple[str, ...]) -> tuple[dict
         raise InvalidEvent("epcisHeader.epcisMasterData.vocabularyList", "must be an array")
     locations: dict[str, str] = {}
     products: dict[str, dict[str, str]] = {}
+    herds: dict[str, dict[str, Any]] = {}
     for v, vocabulary in enumerate(vocabularies):
         where = f"epcisHeader.epcisMasterData.vocabularyList[{v}]"
         if not isinstance(vocabulary, Mapping) or not isinstance(vocabulary.get("vocabularyElementList", []), list):
@@ -299,6 +308,9 @@ def master_data(doc: Mapping[str, Any], prefixes: tuple[str, ...]) -> tuple[dict
             at = f"{where}.vocabularyElementList[{e}]"
             if not isinstance(element, Mapping) or not isinstance(element.get("id"), str):
                 raise InvalidEvent(at, "must be an object with an id")
+            if kind.endswith(HERD_VTYPE):
+                herds[uri(element["id"], f"{at}.id", None)] = herd_attributes(element.get("attributes", []), at, prefixes)
+                continue
             attributes = element_attributes(element.get("attributes", []), at, prefixes)
             if kind.endswith(("BusinessLocation", "ReadPoint")) and "name" in attributes:
                 locations[uri(element["id"], f"{at}.id", None)] = attributes["name"]
@@ -308,7 +320,34 @@ def master_data(doc: Mapping[str, Any], prefixes: tuple[str, ...]) -> tuple[dict
                 except BadCode as err:
                     raise InvalidEvent(err.field, err.problem) from err
                 products[gtin] = {k: v for k, v in attributes.items() if k in ("name", "stage")}
-    return locations, products
+    return locations, products, herds
+
+
+def herd_attributes(items: Any, where: str, prefixes: tuple[str, ...]) -> dict[str, Any]:
+    """A herd's master data: ``name``, ``farm``, ``size`` (head count), ``breed``, ``feedPlan``."""
+    if not isinstance(items, list):
+        raise InvalidEvent(f"{where}.attributes", "must be an array")
+    keys = {"name": "name", "farm": "farm", "size": "size", "breed": "breed", "feedPlan": "feed_plan"}
+    names = {f"{CBVMDA_NS}name": "name", "cbvmda:name": "name"}
+    for local, short in keys.items():
+        names[LIVEBOT_NS + local] = short
+        names.update({f"{prefix}:{local}": short for prefix in prefixes})
+    found: dict[str, Any] = {}
+    for a, item in enumerate(items):
+        at = f"{where}.attributes[{a}]"
+        if not isinstance(item, Mapping):
+            raise InvalidEvent(at, "must be an object")
+        key = names.get(str(item.get("id", "")))
+        if key == "size":
+            value = item.get("attribute")
+            if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 9:
+                value = int(value.strip())  # XML master data carries text
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= HERD_MAX:
+                raise InvalidEvent(f"{at}.attribute", f"herd size must be a whole number 0..{HERD_MAX}")
+            found[key] = value
+        elif key is not None:
+            found[key] = text(item.get("attribute"), f"{at}.attribute", None, TEXT_MAX)
+    return found
 
 
 def element_attributes(items: Any, where: str, prefixes: tuple[str, ...]) -> dict[str, str]:
@@ -573,7 +612,16 @@ class EventParser:
         raw = self.ext("rawMilk")
         if raw is not None:
             details["raw_milk"] = self.raw_milk(raw)
-        for name, key, limit in (("truck", "truck", 64), ("line", "line", 64)):
+        for name in MATERIAL_KINDS:
+            material = self.ext(name)
+            if material is not None:
+                if "material" in details:
+                    raise self.fail(f"livebot:{name}", "an event describes one lot as an ingredient or as feed, not both")
+                details["material"] = self.material(name, material)
+        health = self.ext("health")
+        if health is not None:
+            details["health"] = self.health(health)
+        for name, key, limit in (("truck", "truck", 64), ("line", "line", 64), ("region", "region", 64)):
             value = self.ext(name)
             if value is not None:
                 details[key] = text(value, f"livebot:{name}", self.index, limit)
@@ -620,6 +668,54 @@ class EventParser:
             found["tank"] = text(raw["tank"], "livebot:rawMilk.tank", self.index, 64)
         if "milkingStart" in raw:
             found["milking_start"] = timestamp(raw["milkingStart"], "livebot:rawMilk.milkingStart", self.index).isoformat()
+        if "herd" in raw:
+            found["herd"] = uri(raw["herd"], "livebot:rawMilk.herd", self.index)
+        if "milkingGroup" in raw:
+            found["milking_group"] = text(raw["milkingGroup"], "livebot:rawMilk.milkingGroup", self.index, 64)
+        if "feedLots" in raw:
+            found["feed_lots"] = self.names(raw["feedLots"], "livebot:rawMilk.feedLots", 20)
+        if "withheldAnimals" in raw:
+            found["withheld"] = self.names(raw["withheldAnimals"], "livebot:rawMilk.withheldAnimals", 64)
+        return found
+
+    def names(self, value: Any, where: str, limit: int) -> list[str]:
+        """A list of short names (lots, animal ids): unique, in order, at most ``LIST_MAX``. XML's
+        shapes are read too: one wrapped child (``{"lot": "F1"}`` or ``{"lot": [...]}``), one bare
+        value, and an empty element (``""``: an empty list)."""
+        if isinstance(value, Mapping) and len(value) <= 1:
+            value = next(iter(value.values()), [])
+        if value == "":
+            value = []
+        elif isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list):
+            raise self.fail(where, "must be an array")
+        if len(value) > LIST_MAX:
+            raise self.fail(where, f"at most {LIST_MAX} entries")
+        return list(dict.fromkeys(text(item, f"{where}[{i}]", self.index, limit) for i, item in enumerate(value)))
+
+    def material(self, kind: str, value: Any) -> dict[str, Any]:
+        """``livebot:ingredient`` / ``livebot:feed``: {name, supplier, origin} of the event's lots."""
+        where = f"livebot:{kind}"
+        if not isinstance(value, Mapping):
+            raise self.fail(where, "must be an object")
+        found: dict[str, Any] = {"kind": MATERIAL_KINDS[kind], "name": text(value.get("name"), f"{where}.name", self.index)}
+        for key in ("supplier", "origin"):
+            if value.get(key) is not None:
+                found[key] = text(value[key], f"{where}.{key}", self.index)
+        return found
+
+    def health(self, value: Any) -> dict[str, Any]:
+        """``livebot:health``: an animal of a herd under treatment, its milk withheld until ``withdrawalUntil``."""
+        where = "livebot:health"
+        if not isinstance(value, Mapping):
+            raise self.fail(where, "must be an object")
+        found: dict[str, Any] = {"herd": uri(value.get("herd"), f"{where}.herd", self.index),
+                                 "animal": text(value.get("animal"), f"{where}.animal", self.index, 64)}
+        if value.get("treatment") is not None:
+            found["treatment"] = text(value["treatment"], f"{where}.treatment", self.index)
+        if value.get("withdrawalUntil") is not None:
+            found["withdrawal_until"] = timestamp(value["withdrawalUntil"], f"{where}.withdrawalUntil", self.index).isoformat()
         return found
 
     def inspection(self, value: Any, disposition: str | None) -> dict[str, Any] | None:

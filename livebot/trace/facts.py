@@ -44,6 +44,19 @@ async def batch_summary(db: Database, lot: str, settings: TraceSettings) -> dict
     return None if chain is None else summarise(chain, settings)
 
 
+JOURNEY_KEYS = ("herds", "feed", "ingredients", "packing", "warehouse", "shipments")
+
+
+async def batch_journey(db: Database, lot: str, settings: TraceSettings) -> dict[str, Any] | None:
+    """A batch's chain around the milk-to-can steps: ``herds`` (size, breed, feed plan, animals under
+    treatment withheld), ``feed`` and ``ingredients`` (lots with supplier, origin, own tests),
+    ``packing``, ``warehouse`` (receipt, storage conditions), ``shipments`` (to regions). Missing
+    data is None or []; None for an unknown lot."""
+    summary = await batch_summary(db, lot, settings)
+    return None if summary is None else {key: summary[key] for key in (*JOURNEY_KEYS, "lot", "raw_lot", "farm", "plant", "line",
+                                                                        "milking_end", "processing_start")}
+
+
 async def batch_summaries(db: Database, lots: Collection[str], settings: TraceSettings,
                           snapshots: chains.SqliteSnapshots | None = None) -> dict[str, dict[str, Any] | None]:
     """``batch_summary`` of several lots with one database round trip; None for unknown lots.
@@ -148,6 +161,9 @@ class TraceFacts:
 
     async def batch_summaries(self, db: Database, lots: Collection[str]) -> dict[str, dict[str, Any] | None]:
         return await batch_summaries(db, lots, self.settings)
+
+    async def batch_journey(self, db: Database, lot: str) -> dict[str, Any] | None:
+        return await batch_journey(db, lot, self.settings)
 
     async def telemetry_snapshot(self, db: Database, plant: str | None = None, now: datetime | None = None) -> list[dict[str, Any]]:
         return await telemetry_snapshot(db, self.settings, plant, now)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,7 +24,7 @@ from livebot.storage.engine import Database
 from livebot.trace import chains, projection
 from livebot.trace.epcis import ParsedDocument, ParsedEvent
 from livebot.trace.errors import EventConflict
-from livebot.trace.models import Inspection, Location, Product, SensorReading, TraceEvent, TraceEventLot
+from livebot.trace.models import HealthEvent, Herd, Inspection, Location, Product, RawMilkLot, SensorReading, TraceEvent, TraceEventLot
 from livebot.trace.settings import TraceSettings
 
 logger = logging.getLogger(__name__)
@@ -71,6 +72,8 @@ async def store_document(session: AsyncSession, doc: ParsedDocument, zone: ZoneI
             raise EventConflict(event.event_id, event.index)
     await save_locations(session, doc.locations)
     renamed = await save_products(session, doc.products)
+    herds = await save_herds(session, doc.herds)
+    herds.update(e.details["health"]["herd"] for e in fresh if "health" in e.details)
     affected: set[str] = set()
     gtins: set[str] = set(doc.products)
     if fresh:
@@ -82,6 +85,8 @@ async def store_document(session: AsyncSession, doc: ParsedDocument, zone: ZoneI
         declared = await apply_declarations(session, fresh)
         affected |= declared
         await projection.rebuild(session, affected, zone, reset=declared)
+    if herds:
+        affected |= await herd_lots(session, herds)
     if affected or renamed:
         affected |= await chains.refresh(session, affected, renamed, settings=settings)
     result = ImportResult(stored=len(fresh), duplicates=len(doc.events) - len(fresh), lots=sorted(affected),
@@ -136,8 +141,13 @@ async def insert_events(session: AsyncSession, events: list[ParsedEvent]) -> lis
 
 async def insert_children(session: AsyncSession, events: list[ParsedEvent], pks: list[int]) -> None:
     """The lot index, sensor readings and inspection rows of newly stored events."""
-    lots, readings, inspections = [], [], []
+    lots, readings, inspections, health = [], [], [], []
     for event, pk in zip(events, pks, strict=True):
+        treated = event.details.get("health")
+        if treated is not None:
+            until = treated.get("withdrawal_until")
+            health.append({"event_pk": pk, "herd": treated["herd"], "animal": treated["animal"], "treatment": treated.get("treatment", ""),
+                           "start": event.event_time, "withdrawal_until": datetime.fromisoformat(until) if until else None})
         for ref in event.lots:
             lots.append({"event_pk": pk, "role": ref.role, "lot": ref.lot, "gtin": ref.gtin, "quantity": ref.quantity, "uom": ref.uom})
         for reading in event.readings:
@@ -153,7 +163,7 @@ async def insert_children(session: AsyncSession, events: list[ParsedEvent], pks:
                 "value": found.get("value", ""), "unit": found.get("unit", ""), "limit_value": found.get("limit", ""),
                 "result": found["result"], "lab": found.get("lab", ""), "at": event.event_time, "event_pk": pk,
             })
-    for model, rows in ((TraceEventLot, lots), (SensorReading, readings), (Inspection, inspections)):
+    for model, rows in ((TraceEventLot, lots), (SensorReading, readings), (Inspection, inspections), (HealthEvent, health)):
         for part in projection.chunks(rows, 2000):
             await session.execute(insert(model.__table__), list(part))
 
@@ -171,6 +181,30 @@ async def save_locations(session: AsyncSession, names: dict[str, str]) -> None:
             session.add(Location(location_id=location_id, name=name))
         else:
             row.name = name
+
+
+async def save_herds(session: AsyncSession, herds: dict[str, dict[str, Any]]) -> set[str]:
+    """Herds from master data (size, breed, feed plan); a newer document's values win. Returns their ids."""
+    if not herds:
+        return set()
+    current = {h.herd_id: h for part in projection.chunks(sorted(herds))
+               for h in await session.scalars(select(Herd).where(Herd.herd_id.in_(part)))}
+    for herd_id, attributes in herds.items():
+        row = current.get(herd_id) or Herd(herd_id=herd_id)
+        for key, value in attributes.items():
+            setattr(row, key, value)
+        row.updated_at = utcnow()
+        session.add(row)
+    await session.flush()
+    return set(herds)
+
+
+async def herd_lots(session: AsyncSession, herds: set[str]) -> set[str]:
+    """Raw-milk lots of ``herds``: their chains show the herd and its health records."""
+    found: set[str] = set()
+    for part in projection.chunks(sorted(herds)):
+        found.update(await session.scalars(select(RawMilkLot.lot).where(RawMilkLot.herd.in_(part))))
+    return found
 
 
 async def save_products(session: AsyncSession, products: dict[str, dict[str, str]]) -> list[str]:

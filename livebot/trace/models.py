@@ -1,4 +1,4 @@
-"""Trace tables: products, batches, raw-milk lots, inspections, EPCIS events, readings, telemetry.
+"""Trace tables: products, batches, raw-milk lots, herds, ingredient/feed lots, inspections, EPCIS events, readings, telemetry.
 
 Raw EPCIS events are kept as received (``trace_events.body``) with an index of the lots they
 name; batches and raw-milk lots are a projection of those events (plus plain JSON pushes),
@@ -76,7 +76,58 @@ class RawMilkLot(Base):
     arrived_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     processing_start: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     plant: Mapped[str] = mapped_column(String(128), default="")
+    herd: Mapped[str] = mapped_column(String(255), default="")
+    """The herd the milk came from (a ``Herd.herd_id``), when the farm says."""
+    milking_group: Mapped[str] = mapped_column(String(64), default="")
+    feed_lots: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    """Feed lots the herd was fed before this milking (``Material.lot``), when the farm says."""
+    withheld: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    """Animals under treatment kept out of this milking; None when the farm did not say (a gap)."""
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Herd(Base):
+    """A herd of a farm (EPCIS master data): size, breed and feed plan."""
+
+    __tablename__ = "trace_herds"
+
+    herd_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), default="")
+    farm: Mapped[str] = mapped_column(String(128), default="")
+    size: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    breed: Mapped[str] = mapped_column(String(128), default="")
+    feed_plan: Mapped[str] = mapped_column(String(128), default="")
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Material(Base):
+    """An ingredient lot (lactose, OPO, lactoferrin …) or a feed lot, with supplier and origin."""
+
+    __tablename__ = "trace_materials"
+
+    lot: Mapped[str] = mapped_column(String(LOT_MAX), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    """``ingredient`` or ``feed``."""
+    gtin: Mapped[str] = mapped_column(String(14), default="")
+    name: Mapped[str] = mapped_column(String(128), default="")
+    supplier: Mapped[str] = mapped_column(String(128), default="")
+    origin: Mapped[str] = mapped_column(String(128), default="")
+    received_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class HealthEvent(Base):
+    """An animal under treatment (from an EPCIS event): its milk is withheld until ``withdrawal_until``."""
+
+    __tablename__ = "trace_health"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    event_pk: Mapped[int] = mapped_column(ForeignKey("trace_events.id", ondelete="CASCADE"), index=True)
+    herd: Mapped[str] = mapped_column(String(255), index=True)
+    animal: Mapped[str] = mapped_column(String(64))
+    treatment: Mapped[str] = mapped_column(String(128), default="")
+    start: Mapped[datetime] = mapped_column(UtcDateTime)
+    withdrawal_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class BatchSource(Base):

@@ -20,16 +20,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from livebot.storage.base import utcnow
 from livebot.trace.errors import InvalidEvent
-from livebot.trace.models import Batch, BatchSource, Location, Product, RawMilkLot, TraceEvent, TraceEventLot
+from livebot.trace.models import Batch, BatchSource, Location, Material, Product, RawMilkLot, TraceEvent, TraceEventLot
 
 logger = logging.getLogger(__name__)
 
 CHUNK = 500
 RAW_STAGE = "raw_milk"
+MATERIAL_STAGES = ("ingredient", "feed")
+"""Product stages (master data ``livebot:stage``) of ingredient and feed lots."""
 SHIPPING_STEPS = ("shipping", "departing")
 RECEIVING_STEPS = ("receiving", "arriving")
 RAW_EVENT_FIELDS: dict[str, Any] = {"milking_end": None, "milking_start": None, "farm": "", "tank": "", "departed_at": None, "truck": "",
-                                    "arrived_at": None, "plant": "", "processing_start": None}
+                                    "arrived_at": None, "plant": "", "processing_start": None, "herd": "", "milking_group": "",
+                                    "feed_lots": None, "withheld": None}
 BATCH_EVENT_FIELDS: dict[str, Any] = {"expiry_date": None, "can_code": None, "production_date": None, "plant": "", "line": "",
                                       "processing_start": None}
 """What events can set on a raw-milk lot / batch: cleared before re-deriving a lot an error declaration touched."""
@@ -88,7 +91,10 @@ async def transformation_inputs(session: AsyncSession, pks: Iterable[int]) -> di
 
 
 def classify(entries: list[LotEvent], stage: str, is_raw: bool, is_batch: bool) -> str | None:
-    """``raw`` for a raw-milk lot, ``batch`` for a made lot, None when the events do not say."""
+    """``material`` for an ingredient or feed lot, ``raw`` for a raw-milk lot, ``batch`` for a made
+    lot, None when the events do not say."""
+    if stage in MATERIAL_STAGES or any("material" in e.details and e.role == "object" for e in entries):
+        return "material"
     marked = any("raw_milk" in e.details and e.role == "object" for e in entries)
     used = any(e.role == "input" and e.event_type == "TransformationEvent" for e in entries)
     made = any(e.role == "output" and e.event_type == "TransformationEvent" for e in entries)
@@ -116,7 +122,9 @@ def raw_fields(entries: list[LotEvent], names: dict[str, str]) -> dict[str, Any]
     """Raw-milk facts: commissioning = milking done, shipping/receiving = transport, transformation = processing."""
     fields: dict[str, Any] = {"gtin": next((e.gtin for e in entries if e.gtin), None)}
     milked = next((e for e in entries if e.role == "object" and e.action == "ADD" and e.biz_step == "commissioning"), None)
-    marker: dict[str, Any] = next((e.details["raw_milk"] for e in entries if "raw_milk" in e.details), {})
+    marker: dict[str, Any] = {}
+    for event in entries:  # the farm's commissioning event and later pushes (herd, feed) each add to it
+        marker.update(event.details.get("raw_milk", {}))
     if milked is not None:
         fields["milking_end"] = milked.event_time
         fields["farm"] = marker.get("farm") or place(milked, names)
@@ -125,6 +133,8 @@ def raw_fields(entries: list[LotEvent], names: dict[str, str]) -> dict[str, Any]
     if marker.get("milking_start"):
         fields["milking_start"] = datetime.fromisoformat(marker["milking_start"])
     fields["tank"] = marker.get("tank")
+    for key in ("herd", "milking_group", "feed_lots", "withheld"):
+        fields[key] = marker.get(key)
     shipped = first(entries, SHIPPING_STEPS)
     if shipped is not None:
         fields["departed_at"] = shipped.event_time
@@ -164,6 +174,15 @@ def batch_fields(entries: list[LotEvent], names: dict[str, str], zone: ZoneInfo)
     return fields
 
 
+def material_fields(entries: list[LotEvent], stage: str, names: dict[str, str]) -> dict[str, Any]:
+    """An ingredient or feed lot: what ``livebot:ingredient``/``livebot:feed`` says, and when it arrived."""
+    marker: dict[str, Any] = next((e.details["material"] for e in entries if "material" in e.details and e.role == "object"), {})
+    received = first(entries, RECEIVING_STEPS) or next((e for e in entries if e.role == "object" and e.action == "ADD"), None)
+    return {"kind": marker.get("kind") or stage, "gtin": next((e.gtin for e in entries if e.gtin), None),
+            "name": marker.get("name"), "supplier": marker.get("supplier"), "origin": marker.get("origin"),
+            "received_at": received.event_time if received is not None else None}
+
+
 def apply(row: Any, fields: dict[str, Any]) -> None:
     """Set the fields events know; leave pushed values where the events say nothing."""
     for name, value in fields.items():
@@ -187,6 +206,7 @@ async def rebuild(session: AsyncSession, lots: set[str], zone: ZoneInfo, reset: 
         names.update((await session.execute(select(Location.location_id, Location.name).where(Location.location_id.in_(part)))).tuples().all())
     wanted = sorted(set(events) | set(reset))
     raws = {r.lot: r for part in chunks(wanted) for r in await session.scalars(select(RawMilkLot).where(RawMilkLot.lot.in_(part)))}
+    materials = {m.lot: m for part in chunks(wanted) for m in await session.scalars(select(Material).where(Material.lot.in_(part)))}
     batches = {b.lot: b for part in chunks(wanted) for b in await session.scalars(select(Batch).where(Batch.lot.in_(part)))}
     await clear_derived(session, reset, raws, batches)
     made_pks = [e.pk for entries in events.values() for e in entries if e.role == "output" and e.event_type == "TransformationEvent"]
@@ -196,7 +216,11 @@ async def rebuild(session: AsyncSession, lots: set[str], zone: ZoneInfo, reset: 
     for lot, entries in events.items():
         gtin = next((e.gtin for e in entries if e.gtin), "")
         kind = classify(entries, stages.get(gtin, ""), lot in raws, lot in batches)
-        if kind == "raw":
+        if kind is None and lot in materials:
+            kind = "material"
+        if kind == "material":
+            planned.append((lot, kind, material_fields(entries, stages.get(gtin, ""), names), entries))
+        elif kind == "raw":
             planned.append((lot, kind, raw_fields(entries, names), entries))
         elif kind == "batch":
             fields = batch_fields(entries, names, zone)
@@ -205,16 +229,26 @@ async def rebuild(session: AsyncSession, lots: set[str], zone: ZoneInfo, reset: 
                 raise InvalidEvent("ilmd.livebot:canCode", f"can code {code} is given to lots {claimed[code]} and {lot}")
             planned.append((lot, kind, fields, entries))
     await check_can_codes(session, claimed)
-    batch_lots = [lot for lot, kind, _, _ in planned if kind == "batch"]
+    batch_lots = [lot for lot, kind, _, _ in planned if kind in ("batch", "raw")]
     known_sources: set[tuple[str, str]] = set()
     for part in chunks(batch_lots):
         rows = await session.execute(select(BatchSource.batch_lot, BatchSource.source_lot).where(BatchSource.batch_lot.in_(part)))
         known_sources.update(rows.tuples().all())
     for lot, kind, fields, entries in planned:
-        if kind == "raw":
-            row: Any = raws.get(lot) or RawMilkLot(lot=lot)
+        if kind == "material":
+            if lot in raws:  # first seen only as a transformation input, now known as an ingredient
+                await session.delete(raws[lot])
+            row: Any = materials.get(lot) or Material(lot=lot)
             apply(row, fields)
             session.add(row)
+            continue
+        if kind == "raw":
+            row = raws.get(lot) or RawMilkLot(lot=lot)
+            apply(row, fields)
+            session.add(row)
+            # feed the herd ate: followed like a batch's sources, so a feed test arriving later refreshes the chain
+            feed = [f for f in fields.get("feed_lots") or () if f != lot]
+            session.add_all(BatchSource(batch_lot=lot, source_lot=f) for f in feed if (lot, f) not in known_sources)
             continue
         row = batches.get(lot) or Batch(lot=lot, lot_key=lot.upper())
         apply(row, fields)
@@ -230,7 +264,7 @@ async def clear_derived(session: AsyncSession, reset: Collection[str], raws: dic
             if row is not None:
                 for name, value in empty.items():
                     setattr(row, name, value)
-    for part in chunks(sorted(set(reset) & set(batches))):
+    for part in chunks(sorted(set(reset) & (set(batches) | set(raws)))):
         await session.execute(delete(BatchSource).where(BatchSource.batch_lot.in_(part)))
     await session.flush()
 

@@ -195,11 +195,94 @@ def page(summary: dict[str, Any], request: web.Request) -> dict[str, Any]:
     return {
         "s": s,
         "steps": steps,
+        "journey": journey_steps(s),
+        "gap": GAP,
         "promise": promise_label(s["promise_minutes"]),
         "temps": temperatures(s),
         "sparkline": sparkline(values),
         "settings": request.app[TRACE_SETTINGS],
     }
+
+
+GAP = "暂无数据"
+
+
+def stamp(value: str | None) -> str:
+    """A display-zone ISO time as 11月24日 12:57 (the page says the zone once: 北京时间)."""
+    if not value:
+        return ""
+    moment = datetime.fromisoformat(value)
+    return f"{moment.month}月{moment.day}日 {moment:%H:%M}"
+
+
+def checks(item: dict[str, Any]) -> str:
+    """"检验 1/1 项合格" for an ingredient or feed lot, "" when it has no results."""
+    if not item["inspections_total"]:
+        return "检验结果：暂无数据"
+    names = "、".join(i["item"] for i in item["inspections"][:3])
+    return f"检验 {item['inspections_passed']}/{item['inspections_total']} 项合格（{names}）"
+
+
+def herd_lines(herd: dict[str, Any]) -> list[str]:
+    facts = [herd["farm"], f"{herd['size']} 头" if herd["size"] is not None else "", herd["breed"]]
+    lines = ["，".join(f for f in facts if f) or "牛群信息：暂无数据"]
+    lines.append(f"饲喂方案：{herd['feed_plan']}" if herd["feed_plan"] else "饲喂方案：暂无数据")
+    if herd["milking_group"]:
+        lines.append(f"挤奶组：{herd['milking_group']}（生乳批次 {herd['raw_lot']}）")
+    if herd["withheld_ok"] is True:
+        lines.append(f"挤奶时治疗期牛只 {herd['treated_count']} 头，均已隔离，奶未混入本批" if herd["treated_count"]
+                     else "挤奶时无治疗期牛只")
+    elif herd["withheld_ok"] is False:
+        lines.append(f"挤奶时治疗期牛只 {herd['treated_count']} 头，其中有未列入隔离名单的牛只")
+    else:
+        lines.append("治疗期牛只隔离记录：暂无数据")
+    return lines
+
+
+def span(low: float, high: float, unit: str) -> str:
+    return f"{low:g}{unit}" if low == high else f"{low:g}–{high:g}{unit}"
+
+
+def storage(warehouse: dict[str, Any]) -> str:
+    conditions = []
+    if warehouse["temperature_min"] is not None:
+        conditions.append("温度 " + span(warehouse["temperature_min"], warehouse["temperature_max"], " °C"))
+    if warehouse["humidity_min"] is not None:
+        conditions.append("相对湿度 " + span(warehouse["humidity_min"], warehouse["humidity_max"], "%"))
+    return "储存条件：" + ("，".join(conditions) if conditions else GAP)
+
+
+def shipped_from(shipment: dict[str, Any]) -> str:
+    parts = [f"自 {shipment['from']}"] if shipment["from"] else []
+    if shipment["quantity"] is not None and shipment["uom"] == "H87":
+        parts.append(f"{shipment['quantity']:g} 罐")
+    return " · ".join(parts)
+
+
+def journey_steps(s: dict[str, Any]) -> list[dict[str, Any]]:
+    """The whole chain, herd to shipment, as timeline steps; a step without data is a gap, never filled in."""
+    def step(label: str, time: str | None, title: str, lines: list[str]) -> dict[str, Any]:
+        return {"label": label, "time": stamp(time), "title": title, "lines": lines, "gap": not title and not lines}
+
+    herds = [step("牧场牛群", None, h["name"] or h["herd"], herd_lines(h)) for h in s["herds"]] or [step("牧场牛群", None, "", [])]
+    feed = [step("饲料", f["received_at"], f"{f['name'] or '饲料'} · 批次 {f['lot']}",
+                 [" · ".join(x for x in (f["supplier"], f["origin"] and f"产地 {f['origin']}") if x), checks(f)]) for f in s["feed"]]
+    milk = step("挤奶", s["milking_end"] or s["milking_start"], " · ".join(x for x in (s["farm"], s["raw_lot"] and f"生乳批次 {s['raw_lot']}") if x), [])
+    ingredients = [f"{i['name'] or '配料'} · 批次 {i['lot']}" + "".join(f" · {x}" for x in (i["supplier"], i["origin"] and f"产地 {i['origin']}") if x)
+                   + f" · {checks(i)}" for i in s["ingredients"]]
+    made = step("生产", s["processing_start"], " · ".join(x for x in (s["plant"], s["line"] and f"生产线 {s['line']}") if x), [])
+    packing = s["packing"]
+    packed = step("包装", None, "", [])
+    if packing:
+        packed = step("包装", packing["at"], f"包装线 {packing['line']}" if packing["line"] else (packing["place"] or ""), [])
+    warehouse = s["warehouse"]
+    stored = step("入库", None, "", [])
+    if warehouse:
+        stored = step("入库", warehouse["at"], warehouse["name"] or "", [storage(warehouse)])
+    shipments = [step("发货", x["at"], f"发往{x['region']}" if x["region"] else "发货（区域：暂无数据）", [shipped_from(x)])
+                 for x in s["shipments"]] or [step("发货", None, "", [])]
+    return [*herds, *(feed or [step("饲料", None, "", [])]), milk,
+            step("配料", None, f"{len(ingredients)} 种配料" if ingredients else "", ingredients), made, packed, stored, *shipments]
 
 
 def temperatures(s: dict[str, Any]) -> dict[str, Any] | None:

@@ -102,6 +102,37 @@
       }));
       pulse(node);
     },
+    ingredients(batch) {
+      const node = parts.ingredients;
+      if (!node) return;
+      const found = batch && batch.found ? batch.ingredients : null;
+      mark("ingredients", Boolean(found && found.total));
+      if (!found || !found.total) return;
+      setField(node, "summary", `${found.total} 种配料批次`);
+      list(node, "items").replaceChildren(...found.items.map((row) => {
+        const li = el("li", `row${row.passed ? "" : " unknown"}`);
+        const value = el("span", "value", row.source);
+        value.append(el("span", "limit", `批次 ${row.lot} · ${row.checks}`));
+        li.append(el("span", "mark", row.passed ? "✓" : "·"), el("span", "item", row.name), value);
+        return li;
+      }));
+      pulse(node);
+    },
+    shipping(batch) {
+      const node = parts.shipping;
+      if (!node) return;
+      const path = batch && batch.found ? batch.shipping : null;
+      mark("shipping", Boolean(path));
+      if (!path) return;
+      setField(node, "headline", path.shipped ? "已出厂发货" : "发货数据 暂无");
+      list(node, "steps").replaceChildren(...path.steps.map((step, index) => {
+        const li = el("li", `step${step.done ? " done" : ""}`);
+        li.append(el("span", "dot", index + 1), el("span", "label", step.label), el("span", "time", step.time || "—"),
+          el("span", "detail", step.detail));
+        return li;
+      }));
+      pulse(node);
+    },
     telemetry(telemetry) {
       const node = parts.telemetry;
       if (!node) return;
@@ -185,7 +216,7 @@
   };
   const bigNumber = (n) => (n >= 10000 ? `${(n / 10000).toFixed(1)}万` : String(n));
   // Server parts and the renderers each feeds (the batch part carries card, chain and checklist).
-  const PART_RENDERERS = { batch: ["batch", "chain", "inspections"] };
+  const PART_RENDERERS = { batch: ["batch", "chain", "inspections", "ingredients", "shipping"] };
   const SERVER_PARTS = ["scene", "session", "batch", "telemetry", "site", "featured", "ticker", "stats", "countdown"];
 
   const render = (names) => {

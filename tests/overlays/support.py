@@ -26,6 +26,16 @@ SUMMARY: dict[str, Any] = {
         {"item": "菌落总数", "value": 12000, "unit": "CFU/mL", "limit": "≤ 2×10⁶", "result": "pass", "lab": "厂内化验室", "at": None},
     ],
     "readings": [],
+    "ingredients": [
+        {"lot": "LF20261120A", "name": "乳铁蛋白", "supplier": "示例乳铁蛋白供应商", "origin": "新西兰", "received_at": None,
+         "inspections": [], "inspections_passed": 1, "inspections_total": 1},
+        {"lot": "OP20261120A", "name": "OPO 结构脂", "supplier": "示例油脂供应商", "origin": "中国江苏", "received_at": None,
+         "inspections": [], "inspections_passed": 0, "inspections_total": 0},
+    ],
+    "packing": {"at": "2026-11-20T13:25:00+08:00", "line": "湿法一线", "place": "齐齐哈尔工厂"},
+    "warehouse": {"name": "哈尔滨成品仓", "at": "2026-11-20T16:25:00+08:00", "temperature_min": 17.5, "temperature_max": 18.2,
+                  "humidity_min": 44.0, "humidity_max": 46.0},
+    "shipments": [{"at": "2026-11-21T16:25:00+08:00", "from": "哈尔滨成品仓", "region": "华东", "quantity": 4800.0, "uom": "H87"}],
 }
 TELEMETRY: list[dict[str, Any]] = [
     {"plant": "齐齐哈尔工厂", "line": "湿法一线", "metric": "tank_temp", "value": 3.8, "unit": "°C",
