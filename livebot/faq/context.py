@@ -25,46 +25,6 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_TTL = 5.0
 MAX_CACHED = 2048
-SESSION_KEYS = {
-    "title": "场次标题",
-    "theme": "场次主题",
-    "status": "场次状态",
-    "date": "直播日期",
-    "start": "开播时间",
-    "end": "计划结束时间",
-    "sites": "连线站点",
-}
-BATCH_KEYS = {
-    "product": "产品名称",
-    "stage": "段位",
-    "lot": "批号",
-    "can_code": "罐码",
-    "gtin": "商品条码 (GTIN)",
-    "production_date": "生产日期",
-    "expiry_date": "保质期至",
-    "plant": "生产工厂",
-    "line": "生产线",
-    "farm": "牧场",
-    "raw_lot": "生牛乳批次",
-    "tank": "奶仓/奶罐",
-    "truck": "奶罐车",
-    "milking_start": "开始挤奶时间",
-    "milking_end": "挤奶完成时间",
-    "cooled_at": "冷却到位时间",
-    "cooling_temp_c": "冷却温度（°C）",
-    "cooling_minutes": "挤奶到冷却（分钟）",
-    "departed_at": "奶罐车发车时间",
-    "arrived_at": "到厂时间",
-    "processing_start": "开始加工时间",
-    "minutes_to_processing": "挤奶到加工（分钟）",
-    "promise_minutes": "承诺时限（分钟）",
-    "coldchain_max_c": "冷链温度上限（°C）",
-    "coldchain_excursions": "冷链超温次数",
-    "inspections_passed": "检验合格项数",
-    "inspections_total": "检验项目数",
-    "digital_link": "溯源链接",
-}
-"""The ``{batch.*}`` keys of ``livebot.trace.facts.batch_summary`` worth quoting, with what they mean."""
 TIME_KEYS = frozenset({"milking_start", "milking_end", "cooled_at", "departed_at", "arrived_at", "processing_start"})
 STATUS_LABELS = {"draft": "草稿", "scheduled": "未开始", "live": "直播中", "ended": "已结束", "cancelled": "已取消"}
 
@@ -97,11 +57,6 @@ class LiveTraceFacts:
 
     async def trace_reply(self, db: Database, code: str) -> str | None:
         return await trace.trace_reply(db, code)
-
-
-def batch_keys() -> dict[str, str]:
-    """Placeholder help for the editor: ``{batch.key}`` names and their meaning."""
-    return dict(BATCH_KEYS)
 
 
 def readable_batch(summary: Mapping[str, Any]) -> Values:

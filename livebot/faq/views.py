@@ -20,10 +20,9 @@ from livebot.compliance.service import GUARD
 from livebot.errors import FieldErrors, ValidationError
 from livebot.faq import learning, store
 from livebot.faq.api import who
-from livebot.faq.context import SESSION_KEYS, batch_keys
 from livebot.faq.editing import EntryFieldError, entry_from_input, kb_answer_gate, split_lines, split_tags
 from livebot.faq.kb import FaqEntry
-from livebot.faq.placeholders import placeholders
+from livebot.faq.placeholders import BATCH_KEYS, SESSION_KEYS, placeholder_warnings, placeholders
 from livebot.faq.settings import FaqSettings
 
 routes = web.RouteTableDef()
@@ -71,7 +70,7 @@ def form_values(entry: FaqEntry | dict[str, Any]) -> dict[str, Any]:
 
 async def edit_context(request: web.Request, **extra: Any) -> dict[str, Any]:
     return {
-        "batch_keys": batch_keys(),
+        "batch_keys": BATCH_KEYS,
         "session_keys": SESSION_KEYS,
         "pending_count": await learning.count_pending(request.app[DATABASE]),
         "errors": {},
@@ -79,6 +78,7 @@ async def edit_context(request: web.Request, **extra: Any) -> dict[str, Any]:
         "conflict": None,
         "compliance": (),
         **extra,
+        "warnings": placeholder_warnings(str(extra["values"]["answer"])) if "values" in extra else [],
     }
 
 
