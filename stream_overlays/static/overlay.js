@@ -9,7 +9,7 @@ import { LiveSocket } from "/static/js/live-socket.js";
   const program = pageScene === "program";
   const heartbeat = Number(body.dataset.heartbeat) || 20;
   const token = new URLSearchParams(location.search).get("token");
-  const PLATFORMS = { douyin: "抖音", kuaishou: "快手", channels: "视频号", bilibili: "B站", taobao: "淘宝直播", wecom: "企业微信", web: "网页", other: "" };
+  const PLATFORMS = JSON.parse(document.getElementById("platforms").textContent);  // livebot/platforms' labels
   const parts = {};
   document.querySelectorAll("[data-part]").forEach((node) => { parts[node.dataset.part] = node; });
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import html
+from pathlib import Path
 
+import pytest
 from aiohttp.test_utils import TestClient
 
+from livebot.cli import main
 from livebot.faq.placeholders import MAX_WARNINGS, PLACEHOLDER_KEYS, placeholder_warnings, unknown_placeholders
 from tests.support import bearer, login
 
@@ -73,3 +76,16 @@ async def test_page_shows_the_warning_after_saving_and_escapes_the_answer(client
                                                         "version": "1"}, allow_redirects=False)
     assert fixed.status == 303
     assert 'class="faq-warning"' not in await (await client.get(fixed.headers["Location"])).text()
+
+
+def test_import_stores_the_answer_and_prints_the_warning(tmp_path: Path, database_url: str,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "livebot.toml"
+    config.write_text(f'[database]\nurl = "{database_url}"\n', encoding="utf-8")
+    kb = tmp_path / "kb.toml"
+    kb.write_text('[[faq]]\nid = "a"\nquestion = "奶源来自哪里？"\nanswer = "来自{batch.fram}，批号{batch.lot}。"\n', encoding="utf-8")
+    assert main(["faq", "import", str(kb), "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "1 created" in out
+    assert "placeholder warning: a: 未知的占位符 {batch.fram}" in out and "是否想写 {batch.farm}" in out
+    assert "{batch.lot}" not in out
