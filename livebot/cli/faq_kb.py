@@ -23,6 +23,7 @@ from livebot.faq import kb
 from livebot.faq import store as kb_store
 from livebot.faq.editing import check_import_limits
 from livebot.faq.errors import KnowledgeBaseError
+from livebot.faq.placeholders import placeholder_warnings
 from livebot.storage import migrate
 from livebot.storage.engine import Database, backend
 
@@ -135,8 +136,17 @@ def import_command(args: argparse.Namespace, stdout: IO[str] | None = None) -> i
     total = result.created + result.updated + result.unchanged
     print(f"imported {total} entries from {args.file}: {result.created} created, {result.updated} updated, "
           f"{result.unchanged} unchanged", file=out)
-    print_compliance(read_entries(args.file, args.format), out)
+    entries = read_entries(args.file, args.format)
+    print_compliance(entries, out)
+    print_placeholder_warnings(entries, out)
     return 0
+
+
+def print_placeholder_warnings(entries: list[kb.FaqEntry], out: IO[str]) -> None:
+    """Answers naming placeholders missing from the table (imported; they would always show a gap)."""
+    for entry in entries:
+        for warning in placeholder_warnings(entry.answer):
+            print(f"placeholder warning: {entry.id}: {warning['message']}", file=out)
 
 
 def print_compliance(entries: list[kb.FaqEntry], out: IO[str]) -> None:

@@ -17,6 +17,9 @@ from markupsafe import Markup
 WIDTH = 960
 PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 56, 16, 28, 52
 MAX_TICKS = 10
+TICK_SIZE, MARKER_SIZE, LABEL_GAP = 12, 11, 8
+"""Font sizes of axis and marker labels (as engagement.css draws them) and the space kept between labels."""
+MARKER_ROWS, MARKER_ROW_HEIGHT = 3, 17
 PLATFORM_COLORS = {
     "douyin": "#fe2c55", "kuaishou": "#ff7a00", "channels": "#07c160", "bilibili": "#00a1d6", "taobao": "#c9a000",
     "wecom": "#2f7ef5", "web": "#8e44ad", "other": "#95a5a6",
@@ -117,17 +120,25 @@ def empty(name: str, title: str, height: int = 120, width: int = WIDTH) -> Marku
     return Markup("".join(parts))
 
 
+def text_width(text: str, size: float) -> float:
+    """Roughly how wide ``text`` is drawn at font ``size`` (CJK full width, Latin and digits ~0.62)."""
+    return sum(size if ord(char) >= 0x2E80 else size * 0.62 for char in text)
+
+
 def axes(frame: Frame, labels: Sequence[str], percent: bool = False) -> list[str]:
     parts = []
     for tick in frame.ticks:
         y = frame.y(tick)
         text = f"{tick:.0f}%" if percent else number(tick)
         parts.append(f'<line class="grid" x1="{PAD_LEFT}" x2="{frame.width - PAD_RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>')
-        parts.append(f'<text class="tick" x="{PAD_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{escape(text)}</text>')
-    every = max(1, math.ceil(len(labels) / MAX_TICKS))
+        baseline = min(y + 4, frame.height - PAD_BOTTOM - 2)  # the bottom number sits above the x labels
+        parts.append(f'<text class="tick" x="{PAD_LEFT - 6}" y="{baseline:.1f}" text-anchor="end">{escape(text)}</text>')
+    # x labels: at most MAX_TICKS, and never closer than the widest label (plus a gap) to each other
+    widest = max((text_width(label, TICK_SIZE) for label in labels), default=0) + LABEL_GAP
+    every = max(1, math.ceil(len(labels) / MAX_TICKS), math.ceil(widest / frame.slot()))
     for index, label in enumerate(labels):
         if index % every == 0:
-            parts.append(f'<text class="tick" x="{frame.x(index):.1f}" y="{frame.height - PAD_BOTTOM + 18}" '
+            parts.append(f'<text class="tick" x="{frame.x(index):.1f}" y="{frame.height - PAD_BOTTOM + 20}" '
                          f'text-anchor="middle">{escape(label)}</text>')
     return parts
 
@@ -143,11 +154,17 @@ def bands_and_markers(frame: Frame, bands: Sequence[Band], markers: Sequence[Mar
         if w > 40:
             parts.append(f'<text class="band-label" x="{x0 + 4:.1f}" y="{PAD_TOP - 8}">{escape(clip(band.label, int(w / 12)))}</text>')
         parts.append("</g>")
-    for marker in markers:
+    ends = [0.0] * MARKER_ROWS  # where each row of marker labels is taken up to
+    for marker in sorted(markers, key=lambda m: m.index):
         x = PAD_LEFT + slot * marker.index
+        label = clip(marker.label, 10)
+        row = next((r for r, end in enumerate(ends) if x + 3 >= end), None)
+        text = ""
+        if row is not None:  # no free row: the line stays, its label is in the tooltip
+            ends[row] = x + 3 + text_width(label, MARKER_SIZE) + LABEL_GAP
+            text = f'<text x="{x + 3:.1f}" y="{PAD_TOP + 12 + row * MARKER_ROW_HEIGHT}">{escape(label)}</text>'
         parts.append(f'<g class="marker"><line x1="{x:.1f}" x2="{x:.1f}" y1="{PAD_TOP}" y2="{frame.height - PAD_BOTTOM}"/>'
-                     f'<text x="{x + 3:.1f}" y="{PAD_TOP + 12}">{escape(clip(marker.label, 10))}</text>'
-                     f"<title>{escape(marker.label)}</title></g>")
+                     f"{text}<title>{escape(marker.label)}</title></g>")
     return parts
 
 

@@ -17,6 +17,7 @@ from livebot.auth.identity import identity_of
 from livebot.errors import PayloadTooLarge, ValidationError
 from livebot.faq import learning, store
 from livebot.faq.editing import MAX_ALIAS, MAX_ALIASES, MAX_ANSWER, MAX_QUESTION, MAX_TAG, MAX_TAGS, entry_from_input, kb_answer_gate
+from livebot.faq.placeholders import placeholder_warnings
 from livebot.formcheck import query_flag
 from livebot.web.errors import json_dumps
 from livebot.web.openapi import FLAG_SCHEMA, error_responses, text_schema
@@ -82,7 +83,8 @@ async def create_entry(request: web.Request) -> web.Response:
     compliance = kb_answer_gate(request.app, entry.answer)
     stored = await store.create_entry(request.app[DATABASE], entry, who(request))
     await store.announce_change(request.app[BUS], [entry.id], "create", who(request))
-    return reply({**stored.to_json(), "compliance": compliance.as_dict()}, status=201)
+    return reply({**stored.to_json(), "compliance": compliance.as_dict(), "warnings": placeholder_warnings(entry.answer)},
+                 status=201)
 
 
 @routes.get("/api/v1/faq/entries/{entry_id}")
@@ -105,7 +107,7 @@ async def update_entry(request: web.Request) -> web.Response:
     compliance = kb_answer_gate(request.app, entry.answer)
     stored = await store.update_entry(request.app[DATABASE], entry, who(request), version)
     await store.announce_change(request.app[BUS], [entry_id], "update", who(request))
-    return reply({**stored.to_json(), "compliance": compliance.as_dict()})
+    return reply({**stored.to_json(), "compliance": compliance.as_dict(), "warnings": placeholder_warnings(entry.answer)})
 
 
 @routes.delete("/api/v1/faq/entries/{entry_id}")

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from livebot.faq.placeholders import BATCH_KEYS
 from livebot.schedule import api_internal as schedule
 from livebot.storage.engine import Database
 
@@ -24,66 +25,6 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_TTL = 5.0
 MAX_CACHED = 2048
-SESSION_KEYS = {
-    "title": "场次标题",
-    "theme": "场次主题",
-    "status": "场次状态",
-    "date": "直播日期",
-    "start": "开播时间",
-    "end": "计划结束时间",
-    "sites": "连线站点",
-}
-BATCH_KEYS = {
-    "product": "产品名称",
-    "stage": "段位",
-    "lot": "批号",
-    "can_code": "罐码",
-    "gtin": "商品条码 (GTIN)",
-    "production_date": "生产日期",
-    "expiry_date": "保质期至",
-    "plant": "生产工厂",
-    "line": "生产线",
-    "farm": "牧场",
-    "raw_lot": "生牛乳批次",
-    "tank": "奶仓/奶罐",
-    "truck": "奶罐车",
-    "milking_start": "开始挤奶时间",
-    "milking_end": "挤奶完成时间",
-    "cooled_at": "冷却到位时间",
-    "cooling_temp_c": "冷却温度（°C）",
-    "cooling_minutes": "挤奶到冷却（分钟）",
-    "departed_at": "奶罐车发车时间",
-    "arrived_at": "到厂时间",
-    "processing_start": "开始加工时间",
-    "minutes_to_processing": "挤奶到加工（分钟）",
-    "promise_minutes": "承诺时限（分钟）",
-    "coldchain_max_c": "冷链温度上限（°C）",
-    "coldchain_excursions": "冷链超温次数",
-    "inspections_passed": "检验合格项数",
-    "inspections_total": "检验项目数",
-    "digital_link": "溯源链接",
-    "herd": "牛群（名称、头数、品种）",
-    "herd_size": "牛群头数",
-    "breed": "奶牛品种",
-    "feed_plan": "饲喂方案",
-    "milking_group": "挤奶组",
-    "withheld": "治疗期牛只隔离情况",
-    "feed": "饲料批次（供应商、产地）",
-    "feed_tests": "饲料检验（如黄曲霉毒素）",
-    "ingredients": "配料批次（名称、批次、供应商、产地）",
-    "ingredient_names": "配料名称",
-    "ingredient_tests": "配料检验",
-    "packed_at": "包装时间",
-    "packing_line": "包装线",
-    "warehouse": "入库仓库",
-    "stored_at": "入库时间",
-    "storage": "储存条件",
-    "shipments": "发货记录（时间、区域）",
-    "shipped_at": "最近发货时间",
-    "regions": "发往区域",
-}
-"""The ``{batch.*}`` keys of ``livebot.trace.facts.batch_summary`` worth quoting, with what they mean
-(the herd-to-shipment ones are texts built by :func:`journey_values`)."""
 NO_DATA = "暂无数据"
 """What a herd-to-shipment placeholder says when the batch is known but that part of its chain is not:
 a stated gap, never a guess (an unknown batch leaves the usual gap marker instead)."""

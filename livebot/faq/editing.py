@@ -19,7 +19,7 @@ from livebot.compliance.service import GUARD, finding_message
 from livebot.errors import FieldErrors, ValidationError
 from livebot.faq.errors import KnowledgeBaseError
 from livebot.faq.kb import FaqEntry
-from livebot.faq.placeholders import placeholders
+from livebot.faq.placeholders import PLACEHOLDER_KEYS, placeholders
 from livebot.formcheck import Fields
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$")
@@ -29,7 +29,6 @@ MAX_ALIASES = 200
 MAX_ANSWER = 4000
 MAX_TAG = 32
 MAX_TAGS = 20
-PLACEHOLDER_SCOPES = ("batch", "session")
 RESERVED_IDS = frozenset({"new", "review"})
 """Page paths under /faq/ that an entry id must not shadow."""
 TAG_SEPARATORS = re.compile(r"[,，、;；\s]+")
@@ -97,7 +96,7 @@ def check_placeholders(answer: str) -> None:
     """Only ``{batch.*}`` and ``{session.*}`` placeholders can be filled; others would stay gaps."""
     for name in placeholders(answer):
         scope = name.split(".", 1)[0]
-        if scope not in PLACEHOLDER_SCOPES:
+        if scope not in PLACEHOLDER_KEYS:
             raise EntryFieldError("answer", f"不支持的占位符 {{{name}}}：只能使用 {{batch.*}} 或 {{session.*}}")
 
 

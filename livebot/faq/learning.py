@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -87,9 +88,15 @@ class ProposalNotFoundError(NotFoundError):
 
 class ProposalReviewedError(ConflictError):
     def __init__(self, proposal: Proposal) -> None:
-        verdict = "通过" if proposal.status == "approved" else "拒绝"
-        super().__init__(f"这条问法已由 {proposal.reviewed_by or '其他人'} 审核（{verdict}），无需重复操作")
+        super().__init__(self.message_for({}, proposal))
         self.proposal = proposal
+
+    @staticmethod
+    def message_for(names: Mapping[str, str], proposal: Proposal) -> str:
+        """The conflict in words, naming the reviewer by display name where ``names`` knows it."""
+        verdict = "通过" if proposal.status == "approved" else "拒绝"
+        reviewer = names.get(proposal.reviewed_by, proposal.reviewed_by) if proposal.reviewed_by else "其他人"
+        return f"这条问法已由 {reviewer} 审核（{verdict}），无需重复操作"
 
 
 def essence(normalized: str) -> str:

@@ -20,10 +20,9 @@ from livebot.compliance.service import GUARD
 from livebot.errors import FieldErrors, ValidationError
 from livebot.faq import learning, store
 from livebot.faq.api import who
-from livebot.faq.context import SESSION_KEYS, batch_keys
 from livebot.faq.editing import EntryFieldError, entry_from_input, kb_answer_gate, split_lines, split_tags
 from livebot.faq.kb import FaqEntry
-from livebot.faq.placeholders import placeholders
+from livebot.faq.placeholders import BATCH_KEYS, SESSION_KEYS, placeholder_warnings, placeholders
 from livebot.faq.settings import FaqSettings
 
 routes = web.RouteTableDef()
@@ -71,14 +70,16 @@ def form_values(entry: FaqEntry | dict[str, Any]) -> dict[str, Any]:
 
 async def edit_context(request: web.Request, **extra: Any) -> dict[str, Any]:
     return {
-        "batch_keys": batch_keys(),
+        "batch_keys": BATCH_KEYS,
         "session_keys": SESSION_KEYS,
         "pending_count": await learning.count_pending(request.app[DATABASE]),
+        "names": await display_names(request.app[DATABASE]),
         "errors": {},
         "notice": "",
         "conflict": None,
         "compliance": (),
         **extra,
+        "warnings": placeholder_warnings(str(extra["values"]["answer"])) if "values" in extra else [],
     }
 
 
@@ -101,6 +102,7 @@ async def entry_list(request: web.Request) -> web.Response:
         "pending_count": await learning.count_pending(db),
         "notice": notice_text(request.query.get("done", "")),
         "placeholders": placeholders,
+        "names": await display_names(db),
     })
 
 
@@ -172,8 +174,10 @@ async def review_proposal(request: web.Request) -> web.Response:
             await learning.reject(db, int(raw), who(request))
     except (learning.ProposalReviewedError, store.EntryNotFoundError) as err:
         pending = await learning.list_proposals(db, "pending")
-        return render("faq/review.html", request, {"pending": pending, "recent": [], "pending_count": len(pending), "names": {},
-                                                    "notice": "", "conflict": str(err)}, status=409)
+        names = await display_names(db)
+        conflict = err.message_for(names, err.proposal) if isinstance(err, learning.ProposalReviewedError) else str(err)
+        return render("faq/review.html", request, {"pending": pending, "recent": [], "pending_count": len(pending),
+                                                    "names": names, "notice": "", "conflict": conflict}, status=409)
     raise web.HTTPSeeOther(f"/faq/review?done={'approved' if verdict == 'approve' else 'rejected'}")
 
 
@@ -290,5 +294,5 @@ async def history_page(request: web.Request) -> web.Response:
         rows.append({"version": version, "action": ACTION_LABELS.get(version.action, version.action),
                      "changes": changes(version.snapshot, older)})
     zone = ZoneInfo(request.app[CONFIG].section("faq", FaqSettings).timezone)
-    return render("faq/history.html", request, {"stored": stored, "rows": rows, "zone": zone,
+    return render("faq/history.html", request, {"stored": stored, "rows": rows, "zone": zone, "names": await display_names(db),
                                                  "pending_count": await learning.count_pending(db)})

@@ -15,6 +15,7 @@ from livebot.overlays.access import forbidden, overlay_viewer
 from livebot.overlays.errors import BadOverlayToken
 from livebot.overlays.keys import OVERLAY_HUB, OVERLAY_SERVICE, OVERLAY_SETTINGS
 from livebot.overlays.scenes import PROGRAM, PROGRAM_SCENES, page_scene
+from livebot.platforms import PLATFORM_LABELS
 from livebot.schedule import api_internal as schedule
 from livebot.schedule.calendar import STATUS_NAMES
 from livebot.topics import OVERLAY_SCENES
@@ -31,6 +32,8 @@ OVERLAY_CSP = (
 """Overlays talk to their own origin only: no CDN, no fonts, no trackers, nothing else."""
 PAGE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "Content-Security-Policy": OVERLAY_CSP,
                 "X-Content-Type-Options": "nosniff"}
+OVERLAY_PLATFORMS = {**PLATFORM_LABELS, "other": ""}
+"""The one platform label table, except that on air an unknown platform gets no badge at all."""
 client_numbers = itertools.count(1)
 
 
@@ -52,6 +55,7 @@ async def overlay_page(request: web.Request) -> web.StreamResponse:
         "scene_title": OVERLAY_SCENES.get(scene, "节目画面"),
         "program_scenes": PROGRAM_SCENES,
         "heartbeat": request.app[OVERLAY_SETTINGS].heartbeat_seconds,
+        "platforms": OVERLAY_PLATFORMS,
     }
     response = aiohttp_jinja2.render_template(f"overlays/{scene}.html", request, context)
     response.headers.update(PAGE_HEADERS)

@@ -1,25 +1,21 @@
-/* The one overlay client: websocket state, heartbeat answers, reconnects, and text-only rendering.
- * Everything that reaches the screen goes through textContent: chat text is hostile. */
-(() => {
-  "use strict";
+/* The one overlay client: websocket state, heartbeat answers and text-only rendering; the shared
+ * LiveSocket reconnects. Everything that reaches the screen goes through textContent: chat text is hostile. */
+import { LiveSocket } from "/static/js/live-socket.js";
+
+{
   const body = document.body;
   const sessionId = body.dataset.session;
   const pageScene = body.dataset.scene;
   const program = pageScene === "program";
   const heartbeat = Number(body.dataset.heartbeat) || 20;
   const token = new URLSearchParams(location.search).get("token");
-  const PLATFORMS = { douyin: "抖音", kuaishou: "快手", channels: "视频号", bilibili: "B站", taobao: "淘宝直播", wecom: "企业微信", web: "网页", other: "" };
+  const PLATFORMS = JSON.parse(document.getElementById("platforms").textContent);  // livebot/platforms' labels
   const parts = {};
   document.querySelectorAll("[data-part]").forEach((node) => { parts[node.dataset.part] = node; });
 
   let state = {};
   let skew = 0;
-  let ws = null;
-  let attempt = 0;
-  let retryTimer = null;
-  let silenceTimer = null;
   let offlineTimer = null;
-  let stopped = false;
 
   // ---- text helpers -------------------------------------------------------------------------
   const el = (tag, cls, text) => {
@@ -264,24 +260,15 @@
     return `${scheme}//${location.host}/ws/overlay/${sessionId}${query}`;
   };
 
-  const resetSilence = () => {
-    clearTimeout(silenceTimer);
-    // The server pings every heartbeat; two missed pings plus slack means the link is dead.
-    silenceTimer = setTimeout(() => { if (ws) ws.close(); }, (heartbeat * 2 + 5) * 1000);
-  };
-
-  const onMessage = (event) => {
-    let msg;
-    try { msg = JSON.parse(event.data); } catch (err) { return; }
-    resetSilence();
+  const onMessage = (msg, socket) => {
     if (msg.t === "ping") {
       // Answer at once, from the message handler: OBS throttles timers, not socket events.
-      ws.send(JSON.stringify({ t: "pong", n: msg.n }));
+      socket.send({ t: "pong", n: msg.n });
       if (msg.now) skew = msg.now - Date.now();
       return;
     }
     if (msg.t === "snapshot") {
-      attempt = 0;
+      socket.settled();
       if (msg.now) skew = msg.now - Date.now();
       state = msg.parts || {};
       setOnline(true);
@@ -302,43 +289,30 @@
     offlineTimer = setTimeout(() => body.classList.add("offline"), 15000);
   };
 
-  const scheduleReconnect = () => {
-    if (stopped || retryTimer) return;
-    const delay = Math.min(30, 0.5 * 2 ** attempt) * (0.5 + Math.random() * 0.5);
-    attempt = Math.min(attempt + 1, 10);
-    retryTimer = setTimeout(() => { retryTimer = null; connect(); }, delay * 1000);
-  };
-
-  const connect = () => {
-    if (stopped || (ws && ws.readyState <= 1)) return;
-    clearTimeout(retryTimer);
-    retryTimer = null;
-    const socket = new WebSocket(socketUrl());
-    ws = socket;
-    socket.onmessage = onMessage;
-    socket.onopen = resetSilence;
-    socket.onclose = (event) => {
-      if (ws !== socket) return;
-      clearTimeout(silenceTimer);
-      ws = null;
+  // The server pings every heartbeat; two missed pings plus slack means the link is dead.
+  const socket = new LiveSocket({
+    url: socketUrl,
+    onMessage,
+    base: 500,
+    cap: 30000,
+    silenceMs: (heartbeat * 2 + 5) * 1000,
+    onClose(event) {
       setOnline(false);
       if (event.code === 4403) {  // token rotated: a new URL is needed, and the old frame must not stay on air
-        stopped = true;
         Object.values(parts).forEach((node) => node.classList.remove("on"));
-        return;
+        return false;
       }
-      scheduleReconnect();
-    };
-    socket.onerror = () => {};
-  };
+      return true;
+    },
+  });
 
   // When OBS shows the source again (or the tab becomes visible), reconnect now instead of waiting.
-  const wakeUp = (visible) => { if (visible && !ws && !stopped) { attempt = 0; connect(); } };
+  const wakeUp = (visible) => { if (visible) socket.wake(); };
   window.addEventListener("obsSourceVisibleChanged", (event) => wakeUp(Boolean(event.detail && event.detail.visible)));
   window.addEventListener("obsSourceActiveChanged", (event) => wakeUp(Boolean(event.detail && event.detail.active)));
   document.addEventListener("visibilitychange", () => wakeUp(document.visibilityState === "visible"));
   window.addEventListener("online", () => wakeUp(true));
 
-  window.livebotOverlay = { state: () => state, connected: () => Boolean(ws && ws.readyState === 1) };
-  connect();
-})();
+  window.livebotOverlay = { state: () => state, connected: () => socket.connected, socket };
+  socket.start();
+}

@@ -93,3 +93,49 @@ async def test_war_room_refreshes_itself(browser: Any, live_server: Any, make_co
     assert errors == []
     assert off_host(requests) == []
     await context.close()
+
+
+OVERLAPS = """() => {
+  const found = [];
+  for (const svg of document.querySelectorAll('svg.chart')) {
+    const boxes = [...svg.querySelectorAll('text')].filter((t) => t.textContent.trim())
+      .map((t) => [t.textContent, t.getBoundingClientRect()]).filter(([, r]) => r.width > 0);
+    for (let i = 0; i < boxes.length; i++) {
+      for (let j = i + 1; j < boxes.length; j++) {
+        const [a, ra] = boxes[i], [b, rb] = boxes[j];
+        const x = Math.min(ra.right, rb.right) - Math.max(ra.left, rb.left);
+        const y = Math.min(ra.bottom, rb.bottom) - Math.max(ra.top, rb.top);
+        if (x > 0.5 && y > 0.5) found.push(`${svg.dataset.chart}: “${a}” × “${b}”`);
+      }
+    }
+  }
+  return found;
+}"""
+
+
+@pytest.mark.parametrize("width", [1366, 1024])
+async def test_war_room_chart_labels_do_not_overlap(browser: Any, live_server: Any, make_config: Callable[..., Config],
+                                                    width: int) -> None:
+    config = make_config(schedule={"scheduler_enabled": False}, engagement={"flush_seconds": 300})
+    server = await live_server(config)
+    db = server.app[DATABASE]
+    show = await make_show(db, status="live")
+    await store_transcript(db, show.session_id)
+    extra = []
+    for minute in range(30):
+        extra.append(ev(minute * 60 + 1, "viewers", viewers=12000 + minute * 900))
+        for n in range(2 + minute % 4):
+            extra.append(ev(minute * 60 + 5 + n, user=f"v{minute}-{n}", text=["奶源在哪里", "工厂好干净", "多少钱"][n % 3],
+                            platform=["douyin", "kuaishou", "channels", "bilibili", "wecom"][n % 5],
+                            label=["neutral", "positive", "negative"][n % 3], score=[0.0, 0.7, -0.6][n % 3]))
+    await insert_events(db, show.session_id, extra)
+    await rebuild(db, show.session_id)
+    await auth_store.add_user(db, "chen", PASSWORD, "marketing", "陈市场")
+    context = await browser.new_context(viewport={"width": width, "height": 768}, locale="zh-CN")
+    page = await context.new_page()
+    await login_page(page, server.url, "chen", PASSWORD)
+    await page.goto(f"{server.url}/reports/sessions/{show.session_id}/live")
+    await page.wait_for_selector("svg.chart[data-chart=viewers] polyline")
+    assert await page.locator("svg.chart[data-chart=viewers] g.marker").count() >= 1
+    assert await page.evaluate(OVERLAPS) == []
+    await context.close()

@@ -6,19 +6,19 @@
  * briefly for the missing range (instances may publish out of order) and then asks for a resync.
  * Chat text is untrusted: it is only ever put into the page with textContent.
  */
-(function () {
-  "use strict";
+import { call } from "/static/js/api.js";
+import { LiveSocket, SequenceGate } from "/static/js/live-socket.js";
+import { toast } from "/static/js/toast.js";
 
+{
   const root = document.getElementById("console");
   const config = JSON.parse(root.dataset.config);
-  const csrf = document.querySelector('meta[name="csrf-token"]').content;
   const ACTIVE = new Set(["open", "claimed", "escalated"]);
-  const GAP_WAIT_MS = 1500;
   const MAX_CHAT_LINES = 200;
   const MAX_RENDERED = 300;
 
   const state = {
-    cards: new Map(), seq: 0, pending: [], gapTimer: null, ws: null, attempt: 0, synced: false,
+    cards: new Map(), synced: false,
     selected: null, chosen: null, draftFor: null, elements: new Map(), order: [], lastTouch: 0,
     /* A queue that holds still: while the advisor points at the queue or works on a shown card,
        cards keep their places and arrivals that would land above wait in `held` ("N 条新问题"). */
@@ -41,13 +41,7 @@
   function pct(score) { return Math.round(Math.max(0, Math.min(1, Number(score) || 0)) * 100) + "%"; }
   function mine(card) { return card.status === "claimed" && card.claimed_by === config.me.name; }
 
-  /* ───────── toasts and the alert beep ───────── */
-
-  function toast(message, kind) {
-    const node = el("div", "toast " + (kind || ""), message);
-    $("toasts").appendChild(node);
-    setTimeout(() => node.remove(), kind === "bad" ? 6000 : 3500);
-  }
+  /* ───────── the alert beep ───────── */
 
   let audio = null;
   function unlockAudio() {
@@ -77,12 +71,15 @@
 
   /* ───────── applying server state ───────── */
 
+  /* ranges of card updates apply in sequence order; a gap that does not fill asks for a resync */
+  const gate = new SequenceGate({
+    apply: (range) => applyCards(range.cards, true),
+    onGap: () => send({ type: "resync" }),
+  });
+
   function applySnapshot(msg) {
     state.cards = new Map(msg.cards.map((c) => [c.id, c]));
-    state.seq = msg.seq;
-    state.pending = [];
-    clearTimeout(state.gapTimer);
-    state.gapTimer = null;
+    gate.reset(msg.seq);
     state.synced = true;
     state.elements.forEach((node) => node.remove());
     state.elements.clear();
@@ -90,7 +87,6 @@
     const chat = $("chat");
     chat.textContent = "";
     addChat(msg.chat || [], 0);
-    setConn("ok", "已连接");
     scheduleRender();
   }
 
@@ -105,34 +101,8 @@
     if (ring) beep();
   }
 
-  function applyRange(range) {
-    if (range.to <= state.seq) return true;
-    if (range.from > state.seq + 1) return false;
-    applyCards(range.cards, true);
-    state.seq = range.to;
-    return true;
-  }
-
   function applyBatch(msg) {
-    const ranges = state.pending.concat(msg.ranges || []).sort((a, b) => a.from - b.from);
-    state.pending = [];
-    for (const range of ranges) {
-      if (!applyRange(range)) state.pending.push(range);
-    }
-    let progress = true;
-    while (progress && state.pending.length) {
-      progress = false;
-      state.pending = state.pending.filter((r) => { const ok = applyRange(r); progress = progress || ok; return !ok; });
-    }
-    if (state.pending.length && !state.gapTimer) {
-      state.gapTimer = setTimeout(() => {
-        state.gapTimer = null;
-        if (state.pending.length) { send({ type: "resync" }); }
-      }, GAP_WAIT_MS);
-    } else if (!state.pending.length && state.gapTimer) {
-      clearTimeout(state.gapTimer);
-      state.gapTimer = null;
-    }
+    gate.offer(msg.ranges || []);
     addChat(msg.chat || [], msg.chat_skipped || 0);
     scheduleRender();
   }
@@ -154,36 +124,17 @@
 
   /* ───────── the websocket ───────── */
 
-  function setConn(kind, text) {
-    const node = $("conn");
-    node.className = "conn conn-" + kind;
-    node.textContent = text;
-  }
-
-  function send(msg) {
-    if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify(msg));
-  }
-
-  function connect() {
-    const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const ws = new WebSocket(`${scheme}://${location.host}/ws/console/${config.session_id}`);
-    state.ws = ws;
-    ws.onmessage = (event) => {
-      let msg;
-      try { msg = JSON.parse(event.data); } catch (e) { return; }
-      if (msg.type === "snapshot") { state.attempt = 0; applySnapshot(msg); }
+  const socket = new LiveSocket({
+    path: `/ws/console/${config.session_id}`,
+    statusNode: $("conn"),
+    base: 400,
+    onMessage(msg, ws) {
+      if (msg.type === "snapshot") { ws.settled(); applySnapshot(msg); }
       else if (msg.type === "batch" && state.synced) applyBatch(msg);
-    };
-    ws.onclose = () => {
-      if (state.ws !== ws) return;
-      state.synced = false;
-      state.attempt += 1;
-      const delay = Math.min(15000, 400 * 2 ** Math.min(state.attempt, 6)) * (0.5 + Math.random() / 2);
-      setConn("bad", `重新连接中…（${Math.ceil(delay / 1000)} 秒后重试）`);
-      setTimeout(connect, delay);
-    };
-    ws.onerror = () => ws.close();
-  }
+    },
+    onClose() { state.synced = false; },
+  });
+  const send = (msg) => socket.send(msg);
 
   /* ───────── filtering and rendering ───────── */
 
@@ -440,22 +391,14 @@
   /* ───────── actions ───────── */
 
   async function post(path, body) {
-    const resp = await fetch(path, {
-      method: "POST", credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
-      body: JSON.stringify(body || {}),
-    });
-    let data = {};
-    try { data = await resp.json(); } catch (e) { /* not JSON */ }
-    if (!resp.ok) {
-      const message = data.error || `操作失败（${resp.status}）`;
-      toast(message, "bad");
-      const error = new Error(message);
-      error.data = data;
+    try {
+      const data = await call("POST", path, body || {});
+      if (data && data.card) { applyCards([data.card], false); scheduleRender(); }
+      return data;
+    } catch (error) {
+      toast(error.message, "bad");
       throw error;
     }
-    if (data.card) { applyCards([data.card], false); scheduleRender(); }
-    return data;
   }
 
   const cardPath = (card, action) => `/api/v1/console/cards/${card.id}/${action}`;
@@ -605,6 +548,7 @@
     const card = selectedCard();
     if (card && mine(card) && Date.now() - state.lastTouch > 5000) { state.lastTouch = Date.now(); send({ type: "touch", card: card.id }); }
   });
-  window.liveConsole = state;  /* for tests and the curious: read-only use please */
-  connect();
-})();
+  /* for tests and the curious: read-only use please */
+  window.liveConsole = Object.assign(state, { gate, socket });
+  socket.start();
+}

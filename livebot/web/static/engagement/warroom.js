@@ -1,41 +1,37 @@
 // War room: re-fetch the server-rendered panel every few seconds (no chart library, no external requests).
-(function () {
-  "use strict";
-  var panel = document.getElementById("panel");
-  var updated = document.getElementById("updated");
-  if (!panel) { return; }
-  var url = panel.getAttribute("data-panel-url");
-  var interval = parseInt(panel.getAttribute("data-interval"), 10) || 5000;
-  var failures = 0;
-  var timer = null;
+import { backoffDelay } from "/static/js/backoff.js";
 
-  function schedule(delay) {
-    if (timer) { clearTimeout(timer); }
+const panel = document.getElementById("panel");
+const updated = document.getElementById("updated");
+if (panel) {
+  const url = panel.getAttribute("data-panel-url");
+  const interval = parseInt(panel.getAttribute("data-interval"), 10) || 5000;
+  let failures = 0;
+  let timer = null;
+
+  const schedule = (delay) => {
+    clearTimeout(timer);
     timer = setTimeout(refresh, delay);
-  }
+  };
 
-  function refresh() {
+  async function refresh() {
     if (document.hidden) { schedule(interval); return; }
-    fetch(url, { credentials: "same-origin", headers: { "Accept": "text/html" }, cache: "no-store" })
-      .then(function (resp) {
-        if (resp.status === 401 || resp.redirected) { window.location.reload(); throw new Error("logged out"); }
-        if (!resp.ok) { throw new Error("HTTP " + resp.status); }
-        return resp.text();
-      })
-      .then(function (html) {
-        panel.innerHTML = html;  // rendered and escaped by the server
-        var kpis = panel.querySelector("[data-updated]");
-        if (updated && kpis) { updated.textContent = "更新于 " + kpis.getAttribute("data-updated"); }
-        failures = 0;
-        schedule(interval);
-      })
-      .catch(function () {
-        failures += 1;
-        if (updated) { updated.textContent = "连接中断，正在重试…"; }
-        schedule(Math.min(interval * Math.pow(2, failures), 60000) * (0.8 + Math.random() * 0.4));
-      });
+    try {
+      const resp = await fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" }, cache: "no-store" });
+      if (resp.status === 401 || resp.redirected) { window.location.reload(); return; }
+      if (!resp.ok) throw new Error(`HTTP ${resp.status}`);
+      panel.innerHTML = await resp.text();  // rendered and escaped by the server
+      const kpis = panel.querySelector("[data-updated]");
+      if (updated && kpis) updated.textContent = `更新于 ${kpis.getAttribute("data-updated")}`;
+      failures = 0;
+      schedule(interval);
+    } catch (_) {
+      failures += 1;
+      if (updated) updated.textContent = "重新连接中…";
+      schedule(backoffDelay(failures + 1, { base: interval, cap: 60000, jitter: 0.4 }));
+    }
   }
 
-  document.addEventListener("visibilitychange", function () { if (!document.hidden) { schedule(0); } });
+  document.addEventListener("visibilitychange", () => { if (!document.hidden) schedule(0); });
   schedule(interval);
-}());
+}

@@ -1,5 +1,7 @@
 // Session editor: forms as JSON, segment editing, and drag-to-reorder of the run of show.
-import { bindButtons, bindForm, call, toast } from "./api.js";
+import { call } from "/static/js/api.js";
+import { toast } from "/static/js/toast.js";
+import { bindButtons, bindForm } from "./json-forms.js";
 
 const segmentForm = document.getElementById("segment-form");
 const table = document.getElementById("segments");

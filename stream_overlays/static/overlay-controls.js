@@ -1,24 +1,14 @@
-/* The producer's overlay page: every control sends one overlay command through the JSON API. */
-(() => {
-  "use strict";
-  const root = document.getElementById("overlay-producer");
-  if (!root) return;
+/* The producer's overlay controls (/overlays/<id>): every control sends one overlay command through the JSON API. */
+import { call } from "/static/js/api.js";
+import { toast } from "/static/js/toast.js";
+
+const root = document.getElementById("overlay-producer");
+if (root) {
   const sessionId = root.dataset.session;
-  const csrf = document.querySelector('meta[name="csrf-token"]').content;
   const titles = JSON.parse(document.getElementById("scene-titles").textContent);
   const result = document.getElementById("last-result");
 
-  const post = async (path, body) => {
-    const response = await fetch(path, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      credentials: "same-origin",
-    });
-    const data = await response.json().catch(() => ({}));
-    if (!response.ok) throw Object.assign(new Error(data.error || `请求失败（${response.status}）`), { confirm: data.confirm });
-    return data;
-  };
+  const post = (path, body) => call("POST", path, body);
 
   const send = async (command) => {
     result.textContent = "发送中…";
@@ -35,6 +25,7 @@
       if (data.state) showScene(data.state.control.scene);
     } catch (err) {
       result.textContent = `失败：${err.message}`;
+      toast(err.message, "bad");
     }
   };
 
@@ -99,6 +90,7 @@
       table.hidden = false;
     } catch (err) {
       result.textContent = `失败：${err.message}`;
+      toast(err.message, "bad");
     }
   });
-})();
+}

@@ -1,47 +1,7 @@
-// Small helpers shared by the schedule pages: JSON API calls with the CSRF token, field errors, toasts.
-
-export function csrf() {
-  const meta = document.querySelector('meta[name="csrf-token"]');
-  return meta ? meta.content : "";
-}
-
-export class ApiError extends Error {
-  constructor(message, field, status, confirm, errors) {
-    super(message);
-    this.field = field || "";
-    this.status = status;
-    this.errors = errors || null;  // every field's problem at once: {field: message}
-    this.confirm = confirm || "";  // a 409 a person may override by sending this flag as true
-  }
-}
-
-export async function call(method, url, body) {
-  const init = { method, headers: { "X-CSRF-Token": csrf(), Accept: "application/json" }, credentials: "same-origin" };
-  if (body !== undefined) {
-    init.headers["Content-Type"] = "application/json";
-    init.body = JSON.stringify(body);
-  }
-  const resp = await fetch(url, init);
-  if (resp.status === 204) return null;
-  let data = null;
-  try { data = await resp.json(); } catch (_) { data = null; }
-  if (!resp.ok) {
-    const field = data && data.field ? data.field : "";
-    let message = data && data.error ? data.error : `请求失败（${resp.status}）`;
-    if (field && message.startsWith(field + ": ")) message = message.slice(field.length + 2);
-    throw new ApiError(message, field, resp.status, data && data.confirm, data && data.errors);
-  }
-  return data;
-}
-
-export function toast(text, kind) {
-  const el = document.createElement("div");
-  el.className = "toast" + (kind === "error" ? " error" : "");
-  el.setAttribute("role", "status");
-  el.textContent = text;
-  document.body.appendChild(el);
-  setTimeout(() => el.remove(), 4000);
-}
+// JSON forms of the schedule pages: submit as JSON, show every field error beside its field,
+// ask before overriding a 409 that names a confirmation flag.
+import { ApiError, call } from "/static/js/api.js";
+import { toast } from "/static/js/toast.js";
 
 function errorTarget(form, field) {
   const names = [field, field.split("[")[0], field.split(".").pop(), field.split(".")[0].split("[")[0]];
@@ -123,7 +83,7 @@ export function bindForm(form, onDone) {
       else if (form.dataset.next) location.href = form.dataset.next.replace("{id}", result && result.id);
       else location.reload();
     } catch (err) {
-      if (err instanceof ApiError) showError(form, err); else showError(form, new ApiError("网络错误，请重试", "", 0));
+      if (err instanceof ApiError) showError(form, err); else showError(form, new ApiError("网络错误，请检查连接后重试"));
     } finally {
       if (button) button.disabled = false;
     }

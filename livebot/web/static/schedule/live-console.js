@@ -1,7 +1,9 @@
 // Live producer console: shared clock, on-air/next segment with countdown, cues with per-site
 // acknowledgements, mode switch and notes. One websocket per console; the server sends the whole
 // state on open and then every change of the session from any site.
-import { toast } from "./api.js";
+import { call } from "/static/js/api.js";
+import { LiveSocket } from "/static/js/live-socket.js";
+import { toast } from "/static/js/toast.js";
 
 const root = document.getElementById("live");
 const sessionId = parseInt(root.dataset.session, 10);
@@ -10,8 +12,6 @@ const names = JSON.parse(document.getElementById("names").textContent);
 const $ = (id) => document.getElementById(id);
 
 const state = { session: null, sites: [], cues: [], notes: [] };
-let socket = null;
-let attempts = 0;
 let offset = 0; // server time - local time, ms
 const samples = [];
 
@@ -51,9 +51,7 @@ function nextSegment() {
 
 // ---- clock sync: NTP-style, keep the sample with the shortest round trip --------------------
 
-function ping() {
-  if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: "ping", t: Date.now() }));
-}
+function ping() { socket.send({ type: "ping", t: Date.now() }); }
 
 function onPong(message) {
   if (typeof message.t !== "number") return;
@@ -223,8 +221,7 @@ function renderAll() { renderSession(); renderCues(); renderNotes(); }
 // ---- messages ------------------------------------------------------------------------------
 
 async function refresh() {
-  const resp = await fetch(`/api/v1/schedule/sessions/${sessionId}/live`, { credentials: "same-origin" });
-  if (resp.ok) { Object.assign(state, await resp.json()); renderAll(); }
+  try { Object.assign(state, await call("GET", `/api/v1/schedule/sessions/${sessionId}/live`)); renderAll(); } catch (_) { /* the next hello resyncs */ }
 }
 
 const handlers = {
@@ -254,11 +251,11 @@ const handlers = {
   note(m) { state.notes.push(m); renderNotes(); },
   reminder(m) { toast(`开播提醒：${m.title} 还有 ${m.lead.replace("h", " 小时").replace("min", " 分钟")}`); },
   job(m) {
-    if (m.outcome === "missed" || m.outcome === "failed") toast(`定时任务${m.outcome === "missed" ? "错过" : "失败"}：${m.detail}`, "error");
+    if (m.outcome === "missed" || m.outcome === "failed") toast(`定时任务${m.outcome === "missed" ? "错过" : "失败"}：${m.detail}`, "bad");
     if (m.kind === "segment" && m.outcome === "missed") refresh();
   },
   error(m) {
-    toast(m.error, "error");
+    toast(m.error, "bad");
     // the server refused a switch the show has moved past: going back takes an explicit confirmation
     if (m.go_back && m.request === "execute" && window.confirm(`${m.error}\n\n确认回到该处吗？`)) {
       send({ type: "execute", cue_id: m.cue_id, go_back: true });
@@ -266,32 +263,19 @@ const handlers = {
   },
 };
 
-function send(message) {
-  if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
-  else toast("连接已断开，正在重连…", "error");
-}
-
-function connect() {
-  const scheme = location.protocol === "https:" ? "wss" : "ws";
-  socket = new WebSocket(`${scheme}://${location.host}/ws/producer/${sessionId}`);
-  socket.addEventListener("open", () => {
-    attempts = 0;
-    $("conn").textContent = "已连接";
-    $("conn").className = "conn ok";
-    ping(); setTimeout(ping, 300); setTimeout(ping, 900);
-  });
-  socket.addEventListener("message", (event) => {
-    const message = JSON.parse(event.data);
+const socket = new LiveSocket({
+  path: `/ws/producer/${sessionId}`,
+  statusNode: $("conn"),
+  onOpen() { ping(); setTimeout(ping, 300); setTimeout(ping, 900); },
+  onMessage(message, ws) {
+    if (message.type === "hello") ws.settled();
     const handler = handlers[message.type];
     if (handler) handler(message);
-  });
-  socket.addEventListener("close", () => {
-    $("conn").textContent = "重新连接中…";
-    $("conn").className = "conn bad";
-    attempts += 1;
-    const delay = Math.min(15000, 500 * 2 ** attempts) * (0.5 + Math.random() / 2);
-    setTimeout(connect, delay);
-  });
+  },
+});
+
+function send(message) {
+  if (!socket.send(message)) toast("连接已断开，正在重新连接…", "bad");
 }
 
 // ---- controls ------------------------------------------------------------------------------
@@ -310,6 +294,6 @@ $("note-form").addEventListener("submit", (event) => {
   input.value = "";
 });
 
-connect();
+socket.start();
 setInterval(renderTick, 250);
 setInterval(ping, 10000);
