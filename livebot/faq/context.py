@@ -17,7 +17,6 @@ from datetime import datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from livebot.faq.placeholders import BATCH_KEYS
 from livebot.schedule import api_internal as schedule
 from livebot.storage.engine import Database
 
@@ -44,11 +43,6 @@ class TraceFacts(Protocol):
     async def find_lot(self, db: Database, code: str) -> str | None: ...
 
     async def trace_reply(self, db: Database, code: str) -> str | None: ...
-
-
-def batch_keys() -> dict[str, str]:
-    """Placeholder help for the editor: ``{batch.key}`` names and their meaning."""
-    return dict(BATCH_KEYS)
 
 
 def readable_time(raw: Any) -> str | None:
