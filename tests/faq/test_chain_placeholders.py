@@ -12,8 +12,8 @@ from aiohttp.test_utils import TestClient
 
 from livebot.appkeys import DATABASE
 from livebot.demo import trace as demo
-from livebot.faq.context import BATCH_KEYS, NO_DATA, LiveContext, journey_values
-from livebot.faq.placeholders import fill
+from livebot.faq.context import NO_DATA, LiveContext, journey_values
+from livebot.faq.placeholders import BATCH_KEYS, fill
 from tests.support import bearer
 
 CAN = demo.SAMPLE_CAN
