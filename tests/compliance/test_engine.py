@@ -237,3 +237,21 @@ def test_exception_lists_act_like_any_of_their_patterns() -> None:
     assert verdict("奶粉替代母乳") == "block"
     assert verdict("配料表显示不含蔗糖") == "ok"  # unless_clause
     assert verdict("不含蔗糖") == "warn"
+
+
+def test_code_unit_anchor_pass_agrees_with_the_direct_one() -> None:
+    """Anchors found over UTF-16 code units (bytes as Latin-1) must be exactly those found over characters."""
+    import random
+
+    anchors = sorted(RULES._postings)
+    alphabet = sorted({char for anchor in anchors for char in anchor}) + list("yYz09%，") + ["\u4e67", "\u6759", "\u597d"]
+    rng = random.Random(7)
+    for _ in range(300):
+        parts = [rng.choice(anchors) if rng.random() < 0.3 else rng.choice(alphabet) for _ in range(rng.randrange(1, 60))]
+        text = "".join(parts)
+        direct: dict[int, list[int]] = {}
+        for last, (_, slots) in RULES._wide_finder.iter(text):
+            for slot in slots:
+                direct.setdefault(slot, []).append(last + 1)
+        via_units = {slot: ends for slot, ends in RULES._candidates(text).items() if ends is not None}
+        assert {slot: sorted(ends) for slot, ends in via_units.items()} == {slot: sorted(ends) for slot, ends in direct.items()}
