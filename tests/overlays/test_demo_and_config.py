@@ -35,6 +35,7 @@ async def test_demo_seed_prints_working_obs_urls(client: TestClient) -> None:
         return overlay if overlay and overlay.control["countdown"] and overlay.control["site_id"] else None
 
     overlay = await eventually(driven)
+    assert overlay is not None
     assert overlay.control["countdown"]["title"] == "工厂车间直连" and overlay.control["site_id"] == site_ids[0]
     assert len(service.tasks) == 1  # the scene driver, cancelled when the app stops
 

@@ -63,7 +63,8 @@ async def test_digital_link_page_on_a_phone(browser: Browser, live_server: Any, 
 
     hostile = "<img src=x onerror=alert(1)>\u202e牧场"
     await store.save_batches(server.app[DATABASE], parse_batches(
-        {"gtin": "06901234543216", "lot": "EVIL2", "product_name": hostile, "raw_milk": {"lot": "RAWE", "farm": hostile}}))
+        {"gtin": "06901234543216", "lot": "EVIL2", "product_name": hostile, "raw_milk": {"lot": "RAWE", "farm": hostile}}),
+        server.app[TRACE_SETTINGS])
     await page.goto(f"{server.url}/01/06901234543216/10/EVIL2")
     assert hostile in await page.locator("h1").inner_text()
     assert await page.locator("img").count() == 0
