@@ -331,14 +331,19 @@ async def main(args: argparse.Namespace) -> None:
         await one_run(args)
         return
     best: dict[int, tuple[int, float]] = {}
+    runs: list[tuple[int, int, Result]] = []
     for workers in [int(n) for n in args.scale_out.split(",")]:
         for rate in [int(r) for r in args.rates.split(",")]:
             print(f"\n== scale-out: {workers} worker(s), {rate} events/s ==", flush=True)
             result = await one_run(argparse.Namespace(**{**vars(args), "workers": workers, "rate": rate}))
+            runs.append((workers, rate, result))
             if not result.met:
                 break
             best[workers] = (rate, result.cpu_per_event_us)
     print("\nscale-out summary (indicative on a shared machine):")
+    for workers, rate, result in runs:
+        print(f"  {workers} worker(s) at {rate} events/s: p99 {result.p99_ms:.0f} ms, dropped {result.dropped}, "
+              f"{result.cpu_per_event_us:.0f} µs CPU per event{'' if result.met else ' (target missed)'}")
     for workers, (rate, cpu) in best.items():
         print(f"  {workers} worker(s): {rate} events/s at p99 < 500 ms and 0 dropped; {cpu:.0f} µs CPU per event "
               f"(server + workers)")
