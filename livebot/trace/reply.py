@@ -53,7 +53,25 @@ def format_reply(summary: dict[str, Any]) -> str:
     total = summary.get("inspections_total") or 0
     if total:
         clauses.append(f"质检 {summary.get('inspections_passed', 0)}/{total} 项合格")
+    clauses += journey_clauses(summary)
     head = f"批次 {summary['lot']}"
     if summary.get("product"):
         head += f"（{summary['product']}）"
     return f"{head}：{'，'.join(clauses)}" if clauses else f"{head}：已收录，溯源数据正在同步"
+
+
+def journey_clauses(summary: dict[str, Any]) -> list[str]:
+    """Ingredients (the first three named: "乳铁蛋白来自新西兰，批次 LF…") and the warehouse, when stored."""
+    clauses = []
+    ingredients = summary.get("ingredients") or []
+    if ingredients:
+        named = [f"{i['name']}来自{i['origin']}，批次 {i['lot']}" if i.get("origin") else f"{i['name']} 批次 {i['lot']}"
+                 for i in ingredients[:3] if i.get("name")]
+        more = f"等 {len(ingredients)} 种配料" if len(ingredients) > len(named) else ""
+        if named:
+            clauses.append("；".join(named) + more)
+    warehouse = summary.get("warehouse") or {}
+    if warehouse.get("name") and warehouse.get("at"):
+        at = datetime.fromisoformat(warehouse["at"])
+        clauses.append(f"{at.month}月{at.day}日入库（{warehouse['name']}）")
+    return clauses

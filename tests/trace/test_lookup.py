@@ -33,7 +33,7 @@ async def test_find_lot_does_not_guess(chain: TestClient, typed: str) -> None:
 async def test_trace_reply_is_the_filled_summary(chain: TestClient) -> None:
     reply = await chain.app[TRACE_FACTS].trace_reply(chain.app[DATABASE], "qh2O261124BO1")
     assert reply == ("批次 QH20261124B01（北境臻护 2段）：奶源 双城牧场，05:10 挤奶，06:55 进入生产，"
-                     "全程 105 分钟（2 小时承诺内），冷链全程 ≤4°C，质检 12/12 项合格")
+                     "全程 105 分钟（2 小时承诺内），冷链全程 ≤4°C，质检 12/12 项合格，11月24日入库（齐齐哈尔工厂）")
     assert await chain.app[TRACE_FACTS].trace_reply(chain.app[DATABASE], "QH20991231Z99") is None
 
 

@@ -294,3 +294,11 @@ async def test_can_page_shows_missing_steps_as_gaps(client: TestClient) -> None:
         at = journey.index(f"<b>{label}</b>")
         assert "暂无数据" in journey[at:at + 120], label
     assert "哈尔滨成品仓" not in journey
+
+
+async def test_chat_reply_names_ingredients_and_warehouse(client: TestClient) -> None:
+    assert (await post(client, whole_chain())).status == 201
+    reply = await facts.trace_reply(client.app[DATABASE], CAN.can_code)
+    assert reply is not None
+    assert "等 7 种配料" in reply and "来自" in reply and "入库（哈尔滨成品仓）" in reply
+    assert reply.count("批次 ") >= 4  # the batch itself and three named ingredient lots
