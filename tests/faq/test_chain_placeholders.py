@@ -14,6 +14,7 @@ from livebot.appkeys import DATABASE
 from livebot.demo import trace as demo
 from livebot.faq.context import NO_DATA, LiveContext, journey_values
 from livebot.faq.placeholders import BATCH_KEYS, fill
+from livebot.trace.api_internal import TRACE_FACTS
 from tests.support import bearer
 
 CAN = demo.SAMPLE_CAN
@@ -32,7 +33,7 @@ async def import_chain(client: TestClient, keep: Any = None) -> None:
 
 async def test_chain_placeholders_are_filled_from_trace(client: TestClient) -> None:
     await import_chain(client)
-    values = await LiveContext(client.app[DATABASE]).batch(CAN.lot)
+    values = await LiveContext(client.app[DATABASE], client.app[TRACE_FACTS]).batch(CAN.lot)
     assert values is not None
     filled = fill(ANSWER, {"batch": values})
     assert filled.complete, filled.missing
@@ -46,7 +47,7 @@ async def test_chain_placeholders_are_filled_from_trace(client: TestClient) -> N
 
 async def test_missing_chain_parts_say_no_data(client: TestClient) -> None:
     await import_chain(client, keep=lambda e: e.get("bizStep") not in ("storing", "shipping", "packing") or "livebot:truck" in e)
-    values = await LiveContext(client.app[DATABASE]).batch(CAN.lot)
+    values = await LiveContext(client.app[DATABASE], client.app[TRACE_FACTS]).batch(CAN.lot)
     assert values is not None
     filled = fill("{batch.packed_at}|{batch.warehouse}|{batch.shipments}|{batch.regions}|{batch.ingredient_names}", {"batch": values})
     packed, warehouse, shipments, regions, names = filled.text.split("|")
@@ -55,7 +56,7 @@ async def test_missing_chain_parts_say_no_data(client: TestClient) -> None:
 
 
 async def test_unknown_batch_leaves_gap_markers(client: TestClient) -> None:
-    context = await LiveContext(client.app[DATABASE]).for_message(None, ["QH20991231Z99"])
+    context = await LiveContext(client.app[DATABASE], client.app[TRACE_FACTS]).for_message(None, ["QH20991231Z99"])
     filled = fill("{batch.ingredients} {batch.warehouse}", context.values)
     assert filled.missing == ("batch.ingredients", "batch.warehouse")
 

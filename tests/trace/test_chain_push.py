@@ -10,7 +10,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
 from livebot.appkeys import DATABASE
-from livebot.trace import facts
+from livebot.trace.api_internal import TRACE_FACTS
 from livebot.trace.digitallink import with_check_digit
 from livebot.trace.models import TraceEvent
 from tests.support import bearer
@@ -57,7 +57,7 @@ async def test_pushed_chain_shows_like_epcis(client: TestClient) -> None:
     assert (await client.post("/api/v1/trace/batches", json={"batches": [BATCH]}, headers=await bearer(client, "trace"))).status == 201
     resp = await push(client, chain_body())
     assert resp.status == 201, await resp.text()
-    s = await facts.batch_summary(client.app[DATABASE], "PUSH01")
+    s = await client.app[TRACE_FACTS].batch_summary(client.app[DATABASE], "PUSH01")
     assert s is not None
     assert [i["name"] for i in s["ingredients"]] == ["乳铁蛋白"] and s["ingredients"][0]["origin"] == "新西兰"
     assert s["packing"]["line"] == "包装三线" and s["packing"]["at"] == "2026-11-24T12:55:00+08:00"
@@ -120,7 +120,7 @@ async def test_hostile_text_is_kept_as_text(client: TestClient) -> None:
     body = chain_body()
     body["shipments"][0]["region"] = "<img src=x onerror=1>华东🚚"
     assert (await push(client, body)).status == 201
-    s = await facts.batch_summary(client.app[DATABASE], "PUSH01")
+    s = await client.app[TRACE_FACTS].batch_summary(client.app[DATABASE], "PUSH01")
     assert s is not None and s["shipments"][0]["region"] == "<img src=x onerror=1>华东🚚"
 
 

@@ -50,7 +50,7 @@ async def test_digital_link_page_on_a_phone(browser: Browser, live_server: Any, 
     # the demo's sample can has the whole chain: herd and feed to shipment, no gaps; the README screenshot shows it
     sample = demo.SAMPLE_CAN
     await import_document(server.app[DATABASE], parse_document(orjson.dumps(demo.document(demo.chain_events(sample, random.Random(7))))),
-                          server.app[TRACE_SETTINGS].zone)
+                          server.app[TRACE_SETTINGS].zone, server.app[TRACE_SETTINGS])
     await page.goto(f"{server.url}/01/{sample.gtin}/10/{sample.lot}")
     journey = page.locator(".trace-journey .trace-timeline")
     assert await journey.locator("li.gap").count() == 0 and await journey.locator("li.done").count() == 8

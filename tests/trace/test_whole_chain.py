@@ -17,6 +17,7 @@ from livebot.appkeys import DATABASE
 from livebot.demo import trace as demo
 from livebot.trace import api_internal as trace
 from livebot.trace import facts
+from livebot.trace.api_internal import TRACE_FACTS
 from livebot.trace.epcis import parse_document
 from livebot.trace.models import HealthEvent, Herd, Material, TraceEvent
 from tests.support import bearer
@@ -49,7 +50,7 @@ async def count(client: TestClient, model: Any) -> int:
 
 
 async def summary(client: TestClient) -> dict[str, Any]:
-    found = await facts.batch_summary(client.app[DATABASE], CAN.lot)
+    found = await client.app[TRACE_FACTS].batch_summary(client.app[DATABASE], CAN.lot)
     assert found is not None
     return found
 
