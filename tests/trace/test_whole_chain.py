@@ -16,7 +16,6 @@ from sqlalchemy import func, select
 from livebot.appkeys import DATABASE
 from livebot.demo import trace as demo
 from livebot.trace import api_internal as trace
-from livebot.trace import facts
 from livebot.trace.api_internal import TRACE_FACTS
 from livebot.trace.epcis import parse_document
 from livebot.trace.models import HealthEvent, Herd, Material, TraceEvent
@@ -299,7 +298,7 @@ async def test_can_page_shows_missing_steps_as_gaps(client: TestClient) -> None:
 
 async def test_chat_reply_names_ingredients_and_warehouse(client: TestClient) -> None:
     assert (await post(client, whole_chain())).status == 201
-    reply = await facts.trace_reply(client.app[DATABASE], CAN.can_code)
+    reply = await client.app[TRACE_FACTS].trace_reply(client.app[DATABASE], CAN.can_code)
     assert reply is not None
     assert "等 7 种配料" in reply and "来自" in reply and "入库（哈尔滨成品仓）" in reply
     assert reply.count("批次 ") >= 4  # the batch itself and three named ingredient lots
