@@ -110,3 +110,13 @@ async def test_exported_corrections_train_the_learned_model(client: Any, tmp_pat
     assert learned.main([str(out), str(exported)]) == 0
     model = SentimentModel(learned=learned.LearnedSentiment(json.loads(out.read_text(encoding="utf-8"))["weights"]))
     assert [model.analyze(text).label for text in texts] == wanted
+
+
+async def test_report_page_lists_messages_escaped_with_the_correction_control(client: Any) -> None:
+    session_id, ids = await show_with_messages(client, [HOSTILE, "还行"])
+    await login(client, "marketing")
+    html = await (await client.get(f"/reports/sessions/{session_id}")).text()
+    section = html.split('id="sentiment-messages"', 1)[1]
+    assert "评论情感" in section and section.count(">标错了<") == 2 and f'data-message-id="{ids[0]}"' in section
+    assert "<script>alert" not in html and "&lt;script&gt;alert" in section
+    assert "/static/engagement/corrections.js" in html
