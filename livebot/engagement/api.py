@@ -10,7 +10,7 @@ from livebot.appkeys import DATABASE
 from livebot.auth import audit
 from livebot.auth.access import roles
 from livebot.auth.identity import identity_of
-from livebot.engagement import exports, store
+from livebot.engagement import corrections, exports, store
 from livebot.engagement.keys import ENGAGEMENT_SETTINGS, LIVE, REPORTER
 from livebot.engagement.live import live_snapshot
 from livebot.engagement.platform_totals import import_file
@@ -136,3 +136,42 @@ async def post_platform_totals(request: web.Request) -> web.Response:
     found = await import_file(request.app[DATABASE], session_id, request.query.get("platform", ""), raw, name,
                               identity.name if identity else "", request.app[ENGAGEMENT_SETTINGS].platform_columns)
     return json({"session_id": session_id, "platform": found.platform, "rows": found.rows, "figures": found.values})
+
+
+CORRECTORS = ("advisor", "marketing", "admin")
+
+
+@routes.post(P + "/sessions/{session_id}/sentiment/corrections")
+@roles(*CORRECTORS)
+async def post_correction(request: web.Request) -> web.Response:
+    """``{"message_id", "label"}``: the right sentiment of one of the session's comments (replaces an earlier one)."""
+    session_id = session_param(request)
+    try:
+        body = await request.json()
+    except (ValueError, RecursionError) as err:
+        raise ValidationError("body", "应为 JSON 对象") from err
+    if not isinstance(body, dict):
+        raise ValidationError("body", "应为 JSON 对象")
+    message_id = corrections.message_id_param(body.get("message_id"))
+    label = corrections.label_param(body.get("label"))
+    identity = identity_of(request)
+    by = f"{identity.kind}:{identity.name}" if identity else "unknown"
+    return json(await corrections.correct(request.app[DATABASE], session_id, message_id, label, by))
+
+
+@routes.get(P + "/sessions/{session_id}/sentiment/corrections")
+@roles(*CORRECTORS)
+async def get_corrections(request: web.Request) -> web.Response:
+    session_id = session_param(request)
+    return json({"session_id": session_id, "corrections": await corrections.corrections(request.app[DATABASE], session_id)})
+
+
+@routes.get(P + "/sessions/{session_id}/sentiment/corrections.jsonl")
+@roles(*CORRECTORS)
+async def get_corrections_jsonl(request: web.Request) -> web.Response:
+    """Training lines for ``python -m livebot.sentiment.learned OUT FILE...``."""
+    session_id = session_param(request)
+    body = corrections.training_lines(await corrections.corrections(request.app[DATABASE], session_id))
+    return web.Response(body=body, headers={
+        "Content-Type": "application/x-ndjson; charset=utf-8", "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store",
+        "Content-Disposition": f'attachment; filename="sentiment-corrections-{session_id}.jsonl"'})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from livebot.engagement.corrections import LABELS
 from livebot.engagement.exports import CSV_TABLES, FORMATS
 from livebot.platforms import PLATFORM_LABELS as PLATFORM_NAMES
 from livebot.web.openapi import error_responses
@@ -42,6 +43,15 @@ SCHEMAS: dict[str, Any] = {
                              "segments": {"type": "array", "items": OBJ}, "sites": {"type": "array", "items": OBJ},
                              "bands": {"type": "array", "items": OBJ}, "switches": {"type": "array", "items": OBJ},
                              "topics": OBJ, "viewers_by_platform": OBJ}},
+    "SentimentCorrectionInput": {"type": "object", "required": ["message_id", "label"], "properties": {
+        "message_id": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+        "label": {"type": "string", "enum": list(LABELS)}}},
+    "SentimentCorrection": {"type": "object", "required": ["message_id", "session_id", "text", "model_label", "label",
+                                                           "corrected_by", "corrected_at"], "properties": {
+        "message_id": {"type": "integer"}, "session_id": {"type": "integer"}, "text": {"type": "string"},
+        "model_label": {"type": "string", "description": "What the model said (empty if the message was never labelled)"},
+        "label": {"type": "string", "enum": list(LABELS)}, "corrected_by": {"type": "string"},
+        "corrected_at": {"type": "string", "format": "date-time"}}},
     "EngagementLive": {"type": "object", "properties": {
         "session_id": {"type": "integer"}, "at": {"type": "string", "format": "date-time"},
         "viewers": {"type": ["integer", "null"]}, "comments_per_min": {"type": "integer"},
@@ -100,6 +110,21 @@ PATHS: dict[str, Any] = {
                 "text/csv": {"schema": {"type": "string"}},
                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {"schema": {"type": "string", "format": "binary"}}}},
         },
+    },
+    f"{P}/sessions/{{session_id}}/sentiment/corrections": {
+        "get": op("The session's sentiment corrections (one per message, the latest wins)",
+                  ok("Corrections", {"type": "object", "required": ["session_id", "corrections"], "properties": {
+                      "session_id": {"type": "integer"},
+                      "corrections": {"type": "array", "items": {"$ref": "#/components/schemas/SentimentCorrection"}}}}),
+                  [SESSION]),
+        "post": {**op("Correct the sentiment label of one of the session's comments (replaces an earlier correction)",
+                      ok("Stored", {"$ref": "#/components/schemas/SentimentCorrection"}), [SESSION]),
+                 "requestBody": {"required": True, "content": {"application/json": {
+                     "schema": {"$ref": "#/components/schemas/SentimentCorrectionInput"}}}}},
+    },
+    f"{P}/sessions/{{session_id}}/sentiment/corrections.jsonl": {
+        "get": op("The corrections as JSON lines {text, label}: training input of python -m livebot.sentiment.learned",
+                  ok("JSON lines", {"type": "string"}, "application/x-ndjson"), [SESSION]),
     },
     f"{P}/season": {
         "get": op("Sessions' headline figures and per-theme averages (which theme works best)",

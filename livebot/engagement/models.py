@@ -81,3 +81,17 @@ class PlatformTotal(Base):
     source_name: Mapped[str] = mapped_column(String(255), default="")
     imported_by: Mapped[str] = mapped_column(String(64), default="")
     imported_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class SentimentCorrection(Base):
+    """An advisor's or marketer's corrected sentiment label for one chat message (a later one replaces it)."""
+
+    __tablename__ = "engagement_sentiment_corrections"
+
+    message_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    session_id: Mapped[int] = mapped_column(BigId, ForeignKey("sessions.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(String(2000), default="")
+    model_label: Mapped[str] = mapped_column(String(16), default="")
+    label: Mapped[str] = mapped_column(String(16))
+    corrected_by: Mapped[str] = mapped_column(String(64), default="")
+    corrected_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -12,7 +12,7 @@ from livebot.appkeys import DATABASE
 from livebot.auth.access import roles
 from livebot.cases.api_internal import cases_by_id
 from livebot.console.api_internal import card_lines
-from livebot.engagement import store
+from livebot.engagement import corrections, store
 from livebot.engagement.advisors import advisor_rows
 from livebot.engagement.charts import hbars
 from livebot.engagement.keys import ENGAGEMENT_SETTINGS, REPORTER
@@ -67,8 +67,15 @@ async def session_report(request: web.Request) -> web.Response:
         "report": report, "charts": report_charts(report), "glossary": GLOSSARY, "status_names": STATUS_NAMES,
         "stored": stored_at.astimezone(zone).strftime("%Y-%m-%d %H:%M") if stored_at else "",
         "robots": bool(request.app[ENGAGEMENT_SETTINGS].report_robot_urls), "notice": NOTICES.get(request.query.get("notice", ""), ""),
-        "drill_down": True,
+        "drill_down": True, "messages": await message_rows(request, session_id, zone), "label_names": corrections.LABEL_NAMES,
     })
+
+
+async def message_rows(request: web.Request, session_id: int, zone: Any) -> list[dict[str, Any]]:
+    """The session's latest labelled comments for the 评论情感 list (each can be corrected with one click)."""
+    rows = await corrections.session_messages(request.app[DATABASE], session_id)
+    return [{**row, "time": row["ts"].astimezone(zone).strftime("%H:%M:%S"),
+             "label": row["corrected"] or row["model_label"]} for row in rows]
 
 
 @routes.get("/reports/sessions/{session_id}/advisors/{username}")

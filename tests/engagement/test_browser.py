@@ -139,3 +139,31 @@ async def test_war_room_chart_labels_do_not_overlap(browser: Any, live_server: A
     assert await page.locator("svg.chart[data-chart=viewers] g.marker").count() >= 1
     assert await page.evaluate(OVERLAPS) == []
     await context.close()
+
+
+async def test_one_click_sentiment_correction_on_the_report(browser: Any, live_server: Any, make_config: Callable[..., Config]) -> None:
+    config = make_config(schedule={"scheduler_enabled": False}, engagement={"flush_seconds": 300})
+    server = await live_server(config)
+    db = server.app[DATABASE]
+    show = await make_show(db)
+    hostile = "<img src=x onerror=alert(1)>主播是演的吧"
+    ids = await insert_events(db, show.session_id, [ev(60, user="a", text=hostile, label="neutral", score=0.0),
+                                                    ev(61, user="b", text="好喝", label="positive", score=0.6)])
+    await auth_store.add_user(db, "chen", PASSWORD, "marketing", "陈市场")
+    context = await browser.new_context(viewport={"width": 1360, "height": 900})
+    page = await context.new_page()
+    errors, requests = watch(page)
+    await login_page(page, server.url, "chen", PASSWORD)
+    await page.goto(f"{server.url}/reports/sessions/{show.session_id}")
+    row = page.locator(f'tr[data-message-id="{ids[0]}"]')
+    assert await row.locator("td.text").inner_text() == hostile  # shown as text, not markup
+    assert await page.locator("#sentiment-messages img").count() == 0
+    await row.get_by_role("button", name="标错了").click()
+    await row.locator('[data-choose="negative"]').click()
+    await page.wait_for_selector(f'tr[data-message-id="{ids[0]}"] .label[data-label="negative"]')
+    assert await row.locator(".label").inner_text() == "负面"
+    assert "已纠正" in await page.locator("#correction-status").inner_text()
+    resp = await page.request.get(f"{server.url}/api/v1/engagement/sessions/{show.session_id}/sentiment/corrections")
+    assert [(c["message_id"], c["label"], c["text"]) for c in (await resp.json())["corrections"]] == [(ids[0], "negative", hostile)]
+    assert not errors and not off_host(requests)
+    await context.close()

@@ -95,3 +95,31 @@ def test_report_command_unknown_session(tmp_path: Path, database_url: str, capsy
     config = write_config(tmp_path, database_url)
     assert main(["report", "4242", "--format", "json", "--out", str(tmp_path / "x.json"), "--config", str(config)]) == 1
     assert "4242" in capsys.readouterr().err and not (tmp_path / "x.json").exists()
+
+
+def test_corrections_export_command(tmp_path: Path, database_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from livebot.engagement import corrections
+    from tests.engagement.support import ev, insert_events
+
+    config = write_config(tmp_path, database_url)
+
+    async def run() -> int:
+        db = Database.open(database_url)
+        try:
+            show = await make_show(db)
+            ids = await insert_events(db, show.session_id, [ev(60, user="a", text="客服不回消息\\n<b>", label="neutral", score=0.0)])
+            await corrections.correct(db, show.session_id, ids[0], "negative", "cli-test")
+            return show.session_id
+        finally:
+            await db.close()
+
+    session_id = asyncio.run(run())
+    capsys.readouterr()
+    assert main(["engagement", "corrections", "--session", str(session_id), "--config", str(config)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [json.loads(line) for line in lines] == [{"text": "客服不回消息\\n<b>", "label": "negative"}]
+    out = tmp_path / "fixes.jsonl"
+    assert main(["engagement", "corrections", "--session", str(session_id), "--out", str(out), "--config", str(config)]) == 0
+    assert out.read_text(encoding="utf-8").splitlines() == lines
+    assert main(["engagement", "corrections", "--session", "424242", "--config", str(config)]) == 1
+    assert main(["engagement", "corrections", "--session", "0", "--config", str(config)]) == 1
