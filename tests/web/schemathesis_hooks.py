@@ -1,6 +1,7 @@
 """schemathesis hooks for tests/web/test_schemathesis.py: the few rules a JSON Schema cannot state.
 
-A session must start in the future and end after its start, a telemetry reading may be at most
+A time zone must be one the server's tz database knows (an enum of ~600 names would multiply
+the run), a session must start in the future and end after its start, a telemetry reading may be at most
 five minutes ahead of the server's clock, and a GTIN carries a check digit. Generated *valid*
 requests get those values made true just before they are sent; invalid (negative) ones are left
 alone, so every schema rule is still tested both ways. Loaded through ``SCHEMATHESIS_HOOKS``.
@@ -24,6 +25,11 @@ def fix_gtin(item: Any) -> None:
         item["gtin"] = item["gtin"][:-1] + str(check_digit(item["gtin"][:-1]))
 
 
+def fix_time_zone(body: dict[str, Any]) -> None:
+    if isinstance(body.get("timezone"), str):
+        body["timezone"] = "Asia/Shanghai"
+
+
 def fix_session_times(body: dict[str, Any]) -> None:
     if "planned_start" in body or "planned_end" in body:
         start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=30)
@@ -42,7 +48,10 @@ def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
     if meta is None or not meta.generation.mode.is_positive or not isinstance(case.body, dict):
         return
     path, body = case.operation.path, case.body
-    if path in ("/api/v1/schedule/sessions", "/api/v1/schedule/sessions/{session_id}"):
+    if path in ("/api/v1/schedule/sites", "/api/v1/schedule/sites/{site_id}"):
+        fix_time_zone(body)
+    elif path in ("/api/v1/schedule/sessions", "/api/v1/schedule/sessions/{session_id}"):
+        fix_time_zone(body)
         fix_session_times(body)
     elif path == "/api/v1/trace/batches":
         for item in body.get("batches", [body]) if isinstance(body.get("batches", [body]), list) else []:
