@@ -24,6 +24,7 @@ BRAND_RULE_BODY = {"type": "object", "required": ["category", "severity", "terms
     "severity": {"type": "string", "enum": list(SEVERITIES)}, "active": {"type": "boolean"},
     "terms": {"type": "array", "items": TERM, "minItems": 1, "maxItems": 50}, "exceptions": {"type": "array", "items": TERM, "maxItems": 50},
     "explanation": text_schema(500, required=True, refuse=REFUSED), "rewording": text_schema(500, refuse=REFUSED)}}
+NEW_RULE_BODY = {**BRAND_RULE_BODY, "required": ["rule_id", *BRAND_RULE_BODY["required"]]}
 TAG = ["compliance"]
 
 
@@ -66,7 +67,7 @@ PATHS: dict[str, Any] = {
                 "responses": {"200": ok("Rules", {"type": "object", "properties": {"rules": {"type": "array", "items": OBJ},
                                                                                   "file_version": {"type": "string"}}}),
                               **error_responses(401, 403)}},
-        "post": {"summary": "Add a brand rule (admins)", "tags": TAG, "requestBody": body({**BRAND_RULE_BODY, "required": ["rule_id", *BRAND_RULE_BODY["required"]]}),
+        "post": {"summary": "Add a brand rule (admins)", "tags": TAG, "requestBody": body(NEW_RULE_BODY),
                  "responses": {"201": ok("The rule", {"type": "object", "properties": {"rule": OBJ}}),
                                **error_responses(400, 401, 403, 409)}}},
     "/api/v1/compliance/brand-rules/{rule_id}": {"put": {
