@@ -81,7 +81,7 @@ OPTIONAL_ID = {"anyOf": [id_schema(), {"type": "null"}, {"const": ""}], "descrip
 SITE_IDS = {"type": "array", "items": id_schema(), "minItems": 1, "maxItems": 10, "description": "at least one site"}
 LOT = {"type": "string", "pattern": r"^ *[A-Za-z0-9][A-Za-z0-9_./-]{0,19} *$",
        "description": "a GS1 lot: up to 20 of A-Z a-z 0-9 _ . / -"}
-TAG = {**line(32, required=True)}
+FAQ_TAG = line(32, required=True)
 
 SCHEMAS: dict[str, Any] = {
     "ScheduleSite": obj(id=INT, slug=STR, name=STR, role={"enum": list(SITE_ROLES)}, location=STR,
@@ -133,7 +133,7 @@ SCHEMAS: dict[str, Any] = {
         duration_s={"type": "integer", "minimum": 10, "maximum": 6 * 3600}, site_id=OPTIONAL_ID,
         pip_site_id={**OPTIONAL_ID, "description": "a site other than site_id"},
         scene={"enum": list(SEGMENT_SCENES)}, lot={"anyOf": [LOT, {"type": "string", "pattern": "^ *$"}, {"type": "null"}]},
-        talking_points=para(4000), faq_tags={"type": ["array", "null"], "items": TAG, "maxItems": 20}),
+        talking_points=para(4000), faq_tags={"type": ["array", "null"], "items": FAQ_TAG, "maxItems": 20}),
     "ScheduleSegmentInput": {"allOf": [ref("ScheduleSegmentPatch")], "required": ["title", "duration_s"]},
     "ScheduleTimelineItem": obj(id=INT, session_id=INT, at=TIME, kind={"enum": list(TIMELINE_KINDS)}, segment_id=NINT,
                                 site_id=NINT, by=STR, payload={"type": "object"}),
