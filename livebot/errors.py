@@ -52,6 +52,14 @@ class ConflictError(LivebotError):
     """The request conflicts with the current state (already claimed, stale version ...)."""
 
 
+class FieldConflict(ConflictError):
+    """A 409 caused by one field's value (a slug already taken); ``field`` names it for the form."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 class NeedsConfirmation(ConflictError):
     """A 409 a person may override: ``confirm`` names the body flag that says they meant it."""
 

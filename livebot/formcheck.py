@@ -15,8 +15,8 @@ FLAG_FALSE = ("", "0", "false", "no")
 
 
 def query_flag(query: Mapping[str, str], name: str) -> bool:
-    """A yes/no query parameter; anything but 1/true/yes, 0/false/no or empty is a 400 naming it."""
-    value = query.get(name, "")
+    """A yes/no query parameter (any case); anything but 1/true/yes, 0/false/no or empty is a 400 naming it."""
+    value = query.get(name, "").lower()
     if value in FLAG_TRUE:
         return True
     if value in FLAG_FALSE:

@@ -13,7 +13,7 @@ from livebot.cases import conversation, service, store
 from livebot.cases.categories import BY_KEY, NEXT, STATUS_LABELS
 from livebot.cases.settings import CasesSettings
 from livebot.cases.store import Actor
-from livebot.errors import ValidationError
+from livebot.errors import NotFoundError, ValidationError
 from livebot.formcheck import query_flag
 from livebot.storage.base import utcnow
 from livebot.trace import api_internal as trace
@@ -181,10 +181,16 @@ async def assign(request: web.Request) -> web.Response:
 @routes.post("/api/v1/cases/{case_id}/batch")
 @roles("advisor")
 async def batch(request: web.Request) -> web.Response:
-    """Record the batch the parent named: a lot number, can code or Digital Link."""
+    """Record the batch the parent named: a lot number, can code or Digital Link (an unknown one is a 404)."""
     body = await body_of(request)
     case_id = id_param(request)
-    await service.record_batch(request.app[DATABASE], case_id, text(body, "code", MAX_CODE, required=True) or "", actor_of(request))
+    code = text(body, "code", MAX_CODE, required=True) or ""
+    try:
+        await service.record_batch(request.app[DATABASE], case_id, code, actor_of(request))
+    except ValidationError as err:
+        if err.field != "code":
+            raise
+        raise NotFoundError(str(err)) from err
     return web.json_response(await case_detail(request, case_id))
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from livebot.compliance.api import CATEGORIES
 from livebot.compliance.engine import SEVERITIES
-from livebot.web.openapi import PRINTABLE, VISIBLE, error_responses, id_schema, text_schema
+from livebot.web.openapi import error_responses, id_schema, text_schema
 
 OBJ: dict[str, Any] = {"type": "object"}
 FINDING = {"type": "object", "properties": {
@@ -17,13 +17,14 @@ RESULT = {"type": "object", "properties": {"verdict": {"type": "string", "enum":
                                            "findings": {"type": "array", "items": FINDING}}}
 REFUSED = r"\x00-\x08\x0b-\x1f"
 """Control characters a brand rule's texts refuse (tab and newline are kept)."""
-TERM = {"type": "string", "minLength": 1, "maxLength": 40, "allOf": [{"pattern": VISIBLE}, {"pattern": PRINTABLE}],
+TERM = {"type": "string", "maxLength": 40, "pattern": r"^(?:[^\p{C}\p{Z}]| )*[^\p{C}\p{Z}](?:[^\p{C}\p{Z}]| )*$",
         "description": "1–40 printable characters"}
 BRAND_RULE_BODY = {"type": "object", "required": ["category", "severity", "terms", "explanation"], "properties": {
     "rule_id": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{1,60}$"}, "category": {"type": "string", "enum": list(CATEGORIES)},
     "severity": {"type": "string", "enum": list(SEVERITIES)}, "active": {"type": "boolean"},
     "terms": {"type": "array", "items": TERM, "minItems": 1, "maxItems": 50}, "exceptions": {"type": "array", "items": TERM, "maxItems": 50},
     "explanation": text_schema(500, required=True, refuse=REFUSED), "rewording": text_schema(500, refuse=REFUSED)}}
+NEW_RULE_BODY = {**BRAND_RULE_BODY, "required": ["rule_id", *BRAND_RULE_BODY["required"]]}
 TAG = ["compliance"]
 
 
@@ -66,7 +67,7 @@ PATHS: dict[str, Any] = {
                 "responses": {"200": ok("Rules", {"type": "object", "properties": {"rules": {"type": "array", "items": OBJ},
                                                                                   "file_version": {"type": "string"}}}),
                               **error_responses(401, 403)}},
-        "post": {"summary": "Add a brand rule (admins)", "tags": TAG, "requestBody": body(BRAND_RULE_BODY),
+        "post": {"summary": "Add a brand rule (admins)", "tags": TAG, "requestBody": body(NEW_RULE_BODY),
                  "responses": {"201": ok("The rule", {"type": "object", "properties": {"rule": OBJ}}),
                                **error_responses(400, 401, 403, 409)}}},
     "/api/v1/compliance/brand-rules/{rule_id}": {"put": {

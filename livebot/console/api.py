@@ -43,11 +43,12 @@ def actor_of(request: web.Request) -> Actor:
 
 
 def int_param(request: web.Request, name: str) -> int:
+    """A path id; session ids are 32-bit columns (a larger one would fail the query on PostgreSQL)."""
     try:
         value = int(request.match_info[name])
     except ValueError as err:
         raise ValidationError(name, "必须是整数") from err
-    if not 0 <= value < 2**62:
+    if not 0 <= value < (2**31 if name == "session_id" else 2**62):
         raise ValidationError(name, "超出范围")
     return value
 

@@ -16,7 +16,7 @@ def card_id_param() -> list[dict[str, Any]]:
 
 
 def session_id_param() -> list[dict[str, Any]]:
-    return [id_param("session_id", minimum=0)]
+    return [{**id_param("session_id", minimum=0), "schema": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}}]
 
 
 def card_action(summary: str, body: dict[str, Any] | None = None, errors: tuple[int, ...] = (400, 401, 403, 404, 409)) -> dict[str, Any]:

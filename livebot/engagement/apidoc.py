@@ -7,12 +7,15 @@ from typing import Any
 from livebot.engagement.corrections import LABELS
 from livebot.engagement.exports import CSV_TABLES, FORMATS
 from livebot.platforms import PLATFORM_LABELS as PLATFORM_NAMES
-from livebot.web.openapi import error_responses
+from livebot.web.openapi import FLAG_SCHEMA, error_responses
 
 P = "/api/v1/engagement"
 TAG = ["engagement"]
 SESSION = {"name": "session_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
-FRESH = {"name": "fresh", "in": "query", "required": False, "schema": {"type": "boolean"},
+DAY = {"anyOf": [{"type": "string", "format": "date", "maxLength": 10}, {"type": "string", "pattern": "^\\s*$"}],
+       "description": "YYYY-MM-DD (Beijing time), or empty for no bound"}
+ID = r"0*[1-9]\d{0,17}"
+FRESH = {"name": "fresh", "in": "query", "required": False, "schema": FLAG_SCHEMA,
          "description": "Build from the minute rows now instead of the report stored when the session ended"}
 OBJ = {"type": "object"}
 NUM = {"type": ["number", "null"]}
@@ -132,9 +135,9 @@ PATHS: dict[str, Any] = {
                       "sessions": {"type": "array", "items": OBJ}, "themes": {"type": "array", "items": OBJ},
                       "best": OBJ, "metrics": OBJ}}),
                   [{"name": "theme", "in": "query", "required": False, "schema": {"type": "string", "maxLength": 64}},
-                   {"name": "since", "in": "query", "required": False, "schema": {"type": "string", "format": "date"}},
-                   {"name": "until", "in": "query", "required": False, "schema": {"type": "string", "format": "date"}},
+                   {"name": "since", "in": "query", "required": False, "schema": DAY},
+                   {"name": "until", "in": "query", "required": False, "schema": DAY},
                    {"name": "ids", "in": "query", "required": False, "description": "Comma-separated session ids (at most 50)",
-                    "schema": {"type": "string"}}]),
+                    "schema": {"type": "string", "pattern": rf"^\s*(?:{ID}\s*)?(?:,\s*(?:{ID}\s*)?)*$"}}]),
     },
 }

@@ -14,6 +14,7 @@ from livebot.engagement import store
 from livebot.engagement.keys import ENGAGEMENT_SETTINGS
 from livebot.engagement.report import build_report, zone_of
 from livebot.errors import ValidationError
+from livebot.formcheck import query_flag
 from livebot.schedule import api_internal as schedule
 from livebot.storage.base import utcnow
 
@@ -51,11 +52,13 @@ def date_param(request: web.Request, name: str, end: bool = False) -> datetime |
     except ValueError as err:
         raise ValidationError(name, "日期格式应为 YYYY-MM-DD") from err
     moment = datetime.combine(day, dtime(), tzinfo=zone_of(None))
+    if end and day == date.max:
+        return None  # the end of time: no upper bound (the next day cannot be represented)
     return moment + timedelta(days=1) if end else moment
 
 
 def bool_param(request: web.Request, name: str) -> bool:
-    return request.query.get(name, "").lower() in ("1", "true", "yes")
+    return query_flag(request.query, name)
 
 
 async def report_for(app: web.Application, session_id: int, fresh: bool = False) -> tuple[dict[str, Any], datetime | None]:

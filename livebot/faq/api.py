@@ -243,7 +243,7 @@ PATHS: dict[str, Any] = {
             "responses": {
                 "200": _json({"type": "object", "properties": {
                     "entries": {"type": "array", "items": _ref("FaqEntry")}, "count": {"type": "integer"}}}, "Entries"),
-                **error_responses(401, 403),
+                **error_responses(400, 401, 403),
             },
         },
         "post": {

@@ -20,7 +20,7 @@ from livebot.overlays.service import command_from_api, screen_texts
 from livebot.schedule import api_internal as schedule
 from livebot.topics import OVERLAY_CONTROL, OVERLAY_TOKENS, OverlayTokens
 from livebot.trace import api_internal as trace
-from livebot.web.openapi import error_responses
+from livebot.web.openapi import VISIBLE, error_responses
 
 logger = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -145,17 +145,25 @@ COMMAND_SCHEMA = {
         "type": {"enum": ["scene", "batch", "featured", "featured_clear", "ticker", "site", "countdown"]},
         "scene": {"type": "string", "description": "program scene: batch, chain, inspections, telemetry, site, featured, ticker, stats, countdown, blank"},
         "lot": {"type": ["string", "null"], "maxLength": 40},
-        "question": {"type": "string", "maxLength": 120},
-        "answer": {"type": "string", "maxLength": 300},
+        "question": {"type": "string", "description": "cut to 120 characters with an ellipsis"},
+        "answer": {"type": ["string", "null"], "description": "cut to 300 characters with an ellipsis"},
         "asker": {"type": "string"},
         "platform": {"type": "string"},
         "enabled": {"type": "boolean"},
         "clear": {"type": "boolean"},
-        "text": {"type": "string", "maxLength": 60},
+        "text": {"type": ["string", "null"], "description": "cut to 60 characters with an ellipsis"},
         "site_id": {"type": ["integer", "null"]},
-        "title": {"type": "string", "maxLength": 40},
-        "ends_at": {"type": ["string", "null"], "format": "date-time"},
+        "title": {"type": ["string", "null"], "description": "cut to 40 characters with an ellipsis"},
+        "ends_at": {"type": ["string", "null"], "format": "date-time", "maxLength": 40},
     },
+    "oneOf": [
+        {"properties": {"type": {"const": "featured"}, "question": {"pattern": VISIBLE}}, "required": ["question"],
+         "description": "featured: a question with something visible in it"},
+        {"properties": {"type": {"const": "ticker"}, "text": {"type": "string", "pattern": VISIBLE}},
+         "anyOf": [{"required": ["enabled"]}, {"required": ["text"]}, {"required": ["clear"], "properties": {"clear": {"const": True}}}],
+         "description": "ticker: enabled, clear or a text"},
+        {"properties": {"type": {"enum": ["scene", "batch", "featured_clear", "site", "countdown"]}}},
+    ],
 }
 SESSION_PARAM = [{"name": "session_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
 json_body = {"application/json": {"schema": {"$ref": "#/components/schemas/OverlayCommand"}}}

@@ -16,7 +16,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from livebot.errors import ConflictError, LivebotError, ValidationError
+from livebot.errors import ConflictError, FieldConflict, LivebotError, ValidationError
 from livebot.schedule.errors import UnknownSegment, UnknownSession, UnknownSite
 from livebot.schedule.models import (
     Channel,
@@ -144,14 +144,14 @@ async def save_site(db: Database, data: SiteInput, site_id: int | None = None) -
             raise UnknownSite(f"没有编号为 {site_id} 的站点")
         clash = await s.scalar(select(Site.id).where(Site.slug == data.slug, Site.id != (site_id or 0)))
         if clash is not None:
-            raise ValidationError("slug", f"站点标识 {data.slug!r} 已被使用")
+            raise FieldConflict("slug", f"站点标识 {data.slug!r} 已被使用")
         for name, value in asdict(data).items():
             setattr(site, name, value)
         s.add(site)
         try:
             await s.commit()
         except IntegrityError as err:
-            raise ValidationError("slug", f"站点标识 {data.slug!r} 已被使用") from err
+            raise FieldConflict("slug", f"站点标识 {data.slug!r} 已被使用") from err
         return site
 
 

@@ -77,7 +77,7 @@ def choice(data: Mapping[str, Any], field: str, options: Sequence[str], default:
 
 
 def integer(data: Mapping[str, Any], field: str, *, low: int, high: int, default: int | None = None) -> int:
-    value = data.get(field, default)
+    value = whole(data.get(field, default))
     if value is None:
         raise ValidationError(field, "必填")
     if isinstance(value, bool) or not isinstance(value, int):
@@ -99,8 +99,13 @@ def duration_text(seconds: int) -> str:
 
 
 
+def whole(value: Any) -> Any:
+    """JSON's 3.0 is the integer 3 (JSON Schema says so too); other values pass through unchanged."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 def optional_id(data: Mapping[str, Any], field: str) -> int | None:
-    value = data.get(field)
+    value = whole(data.get(field))
     if value is None or value == "":
         return None
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
@@ -178,7 +183,7 @@ def id_list(data: Mapping[str, Any], field: str, max_items: int) -> list[int]:
     if len(value) > max_items:
         raise ValidationError(field, f"最多 {max_items} 项")
     result: list[int] = []
-    for index, item in enumerate(value):
+    for index, item in enumerate(map(whole, value)):
         if isinstance(item, bool) or not isinstance(item, int) or not 1 <= item <= MAX_ID:
             raise ValidationError(f"{field}[{index}]", "应为正整数编号")
         if item not in result:

@@ -216,7 +216,8 @@ PATHS: dict[str, Any] = {
         "summary": "Push inspection results for known lots",
         "requestBody": {"required": True, "content": _json(apidoc.INSPECTIONS_BODY)},
         "responses": {"201": {"description": "Stored", "content": _json(OBJECT)},
-                      "200": {"description": "All were duplicates", "content": _json(OBJECT)}, **WRITE_ERRORS},
+                      "200": {"description": "All were duplicates", "content": _json(OBJECT)},
+                      **error_responses(409), **WRITE_ERRORS},
     }},
     "/api/v1/trace/lookup": {"get": {
         "summary": "Resolve a lot, can code or Digital Link typed by a viewer; includes the chat reply text",

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import and_, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from livebot.errors import ValidationError
+from livebot.errors import FieldConflict, ValidationError
 from livebot.storage.base import utcnow
 from livebot.storage.engine import Database
 from livebot.trace import chains
@@ -94,7 +94,7 @@ async def save_inspections(db: Database, pushes: Sequence[InspectionPush], setti
         known |= set(await session.scalars(select(RawMilkLot.lot).where(RawMilkLot.lot.in_(wanted))))
         for i, push in enumerate(pushes):
             if push.lot not in known:
-                raise ValidationError(f"inspections[{i}].lot", f"unknown lot {push.lot}; push the batch first")
+                raise FieldConflict(f"inspections[{i}].lot", f"unknown lot {push.lot}; push the batch first")
         keys = [p.key for p in pushes]
         seen = set(await session.scalars(select(Inspection.source_key).where(Inspection.source_key.in_(keys))))
         stored = 0

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from livebot.errors import AuthError, ConflictError, FieldErrors, NeedsConfirmation, NotFoundError, PayloadTooLarge, ValidationError
+from livebot.errors import AuthError, ConflictError, FieldConflict, FieldErrors, NeedsConfirmation, NotFoundError, PayloadTooLarge, ValidationError
 
 logger = logging.getLogger(__name__)
 
@@ -21,6 +21,8 @@ def error_body(err: Exception) -> dict[str, object]:
         body["field"] = err.field
     if isinstance(err, FieldErrors):
         body["errors"] = err.errors
+    if isinstance(err, FieldConflict):
+        body["field"] = err.field
     if isinstance(err, NeedsConfirmation):
         body.update(field=err.field, confirm=err.confirm)
     return body

@@ -52,7 +52,6 @@ VISIBLE = r"[^\s\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]
 CONTROL = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f"
 """Control characters every cleaned text field refuses (tab, newline and carriage return are the callers' call)."""
 MAX_ID = 2**62 - 1
-FLAG_VALUES = ("", "0", "1", "false", "true", "no", "yes")
 
 
 def text_schema(max_len: int, *, required: bool = False, refuse: str = "", nullable: bool = False) -> dict[str, Any]:
@@ -79,7 +78,8 @@ def id_param(name: str, minimum: int = 1) -> dict[str, Any]:
 
 PRINTABLE = r"^(?:[^\p{C}\p{Z}]| )*$"
 """What Python's ``str.isprintable`` accepts: no control, format or separator characters but space."""
-FLAG_SCHEMA: dict[str, Any] = {"type": "string", "enum": list(FLAG_VALUES)}
+FLAG_SCHEMA: dict[str, Any] = {"type": "string", "pattern": "^(?:[01]|[Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee]|[Yy][Ee][Ss]|[Nn][Oo])?$",
+                               "description": "1/true/yes or 0/false/no (any case); empty is no"}
 """A yes/no query flag as :func:`livebot.formcheck.query_flag` reads it."""
 
 

@@ -26,7 +26,7 @@ async def counts(client: TestClient) -> tuple[int, ...]:
 async def test_sites_crud_and_unique_slug(api: Api) -> None:
     sites = await api.sites()
     assert [s["slug"] for s in sites] == ["beijing-studio", "qiqihar-factory", "shuangcheng-farm"]
-    again = await api.call("POST", "/sites", {"slug": "beijing-studio", "name": "重复", "role": "studio"}, 400)
+    again = await api.call("POST", "/sites", {"slug": "beijing-studio", "name": "重复", "role": "studio"}, 409)
     assert again["field"] == "slug"
     changed = await api.call("PATCH", f"/sites/{sites[1]['id']}", {"contact": "刘工 13800000000"}, 200)
     assert changed["contact"] == "刘工 13800000000" and changed["name"] == "齐齐哈尔工厂"
