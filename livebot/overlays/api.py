@@ -16,6 +16,7 @@ from livebot.overlays import feeds, store
 from livebot.overlays.errors import BadCommand
 from livebot.overlays.keys import OVERLAY_SERVICE
 from livebot.overlays.links import overlay_urls
+from livebot.overlays.scenes import PROGRAM_SCENES
 from livebot.overlays.service import command_from_api, screen_texts
 from livebot.schedule import api_internal as schedule
 from livebot.topics import OVERLAY_CONTROL, OVERLAY_TOKENS, OverlayTokens
@@ -143,7 +144,7 @@ COMMAND_SCHEMA = {
     "required": ["type"],
     "properties": {
         "type": {"enum": ["scene", "batch", "featured", "featured_clear", "ticker", "site", "countdown"]},
-        "scene": {"type": "string", "description": "program scene: batch, chain, inspections, telemetry, site, featured, ticker, stats, countdown, blank"},
+        "scene": {"type": "string", "description": "program scene: " + ", ".join(PROGRAM_SCENES)},
         "lot": {"type": ["string", "null"], "maxLength": 40},
         "question": {"type": "string", "description": "cut to 120 characters with an ellipsis"},
         "answer": {"type": ["string", "null"], "description": "cut to 300 characters with an ellipsis"},
