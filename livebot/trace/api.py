@@ -201,7 +201,7 @@ PATHS: dict[str, Any] = {
         "summary": "Push herds, health records, feed and ingredient lots, ingredient use, packing, storage and shipments as plain JSON",
         "description": "Role trace (or admin). Each item becomes the EPCIS event docs/trace-mapping.md describes and is imported "
                        "all or nothing; resending is idempotent. 400 names the push field, 422 an EPCIS rule.",
-        "requestBody": {"required": True, "content": _json(OBJECT)},
+        "requestBody": {"required": True, "content": _json(apidoc.CHAIN_BODY)},
         "responses": {"201": {"description": "Stored", "content": _json({"$ref": "#/components/schemas/TraceImport"})},
                       "200": {"description": "Everything was already stored", "content": _json({"$ref": "#/components/schemas/TraceImport"})},
                       "422": {"description": "An event breaks an EPCIS rule; nothing stored", "content": _json({"$ref": "#/components/schemas/EpcisError"})},

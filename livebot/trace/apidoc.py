@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from livebot.trace.cbv import BIZ_STEPS
+from livebot.trace.chainpush import SECTIONS
 from livebot.trace.epcis import EVENT_TYPES
 from livebot.trace.pushes import MAX_ITEMS
 from livebot.trace.query import PER_PAGE_MAX
@@ -51,6 +52,11 @@ READING = {"type": "object", "required": ["metric", "value"], "properties": {
     "interval_s": {"type": "integer", "minimum": 1, "maximum": 86400}}}
 BATCHES_BODY = one_or_many("batches", BATCH, MAX_ITEMS)
 INSPECTIONS_BODY = one_or_many("inspections", INSPECTION, MAX_ITEMS)
+_SECTION = {"type": "array", "maxItems": MAX_ITEMS, "items": {"type": "object"}}
+CHAIN_BODY = {"type": "object", "additionalProperties": False, "properties": {name: _SECTION for name in SECTIONS},
+              "anyOf": [{"required": [name], "properties": {name: {"minItems": 1}}} for name in SECTIONS],
+              "description": f"at least one item in all; at most {MAX_ITEMS} items per request; each item's fields as "
+                             "docs/trace-mapping.md lists them (a field's own rules answer 400 naming it, e.g. packing[2].at)"}
 TELEMETRY_BODY = {"type": "object", "required": ["plant"],
                   "properties": {"plant": text_schema(64, required=True, refuse=CONTROL), "line": text(64)},
                   "anyOf": [{"required": ["readings"], "properties": {

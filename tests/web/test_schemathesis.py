@@ -50,9 +50,11 @@ def role_per_operation(app: web.Application) -> dict[tuple[str, str], str]:
     return found
 
 
-FILE_BODIES = {"POST /api/v1/trace/epcis": "422", "POST /api/v1/engagement/sessions/{session_id}/platform-totals": "400"}
-"""Bodies in a foreign file format (an EPCIS document, a platform's CSV/xlsx export): the schema gives the
-envelope, the format's own rules answer with the documented status, so a generated body may get it."""
+FILE_BODIES = {"POST /api/v1/trace/epcis": "422", "POST /api/v1/engagement/sessions/{session_id}/platform-totals": "400",
+               "POST /api/v1/trace/chain": "400"}
+"""Bodies in a foreign file format (an EPCIS document, a platform's CSV/xlsx export, the chain push whose items follow
+the EPCIS mapping of docs/trace-mapping.md): the schema gives the envelope, the format's own rules answer with the
+documented status, so a generated body may get it."""
 S = "/api/v1/schedule/sessions/{session_id}"
 STORED_DATA_RULES = {f"POST {S[:-13]}", f"PATCH {S}", f"PUT {S}/sites", f"POST {S}/channels", f"POST {S}/segments",
                      f"PATCH {S}/segments/{{segment_id}}", f"POST {S}/segments/reorder", f"POST {S}/advance", f"POST {S}/site",
