@@ -36,14 +36,14 @@ class ServerSettings:
     max_body_bytes: int = 1_048_576
     shutdown_timeout: float = 10.0
     # `livebot worker` processes `livebot serve` starts beside the web process (PostgreSQL + Redis
-    # only): -1 = one per core, 0 = none (the web process does all the work, as on SQLite).
+    # only): -1 = one per core beyond the web process's (at least one), 0 = none (the web process does all the work, as on SQLite).
     workers: int = -1
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
             raise ConfigError("server.port", f"must be 1..65535, got {self.port}")
         if self.workers < -1:
-            raise ConfigError("server.workers", f"must be -1 (one per core), 0 or more, got {self.workers}")
+            raise ConfigError("server.workers", f"must be -1 (one per core beyond the web process), 0 or more, got {self.workers}")
 
     @property
     def base_url(self) -> str:

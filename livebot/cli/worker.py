@@ -1,7 +1,7 @@
 """``livebot worker``: run the once-per-message stages (enrichment, console intake, engagement
 figures) without the web server, as one consumer of each Redis stream group.
 
-``livebot serve`` starts ``[server] workers`` of these beside its web process (one per core by
+``livebot serve`` starts ``[server] workers`` of these beside its web process (one per core beyond its own by
 default on PostgreSQL + Redis) and restarts one that dies; on another machine run them directly,
 as many as it has cores. SQLite with the in-process bus is one process: there is nothing to share.
 """
@@ -47,10 +47,12 @@ def shareable(config: Config) -> bool:
 
 
 def worker_count(config: Config) -> int:
-    """``[server] workers``, with -1 resolved to the number of cores (0 where work cannot be shared)."""
+    """``[server] workers``, with -1 resolved to one per core beyond the web process's (at least one; 0 where
+    work cannot be shared). More than one worker per machine pays off only with cores to spare: on 2 cores, two
+    workers beside the web process measured slower than one (docs/benchmarks.md)."""
     wanted = config.server.workers
     if wanted == -1:
-        return (os.cpu_count() or 1) if shareable(config) else 0
+        return max(1, (os.cpu_count() or 1) - 1) if shareable(config) else 0
     if wanted and not shareable(config):
         raise ConfigError("server.workers", "workers need PostgreSQL ([database] url) and Redis ([bus] url) with "
                                             "[bus] streams; set 0 for SQLite or the in-process bus")

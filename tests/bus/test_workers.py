@@ -217,7 +217,7 @@ def test_worker_count_follows_the_deployment() -> None:
 
     pg, redis_url = "postgresql://postgres@127.0.0.1:5432/x", "redis://127.0.0.1:6379/0"
     shared = config_from_mapping({"database": {"url": pg}, "bus": {"url": redis_url}})
-    assert worker_count(shared) == (os.cpu_count() or 1)  # default: one per core
+    assert worker_count(shared) == max(1, (os.cpu_count() or 1) - 1)  # default: one per core beyond the web process's
     assert worker_count(config_from_mapping({"database": {"url": pg}, "bus": {"url": redis_url},
                                              "server": {"workers": 3}})) == 3
     assert worker_count(config_from_mapping({})) == 0  # SQLite + in-process bus: one process
