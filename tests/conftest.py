@@ -15,39 +15,18 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 from argon2 import PasswordHasher
-from sqlalchemy.engine import make_url
 
 from livebot.app import create_app
 from livebot.auth import passwords
 from livebot.config import BusSettings, Config, SourceSettings, config_from_mapping
 from livebot.storage import migrate
-from tests.support import FIXTURES, PASSWORD, REPO, bearer, csrf_from, login, replace_config  # noqa: F401 (for branches written before tests/support.py)
+from tests.support import BUS_ENV, REPO, pg_admin_url, pg_connect, pg_url_for
 
 pytest_plugins = ("tests.browser",)
-
-PG_ENV = "LIVEBOT_TEST_DATABASE_URL"
-BUS_ENV = "LIVEBOT_TEST_BUS_URL"
-
-
-def pg_admin_url() -> str | None:
-    url = os.environ.get(PG_ENV, "")
-    return url if url.startswith("postgres") else None
-
-
-def pg_connect(url: str) -> psycopg.Connection[Any]:
-    u = make_url(url)
-    return psycopg.connect(host=u.host or "127.0.0.1", port=u.port or 5432, user=u.username or "postgres",
-                           password=u.password or None, dbname=u.database or "postgres", autocommit=True)
-
-
-def pg_url_for(admin_url: str, name: str) -> str:
-    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-
 
 CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 """Argon2id at its floor: a hash and a check cost microseconds instead of the production ~0.6 s."""

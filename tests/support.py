@@ -6,12 +6,15 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import inspect
+import os
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+import psycopg
 from aiohttp.test_utils import TestClient
+from sqlalchemy.engine import make_url
 
 from livebot.appkeys import DATABASE
 from livebot.auth import store
@@ -71,3 +74,27 @@ async def bearer(client: TestClient, role: str) -> dict[str, str]:
 def replace_config(config: Config, **changes: Any) -> Config:
     """``config`` with some sections replaced (a frozen dataclass)."""
     return dataclasses.replace(config, **changes)
+
+
+PG_ENV = "LIVEBOT_TEST_DATABASE_URL"
+"""Names a PostgreSQL server (database ``test`` in CI): the suite's second pass runs on it."""
+BUS_ENV = "LIVEBOT_TEST_BUS_URL"
+"""Names a Redis server: the suite's second pass runs its bus there."""
+
+
+def pg_admin_url() -> str | None:
+    """The PostgreSQL server the tests make their databases on, or None for SQLite."""
+    url = os.environ.get(PG_ENV, "")
+    return url if url.startswith("postgres") else None
+
+
+def pg_connect(url: str) -> psycopg.Connection[Any]:
+    """An autocommit connection for CREATE/DROP DATABASE."""
+    u = make_url(url)
+    return psycopg.connect(host=u.host or "127.0.0.1", port=u.port or 5432, user=u.username or "postgres",
+                           password=u.password or None, dbname=u.database or "postgres", autocommit=True)
+
+
+def pg_url_for(admin_url: str, name: str) -> str:
+    """``admin_url`` pointing at database ``name``."""
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)

@@ -35,9 +35,8 @@ from livebot.engagement.store import minute_rows
 from livebot.schedule.models import Channel
 from livebot.storage import migrate
 from tests.chat.ingest_helpers import event, post_events
-from tests.conftest import BUS_ENV, PG_ENV, pg_connect, pg_url_for
 from tests.engagement.support import make_show
-from tests.support import REPO, eventually
+from tests.support import BUS_ENV, PG_ENV, REPO, eventually, pg_connect, pg_url_for
 
 LOCAL_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 LOCAL_REDIS = "redis://127.0.0.1:6379/0"

@@ -10,7 +10,6 @@ import pytest
 
 from livebot.faq.enrich import Enricher
 from livebot.faq.kb import FaqEntry, load_kb, sample_kb_path
-from tests.faq.support import FIXTURES, read_jsonl  # noqa: F401 (for branches written before tests/faq/support.py)
 
 
 @pytest.fixture(scope="session")

@@ -10,16 +10,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from tests.support import bearer
-from tests.trace.support import (  # noqa: F401 (names re-exported for branches written before tests/trace/support.py)
-    CHAIN_CAN,
-    CHAIN_GTIN,
-    CHAIN_LOT,
-    CHAIN_RAW_LOT,
-    EPCIS,
-    JSON,
-    PAGE,
-    big_document,
-    events_of,
+from tests.trace.support import (
     load,
 )
 
