@@ -102,42 +102,63 @@ def chat_enriched(stored: ChatStored, enrichment: Enrichment) -> ChatEnriched:
     return ChatEnriched(**stored, enrichment=enrichment)
 
 
-_STORED_TYPES: tuple[tuple[str, type | tuple[type, ...]], ...] = (
-    ("source", str), ("id", str), ("platform", str), ("channel", str), ("kind", str), ("ts", str), ("text", str),
-    ("hidden", bool), ("flags", list), ("merged_count", int),
+class Exact(tuple[type, ...]):
+    """Types a value must have exactly (not a subclass), so that ``True`` is not taken for a number."""
+
+
+INT = Exact((int,))
+OPTIONAL_INT = Exact((int, type(None)))
+NUMBER = Exact((int, float))
+NUMBER_OR_WORD = Exact((int, float, str))
+
+
+class Shape:
+    """The keys a reader checks at its door and their types (of exactly one of them for an :class:`Exact`).
+
+    The bus crosses processes (Redis), so a reader checks a message once on arrival and then uses the
+    typed keys; a malformed message is dropped there instead of half-read. A missing key holds None."""
+
+    __slots__ = ("loose", "exact")
+
+    def __init__(self, *fields: tuple[str, type | tuple[type, ...]]) -> None:
+        self.loose = tuple((key, kind) for key, kind in fields if not isinstance(kind, Exact))
+        self.exact = tuple((key, kind) for key, kind in fields if isinstance(kind, Exact))
+
+    def fits(self, message: Mapping[str, Any]) -> bool:
+        get = message.get  # bound once: this runs for every message every reader takes
+        for key, kind in self.loose:
+            if not isinstance(get(key), kind):
+                return False
+        for key, exact in self.exact:
+            if type(get(key)) not in exact:
+                return False
+        return True
+
+
+_STORED_KEYS: tuple[tuple[str, type | tuple[type, ...]], ...] = (
+    ("pk", INT), ("source", str), ("id", str), ("platform", str), ("channel", str), ("kind", str), ("ts", str),
+    ("user", Mapping), ("text", str), ("hidden", bool), ("flags", list), ("merged_count", INT), ("count", OPTIONAL_INT),
+    ("viewers", OPTIONAL_INT), ("value", OPTIONAL_INT), ("session_id", OPTIONAL_INT), ("site_id", OPTIONAL_INT),
+    ("segment_id", OPTIONAL_INT),
 )
-_OPTIONAL_INTS = ("count", "viewers", "value", "session_id", "site_id", "segment_id")
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+_STORED = Shape(*_STORED_KEYS)
+_ENRICHED = Shape(*_STORED_KEYS, ("enrichment", Mapping))
+_USER = Shape(("id", str), ("name", str))
+_ENRICHMENT = Shape(("is_question", bool))
 
 
 def read_chat_stored(message: Mapping[str, Any]) -> ChatStored | None:
-    """``message`` as a ``chat.stored`` shape, or None when it is not one.
-
-    The bus crosses processes (Redis), so a reader checks a message once at its door and then
-    uses the typed keys; a malformed message is dropped there instead of half-read.
-    """
-    if not _is_int(message.get("pk")):
-        return None
-    for key, kind in _STORED_TYPES:
-        if not isinstance(message.get(key), kind):
-            return None
-    user = message.get("user")
-    if not (isinstance(user, Mapping) and isinstance(user.get("id"), str) and isinstance(user.get("name"), str)):
-        return None
-    if any(not (message.get(key) is None or _is_int(message.get(key))) for key in _OPTIONAL_INTS):
+    """``message`` as a ``chat.stored`` shape, or None when it is not one."""
+    if not (_STORED.fits(message) and _USER.fits(message["user"])):
         return None
     return cast(ChatStored, message)
 
 
 def read_chat_enriched(message: Mapping[str, Any]) -> ChatEnriched | None:
     """``message`` as a ``chat.enriched`` shape, or None (see :func:`read_chat_stored`)."""
-    enrichment = message.get("enrichment")
-    if not (isinstance(enrichment, Mapping) and isinstance(enrichment.get("is_question"), bool)):
+    if not (_ENRICHED.fits(message) and _USER.fits(message["user"]) and _ENRICHMENT.fits(message["enrichment"])):
         return None
-    return cast(ChatEnriched, message) if read_chat_stored(message) is not None else None
+    return cast(ChatEnriched, message)
 
 
 CHAT_STORED = "chat.stored"
@@ -171,6 +192,13 @@ class FaqFeedback(TypedDict):
 
 FAQ_FEEDBACK = "faq.feedback"
 """{"kind": "dismissal", "key", "id"} after an advisor dismissed chatter; stages reload negative examples."""
+
+_FEEDBACK = Shape(("kind", str), ("key", str), ("id", INT))
+
+
+def read_faq_feedback(message: Mapping[str, Any]) -> FaqFeedback | None:
+    """``message`` as a ``faq.feedback`` shape, or None when it is not one."""
+    return cast(FaqFeedback, message) if _FEEDBACK.fits(message) else None
 
 class OverlayControl(TypedDict, total=False):
     """The common keys; each ``type`` adds its own fields (validated by the overlays' command parser)."""
@@ -246,17 +274,18 @@ def _strings(value: object) -> bool:
 
 def read_trace_updated(message: Mapping[str, Any]) -> TraceUpdated | None:
     """``message`` as a ``trace.updated`` shape (``gtins`` may be missing), or None when it is not one."""
-    lots, gtins = message.get("lots"), message.get("gtins", [])
-    if not (_strings(lots) and _strings(gtins)):
+    update = {"lots": message.get("lots"), "gtins": message.get("gtins", [])}
+    if not all(_strings(value) for value in update.values()):
         return None
-    return TraceUpdated(lots=cast(list[str], lots), gtins=cast(list[str], gtins))
+    return cast(TraceUpdated, update)
 
 
 def read_session_id(message: Mapping[str, Any]) -> int | None:
     """The positive ``session_id`` of a message on a session's topic (``session.ended``, ``schedule.changed``,
     ``overlay.tokens``, ``engagement.{id}``), or None when it has none."""
     value = message.get("session_id")
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+    return value if type(value) is int and value > 0 else None
+
 
 class ScheduleChanged(TypedDict):
     session_id: int | None
@@ -295,19 +324,96 @@ TELEMETRY = "trace.telemetry"
 """{"plant", "line", "metric", "value", "unit", "at", "stale_after_s"} for each new factory reading."""
 
 
+_TELEMETRY = Shape(("plant", str), ("line", str), ("metric", str), ("value", NUMBER_OR_WORD), ("unit", str),
+                             ("at", str), ("stale_after_s", INT))
+
+
 def read_telemetry(message: Mapping[str, Any]) -> TelemetryReading | None:
     """``message`` as a ``trace.telemetry`` reading, or None when it is not one."""
-    if not all(isinstance(message.get(key), str) for key in ("plant", "line", "metric", "unit", "at")):
-        return None
-    value = message.get("value")
-    if isinstance(value, bool) or not isinstance(value, int | float | str) or not _is_int(message.get("stale_after_s")):
-        return None
-    return cast(TelemetryReading, message)
+    return cast(TelemetryReading, message) if _TELEMETRY.fits(message) else None
 
 
 def console_topic(session_id: int | None) -> str:
-    """Queue and claim updates for one session's advisor consoles."""
+    """Queue and claim updates for one session's advisor consoles: a :class:`ConsoleUpdate`."""
     return f"console.{session_id or 0}"
+
+
+class ConsoleCard(TypedDict):
+    """One question card as every console renders it (in snapshots, updates and the console API alike)."""
+
+    id: int
+    session_id: int
+    version: int
+    status: str
+    group_key: str
+    group_reason: str
+    text: str
+    faq_id: str | None
+    suggestions: list[dict[str, Any]]
+    needs_human: bool
+    complaint: bool
+    escalated: bool
+    escalated_by: str
+    escalate_note: str
+    ask_count: int
+    askers: list[dict[str, Any]]
+    platforms: list[str]
+    sites: list[str]
+    site_ids: list[int]
+    segment_id: int | None
+    segment: str
+    first_asked_at: str | None
+    last_asked_at: str | None
+    claimed_by: str | None
+    claimed_by_name: str
+    claimed_at: str | None
+    answered_by: str | None
+    answered_by_name: str
+    answered_at: str | None
+    answer_text: str | None
+    answer_mode: str
+    reply_status: str
+    reply_error: str
+    dismissed_by: str
+    featured: bool
+
+
+class ConsoleAsk(TypedDict):
+    """A viewer's question joined to a card by this change: the stored chat event (``pk``) and its ids."""
+
+    card: int
+    id: str
+    source: str
+    event: int
+
+
+class ConsoleUpdate(TypedDict):
+    """One committed change of a session's queue on ``console.{session_id}``: its sequence number, each
+    changed card at its new version and the asks it added. Consoles apply ``seq`` ranges in order."""
+
+    session_id: int
+    seq: int
+    cards: list[ConsoleCard]
+    asks: list[ConsoleAsk]
+
+
+def console_update(session_id: int, seq: int, cards: list[ConsoleCard], asks: list[ConsoleAsk]) -> ConsoleUpdate:
+    """The one builder of a ``console.{session_id}`` message."""
+    return {"session_id": session_id, "seq": seq, "cards": cards, "asks": asks}
+
+
+_CARD = Shape(("id", INT), ("version", INT), ("needs_human", bool), ("complaint", bool))
+_UPDATE = Shape(("session_id", INT), ("seq", INT), ("cards", list), ("asks", list))
+
+
+def read_console_update(message: Mapping[str, Any]) -> ConsoleUpdate | None:
+    """``message`` as a ``console.{id}`` update, or None when it is not one (the envelope, and of each card the
+    keys readers act on: ``id`` and ``version`` that order updates, ``needs_human`` and ``complaint`` that open
+    cases; the rest is rendered as it is)."""
+    if not (_UPDATE.fits(message)
+            and all(isinstance(card, Mapping) and _CARD.fits(card) for card in message["cards"])):
+        return None
+    return cast(ConsoleUpdate, message)
 
 
 def schedule_topic(session_id: int) -> str:
@@ -316,9 +422,62 @@ def schedule_topic(session_id: int) -> str:
 
 
 def engagement_topic(session_id: int) -> str:
-    """Live per-minute figures for the war room and the stats overlay, after each engagement flush:
-    {"session_id", "at", "minute" (ISO UTC), "viewers" (summed latest concurrent viewers, or None),
-    "comments_per_min" (last complete minute), "chatters_last_minute", "sentiment": {"positive", "neutral",
-    "negative" (shares of the last few minutes), "mean", "comments"}, "comments", "questions", "answered",
-    "likes", "gift_value" (session totals so far)}."""
+    """Live per-minute figures for the war room and the stats overlay, after each engagement flush: an
+    :class:`EngagementLive`."""
     return f"engagement.{session_id}"
+
+
+class SentimentMix(TypedDict):
+    """Shares of the last few minutes' labelled comments (0..1 each), their mean score and how many there were."""
+
+    positive: float
+    neutral: float
+    negative: float
+    mean: float | None
+    comments: int
+
+
+class EngagementLive(TypedDict):
+    """A session's headline figures right now (see :data:`engagement_topic`; also the live API's body)."""
+
+    session_id: int
+    at: str
+    """When the figures were taken (ISO UTC)."""
+    minute: str
+    """The current minute (ISO UTC)."""
+    viewers: int | None
+    """Summed latest concurrent viewers of the session's channels, or None when none reported any."""
+    comments_per_min: int
+    """Comments of the last complete minute."""
+    chatters_last_minute: int
+    sentiment: SentimentMix
+    comments: int
+    questions: int
+    answered: int
+    likes: int
+    gift_value: int
+    """Session totals so far (``comments`` … ``gift_value``)."""
+
+
+def engagement_live(*, session_id: int, at: datetime, minute: datetime, viewers: int | None, comments_per_min: int,
+                    chatters_last_minute: int, sentiment: SentimentMix, comments: int, questions: int, answered: int,
+                    likes: int, gift_value: int) -> EngagementLive:
+    """The one builder of an ``engagement.{session_id}`` message."""
+    return {"session_id": session_id, "at": at.isoformat(), "minute": minute.isoformat(), "viewers": viewers,
+            "comments_per_min": comments_per_min, "chatters_last_minute": chatters_last_minute, "sentiment": sentiment,
+            "comments": comments, "questions": questions, "answered": answered, "likes": likes, "gift_value": gift_value}
+
+
+_LIVE = Shape(
+    ("session_id", INT), ("at", str), ("minute", str), ("viewers", OPTIONAL_INT), ("comments_per_min", INT),
+    ("chatters_last_minute", INT), ("sentiment", Mapping), ("comments", INT), ("questions", INT), ("answered", INT),
+    ("likes", INT), ("gift_value", INT),
+)
+_MIX = Shape(("positive", NUMBER), ("neutral", NUMBER), ("negative", NUMBER))
+
+
+def read_engagement_live(message: Mapping[str, Any]) -> EngagementLive | None:
+    """``message`` as an ``engagement.{id}`` shape, or None when it is not one."""
+    if not (_LIVE.fits(message) and _MIX.fits(message["sentiment"])):
+        return None
+    return cast(EngagementLive, message)

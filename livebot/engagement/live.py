@@ -39,7 +39,16 @@ from livebot.engagement.store import AskWatermark
 from livebot.schedule.api_internal import UnknownSession
 from livebot.storage.base import utcnow
 from livebot.storage.engine import Database
-from livebot.topics import ChatStored, engagement_topic, read_chat_enriched, read_chat_stored, read_session_id
+from livebot.topics import (
+    ChatStored,
+    EngagementLive,
+    SentimentMix,
+    engagement_live,
+    engagement_topic,
+    read_chat_enriched,
+    read_chat_stored,
+    read_session_id,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -339,7 +348,7 @@ class LiveFigures:
                 logger.exception("engagement live flush failed")
 
 
-async def live_snapshot(db: Database, session_id: int, settings: EngagementSettings, now: datetime) -> dict[str, Any]:
+async def live_snapshot(db: Database, session_id: int, settings: EngagementSettings, now: datetime) -> EngagementLive:
     """The headline figures right now: what the war room and the stats overlay show.
 
     ``viewers`` is the summed latest concurrent viewers, ``comments_per_min`` the comments of
@@ -368,11 +377,11 @@ async def live_snapshot(db: Database, session_id: int, settings: EngagementSetti
             score_n += row["sentiment_n"]
     labelled = sum(mix.values())
     totals = await store.session_totals(db, session_id)
-    return {
-        "session_id": session_id, "at": now.astimezone(UTC).isoformat(), "minute": current.isoformat(),
-        "viewers": latest, "comments_per_min": comments_last, "chatters_last_minute": chatters_last,
-        "sentiment": {**{label: round(n / labelled, 4) if labelled else 0.0 for label, n in mix.items()},
-                      "mean": round(score_sum / score_n, 4) if score_n else None, "comments": labelled},
-        "comments": totals["comments"], "questions": totals["questions"], "answered": totals["answered"],
-        "likes": totals["likes"], "gift_value": totals["gift_value"],
-    }
+    shares = {label: round(n / labelled, 4) if labelled else 0.0 for label, n in mix.items()}
+    sentiment = SentimentMix(positive=shares["positive"], neutral=shares["neutral"], negative=shares["negative"],
+                             mean=round(score_sum / score_n, 4) if score_n else None, comments=labelled)
+    return engagement_live(
+        session_id=session_id, at=now.astimezone(UTC), minute=current, viewers=latest, comments_per_min=comments_last,
+        chatters_last_minute=chatters_last, sentiment=sentiment, comments=totals["comments"],
+        questions=totals["questions"], answered=totals["answered"], likes=totals["likes"], gift_value=totals["gift_value"],
+    )

@@ -68,6 +68,9 @@ from livebot.topics import (
     Enrichment,
     chat_enriched,
     read_chat_stored,
+    read_faq_feedback,
+    read_session_id,
+    read_trace_updated,
 )
 from livebot.trace import api_internal as trace
 
@@ -325,16 +328,17 @@ class EnrichmentStage:
             self.metrics.rebuilds.inc()
 
     async def on_feedback(self, message: Message) -> None:
-        if message.get("kind") == "dismissal" and isinstance(message.get("key"), str):
-            self.dismissed.add(message["key"])
+        feedback = read_faq_feedback(message)
+        if feedback is not None and feedback["kind"] == "dismissal":
+            self.dismissed.add(feedback["key"])
         await self.load_dismissals()
 
     async def on_trace_updated(self, message: Message) -> None:
-        lots = message.get("lots")
-        self.context.invalidate([str(lot) for lot in lots] if isinstance(lots, list) else None)
+        update = read_trace_updated(message)  # not one: forget every lot
+        self.context.invalidate(update["lots"] if update is not None else None)
 
     async def on_schedule_changed(self, message: Message) -> None:
-        session_id = message.get("session_id")
+        session_id = read_session_id(message)  # none: every session may have changed
         self.context.sessions.drop([session_id] if session_id is not None else None)
 
     # enrichment
