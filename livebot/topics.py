@@ -18,8 +18,8 @@ index the typed keys instead of guarding every ``.get``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
-from typing import Any, NotRequired, Required, TypedDict, cast
+from datetime import UTC, datetime
+from typing import Any, Literal, NotRequired, Required, TypedDict, cast
 
 
 class WireUser(TypedDict):
@@ -95,6 +95,17 @@ def chat_stored(*, pk: int, source: str, external_id: str, platform: str, channe
     if origin is not None:
         message["origin"] = origin
     return message
+
+
+def chat_time(ts: object) -> datetime | None:
+    """The ``ts`` of a chat message as an aware datetime (a naive one is taken as UTC); None when it is no ISO time."""
+    if not isinstance(ts, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(ts)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def chat_enriched(stored: ChatStored, enrichment: Enrichment) -> ChatEnriched:
@@ -206,6 +217,13 @@ class OverlayControl(TypedDict, total=False):
     session_id: Required[int]
     type: Required[str]
     by: str
+    cmd_id: str
+    """Set by the overlays' API, whose caller waits for the command to be applied."""
+
+
+def overlay_control(session_id: int, kind: str, by: str, **fields: Any) -> OverlayControl:
+    """The one builder of an ``overlay.control`` message: the common keys and the ``kind``'s own fields."""
+    return cast(OverlayControl, {"session_id": session_id, "type": kind, "by": by, **fields})
 
 OVERLAY_CONTROL = "overlay.control"
 """{"session_id", "type": "scene"|"batch"|"featured"|"featured_clear"|"ticker"|"site"|"countdown", "by", ...type fields}"""
@@ -272,12 +290,15 @@ def _strings(value: object) -> bool:
     return isinstance(value, list) and all(isinstance(item, str) for item in value)
 
 
+_TRACE_UPDATED = Shape(("lots", list))
+
+
 def read_trace_updated(message: Mapping[str, Any]) -> TraceUpdated | None:
     """``message`` as a ``trace.updated`` shape (``gtins`` may be missing), or None when it is not one."""
-    update = {"lots": message.get("lots"), "gtins": message.get("gtins", [])}
-    if not all(_strings(value) for value in update.values()):
+    gtins = message.get("gtins", [])
+    if not (_TRACE_UPDATED.fits(message) and _strings(message["lots"]) and _strings(gtins)):
         return None
-    return cast(TraceUpdated, update)
+    return TraceUpdated(lots=message["lots"], gtins=gtins)
 
 
 def read_session_id(message: Mapping[str, Any]) -> int | None:
@@ -417,8 +438,108 @@ def read_console_update(message: Mapping[str, Any]) -> ConsoleUpdate | None:
 
 
 def schedule_topic(session_id: int) -> str:
-    """Cues, acknowledgements, segment changes and notes for one session's producer consoles."""
+    """Cues, acknowledgements, segment changes and notes for one session's producer consoles: a
+    :data:`ScheduleNews` (which the producer page tells apart by ``type``)."""
     return f"schedule.{session_id}"
+
+
+class StatusNews(TypedDict):
+    session_id: int
+    type: Literal["status"]
+    status: str
+    at: str
+    by: str
+
+
+class SegmentNews(TypedDict):
+    """A segment went on air (``segment``: the run-of-show segment as the producer page reads it)."""
+
+    session_id: int
+    type: Literal["segment"]
+    segment: dict[str, Any]
+    started_at: str
+    on_air_site_id: int | None
+    by: str
+
+
+class SiteNews(TypedDict):
+    session_id: int
+    type: Literal["site"]
+    site_id: int
+    name: str
+    at: str
+    by: str
+
+
+class ModeNews(TypedDict):
+    session_id: int
+    type: Literal["mode"]
+    mode: str
+    at: str
+    by: str
+
+
+class CueNews(TypedDict):
+    """A cue every site of ``expects`` acknowledges (``at_segment_id``: what was on air when it was sent)."""
+
+    session_id: int
+    type: Literal["cue"]
+    cue_id: int
+    cue: str
+    segment_id: int | None
+    target_site_id: int | None
+    from_site_id: int | None
+    text: str
+    label: str
+    expects: list[int]
+    at_segment_id: int | None
+    at: str
+    by: str
+
+
+class AckNews(TypedDict):
+    """A site is ready for a cue; ``duplicate`` only in the answer to a repeated ack (never published)."""
+
+    session_id: int
+    type: Literal["ack"]
+    cue_id: int
+    site_id: int
+    site_name: str
+    text: str
+    at: str
+    by: str
+    duplicate: NotRequired[bool]
+
+
+class NoteNews(TypedDict):
+    session_id: int
+    type: Literal["note"]
+    id: int
+    text: str
+    site_id: int | None
+    site_name: str
+    at: str
+    by: str
+
+
+class ReminderNews(ScheduleReminder):
+    type: Literal["reminder"]
+
+
+class JobNews(TypedDict):
+    """What a scheduled job did at its planned time (``outcome``: done, skipped, failed, missed …)."""
+
+    session_id: int
+    type: Literal["job"]
+    job_id: str
+    kind: str
+    outcome: str
+    detail: str
+    planned_at: str
+
+
+ScheduleNews = StatusNews | SegmentNews | SiteNews | ModeNews | CueNews | AckNews | NoteNews | ReminderNews | JobNews
+"""What ``schedule.{session_id}`` carries: one of these, told apart by ``type``; each names its session."""
 
 
 def engagement_topic(session_id: int) -> str:

@@ -23,7 +23,6 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import distinct, select
 
@@ -43,6 +42,7 @@ from livebot.topics import (
     ChatStored,
     EngagementLive,
     SentimentMix,
+    chat_time,
     engagement_live,
     engagement_topic,
     read_chat_enriched,
@@ -58,20 +58,6 @@ MAX_DIGESTS = 200_000
 """About 60 MB at most; cleared when full (a 200,000-viewer show keeps its hits)."""
 VIEWER_WINDOW_MINUTES = 10
 """A platform that reported no viewer figure for this long no longer counts in the live total."""
-
-
-def parse_ts(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def session_of(message: Message) -> int | None:
-    return read_session_id(message)
 
 
 class LiveFigures:
@@ -159,7 +145,7 @@ class LiveFigures:
 
     async def on_schedule(self, message: Message) -> None:
         """A switch or status change: look at the session's timeline on the next flush."""
-        session_id = session_of(message)
+        session_id = read_session_id(message)
         if session_id is not None:
             self.seen[session_id] = time.monotonic()
 
@@ -171,7 +157,7 @@ class LiveFigures:
         key = raw[:16] if raw.endswith("+00:00") and len(raw) > 16 and raw[16] == ":" else None
         minute = self.minutes.get(key) if key else None
         if minute is None:
-            ts = parse_ts(raw)
+            ts = chat_time(raw)
             if ts is None:
                 return
             minute = minute_of(ts)

@@ -214,7 +214,7 @@ class OverlayService:
         try:
             command = parse_command(message)
         except LivebotError as err:
-            logger.warning("overlay command ignored cmd=%s: %s", message.get("cmd_id") if isinstance(message, dict) else "?", err)
+            logger.warning("overlay command ignored: %s", err)
             return
         self.missing.pop(command.session_id, None)
         overlay = await self.ensure(command.session_id)

@@ -9,25 +9,13 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from datetime import datetime
 from typing import Any
 
-from livebot.topics import ChatEnriched, ChatStored, EngagementLive
+from livebot.topics import ChatEnriched, ChatStored, EngagementLive, chat_time
 
 WINDOW_SECONDS = 60.0
 SENTIMENT_WINDOW = 200
 """The mix is over the latest comments, so the meter moves with the room, not the whole show."""
-
-
-def epoch_of(value: Any) -> float | None:
-    """Seconds since the epoch of an ISO timestamp, or None."""
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment.timestamp() if moment.tzinfo else None
 
 
 class LiveStats:
@@ -58,8 +46,8 @@ class LiveStats:
         if kind != "comment":
             return
         now = self.clock()
-        at = epoch_of(message["ts"])
-        at = now if at is None or at > now + 5 else at
+        moment = chat_time(message["ts"])
+        at = now if moment is None or moment.timestamp() > now + 5 else moment.timestamp()
         if at < now - WINDOW_SECONDS:
             return
         self.comment_times.append(at)
