@@ -28,6 +28,7 @@ import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
 
+from livebot.background import TaskSet
 from livebot.bus.base import BatchHandler, BusMetrics, Message
 from livebot.retry import Backoff, RetryPolicy
 
@@ -74,7 +75,7 @@ class GroupConsumer:
         self.slots = asyncio.Semaphore(max(1, concurrency))
         self.in_hand: set[bytes] = set()
         self.attempts: dict[bytes, int] = {}
-        self.handling: set[asyncio.Task[None]] = set()
+        self.handling = TaskSet(f"bus-group:{group}")
         self.ready = asyncio.Event()
         self.retry_delay: RetryPolicy = Backoff(0.5, 10.0)
         self.ack_delay: RetryPolicy = Backoff(0.2, 1.0)
@@ -88,7 +89,7 @@ class GroupConsumer:
         return self.group
 
     def busy(self) -> bool:
-        return bool(self.handling)
+        return len(self.handling) > 0
 
     async def ensure_group(self) -> None:
         """Create the group (from the oldest retained entry, so nothing published before the
@@ -141,9 +142,7 @@ class GroupConsumer:
             if not entries:
                 self.slots.release()
                 continue
-            task = asyncio.get_running_loop().create_task(self.handle(entries), name=f"bus-group:{self.group}")
-            self.handling.add(task)
-            task.add_done_callback(self.handling.discard)
+            self.handling.spawn(self.handle(entries), "handle")
 
     async def autoclaim(self, cursor: str) -> tuple[str, Entries]:
         """Entries of dead (or stuck) consumers, idle over ``claim_idle_ms``, now this consumer's."""
@@ -212,7 +211,7 @@ class GroupConsumer:
     async def stop(self, timeout: float = 10.0) -> None:
         """Let the handlers in progress finish (so they acknowledge); cancel what is still
         running after ``timeout`` (its entries stay pending and are taken over)."""
-        if self.handling:
+        if len(self.handling):
             _, late = await asyncio.wait(list(self.handling), timeout=timeout)
             for task in late:
                 task.cancel()

@@ -55,6 +55,7 @@ from livebot.faq.placeholders import fill
 from livebot.faq.ranking import AUTO_THRESHOLD
 from livebot.faq.settings import FaqSettings
 from livebot.faq.tracecodes import TraceCode
+from livebot.retry import Backoff, RetryPolicy
 from livebot.storage.engine import Database, json_text
 from livebot.topics import (
     CHAT_ENRICHED,
@@ -219,6 +220,8 @@ class EnrichmentStage:
         self.metrics = metrics or StageMetrics()
         self.bus = bus
         self.settings = settings
+        self.flush_delay: RetryPolicy = Backoff(0.05, 0.2)
+        """Between tries of a failed enrichment write (``FLUSH_RETRIES`` in all)."""
         self.index = KnowledgeIndex(db, settings.max_suggestions, builds or EnricherBuilds())
         self.context = LiveContext(db, facts, ttl=settings.context_ttl_seconds, zone=settings.timezone)
         self.dismissed: set[str] = set()
@@ -438,7 +441,8 @@ class EnrichmentStage:
                 break
             except Exception:
                 logger.exception("faq stage flush failed events=%d attempt=%d", len(batch), attempt)
-                await asyncio.sleep(0.05 * attempt)
+                if attempt < FLUSH_RETRIES:
+                    await asyncio.sleep(self.flush_delay(attempt))
         self.metrics.flush_seconds.observe(time.perf_counter() - started)
         self.metrics.flush_events.observe(len(batch))
         if len(self.pending) < self.settings.flush_max_events * 4:
