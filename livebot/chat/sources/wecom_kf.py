@@ -30,6 +30,7 @@ from aiohttp import web
 
 from livebot.appkeys import DATABASE
 from livebot.auth.access import csrf_exempt
+from livebot.background import TaskSet
 from livebot.chat import source_state
 from livebot.chat.errors import IngestUnavailable, Overloaded
 from livebot.chat.event import ChatEvent, ChatUser
@@ -170,7 +171,7 @@ class WecomKfSource(Source):
         self.api: WecomApi | None = None
         self._closing = False
         self._http: aiohttp.ClientSession | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = TaskSet(f"wecom-kf:{self.id}")
         self._pulling: dict[str, asyncio.Task[None]] = {}
         self._again: set[str] = set()
         self._sync_tokens: dict[str, str] = {}
@@ -217,8 +218,7 @@ class WecomKfSource(Source):
 
     async def idle(self) -> None:
         """Until no pull is running (tests and graceful shutdown)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._tasks.drained()
 
     def wecom_api(self) -> WecomApi:
         """The API client, created on first use inside the running loop."""
@@ -310,13 +310,11 @@ class WecomKfSource(Source):
         if open_kfid in self._pulling:
             self._again.add(open_kfid)
             return
-        task = asyncio.create_task(self.pull_loop(open_kfid), name=f"wecom-kf-pull-{self.id}-{open_kfid}")
+        task = self._tasks.spawn(self.pull_loop(open_kfid), f"pull:{open_kfid}")
         self._pulling[open_kfid] = task
-        self._tasks.add(task)
         task.add_done_callback(lambda t: self.pull_done(open_kfid, t))
 
     def pull_done(self, open_kfid: str, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
         if self._pulling.get(open_kfid) is task:
             del self._pulling[open_kfid]
 
