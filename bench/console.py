@@ -48,7 +48,6 @@ import asyncio
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -60,11 +59,11 @@ from pathlib import Path
 import aiohttp
 import orjson
 import psutil
-from sqlalchemy.engine import make_url
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.support import drop_postgres, free_port, fresh_postgres  # noqa: E402
 from livebot.auth import store as auth_store  # noqa: E402
 from livebot.chat import signing  # noqa: E402
 from livebot.faq import store as faq_store  # noqa: E402
@@ -116,12 +115,6 @@ class Stages:
                         for ask in message.get("asks", ()):
                             self.queued.setdefault(ask["id"], now)
         await client.aclose()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def seed(url: str) -> tuple[int, str, list[str]]:
@@ -305,25 +298,6 @@ async def count_asks(url: str, session_id: int) -> int:
                                             .where(QuestionAsk.session_id == session_id)) or 0)
     finally:
         await db.close()
-
-
-def fresh_postgres(server_url: str, name: str) -> str:
-    """A new, empty database ``name`` on the server of ``server_url`` (an old one of that name is dropped)."""
-    import psycopg
-
-    admin = make_url(server_url).set(drivername="postgresql")
-    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return admin.set(database=name).render_as_string(hide_password=False)
-
-
-def drop_postgres(url: str) -> None:
-    import psycopg
-
-    target = make_url(url)
-    with psycopg.connect(target.set(database="postgres").render_as_string(hide_password=False), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)')
 
 
 async def main(args: argparse.Namespace) -> None:

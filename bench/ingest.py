@@ -23,7 +23,6 @@ import asyncio
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -40,6 +39,7 @@ from aiohttp import web
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.support import drop_postgres, free_port, fresh_postgres  # noqa: E402
 from livebot.chat import signing  # noqa: E402
 from livebot.chat.transcript import texts  # noqa: E402
 
@@ -51,12 +51,6 @@ class SkipBare(Exception):
 
 SOURCE = "bench"
 MAX_IN_FLIGHT = 512
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # --- the bare endpoint: HMAC + JSON parse only --------------------------------------------
@@ -334,27 +328,6 @@ def count_rows(url: str) -> int:
     with psycopg.connect(url) as pg:
         row = pg.execute("SELECT count(*) FROM chat_events").fetchone()
         return int(row[0]) if row else 0
-
-
-def fresh_postgres(server_url: str, name: str) -> str:
-    """A new, empty database ``name`` on the server of ``server_url`` (an old one of that name is dropped)."""
-    import psycopg
-    from sqlalchemy.engine import make_url
-
-    admin = make_url(server_url).set(drivername="postgresql")
-    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return admin.set(database=name).render_as_string(hide_password=False)
-
-
-def drop_postgres(url: str) -> None:
-    import psycopg
-    from sqlalchemy.engine import make_url
-
-    target = make_url(url)
-    with psycopg.connect(target.set(database="postgres").render_as_string(hide_password=False), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)')
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,15 +28,10 @@ from sqlalchemy import create_engine
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.support import free_port  # noqa: E402
 from livebot.schedule.models import LiveSession  # noqa: E402
 from livebot.storage.base import utcnow  # noqa: E402
 from livebot.storage.engine import sync_url  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def livebot(*args: str) -> str:

@@ -37,7 +37,6 @@ import os
 import random
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -49,13 +48,17 @@ from pathlib import Path
 import aiohttp
 import orjson
 
-from livebot.demo import trace as demo
-from livebot.storage import migrate
-from livebot.storage.engine import Database
-from livebot.trace.digitallink import digital_link_path
-from livebot.trace.scans import ScanCounter
-from livebot.trace.service import import_epcis
-from livebot.trace.settings import TraceSettings
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from bench.support import free_port  # noqa: E402
+from livebot.demo import trace as demo  # noqa: E402
+from livebot.storage import migrate  # noqa: E402
+from livebot.storage.engine import Database  # noqa: E402
+from livebot.trace.digitallink import digital_link_path  # noqa: E402
+from livebot.trace.scans import ScanCounter  # noqa: E402
+from livebot.trace.service import import_epcis  # noqa: E402
+from livebot.trace.settings import TraceSettings  # noqa: E402
 
 CONCURRENCY = 200
 COLD_WARM_LOTS = 3 * CONCURRENCY
@@ -107,12 +110,6 @@ async def import_season(url: str, days: list[tuple[list[dict], list[tuple[str, s
     finally:
         await db.close()
     return stored, time.perf_counter() - start
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def start_server(folder: Path, url: str, cache_seconds: float) -> tuple[subprocess.Popen[bytes], str]:

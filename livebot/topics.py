@@ -18,8 +18,8 @@ index the typed keys instead of guarding every ``.get``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
-from typing import Any, NotRequired, Required, TypedDict, cast
+from datetime import UTC, datetime
+from typing import Any, Literal, NotRequired, Required, TypedDict, cast
 
 
 class WireUser(TypedDict):
@@ -97,47 +97,79 @@ def chat_stored(*, pk: int, source: str, external_id: str, platform: str, channe
     return message
 
 
+def chat_time(ts: object) -> datetime | None:
+    """The ``ts`` of a chat message as an aware datetime (a naive one is taken as UTC); None when it is no ISO time."""
+    if not isinstance(ts, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(ts)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def chat_enriched(stored: ChatStored, enrichment: Enrichment) -> ChatEnriched:
     """The one builder of a ``chat.enriched`` message."""
     return ChatEnriched(**stored, enrichment=enrichment)
 
 
-_STORED_TYPES: tuple[tuple[str, type | tuple[type, ...]], ...] = (
-    ("source", str), ("id", str), ("platform", str), ("channel", str), ("kind", str), ("ts", str), ("text", str),
-    ("hidden", bool), ("flags", list), ("merged_count", int),
+class Exact(tuple[type, ...]):
+    """Types a value must have exactly (not a subclass), so that ``True`` is not taken for a number."""
+
+
+INT = Exact((int,))
+OPTIONAL_INT = Exact((int, type(None)))
+NUMBER = Exact((int, float))
+NUMBER_OR_WORD = Exact((int, float, str))
+
+
+class Shape:
+    """The keys a reader checks at its door and their types (of exactly one of them for an :class:`Exact`).
+
+    The bus crosses processes (Redis), so a reader checks a message once on arrival and then uses the
+    typed keys; a malformed message is dropped there instead of half-read. A missing key holds None."""
+
+    __slots__ = ("loose", "exact")
+
+    def __init__(self, *fields: tuple[str, type | tuple[type, ...]]) -> None:
+        self.loose = tuple((key, kind) for key, kind in fields if not isinstance(kind, Exact))
+        self.exact = tuple((key, kind) for key, kind in fields if isinstance(kind, Exact))
+
+    def fits(self, message: Mapping[str, Any]) -> bool:
+        get = message.get  # bound once: this runs for every message every reader takes
+        for key, kind in self.loose:
+            if not isinstance(get(key), kind):
+                return False
+        for key, exact in self.exact:
+            if type(get(key)) not in exact:
+                return False
+        return True
+
+
+_STORED_KEYS: tuple[tuple[str, type | tuple[type, ...]], ...] = (
+    ("pk", INT), ("source", str), ("id", str), ("platform", str), ("channel", str), ("kind", str), ("ts", str),
+    ("user", Mapping), ("text", str), ("hidden", bool), ("flags", list), ("merged_count", INT), ("count", OPTIONAL_INT),
+    ("viewers", OPTIONAL_INT), ("value", OPTIONAL_INT), ("session_id", OPTIONAL_INT), ("site_id", OPTIONAL_INT),
+    ("segment_id", OPTIONAL_INT),
 )
-_OPTIONAL_INTS = ("count", "viewers", "value", "session_id", "site_id", "segment_id")
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+_STORED = Shape(*_STORED_KEYS)
+_ENRICHED = Shape(*_STORED_KEYS, ("enrichment", Mapping))
+_USER = Shape(("id", str), ("name", str))
+_ENRICHMENT = Shape(("is_question", bool))
 
 
 def read_chat_stored(message: Mapping[str, Any]) -> ChatStored | None:
-    """``message`` as a ``chat.stored`` shape, or None when it is not one.
-
-    The bus crosses processes (Redis), so a reader checks a message once at its door and then
-    uses the typed keys; a malformed message is dropped there instead of half-read.
-    """
-    if not _is_int(message.get("pk")):
-        return None
-    for key, kind in _STORED_TYPES:
-        if not isinstance(message.get(key), kind):
-            return None
-    user = message.get("user")
-    if not (isinstance(user, Mapping) and isinstance(user.get("id"), str) and isinstance(user.get("name"), str)):
-        return None
-    if any(not (message.get(key) is None or _is_int(message.get(key))) for key in _OPTIONAL_INTS):
+    """``message`` as a ``chat.stored`` shape, or None when it is not one."""
+    if not (_STORED.fits(message) and _USER.fits(message["user"])):
         return None
     return cast(ChatStored, message)
 
 
 def read_chat_enriched(message: Mapping[str, Any]) -> ChatEnriched | None:
     """``message`` as a ``chat.enriched`` shape, or None (see :func:`read_chat_stored`)."""
-    enrichment = message.get("enrichment")
-    if not (isinstance(enrichment, Mapping) and isinstance(enrichment.get("is_question"), bool)):
+    if not (_ENRICHED.fits(message) and _USER.fits(message["user"]) and _ENRICHMENT.fits(message["enrichment"])):
         return None
-    return cast(ChatEnriched, message) if read_chat_stored(message) is not None else None
+    return cast(ChatEnriched, message)
 
 
 CHAT_STORED = "chat.stored"
@@ -172,12 +204,26 @@ class FaqFeedback(TypedDict):
 FAQ_FEEDBACK = "faq.feedback"
 """{"kind": "dismissal", "key", "id"} after an advisor dismissed chatter; stages reload negative examples."""
 
+_FEEDBACK = Shape(("kind", str), ("key", str), ("id", INT))
+
+
+def read_faq_feedback(message: Mapping[str, Any]) -> FaqFeedback | None:
+    """``message`` as a ``faq.feedback`` shape, or None when it is not one."""
+    return cast(FaqFeedback, message) if _FEEDBACK.fits(message) else None
+
 class OverlayControl(TypedDict, total=False):
     """The common keys; each ``type`` adds its own fields (validated by the overlays' command parser)."""
 
     session_id: Required[int]
     type: Required[str]
     by: str
+    cmd_id: str
+    """Set by the overlays' API, whose caller waits for the command to be applied."""
+
+
+def overlay_control(session_id: int, kind: str, by: str, **fields: Any) -> OverlayControl:
+    """The one builder of an ``overlay.control`` message: the common keys and the ``kind``'s own fields."""
+    return cast(OverlayControl, {"session_id": session_id, "type": kind, "by": by, **fields})
 
 OVERLAY_CONTROL = "overlay.control"
 """{"session_id", "type": "scene"|"batch"|"featured"|"featured_clear"|"ticker"|"site"|"countdown", "by", ...type fields}"""
@@ -244,19 +290,23 @@ def _strings(value: object) -> bool:
     return isinstance(value, list) and all(isinstance(item, str) for item in value)
 
 
+_TRACE_UPDATED = Shape(("lots", list))
+
+
 def read_trace_updated(message: Mapping[str, Any]) -> TraceUpdated | None:
     """``message`` as a ``trace.updated`` shape (``gtins`` may be missing), or None when it is not one."""
-    lots, gtins = message.get("lots"), message.get("gtins", [])
-    if not (_strings(lots) and _strings(gtins)):
+    gtins = message.get("gtins", [])
+    if not (_TRACE_UPDATED.fits(message) and _strings(message["lots"]) and _strings(gtins)):
         return None
-    return TraceUpdated(lots=cast(list[str], lots), gtins=cast(list[str], gtins))
+    return TraceUpdated(lots=message["lots"], gtins=gtins)
 
 
 def read_session_id(message: Mapping[str, Any]) -> int | None:
     """The positive ``session_id`` of a message on a session's topic (``session.ended``, ``schedule.changed``,
     ``overlay.tokens``, ``engagement.{id}``), or None when it has none."""
     value = message.get("session_id")
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+    return value if type(value) is int and value > 0 else None
+
 
 class ScheduleChanged(TypedDict):
     session_id: int | None
@@ -295,30 +345,260 @@ TELEMETRY = "trace.telemetry"
 """{"plant", "line", "metric", "value", "unit", "at", "stale_after_s"} for each new factory reading."""
 
 
+_TELEMETRY = Shape(("plant", str), ("line", str), ("metric", str), ("value", NUMBER_OR_WORD), ("unit", str),
+                             ("at", str), ("stale_after_s", INT))
+
+
 def read_telemetry(message: Mapping[str, Any]) -> TelemetryReading | None:
     """``message`` as a ``trace.telemetry`` reading, or None when it is not one."""
-    if not all(isinstance(message.get(key), str) for key in ("plant", "line", "metric", "unit", "at")):
-        return None
-    value = message.get("value")
-    if isinstance(value, bool) or not isinstance(value, int | float | str) or not _is_int(message.get("stale_after_s")):
-        return None
-    return cast(TelemetryReading, message)
+    return cast(TelemetryReading, message) if _TELEMETRY.fits(message) else None
 
 
 def console_topic(session_id: int | None) -> str:
-    """Queue and claim updates for one session's advisor consoles."""
+    """Queue and claim updates for one session's advisor consoles: a :class:`ConsoleUpdate`."""
     return f"console.{session_id or 0}"
 
 
+class ConsoleCard(TypedDict):
+    """One question card as every console renders it (in snapshots, updates and the console API alike)."""
+
+    id: int
+    session_id: int
+    version: int
+    status: str
+    group_key: str
+    group_reason: str
+    text: str
+    faq_id: str | None
+    suggestions: list[dict[str, Any]]
+    needs_human: bool
+    complaint: bool
+    escalated: bool
+    escalated_by: str
+    escalate_note: str
+    ask_count: int
+    askers: list[dict[str, Any]]
+    platforms: list[str]
+    sites: list[str]
+    site_ids: list[int]
+    segment_id: int | None
+    segment: str
+    first_asked_at: str | None
+    last_asked_at: str | None
+    claimed_by: str | None
+    claimed_by_name: str
+    claimed_at: str | None
+    answered_by: str | None
+    answered_by_name: str
+    answered_at: str | None
+    answer_text: str | None
+    answer_mode: str
+    reply_status: str
+    reply_error: str
+    dismissed_by: str
+    featured: bool
+
+
+class ConsoleAsk(TypedDict):
+    """A viewer's question joined to a card by this change: the stored chat event (``pk``) and its ids."""
+
+    card: int
+    id: str
+    source: str
+    event: int
+
+
+class ConsoleUpdate(TypedDict):
+    """One committed change of a session's queue on ``console.{session_id}``: its sequence number, each
+    changed card at its new version and the asks it added. Consoles apply ``seq`` ranges in order."""
+
+    session_id: int
+    seq: int
+    cards: list[ConsoleCard]
+    asks: list[ConsoleAsk]
+
+
+def console_update(session_id: int, seq: int, cards: list[ConsoleCard], asks: list[ConsoleAsk]) -> ConsoleUpdate:
+    """The one builder of a ``console.{session_id}`` message."""
+    return {"session_id": session_id, "seq": seq, "cards": cards, "asks": asks}
+
+
+_CARD = Shape(("id", INT), ("version", INT), ("needs_human", bool), ("complaint", bool))
+_UPDATE = Shape(("session_id", INT), ("seq", INT), ("cards", list), ("asks", list))
+
+
+def read_console_update(message: Mapping[str, Any]) -> ConsoleUpdate | None:
+    """``message`` as a ``console.{id}`` update, or None when it is not one (the envelope, and of each card the
+    keys readers act on: ``id`` and ``version`` that order updates, ``needs_human`` and ``complaint`` that open
+    cases; the rest is rendered as it is)."""
+    if not (_UPDATE.fits(message)
+            and all(isinstance(card, Mapping) and _CARD.fits(card) for card in message["cards"])):
+        return None
+    return cast(ConsoleUpdate, message)
+
+
 def schedule_topic(session_id: int) -> str:
-    """Cues, acknowledgements, segment changes and notes for one session's producer consoles."""
+    """Cues, acknowledgements, segment changes and notes for one session's producer consoles: a
+    :data:`ScheduleNews` (which the producer page tells apart by ``type``)."""
     return f"schedule.{session_id}"
 
 
+class StatusNews(TypedDict):
+    session_id: int
+    type: Literal["status"]
+    status: str
+    at: str
+    by: str
+
+
+class SegmentNews(TypedDict):
+    """A segment went on air (``segment``: the run-of-show segment as the producer page reads it)."""
+
+    session_id: int
+    type: Literal["segment"]
+    segment: dict[str, Any]
+    started_at: str
+    on_air_site_id: int | None
+    by: str
+
+
+class SiteNews(TypedDict):
+    session_id: int
+    type: Literal["site"]
+    site_id: int
+    name: str
+    at: str
+    by: str
+
+
+class ModeNews(TypedDict):
+    session_id: int
+    type: Literal["mode"]
+    mode: str
+    at: str
+    by: str
+
+
+class CueNews(TypedDict):
+    """A cue every site of ``expects`` acknowledges (``at_segment_id``: what was on air when it was sent)."""
+
+    session_id: int
+    type: Literal["cue"]
+    cue_id: int
+    cue: str
+    segment_id: int | None
+    target_site_id: int | None
+    from_site_id: int | None
+    text: str
+    label: str
+    expects: list[int]
+    at_segment_id: int | None
+    at: str
+    by: str
+
+
+class AckNews(TypedDict):
+    """A site is ready for a cue; ``duplicate`` only in the answer to a repeated ack (never published)."""
+
+    session_id: int
+    type: Literal["ack"]
+    cue_id: int
+    site_id: int
+    site_name: str
+    text: str
+    at: str
+    by: str
+    duplicate: NotRequired[bool]
+
+
+class NoteNews(TypedDict):
+    session_id: int
+    type: Literal["note"]
+    id: int
+    text: str
+    site_id: int | None
+    site_name: str
+    at: str
+    by: str
+
+
+class ReminderNews(ScheduleReminder):
+    type: Literal["reminder"]
+
+
+class JobNews(TypedDict):
+    """What a scheduled job did at its planned time (``outcome``: done, skipped, failed, missed …)."""
+
+    session_id: int
+    type: Literal["job"]
+    job_id: str
+    kind: str
+    outcome: str
+    detail: str
+    planned_at: str
+
+
+ScheduleNews = StatusNews | SegmentNews | SiteNews | ModeNews | CueNews | AckNews | NoteNews | ReminderNews | JobNews
+"""What ``schedule.{session_id}`` carries: one of these, told apart by ``type``; each names its session."""
+
+
 def engagement_topic(session_id: int) -> str:
-    """Live per-minute figures for the war room and the stats overlay, after each engagement flush:
-    {"session_id", "at", "minute" (ISO UTC), "viewers" (summed latest concurrent viewers, or None),
-    "comments_per_min" (last complete minute), "chatters_last_minute", "sentiment": {"positive", "neutral",
-    "negative" (shares of the last few minutes), "mean", "comments"}, "comments", "questions", "answered",
-    "likes", "gift_value" (session totals so far)}."""
+    """Live per-minute figures for the war room and the stats overlay, after each engagement flush: an
+    :class:`EngagementLive`."""
     return f"engagement.{session_id}"
+
+
+class SentimentMix(TypedDict):
+    """Shares of the last few minutes' labelled comments (0..1 each), their mean score and how many there were."""
+
+    positive: float
+    neutral: float
+    negative: float
+    mean: float | None
+    comments: int
+
+
+class EngagementLive(TypedDict):
+    """A session's headline figures right now (see :data:`engagement_topic`; also the live API's body)."""
+
+    session_id: int
+    at: str
+    """When the figures were taken (ISO UTC)."""
+    minute: str
+    """The current minute (ISO UTC)."""
+    viewers: int | None
+    """Summed latest concurrent viewers of the session's channels, or None when none reported any."""
+    comments_per_min: int
+    """Comments of the last complete minute."""
+    chatters_last_minute: int
+    sentiment: SentimentMix
+    comments: int
+    questions: int
+    answered: int
+    likes: int
+    gift_value: int
+    """Session totals so far (``comments`` … ``gift_value``)."""
+
+
+def engagement_live(*, session_id: int, at: datetime, minute: datetime, viewers: int | None, comments_per_min: int,
+                    chatters_last_minute: int, sentiment: SentimentMix, comments: int, questions: int, answered: int,
+                    likes: int, gift_value: int) -> EngagementLive:
+    """The one builder of an ``engagement.{session_id}`` message."""
+    return {"session_id": session_id, "at": at.isoformat(), "minute": minute.isoformat(), "viewers": viewers,
+            "comments_per_min": comments_per_min, "chatters_last_minute": chatters_last_minute, "sentiment": sentiment,
+            "comments": comments, "questions": questions, "answered": answered, "likes": likes, "gift_value": gift_value}
+
+
+_LIVE = Shape(
+    ("session_id", INT), ("at", str), ("minute", str), ("viewers", OPTIONAL_INT), ("comments_per_min", INT),
+    ("chatters_last_minute", INT), ("sentiment", Mapping), ("comments", INT), ("questions", INT), ("answered", INT),
+    ("likes", INT), ("gift_value", INT),
+)
+_MIX = Shape(("positive", NUMBER), ("neutral", NUMBER), ("negative", NUMBER))
+
+
+def read_engagement_live(message: Mapping[str, Any]) -> EngagementLive | None:
+    """``message`` as an ``engagement.{id}`` shape, or None when it is not one."""
+    if not (_LIVE.fits(message) and _MIX.fits(message["sentiment"])):
+        return None
+    return cast(EngagementLive, message)

@@ -1,5 +1,5 @@
 """Helpers every area's tests share (imported from here, not from conftest): waiting for an
-async effect, logging in, API tokens, the CSRF token of a page, a changed config."""
+async effect or a server process, logging in, API tokens, the CSRF token of a page, a changed config."""
 
 from __future__ import annotations
 
@@ -7,11 +7,15 @@ import asyncio
 import dataclasses
 import inspect
 import os
+import socket
+import subprocess
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+import aiohttp
 import psycopg
 from aiohttp.test_utils import TestClient
 from sqlalchemy.engine import make_url
@@ -98,3 +102,40 @@ def pg_connect(url: str) -> psycopg.Connection[Any]:
 def pg_url_for(admin_url: str, name: str) -> str:
     """``admin_url`` pointing at database ``name``."""
     return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def wait_healthy(base: str, proc: subprocess.Popen[bytes], log: Path | None = None, limit: float = 60) -> float:
+    """Seconds until ``base``/healthz answers 200; fails (with the tail of ``log``, if given) when the server
+    process exits first or is not healthy within ``limit`` seconds."""
+    start = time.monotonic()
+
+    async def healthy(http: aiohttp.ClientSession) -> bool:
+        if proc.poll() is not None:
+            tail = (await asyncio.to_thread(log.read_bytes))[-2000:].decode(errors="replace") if log else ""
+            raise AssertionError(f"server exited early with {proc.returncode}\n{tail}")
+        try:
+            async with http.get(f"{base}/healthz") as resp:
+                return resp.status == 200
+        except aiohttp.ClientError:
+            return False
+
+    async with aiohttp.ClientSession() as http:
+        await eventually(lambda: healthy(http), timeout=limit, interval=0.1)
+    return time.monotonic() - start
+
+
+async def log_in(base: str, username: str, password: str) -> aiohttp.ClientSession:
+    """A client session logged in to the server at ``base`` (a real process, not a TestClient)."""
+    http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+    async with http.get(f"{base}/login") as resp:
+        csrf = csrf_from(await resp.text())
+    async with http.post(f"{base}/login", data={"username": username, "password": password, "csrf_token": csrf,
+                                                "next": "/"}, allow_redirects=False) as resp:
+        assert resp.status == 302, await resp.text()
+    return http

@@ -13,7 +13,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.test_serve import DEMO_LOGINS, free_port, log_in, wait_healthy
+from tests.support import free_port, log_in, wait_healthy
+from tests.test_serve import DEMO_LOGINS
 
 BLOCKED = ("redis", "asyncpg", "psycopg")
 BARE = f"""

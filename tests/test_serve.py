@@ -5,10 +5,8 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import aiohttp
@@ -18,42 +16,11 @@ from livebot.app import create_app
 from livebot.appkeys import DATABASE
 from livebot.auth.access import public
 from livebot.config import Config
-from tests.support import csrf_from, eventually
+from tests.support import eventually, free_port, log_in, wait_healthy
 
 DEMO_LOGINS = {"admin": ("admin", "livebot-admin", "/admin"), "producer": ("producer", "livebot-producer", "/producer"),
                "advisor": ("advisor", "livebot-advisor", "/console"), "marketing": ("marketing", "livebot-marketing", "/reports")}
 FORBIDDEN = {"producer": "/reports", "advisor": "/producer", "marketing": "/console", "admin": None}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-async def wait_healthy(base: str, proc: subprocess.Popen[bytes], limit: float = 60) -> float:
-    start = time.monotonic()
-    async with aiohttp.ClientSession() as http:
-        while time.monotonic() - start < limit:
-            assert proc.poll() is None, "server exited early"
-            try:
-                async with http.get(f"{base}/healthz") as resp:
-                    if resp.status == 200:
-                        return time.monotonic() - start
-            except aiohttp.ClientConnectionError:
-                pass
-            await asyncio.sleep(0.25)
-    raise AssertionError("not healthy within 60 s")
-
-
-async def log_in(base: str, username: str, password: str) -> aiohttp.ClientSession:
-    http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
-    async with http.get(f"{base}/login") as resp:
-        csrf = csrf_from(await resp.text())
-    async with http.post(f"{base}/login", data={"username": username, "password": password, "csrf_token": csrf,
-                                                "next": "/"}, allow_redirects=False) as resp:
-        assert resp.status == 302, await resp.text()
-    return http
 
 
 async def test_demo_serves_each_role_and_stops_on_sigterm(tmp_path: Path) -> None:

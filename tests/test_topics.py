@@ -11,8 +11,13 @@ import pytest
 from livebot.topics import (
     chat_enriched,
     chat_stored,
+    chat_time,
+    console_update,
+    overlay_control,
     read_chat_enriched,
     read_chat_stored,
+    read_console_update,
+    read_faq_feedback,
     read_session_id,
     read_telemetry,
     read_trace_updated,
@@ -114,3 +119,43 @@ def test_telemetry_reading_is_read_as_itself() -> None:
 ])
 def test_malformed_telemetry_is_refused(changes: dict[str, Any]) -> None:
     assert read_telemetry(telemetry(**changes)) is None
+
+
+def card(**changes: Any) -> dict[str, Any]:
+    return {"id": 5, "session_id": 3, "version": 2, "needs_human": False, "complaint": True, "text": "奶粉结块了", **changes}
+
+
+def test_console_update_is_built_and_read_as_itself() -> None:
+    update = console_update(3, 41, [card()], [{"card": 5, "id": "m7", "source": "hook", "event": 7}])  # type: ignore[list-item]
+    assert update == {"session_id": 3, "seq": 41, "cards": [card()], "asks": [{"card": 5, "id": "m7", "source": "hook", "event": 7}]}
+    assert read_console_update(orjson.loads(orjson.dumps(update))) == update
+
+
+@pytest.mark.parametrize("changes", [
+    {"seq": "41"}, {"seq": True}, {"session_id": None}, {"cards": None}, {"asks": {}}, {"cards": ["x"]},
+    {"cards": [card(id=None)]}, {"cards": [card(version=1.5)]}, {"cards": [card(complaint="yes")]},
+])
+def test_malformed_console_updates_are_refused(changes: dict[str, Any]) -> None:
+    update = {"session_id": 3, "seq": 41, "cards": [card()], "asks": []}
+    assert read_console_update({**update, **changes}) is None
+
+
+def test_overlay_control_puts_the_common_keys_first() -> None:
+    assert overlay_control(3, "scene", "导播", scene="batch") == {"session_id": 3, "type": "scene", "by": "导播", "scene": "batch"}
+
+
+@pytest.mark.parametrize(("ts", "expected"), [
+    ("2026-11-24T12:00:00+00:00", datetime(2026, 11, 24, 12, tzinfo=UTC)),
+    ("2026-11-24T20:00:00+08:00", datetime(2026, 11, 24, 12, tzinfo=UTC)),
+    ("2026-11-24T12:00:00Z", datetime(2026, 11, 24, 12, tzinfo=UTC)),
+    ("2026-11-24T12:00:00", datetime(2026, 11, 24, 12, tzinfo=UTC)),
+    ("not a time", None), ("", None), (None, None), (1764000000, None),
+])
+def test_chat_time_reads_ts_as_an_aware_time(ts: Any, expected: datetime | None) -> None:
+    assert chat_time(ts) == expected
+
+
+def test_faq_feedback_is_read_only_whole() -> None:
+    feedback = {"kind": "dismissal", "key": "666", "id": 9}
+    assert read_faq_feedback(feedback) == feedback
+    assert read_faq_feedback({**feedback, "id": "9"}) is None and read_faq_feedback({"kind": "dismissal"}) is None

@@ -28,6 +28,7 @@ import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
 
+from livebot.background import TaskSet
 from livebot.bus.base import BatchHandler, BusMetrics, Message
 from livebot.retry import Backoff, RetryPolicy
 
@@ -37,6 +38,7 @@ READ_ENTRIES = 16
 """Stream entries read per XREADGROUP (each up to a wire batch of messages)."""
 BLOCK_MS = 1_000
 MAX_ATTEMPTS = 3
+ACK_TRIES = 3
 FIELD = b"d"
 
 
@@ -73,9 +75,12 @@ class GroupConsumer:
         self.slots = asyncio.Semaphore(max(1, concurrency))
         self.in_hand: set[bytes] = set()
         self.attempts: dict[bytes, int] = {}
-        self.handling: set[asyncio.Task[None]] = set()
+        self.handling = TaskSet(f"bus-group:{group}")
         self.ready = asyncio.Event()
         self.retry_delay: RetryPolicy = Backoff(0.5, 10.0)
+        self.ack_delay: RetryPolicy = Backoff(0.2, 1.0)
+        self.failures = 0
+        """Reconnects in a row without a read in between: the retry number ``retry_delay`` is asked for."""
         self.handled = 0
         self.claimed = 0
 
@@ -84,7 +89,7 @@ class GroupConsumer:
         return self.group
 
     def busy(self) -> bool:
-        return bool(self.handling)
+        return len(self.handling) > 0
 
     async def ensure_group(self) -> None:
         """Create the group (from the oldest retained entry, so nothing published before the
@@ -98,7 +103,8 @@ class GroupConsumer:
         await self.client.xgroup_createconsumer(self.stream, self.group, self.consumer)
 
     async def run(self) -> None:
-        attempt = 0
+        """Consume until cancelled; a lost connection is retried after ``retry_delay`` of the failures in a row
+        (a successful read starts the count over, so a blip an hour after the last one waits the shortest delay)."""
         while True:
             try:
                 await self.ensure_group()
@@ -107,10 +113,10 @@ class GroupConsumer:
             except asyncio.CancelledError:
                 raise
             except (RedisError, OSError) as err:
-                attempt += 1
-                delay = self.retry_delay(attempt)
+                self.failures += 1
+                delay = self.retry_delay(self.failures)
                 logger.warning("bus group=%s topic=%s lost redis (%s); retry %d in %.1fs", self.group, self.topic,
-                               err, attempt, delay)
+                               err, self.failures, delay)
                 await asyncio.sleep(delay)
 
     async def consume(self) -> None:
@@ -129,15 +135,14 @@ class GroupConsumer:
                     reply = await self.client.xreadgroup(self.group, self.consumer, {self.stream: ">"},
                                                          count=READ_ENTRIES, block=BLOCK_MS)
                     entries = reply[0][1] if reply else []
+                self.failures = 0
             except BaseException:
                 self.slots.release()
                 raise
             if not entries:
                 self.slots.release()
                 continue
-            task = asyncio.get_running_loop().create_task(self.handle(entries), name=f"bus-group:{self.group}")
-            self.handling.add(task)
-            task.add_done_callback(self.handling.discard)
+            self.handling.spawn(self.handle(entries), "handle")
 
     async def autoclaim(self, cursor: str) -> tuple[str, Entries]:
         """Entries of dead (or stuck) consumers, idle over ``claim_idle_ms``, now this consumer's."""
@@ -190,8 +195,9 @@ class GroupConsumer:
         return False
 
     async def acknowledge(self, ids: list[bytes]) -> None:
-        """XACK, retried a few times: an entry left pending is handled again (harmless) after the idle time."""
-        for attempt in range(1, 4):
+        """XACK, tried ``ACK_TRIES`` times ``ack_delay`` apart: an entry left pending is handled again (harmless)
+        after the idle time."""
+        for attempt in range(1, ACK_TRIES + 1):
             try:
                 await self.client.xack(self.stream, self.group, *ids)
                 for entry_id in ids:
@@ -199,12 +205,13 @@ class GroupConsumer:
                 return
             except (RedisError, OSError) as err:
                 logger.warning("bus group=%s ack failed (%s), attempt %d", self.group, err, attempt)
-                await asyncio.sleep(0.2 * attempt)
+                if attempt < ACK_TRIES:
+                    await asyncio.sleep(self.ack_delay(attempt))
 
     async def stop(self, timeout: float = 10.0) -> None:
         """Let the handlers in progress finish (so they acknowledge); cancel what is still
         running after ``timeout`` (its entries stay pending and are taken over)."""
-        if self.handling:
+        if len(self.handling):
             _, late = await asyncio.wait(list(self.handling), timeout=timeout)
             for task in late:
                 task.cancel()

@@ -17,6 +17,7 @@ from livebot.errors import NotFoundError, ValidationError
 from livebot.formcheck import query_flag
 from livebot.storage.base import utcnow
 from livebot.trace import api_internal as trace
+from livebot.web.body import json_object
 
 routes = web.RouteTableDef()
 
@@ -45,16 +46,6 @@ def id_param(request: web.Request) -> int:
     if not 0 < value < 2**62:
         raise ValidationError("case_id", "超出范围")
     return value
-
-
-async def body_of(request: web.Request) -> dict[str, Any]:
-    try:
-        body = await request.json() if request.can_read_body else {}
-    except (ValueError, RecursionError) as err:
-        raise ValidationError("body", "不是有效的 JSON") from err
-    if not isinstance(body, dict):
-        raise ValidationError("body", "应为 JSON 对象")
-    return body
 
 
 def text(body: dict[str, Any], name: str, limit: int, required: bool = False) -> str | None:
@@ -103,7 +94,7 @@ async def case_detail(request: web.Request, case_id: int) -> dict[str, Any]:
 @routes.post("/api/v1/cases")
 @roles("advisor")
 async def open_case(request: web.Request) -> web.Response:
-    body = await body_of(request)
+    body = await json_object(request)
     card_id = int_field(body, "card_id", required=True)
     category = text(body, "category", 16)
     if category is not None and category not in BY_KEY:
@@ -146,7 +137,7 @@ async def get_case(request: web.Request) -> web.Response:
 @routes.post("/api/v1/cases/{case_id}/status")
 @roles("advisor")
 async def move(request: web.Request) -> web.Response:
-    body = await body_of(request)
+    body = await json_object(request)
     target = text(body, "status", 16, required=True)
     if target not in STATUS_LABELS:
         raise ValidationError("status", f"应为 {', '.join(STATUS_LABELS)} 之一")
@@ -159,7 +150,7 @@ async def move(request: web.Request) -> web.Response:
 @routes.post("/api/v1/cases/{case_id}/notes")
 @roles("advisor")
 async def note(request: web.Request) -> web.Response:
-    body = await body_of(request)
+    body = await json_object(request)
     case_id = id_param(request)
     await store.add_note(request.app[DATABASE], case_id, text(body, "note", MAX_NOTE, required=True) or "", actor_of(request))
     return web.json_response(await case_detail(request, case_id))
@@ -169,7 +160,7 @@ async def note(request: web.Request) -> web.Response:
 @roles("advisor")
 async def assign(request: web.Request) -> web.Response:
     """Take the case (no body) or hand it to ``owner`` (a username, shown as ``owner_name``)."""
-    body = await body_of(request)
+    body = await json_object(request)
     me = actor_of(request)
     owner = text(body, "owner", 64)
     owner_actor = Actor(owner, text(body, "owner_name", 128) or owner) if owner else me
@@ -182,7 +173,7 @@ async def assign(request: web.Request) -> web.Response:
 @roles("advisor")
 async def batch(request: web.Request) -> web.Response:
     """Record the batch the parent named: a lot number, can code or Digital Link (an unknown one is a 404)."""
-    body = await body_of(request)
+    body = await json_object(request)
     case_id = id_param(request)
     code = text(body, "code", MAX_CODE, required=True) or ""
     try:
@@ -198,7 +189,7 @@ async def batch(request: web.Request) -> web.Response:
 @roles("advisor")
 async def message(request: web.Request) -> web.Response:
     """Write to the case's viewer on 微信客服 (within 48 hours of their last message)."""
-    body = await body_of(request)
+    body = await json_object(request)
     case_id = id_param(request)
     await conversation.send(request.app, case_id, text(body, "text", MAX_MESSAGE, required=True) or "", actor_of(request))
     return web.json_response(await case_detail(request, case_id))

@@ -16,6 +16,7 @@ from livebot.console.api_internal import CardBrief, card_brief, card_viewers
 from livebot.errors import NotFoundError, ValidationError
 from livebot.storage.base import utcnow
 from livebot.storage.engine import Database
+from livebot.topics import ConsoleCard
 from livebot.trace.api_internal import find_lot
 
 logger = logging.getLogger(__name__)
@@ -69,14 +70,14 @@ async def record_batch(db: Database, case_id: int, code: str, actor: Actor) -> F
     return await store.set_batch(db, case_id, lot, can_code, actor)
 
 
-def wants_case(card: dict[str, Any]) -> bool:
+def wants_case(card: ConsoleCard) -> bool:
     """Escalations open a case by themselves: needs-human entries and complaint or safety words."""
-    return bool(card.get("needs_human") or card.get("complaint"))
+    return bool(card["needs_human"] or card["complaint"])
 
 
-async def auto_open(db: Database, card: dict[str, Any]) -> FollowupCase | None:
+async def auto_open(db: Database, card: ConsoleCard) -> FollowupCase | None:
     """Open the case of an escalated card once (every instance may try; the card id is unique)."""
-    if not wants_case(card) or not isinstance(card.get("id"), int):
+    if not wants_case(card):
         return None
     brief = await card_brief(db, card["id"])
     if brief is None:

@@ -11,7 +11,7 @@ from aiohttp import web
 from livebot.appkeys import API_DOC, BUS, CONFIG, DATABASE
 from livebot.cases import api, apidoc, conversation, service, views
 from livebot.cases.settings import CasesSettings
-from livebot.topics import CHAT_STORED
+from livebot.topics import CHAT_STORED, read_console_update
 
 logger = logging.getLogger(__name__)
 SEEN_LIMIT = 100_000
@@ -30,12 +30,13 @@ async def cases_ctx(app: web.Application) -> AsyncIterator[None]:
     seen: set[int] = set()  # cards this instance already opened or found a case for
 
     async def on_console(message: dict[str, Any]) -> None:
-        for card in message.get("cards") or []:
-            if isinstance(card, dict) and isinstance(card.get("id"), int) and card["id"] not in seen and service.wants_case(card):
+        update = read_console_update(message)
+        for card in update["cards"] if update is not None else ():
+            if card["id"] not in seen and service.wants_case(card):
                 try:
                     case = await service.auto_open(app[DATABASE], card)
                 except Exception:
-                    logger.exception("could not open the follow-up case of card %s", card.get("id"))
+                    logger.exception("could not open the follow-up case of card %s", card["id"])
                     continue
                 if len(seen) > SEEN_LIMIT:
                     seen.clear()

@@ -5,17 +5,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
-from livebot.cli.options import add_config_option, config_with_data
+from livebot.cli.options import add_config_option, config_with_data, opened_database
 from livebot.config import Config
 from livebot.engagement import corrections
 from livebot.engagement.platform_totals import FIELDS, PlatformTotals, import_file
-from livebot.engagement.rebuild import RebuildResult, rebuild
+from livebot.engagement.rebuild import rebuild
 from livebot.engagement.settings import EngagementSettings
 from livebot.errors import ValidationError
-from livebot.storage import migrate
-from livebot.storage.engine import Database, backend
+from livebot.storage.engine import Database
+
+T = TypeVar("T")
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -38,65 +41,54 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     fixes.set_defaults(func=export_corrections)
 
 
-async def run_rebuild(config: Config, session_id: int) -> RebuildResult:
-    url = config.database.url
-    if backend(url) == "sqlite":
-        await migrate.upgrade(url)
-    db = Database.open(url)
-    try:
-        return await rebuild(db, session_id)
-    finally:
-        await db.close()
+def session_of(args: argparse.Namespace) -> int:
+    if args.session <= 0:
+        raise ValidationError("--session", "应为正整数")
+    return int(args.session)
+
+
+def on_database(args: argparse.Namespace, work: Callable[[Database, Config], Awaitable[T]]) -> T:
+    """Run ``work`` on the database of the command's config (which must hold stored data)."""
+    config = config_with_data(args)
+
+    async def run() -> T:
+        async with opened_database(config) as db:
+            return await work(db, config)
+
+    return asyncio.run(run())
 
 
 def rebuild_session(args: argparse.Namespace) -> int:
-    if args.session <= 0:
-        raise ValidationError("--session", "应为正整数")
-    result = asyncio.run(run_rebuild(config_with_data(args), args.session))
+    session_id = session_of(args)
+    result = on_database(args, lambda db, _: rebuild(db, session_id))
     print(f"session {result.session_id}: {result.events} events -> {result.rows} rows over {result.minutes} minutes")
     return 0
 
 
-async def run_import(config: Config, args: argparse.Namespace, raw: bytes) -> PlatformTotals:
-    url = config.database.url
-    if backend(url) == "sqlite":
-        await migrate.upgrade(url)
-    db = Database.open(url)
-    try:
-        columns = config.section("engagement", EngagementSettings).platform_columns
-        return await import_file(db, args.session, args.platform, raw, args.file.name, "cli", columns)
-    finally:
-        await db.close()
-
-
 def import_platform(args: argparse.Namespace) -> int:
-    if args.session <= 0:
-        raise ValidationError("--session", "应为正整数")
+    session_id = session_of(args)
     try:
         raw = args.file.read_bytes()
     except OSError as err:
         raise ValidationError(str(args.file), f"无法读取：{err.strerror}") from err
-    found = asyncio.run(run_import(config_with_data(args), args, raw))
+
+    def work(db: Database, config: Config) -> Awaitable[PlatformTotals]:
+        columns = config.section("engagement", EngagementSettings).platform_columns
+        return import_file(db, session_id, args.platform, raw, args.file.name, "cli", columns)
+
+    found = on_database(args, work)
     figures = ", ".join(f"{FIELDS[k]} {v}" for k, v in found.values.items())
-    print(f"session {args.session} {found.platform}: {found.rows} rows -> {figures}")
+    print(f"session {session_id} {found.platform}: {found.rows} rows -> {figures}")
     return 0
 
 
-async def run_corrections(config: Config, session_id: int) -> bytes:
-    url = config.database.url
-    if backend(url) == "sqlite":
-        await migrate.upgrade(url)
-    db = Database.open(url)
-    try:
-        return corrections.training_lines(await corrections.corrections(db, session_id))
-    finally:
-        await db.close()
-
-
 def export_corrections(args: argparse.Namespace) -> int:
-    if args.session <= 0:
-        raise ValidationError("--session", "应为正整数")
-    lines = asyncio.run(run_corrections(config_with_data(args), args.session))
+    session_id = session_of(args)
+
+    async def work(db: Database, _: Config) -> bytes:
+        return corrections.training_lines(await corrections.corrections(db, session_id))
+
+    lines = on_database(args, work)
     if args.out is None:
         sys.stdout.write(lines.decode("utf-8"))
         return 0
@@ -105,5 +97,5 @@ def export_corrections(args: argparse.Namespace) -> int:
     except OSError as err:
         raise ValidationError(str(args.out), f"无法写入：{err.strerror}") from err
     count = lines.count(b"\n")
-    print(f"session {args.session}: {count} corrections -> {args.out}", file=sys.stderr)
+    print(f"session {session_id}: {count} corrections -> {args.out}", file=sys.stderr)
     return 0

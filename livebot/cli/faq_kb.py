@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import IO
 
-from livebot.cli.options import add_config_option, config_from_args, config_with_data
+from livebot.cli.options import add_config_option, config_from_args, config_with_data, opened_database
 from livebot.compliance.engine import default_rules
 from livebot.config import Config
 from livebot.faq import kb
@@ -24,8 +24,6 @@ from livebot.faq import store as kb_store
 from livebot.faq.editing import check_import_limits
 from livebot.faq.errors import KnowledgeBaseError
 from livebot.faq.placeholders import placeholder_warnings
-from livebot.storage import migrate
-from livebot.storage.engine import Database, backend
 
 logger = logging.getLogger(__name__)
 
@@ -85,21 +83,11 @@ def dump(entries: list[kb.FaqEntry], fmt: str) -> str:
     return kb.dump_toml(entries)
 
 
-async def open_database(config: Config) -> Database:
-    url = config.database.url
-    if backend(url) == "sqlite":
-        await migrate.upgrade(url)
-    return Database.open(url)
-
-
 async def import_file(config: Config, path: str, by: str, fmt: str | None = None) -> kb_store.ImportResult:
     """Validate ``path`` completely, then store it in one transaction and announce the change."""
     entries = read_entries(path, fmt)
-    db = await open_database(config)
-    try:
+    async with opened_database(config) as db:
         result = await kb_store.import_entries(db, entries, by)
-    finally:
-        await db.close()
     if result.changed_ids:
         await announce(config, list(result.changed_ids), by)
     return result
@@ -123,11 +111,8 @@ async def announce(config: Config, ids: list[str], by: str) -> None:
 
 
 async def export_entries(config: Config) -> list[kb.FaqEntry]:
-    db = await open_database(config)
-    try:
+    async with opened_database(config) as db:
         return await kb_store.active_entries(db)
-    finally:
-        await db.close()
 
 
 def import_command(args: argparse.Namespace, stdout: IO[str] | None = None) -> int:

@@ -1,15 +1,19 @@
-"""The ``--config`` option every command that touches the database shares."""
+"""The ``--config`` option every command that touches the database shares, and how such a command opens it."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
 from livebot.config import Config, load_config
 from livebot.errors import ConfigError
+from livebot.storage import migrate
+from livebot.storage.engine import Database, backend
 
 DEFAULT_CONFIG_ENV = "LIVEBOT_CONFIG"
 
@@ -36,3 +40,16 @@ def config_with_data(args: argparse.Namespace) -> Config:
         raise ConfigError(key, f"no database at {url.database or ':memory:'!r} to read from; pass --config FILE with the "
                                f"service's [database] url (or set ${DEFAULT_CONFIG_ENV})")
     return config
+
+
+@contextlib.asynccontextmanager
+async def opened_database(config: Config) -> AsyncIterator[Database]:
+    """The configured database for one command (an embedded SQLite one is migrated first), closed afterwards."""
+    url = config.database.url
+    if backend(url) == "sqlite":
+        await migrate.upgrade(url)
+    db = Database.open(url)
+    try:
+        yield db
+    finally:
+        await db.close()

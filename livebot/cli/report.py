@@ -12,7 +12,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from livebot.cli.options import add_config_option, config_with_data
+from livebot.cli.options import add_config_option, config_with_data, opened_database
 from livebot.config import Config
 from livebot.engagement import exports, store
 from livebot.engagement.rebuild import rebuild
@@ -20,8 +20,6 @@ from livebot.engagement.report import build_report
 from livebot.engagement.settings import EngagementSettings
 from livebot.errors import ValidationError
 from livebot.schedule import api_internal as schedule
-from livebot.storage import migrate
-from livebot.storage.engine import Database, backend
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -38,12 +36,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 async def report_bytes(config: Config, session_id: int, fmt: str, table: str, fresh: bool, rebuild_first: bool) -> bytes:
-    url = config.database.url
-    if backend(url) == "sqlite":
-        await migrate.upgrade(url)
     settings = config.section("engagement", EngagementSettings)
-    db = Database.open(url)
-    try:
+    async with opened_database(config) as db:
         session = await schedule.get_session(db, session_id)
         stored = None if fresh or rebuild_first or session.status != "ended" else await store.get_report(db, session_id)
         if stored is not None and stored.data:
@@ -53,8 +47,6 @@ async def report_bytes(config: Config, session_id: int, fmt: str, table: str, fr
                 await rebuild(db, session_id)
             data = await build_report(db, session_id, settings)
         return exports.render(data, fmt, table)
-    finally:
-        await db.close()
 
 
 def write_report(args: argparse.Namespace) -> int:

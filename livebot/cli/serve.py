@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import dataclasses
 import gc
 import logging
@@ -17,6 +16,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from livebot.app import create_app
+from livebot.background import TaskSet
 from livebot.chat.settings import ChatSettings
 from livebot.cli.options import add_config_option, config_from_args
 from livebot.config import Config
@@ -83,11 +83,10 @@ def freeze_after_start(app: web.Application, delay: float = FREEZE_AFTER_SECONDS
             gc.freeze()
             logger.info("serve: %d objects built at start moved out of the collector's way", gc.get_freeze_count())
 
-        task = asyncio.get_running_loop().create_task(freeze(), name="serve:gc-freeze")
+        tasks = TaskSet("serve")
+        tasks.spawn(freeze(), "gc-freeze")
         yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await tasks.stop()
 
     app.cleanup_ctx.append(freeze_later)
 

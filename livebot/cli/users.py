@@ -12,9 +12,8 @@ from typing import TypeVar
 from livebot.auth import audit, store
 from livebot.auth.models import MACHINE_ROLES, ROLES
 from livebot.auth.operations import apply_change
-from livebot.cli.options import add_config_option, config_from_args
-from livebot.storage import migrate
-from livebot.storage.engine import Database, backend
+from livebot.cli.options import add_config_option, config_from_args, opened_database
+from livebot.storage.engine import Database
 
 T = TypeVar("T")
 
@@ -50,16 +49,11 @@ def read_password() -> str:
 
 def with_database(args: argparse.Namespace, work: Callable[[Database], Awaitable[T]]) -> T:
     """Run ``work`` on the configured database (an embedded one is migrated first)."""
-    url = config_from_args(args).database.url
+    config = config_from_args(args)
 
     async def run() -> T:
-        if backend(url) == "sqlite":
-            await migrate.upgrade(url)
-        db = Database.open(url)
-        try:
+        async with opened_database(config) as db:
             return await work(db)
-        finally:
-            await db.close()
 
     return asyncio.run(run())
 

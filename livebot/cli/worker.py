@@ -23,16 +23,21 @@ from pathlib import Path
 from aiohttp import web
 
 from livebot.app import create_app
+from livebot.background import TaskSet
 from livebot.chat.settings import ChatSettings
 from livebot.cli.options import add_config_option, config_from_args
 from livebot.cli.serve import FREEZE_AFTER_SECONDS, tune_gc
 from livebot.config import Config
 from livebot.errors import ConfigError
+from livebot.retry import Backoff
 
 logger = logging.getLogger(__name__)
 
-RESTART_AFTER = 1.0
-"""A worker that died is started again after this long (longer if it keeps dying at once)."""
+RESTART_AFTER = Backoff(1.0, 32.0, jitter=0)
+"""How long a dead worker is left before it is started again, by the number of quick deaths in a row: one
+that keeps dying at once waits 1, 2, 4 … up to 32 seconds (and the watch looks every ``base`` seconds)."""
+QUICK_DEATH_SECONDS = 30
+"""A worker that lived shorter than this died "at once" (the next restart waits longer)."""
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -111,23 +116,22 @@ def supervise_workers(app: web.Application, config: Config, count: int) -> None:
             quick_deaths = [0] * count
             started = [time.monotonic()] * count
             while True:
-                await asyncio.sleep(RESTART_AFTER)
+                await asyncio.sleep(RESTART_AFTER.base)
                 for index, proc in enumerate(procs):
                     if proc.returncode is None:
                         continue
                     lived = time.monotonic() - started[index]
-                    if lived < RESTART_AFTER * 2 ** min(quick_deaths[index], 5):
+                    if lived < RESTART_AFTER(quick_deaths[index] + 1):
                         continue  # dying at once again and again: wait longer before the next try
-                    quick_deaths[index] = quick_deaths[index] + 1 if lived < 30 else 0
+                    quick_deaths[index] = quick_deaths[index] + 1 if lived < QUICK_DEATH_SECONDS else 0
                     logger.warning("serve: worker %d exited with %s; starting another", proc.pid, proc.returncode)
                     procs[index] = await spawn()
                     started[index] = time.monotonic()
 
-        task = asyncio.get_running_loop().create_task(watch(), name="serve:workers")
+        tasks = TaskSet("serve")
+        tasks.spawn(watch(), "workers")
         yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await tasks.stop()
         for proc in procs:
             if proc.returncode is None:
                 proc.terminate()

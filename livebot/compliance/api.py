@@ -17,6 +17,7 @@ from livebot.compliance.models import ACTION_LABELS, SURFACE_LABELS
 from livebot.compliance.service import GUARD, Guard
 from livebot.console.api_internal import card_audit
 from livebot.errors import ValidationError
+from livebot.web.body import json_object
 
 routes = web.RouteTableDef()
 
@@ -34,18 +35,6 @@ CATEGORIES = (
 
 def guard_of(request: web.Request) -> Guard:
     return request.app[GUARD]
-
-
-async def body_of(request: web.Request) -> dict[str, Any]:
-    if not request.can_read_body:
-        return {}
-    try:
-        body = await request.json()
-    except (ValueError, RecursionError) as err:
-        raise ValidationError("body", "不是有效的 JSON") from err
-    if not isinstance(body, dict):
-        raise ValidationError("body", "应为 JSON 对象")
-    return body
 
 
 def string_field(body: dict[str, Any], name: str, limit: int, required: bool = True) -> str:
@@ -76,7 +65,7 @@ def session_param(request: web.Request) -> int:
 @roles("advisor", "producer", "marketing")
 async def check(request: web.Request) -> web.Response:
     """Verdict and findings for a text (nothing is logged: drafts are private)."""
-    text = string_field(await body_of(request), "text", MAX_TEXT)
+    text = string_field(await json_object(request), "text", MAX_TEXT)
     return web.json_response(guard_of(request).check(text).as_dict())
 
 
@@ -113,7 +102,7 @@ async def decide(request: web.Request) -> web.Response:
         raise ValidationError("approval_id", "必须是整数") from err
     if not 0 < approval_id < 2**62:
         raise ValidationError("approval_id", "超出范围")
-    reason = string_field(await body_of(request), "reason", MAX_REASON)
+    reason = string_field(await json_object(request), "reason", MAX_REASON)
     approve = request.match_info["decision"] == "approve"
     approval = await store.decide(request.app[DATABASE], approval_id, approve=approve, by=identity.name, reason=reason)
     result = guard.check(approval.text)
@@ -170,7 +159,7 @@ async def list_brand_rules(request: web.Request) -> web.Response:
 @routes.post("/api/v1/compliance/brand-rules")
 @roles("admin")
 async def create_brand_rule(request: web.Request) -> web.Response:
-    body = await body_of(request)
+    body = await json_object(request)
     rule_id = body.get("rule_id")
     if not isinstance(rule_id, str) or not RULE_ID.match(rule_id):
         raise ValidationError("rule_id", "应为 2–61 位小写字母、数字或连字符")
@@ -180,7 +169,7 @@ async def create_brand_rule(request: web.Request) -> web.Response:
 @routes.put("/api/v1/compliance/brand-rules/{rule_id}")
 @roles("admin")
 async def update_brand_rule(request: web.Request) -> web.Response:
-    return await save(request, request.match_info["rule_id"], brand_fields(await body_of(request)), create=False)
+    return await save(request, request.match_info["rule_id"], brand_fields(await json_object(request)), create=False)
 
 
 async def save(request: web.Request, rule_id: str, fields: dict[str, Any], create: bool) -> web.Response:

@@ -22,7 +22,8 @@ from livebot.console.state import CONSOLE, ConsoleState, publish_change
 from livebot.console.store import Actor
 from livebot.errors import ValidationError
 from livebot.faq import learning
-from livebot.topics import OVERLAY_CONTROL
+from livebot.topics import OVERLAY_CONTROL, overlay_control
+from livebot.web.body import json_object
 
 logger = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -51,19 +52,6 @@ def int_param(request: web.Request, name: str) -> int:
     if not 0 <= value < (2**31 if name == "session_id" else 2**62):
         raise ValidationError(name, "超出范围")
     return value
-
-
-async def json_body(request: web.Request) -> dict[str, Any]:
-    """The request's JSON object; an empty body counts as ``{}``."""
-    if not request.can_read_body:
-        return {}
-    try:
-        body = await request.json()
-    except (ValueError, RecursionError) as err:  # RecursionError: JSON nested thousands deep
-        raise ValidationError("body", "不是有效的 JSON") from err
-    if not isinstance(body, dict):
-        raise ValidationError("body", "应为 JSON 对象")
-    return body
 
 
 def text_field(body: dict[str, Any], name: str, limit: int, required: bool) -> str:
@@ -117,7 +105,7 @@ async def queue(request: web.Request) -> web.Response:
 @roles("advisor")
 async def claim(request: web.Request) -> web.Response:
     state = state_of(request)
-    version = version_field(await json_body(request))
+    version = version_field(await json_object(request))
     change = await store.claim(request.app[DATABASE], int_param(request, "card_id"), actor_of(request), state.claim_timeout,
                                version=version)
     return await respond(request, change)
@@ -144,7 +132,7 @@ async def release(request: web.Request) -> web.Response:
 @roles("advisor")
 async def answer(request: web.Request) -> web.Response:
     state = state_of(request)
-    body = await json_body(request)
+    body = await json_object(request)
     text = text_field(body, "text", MAX_ANSWER, required=True)
     suggestion, faq_id = suggestion_field(body), faq_field(body)
     actor = actor_of(request)
@@ -204,7 +192,7 @@ async def dismiss(request: web.Request) -> web.Response:
 @roles("advisor")
 async def escalate(request: web.Request) -> web.Response:
     state = state_of(request)
-    note = text_field(await json_body(request), "note", MAX_NOTE, required=False)
+    note = text_field(await json_object(request), "note", MAX_NOTE, required=False)
     change = await store.escalate(request.app[DATABASE], int_param(request, "card_id"), actor_of(request), note,
                                   state.claim_timeout)
     return await respond(request, change)
@@ -216,7 +204,7 @@ async def feature(request: web.Request) -> web.Response:
     """Put the question and its answer on the featured Q&A overlay."""
     db = request.app[DATABASE]
     card_id = int_param(request, "card_id")
-    given = text_field(await json_body(request), "answer", MAX_ANSWER, required=False)
+    given = text_field(await json_object(request), "answer", MAX_ANSWER, required=False)
     card = await store.get_card(db, card_id)
     answer_text = given or card.answer_text or (card.suggestions[0]["answer"] if card.suggestions else "")
     if not answer_text:
@@ -228,10 +216,10 @@ async def feature(request: web.Request) -> web.Response:
     change = await store.feature(db, card_id, actor, answer_text)
     first = (card.askers or [{}])[0]
     asker = first.get("user", "") if card.ask_count <= 1 else f"{first.get('user', '')} 等 {card.ask_count} 位观众"
-    await request.app[BUS].publish(OVERLAY_CONTROL, {
-        "session_id": card.session_id, "type": "featured", "question": card.text, "answer": answer_text,
-        "asker": asker, "platform": first.get("platform", ""), "by": actor.display,
-    })
+    await request.app[BUS].publish(OVERLAY_CONTROL, overlay_control(
+        card.session_id, "featured", actor.display, question=card.text, answer=answer_text, asker=asker,
+        platform=first.get("platform", ""),
+    ))
     return await respond(request, change, answer=answer_text)
 
 
@@ -282,5 +270,5 @@ async def clear_featured(request: web.Request) -> web.Response:
     change = await store.clear_featured(request.app[DATABASE], session_id, actor)
     if change is not None:
         await publish_change(request.app, change)
-    await request.app[BUS].publish(OVERLAY_CONTROL, {"session_id": session_id, "type": "featured_clear", "by": actor.display})
+    await request.app[BUS].publish(OVERLAY_CONTROL, overlay_control(session_id, "featured_clear", actor.display))
     return web.json_response({"cleared": [c.id for c in change.cards] if change else []})

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from livebot.console.models import QuestionCard
+from livebot.topics import ConsoleCard
 
 MAX_TEXT = 500
 MAX_ASKERS = 30
@@ -98,7 +99,7 @@ def iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def card_payload(card: QuestionCard, site_names: Mapping[int, str], segment_names: Mapping[int, str] | None = None) -> dict[str, Any]:
+def card_payload(card: QuestionCard, site_names: Mapping[int, str], segment_names: Mapping[int, str] | None = None) -> ConsoleCard:
     """The card as every console renders it (the same dict in snapshots and updates)."""
     segment = (segment_names or {}).get(card.segment_id, "") if card.segment_id is not None else ""
     return {

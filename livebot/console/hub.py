@@ -25,6 +25,8 @@ from typing import Any
 import orjson
 from aiohttp import WSMsgType, web
 
+from livebot.topics import ConsoleUpdate, read_console_update
+
 logger = logging.getLogger(__name__)
 
 MAX_PENDING_UPDATES = 5_000
@@ -39,9 +41,9 @@ class Prepared:
     asks: tuple[bytes, ...]
 
     @classmethod
-    def of(cls, message: dict[str, Any]) -> Prepared:
-        cards = tuple((int(c["id"]), int(c["version"]), orjson.dumps(c)) for c in message.get("cards", ()))
-        return cls(int(message["seq"]), cards, tuple(orjson.dumps(a) for a in message.get("asks", ())))
+    def of(cls, update: ConsoleUpdate) -> Prepared:
+        cards = tuple((c["id"], c["version"], orjson.dumps(c)) for c in update["cards"])
+        return cls(update["seq"], cards, tuple(orjson.dumps(a) for a in update["asks"]))
 
 
 @dataclass(slots=True)
@@ -190,10 +192,14 @@ class Hub:
 
     async def on_console(self, message: dict[str, Any]) -> None:
         """A queue change from any instance (bus topic ``console.{session_id}``)."""
-        clients = self.clients.get(int(message.get("session_id") or 0))
+        update = read_console_update(message)
+        if update is None:
+            logger.warning("console update ignored: not a console.{id} message")
+            return
+        clients = self.clients.get(update["session_id"])
         if not clients:
             return
-        prepared = Prepared.of(message)
+        prepared = Prepared.of(update)
         for client in clients:
             client.push_update(prepared)
 

@@ -27,22 +27,12 @@ from livebot.console.cards import clean_suggestions, clean_text, group_key, is_c
 from livebot.console.hub import Hub
 from livebot.console.settings import ConsoleSettings
 from livebot.console.store import Change, Incoming
-from livebot.topics import ChatEnriched, Enrichment, chat_enriched, read_chat_enriched
+from livebot.topics import ChatEnriched, Enrichment, chat_enriched, chat_time, read_chat_enriched
 
 logger = logging.getLogger(__name__)
 
 Writer = Callable[[int, list[Incoming]], Awaitable[Change | None]]
 Publisher = Callable[[Change], Awaitable[None]]
-
-
-def parse_ts(value: Any) -> datetime:
-    if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value)
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-        except ValueError:
-            pass
-    return datetime.now(UTC)
 
 
 def incoming_of(message: ChatEnriched, settings: ConsoleSettings) -> Incoming | None:
@@ -57,7 +47,7 @@ def incoming_of(message: ChatEnriched, settings: ConsoleSettings) -> Incoming | 
     user = message["user"]
     return Incoming(
         pk=message["pk"], external_id=message["id"][:128], source=message["source"][:64],
-        platform=(message["platform"] or "other")[:16], channel=message["channel"][:128], ts=parse_ts(message["ts"]),
+        platform=(message["platform"] or "other")[:16], channel=message["channel"][:128], ts=chat_time(message["ts"]) or datetime.now(UTC),
         user_id=user["id"][:128], user_name=clean_text(user["name"], 64), text=text, site_id=message["site_id"],
         segment_id=message["segment_id"], suggestions=suggestions, key=group_key(text, suggestions),
         needs_human=any(s["needs_human"] for s in suggestions[:1]),

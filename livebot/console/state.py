@@ -7,7 +7,6 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -25,7 +24,7 @@ from livebot.console.settings import ConsoleSettings
 from livebot.console.store import Actor, Change, Incoming
 from livebot.errors import BusError
 from livebot.schedule import api_internal as schedule
-from livebot.topics import console_topic
+from livebot.topics import ConsoleCard, console_topic, console_update
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +55,7 @@ class ConsoleState:
         return Actor(name=identity.name, display=identity.display_name or identity.name, admin=admin,
                      senior=admin or not seniors or identity.name in seniors)
 
-    def payloads(self, cards: Iterable[QuestionCard]) -> list[dict[str, Any]]:
+    def payloads(self, cards: Iterable[QuestionCard]) -> list[ConsoleCard]:
         return [card_payload(card, self.site_names, self.segment_names) for card in cards]
 
 
@@ -77,8 +76,7 @@ async def publish_change(app: web.Application, change: Change) -> None:
     """Tell every instance's consoles of a committed change (``console.{session_id}``)."""
     state = app[CONSOLE]
     await refresh_sites(app, change.cards)
-    message = {"session_id": change.session_id, "seq": change.seq, "cards": state.payloads(change.cards),
-               "asks": change.asks}
+    message = console_update(change.session_id, change.seq, state.payloads(change.cards), change.asks)
     try:
         await app[BUS].publish(console_topic(change.session_id), message)
     except BusError as err:

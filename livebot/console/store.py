@@ -31,6 +31,7 @@ from livebot.console.models import ACTIVE_STATUSES, ConsoleAudit, ConsoleSeq, Qu
 from livebot.errors import ValidationError
 from livebot.storage.base import rowcount, utcnow
 from livebot.storage.engine import Database, json_text
+from livebot.topics import ConsoleAsk
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ class Change:
     session_id: int
     seq: int
     cards: list[QuestionCard]
-    asks: list[dict[str, Any]] = field(default_factory=list)
+    asks: list[ConsoleAsk] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -303,7 +304,8 @@ def add_questions_sync(session_id: int, items: list[Incoming], window: timedelta
          "faq_id": None}
         for item, card in pairs
     ])
-    asks = [{"card": card.id, "id": item.external_id, "source": item.source, "event": item.pk} for item, card in pairs]
+    asks: list[ConsoleAsk] = [{"card": card.id, "id": item.external_id, "source": item.source, "event": item.pk}
+                              for item, card in pairs]
     return Change(session_id, seq, list(touched.values()), asks)
 
 

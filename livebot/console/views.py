@@ -136,15 +136,11 @@ async def handle_client_message(
         message = orjson.loads(data)
     except orjson.JSONDecodeError:
         return
-    if not isinstance(message, dict):
-        return
-    kind = message.get("type")
-    if kind == "resync":
-        client.request_snapshot()
-    elif kind == "touch":
-        card_id = message.get("card")
-        now = time.monotonic()
-        if (isinstance(card_id, int) and not isinstance(card_id, bool) and 0 < card_id < 2**62
-                and now - touched.get(card_id, 0) > TOUCH_EVERY):
-            touched[card_id] = now
-            await store.touch(request.app[DATABASE], card_id, actor)
+    match message:  # anything else (not an object, another type, a card id that is no id) is ignored
+        case {"type": "resync"}:
+            client.request_snapshot()
+        case {"type": "touch", "card": int(card_id)} if type(card_id) is int and 0 < card_id < 2**62:
+            now = time.monotonic()
+            if now - touched.get(card_id, 0) > TOUCH_EVERY:
+                touched[card_id] = now
+                await store.touch(request.app[DATABASE], card_id, actor)

@@ -12,7 +12,6 @@ import itertools
 import logging
 import time
 from datetime import timedelta
-from typing import Any
 
 from aiohttp import web
 from sqlalchemy import select
@@ -24,7 +23,7 @@ from livebot.overlays.links import overlay_urls
 from livebot.schedule import api_internal as schedule
 from livebot.schedule.models import LiveSession
 from livebot.storage.base import utcnow
-from livebot.topics import OVERLAY_CONTROL, OVERLAY_SCENES
+from livebot.topics import OVERLAY_CONTROL, OVERLAY_SCENES, OverlayControl, overlay_control
 
 logger = logging.getLogger(__name__)
 
@@ -51,18 +50,23 @@ async def seed(app: web.Application) -> list[str]:
     token = await store.rotate_token(db, live.id, BY)
     sites = await schedule.session_sites(db, live.id)
     bus = app[BUS]
-    first: list[dict[str, Any]] = [{"type": "scene", "scene": "batch"}, {"type": "countdown", "title": "工厂车间直连",
-                                                    "ends_at": (utcnow() + timedelta(minutes=8)).isoformat()}]
+    first = [overlay_control(live.id, "scene", BY, scene="batch"), countdown(live.id)]
     if sites:
-        first.append({"type": "site", "site_id": sites[0].id})
+        first.append(overlay_control(live.id, "site", BY, site_id=sites[0].id))
     for command in first:
-        await bus.publish(OVERLAY_CONTROL, {"session_id": live.id, "by": BY, **command})
+        await bus.publish(OVERLAY_CONTROL, command)
     app[OVERLAY_SERVICE].spawn(drive(app, live.id), name=f"demo:overlays:{live.id}")
     urls = overlay_urls(app[CONFIG].server.base_url, live.id, token)
     lines = ["  OBS 叠加层 / overlays（浏览器源 1920×1080，背景透明）:", f"    节目画面 program: {urls['program']}"]
     lines += [f"    {title}: {urls[name]}" for name, title in OVERLAY_SCENES.items()]
     lines.append(f"    导播预览与切换 / producer: {app[CONFIG].server.base_url}/overlays/{live.id}")
     return lines
+
+
+def countdown(session_id: int) -> OverlayControl:
+    """The demo's countdown to the factory visit, eight minutes from now."""
+    return overlay_control(session_id, "countdown", BY, title="工厂车间直连",
+                           ends_at=(utcnow() + timedelta(minutes=8)).isoformat())
 
 
 async def drive(app: web.Application, session_id: int) -> None:
@@ -76,17 +80,18 @@ async def drive(app: web.Application, session_id: int) -> None:
         overlay = service.sessions.get(session_id)
         if overlay is None or (overlay.last_by != BY and time.monotonic() - overlay.last_command_at < QUIET_SECONDS):
             continue
-        commands: list[dict[str, Any]] = [{"type": "scene", "scene": next(scenes)}]
+        commands = [overlay_control(session_id, "scene", BY, scene=next(scenes))]
         if round_number % 3 == 1:
             question, answer, asker, platform = next(questions)
-            commands.append({"type": "featured", "question": question, "answer": answer, "asker": asker, "platform": platform})
+            commands.append(overlay_control(session_id, "featured", BY, question=question, answer=answer, asker=asker,
+                                            platform=platform))
         if round_number % 4 == 0:
             site_id = next(sites)
             if site_id is not None:
-                commands.append({"type": "site", "site_id": site_id})
-        countdown = overlay.control.get("countdown")
-        if not countdown or countdown.get("ends_at", "") < utcnow().isoformat():
-            commands.append({"type": "countdown", "title": "工厂车间直连", "ends_at": (utcnow() + timedelta(minutes=8)).isoformat()})
+                commands.append(overlay_control(session_id, "site", BY, site_id=site_id))
+        shown = overlay.control.get("countdown")
+        if not shown or shown.get("ends_at", "") < utcnow().isoformat():
+            commands.append(countdown(session_id))
         for command in commands:
-            await app[BUS].publish(OVERLAY_CONTROL, {"session_id": session_id, "by": BY, **command})
+            await app[BUS].publish(OVERLAY_CONTROL, command)
         logger.debug("demo overlays session=%s round=%d", session_id, round_number)

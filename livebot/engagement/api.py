@@ -21,6 +21,7 @@ from livebot.engagement.service import bool_param, date_param, ids_param, report
 from livebot.errors import ValidationError
 from livebot.schedule import api_internal as schedule
 from livebot.storage.base import utcnow
+from livebot.web.body import json_object
 from livebot.web.errors import json_dumps
 
 routes = web.RouteTableDef()
@@ -47,14 +48,7 @@ async def get_report(request: web.Request) -> web.Response:
 async def regenerate(request: web.Request) -> web.Response:
     """Rebuild the figures and store the report now; ``{"send": true}`` also posts it to the robots."""
     session_id = session_param(request)
-    body: Any = {}
-    if request.can_read_body:
-        try:
-            body = await request.json()
-        except (ValueError, RecursionError) as err:  # RecursionError: JSON nested thousands deep
-            raise ValidationError("body", "应为 JSON 对象") from err
-    if not isinstance(body, dict):
-        raise ValidationError("body", "应为 JSON 对象")
+    body = await json_object(request)
     send = body.get("send", False)
     if not isinstance(send, bool):
         raise ValidationError("send", "应为 true 或 false")
@@ -146,12 +140,7 @@ CORRECTORS = ("advisor", "marketing", "admin")
 async def post_correction(request: web.Request) -> web.Response:
     """``{"message_id", "label"}``: the right sentiment of one of the session's comments (replaces an earlier one)."""
     session_id = session_param(request)
-    try:
-        body = await request.json()
-    except (ValueError, RecursionError) as err:
-        raise ValidationError("body", "应为 JSON 对象") from err
-    if not isinstance(body, dict):
-        raise ValidationError("body", "应为 JSON 对象")
+    body = await json_object(request)
     message_id = corrections.message_id_param(body.get("message_id"))
     label = corrections.label_param(body.get("label"))
     identity = identity_of(request)

@@ -23,7 +23,6 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import distinct, select
 
@@ -39,7 +38,17 @@ from livebot.engagement.store import AskWatermark
 from livebot.schedule.api_internal import UnknownSession
 from livebot.storage.base import utcnow
 from livebot.storage.engine import Database
-from livebot.topics import ChatStored, engagement_topic, read_chat_enriched, read_chat_stored, read_session_id
+from livebot.topics import (
+    ChatStored,
+    EngagementLive,
+    SentimentMix,
+    chat_time,
+    engagement_live,
+    engagement_topic,
+    read_chat_enriched,
+    read_chat_stored,
+    read_session_id,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -49,20 +58,6 @@ MAX_DIGESTS = 200_000
 """About 60 MB at most; cleared when full (a 200,000-viewer show keeps its hits)."""
 VIEWER_WINDOW_MINUTES = 10
 """A platform that reported no viewer figure for this long no longer counts in the live total."""
-
-
-def parse_ts(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def session_of(message: Message) -> int | None:
-    return read_session_id(message)
 
 
 class LiveFigures:
@@ -150,7 +145,7 @@ class LiveFigures:
 
     async def on_schedule(self, message: Message) -> None:
         """A switch or status change: look at the session's timeline on the next flush."""
-        session_id = session_of(message)
+        session_id = read_session_id(message)
         if session_id is not None:
             self.seen[session_id] = time.monotonic()
 
@@ -162,7 +157,7 @@ class LiveFigures:
         key = raw[:16] if raw.endswith("+00:00") and len(raw) > 16 and raw[16] == ":" else None
         minute = self.minutes.get(key) if key else None
         if minute is None:
-            ts = parse_ts(raw)
+            ts = chat_time(raw)
             if ts is None:
                 return
             minute = minute_of(ts)
@@ -339,7 +334,7 @@ class LiveFigures:
                 logger.exception("engagement live flush failed")
 
 
-async def live_snapshot(db: Database, session_id: int, settings: EngagementSettings, now: datetime) -> dict[str, Any]:
+async def live_snapshot(db: Database, session_id: int, settings: EngagementSettings, now: datetime) -> EngagementLive:
     """The headline figures right now: what the war room and the stats overlay show.
 
     ``viewers`` is the summed latest concurrent viewers, ``comments_per_min`` the comments of
@@ -368,11 +363,11 @@ async def live_snapshot(db: Database, session_id: int, settings: EngagementSetti
             score_n += row["sentiment_n"]
     labelled = sum(mix.values())
     totals = await store.session_totals(db, session_id)
-    return {
-        "session_id": session_id, "at": now.astimezone(UTC).isoformat(), "minute": current.isoformat(),
-        "viewers": latest, "comments_per_min": comments_last, "chatters_last_minute": chatters_last,
-        "sentiment": {**{label: round(n / labelled, 4) if labelled else 0.0 for label, n in mix.items()},
-                      "mean": round(score_sum / score_n, 4) if score_n else None, "comments": labelled},
-        "comments": totals["comments"], "questions": totals["questions"], "answered": totals["answered"],
-        "likes": totals["likes"], "gift_value": totals["gift_value"],
-    }
+    shares = {label: round(n / labelled, 4) if labelled else 0.0 for label, n in mix.items()}
+    sentiment = SentimentMix(positive=shares["positive"], neutral=shares["neutral"], negative=shares["negative"],
+                             mean=round(score_sum / score_n, 4) if score_n else None, comments=labelled)
+    return engagement_live(
+        session_id=session_id, at=now.astimezone(UTC), minute=current, viewers=latest, comments_per_min=comments_last,
+        chatters_last_minute=chatters_last, sentiment=sentiment, comments=totals["comments"],
+        questions=totals["questions"], answered=totals["answered"], likes=totals["likes"], gift_value=totals["gift_value"],
+    )

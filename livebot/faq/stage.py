@@ -55,6 +55,7 @@ from livebot.faq.placeholders import fill
 from livebot.faq.ranking import AUTO_THRESHOLD
 from livebot.faq.settings import FaqSettings
 from livebot.faq.tracecodes import TraceCode
+from livebot.retry import Backoff, RetryPolicy
 from livebot.storage.engine import Database, json_text
 from livebot.topics import (
     CHAT_ENRICHED,
@@ -68,6 +69,9 @@ from livebot.topics import (
     Enrichment,
     chat_enriched,
     read_chat_stored,
+    read_faq_feedback,
+    read_session_id,
+    read_trace_updated,
 )
 from livebot.trace import api_internal as trace
 
@@ -216,6 +220,8 @@ class EnrichmentStage:
         self.metrics = metrics or StageMetrics()
         self.bus = bus
         self.settings = settings
+        self.flush_delay: RetryPolicy = Backoff(0.05, 0.2)
+        """Between tries of a failed enrichment write (``FLUSH_RETRIES`` in all)."""
         self.index = KnowledgeIndex(db, settings.max_suggestions, builds or EnricherBuilds())
         self.context = LiveContext(db, facts, ttl=settings.context_ttl_seconds, zone=settings.timezone)
         self.dismissed: set[str] = set()
@@ -325,16 +331,17 @@ class EnrichmentStage:
             self.metrics.rebuilds.inc()
 
     async def on_feedback(self, message: Message) -> None:
-        if message.get("kind") == "dismissal" and isinstance(message.get("key"), str):
-            self.dismissed.add(message["key"])
+        feedback = read_faq_feedback(message)
+        if feedback is not None and feedback["kind"] == "dismissal":
+            self.dismissed.add(feedback["key"])
         await self.load_dismissals()
 
     async def on_trace_updated(self, message: Message) -> None:
-        lots = message.get("lots")
-        self.context.invalidate([str(lot) for lot in lots] if isinstance(lots, list) else None)
+        update = read_trace_updated(message)  # not one: forget every lot
+        self.context.invalidate(update["lots"] if update is not None else None)
 
     async def on_schedule_changed(self, message: Message) -> None:
-        session_id = message.get("session_id")
+        session_id = read_session_id(message)  # none: every session may have changed
         self.context.sessions.drop([session_id] if session_id is not None else None)
 
     # enrichment
@@ -434,7 +441,8 @@ class EnrichmentStage:
                 break
             except Exception:
                 logger.exception("faq stage flush failed events=%d attempt=%d", len(batch), attempt)
-                await asyncio.sleep(0.05 * attempt)
+                if attempt < FLUSH_RETRIES:
+                    await asyncio.sleep(self.flush_delay(attempt))
         self.metrics.flush_seconds.observe(time.perf_counter() - started)
         self.metrics.flush_events.observe(len(batch))
         if len(self.pending) < self.settings.flush_max_events * 4:

@@ -19,6 +19,7 @@ from livebot.overlays.errors import BadCommand
 from livebot.overlays.scenes import scene_name
 from livebot.overlays.text import clean_text, mask_name
 from livebot.platforms import PLATFORMS
+from livebot.topics import OverlayControl, overlay_control
 
 TYPES = ("scene", "batch", "featured", "featured_clear", "ticker", "site", "countdown", "ticker_review")
 LIMITS = {"question": 120, "answer": 300, "asker": 24, "title": 40, "lot": 40, "by": 64, "ticker": 60}
@@ -38,9 +39,9 @@ class Command:
     fields: Mapping[str, Any] = field(default_factory=dict)
     id: str = ""
 
-    def message(self) -> dict[str, Any]:
+    def message(self) -> OverlayControl:
         """The bus message for this command (topic ``overlay.control``)."""
-        return {"session_id": self.session_id, "type": self.type, "by": self.by, "cmd_id": self.id, **self.fields}
+        return overlay_control(self.session_id, self.type, self.by, cmd_id=self.id, **self.fields)
 
 
 def parse_command(raw: Mapping[str, Any], session_id: int | None = None) -> Command:

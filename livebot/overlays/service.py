@@ -36,6 +36,7 @@ from livebot.topics import (
     TRACE_UPDATED,
     read_chat_enriched,
     read_chat_stored,
+    read_engagement_live,
     read_session_id,
     read_telemetry,
     read_trace_updated,
@@ -213,7 +214,7 @@ class OverlayService:
         try:
             command = parse_command(message)
         except LivebotError as err:
-            logger.warning("overlay command ignored cmd=%s: %s", message.get("cmd_id") if isinstance(message, dict) else "?", err)
+            logger.warning("overlay command ignored: %s", err)
             return
         self.missing.pop(command.session_id, None)
         overlay = await self.ensure(command.session_id)
@@ -360,12 +361,13 @@ class OverlayService:
                 overlay.stats.add_viewers(message)
 
     async def on_engagement(self, message: dict[str, Any]) -> None:
-        session_id = read_session_id(message)
-        if session_id is None:
+        figures = read_engagement_live(message)
+        if figures is None or figures["session_id"] <= 0:
             return
+        session_id = figures["session_id"]
         overlay = self.sessions.get(session_id) or await self.ensure(session_id)
         if overlay is not None:
-            overlay.stats.add_engagement(message)
+            overlay.stats.add_engagement(figures)
             self.hub.channel(session_id).update({"stats": overlay.stats.snapshot()})
 
     async def on_tokens(self, message: dict[str, Any]) -> None:

@@ -9,25 +9,13 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from datetime import datetime
 from typing import Any
 
-from livebot.topics import ChatEnriched, ChatStored
+from livebot.topics import ChatEnriched, ChatStored, EngagementLive, chat_time
 
 WINDOW_SECONDS = 60.0
 SENTIMENT_WINDOW = 200
 """The mix is over the latest comments, so the meter moves with the room, not the whole show."""
-
-
-def epoch_of(value: Any) -> float | None:
-    """Seconds since the epoch of an ISO timestamp, or None."""
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment.timestamp() if moment.tzinfo else None
 
 
 class LiveStats:
@@ -36,7 +24,7 @@ class LiveStats:
         self.channel_viewers: dict[tuple[str, str, str], int] = {}
         self.comment_times: deque[float] = deque()
         self.labels: deque[str] = deque(maxlen=SENTIMENT_WINDOW)
-        self.engagement: dict[str, Any] | None = None
+        self.engagement: EngagementLive | None = None
 
     @property
     def viewers(self) -> int | None:
@@ -58,8 +46,8 @@ class LiveStats:
         if kind != "comment":
             return
         now = self.clock()
-        at = epoch_of(message["ts"])
-        at = now if at is None or at > now + 5 else at
+        moment = chat_time(message["ts"])
+        at = now if moment is None or moment.timestamp() > now + 5 else moment.timestamp()
         if at < now - WINDOW_SECONDS:
             return
         self.comment_times.append(at)
@@ -68,9 +56,9 @@ class LiveStats:
         if label in ("positive", "neutral", "negative"):
             self.labels.append(label)
 
-    def add_engagement(self, message: Mapping[str, Any]) -> None:
+    def add_engagement(self, message: EngagementLive) -> None:
         """Take the engagement area's figures; from now on they win over the local count."""
-        self.engagement = dict(message)
+        self.engagement = message
 
     def snapshot(self) -> dict[str, Any]:
         """The figures the stats scene shows."""
@@ -85,26 +73,16 @@ class LiveStats:
         return {"viewers": self.viewers, "comments_per_min": recent, **rounded(mix), "source": "live"}
 
 
-def number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value)
-
-
-def from_engagement(message: Mapping[str, Any], fallback_viewers: int | None) -> dict[str, Any]:
-    """Read the engagement message leniently: counts or shares, nested or flat."""
-    viewers = number(message.get("viewers"))
-    cpm = number(message.get("comments_per_min"))
-    if cpm is None:
-        cpm = number(message.get("comments"))
-    raw = sentiment if isinstance(sentiment := message.get("sentiment"), Mapping) else message
-    parts = {label: number(raw.get(label)) or 0.0 for label in ("positive", "neutral", "negative")}
+def from_engagement(message: EngagementLive, fallback_viewers: int | None) -> dict[str, Any]:
+    """The stats scene's figures from the engagement area's (the sentiment shares renormalised to add up to 1)."""
+    mix = message["sentiment"]
+    parts = {label: max(0.0, float(mix[label])) for label in ("positive", "neutral", "negative")}
     total = sum(parts.values())
-    mix = {label: (value / total if total else 0.0) for label, value in parts.items()}
+    viewers = message["viewers"]
     return {
-        "viewers": int(viewers) if viewers is not None else fallback_viewers,
-        "comments_per_min": round(cpm) if cpm is not None else 0,
-        **rounded(mix),
+        "viewers": viewers if viewers is not None else fallback_viewers,
+        "comments_per_min": message["comments_per_min"],
+        **rounded({label: (value / total if total else 0.0) for label, value in parts.items()}),
         "source": "engagement",
     }
 

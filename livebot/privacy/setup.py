@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 
@@ -12,6 +11,7 @@ from aiohttp import web
 from livebot.appkeys import CONFIG, DATABASE
 from livebot.auth import sessions
 from livebot.auth.views import LIMITER
+from livebot.background import TaskSet
 from livebot.errors import LivebotError
 from livebot.privacy.purge import purge_expired
 from livebot.privacy.settings import PrivacySettings
@@ -42,11 +42,10 @@ async def maintenance_ctx(app: web.Application) -> AsyncIterator[None]:
                 logger.exception("privacy clean-up failed, retrying next time")
             await asyncio.sleep(settings.purge_interval_hours * 3600)
 
-    task = asyncio.get_running_loop().create_task(loop(), name="privacy:maintenance")
+    tasks = TaskSet("privacy")
+    tasks.spawn(loop(), "maintenance")
     yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    await tasks.stop()
 
 
 def setup(app: web.Application) -> None:

@@ -385,7 +385,7 @@ async def post_ack(request: web.Request) -> web.Response:
     if site_id is None:
         raise ValidationError("site_id", "必填")
     message = await live.ack(request.app, path_id(request, "session_id"), path_id(request, "cue_id"), site_id, actor(request))
-    return ok(message, status=200 if message.get("duplicate") else 201)
+    return ok(message, status=200 if "duplicate" in message else 201)
 
 
 @routes.post(f"{P}/sessions/{SESSION}/cues/{CUE}/execute")

@@ -22,7 +22,23 @@ from livebot.schedule.errors import BehindError, CueError, TransitionError, Unkn
 from livebot.schedule.keys import CLOCK
 from livebot.schedule.models import RUN_MODES, LiveSession, SessionControl, SessionSite, Site
 from livebot.storage.base import rowcount
-from livebot.topics import OVERLAY_CONTROL, SCHEDULE_CHANGED, SESSION_ENDED, ScheduleChanged, SessionEnded, schedule_topic
+from livebot.topics import (
+    OVERLAY_CONTROL,
+    SCHEDULE_CHANGED,
+    SESSION_ENDED,
+    AckNews,
+    CueNews,
+    ModeNews,
+    NoteNews,
+    ScheduleChanged,
+    ScheduleNews,
+    SegmentNews,
+    SessionEnded,
+    SiteNews,
+    StatusNews,
+    overlay_control,
+    schedule_topic,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -43,17 +59,17 @@ def now_of(app: web.Application) -> datetime:
     return app[CLOCK]()
 
 
-async def publish(app: web.Application, session_id: int, message: dict[str, Any]) -> None:
+async def publish(app: web.Application, news: ScheduleNews) -> None:
     """News for every producer console of the session, on every instance."""
-    await app[BUS].publish(schedule_topic(session_id), {"session_id": session_id, **message})
+    await app[BUS].publish(schedule_topic(news["session_id"]), news)
 
 
 async def changed(app: web.Application, session_id: int, reason: str) -> None:
     await app[BUS].publish(SCHEDULE_CHANGED, ScheduleChanged(session_id=session_id, reason=reason))
 
 
-async def overlay(app: web.Application, session_id: int, by: str, **command: Any) -> None:
-    await app[BUS].publish(OVERLAY_CONTROL, {"session_id": session_id, "by": by, **command})
+async def overlay(app: web.Application, session_id: int, by: str, kind: str, **fields: Any) -> None:
+    await app[BUS].publish(OVERLAY_CONTROL, overlay_control(session_id, kind, by, **fields))
 
 
 def check_transition(current: str, target: str) -> None:
@@ -86,7 +102,7 @@ async def transition(app: web.Application, session_id: int, target: str, by: str
         await s.commit()
     await store.add_timeline(db, session_id, "status", now, by, payload={"from": row.status, "to": target})
     logger.info("session=%s status %s -> %s by=%s", session_id, row.status, target, by)
-    await publish(app, session_id, {"type": "status", "status": target, "at": now.isoformat(), "by": by})
+    await publish(app, StatusNews(session_id=session_id, type="status", status=target, at=now.isoformat(), by=by))
     if target == "live":
         await start_show(app, session_id, by)
     await changed(app, session_id, f"status:{target}")
@@ -155,13 +171,13 @@ async def advance(app: web.Application, session_id: int, by: str, segment_id: in
                              payload={"title": target.title, "scene": target.scene, "lot": target.lot,
                                       "pip_site_id": target.pip_site_id})
     logger.info("session=%s segment=%s on air by=%s", session_id, target.id, by)
-    await overlay(app, session_id, by, type="scene", scene=target.scene)
+    await overlay(app, session_id, by, "scene", scene=target.scene)
     if target.lot:
-        await overlay(app, session_id, by, type="batch", lot=target.lot)
+        await overlay(app, session_id, by, "batch", lot=target.lot)
     if site_id is not None and site_id != previous_site:
         await record_site(app, session_id, site_id, by, now, target.id)
-    await publish(app, session_id, {"type": "segment", "segment": target.as_json(), "started_at": now.isoformat(),
-                                    "on_air_site_id": site_id, "by": by})
+    await publish(app, SegmentNews(session_id=session_id, type="segment", segment=target.as_json(),
+                                   started_at=now.isoformat(), on_air_site_id=site_id, by=by))
     if replan:
         await changed(app, session_id, "segment")
     return target.as_json()
@@ -191,8 +207,9 @@ async def record_site(app: web.Application, session_id: int, site_id: int, by: s
     site = await store.get_site(app[DATABASE], site_id)
     await store.add_timeline(app[DATABASE], session_id, "site", now, by, segment_id=segment_id, site_id=site_id,
                              payload={"name": site.name})
-    await overlay(app, session_id, by, type="site", site_id=site_id, name=site.name, lower_third=site.lower_third)
-    await publish(app, session_id, {"type": "site", "site_id": site_id, "name": site.name, "at": now.isoformat(), "by": by})
+    await overlay(app, session_id, by, "site", site_id=site_id, name=site.name, lower_third=site.lower_third)
+    await publish(app, SiteNews(session_id=session_id, type="site", site_id=site_id, name=site.name, at=now.isoformat(),
+                                by=by))
 
 
 async def taking_part(app: web.Application, session_id: int, site_id: int, field: str = "site_id") -> Site:
@@ -230,12 +247,12 @@ async def set_mode(app: web.Application, session_id: int, mode: str, by: str) ->
         ctl.mode = mode
         await s.commit()
     await store.add_timeline(db, session_id, "cue", now, by, payload={"cue": "mode", "mode": mode})
-    await publish(app, session_id, {"type": "mode", "mode": mode, "at": now.isoformat(), "by": by})
+    await publish(app, ModeNews(session_id=session_id, type="mode", mode=mode, at=now.isoformat(), by=by))
     await changed(app, session_id, "mode")
 
 
 async def cue(app: web.Application, session_id: int, kind: str, by: str, *, from_site_id: int | None = None,
-              segment_id: int | None = None, site_id: int | None = None, text: str = "") -> dict[str, Any]:
+              segment_id: int | None = None, site_id: int | None = None, text: str = "") -> CueNews:
     """Announce a switch to every site; each site acknowledges (see :func:`ack`)."""
     if kind not in CUES:
         raise ValidationError("cue", f"应为以下之一：{'、'.join(CUES)}")
@@ -265,8 +282,10 @@ async def cue(app: web.Application, session_id: int, kind: str, by: str, *, from
     payload = {"cue": kind, "segment_id": segment_id, "target_site_id": site_id, "from_site_id": from_site_id,
                "text": text, "label": label, "expects": [x.id for x in sites], "at_segment_id": current_id}
     item = await store.add_timeline(db, session_id, "cue", now, by, segment_id=segment_id, site_id=site_id, payload=payload)
-    message = {"type": "cue", "cue_id": item.id, **payload, "at": now.isoformat(), "by": by}
-    await publish(app, session_id, message)
+    message = CueNews(session_id=session_id, type="cue", cue_id=item.id, cue=kind, segment_id=segment_id,
+                      target_site_id=site_id, from_site_id=from_site_id, text=text, label=label,
+                      expects=[x.id for x in sites], at_segment_id=current_id, at=now.isoformat(), by=by)
+    await publish(app, message)
     return message
 
 
@@ -307,7 +326,7 @@ def cue_label(kind: str, segment_title: str, site_name: str, text: str) -> str:
     return text or "提示"
 
 
-async def ack(app: web.Application, session_id: int, cue_id: int, site_id: int, by: str) -> dict[str, Any]:
+async def ack(app: web.Application, session_id: int, cue_id: int, site_id: int, by: str) -> AckNews:
     """One site says it is ready for a cue ("齐齐哈尔工厂已就位"); repeating it changes nothing."""
     db, now = app[DATABASE], now_of(app)
     site = await taking_part(app, session_id, site_id)
@@ -317,14 +336,13 @@ async def ack(app: web.Application, session_id: int, cue_id: int, site_id: int, 
         raise CueError(f"本场次没有编号为 {cue_id} 的提示")
     existing = next((i for i in items if i.kind == "ack" and i.payload.get("cue_id") == cue_id and i.site_id == site_id),
                     None)
-    message = {"type": "ack", "cue_id": cue_id, "site_id": site_id, "site_name": site.name,
-               "text": f"{short_name(site.name)}已就位", "by": by}
+    message = AckNews(session_id=session_id, type="ack", cue_id=cue_id, site_id=site_id, site_name=site.name,
+                      text=f"{short_name(site.name)}已就位", at=now.isoformat(), by=by)
     if existing is not None:
         return {**message, "at": existing.at.isoformat(), "duplicate": True}
     await store.add_timeline(db, session_id, "ack", now, by, site_id=site_id, segment_id=cue_item.segment_id,
                              payload={"cue_id": cue_id})
-    message["at"] = now.isoformat()
-    await publish(app, session_id, message)
+    await publish(app, message)
     return message
 
 
@@ -336,7 +354,7 @@ def short_name(name: str) -> str:
     return name
 
 
-async def note(app: web.Application, session_id: int, text: str, by: str, site_id: int | None = None) -> dict[str, Any]:
+async def note(app: web.Application, session_id: int, text: str, by: str, site_id: int | None = None) -> NoteNews:
     """A message between sites (the producers' back channel), kept in the timeline."""
     cleaned = text.strip()
     if not cleaned:
@@ -350,9 +368,9 @@ async def note(app: web.Application, session_id: int, text: str, by: str, site_i
         site_name = (await taking_part(app, session_id, site_id)).name
     item = await store.add_timeline(db, session_id, "note", now, by, site_id=site_id,
                                     payload={"text": cleaned, "site_name": site_name})
-    message = {"type": "note", "id": item.id, "text": cleaned, "site_id": site_id, "site_name": site_name,
-               "at": now.isoformat(), "by": by}
-    await publish(app, session_id, message)
+    message = NoteNews(session_id=session_id, type="note", id=item.id, text=cleaned, site_id=site_id,
+                       site_name=site_name, at=now.isoformat(), by=by)
+    await publish(app, message)
     return message
 
 

@@ -16,7 +16,7 @@ from livebot.platforms import wecom_robot
 from livebot.schedule import store
 from livebot.schedule.keys import SCHEDULE_SETTINGS
 from livebot.schedule.live import publish
-from livebot.topics import SCHEDULE_REMINDER, ScheduleReminder
+from livebot.topics import SCHEDULE_REMINDER, ReminderNews, ScheduleReminder
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +63,6 @@ async def send_reminder(app: web.Application, http: aiohttp.ClientSession, sessi
     message = ScheduleReminder(session_id=session_id, title=session.title, lead=lead,
                                starts_at=session.planned_start.isoformat(), text=content)
     await app[BUS].publish(SCHEDULE_REMINDER, message)
-    await publish(app, session_id, {"type": "reminder", **message})
+    await publish(app, ReminderNews(**message, type="reminder"))
     logger.info("session=%s reminder T-%s sent to %d/%d robots", session_id, lead, sum(results), len(urls))
     return f"T-{lead}: {sum(results)}/{len(urls)} 个群机器人"

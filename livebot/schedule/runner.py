@@ -40,7 +40,7 @@ from livebot.schedule.plan import PlannedJob, SegmentTiming, SessionFacts, job_p
 from livebot.schedule.reminders import send_reminder
 from livebot.schedule.scheduler import ThreadedStoreScheduler
 from livebot.storage.engine import sync_url
-from livebot.topics import SCHEDULE_CHANGED, read_session_id
+from livebot.topics import SCHEDULE_CHANGED, JobNews, read_session_id
 
 logger = logging.getLogger(__name__)
 
@@ -335,8 +335,8 @@ class Runner:
             logger.exception("job=%s session=%s crashed", jid, session_id)
         await self.finish(run_id, outcome, f"{detail}（延迟 {late_ms} 毫秒）")
         logger.info("job=%s session=%s %s late_ms=%d: %s", jid, session_id, outcome, late_ms, detail)
-        await live.publish(self.app, session_id, {"type": "job", "job_id": jid, "kind": kind, "outcome": outcome,
-                                                  "detail": detail, "planned_at": run_time.isoformat()})
+        await live.publish(self.app, JobNews(session_id=session_id, type="job", job_id=jid, kind=kind, outcome=outcome,
+                                             detail=detail, planned_at=run_time.isoformat()))
         return outcome
 
     async def perform(self, kind: str, session_id: int, ref: str) -> tuple[str, str]:
@@ -395,6 +395,6 @@ class Runner:
             async with self.app[DATABASE].sessions() as s:
                 await s.execute(update(SessionControl).where(SessionControl.session_id == session_id).values(mode="manual"))
                 await s.commit()
-        await live.publish(self.app, session_id, {"type": "job", "job_id": jid, "kind": kind, "outcome": "missed",
-                                                  "detail": detail, "planned_at": run_time.isoformat()})
+        await live.publish(self.app, JobNews(session_id=session_id, type="job", job_id=jid, kind=kind, outcome="missed",
+                                             detail=detail, planned_at=run_time.isoformat()))
 

@@ -137,6 +137,14 @@ async def producer_socket(request: web.Request) -> web.StreamResponse:
     return ws
 
 
+def ping_time(frame: dict[str, Any]) -> float | None:
+    """The page's clock in a ping (echoed in the pong so the page measures the round trip), if it sent a number."""
+    match frame:
+        case {"t": int() | float() as t}:
+            return t
+    return None
+
+
 async def handle(app: web.Application, session_id: int, by: str, data: str,
                  send: Callable[[dict[str, Any]], Awaitable[None]], request: web.Request) -> None:
     """One console message: ping, or an action whose result all consoles hear through the bus."""
@@ -150,8 +158,7 @@ async def handle(app: web.Application, session_id: int, by: str, data: str,
         return
     kind = message.get("type")
     if kind == "ping":
-        t = message.get("t")
-        await send({"type": "pong", "t": t if isinstance(t, int | float) else None, "server_time": server_ms(request)})
+        await send({"type": "pong", "t": ping_time(message), "server_time": server_ms(request)})
         return
     action = ACTIONS.get(kind) if isinstance(kind, str) else None
     if action is None:

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 
 import pytest
 import redis.asyncio as aioredis
+from prometheus_client import CollectorRegistry
+from redis.exceptions import ConnectionError as RedisConnectionError
 
-from livebot.bus.base import Message, Progress
+from livebot.bus.base import BusMetrics, Message, Progress
 from livebot.bus.memory import MemoryBus
 from livebot.bus.redis import RedisBus
-from livebot.bus.streams import group_backlog, stream_key
+from livebot.bus.streams import GroupConsumer, group_backlog, stream_key
 from tests.support import eventually
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -196,3 +199,77 @@ async def test_redis_bus_without_streams_keeps_plain_subscriptions() -> None:
         assert got == [{"n": 1}, {"n": 2}] and not bus.groups
     finally:
         await bus.close()
+
+
+class FlakyRedis:
+    """A stand-in for the Redis client: each read or ack takes the next scripted outcome (an exception
+    is raised, anything else returned); once the script is over, reads block until cancelled."""
+
+    def __init__(self, reads: list[object], acks: list[object] | None = None) -> None:
+        self.reads, self.acks = list(reads), list(acks or [])
+        self.acked: list[tuple[bytes, ...]] = []
+        self.idle = asyncio.Event()
+
+    async def xgroup_create(self, *args: object, **kwargs: object) -> None:
+        return None
+
+    async def xgroup_createconsumer(self, *args: object) -> None:
+        return None
+
+    async def xautoclaim(self, *args: object, **kwargs: object) -> list[object]:
+        return [b"0-0", []]
+
+    async def xreadgroup(self, *args: object, **kwargs: object) -> object:
+        if not self.reads:
+            self.idle.set()
+            await asyncio.Event().wait()
+        outcome = self.reads.pop(0)
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    async def xack(self, stream: str, group: str, *ids: bytes) -> int:
+        outcome = self.acks.pop(0) if self.acks else 1
+        if isinstance(outcome, BaseException):
+            raise outcome
+        self.acked.append(ids)
+        return len(ids)
+
+
+def consumer_on(client: FlakyRedis) -> tuple[GroupConsumer, list[int], list[int]]:
+    """A group consumer on ``client`` whose retry policies record the retry numbers asked for (and never wait)."""
+    async def handler(messages: list[Message]) -> None:
+        return None
+
+    consumer = GroupConsumer(client, "t", TOPIC, "work", "c1", handler, BusMetrics(CollectorRegistry()),  # type: ignore[arg-type]
+                             max_batch=10, concurrency=1, claim_idle_ms=60_000)
+    retries: list[int] = []
+    acks: list[int] = []
+    consumer.retry_delay = lambda n: retries.append(n) or 0.0  # type: ignore[func-returns-value]
+    consumer.ack_delay = lambda n: acks.append(n) or 0.0  # type: ignore[func-returns-value]
+    return consumer, retries, acks
+
+
+async def test_a_successful_read_starts_the_reconnect_count_over() -> None:
+    lost = RedisConnectionError("gone")
+    client = FlakyRedis([lost, lost, [], lost, lost, lost, []])
+    consumer, retries, _ = consumer_on(client)
+    task = asyncio.create_task(consumer.run())
+    try:
+        await asyncio.wait_for(client.idle.wait(), 5)
+        assert retries == [1, 2, 1, 2, 3] and consumer.failures == 0
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def test_acknowledge_retries_with_the_backoff_policy_then_leaves_the_entry_pending() -> None:
+    lost = RedisConnectionError("gone")
+    client = FlakyRedis([], acks=[lost, lost])
+    consumer, _, acks = consumer_on(client)
+    await consumer.acknowledge([b"1-0"])
+    assert acks == [1, 2] and client.acked == [(b"1-0",)]
+    client.acks = [lost, lost, lost]
+    await consumer.acknowledge([b"2-0"])
+    assert acks == [1, 2, 1, 2] and client.acked == [(b"1-0",)]  # the third failure waits for nothing: pending

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -22,7 +21,7 @@ import orjson
 import pytest
 
 from livebot.chat import signing
-from tests.support import REPO, eventually
+from tests.support import REPO, eventually, free_port, wait_healthy
 
 SECRET = "crash-secret"
 SOURCE = "crash-hook"
@@ -30,12 +29,6 @@ BATCH = 50
 WORKERS = 6
 
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def write_config(tmp_path: Path, database_url: str, port: int) -> Path:
@@ -54,22 +47,6 @@ def start_server(config: Path, log: IO[bytes]) -> subprocess.Popen[bytes]:
         [sys.executable, "-m", "livebot", "--log-level", "WARNING", "serve", "--config", str(config)],
         cwd=REPO, stdout=subprocess.DEVNULL, stderr=log, env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
-
-
-async def wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    """Until /healthz answers 200; fails with the server's log if it exits first."""
-    async with aiohttp.ClientSession() as http:
-        async with asyncio.timeout(25):
-            while True:
-                if proc.poll() is not None:
-                    raise AssertionError((await asyncio.to_thread(log.read_bytes))[-2000:].decode(errors="replace"))
-                try:
-                    async with http.get(f"{url}/healthz") as resp:
-                        if resp.status == 200:
-                            return
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.1)
 
 
 def batch(worker: int, number: int) -> list[dict[str, object]]:

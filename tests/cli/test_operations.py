@@ -16,8 +16,7 @@ from livebot.chat.models import StoredEvent
 from livebot.storage import migrate
 from livebot.storage.engine import Database
 from tests.cli.test_commands import run, write_config
-from tests.support import PASSWORD
-from tests.test_serve import free_port, log_in, wait_healthy
+from tests.support import PASSWORD, free_port, log_in, wait_healthy
 
 
 async def seeded(database_url: str) -> Database:

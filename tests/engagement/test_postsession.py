@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -21,6 +20,7 @@ from livebot.schedule.models import LiveSession
 from livebot.storage.base import utcnow
 from livebot.topics import SESSION_ENDED
 from tests.engagement.support import make_show, store_transcript
+from tests.support import eventually
 
 
 async def fake_robot(aiohttp_server: Any, errcode: int = 0) -> tuple[str, list[dict[str, Any]]]:
@@ -44,13 +44,12 @@ async def app_with_robots(aiohttp_client: Any, make_config: Callable[..., Config
 
 
 async def wait_report(client: Any, session_id: int, status: str) -> Any:
-    async with asyncio.timeout(10):
-        while True:
-            await client.app[REPORTER].drained()
-            found = await store.get_report(client.app[DATABASE], session_id)
-            if found is not None and found.robot_status == status:
-                return found
-            await asyncio.sleep(0.05)
+    async def stored() -> Any:
+        await client.app[REPORTER].drained()
+        found = await store.get_report(client.app[DATABASE], session_id)
+        return found if found is not None and found.robot_status == status else None
+
+    return await eventually(stored, timeout=10, interval=0.05)
 
 
 async def test_ending_a_session_stores_the_report_and_tells_the_group_once(

@@ -11,6 +11,17 @@ from livebot.overlays.keys import OVERLAY_SERVICE
 from livebot.schedule.models import LiveSession, SessionSite, Site
 from livebot.storage.base import utcnow
 from livebot.storage.engine import Database
+from livebot.topics import EngagementLive, SentimentMix, engagement_live
+
+
+def engagement_figures(session_id: int, viewers: int | None, comments_per_min: int, positive: float, neutral: float,
+                       negative: float) -> EngagementLive:
+    """An ``engagement.{id}`` message as the engagement area builds it, with the figures the stats scene shows."""
+    mix = SentimentMix(positive=positive, neutral=neutral, negative=negative, mean=None, comments=100)
+    return engagement_live(session_id=session_id, at=utcnow(), minute=utcnow().replace(second=0, microsecond=0),
+                           viewers=viewers, comments_per_min=comments_per_min, chatters_last_minute=0, sentiment=mix,
+                           comments=1000, questions=10, answered=5, likes=0, gift_value=0)
+
 
 SUMMARY: dict[str, Any] = {
     "product": "北境臻护 婴儿配方奶粉 1段", "gtin": "06901234543216", "lot": "NB20261120A", "can_code": "A1B2C3D4",

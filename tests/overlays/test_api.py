@@ -16,7 +16,7 @@ from livebot.config import Config
 from livebot.overlays.hub import CLOSE_TOKEN_REVOKED
 from livebot.overlays.keys import OVERLAY_SERVICE
 from livebot.topics import CHAT_ENRICHED, OVERLAY_CONTROL, TRACE_UPDATED, engagement_topic
-from tests.overlays.support import SUMMARY, make_session, new_token, ticker_unreviewed
+from tests.overlays.support import SUMMARY, engagement_figures, make_session, new_token, ticker_unreviewed
 from tests.support import bearer, login
 
 HOSTILE = '<img src=x onerror="alert(1)"><script>alert("x")</script>\u202e'
@@ -248,8 +248,8 @@ async def test_ticker_and_stats_follow_the_chat(client: TestClient) -> None:
         await bus.publish(CHAT_ENRICHED, {**enriched(session_id, 5, ""), "kind": "viewers", "viewers": 12345})
         frame = await receive_until(ws, has_part("ticker", lambda t: len(t["items"]) > 0))
         assert frame["parts"]["ticker"]["items"] == [{"id": "test-hook:m4", "text": "<b>宝宝爱喝</b>😀", "user": "乐乐**", "platform": "kuaishou"}]
-        await bus.publish(engagement_topic(session_id), {"session_id": session_id, "viewers": 20000, "comments_per_min": 88,
-                                                         "sentiment": {"positive": 0.7, "neutral": 0.2, "negative": 0.1}})
+        await bus.publish(engagement_topic(session_id), {"session_id": session_id, "viewers": 1, "comments_per_min": 1})
+        await bus.publish(engagement_topic(session_id), engagement_figures(session_id, 20000, 88, 0.7, 0.2, 0.1))
         frame = await receive_until(ws, has_part("stats", lambda s: s["source"] == "engagement"))
         assert frame["parts"]["stats"]["viewers"] == 20000 and frame["parts"]["stats"]["positive"] == 0.7
 

@@ -20,7 +20,7 @@ from livebot.storage.base import utcnow
 from livebot.topics import CHAT_ENRICHED, OVERLAY_CONTROL, OVERLAY_SCENES, TRACE_UPDATED, engagement_topic
 from tests.browser import SCREENSHOTS, Dialogs, login_page
 from tests.overlays.pngcheck import pixel_alpha
-from tests.overlays.support import SUMMARY, make_session, new_token, ticker_unreviewed
+from tests.overlays.support import SUMMARY, engagement_figures, make_session, new_token, ticker_unreviewed
 from tests.overlays.test_api import enriched
 from tests.support import PASSWORD
 
@@ -80,8 +80,7 @@ async def rich_state(app: web.Application, session_id: int, site_id: int) -> Non
     await send(app, session_id, type="countdown", title="工厂车间直连", ends_at=(utcnow() + timedelta(minutes=9)).isoformat())
     for pk, text in enumerate(["奶源看得见，放心！", "宝宝一直喝这个，很喜欢", "牧场好干净 👍", "支持国产好奶粉"], start=1):
         await app[BUS].publish(CHAT_ENRICHED, enriched(session_id, pk, text))
-    await app[BUS].publish(engagement_topic(session_id), {"session_id": session_id, "viewers": 12873, "comments_per_min": 236,
-                                                          "sentiment": {"positive": 0.68, "neutral": 0.24, "negative": 0.08}})
+    await app[BUS].publish(engagement_topic(session_id), engagement_figures(session_id, 12873, 236, 0.68, 0.24, 0.08))
     await app[BUS].drained()
 
 

@@ -14,8 +14,8 @@ from livebot.overlays.scenes import page_scene, scene_name
 from livebot.overlays.stats import LiveStats
 from livebot.overlays.text import clean_text, mask_name, ticker_safe
 from livebot.overlays.ticker import ticker_item
-from livebot.topics import ChatEnriched, chat_enriched, chat_stored, read_chat_enriched, read_chat_stored
-from tests.overlays.support import SUMMARY
+from livebot.topics import ChatEnriched, chat_enriched, chat_stored, read_chat_enriched, read_chat_stored, read_engagement_live
+from tests.overlays.support import SUMMARY, engagement_figures
 
 HOSTILE = '<img src=x onerror="alert(1)"><script>alert("x")</script>'
 
@@ -216,8 +216,19 @@ def test_live_stats_counts_the_last_minute() -> None:
 def test_engagement_figures_win_once_they_arrive() -> None:
     stats = LiveStats()
     stats.add_chat(viewers(10))
-    stats.add_engagement({"session_id": 1, "comments_per_min": 42.4, "sentiment": {"positive": 30, "neutral": 10, "negative": 10}})
+    stats.add_engagement(engagement_figures(1, None, 42, positive=0.6, neutral=0.2, negative=0.2))
     assert stats.snapshot() == {"viewers": 10, "comments_per_min": 42, "positive": 0.6, "neutral": 0.2, "negative": 0.2, "source": "engagement"}
+    stats.add_engagement(engagement_figures(1, 20, 7, positive=0.3333, neutral=0.3333, negative=0.3333))
+    assert stats.snapshot() == {"viewers": 20, "comments_per_min": 7, "positive": 0.333, "neutral": 0.333, "negative": 0.333,
+                                "source": "engagement"}, "rounded shares are renormalised, the engagement viewers win"
+
+
+def test_engagement_messages_of_another_shape_are_refused_at_the_door() -> None:
+    figures = engagement_figures(1, 10, 42, positive=0.6, neutral=0.2, negative=0.2)
+    assert read_engagement_live(figures) == figures
+    assert read_engagement_live({**figures, "viewers": True}) is None
+    assert read_engagement_live({**figures, "sentiment": {"positive": 0.6}}) is None
+    assert read_engagement_live({"session_id": 1, "comments_per_min": 42, "sentiment": {"positive": 1}}) is None
 
 
 def test_viewers_add_up_over_channels_and_backfill_is_not_a_spike() -> None:

@@ -24,8 +24,7 @@ from aiohttp import web
 from livebot.auth.access import ACCESS_ATTR
 from livebot.config import BusSettings
 from tests.cli.test_commands import run
-from tests.support import REPO
-from tests.test_serve import free_port, wait_healthy
+from tests.support import REPO, free_port, wait_healthy
 
 CHECKS = ("not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,"
           "positive_data_acceptance,negative_data_rejection")

@@ -30,6 +30,7 @@ from aiohttp import web
 
 from livebot.appkeys import DATABASE
 from livebot.auth.access import csrf_exempt
+from livebot.background import TaskSet
 from livebot.chat import source_state
 from livebot.chat.errors import IngestUnavailable, Overloaded
 from livebot.chat.event import ChatEvent, ChatUser
@@ -170,7 +171,7 @@ class WecomKfSource(Source):
         self.api: WecomApi | None = None
         self._closing = False
         self._http: aiohttp.ClientSession | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = TaskSet(f"wecom-kf:{self.id}")
         self._pulling: dict[str, asyncio.Task[None]] = {}
         self._again: set[str] = set()
         self._sync_tokens: dict[str, str] = {}
@@ -217,8 +218,7 @@ class WecomKfSource(Source):
 
     async def idle(self) -> None:
         """Until no pull is running (tests and graceful shutdown)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._tasks.drained()
 
     def wecom_api(self) -> WecomApi:
         """The API client, created on first use inside the running loop."""
@@ -310,13 +310,11 @@ class WecomKfSource(Source):
         if open_kfid in self._pulling:
             self._again.add(open_kfid)
             return
-        task = asyncio.create_task(self.pull_loop(open_kfid), name=f"wecom-kf-pull-{self.id}-{open_kfid}")
+        task = self._tasks.spawn(self.pull_loop(open_kfid), f"pull:{open_kfid}")
         self._pulling[open_kfid] = task
-        self._tasks.add(task)
         task.add_done_callback(lambda t: self.pull_done(open_kfid, t))
 
     def pull_done(self, open_kfid: str, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
         if self._pulling.get(open_kfid) is task:
             del self._pulling[open_kfid]
 
@@ -409,52 +407,37 @@ class WecomKfSource(Source):
 
     async def events_from(self, messages: list[dict[str, Any]]) -> list[ChatEvent]:
         """Customer messages and session entries as events, new ones only, with nicknames."""
-        wanted = [m for m in messages if self.is_wanted(m)]
-        names = await self.nicknames([customer_id(m) for m in wanted])
+        wanted = [m for m in map(KfMessage.of, messages) if m is not None and self.is_wanted(m)]
+        names = await self.nicknames([m.customer for m in wanted])
         events: list[ChatEvent] = []
         batch: set[str] = set()
         for message in wanted:
             try:
                 event = self.event_from(message, names)
             except (TypeError, ValueError) as err:
-                logger.warning("source=%s skipped malformed message %s: %s", self.id, str(message.get("msgid"))[:64], err)
+                logger.warning("source=%s skipped malformed message %s: %s", self.id, message.msgid[:64], err)
                 continue
             if event.id not in self._recent_set and event.id not in batch:
                 batch.add(event.id)
                 events.append(event)
         return events
 
-    def is_wanted(self, message: Mapping[str, Any]) -> bool:
+    def is_wanted(self, message: KfMessage) -> bool:
         """Customer messages and enter_session events, not older than the backlog limit."""
-        if not isinstance(message.get("msgid"), str) or not message["msgid"]:
-            return False
-        if message.get("msgtype") == "event":
-            event = message.get("event")
-            if not isinstance(event, dict) or event.get("event_type") != "enter_session":
-                return False
-        elif message.get("origin") != CUSTOMER_ORIGIN:
+        if not (message.entered if message.msgtype == "event" else message.origin == CUSTOMER_ORIGIN):
             return False
         backlog = self.options.max_backlog_seconds
-        sent = message.get("send_time")
-        if backlog and isinstance(sent, int) and sent < self.clock() - backlog:
-            return False
-        return True
+        return not (backlog and message.send_time is not None and message.send_time < self.clock() - backlog)
 
-    def event_from(self, message: Mapping[str, Any], names: Mapping[str, str]) -> ChatEvent:
-        msgtype = str(message.get("msgtype", ""))
-        user_id = customer_id(message)
-        if not user_id:
+    def event_from(self, message: KfMessage, names: Mapping[str, str]) -> ChatEvent:
+        if not message.customer:
             raise ValueError("no external_userid")
-        if msgtype == "event":
-            kind, text = "enter", ""
-            open_kfid = str(message["event"].get("open_kfid") or message.get("open_kfid") or "")
-        else:
-            kind, text = "comment", message_text(message)
-            open_kfid = str(message.get("open_kfid", ""))
-        sent = message.get("send_time")
-        ts = datetime.fromtimestamp(sent, UTC) if isinstance(sent, int) and 0 < sent < 1e11 else datetime.now(UTC)
-        return ChatEvent(source=self.id, id=str(message["msgid"]), platform="wecom", channel=open_kfid, kind=kind,
-                         ts=ts, user=ChatUser(id=user_id, name=names.get(user_id, "")), text=text, raw=dict(message))
+        kind, text = ("enter", "") if message.msgtype == "event" else ("comment", message_text(message.raw))
+        sent = message.send_time
+        ts = datetime.fromtimestamp(sent, UTC) if sent is not None and 0 < sent < 1e11 else datetime.now(UTC)
+        return ChatEvent(source=self.id, id=message.msgid, platform="wecom", channel=message.open_kfid, kind=kind,
+                         ts=ts, user=ChatUser(id=message.customer, name=names.get(message.customer, "")), text=text,
+                         raw=dict(message.raw))
 
     async def nicknames(self, user_ids: list[str]) -> dict[str, str]:
         """Cached nicknames; unknown ones fetched in one batch, best effort (names are cosmetic)."""
@@ -480,12 +463,40 @@ class WecomKfSource(Source):
         self._recent_set.add(msgid)
 
 
-def customer_id(message: Mapping[str, Any]) -> str:
-    event = message.get("event")
-    if message.get("msgtype") == "event" and isinstance(event, dict):
-        return str(event.get("external_userid", ""))
-    value = message.get("external_userid", "")
-    return value if isinstance(value, str) else ""
+@dataclass(frozen=True, slots=True)
+class KfMessage:
+    """One entry of ``sync_msg``'s ``msg_list``, read once: what the source decides and builds events on.
+
+    An ``event`` entry names its customer and account inside ``event`` (the top level is the fallback for
+    the account); other entries at the top level."""
+
+    msgid: str
+    msgtype: str
+    origin: object
+    entered: bool
+    """An ``enter_session`` event (a viewer opened the chat)."""
+    customer: str
+    open_kfid: str
+    send_time: int | None
+    raw: Mapping[str, Any]
+
+    @classmethod
+    def of(cls, message: Mapping[str, Any]) -> KfMessage | None:
+        """None for an entry without a msgid: nothing to key it by, so nothing to store."""
+        msgid = message.get("msgid")
+        if not isinstance(msgid, str) or not msgid:
+            return None
+        msgtype = message.get("msgtype")
+        msgtype = msgtype if isinstance(msgtype, str) else ""
+        event = message.get("event")
+        inner: Mapping[str, Any] = event if msgtype == "event" and isinstance(event, Mapping) else {}
+        customer = (inner if msgtype == "event" else message).get("external_userid")
+        open_kfid = inner.get("open_kfid") or message.get("open_kfid")
+        sent = message.get("send_time")
+        return cls(msgid=msgid, msgtype=msgtype, origin=message.get("origin"),
+                   entered=inner.get("event_type") == "enter_session", customer=customer if isinstance(customer, str) else "",
+                   open_kfid=open_kfid if isinstance(open_kfid, str) else "",
+                   send_time=sent if type(sent) is int else None, raw=message)
 
 
 def message_text(message: Mapping[str, Any]) -> str:
