@@ -127,8 +127,10 @@ def read_chat_stored(message: Mapping[str, Any]) -> ChatStored | None:
     user = message.get("user")
     if not (isinstance(user, Mapping) and isinstance(user.get("id"), str) and isinstance(user.get("name"), str)):
         return None
-    if any(not (message.get(key) is None or _is_int(message.get(key))) for key in _OPTIONAL_INTS):
-        return None
+    for key in _OPTIONAL_INTS:  # a loop, not any(genexpr): this runs for every message in several consumers
+        value = message.get(key)
+        if value is not None and (value.__class__ is bool or not isinstance(value, int)):
+            return None
     return cast(ChatStored, message)
 
 

@@ -245,6 +245,8 @@ class RedisBus(Bus):
                         if raw.get("type") != "pmessage":
                             continue
                         topic = raw["channel"].decode()[len(self.prefix) + 1 :]
+                        if topic != ECHO_TOPIC and not self.matching(topic):
+                            continue  # e.g. chat in a worker, which takes it from the streams: not parsed for nothing
                         try:
                             payload = orjson.loads(raw["data"])
                         except orjson.JSONDecodeError:

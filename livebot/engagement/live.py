@@ -48,7 +48,7 @@ from livebot.errors import BusError
 from livebot.schedule.api_internal import UnknownSession
 from livebot.storage.base import utcnow
 from livebot.storage.engine import Database
-from livebot.topics import ChatStored, engagement_topic, read_chat_enriched, read_chat_stored, read_session_id
+from livebot.topics import ChatStored, engagement_topic, read_chat_stored, read_session_id
 
 logger = logging.getLogger(__name__)
 
@@ -164,10 +164,12 @@ class LiveFigures:
         await self.on_enriched_batch([message])
 
     async def on_enriched_batch(self, messages: list[Message]) -> None:
+        """Only the session and the time matter here (the figures are read from storage), so the rest
+        of each message is not checked."""
         for raw in messages:
-            message = read_chat_enriched(raw)
-            if message is not None:
-                self.mark(message)
+            session_id, ts = read_session_id(raw), raw.get("ts")
+            if session_id is not None and isinstance(ts, str):
+                self.mark_minute(session_id, ts)
 
     async def on_schedule(self, message: Message) -> None:
         """A switch or status change: look at the session's timeline on the next flush."""
@@ -179,7 +181,10 @@ class LiveFigures:
         session_id = message["session_id"]
         if session_id is None or session_id <= 0:
             return
-        raw = message["ts"]
+        self.mark_minute(session_id, message["ts"])
+
+    def mark_minute(self, session_id: int, raw: str) -> None:
+        """Mark the minute of the ISO time ``raw`` dirty for the session."""
         key = raw[:16] if raw.endswith("+00:00") and len(raw) > 16 and raw[16] == ":" else None
         minute = self.minutes.get(key) if key else None
         if minute is None:
