@@ -97,7 +97,7 @@ async def test_each_sessions_figures_are_computed_by_one_process(client: Any) ->
     assert not await first.flush() and not first.leading
 
 
-async def run_role(make_config: Callable[..., Config], aiohttp_client: Any, role: str) -> tuple[LiveFigures, list[Any]]:
+async def run_role(make_config: Callable[..., Config], aiohttp_client: Any, role: str) -> tuple[Any, LiveFigures, list[Any]]:
     app = create_app(make_config(schedule={"scheduler_enabled": False}, engagement={"flush_seconds": 0.05}), role=role)
     client = await aiohttp_client(app)
     show = await make_show(client.app[DATABASE], status="live")
@@ -107,14 +107,15 @@ async def run_role(make_config: Callable[..., Config], aiohttp_client: Any, role
         heard.append(message)
 
     client.app[BUS].subscribe(engagement_topic(show.session_id), capture, name="test-capture")
-    return client.app[LIVE], heard
+    return client, client.app[LIVE], heard
 
 
 async def test_a_web_process_beside_workers_leaves_the_figures_to_them(
     make_config: Callable[..., Config], aiohttp_client: Any,
 ) -> None:
-    live, heard = await run_role(make_config, aiohttp_client, "all")
+    client, live, heard = await run_role(make_config, aiohttp_client, "all")
     await eventually(lambda: live.flushes > 0 and bool(heard))  # one process: it flushes and publishes
-    live, heard = await run_role(make_config, aiohttp_client, "web")
+    await client.close()  # (on Redis it would be heard by the next app)
+    _, live, heard = await run_role(make_config, aiohttp_client, "web")
     await asyncio.sleep(0.5)  # ten flush intervals
     assert live.flushes == 0 and not heard
