@@ -16,6 +16,11 @@ intake, engagement figures) subscribes with :meth:`Bus.subscribe_group`: on the 
 that is a batch subscription like any other; on Redis it is a consumer group on a stream
 (:mod:`livebot.bus.streams`), acknowledged after the handler returns, so each message is handled
 by one consumer and a dead consumer's messages are taken over by another.
+
+Work that must happen in one process per key (a session's engagement figures) takes a lease
+(:meth:`Bus.lead`), renewed while the work goes on and taken over by another process once its
+holder stops renewing; the others leave what they heard for the holder (:meth:`Bus.hand_over`).
+In one process the lease is always its own.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -218,12 +223,29 @@ class Bus:
         """Names this instance in what it publishes, for consumers that act only on their own instance's news."""
         self.consume_groups = True
         """False in a web process that leaves the group work to ``livebot worker`` processes."""
+        self.handed: dict[str, set[str]] = {}
 
     @property
     def durable(self) -> bool:
         """Whether group subscriptions survive this process (Redis streams): then a handler must
         return only once its work is stored, because returning acknowledges the messages."""
         return False
+
+    async def lead(self, name: str, seconds: float) -> bool:
+        """Hold the lease ``name`` for ``seconds`` from now, taking it if nobody holds it; False while
+        another process holds it. Here one process is the whole deployment: always True."""
+        return True
+
+    async def resign(self, name: str) -> None:
+        """Give the lease ``name`` up at once if this process holds it (another may take it)."""
+
+    async def hand_over(self, name: str, items: Iterable[str], seconds: float) -> None:
+        """Leave ``items`` for the holder of lease ``name`` (kept ``seconds`` if nobody collects them)."""
+        self.handed.setdefault(name, set()).update(items)
+
+    async def handed_over(self, name: str) -> set[str]:
+        """What other processes left for the holder of lease ``name`` since the last call (then gone)."""
+        return self.handed.pop(name, set())
 
     async def start(self) -> None:
         """Connect; the in-process bus has nothing to do."""

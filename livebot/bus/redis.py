@@ -21,7 +21,7 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import orjson
 import redis.asyncio as aioredis
@@ -41,6 +41,20 @@ ECHO_TOPIC = "_bus.echo"
 """A token an instance publishes to itself: when it comes back, everything it published before has too."""
 
 ECHO_TIMEOUT = 10.0
+
+LEAD = """
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+if holder then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+"""
+"""Take or renew a lease in one round trip: renew when it is mine, take it when nobody holds it."""
+
+RESIGN = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
 
 
 class RedisBus(Bus):
@@ -74,6 +88,48 @@ class RedisBus(Bus):
         """True when ``[bus] streams`` names topics (the default); ``streams = []`` is the old
         pub/sub-only bus, where each instance's stages take their own instance's messages."""
         return bool(self.streams)
+
+    async def lead(self, name: str, seconds: float) -> bool:
+        """The lease ``{prefix}:lease:{name}``, held by this process's name; a Redis error means not held."""
+        assert self.client is not None, "lead before start"
+        try:
+            return bool(await self.client.eval(LEAD, 1, f"{self.prefix}:lease:{name}", self.origin,  # type: ignore[misc]
+                                               str(max(1, int(seconds * 1000)))))
+        except (RedisError, OSError) as err:
+            logger.warning("redis bus: lease %s not renewed (%s)", name, err)
+            return False
+
+    async def resign(self, name: str) -> None:
+        assert self.client is not None, "resign before start"
+        with contextlib.suppress(RedisError, OSError):
+            await self.client.eval(RESIGN, 1, f"{self.prefix}:lease:{name}", self.origin)  # type: ignore[misc]
+
+    async def hand_over(self, name: str, items: Iterable[str], seconds: float) -> None:
+        """A set ``{prefix}:handed:{name}``; raises :class:`BusError` when Redis does not take it."""
+        assert self.client is not None, "hand_over before start"
+        members = list(items)
+        if not members:
+            return
+        key = f"{self.prefix}:handed:{name}"
+        try:
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.sadd(key, *members)
+                pipe.pexpire(key, max(1, int(seconds * 1000)))
+                await pipe.execute()
+        except (RedisError, OSError) as err:
+            raise BusError(f"redis hand-over failed: {err}") from err
+
+    async def handed_over(self, name: str) -> set[str]:
+        assert self.client is not None, "handed_over before start"
+        key = f"{self.prefix}:handed:{name}"
+        try:
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.smembers(key)
+                pipe.delete(key)
+                members, _ = await pipe.execute()
+        except (RedisError, OSError) as err:
+            raise BusError(f"redis hand-over read failed: {err}") from err
+        return {m.decode() if isinstance(m, bytes) else str(m) for m in members}
 
     def subscribe_group(self, topic: str, group: str, handler: BatchHandler, *, queue_size: int | None = None,
                         max_batch: int = DEFAULT_MAX_BATCH, on_drop: DropHandler | None = None,
@@ -189,6 +245,8 @@ class RedisBus(Bus):
                         if raw.get("type") != "pmessage":
                             continue
                         topic = raw["channel"].decode()[len(self.prefix) + 1 :]
+                        if topic != ECHO_TOPIC and not self.matching(topic):
+                            continue  # e.g. chat in a worker, which takes it from the streams: not parsed for nothing
                         try:
                             payload = orjson.loads(raw["data"])
                         except orjson.JSONDecodeError:

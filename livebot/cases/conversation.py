@@ -89,8 +89,11 @@ async def on_stored(app: web.Application, messages: list[dict[str, Any]]) -> Non
     """Messages from viewers behind open cases, on a private channel, join those cases."""
     sources, here = private_sources(app), app[BUS].origin
     for raw in messages:
+        source = raw.get("source")
+        if not isinstance(source, str) or source not in sources:
+            continue  # nearly every message (public platforms): not checked in full for nothing
         message = read_chat_stored(raw)
-        if message is None or message["source"] not in sources or message["hidden"] or message["kind"] != "comment":
+        if message is None or message["hidden"] or message["kind"] != "comment":
             continue
         if "origin" in message and message["origin"] != here:
             continue  # the instance that stored it adds it (every instance hears every message)

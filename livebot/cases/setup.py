@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from livebot.appkeys import API_DOC, BUS, CONFIG, DATABASE
+from livebot.appkeys import API_DOC, BUS, CONFIG, DATABASE, ROLE
 from livebot.cases import api, apidoc, conversation, service, views
 from livebot.cases.settings import CasesSettings
 from livebot.topics import CHAT_STORED, read_console_update
@@ -50,6 +50,9 @@ async def cases_ctx(app: web.Application) -> AsyncIterator[None]:
         except Exception:
             logger.exception("cases: could not add viewers' messages to their cases")
 
+    if app[ROLE] == "worker":  # the web processes do both (a message joins its case where it was stored)
+        yield
+        return
     stops = [app[BUS].subscribe_batches(CHAT_STORED, on_stored, name="cases-conversations")]
     if settings.auto_open:
         stops.append(app[BUS].subscribe("console.*", on_console, name="cases-auto-open"))

@@ -11,6 +11,13 @@ The snapshot protocol: a console registers (updates start buffering), reads the 
 then the cards, sends that snapshot, and only then releases buffered updates newer than the
 snapshot. The page applies a range only if it starts right after what it has, so a gap (a
 dropped bus message) turns into a resync rather than a silently wrong queue.
+
+Sequence numbers come from one place (the session's row in the database, bumped under its lock),
+but several processes write and publish (intake workers, advisors' actions on any instance), so
+``console.*`` messages can arrive out of order. A console therefore sends only the ranges that
+follow what its page has, holding later ones for up to ``reorder_ms`` while the missing number
+arrives; if it does not (a publish that failed or was dropped), the console is sent a fresh
+snapshot instead of a gap.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -96,6 +104,8 @@ class ConsoleClient:
     chat_per_frame: int
     snapshot: Callable[[], Awaitable[dict[str, Any]]]
     name: str = ""
+    reorder_window: float = 1.0
+    """Seconds a range after a gap is held for the missing one before the console resyncs."""
     ready: bool = False
     sent_seq: int = 0
     updates: list[Prepared] = field(default_factory=list)
@@ -103,6 +113,8 @@ class ConsoleClient:
     chat_skipped: int = 0
     needs_snapshot: bool = True
     frames: int = 0
+    held_since: float | None = None
+    resyncs: int = 0
     wake: asyncio.Event = field(default_factory=asyncio.Event)
 
     def push_update(self, message: Prepared) -> None:
@@ -146,20 +158,45 @@ class ConsoleClient:
         await self.send_json(body)
         self.sent_seq = int(body["seq"])
         self.updates = [u for u in self.updates if u.seq > self.sent_seq]
+        self.held_since = None
         self.ready = True
 
     async def flush(self) -> None:
         if self.needs_snapshot:
             await self.send_snapshot()
-        if not self.updates and not self.chat:
+        ranges = self.take_in_order()
+        if self.needs_snapshot:  # a gap that did not fill in time: start over (chat lines come with it)
+            self.resyncs += 1
+            logger.info("console session=%s client=%s: seq %d never arrived; resyncing", self.session_id, self.name,
+                        self.sent_seq + 1)
+            await self.send_snapshot()
+            ranges = self.take_in_order()
+        if not ranges and not self.chat:
             return
-        updates, self.updates = self.updates, []
         chat, self.chat = self.chat, []
         skipped, self.chat_skipped = self.chat_skipped, 0
-        ranges = merge_ranges(updates, 0)  # late seqs may fill a page's gap: the page drops repeats
-        if ranges:
-            self.sent_seq = max(self.sent_seq, ranges[-1].last)
         await self.send_raw(batch_frame(ranges, chat, skipped))
+
+    def take_in_order(self) -> list[Range]:
+        """The buffered updates that follow ``sent_seq`` without a gap, as (at most one) range; later
+        ones stay buffered. A gap older than ``reorder_window`` sets ``needs_snapshot``."""
+        ranges = merge_ranges(self.updates, self.sent_seq)
+        ready = ranges[:1] if ranges and ranges[0].first == self.sent_seq + 1 else []
+        if ready:
+            self.sent_seq = ready[0].last
+        if len(ranges) == len(ready):
+            self.updates, self.held_since = [], None
+            return ready
+        self.updates = [u for u in self.updates if u.seq > self.sent_seq]
+        now = time.monotonic()
+        if ready or self.held_since is None:
+            self.held_since = now  # a (new) gap: wait for its missing number from now on
+        left = self.held_since + self.reorder_window - now
+        if left <= 0:
+            self.needs_snapshot = True
+        else:
+            asyncio.get_running_loop().call_later(left, self.wake.set)
+        return ready
 
     async def run(self) -> None:
         """Send frames until the socket closes: at most one per ``interval``."""

@@ -55,6 +55,12 @@ def incoming_of(message: ChatEnriched, settings: ConsoleSettings) -> Incoming | 
     )
 
 
+def says_question(message: Message) -> bool:
+    """Whether a raw ``chat.enriched`` message claims to be a question (checked in full afterwards)."""
+    enrichment = message.get("enrichment")
+    return isinstance(enrichment, dict) and enrichment.get("is_question") is True
+
+
 def message_of(event: StoredEvent) -> ChatEnriched:
     """A stored, enriched chat event as the ``chat.enriched`` message it was published as."""
     enrichment = cast(Enrichment, event.enrichment or {"is_question": bool(event.is_question)})
@@ -110,8 +116,9 @@ class Intake:
         self.show_lines(self.take_questions(messages))
 
     async def on_group_batch(self, messages: list[Message]) -> None:
-        """The durable bus's handler: queue the questions, return once they are written."""
-        self.take_questions(messages)
+        """The durable bus's handler: queue the questions, return once they are written (only questions
+        are read in full: nine messages in ten are chatter)."""
+        self.take_questions([m for m in messages if says_question(m)])
         await self.progress.wait(self.progress.taken)
 
     async def on_chat_lines(self, messages: list[Message]) -> None:

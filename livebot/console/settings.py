@@ -19,6 +19,7 @@ class ConsoleSettings:
     group_window_seconds: int = 600
     frame_interval_ms: int = 100
     intake_batch_ms: int = 40
+    reorder_ms: int = 1_000
     snapshot_limit: int = 500
     chat_tail: int = 60
     chat_per_frame: int = 25
@@ -34,6 +35,7 @@ class ConsoleSettings:
             "group_window_seconds": (self.group_window_seconds, 1, 86_400),
             "frame_interval_ms": (self.frame_interval_ms, 20, 5_000),
             "intake_batch_ms": (self.intake_batch_ms, 1, 2_000),
+            "reorder_ms": (self.reorder_ms, 0, 10_000),
             "snapshot_limit": (self.snapshot_limit, 10, 5_000),
             "chat_tail": (self.chat_tail, 0, 500),
             "chat_per_frame": (self.chat_per_frame, 1, 500),

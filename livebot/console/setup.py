@@ -11,7 +11,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from livebot.appkeys import API_DOC, BUS, DATABASE
+from livebot.appkeys import API_DOC, BUS, DATABASE, ROLE
 from livebot.background import stop_tasks
 from livebot.console import api, apidoc, store, views
 from livebot.console.delivery import deliver_due, outbox_loop
@@ -114,13 +114,14 @@ async def console_ctx(app: web.Application) -> AsyncIterator[None]:
     http = aiohttp.ClientSession()
     state.http = http
     dropped = asyncio.Event()
-    unsubscribe = [bus.subscribe("console.*", state.hub.on_console, name="console-hub")]
+    serves_consoles = app[ROLE] != "worker"  # a worker has no websockets: it only queues
+    unsubscribe = [bus.subscribe("console.*", state.hub.on_console, name="console-hub")] if serves_consoles else []
     if bus.durable:  # queueing once per message by a consumer group; every instance feeds its consoles
-        unsubscribe += [
-            bus.subscribe_group(CHAT_ENRICHED, "console-intake", state.intake.on_group_batch,
-                                concurrency=GROUP_CONCURRENCY),
-            bus.subscribe_batches(CHAT_ENRICHED, state.intake.on_chat_lines, name="console-lines", queue_size=INTAKE_QUEUE),
-        ]
+        unsubscribe.append(bus.subscribe_group(CHAT_ENRICHED, "console-intake", state.intake.on_group_batch,
+                                               concurrency=GROUP_CONCURRENCY))
+        if serves_consoles:
+            unsubscribe.append(bus.subscribe_batches(CHAT_ENRICHED, state.intake.on_chat_lines, name="console-lines",
+                                                     queue_size=INTAKE_QUEUE))
     else:
         unsubscribe.append(bus.subscribe_batches(CHAT_ENRICHED, state.intake.on_enriched_batch, name="console-intake",
                                                  queue_size=INTAKE_QUEUE,

@@ -82,7 +82,7 @@ def chat_line(event: StoredEvent) -> dict[str, Any]:
 @routes.get(r"/ws/console/{session_id:\d+}")
 @roles("advisor", "producer")
 async def console_ws(request: web.Request) -> web.StreamResponse:
-    """Snapshot on open, then batched updates; the page asks for a resync on any gap."""
+    """Snapshot on open, then batched updates in sequence order (a gap that does not fill is a new snapshot)."""
     if not same_origin(request):
         raise web.HTTPForbidden(text="跨站连接被拒绝")
     session_id = int(request.match_info["session_id"])
@@ -101,7 +101,8 @@ async def console_ws(request: web.Request) -> web.StreamResponse:
                 "chat": [chat_line(e) for e in chat], "server_time": utcnow().isoformat()}
 
     client = ConsoleClient(ws=ws, session_id=session_id, interval=state.settings.frame_interval_ms / 1000,
-                           chat_per_frame=state.settings.chat_per_frame, snapshot=snapshot, name=actor.name)
+                           chat_per_frame=state.settings.chat_per_frame, snapshot=snapshot, name=actor.name,
+                           reorder_window=state.settings.reorder_ms / 1000)
     state.hub.add(client)
     client.wake.set()
     sender = asyncio.get_running_loop().create_task(send_frames(client), name=f"console-ws:{actor.name}")

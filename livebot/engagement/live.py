@@ -12,6 +12,14 @@ the same values. Each flush also picks up what the bus does not announce: new an
 question asks, and timeline corrections (a segment switch re-attributes the minutes after it).
 After a flush the session's headline figures go out on ``engagement.{session_id}`` for the
 war room and the stats overlay.
+
+Where several processes share the work (``livebot worker`` processes), each session's figures are one
+process's: the holder of the lease ``engagement.{session_id}`` (:meth:`Bus.lead`, renewed at every
+flush) recomputes, writes and publishes them; the others hand the minutes they heard about over
+to it (:meth:`Bus.hand_over`) instead of computing them too. A process that takes a session over
+(at start, or from one that died and stopped renewing) rebuilds it first, because what the previous
+holder had not yet written went with it. A web process that leaves the group work to workers
+does no flushing at all.
 """
 
 from __future__ import annotations
@@ -35,6 +43,7 @@ from livebot.engagement.rebuild import POSTGRES_LOOKBACK, Folder, OpenMinute, is
 from livebot.engagement.report import viewer_series
 from livebot.engagement.settings import EngagementSettings
 from livebot.engagement.store import AskWatermark
+from livebot.errors import BusError
 from livebot.schedule.api_internal import UnknownSession
 from livebot.storage.base import utcnow
 from livebot.storage.engine import Database
@@ -45,7 +54,6 @@ from livebot.topics import (
     chat_time,
     engagement_live,
     engagement_topic,
-    read_chat_enriched,
     read_chat_stored,
     read_session_id,
 )
@@ -58,6 +66,15 @@ MAX_DIGESTS = 200_000
 """About 60 MB at most; cleared when full (a 200,000-viewer show keeps its hits)."""
 VIEWER_WINDOW_MINUTES = 10
 """A platform that reported no viewer figure for this long no longer counts in the live total."""
+LEASE_FLUSHES = 3
+"""A session's lease lasts this many flushes (at least ``MIN_LEASE_SECONDS``): a holder that stopped is replaced then."""
+MIN_LEASE_SECONDS = 10.0
+HANDED_SECONDS = 600.0
+"""Minutes handed over to a session's holder are kept this long if nobody collects them."""
+
+
+def lease_name(session_id: int) -> str:
+    return f"engagement.{session_id}"
 
 
 class LiveFigures:
@@ -84,6 +101,9 @@ class LiveFigures:
         """Per session, the minutes still filling up, folded incrementally (see livebot.engagement.rebuild)."""
         self.minutes: dict[str, datetime] = {}
         """Minute by the first 16 characters of a UTC ISO time: most events share a few minutes."""
+        self.leading: set[int] = set()
+        """Sessions whose lease this process holds (see the module docstring)."""
+        self.lease_seconds = max(MIN_LEASE_SECONDS, LEASE_FLUSHES * settings.flush_seconds)
 
     def session_lock(self, session_id: int) -> asyncio.Lock:
         """Held while a session's rows are written, so a rebuild that read older events cannot
@@ -138,10 +158,12 @@ class LiveFigures:
         await self.on_enriched_batch([message])
 
     async def on_enriched_batch(self, messages: list[Message]) -> None:
+        """Only the session and the time matter here (the figures are read from storage), so the rest
+        of each message is not checked."""
         for raw in messages:
-            message = read_chat_enriched(raw)
-            if message is not None:
-                self.mark(message)
+            session_id, ts = read_session_id(raw), raw.get("ts")
+            if session_id is not None and isinstance(ts, str):
+                self.mark_minute(session_id, ts)
 
     async def on_schedule(self, message: Message) -> None:
         """A switch or status change: look at the session's timeline on the next flush."""
@@ -153,7 +175,10 @@ class LiveFigures:
         session_id = message["session_id"]
         if session_id is None or session_id <= 0:
             return
-        raw = message["ts"]
+        self.mark_minute(session_id, message["ts"])
+
+    def mark_minute(self, session_id: int, raw: str) -> None:
+        """Mark the minute of the ISO time ``raw`` dirty for the session."""
         key = raw[:16] if raw.endswith("+00:00") and len(raw) > 16 and raw[16] == ":" else None
         minute = self.minutes.get(key) if key else None
         if minute is None:
@@ -182,6 +207,8 @@ class LiveFigures:
             written: dict[int, int] = {}
             for session_id in sorted(sessions):
                 try:
+                    if not await self.leads(session_id):
+                        continue
                     written[session_id] = await self.flush_session(session_id, session_id in live)
                 except UnknownSession:
                     self.forget(session_id)
@@ -196,6 +223,54 @@ class LiveFigures:
     def forget(self, session_id: int) -> None:
         for table in (self.dirty, self.seen, self.attributors, self.marks, self.published, self.open_minutes, self.unread):
             table.pop(session_id, None)
+        self.leading.discard(session_id)
+
+    async def leads(self, session_id: int) -> bool:
+        """Whether this process computes the session's figures now (its lease, taken or renewed);
+        the holder collects the minutes others handed over, the others hand theirs over."""
+        name = lease_name(session_id)
+        if not await self.bus.lead(name, self.lease_seconds):
+            await self.follow(session_id)
+            return False
+        for raw in await self.bus.handed_over(name):
+            minute = chat_time(raw)
+            if minute is not None:
+                self.dirty[session_id].add(minute_of(minute))
+        if session_id not in self.leading:
+            self.leading.add(session_id)
+            if self.bus.durable:  # taken over: what the previous holder had in hand is rebuilt from storage
+                await self.start_over(session_id)
+        return True
+
+    async def follow(self, session_id: int) -> None:
+        """Another process holds the session: hand it the minutes heard here, keep nothing of it."""
+        minutes = self.dirty.pop(session_id, set())
+        if minutes:
+            try:
+                await self.bus.hand_over(lease_name(session_id), [m.isoformat() for m in minutes], HANDED_SECONDS)
+            except BusError:
+                self.dirty[session_id] |= minutes  # handed over on the next flush (or computed here, if it leads then)
+                raise
+        if session_id in self.leading:
+            self.leading.discard(session_id)
+            for table in (self.attributors, self.marks, self.published, self.open_minutes, self.unread):
+                table.pop(session_id, None)
+
+    async def start_over(self, session_id: int) -> None:
+        """Rebuild the session's figures from storage and start its watermarks from now."""
+        async with self.session_lock(session_id):
+            mark = await store.ask_watermark(self.db, session_id)
+            await rebuild(self.db, session_id)
+        self.open_minutes.pop(session_id, None)
+        self.seen[session_id] = time.monotonic()
+        self.marks.setdefault(session_id, mark)
+        self.attributors.setdefault(session_id, await store.attributor(self.db, session_id))
+
+    async def resign(self) -> None:
+        """Give up every session's lease (this process is stopping): another takes them at its next flush."""
+        for session_id in list(self.leading):
+            await self.bus.resign(lease_name(session_id))
+        self.leading.clear()
 
     async def flush_session(self, session_id: int, is_live: bool = False) -> int:
         attributor = await store.attributor(self.db, session_id)
@@ -308,17 +383,17 @@ class LiveFigures:
                                                                                   self.clock()))
 
     async def catch_up(self) -> list[int]:
-        """At start: live sessions are rebuilt in full, so nothing written before a crash is missing."""
+        """At start: live sessions (those nobody else holds) are rebuilt in full, so nothing written before
+        a crash is missing."""
         rebuilt = []
         for session_id in await store.live_session_ids(self.db):
             try:
-                async with self.session_lock(session_id):
-                    mark = await store.ask_watermark(self.db, session_id)
-                    await rebuild(self.db, session_id)
+                if session_id in self.leading or not await self.bus.lead(lease_name(session_id), self.lease_seconds):
+                    self.seen.setdefault(session_id, time.monotonic())
+                    continue  # another process holds it (it rebuilt it when it took it)
+                self.leading.add(session_id)
+                await self.start_over(session_id)
                 rebuilt.append(session_id)
-                self.seen[session_id] = time.monotonic()
-                self.marks.setdefault(session_id, mark)
-                self.attributors.setdefault(session_id, await store.attributor(self.db, session_id))
             except Exception:
                 logger.exception("engagement session=%s catch-up rebuild failed", session_id)
         return rebuilt

@@ -51,15 +51,20 @@ async def engagement_ctx(app: web.Application) -> AsyncIterator[None]:
     ]
     if settings.report_on_session_end:
         unsubscribe.append(bus.subscribe(SESSION_ENDED, reporter.on_session_ended, name="engagement-report"))
-    startup = asyncio.get_running_loop().create_task(catch_up(live, reporter, settings), name="engagement:catch-up")
-    flusher = asyncio.get_running_loop().create_task(live.run(), name="engagement:flush")
+    tasks = []
+    if bus.consume_groups:  # a web process beside `livebot worker`s leaves figures (and their publish) to them
+        tasks = [asyncio.get_running_loop().create_task(catch_up(live, reporter, settings), name="engagement:catch-up"),
+                 asyncio.get_running_loop().create_task(live.run(), name="engagement:flush")]
     yield
     for stop in unsubscribe:
         stop()
-    await stop_tasks((startup, flusher))
+    await stop_tasks(tasks)
     await live.close()
-    with contextlib.suppress(Exception):
-        await live.flush()  # what arrived since the last flush is written before the app stops
+    if bus.consume_groups:
+        with contextlib.suppress(Exception):
+            await live.flush()  # what arrived since the last flush is written before the app stops
+        with contextlib.suppress(Exception):
+            await live.resign()
     await reporter.close()
 
 

@@ -352,8 +352,10 @@ class OverlayService:
     async def on_stored_batch(self, messages: list[dict[str, Any]]) -> None:
         """Only viewer counts matter here; comments are counted once enriched."""
         for raw in messages:
+            if raw.get("kind") != "viewers":
+                continue  # nearly every message: not checked in full for nothing
             message = read_chat_stored(raw)
-            if message is None or message["kind"] != "viewers" or message["session_id"] is None:
+            if message is None or message["session_id"] is None:
                 continue
             session_id = message["session_id"]
             overlay = self.sessions.get(session_id) or await self.ensure(session_id)

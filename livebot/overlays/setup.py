@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from livebot.appkeys import API_DOC, BUS, CONFIG, DATABASE
+from livebot.appkeys import API_DOC, BUS, CONFIG, DATABASE, ROLE
 from livebot.compliance.service import GUARD
 from livebot.overlays import api
 from livebot.overlays.api import routes as api_routes
@@ -29,6 +29,9 @@ async def overlay_ctx(app: web.Application) -> AsyncIterator[None]:
     service = OverlayService(app[DATABASE], app[BUS], settings, hub, app[trace.TRACE_FACTS], guard=app.get(GUARD))
     app[OVERLAY_HUB] = hub
     app[OVERLAY_SERVICE] = service
+    if app[ROLE] == "worker":  # no overlay websockets here: the web processes keep the overlays' state
+        yield
+        return
     await service.start()
     yield
     await service.stop()

@@ -11,8 +11,12 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from livebot.appkeys import DATABASE
-from livebot.console.hub import Prepared, batch_frame, merge_ranges
-from tests.console.support import MILK, STAGE, ask, make_session, wait_for_asks
+from livebot.console.hub import ConsoleClient, Prepared, batch_frame, merge_ranges
+from livebot.console.intake import Intake, incoming_of
+from livebot.console.state import CONSOLE, publish_change
+from livebot.console.store import Change
+from livebot.topics import read_chat_enriched
+from tests.console.support import MILK, STAGE, ask, enriched, make_session, store_event, wait_for_asks
 from tests.support import login
 
 
@@ -173,3 +177,105 @@ def test_merge_ranges_keeps_newest_versions() -> None:
         {"from": 5, "to": 5, "cards": [{"id": 2, "version": 5}], "asks": []},
     ]}
     assert [(r.first, r.last) for r in merge_ranges(updates, 3)] == [(5, 5)]
+
+
+class FakeSocket:
+    """What ``ConsoleClient`` needs of a websocket: the frames it sent."""
+
+    closed = False
+
+    def __init__(self) -> None:
+        self.frames: list[dict[str, Any]] = []
+
+    async def send_frame(self, data: bytes, _kind: Any) -> None:
+        self.frames.append(orjson.loads(data))
+
+
+def update(seq: int, ask_id: str) -> Prepared:
+    return Prepared.of({"seq": seq, "cards": [{"id": 1, "version": seq}], "asks": [{"id": ask_id}]})
+
+
+async def test_a_console_sends_ranges_in_sequence_order() -> None:
+    ws = FakeSocket()
+
+    async def snapshot() -> dict[str, Any]:
+        return {"type": "snapshot", "seq": 0, "cards": []}
+
+    console = ConsoleClient(ws=ws, session_id=1, interval=0.01, chat_per_frame=5, snapshot=snapshot,  # type: ignore[arg-type]
+                            reorder_window=60)
+    await console.flush()
+    console.push_update(update(3, "c"))
+    console.push_update(update(2, "b"))
+    await console.flush()
+    assert len(ws.frames) == 1, "2 and 3 wait for 1"
+    console.push_update(update(1, "a"))
+    await console.flush()
+    assert ws.frames[-1]["ranges"] == [{"from": 1, "to": 3, "cards": [{"id": 1, "version": 3}],
+                                        "asks": [{"id": "a"}, {"id": "b"}, {"id": "c"}]}]
+    console.push_update(update(2, "b"))  # a repeat (delivered twice) is not sent again
+    await console.flush()
+    assert len(ws.frames) == 2 and console.resyncs == 0
+
+
+async def test_a_gap_that_does_not_fill_becomes_a_snapshot() -> None:
+    ws = FakeSocket()
+    committed = {"seq": 0}
+
+    async def snapshot() -> dict[str, Any]:
+        return {"type": "snapshot", "seq": committed["seq"], "cards": []}
+
+    console = ConsoleClient(ws=ws, session_id=1, interval=0.01, chat_per_frame=5, snapshot=snapshot,  # type: ignore[arg-type]
+                            reorder_window=0.05)
+    await console.flush()
+    console.push_update(update(2, "b"))  # 1 was committed but its publish was lost
+    committed["seq"] = 2
+    console.wake.clear()
+    await console.flush()
+    assert [f["type"] for f in ws.frames] == ["snapshot"]
+    async with asyncio.timeout(5):
+        await console.wake.wait()  # the held range wakes its console when the window is over
+    await console.flush()
+    assert [f["type"] for f in ws.frames] == ["snapshot", "snapshot"] and ws.frames[-1]["seq"] == 2
+    assert console.resyncs == 1 and not console.updates
+    console.push_update(update(3, "c"))
+    await console.flush()
+    assert ws.frames[-1]["ranges"][0]["from"] == 3
+
+
+async def test_two_intakes_publishing_out_of_order_reach_the_console_in_order(client: TestClient) -> None:
+    """Two intake consumers (as in two worker processes): the first to write publishes last."""
+    app = client.app
+    state = app[CONSOLE]
+    session_id, _ = await make_session(app[DATABASE])
+    written, release = asyncio.Event(), asyncio.Event()
+
+    async def slow_publish(change: Change) -> None:
+        written.set()
+        await release.wait()
+        await publish_change(app, change)
+
+    slow = Intake(settings=state.settings, hub=state.hub, write=state.intake.write, publish=slow_publish)
+    first = await store_event(app[DATABASE], session_id, "奶源是哪里的？")
+    second = await store_event(app[DATABASE], session_id, "几段适合？")
+    items = [incoming_of(read_chat_enriched(enriched(row, [s])), state.settings)  # type: ignore[arg-type]
+             for row, s in ((first, MILK), (second, STAGE))]
+    await login(client, "advisor")
+    async with client.ws_connect(f"/ws/console/{session_id}") as ws:
+        assert (await receive(ws))["seq"] == 0
+        late = asyncio.get_running_loop().create_task(slow.flush([(session_id, items[0])]))  # type: ignore[list-item]
+        await written.wait()
+        await state.intake.flush([(session_id, items[1])])  # type: ignore[list-item]
+        await asyncio.sleep(0.3)  # seq 2 is on the bus; the console holds it for seq 1
+        release.set()
+        await late
+        asks: list[str] = []
+        last = 0
+        async with asyncio.timeout(5):
+            while len(asks) < 2:
+                frame = await receive(ws)
+                assert frame["type"] == "batch"
+                for rng in frame["ranges"]:
+                    assert rng["from"] == last + 1, "a gap in the sequence"
+                    last = rng["to"]
+                    asks += [a["id"] for a in rng["asks"]]
+    assert asks == [first.external_id, second.external_id]
