@@ -22,8 +22,9 @@ the summary stored at import (after a warm-up on 600 other lots).
 Client and server share the machine (2 cores here). The load generator is a minimal keep-alive
 HTTP/1.1 client (no aiohttp client machinery) in this process, its heap frozen out of the
 collector's way; each line reports the CPU the server and this client used, so a client that
-ate a core would show. When ``wrk`` is on the PATH the saturated stream mix is measured again
-by it (C, one thread, 200 connections) as a cross-check of the Python client.
+ate a core would show, and the server's CPU per request (steadier than latency on a shared
+box). When ``wrk`` is on the PATH the saturated stream mix is measured again by it (C, one
+thread, 200 connections) as a cross-check of the Python client.
 
 Run: ``python bench/trace.py [--events 100000] [--requests 6000]``; bounded to a few minutes.
 """
@@ -98,18 +99,19 @@ def season(events_wanted: int) -> list[tuple[list[dict], list[tuple[str, str]]]]
     return days
 
 
-async def import_season(url: str, days: list[tuple[list[dict], list[tuple[str, str]]]]) -> tuple[int, float]:
+async def import_season(url: str, days: list[tuple[list[dict], list[tuple[str, str]]]]) -> tuple[int, float, float]:
+    """Events stored, wall seconds and CPU seconds of this process (every thread: parsing and SQLite's too)."""
     db = Database.open(url)
     settings = TraceSettings()
     documents = [orjson.dumps(demo.document(events)) for events, _ in days]
     stored = 0
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     try:
         for raw in documents:
             stored += (await import_epcis(db, raw, settings)).stored
     finally:
         await db.close()
-    return stored, time.perf_counter() - start
+    return stored, time.perf_counter() - start, time.process_time() - cpu
 
 
 def start_server(folder: Path, url: str, cache_seconds: float) -> tuple[subprocess.Popen[bytes], str]:
@@ -188,7 +190,7 @@ def summary(latencies: list[float], elapsed: float, failures: int) -> dict[str, 
     latencies.sort()
     rank99 = -(-len(latencies) * 99 // 100)  # ceil(0.99 n)
     return {"p50": latencies[len(latencies) // 2], "p99": latencies[rank99 - 1], "max": latencies[-1],
-            "rps": len(latencies) / elapsed, "failures": failures}
+            "rps": len(latencies) / elapsed, "failures": failures, "requests": len(latencies)}
 
 
 async def timed_get(conn: Connection, path: str, latencies: list[float]) -> bool:
@@ -272,8 +274,10 @@ async def measured(proc: subprocess.Popen[bytes], run: Awaitable[dict[str, float
     server, client, wall = cpu_seconds(proc.pid), time.process_time(), time.perf_counter()
     result = await run
     wall = time.perf_counter() - wall
-    result["server_cpu"] = (cpu_seconds(proc.pid) - server) / wall * 100
+    spent = cpu_seconds(proc.pid) - server
+    result["server_cpu"] = spent / wall * 100
     result["client_cpu"] = (time.process_time() - client) / wall * 100
+    result["server_us"] = spent / result["requests"] * 1e6
     return result
 
 
@@ -348,8 +352,9 @@ async def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="livebot-bench-trace-"))
     url = f"sqlite:///{folder / 'trace.db'}"
     await migrate.upgrade(url)
-    stored, seconds = await import_season(url, days)
-    print(f"EPCIS import: {stored} events in {len(days)} daily documents, {seconds:.1f} s -> {stored / seconds:,.0f} events/s")
+    stored, seconds, cpu = await import_season(url, days)
+    print(f"EPCIS import: {stored} events in {len(days)} daily documents, {seconds:.1f} s -> {stored / seconds:,.0f} events/s "
+          f"({cpu:.1f} CPU s -> {stored / cpu:,.0f} events per CPU second)")
     rng = random.Random(11)
     hot = paths[-6:]  # the batches on stream now and the latest production
     stream = [rng.choice(hot) if rng.random() < 0.9 else rng.choice(paths) for _ in range(5000)]
@@ -366,7 +371,8 @@ async def main() -> None:
         for mix, r in runs.items():
             verdict = "OK" if r["p99"] < 50 else "ABOVE TARGET"
             target = " [target figure]" if cache and mix == f"{stream_name}, waves of {CONCURRENCY} at once" else ""
-            cpu = f", CPU server {r['server_cpu']:.0f}% / client {r['client_cpu']:.0f}% of a core" if "server_cpu" in r else ""
+            cpu = (f", CPU server {r['server_cpu']:.0f}% / client {r['client_cpu']:.0f}% of a core, "
+                   f"server {r['server_us']:.0f} µs CPU per request" if "server_cpu" in r else "")
             print(f"Digital Link JSON, {label}, {mix}: "
                   f"p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms ({verdict}: < 50 ms){target}, max {r['max']:.1f} ms, "
                   f"{r['rps']:,.0f} req/s, failures {int(r['failures'])}{cpu}")

@@ -29,6 +29,7 @@ from livebot.storage import migrate
 from livebot.storage.engine import Database, backend
 from livebot.web import health, metrics, openapi, protocol_log, sockets
 from livebot.web.errors import error_middleware
+from livebot.web.fastlane import fast_lane_middleware
 from livebot.web.templating import PACKAGE_ROOT, setup_templates
 
 logger = logging.getLogger(__name__)
@@ -88,7 +89,7 @@ def create_app(config: Config, role: str = "all") -> web.Application:
     http_metrics = metrics.HttpMetrics(registry)
     app = web.Application(
         client_max_size=config.server.max_body_bytes,
-        middlewares=[metrics.metrics_middleware(http_metrics)],
+        middlewares=[metrics.metrics_middleware(http_metrics), fast_lane_middleware],
     )
     app[CONFIG] = config
     app[ROLE] = role

@@ -33,7 +33,7 @@ class CachedSummary:
     """A summary kept as JSON bytes: thousands of cached lots add no objects for the cyclic GC to walk
     (a cache of nested dicts made full collections take most of a second under load)."""
 
-    __slots__ = ("gtin", "json", "expires")
+    __slots__ = ("gtin", "json", "expires", "page")
 
     def __init__(self, summary: Loaded, expires: float) -> None:
         if isinstance(summary, Ready):
@@ -43,6 +43,8 @@ class CachedSummary:
             self.gtin = summary.get("gtin") if summary is not None else None
             self.json = orjson.dumps(summary) if summary is not None else b""
         self.expires = expires
+        self.page: bytes | None = None
+        """The lot's public page, rendered on its first request (it depends on nothing else)."""
 
     @property
     def found(self) -> bool:

@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime
 from types import SimpleNamespace
 from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from livebot.storage.engine import Database, json_value
@@ -221,9 +221,12 @@ class Extras:
         herd_ids = sorted({r.herd for r in raws if r.herd})
         herds = {h.herd_id: h for h in await session.scalars(select(Herd).where(Herd.herd_id.in_(herd_ids)))} if herd_ids else {}
         health: dict[str, list[HealthEvent]] = defaultdict(list)
-        if herd_ids:
+        milked = [at for r in raws if r.herd and (at := r.milking_end or r.milking_start) is not None]
+        if milked:  # only treatments under way when one of these lots was milked (a herd's records grow all season)
+            until = HealthEvent.withdrawal_until
             treated = await session.scalars(select(HealthEvent).join(TraceEvent, TraceEvent.id == HealthEvent.event_pk)
-                                            .where(HealthEvent.herd.in_(herd_ids), TraceEvent.retracted.is_(False)))
+                                            .where(HealthEvent.herd.in_(herd_ids), TraceEvent.retracted.is_(False),
+                                                   HealthEvent.start <= max(milked), or_(until.is_(None), until >= min(milked))))
             for row in treated:
                 health[row.herd].append(row)
         gtins = sorted({m.gtin for m in materials.values() if m.gtin} - set(products))

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -73,7 +74,6 @@ async def store_document(session: AsyncSession, doc: ParsedDocument, zone: ZoneI
     await save_locations(session, doc.locations)
     renamed = await save_products(session, doc.products)
     herds = await save_herds(session, doc.herds)
-    herds.update(e.details["health"]["herd"] for e in fresh if "health" in e.details)
     affected: set[str] = set()
     gtins: set[str] = set(doc.products)
     if fresh:
@@ -82,9 +82,10 @@ async def store_document(session: AsyncSession, doc: ParsedDocument, zone: ZoneI
         for event in fresh:
             affected.update(ref.lot for ref in event.lots)
             gtins.update(ref.gtin for ref in event.lots)
-        declared = await apply_declarations(session, fresh)
+        declared, retracted = await apply_declarations(session, fresh)
         affected |= declared
         await projection.rebuild(session, affected, zone, reset=declared)
+        affected |= await treated_lots(session, fresh, retracted)
     if herds:
         affected |= await herd_lots(session, herds)
     if affected or renamed:
@@ -104,9 +105,9 @@ async def existing_events(session: AsyncSession, ids: list[str]) -> dict[str, st
     return found
 
 
-async def apply_declarations(session: AsyncSession, fresh: list[ParsedEvent]) -> set[str]:
+async def apply_declarations(session: AsyncSession, fresh: list[ParsedEvent]) -> tuple[set[str], set[str]]:
     """Mark retracted the events new declarations name, and new events already declared wrong;
-    returns the lots of those events (their chains change)."""
+    returns the lots of those events (their chains change) and the retracted event ids."""
     declared = {e.details["retracts"] for e in fresh if e.declaration}
     candidates = [f"{e.event_id}#error" for e in fresh if not e.declaration]
     for part in projection.chunks(candidates):
@@ -118,7 +119,35 @@ async def apply_declarations(session: AsyncSession, fresh: list[ParsedEvent]) ->
         rows = await session.scalars(select(TraceEventLot.lot).join(TraceEvent, TraceEvent.id == TraceEventLot.event_pk)
                                      .where(TraceEvent.event_id.in_(part)))
         lots.update(rows)
-    return lots
+    return lots, declared
+
+
+async def treated_lots(session: AsyncSession, fresh: list[ParsedEvent], retracted: set[str]) -> set[str]:
+    """Raw-milk lots whose herd had an animal under treatment, new or retracted now, when they were
+    milked: only those chains show a different treated list (not every lot the herd ever gave)."""
+    windows: dict[str, list[tuple[datetime, datetime | None]]] = defaultdict(list)
+    for event in fresh:
+        treated = event.details.get("health")
+        if treated is not None:
+            until = treated.get("withdrawal_until")
+            windows[treated["herd"]].append((event.event_time, datetime.fromisoformat(until) if until else None))
+    for part in projection.chunks(sorted(retracted)):
+        rows = await session.execute(select(HealthEvent.herd, HealthEvent.start, HealthEvent.withdrawal_until)
+                                     .join(TraceEvent, TraceEvent.id == HealthEvent.event_pk).where(TraceEvent.event_id.in_(part)))
+        for herd, start, until in rows:
+            windows[herd].append((start, until))
+    milked = func.coalesce(RawMilkLot.milking_end, RawMilkLot.milking_start)
+    found: set[str] = set()
+    for herd, spans in windows.items():
+        query = select(RawMilkLot.lot, RawMilkLot.milking_end, RawMilkLot.milking_start).where(
+            RawMilkLot.herd == herd, milked >= min(start for start, _ in spans))
+        if all(until is not None for _, until in spans):
+            query = query.where(milked <= max(until for _, until in spans if until is not None))
+        for lot, end, start in await session.execute(query):
+            at = end or start
+            if any(begin <= at and (until is None or at <= until) for begin, until in spans):
+                found.add(lot)
+    return found
 
 
 async def insert_events(session: AsyncSession, events: list[ParsedEvent]) -> list[int]:
@@ -184,19 +213,25 @@ async def save_locations(session: AsyncSession, names: dict[str, str]) -> None:
 
 
 async def save_herds(session: AsyncSession, herds: dict[str, dict[str, Any]]) -> set[str]:
-    """Herds from master data (size, breed, feed plan); a newer document's values win. Returns their ids."""
+    """Herds from master data (size, breed, feed plan); a newer document's values win. Returns the
+    ids of herds that are new or changed (a resend of the same master data changes no chain)."""
     if not herds:
         return set()
     current = {h.herd_id: h for part in projection.chunks(sorted(herds))
                for h in await session.scalars(select(Herd).where(Herd.herd_id.in_(part)))}
+    changed: set[str] = set()
     for herd_id, attributes in herds.items():
-        row = current.get(herd_id) or Herd(herd_id=herd_id)
+        row = current.get(herd_id)
+        if row is not None and all(getattr(row, key) == value for key, value in attributes.items()):
+            continue
+        row = row or Herd(herd_id=herd_id)
         for key, value in attributes.items():
             setattr(row, key, value)
         row.updated_at = utcnow()
         session.add(row)
+        changed.add(herd_id)
     await session.flush()
-    return set(herds)
+    return changed
 
 
 async def herd_lots(session: AsyncSession, herds: set[str]) -> set[str]:

@@ -21,16 +21,18 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from livebot.appkeys import CONFIG, DATABASE
 from livebot.auth.access import anonymous, public
 from livebot.trace import facts
-from livebot.trace.digitallink import digital_link_path, gtin14, valid_lot
+from livebot.trace.digitallink import LOT_PATTERN, digital_link_path, gtin14, valid_lot
 from livebot.trace.errors import BadCode
 from livebot.trace.keys import SCANS, SUMMARY_CACHE, TRACE_SETTINGS
 from livebot.trace.reply import promise_label
+from livebot.web.fastlane import fast_answer
 
 routes = web.RouteTableDef()
 CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "Link"}
 JSON_HEADERS = CIMultiDictProxy(CIMultiDict(
     {"Content-Type": "application/json", "Cache-Control": "public, max-age=30", "Vary": "Accept", **CORS}))
 """Built once: a cached JSON answer is the stored bytes plus these headers, nothing computed per request."""
+PAGE_HEADERS = CIMultiDictProxy(CIMultiDict({"Content-Type": "text/html; charset=utf-8"}))
 LINKSET = "application/linkset+json"
 GS1_VOC = "https://gs1.org/voc/"
 PREFLIGHT = {**CORS, "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS", "Access-Control-Allow-Headers": "Accept",
@@ -68,9 +70,32 @@ def count_scan(request: web.Request, lot: str) -> None:
     request.app[SCANS].record(lot, client, headers.get(region_header, "") if region_header else "")
 
 
+def cached_answer(request: web.Request) -> web.Response | None:
+    """The fast lane's answer (:mod:`livebot.web.fastlane`) for a lot whose summary is cached: the
+    JSON as stored, or the page once rendered; None for everything else (link sets, ``linkType``,
+    misses, errors: the full handler answers those)."""
+    accept = request.headers.get("Accept", "")
+    if request.query_string or LINKSET in accept:
+        return None
+    match = request.match_info
+    lot = match["lot"]
+    entry = request.app[SUMMARY_CACHE].peek(lot)
+    if entry is None or not entry.found or entry.gtin != match["gtin"] or not LOT_PATTERN.fullmatch(lot):
+        return None
+    if "application/json" in accept and "text/html" not in accept:
+        body, headers = entry.json, JSON_HEADERS
+    elif entry.page is not None:
+        body, headers = entry.page, PAGE_HEADERS
+    else:
+        return None
+    count_scan(request, lot)
+    return web.Response(body=body, headers=headers)
+
+
 @routes.get("/01/{gtin}/10/{lot}")
 @routes.get("/01/{gtin}/10/{lot}/21/{serial}")
 @anonymous
+@fast_answer(cached_answer)
 async def resolve(request: web.Request) -> web.Response:
     """A can's code: the batch page (the serial, when present, does not change the answer).
 
@@ -94,8 +119,11 @@ async def resolve(request: web.Request) -> web.Response:
         return linkset_response(request, gtin, lot, entry.summary or {})
     if kind == "traceability" or wants_json(request):
         return web.Response(body=entry.json, headers=JSON_HEADERS)
-    # gs1:pip, gs1:defaultLink, no linkType, or one this resolver does not have: the default link
-    return aiohttp_jinja2.render_template("trace/batch.html", request, page(entry.summary or {}, request))
+    # gs1:pip, gs1:defaultLink, no linkType, or one this resolver does not have: the default link,
+    # rendered once per cached summary (the page is the same for everyone) and dropped with it
+    if entry.page is None:
+        entry.page = aiohttp_jinja2.render_string("trace/batch.html", request, page(entry.summary or {}, request)).encode()
+    return web.Response(body=entry.page, headers=PAGE_HEADERS)
 
 
 @routes.options("/01/{gtin}/10/{lot}")

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
+from aiohttp import web
+from aiohttp.test_utils import TestClient, make_mocked_request
 from sqlalchemy import update
 
 from livebot.appkeys import DATABASE
-from livebot.trace import chains
+from livebot.trace import chains, views
 from livebot.trace.keys import SUMMARY_CACHE
 from livebot.trace.models import Batch
-from tests.support import login
+from tests.support import bearer, login
 from tests.trace.support import CHAIN_GTIN, CHAIN_LOT, JSON, PAGE
 
 
@@ -81,3 +83,40 @@ async def test_every_resolver_request_is_counted(chain: TestClient) -> None:
     assert 'livebot_http_requests_total{method="GET",route="/01/{gtin}/10/{lot}",status="200"} 3.0' in text
     assert 'livebot_http_requests_total{method="GET",route="/01/{gtin}/10/{lot}",status="404"} 1.0' in text
     assert 'livebot_http_request_seconds_count{route="/01/{gtin}/10/{lot}"} 4.0' in text
+
+
+HTML = {"Accept": "text/html,application/xhtml+xml,*/*"}
+
+
+def mocked(path: str, headers: dict[str, str], app: Any, lot: str = CHAIN_LOT, gtin: str = CHAIN_GTIN) -> web.Request:
+    return make_mocked_request("GET", path, headers=headers, app=app, match_info={"gtin": gtin, "lot": lot})
+
+
+async def test_cached_lots_get_the_full_handlers_answer_from_the_fast_lane(chain: TestClient) -> None:
+    for headers in (JSON, HTML):
+        full = await chain.get(PAGE, headers=headers)  # the JSON miss caches the summary, the first page request renders it
+        body = await full.read()
+        fast = views.cached_answer(mocked(PAGE, headers, chain.app))
+        assert fast is not None and fast.body == body and fast.headers["Content-Type"] == full.headers["Content-Type"]
+        again = await chain.get(PAGE, headers=headers)
+        assert again.status == 200 and await again.read() == body and again.headers["Content-Type"] == full.headers["Content-Type"]
+    assert (await chain.get(PAGE, headers=JSON)).headers["Access-Control-Allow-Origin"] == "*"
+    for path, headers, lot, gtin in ((PAGE + "?linkType=all", JSON, CHAIN_LOT, CHAIN_GTIN),
+                                     (PAGE, {"Accept": views.LINKSET}, CHAIN_LOT, CHAIN_GTIN),
+                                     (PAGE, JSON, "NOPE", CHAIN_GTIN),
+                                     (PAGE, JSON, CHAIN_LOT, "06901234543216")):  # another product's code: the full handler's 404
+        assert views.cached_answer(mocked(path, headers, chain.app, lot, gtin)) is None
+
+
+async def test_an_import_after_a_cached_page_shows_the_new_data(chain: TestClient) -> None:
+    for _ in range(2):
+        html = await (await chain.get(PAGE, headers=HTML)).text()
+        assert "维生素D" not in html
+    assert chain.app[SUMMARY_CACHE].peek(CHAIN_LOT) is not None
+    resp = await chain.post("/api/v1/trace/inspections", json={"inspections": [
+        {"lot": CHAIN_LOT, "item": "维生素D", "value": 1.2, "unit": "μg/100kJ", "result": "fail"}]},
+        headers=await bearer(chain, "trace"))
+    assert resp.status == 201
+    html = await (await chain.get(PAGE, headers=HTML)).text()
+    assert "维生素D" in html
+    assert (await (await chain.get(PAGE, headers=JSON)).json())["inspections_total"] == 13
