@@ -91,6 +91,8 @@ class Rule:
     anchors: tuple[frozenset[str] | None, ...] = ()
     widths: tuple[int | None, ...] = ()
     """Longest possible match per pattern (None: unbounded), to search only around anchors."""
+    also: tuple[frozenset[str] | None, ...] = ()
+    """Per pattern, a second literal set every match also contains: no need to run it without one."""
     unless_before: tuple[re.Pattern[str], ...] = ()
     unless_after: tuple[re.Pattern[str], ...] = ()
     unless_clause: tuple[re.Pattern[str], ...] = ()
@@ -154,7 +156,8 @@ class RuleSet:
         self.dodges = dodges
         self._slots: list[tuple[Rule, int]] = []
         self._unanchored: list[int] = []
-        postings: dict[str, list[int]] = {}
+        self._gated: set[int] = set()
+        postings: dict[str, tuple[list[int], list[int]]] = {}
         for rule in self.rules:
             for pattern_index in range(len(rule.patterns)):
                 slot = len(self._slots)
@@ -163,16 +166,25 @@ class RuleSet:
                 if anchors is None:
                     self._unanchored.append(slot)
                 for anchor in anchors or ():
-                    postings.setdefault(anchor, []).append(slot)
-        self._postings = {anchor: tuple(slots) for anchor, slots in postings.items()}
+                    postings.setdefault(anchor, ([], []))[0].append(slot)
+                also = rule.also[pattern_index] if anchors and pattern_index < len(rule.also) else None
+                if also:
+                    self._gated.add(slot)
+                    for literal in also:
+                        postings.setdefault(literal, ([], []))[1].append(slot)
+        self._postings = {anchor: (tuple(slots), tuple(gates)) for anchor, (slots, gates) in postings.items()}
+        self._runs = [
+            (rule, rule.patterns[index], rule.widths[index] if index < len(rule.widths) else None)
+            for rule, index in self._slots
+        ]
         # Keyed on UTF-16 code units spelt as Latin-1 characters: pyahocorasick looks a node's
         # children up one by one, so a root with 2 × 256 byte values beats one with 300+ ideographs.
         self._anchor_finder = (
-            literal_finder((_units(anchor), slots) for anchor, slots in self._postings.items())
+            literal_finder((_units(anchor), value) for anchor, value in self._postings.items())
             if self._postings else None
         )
         self._wide_finder = (
-            literal_finder((anchor, slots) for anchor, slots in self._postings.items())
+            literal_finder((anchor, value) for anchor, value in self._postings.items())
             if self._postings else None
         )
 
@@ -183,10 +195,15 @@ class RuleSet:
         original = text[:MAX_CHARS]
         canonical, mapped = fold_lazy(original, self.dodges)
         hits: dict[tuple[int, int, int], Rule] = {}
+        length = len(canonical)
+        runs = self._runs
         for slot, ends in sorted(self._candidates(canonical).items()):
-            rule, pattern_index = self._slots[slot]
-            for start, end in rule.matches(canonical, pattern_index, ends):
-                hits.setdefault((id(rule), start, end), rule)
+            rule, pattern, width = runs[slot]  # Rule.matches, inlined: this loop runs ~30 times a text
+            for lo, hi in _windows(length, width, ends):
+                for match in pattern.finditer(canonical, lo, hi):
+                    start, end = match.span()
+                    if start < end and not rule._excepted(canonical, start, end, match.group(0)):
+                        hits.setdefault((id(rule), start, end), rule)
         if not hits:
             return OK
         folded = mapped()
@@ -201,8 +218,9 @@ class RuleSet:
             return todo
         units = _units(text)
         found: dict[int, list[int]] = {}
+        opened: set[int] = set()  # gated slots whose second literal occurs
         if len(units) == 2 * len(text):
-            for last, (_, slots) in self._anchor_finder.iter(units):
+            for last, (_, (slots, gates)) in self._anchor_finder.iter(units):
                 if last & 1:  # ends on a whole code unit (a match across two characters' bytes cannot)
                     end = (last + 1) >> 1
                     for slot in slots:
@@ -210,10 +228,15 @@ class RuleSet:
                             found[slot].append(end)
                         else:
                             found[slot] = [end]
+                    if gates:
+                        opened.update(gates)
         elif self._wide_finder is not None:  # beyond the BMP a character takes two code units: index characters
-            for last, (_, slots) in self._wide_finder.iter(text):
+            for last, (_, (slots, gates)) in self._wide_finder.iter(text):
                 for slot in slots:
                     found.setdefault(slot, []).append(last + 1)
+                opened.update(gates)
+        for slot in self._gated.intersection(found).difference(opened):
+            del found[slot]
         todo.update(found)
         return todo
 
@@ -239,8 +262,10 @@ def _windows(length: int, width: int | None, ends: list[int] | None) -> list[tup
     """
     if ends is None or width is None or width * 4 >= length:
         return [(0, length)]
-    if len(ends) > 1:
-        ends.sort()
+    if len(ends) == 1:
+        end = ends[0]
+        return [(end - width if end > width else 0, min(end + width + _LOOK_AROUND, length))]
+    ends.sort()
     merged: list[tuple[int, int]] = []
     reach = width + _LOOK_AROUND
     for end in ends:
@@ -303,6 +328,7 @@ def parse_rules(data: Mapping[str, Any], origin: str = "rules") -> RuleSet:
         _strings(dodge.get("terms", []), f"{origin}: dodges.terms"),
         _strings_map(dodge.get("aliases", {}), f"{origin}: dodges.aliases"),
         _strings_map(dodge.get("emoji", {}), f"{origin}: dodges.emoji"),
+        _strings(dodge.get("keep", []), f"{origin}: dodges.keep"),
     )
     raw_rules = data.get("rule", [])
     if not isinstance(raw_rules, list) or not raw_rules:
@@ -341,6 +367,7 @@ def _parse_rule(raw: Any, macros: Mapping[str, str], origin: str) -> Rule:
         patterns=patterns,
         anchors=tuple(pattern_anchors(pattern) for pattern in patterns),
         widths=tuple(pattern_width(pattern) for pattern in patterns),
+        also=tuple(second_anchors(pattern) for pattern in patterns),
         unless_before=_compile_all(raw.get("unless_before"), macros, f"{where}: unless_before"),
         unless_after=_compile_all(raw.get("unless_after"), macros, f"{where}: unless_after"),
         unless_clause=_compile_all(raw.get("unless_clause"), macros, f"{where}: unless_clause"),
@@ -371,7 +398,14 @@ def _expand(pattern: str, macros: Mapping[str, str], where: str) -> str:
             raise RuleFileError(f"{where}: unknown macro <<{name}>>")
         return macros[name]
 
-    return _MACRO.sub(substitute, pattern)
+    for _ in range(4):  # a macro may use macros (FORMULA uses SELF), a few levels deep
+        expanded = _MACRO.sub(substitute, pattern)
+        if expanded == pattern:
+            return expanded
+        pattern = expanded
+    if _MACRO.search(pattern):
+        raise RuleFileError(f"{where}: macros nested too deep (or a macro uses itself)")
+    return pattern
 
 
 def _strings(raw: Any, where: str) -> list[str]:
@@ -405,6 +439,60 @@ def pattern_anchors(pattern: re.Pattern[str]) -> frozenset[str] | None:
     return frozenset(found) if found and all(found) else None
 
 
+_GATE_MAX_FREQUENCY = 0.02
+"""A second literal set is worth a gate only when texts rarely contain one (else every text opens it)."""
+
+
+def second_anchors(pattern: re.Pattern[str]) -> frozenset[str] | None:
+    """Another literal set every match of ``pattern`` contains, apart from its anchors' (None: none useful).
+
+    Taken from the pattern's top-level sequence (each literal run there is mandatory); only
+    a rare one, sharing no text with the anchors, is kept.
+    """
+    primary = pattern_anchors(pattern)
+    if primary is None:
+        return None
+    try:
+        items = list(sre_parse.parse(pattern.pattern))
+    except re.error:
+        return None
+    candidates = [run for run in _literal_runs(items) if all(run)]
+    candidates = [
+        run for run in candidates if not any(a in b or b in a for a in run for b in primary)
+    ]
+    if not candidates:
+        return None
+    best = max(candidates, key=_score)
+    if sum(_frequency(option) for option in best) > _GATE_MAX_FREQUENCY:
+        return None
+    return frozenset(best)
+
+
+def _literal_runs(items: list[Any]) -> list[set[str]]:
+    """The maximal literal runs of a top-level sequence (each is matched by every match)."""
+    runs: list[set[str]] = []
+    run: set[str] | None = None
+    for item in items:
+        options = _item_options(item)
+        if options is None:
+            if run:
+                runs.append(run)
+            run = None
+            continue
+        if not options:
+            continue
+        joined = options if run is None else _product(run, options)
+        if joined is None:
+            if run:
+                runs.append(run)
+            run = options
+        else:
+            run = joined
+    if run:
+        runs.append(run)
+    return runs
+
+
 def _sequence_anchors(items: list[Any]) -> set[str] | None:
     """The best literal set of a sequence: concatenated literal runs, the longest shortest one."""
     best: set[str] | None = None
@@ -413,6 +501,10 @@ def _sequence_anchors(items: list[Any]) -> set[str] | None:
         options = _item_options(item)
         if options is None:
             run = None
+            # A mandatory group that is not all literal (\d+%|百分之…) still has anchors of its own.
+            nested = _nested_anchors(item)
+            if nested and all(nested) and (best is None or _score(nested) > _score(best)):
+                best = nested
             continue
         if not options:  # zero-width (lookaround, anchors): does not break a literal run
             continue
@@ -506,6 +598,11 @@ def _score(options: set[str]) -> tuple[float, int]:
 # Words every text of this domain is full of, whatever general Chinese says about them.
 _DOMAIN_COMMON = ("北境", "臻护", "奶粉", "宝宝", "1段", "2段", "3段", "配方", "牧场", "奶源", "妈妈", "母乳", "喂养",
                   "批次", "检测", "生牛乳", "营养")
+# Words a formula livestream's answers use in nearly every text (cans, drinking, switching,
+# stages, doctors, orders): as anchors they would send a pattern to run on almost everything.
+_DOMAIN_FREQUENT = ("宝宝", "妈妈", "宝妈", "家长", "奶粉", "营养", "罐", "喝", "吃", "换", "比", "全", "全部", "多", "少",
+                    "长", "快", "养", "糖", "成分", "适合", "来自", "医生", "儿科", "一般", "主要", "下单", "订单",
+                    "不要", "没", "奖", "提", "增", "退")
 
 
 @functools.lru_cache(maxsize=8192)
@@ -525,6 +622,8 @@ def _frequency(literal: str) -> float:
         estimate = max(estimate, 0.01)
     if len(literal) > 1:
         estimate = min(estimate, _frequency(literal[:-1]), _frequency(literal[1:]))
+    if literal in _DOMAIN_FREQUENT:  # measured in this domain's texts, whatever its parts say
+        estimate = max(estimate, 0.05)
     return estimate
 
 

@@ -9,6 +9,7 @@ back to original spans is built by the very same steps, and only when a rule has
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 import re
@@ -112,6 +113,13 @@ class DodgeTerms:
     sound_finder: Any  # Aho-Corasick over the coded sounds of the terms
     spelt_blob: str
     spelt_pattern: re.Pattern[str]
+    keep: frozenset[str] = frozenset()
+    """Domain words never read as a dodge, nor cut by one (益生菌: 益生 is not 医生)."""
+    initials: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    """A term with some characters written as their pinyin initial (m乳, 免y力, 卫j委) → the term."""
+    initial_sides: Mapping[str, frozenset[str]] = dataclasses.field(default_factory=dict)
+    """Per letter run of those spellings (m, y, my …), the characters beside it there (乳 for m):
+    any other run, or one with other neighbours (the g of 100g奶粉), needs no look-up."""
 
 
 class _SoundTable(dict[int, str]):
@@ -136,17 +144,27 @@ class _SoundTable(dict[int, str]):
         return self._codes[sound]
 
 
-def build_dodges(terms: Sequence[str], aliases: Mapping[str, str], emoji: Mapping[str, str]) -> DodgeTerms:
+def build_dodges(
+    terms: Sequence[str], aliases: Mapping[str, str], emoji: Mapping[str, str], keep: Sequence[str] = ()
+) -> DodgeTerms:
     """Index dodge terms by their toneless pinyin, spelt (for letters) and coded (for homophones)."""
     by_sound: dict[str, str] = {}
     table = _SoundTable()
     by_key: dict[str, list[str]] = {}
+    initials: dict[str, str] = {}
+    spelt_aliases: dict[str, str] = {}
     for term in terms:
         sounds = [syllable(char) for char in term]
         if len(term) < 2 or not all(sounds):
             continue
         by_sound.setdefault("".join(s for s in sounds if s), term)
         by_key.setdefault(term.translate(table), []).append(term)
+        for key, kept in _initial_keys(term, [s[0] for s in sounds if s]):
+            if kept:
+                initials.setdefault(key, term)
+            elif len(key) >= 3:  # all initials: only 3+ letters are specific enough (mrh, wjw)
+                spelt_aliases.setdefault(key, term)
+    aliases = {**spelt_aliases, **aliases}
     folds = _FoldTable(emoji)
     return DodgeTerms(
         by_sound=by_sound,
@@ -158,7 +176,27 @@ def build_dodges(terms: Sequence[str], aliases: Mapping[str, str], emoji: Mappin
         sound_finder=literal_finder((key, tuple(values)) for key, values in by_key.items()) if by_key else None,
         spelt_blob="|".join(by_sound),
         spelt_pattern=re.compile("|".join(sorted(by_sound, key=len, reverse=True)) or "(?!)"),
+        keep=frozenset(keep),
+        initials=initials,
+        initial_sides=_initial_sides(initials),
     )
+
+
+def _initial_sides(initials: Iterable[str]) -> dict[str, frozenset[str]]:
+    sides: dict[str, set[str]] = {}
+    for key in initials:
+        for run in _LATIN.finditer(key):
+            beside = sides.setdefault(run.group(), set())
+            beside.update(key[max(0, run.start() - 1) : run.start()] + key[run.end() : run.end() + 1])
+    return {run: frozenset(chars) for run, chars in sides.items()}
+
+
+def _initial_keys(term: str, letters: Sequence[str]) -> Iterator[tuple[str, bool]]:
+    """``term`` with every non-empty set of its characters written as their pinyin initials,
+    and whether a character of the term is kept (m乳 and 免y力 keep one; myl keeps none)."""
+    for mask in range(1, 1 << len(term)):
+        key = "".join(letters[i] if mask >> i & 1 else char for i, char in enumerate(term))
+        yield key, mask != (1 << len(term)) - 1
 
 
 def literal_finder(items: Iterable[tuple[str, Any]]) -> Any:
@@ -184,6 +222,10 @@ def _fold_char(char: str) -> str:
         return BREAK
     if folded.isspace() or EMOJI.match(folded):
         return ""
+    if not folded.isascii() and folded.isalpha():  # tone marks on pinyin (mǐn, lǜ) are dropped
+        bare = "".join(c for c in unicodedata.normalize("NFKD", folded) if not unicodedata.combining(c))
+        if bare.isascii() and bare.isalpha():
+            return bare
     if is_cjk(folded):
         return to_simplified(folded)[:1] or folded
     if folded.isalnum() or folded in KEEP_SYMBOLS or folded == ".":
@@ -270,7 +312,7 @@ def _dodge_replacements(text: str, sounds: str, dodges: DodgeTerms) -> Iterator[
             span = text[start:end]
             if span not in terms:  # the term itself, spelt right, needs nothing
                 term = _homophone_of(span, terms)
-                if term is not None and _plausible_homophone(text, start, end):
+                if term is not None and _plausible_homophone(text, start, end, dodges.keep):
                     found.append((start, end, term))
     if _HAS_LATIN.search(text):
         found.extend(_latin_dodges(text, dodges))
@@ -296,7 +338,16 @@ def _homophone_of(span: str, terms: Sequence[str]) -> str | None:
 
 
 def _latin_dodges(text: str, dodges: DodgeTerms) -> Iterator[tuple[int, int, str]]:
-    """Listed abbreviations (myl, no1) and pinyin spelt in letters, alone or mixed (免yi力)."""
+    """Listed abbreviations (myl, no1), pinyin initials among the term's characters (免y力) and
+    pinyin spelt in letters, alone or mixed (免yi力)."""
+    if dodges.initials:
+        for start, end, term in _initials_near_letters(text, dodges):
+            # The letters must be a whole letter run each: y in 免y力, not the y of "myself".
+            if (start > 0 and _is_latin(text[start]) and _is_latin(text[start - 1])) or (
+                end < len(text) and _is_latin(text[end - 1]) and _is_latin(text[end])
+            ):
+                continue
+            yield (start, end, term)
     for match in _LATIN.finditer(text):
         run = match.group(0)
         alias = dodges.aliases.get(run)
@@ -310,6 +361,31 @@ def _latin_dodges(text: str, dodges: DodgeTerms) -> Iterator[tuple[int, int, str
             spelt = _sound_match(text, position, match.start(), match.end(), dodges)
             if spelt is not None:
                 yield (position, spelt[0], spelt[1])
+
+
+_INITIALS_REACH = 3
+"""Characters a term written with initials reaches beyond a letter run (免y力: one each side)."""
+
+
+def _initials_near_letters(text: str, dodges: DodgeTerms) -> Iterator[tuple[int, int, str]]:
+    """Terms written with some initials (m乳, 免y力), looked up around the text's letter runs only."""
+    initials, sides = dodges.initials, dodges.initial_sides
+    for run in _LATIN.finditer(text):
+        beside = sides.get(run.group())
+        run_start, run_end = run.span()
+        # dha, mg: no term is spelt with these letters; 100g奶粉: none has g beside 奶
+        if beside is None or not (text[run_start - 1 : run_start] in beside or text[run_end : run_end + 1] in beside):
+            continue
+        for start in range(max(0, run_start - _INITIALS_REACH), run_start + 1):
+            for end in range(min(len(text), run_end + _INITIALS_REACH), run_end - 1, -1):
+                term = initials.get(text[start:end])
+                if term is not None:
+                    yield (start, end, term)
+                    break
+
+
+def _is_latin(char: str) -> bool:
+    return "a" <= char <= "z" or "0" <= char <= "9"
 
 
 def _sound_match(text: str, position: int, run_start: int, run_end: int, dodges: DodgeTerms) -> tuple[int, str] | None:
@@ -337,9 +413,14 @@ def _plausible_pinyin(text: str, start: int, end: int, run_start: int, run_end: 
     return letters >= 2 and (not inside_word or letters >= 6)
 
 
-def _plausible_homophone(text: str, start: int, end: int) -> bool:
-    if text[start:end] in _words():
+def _plausible_homophone(text: str, start: int, end: int, keep: frozenset[str] = frozenset()) -> bool:
+    if text[start:end] in _words() or text[start:end] in keep:
         return False
+    # Part of a longer word written right (益生 in 益生菌, 原生 in 原生乳) is that word, not a dodge.
+    for lo in range(max(0, start - 2), start + 1):
+        for hi in range(end, min(len(text), end + 2) + 1):
+            if hi - lo > end - start and (text[lo:hi] in keep or text[lo:hi] in _words()):
+                return False
     # The dodge must not cut a common word at either edge (作为一 is 作为/一, not 作/为一); a
     # rare word there (代母 in 替代母儒) is a coincidence, not a reading.
     common = _common_words()

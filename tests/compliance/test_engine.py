@@ -250,8 +250,100 @@ def test_code_unit_anchor_pass_agrees_with_the_direct_one() -> None:
         parts = [rng.choice(anchors) if rng.random() < 0.3 else rng.choice(alphabet) for _ in range(rng.randrange(1, 60))]
         text = "".join(parts)
         direct: dict[int, list[int]] = {}
-        for last, (_, slots) in RULES._wide_finder.iter(text):
+        opened: set[int] = set()
+        for last, (_, (slots, gates)) in RULES._wide_finder.iter(text):
             for slot in slots:
                 direct.setdefault(slot, []).append(last + 1)
+            opened.update(gates)
+        direct = {slot: ends for slot, ends in direct.items() if slot not in RULES._gated or slot in opened}
         via_units = {slot: ends for slot, ends in RULES._candidates(text).items() if ends is not None}
         assert {slot: sorted(ends) for slot, ends in via_units.items()} == {slot: sorted(ends) for slot, ends in direct.items()}
+
+
+def test_a_gated_pattern_only_matches_text_holding_its_second_literal() -> None:
+    """A pattern is skipped when none of its second literals occurs: every match must hold one."""
+    from livebot.compliance.evaluation import read_cases
+
+    here = Path(__file__).resolve().parent
+    texts = [case.text for path in (here / "fixtures" / "independent.jsonl", here / "fixtures" / "independent_batch6.jsonl")
+             for case in read_cases(path.read_bytes().splitlines())]
+    gated = 0
+    for rule in RULES.rules:
+        for pattern, also in zip(rule.patterns, rule.also, strict=True):
+            if not also:
+                continue
+            gated += 1
+            for text in texts:
+                for match in pattern.finditer(fold_text(text, RULES.dodges)):
+                    assert any(literal in match.group(0) for literal in also), (rule.id, pattern.pattern, text)
+    assert gated > 10
+
+
+@pytest.mark.parametrize("text", [
+    "卫j委推荐的奶粉",  # a pinyin initial among the term's characters
+    "m乳化配方",
+    "免y力提高了",
+    "提高my力",
+    "wjw推荐",  # all initials of a 3-character term
+    "过mǐn好了",  # pinyin with tone marks
+    "提高免疫lì",
+    "补🧠好奶",  # emoji read as text
+    "👨‍⚕️推荐的奶粉",
+])
+def test_initials_tone_marks_and_emoji_are_read_as_the_term(text: str) -> None:
+    assert verdict(text) == "block"
+
+
+@pytest.mark.parametrize("text", [
+    "100g奶粉", "myself", "DHA约70mg", "iso认证", "x光",
+    "益生菌粉和奶粉能一起冲吗？这个最好问问儿科医生",  # 益生 in 益生菌 is not a dodge of 医生
+    "2段添加了益生元GOS",
+])
+def test_letters_and_domain_words_are_not_mistaken_for_dodges(text: str) -> None:
+    assert verdict(text) == "ok"
+    assert "医生元" not in fold_text("益生元", RULES.dodges)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("不建议因为奶粉放弃母乳，混合喂养也可以", "ok"),  # negation scope: an advice verb reaches further
+    ("我们不能说最好，只能说放心", "ok"),  # talking about the rules is not making the claim
+    ("说奶粉能提高免疫力是违规的", "ok"),
+    ("母乳替代品的广告是法律禁止的", "ok"),
+    ("我们不做任何跟医院合作的推广", "ok"),
+    ("唯一要注意的是开罐后四周内吃完", "ok"),  # 唯一 in a tip or a fact
+    ("乳糖是这款配方唯一的碳水化合物来源", "ok"),
+    ("聪明的妈妈都会看配料表", "ok"),
+    ("1段和2段不参加今晚的满减", "ok"),
+    ("宝宝喝了变聪明", "block"),
+    ("奶粉就是最好的", "block"),
+    ("1段今天第二罐半价", "warn"),
+])
+def test_negation_scope_meta_statements_and_facts(text: str, expected: str) -> None:
+    assert verdict(text) == expected
+
+
+@pytest.mark.parametrize("text, rule", [
+    ("宝宝喝着跟亲妈喂的没两样", "breastmilk-substitute"),  # any comparison with breast milk
+    ("母乳里有的营养我们全都有", "breastmilk-substitute"),
+    ("和母乳比起来一点不差", "breastmilk-substitute"),
+    ("市面上找不到比这更安全的奶粉", "absolute-term"),  # superlative families
+    ("品质数一数二", "absolute-term"),
+    ("对宝宝便秘有很好的调理作用", "disease-claim"),
+    ("湿疹宝宝换了我们家奶粉，第二天就好了", "disease-claim"),
+    ("帮助宝宝身体的免疫系统更完善", "function-claim"),  # claim verb + immune/brain/growth object in a clause
+    ("个子蹿得特别快", "function-claim"),
+    ("好多儿科医生自己家孩子都喝这个", "medical-endorsement"),
+    ("差评我们都私下处理不显示", "data-manipulation"),
+])
+def test_concept_level_claims(text: str, rule: str) -> None:
+    assert verdict(text) == "block"
+    assert rule in rules_hit(text)
+
+
+def test_macros_may_use_macros_but_not_themselves() -> None:
+    base = {"version": "1", "rule": [{"id": "x", "category": "x", "severity": "block", "explanation": "x",
+                                      "rewording": "x", "patterns": ["<<A>>"]}]}
+    rules = parse_rules({**base, "macros": {"A": "(?:<<B>>好)", "B": "奶粉"}})
+    assert rules.check("奶粉好").verdict == "block"
+    with pytest.raises(RuleFileError, match="nested"):
+        parse_rules({**base, "macros": {"A": "<<A>>x"}})

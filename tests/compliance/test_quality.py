@@ -30,6 +30,22 @@ def test_labelled_set_meets_the_floors(path: Path) -> None:
     assert scores.rule_agreement >= 0.90
 
 
+BATCH6 = Path(__file__).resolve().parent / "fixtures" / "independent_batch6.jsonl"
+
+
+def test_sixth_blind_batch_keeps_its_after_level() -> None:
+    """Batch 6 was scored blind first (block R 0.757, P 0.933, allowed 0.875: docs/compliance.md);
+    after the rules were generalised by category it scored 1.000 on all three. Floors: that minus 0.03."""
+    cases = read_cases(BATCH6.read_bytes().splitlines())
+    assert len(cases) >= 100
+    assert {case.rule for case in cases if case.verdict == "block"} >= {rule.category for rule in default_rules().rules} - {
+        "unsubstantiated-claim", "infant-promotion"}  # the two rules that only warn
+    scores = evaluate(default_rules(), cases)
+    assert scores.recall["block"] >= 0.97, scores.misses
+    assert scores.precision["block"] >= 0.97, scores.misses
+    assert scores.recall["ok"] >= 0.97, scores.misses
+
+
 def test_independent_set_covers_every_rule_and_the_dodges() -> None:
     cases = read_cases(INDEPENDENT.read_bytes().splitlines())
     labelled = {case.rule for case in cases if case.rule}
