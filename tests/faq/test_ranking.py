@@ -149,11 +149,11 @@ class FixedRanker(Ranker):
         super().__init__(index)
         self.confidences = confidences
 
-    def candidates(self, analysis: object) -> list[Candidate]:  # type: ignore[override]
-        return [
+    def _score_clauses(self, clauses: object, focus: object) -> tuple[Candidate, ...]:  # type: ignore[override]
+        return tuple(
             Candidate(n, f"entry-{n}", 1.0, 1.0, 1.0, 1.0, 0.0, confidence)
             for n, confidence in enumerate(self.confidences)
-        ]
+        )
 
 
 @pytest.mark.parametrize(
