@@ -123,10 +123,11 @@ def bench_ranking(entries: Sequence[FaqEntry], queries: Sequence[str]) -> None:
     from rank_bm25 import BM25Okapi
 
     tokenizer = default_tokenizer()
-    ranker = Ranker(FaqIndex(entries, tokenizer))
+    index = FaqIndex(entries, tokenizer)
     analyses = [tokenizer.analyze(query) for query in queries]
     started = time.process_time()
     for _ in range(3):
+        ranker = Ranker(index)  # a ranker caches its cards: each repetition scores afresh
         for analysis in analyses:
             ranker.suggest(analysis)
     livebot_ms = (time.process_time() - started) / (3 * len(analyses)) * 1000

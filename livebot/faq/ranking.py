@@ -51,7 +51,7 @@ CANDIDATES = 6
 # A lone word of a question clause names its topic only when it weighs at least this much
 # (``FaqIndex.importance``); otherwise the clause before is read with it.
 TOPIC_IMPORTANCE = 0.6
-SCORED_CACHE = 32768
+SUGGESTED_CACHE = 32768
 
 # Logistic calibration: confidence = sigmoid(w · features + bias), features from
 # ``confidence_features``. Fitted on outside-style data plus the knowledge base's near misses:
@@ -139,10 +139,9 @@ class Ranker:
         self.threshold = threshold
         # (weights, bias) of the confidence model; a refit (``livebot faq calibrate``) may differ.
         self.calibration = calibration or (CALIBRATION, CALIBRATION_BIAS)
-        # Scoring depends only on the clauses' terms and which of them carry the question, which
+        # A card depends only on the clauses' terms and which of them carry the question, which
         # many messages share ("请问奶源在哪里", "主播奶源在哪里？"): cached per ranker, so per index.
-        self._scored = functools.lru_cache(maxsize=SCORED_CACHE)(self._score_clauses)
-        self._suggested = functools.lru_cache(maxsize=SCORED_CACHE)(self._suggest_clauses)
+        self._suggested = functools.lru_cache(maxsize=SUGGESTED_CACHE)(self._suggest_clauses)
 
     def suggest(self, analysis: Analysis) -> tuple[Suggestion, ...]:
         """At most ``limit`` suggestions, most likely first; empty to abstain."""
@@ -151,7 +150,7 @@ class Ranker:
         return self._suggested(analysis.clauses, focus_clauses(analysis, self.index))
 
     def _suggest_clauses(self, clauses: tuple[tuple[str, ...], ...], focus: frozenset[int]) -> tuple[Suggestion, ...]:
-        shown = self._scored(clauses, focus)[: self.limit]
+        shown = self._score_clauses(clauses, focus)[: self.limit]
         # One rule: the card is shown when the chance that it holds the answer (the readings'
         # calibrated chances added up) clears ``threshold``; a shown card carries all ``limit``
         # readings, each labelled with its own chance (a 2% runner-up is still the right one
@@ -164,10 +163,10 @@ class Ranker:
         """Top entries with their features, most confident first."""
         if not len(self.index) or not analysis.clauses:
             return []
-        return list(self._scored(analysis.clauses, focus_clauses(analysis, self.index)))
+        return list(self._score_clauses(analysis.clauses, focus_clauses(analysis, self.index)))
 
     def _score_clauses(self, clauses: tuple[tuple[str, ...], ...], focus: frozenset[int]) -> tuple[Candidate, ...]:
-        """``candidates`` of a message's clause terms read with this focus (cached in ``_scored``)."""
+        """``candidates`` of a message's clause terms read with this focus."""
         query = build_query(clauses, focus, self.index)
         if not query.words:
             return ()
