@@ -29,7 +29,15 @@ from livebot.faq.evaluation import read_split_cases
 from livebot.faq.index import FaqIndex
 from livebot.faq.kb import FaqEntry, load_kb
 from livebot.faq.question import detect_question
-from livebot.faq.ranking import Candidate, Ranker, calibrated, confidence_features
+from livebot.faq.ranking import (
+    CALIBRATION,
+    CALIBRATION_BIAS,
+    SHOW_THRESHOLD,
+    Candidate,
+    Ranker,
+    calibrated,
+    confidence_features,
+)
 from livebot.faq.tokenizer import default_tokenizer
 
 TOP_CANDIDATES = 3
@@ -152,6 +160,7 @@ Scored = tuple[str | None, list[tuple[str, tuple[float, ...], float]]]
 candidates when question detection stops it first."""
 
 
+
 def scored_cases(entries: Sequence[FaqEntry], cases: Iterable[Mapping[str, Any]]) -> list[Scored]:
     """Every case's candidates with their features, which do not depend on the calibration."""
     ranker = Ranker(FaqIndex(entries, default_tokenizer()))
@@ -161,6 +170,38 @@ def scored_cases(entries: Sequence[FaqEntry], cases: Iterable[Mapping[str, Any]]
         found = ranker.candidates(analysis) if detect_question(analysis.text, analysis.terms).is_question else []
         scored.append((case.get("faq_id"), [(c.id, features(c), c.raw) for c in found]))
     return scored
+
+
+def miss_breakdown(
+    entries: Sequence[FaqEntry], cases: Iterable[Mapping[str, Any]], weights: Sequence[float], bias: float,
+    threshold: float, limit: int = 3,
+) -> dict[str, int]:
+    """Why answerable cases miss the shown top ``limit``: counts per cause.
+
+    ``not a question``: question detection stopped the case (``ranked 1-3`` says whether the
+    ranker, asked anyway, had the right entry among its first three); ``abstained``: the card
+    was not shown although asked; ``shown``: the card was shown without the right entry.
+    ``ranked 4-6`` / ``not ranked`` say where the ranker put the right entry.
+    """
+    ranker = Ranker(FaqIndex(entries, default_tokenizer()), calibration=(weights, bias))
+    counts: dict[str, int] = {}
+    for case in cases:
+        gold = case.get("faq_id")
+        if not gold:
+            continue
+        analysis = ranker.index.analyze(str(case["text"]))
+        ranked = [candidate.id for candidate in ranker.candidates(analysis)]
+        where = "ranked 1-3" if gold in ranked[:limit] else "ranked 4-6" if gold in ranked else "not ranked"
+        if not detect_question(analysis.text, analysis.terms).is_question:
+            cause = f"not a question, {where}"
+        else:
+            shown = [c.id for c in ranker.suggest(analysis)] if ranked else []
+            if gold in shown[:limit]:
+                cause = "hit"
+            else:
+                cause = f"{'shown' if shown else 'abstained'}, {where}"
+        counts[cause] = counts.get(cause, 0) + 1
+    return dict(sorted(counts.items(), key=lambda item: -item[1]))
 
 
 def case_rows(scored: Iterable[Scored]) -> list[tuple[tuple[float, ...], int]]:
@@ -197,11 +238,8 @@ def cross_validate(
     """K-fold figures (top-1, top-3, abstention) per show threshold: each fold is scored by a
     model fitted on the other folds plus ``extra_rows``; nothing is scored by a fit that saw it."""
     totals = {threshold: [0, 0, 0, 0, 0] for threshold in thresholds}
-    for fold in range(folds):
-        train = [case for n, case in enumerate(folded) if n % folds != fold]
+    for fold, _, (weights, bias) in _fold_fits(folded, extra_rows, extra_weights, folds=folds, l2=l2):
         test = [case for n, case in enumerate(folded) if n % folds == fold]
-        rows = case_rows(train)
-        weights, bias = fit([*rows, *extra_rows], weights=[1.0] * len(rows) + list(extra_weights), l2=l2)
         for threshold in thresholds:
             for slot, value in enumerate(card_figures(test, weights, bias, threshold)):
                 totals[threshold][slot] += value
@@ -209,6 +247,17 @@ def cross_validate(
         threshold: (t1 / max(ans, 1), t3 / max(ans, 1), ab / max(una, 1))
         for threshold, (ans, t1, t3, una, ab) in totals.items()
     }
+
+
+def _fold_fits(
+    folded: Sequence[Any], extra_rows: Sequence[tuple[tuple[float, ...], int]], extra_weights: Sequence[float], *,
+    folds: int, l2: float,
+) -> Iterable[tuple[int, list[Any], tuple[list[float], float]]]:
+    """Per fold: its number, its training cases and the model fitted on them plus ``extra_rows``."""
+    for fold in range(folds):
+        train = [case for n, case in enumerate(folded) if n % folds != fold]
+        rows = case_rows(train)
+        yield fold, train, fit([*rows, *extra_rows], weights=[1.0] * len(rows) + list(extra_weights), l2=l2)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -226,9 +275,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--folds", type=int, default=0, metavar="K",
         help="also print K-fold cross-validated figures per show threshold, folds over the first cases file",
     )
+    parser.add_argument(
+        "--breakdown", nargs="+", default=(), metavar="CASES",
+        help="only print, per cases file, why answerable cases miss the shown top three (shipped constants)",
+    )
     args = parser.parse_args(argv)
-    cases = [case for spec in args.cases for case in read_split_cases(spec)]
     entries = load_kb(args.kb)
+    if args.breakdown:
+        for spec in args.breakdown:
+            counts = miss_breakdown(entries, read_split_cases(spec), CALIBRATION, CALIBRATION_BIAS, SHOW_THRESHOLD)
+            print(f"{spec}: {_causes(counts)}")
+        return 0
+    cases = [case for spec in args.cases for case in read_split_cases(spec)]
     if args.folds > 1:
         _print_cross_validation(entries, args)
     rows = training_rows(entries, cases)
@@ -247,7 +305,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _print_cross_validation(entries: Sequence[FaqEntry], args: argparse.Namespace) -> None:
-    folded = scored_cases(entries, read_split_cases(args.cases[0]))
+    raw_cases = read_split_cases(args.cases[0])
+    folded = scored_cases(entries, raw_cases)
     extra = case_rows(scored_cases(entries, [case for spec in args.cases[1:] for case in read_split_cases(spec)]))
     extra_weights = [1.0] * len(extra)
     if args.leave_entry_out > 0:
@@ -258,6 +317,16 @@ def _print_cross_validation(entries: Sequence[FaqEntry], args: argparse.Namespac
                              thresholds=(0.1, 0.15, 0.2, 0.25, 0.3, 0.4))
     for threshold, (top1, top3, abstention) in figures.items():
         print(f"cv threshold {threshold:.2f}: top-1 {top1:.3f} top-3 {top3:.3f} abstention {abstention:.3f}")
+    causes: dict[str, int] = {}
+    for fold, _, (weights, bias) in _fold_fits(folded, extra, extra_weights, folds=args.folds, l2=args.l2):
+        test = [case for n, case in enumerate(raw_cases) if n % args.folds == fold]
+        for cause, count in miss_breakdown(entries, test, weights, bias, SHOW_THRESHOLD).items():
+            causes[cause] = causes.get(cause, 0) + count
+    print(f"cv answerable at threshold {SHOW_THRESHOLD}: {_causes(causes)}")
+
+
+def _causes(counts: Mapping[str, int]) -> str:
+    return "; ".join(f"{cause} {count}" for cause, count in sorted(counts.items(), key=lambda item: -item[1]))
 
 
 if __name__ == "__main__":

@@ -82,6 +82,7 @@ class Enricher:
         # Question detection and ranking depend only on the cleaned text, which many raw
         # variants share; sentiment (emoji) and trace codes (raw digits) stay per raw text.
         self._answer = functools.lru_cache(maxsize=cache_size)(self._question_and_suggestions)
+        self._feeling = functools.lru_cache(maxsize=cache_size)(self._sentiment.score)
 
     @property
     def entries(self) -> tuple[FaqEntry, ...]:
@@ -140,8 +141,8 @@ class Enricher:
         # A batch number is noise to the ranker (an unknown "word" that nothing explains):
         # rank what the viewer asks about it; the code itself travels in ``trace_codes``.
         asked = self._tokenizer.analyze(without_codes(text, codes)) if codes else analysis
-        question, suggestions = self._answer(replace(asked, emojis=()), generation)
-        sentiment = self._sentiment.score(analysis.text, analysis.emojis)
+        question, suggestions = self._answer(replace(asked, emojis=()) if asked.emojis else asked, generation)
+        sentiment = self._feeling(analysis.text, analysis.emojis)
         return Enrichment(
             text=analysis.text,
             tokens=analysis.tokens,

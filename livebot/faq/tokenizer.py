@@ -39,6 +39,9 @@ SPECIFIC_IDF = 8.0
 SPECIFICITY_FLOOR = 0.4
 _WORD = re.compile(r"[\w\u4e00-\u9fff]", re.UNICODE)
 _BOUNDARY = re.compile(r"^[\s,.!?;:，。！？；：、…~\-—()（）\[\]【】\"'“”‘’/|]+$")
+# jieba cuts each run of these characters on its own (``jieba.re_han_default``): a run cut
+# once serves every message it recurs in ("我家宝宝3个月了，…", "刚进来，…").
+_JIEBA_BLOCK = re.compile(r"([\u4E00-\u9FD5a-zA-Z0-9+#&\._%\-]+)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +74,10 @@ class Tokenizer:
         # Chat variants differ only in emoji and punctuation runs (多少钱 / 多少钱？？ / 多少钱👍):
         # the costly part is cached a second time, by normalised text.
         self._analyze_normalized = functools.lru_cache(maxsize=cache_size)(self._analyze_clean)
+        # Pure functions of their argument, cached because clauses recur across messages.
+        self._cut_block = functools.lru_cache(maxsize=cache_size)(self._cut_block_uncached)
+        self._read_run = functools.lru_cache(maxsize=cache_size)(self._read_run_uncached)
+        self._clause_terms = functools.lru_cache(maxsize=cache_size)(self._clause_terms_uncached)  # type: ignore[method-assign]
 
     def analyze(self, text: str) -> Analysis:
         """Normalise, repair, cut and canonicalise ``text`` (cached by text)."""
@@ -99,6 +106,12 @@ class Tokenizer:
             self._corrector = None
         self.analyze.cache_clear()  # type: ignore[attr-defined]
         self._analyze_normalized.cache_clear()
+        self._read_run.cache_clear()
+
+    def clear_caches(self) -> None:
+        """Forget every cached reading (texts, runs, clauses), e.g. to measure first sight."""
+        for cache in (self.analyze, self._analyze_normalized, self._read_run, self._cut_block, self._clause_terms):
+            cache.cache_clear()  # type: ignore[union-attr]
 
     def informativeness(self, word: str) -> float:
         """Self-information of a word in general Chinese (jieba's corpus counts), in nats.
@@ -132,8 +145,22 @@ class Tokenizer:
         return corrector.correct(text, self._raw_cut(text))
 
     def _raw_cut(self, text: str) -> list[str]:
+        """jieba's tokens of ``text``, cut run by run as jieba does, each run's cut cached."""
+        cut = self._cut_block
+        return [token for block in _JIEBA_BLOCK.split(text) if block for token in cut(block)]
+
+    def _read_run_uncached(self, run: str) -> tuple[str, tuple[str, ...]]:
+        """One run with homophone slips repaired, and its tokens."""
+        _, corrector = self._ensure_loaded()
+        raw = self._cut_block(run)
+        corrected = corrector.correct(run, raw)
+        if corrected != run:
+            raw = self._cut_block(corrected)  # cut again only when a repair changed the text
+        return corrected, raw
+
+    def _cut_block_uncached(self, block: str) -> tuple[str, ...]:
         engine, _ = self._ensure_loaded()
-        return engine.lcut(text, HMM=False)  # no HMM: it glues unknown characters into junk words
+        return tuple(engine.cut(block, HMM=False))  # no HMM: it glues unknown characters into junk words
 
     def _analyze(self, text: str) -> Analysis:
         normalized = normalize(text)
@@ -141,12 +168,11 @@ class Tokenizer:
         return replace(analysis, emojis=normalized.emojis) if normalized.emojis else analysis
 
     def _analyze_clean(self, text: str) -> Analysis:
-        _, corrector = self._ensure_loaded()
-        raw = self._raw_cut(text) if text else []
-        corrected = corrector.correct(text, raw) if raw else ""
-        if corrected != text:
-            raw = self._raw_cut(corrected)  # cut again only when a repair changed the text
-        tokens = [token for token in raw if not token.isspace()]
+        # jieba cuts run by run and a repair never spans a character without pinyin, so the
+        # text is read run by run, each run's reading cached (chat repeats clauses).
+        runs = [self._read_run(run) for run in _JIEBA_BLOCK.split(text) if run]
+        corrected = "".join(run for run, _ in runs)
+        tokens = [token for _, cut in runs for token in cut if not token.isspace()]
         clauses, clause_texts = self._clauses(tokens)
         words = tuple(token for token in tokens if _WORD.search(token))
         return Analysis(text=corrected, emojis=(), tokens=words, clauses=clauses, clause_texts=clause_texts)
@@ -159,14 +185,18 @@ class Tokenizer:
         for token in [*tokens, "."]:
             if _BOUNDARY.match(token):
                 if surface:
-                    clauses.append(self._clause_terms(surface))
+                    clauses.append(self._clause_terms(tuple(surface)))
                     texts.append("".join(surface))
                 surface = []
                 continue
             surface.append(token)
         return tuple(clauses), tuple(texts)
 
-    def _clause_terms(self, surface: list[str]) -> tuple[str, ...]:
+    def _clause_terms(self, surface: tuple[str, ...]) -> tuple[str, ...]:
+        """Canonical content terms of one clause (cached per instance; see ``_clause_terms_uncached``)."""
+        raise NotImplementedError  # replaced per instance by the cached bound method
+
+    def _clause_terms_uncached(self, surface: tuple[str, ...]) -> tuple[str, ...]:
         """Canonical content terms of one clause; a concept stands in for the tokens it covers.
 
         "宝宝喝完好几天才拉一次" is 宝宝 + 便秘 rather than 宝宝/完好/几天/拉/1: the words of

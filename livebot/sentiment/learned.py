@@ -23,6 +23,7 @@ from pathlib import Path
 LABELS = ("positive", "neutral", "negative")
 WEIGHTS_FILE = Path(__file__).with_name("data") / "learned_weights.json"
 MAX_ORDER = 3
+GRAM_CACHE = 32768
 # Weights smaller than this are dropped from the shipped file (they change no decision).
 PRUNE = 0.06
 
@@ -58,15 +59,10 @@ class LearnedSentiment:
 
     def __init__(self, weights: Mapping[str, Sequence[float]]) -> None:
         self.weights = {feature: tuple(values) for feature, values in weights.items()}
+        self._gram_logits = functools.lru_cache(maxsize=GRAM_CACHE)(self._read_grams)
 
-    def probabilities(self, found: Mapping[str, float]) -> tuple[float, ...]:
-        """Probability per label in ``LABELS`` order."""
-        return _probabilities(self.weights, found)
-
-    def label_probabilities(
-        self, text: str, lexicon_total: float, interrogative: bool, emojis: Sequence[str]
-    ) -> tuple[float, ...]:
-        """``probabilities(features(...))`` without building the feature dict (the hot path)."""
+    def _read_grams(self, text: str) -> tuple[float, float, float]:
+        """The character n-grams' share of the logits (cached in ``_gram_logits``: the text decides it)."""
         get = self.weights.get
         p0 = p1 = p2 = 0.0
         padded = f"^{text}$"
@@ -78,6 +74,22 @@ class LearnedSentiment:
                 p0 += row[0]
                 p1 += row[1]
                 p2 += row[2]
+        return p0, p1, p2
+
+    def clear_cache(self) -> None:
+        """Forget the cached n-gram readings, e.g. to measure first sight."""
+        self._gram_logits.cache_clear()
+
+    def probabilities(self, found: Mapping[str, float]) -> tuple[float, ...]:
+        """Probability per label in ``LABELS`` order."""
+        return _probabilities(self.weights, found)
+
+    def label_probabilities(
+        self, text: str, lexicon_total: float, interrogative: bool, emojis: Sequence[str]
+    ) -> tuple[float, ...]:
+        """``probabilities(features(...))`` without building the feature dict (the hot path)."""
+        get = self.weights.get
+        p0, p1, p2 = self._gram_logits(text)
         for feature, value in _extra_features(text, lexicon_total, interrogative, emojis).items():
             row = get(feature)
             if row is not None:

@@ -23,6 +23,7 @@ score keeps the lexicon's intensity when its sign agrees, else P(positive) - P(n
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Sequence
@@ -49,6 +50,7 @@ NEGATIVITY_BIAS = 1.2
 QUESTION_DAMPING = 0.4
 # An emoji score this strong decides a message the learned layer reads as neutral.
 EMOJI_DECIDES = 1.5
+CLAUSE_CACHE = 32768
 NEUTRAL_BAND = round(math.tanh(LABEL_THRESHOLD / 2), 4)
 _CLAUSE_SPLIT = re.compile(r"[,.!?;:，。！？；：、…~\s]+")
 
@@ -82,6 +84,9 @@ class SentimentModel:
         # Longest match only tries the lengths that exist for the character at hand.
         self._words = frozenset(words)
         self._lengths = {first: tuple(sorted(sizes, reverse=True)) for first, sizes in lengths.items()}
+        # A clause's reading depends on its text alone, and clauses recur across messages.
+        self._clause = functools.lru_cache(maxsize=CLAUSE_CACHE)(self._read_clause)
+        self._words_total = functools.lru_cache(maxsize=CLAUSE_CACHE)(self._read_words)
 
     def analyze(self, text: str) -> Sentiment:
         """Sentiment of a raw message (normalises it first)."""
@@ -116,8 +121,11 @@ class SentimentModel:
         return features(normalized.text, total, is_interrogative(normalized.text), normalized.emojis)
 
     def _total(self, text: str, emojis: Sequence[str]) -> float:
-        clauses = [self._clause(part) for part in _CLAUSE_SPLIT.split(text) if part]
-        return self._combine(clauses) + self._emoji(emojis)
+        return self._words_total(text) + self._emoji(emojis)
+
+    def _read_words(self, text: str) -> float:
+        """The words' total of a text (cached in ``_words_total``: the text decides it alone)."""
+        return self._combine([self._clause(part) for part in _CLAUSE_SPLIT.split(text) if part])
 
     def _combine(self, clauses: list[_Clause]) -> float:
         if not clauses:
@@ -135,7 +143,8 @@ class SentimentModel:
             total += weight * (value * NEGATIVITY_BIAS if value < 0 else value) + clause.sarcasm
         return total
 
-    def _clause(self, text: str) -> _Clause:
+    def _read_clause(self, text: str) -> _Clause:
+        """One clause's polar total, sarcasm and contrast (callers must not mutate the result)."""
         clause = _Clause()
         lexicon = self.lexicon
         negation: tuple[int, float] | None = None

@@ -92,8 +92,7 @@ def _arabic(match: re.Match[str]) -> str:
 
 def to_simplified(text: str) -> str:
     """Traditional → Simplified, skipping OpenCC entirely for text with no Traditional-only char."""
-    traditional = _traditional_only_chars()
-    if not any(char in traditional for char in text):
+    if _traditional_only_chars().isdisjoint(text):
         return text
     return _converter().convert(text)
 

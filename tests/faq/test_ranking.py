@@ -149,11 +149,11 @@ class FixedRanker(Ranker):
         super().__init__(index)
         self.confidences = confidences
 
-    def candidates(self, analysis: object) -> list[Candidate]:  # type: ignore[override]
-        return [
+    def _score_clauses(self, clauses: object, focus: object) -> tuple[Candidate, ...]:  # type: ignore[override]
+        return tuple(
             Candidate(n, f"entry-{n}", 1.0, 1.0, 1.0, 1.0, 0.0, confidence)
             for n, confidence in enumerate(self.confidences)
-        ]
+        )
 
 
 @pytest.mark.parametrize(
@@ -204,3 +204,22 @@ def test_cross_validation_scores_each_fold_with_a_fit_that_never_saw_it() -> Non
     figures = cross_validate(folded, [], [], folds=5, l2=0.1, thresholds=(0.2, 0.9))
     assert figures[0.2] == (1.0, 1.0, 1.0)
     assert figures[0.9][2] >= figures[0.2][2]
+
+
+def test_miss_breakdown_accounts_for_every_answerable_case(sample_entries: list[FaqEntry], enricher: Enricher) -> None:
+    """Causes add up to the answerable cases, and its hits are the evaluator's top-3 hits."""
+    from livebot.faq.calibration import miss_breakdown
+    from livebot.faq.evaluation import evaluate_faq
+    from livebot.faq.ranking import CALIBRATION, CALIBRATION_BIAS, SHOW_THRESHOLD
+
+    cases = [
+        {"text": "奶源在哪里", "faq_id": "milk-source-location"},  # asked and shown
+        {"text": "奶源", "faq_id": "milk-source-location"},  # no question: stopped by detection
+        {"text": "主播身上的衣服哪里买的", "faq_id": "milk-source-location"},  # nothing to show
+        {"text": "你们公司一共多少员工", "faq_id": None},  # unanswerable: not counted
+    ]
+    counts = miss_breakdown(sample_entries, cases, CALIBRATION, CALIBRATION_BIAS, SHOW_THRESHOLD)
+    assert sum(counts.values()) == 3
+    assert counts["hit"] == round(evaluate_faq(enricher, cases).top3 * 3)
+    assert any(cause.startswith("not a question") for cause in counts)
+    assert any(cause.startswith("abstained") for cause in counts)

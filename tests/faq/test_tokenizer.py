@@ -70,3 +70,21 @@ def test_jieba_is_not_loaded_at_import_and_global_instance_untouched() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
     assert out[0] == "False False False"
     assert out[1] == "False False"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["我家宝宝3个月了,奶圆在哪里?", "bb喝了拉稀 怎么办~ 急急急", "乳铁蛋拜含量多少 v2.0版-新罐", "买了2罐,溯源码扫不出来!!", ""],
+)
+def test_run_by_run_reading_equals_whole_text_reading(enricher: Enricher, text: str) -> None:
+    """Cutting and repairing each run on its own (cached) reads exactly as the whole text would."""
+    tokenizer = default_tokenizer()
+    clean = normalize(text).text
+    engine, corrector = tokenizer._ensure_loaded()
+    whole = engine.lcut(clean, HMM=False)
+    repaired = corrector.correct(clean, whole) if whole else ""
+    tokens = [token for token in engine.lcut(repaired, HMM=False) if not token.isspace()]
+    analysis = tokenizer.analyze(text)
+    assert analysis.text == repaired
+    assert [token for token in tokens if any(char.isalnum() for char in token)] == list(analysis.tokens)
+    assert tokenizer.cut(clean) == [token for token in whole if not token.isspace()]

@@ -84,3 +84,13 @@ def test_double_negation_affirms_in_the_lexicon_and_the_full_model(text: str) ->
 def test_a_single_negation_still_turns_praise() -> None:
     assert SentimentModel(learned=None).analyze("不好喝").label == "negative"
     assert SentimentModel(learned=None).analyze("不是不放心").label == "neutral"  # a denial frame
+
+
+def test_cached_readings_do_not_depend_on_earlier_messages() -> None:
+    """Clause and n-gram readings are cached per text: the same text reads the same after others."""
+    model = SentimentModel()
+    first = model.analyze("不是不好喝，就是有点贵")
+    for text in ("太好喝了", "不好喝", "就是有点贵", "不是不好喝"):
+        model.analyze(text)
+    assert model.analyze("不是不好喝，就是有点贵") == first
+    assert SentimentModel().analyze("不是不好喝，就是有点贵") == first
