@@ -73,8 +73,11 @@ class DatabasePool:
         return (*(row or ()), *(version.fetchone() or ()))
 
     def take(self) -> str:
-        if self._idle:
-            return self._idle.pop()
+        """An emptied database: one a test gave back, or a new copy of the template."""
+        while self._idle:
+            name = self._idle.pop()
+            if self._emptied(name):
+                return name
         name = f"livebot_t_{os.getpid()}_{uuid.uuid4().hex[:8]}"
         with pg_connect(self.admin) as conn:
             conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
@@ -82,7 +85,12 @@ class DatabasePool:
         return name
 
     def give_back(self, name: str) -> None:
-        """Empty ``name`` for the next test, or drop it when the test left it changed."""
+        """``name`` is emptied when the next test takes it, not now: an app the test started may
+        still be shutting down (fixtures tear down in reverse order) and write a last batch."""
+        self._idle.append(name)
+
+    def _emptied(self, name: str) -> bool:
+        """Empty ``name`` for the next test; False (and dropped) when a test left its schema changed."""
         try:
             with pg_connect(pg_url_for(self.admin, name)) as conn:
                 conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
@@ -90,9 +98,10 @@ class DatabasePool:
                 if self._fingerprint(conn) != self._shape:
                     raise LookupError("schema changed")
                 conn.execute(self._empty)
-            self._idle.append(name)
+            return True
         except (LookupError, psycopg.Error):
             self._drop(name)
+            return False
 
     def _drop(self, name: str) -> None:
         with pg_connect(self.admin) as conn:
