@@ -2,8 +2,8 @@
 
 Every test gets a fresh, migrated database: SQLite by default (a copy of a template file
 migrated once per run), or PostgreSQL when ``LIVEBOT_TEST_DATABASE_URL`` names a server
-(a ``CREATE DATABASE ... TEMPLATE`` copy of a database migrated once per run, emptied after
-each test and handed to the next). The bus is
+(a ``CREATE DATABASE ... TEMPLATE`` copy of a database migrated once per run, reused: emptied
+when the next test takes it). The bus is
 in-process, or Redis when ``LIVEBOT_TEST_BUS_URL`` is set, with a channel prefix per test.
 """
 
