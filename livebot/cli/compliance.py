@@ -31,12 +31,14 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     scoring.add_argument("--cases", type=Path, required=True, help='JSON lines {"text","verdict","rule"}')
     scoring.add_argument("--rules", type=Path, default=RULES_FILE, help="rule file (default: the shipped rules.toml)")
     scoring.add_argument("--show-misses", action="store_true", help="list the cases judged differently")
+    for parser in (check, scoring):
+        parser.add_argument("--rules-only", action="store_true", help="without the learned layer (docs/compliance.md)")
     scoring.set_defaults(func=run_eval)
 
 
 def _rules(args: argparse.Namespace) -> RuleSet:
     try:
-        return load_rules(args.rules)
+        return load_rules(args.rules, learned=not args.rules_only)
     except ValueError as err:
         raise LivebotError(str(err)) from err
 

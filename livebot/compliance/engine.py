@@ -17,6 +17,7 @@ from pathlib import Path
 from re import _parser as sre_parse  # type: ignore[attr-defined]
 from typing import Any, Literal
 
+from livebot.compliance.learned import Judgement, LearnedGuard, default_learned
 from livebot.compliance.text import DodgeTerms, Folded, build_dodges, fold_lazy, literal_finder
 
 Severity = Literal["block", "warn"]
@@ -27,6 +28,7 @@ MAX_CHARS = 20_000
 _MACRO = re.compile(r"<<([A-Z0-9_]+)>>")
 _CLAUSE = "，"
 _MAX_ANCHORS = 200
+LEARNED_NOTE = "（由模型判断：这段话的说法与此类违规相近，没有命中具体词，请改写后再发。）"
 
 
 class RuleFileError(ValueError):
@@ -150,10 +152,12 @@ class Rule:
 class RuleSet:
     """Rules plus the dodge table they share; ``check`` is the one entry point."""
 
-    def __init__(self, version: str, rules: Sequence[Rule], dodges: DodgeTerms) -> None:
+    def __init__(self, version: str, rules: Sequence[Rule], dodges: DodgeTerms, learned: LearnedGuard | None = None) -> None:
         self.version = version
         self.rules = tuple(rules)
         self.dodges = dodges
+        self.learned = learned
+        """The learned layer, asked when no rule finds anything (``learned.py``); None: rules alone."""
         self._slots: list[tuple[Rule, int]] = []
         self._unanchored: list[int] = []
         self._gated: set[int] = set()
@@ -204,12 +208,33 @@ class RuleSet:
                     start, end = match.span()
                     if start < end and not rule._excepted(canonical, start, end, match.group(0)):
                         hits.setdefault((id(rule), start, end), rule)
-        if not hits:
+        judgement = None
+        if self.learned is not None and not hits:  # a rule's warn already goes to a senior
+            judgement = self.learned.judge(canonical)
+        if not hits and judgement is None:
             return OK
         folded = mapped()
-        findings = _distinct([rule.finding(folded, original, start, end) for (_, start, end), rule in hits.items()])
+        findings = [rule.finding(folded, original, start, end) for (_, start, end), rule in hits.items()]
+        if judgement is not None:
+            findings.append(self._learned_finding(judgement, folded, original))
+        findings = _distinct(findings)
         verdict: Verdict = "block" if findings[0].severity == "block" else "warn"
         return Result(verdict, tuple(findings))
+
+    def _learned_finding(self, judgement: Judgement, folded: Folded, original: str) -> Finding:
+        """A finding for the learned layer's judgement, worded from its category's first blocking rule."""
+        model = next((rule for rule in self.rules if rule.category == judgement.category and rule.severity == "block"), None)
+        span = folded.span(judgement.start, judgement.end)
+        return Finding(
+            rule=judgement.category,
+            rule_id=f"learned.{judgement.category}",
+            severity="block",
+            span=span,
+            excerpt=original[span[0] : span[1]],
+            explanation=(model.explanation if model else "这段话与禁止的说法相近。") + LEARNED_NOTE,
+            rewording=model.rewording if model else "",
+            policy=model.policy if model else "law",
+        )
 
     def _candidates(self, text: str) -> dict[int, list[int] | None]:
         """Patterns (by slot) worth running on ``text`` and where their anchors end (one pass)."""
@@ -244,7 +269,7 @@ class RuleSet:
         """This rule set plus ``extra`` (the brand's additions)."""
         if not extra:
             return self
-        return RuleSet(self.version, self.rules + tuple(extra), self.dodges)
+        return RuleSet(self.version, self.rules + tuple(extra), self.dodges, self.learned)
 
     def rule(self, rule_id: str) -> Rule | None:
         return next((rule for rule in self.rules if rule.id == rule_id), None)
@@ -307,13 +332,18 @@ def _units(text: str) -> str:
     return text.encode("utf-16-be", "surrogatepass").decode("latin-1")
 
 
-def load_rules(path: Path = RULES_FILE) -> RuleSet:
-    """Parse and compile a rule file; errors name the rule and key."""
+def load_rules(path: Path = RULES_FILE, *, learned: bool = True) -> RuleSet:
+    """Parse and compile a rule file, with the shipped learned layer unless ``learned`` is False.
+
+    Errors name the rule and key.
+    """
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as err:
         raise RuleFileError(f"{path}: {err}") from err
-    return parse_rules(data, origin=str(path))
+    rules = parse_rules(data, origin=str(path))
+    rules.learned = default_learned() if learned else None
+    return rules
 
 
 def parse_rules(data: Mapping[str, Any], origin: str = "rules") -> RuleSet:
@@ -636,5 +666,5 @@ def _idf() -> dict[str, float]:
 
 @functools.cache
 def default_rules() -> RuleSet:
-    """The shipped rule file, compiled once per process."""
+    """The shipped rule file with the shipped learned layer, compiled once per process."""
     return load_rules()
