@@ -8,6 +8,7 @@ the same ``RuleSet.check`` so a text judged once is judged the same everywhere.
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import re
 import tomllib
@@ -22,6 +23,7 @@ from livebot.compliance.text import DodgeTerms, Folded, build_dodges, fold_lazy,
 Severity = Literal["block", "warn"]
 Verdict = Literal["block", "warn", "ok"]
 SEVERITIES: tuple[Severity, ...] = ("block", "warn")
+_RANK = {severity: rank for rank, severity in enumerate(SEVERITIES)}
 RULES_FILE = Path(__file__).with_name("rules.toml")
 MAX_CHARS = 20_000
 _MACRO = re.compile(r"<<([A-Z0-9_]+)>>")
@@ -102,10 +104,13 @@ class Rule:
     source: str = "file"
     _unless: tuple[re.Pattern[str] | None, ...] = field(default=(), init=False, repr=False, compare=False)
     """Each exception list as one alternation (one C call instead of a loop per list)."""
+    _excepts: bool = field(default=False, init=False, repr=False, compare=False)
+    """Whether the rule has any exception at all (else a match needs no look at its clause)."""
 
     def __post_init__(self) -> None:
         lists = (self.unless_before, self.unless_after, self.unless_match, self.unless_clause)
         object.__setattr__(self, "_unless", tuple(_either(patterns) for patterns in lists))
+        object.__setattr__(self, "_excepts", any(lists))
 
     def matches(self, text: str, index: int, ends: list[int] | None) -> Iterator[tuple[int, int]]:
         """Spans in the canonical ``text`` where pattern ``index`` hits and no exception applies.
@@ -198,18 +203,42 @@ class RuleSet:
         length = len(canonical)
         runs = self._runs
         for slot, ends in sorted(self._candidates(canonical).items()):
-            rule, pattern, width = runs[slot]  # Rule.matches, inlined: this loop runs ~30 times a text
-            for lo, hi in _windows(length, width, ends):
-                for match in pattern.finditer(canonical, lo, hi):
-                    start, end = match.span()
-                    if start < end and not rule._excepted(canonical, start, end, match.group(0)):
-                        hits.setdefault((id(rule), start, end), rule)
+            rule, pattern, width = runs[slot]  # Rule.matches, inlined: this loop runs ~30-70 times a text
+            if ends is None or width is None or width * 4 >= length:
+                matches = pattern.finditer(canonical)
+            elif len(ends) == 1:
+                end = ends[0]
+                matches = pattern.finditer(canonical, end - width if end > width else 0, end + width + _LOOK_AROUND)
+            else:
+                matches = itertools.chain.from_iterable(
+                    pattern.finditer(canonical, lo, hi) for lo, hi in _windows(length, width, ends)
+                )
+            excepted = rule._excepted if rule._excepts else None
+            for match in matches:
+                start, end = match.span()
+                if start < end and (excepted is None or not excepted(canonical, start, end, match.group(0))):
+                    hits.setdefault((id(rule), start, end), rule)
         if not hits:
             return OK
         folded = mapped()
-        findings = _distinct([rule.finding(folded, original, start, end) for (_, start, end), rule in hits.items()])
-        verdict: Verdict = "block" if findings[0].severity == "block" else "warn"
-        return Result(verdict, tuple(findings))
+        span = folded.span
+        # _distinct's order and pruning on bare spans; Finding objects only for the hits kept.
+        order = []
+        for index, ((_, start, end), rule) in enumerate(hits.items()):
+            lo, hi = span(start, end)
+            order.append((_RANK[rule.severity], lo, -hi, index, rule))
+        order.sort()
+        kept: list[Finding] = []
+        spans: dict[str, list[tuple[int, int]]] = {}
+        for _, lo, negative_hi, _, rule in order:
+            hi = -negative_hi
+            same = spans.setdefault(rule.category, [])
+            if not any(a <= lo and hi <= b for a, b in same):
+                same.append((lo, hi))
+                kept.append(Finding(rule.category, rule.id, rule.severity, (lo, hi), original[lo:hi],
+                                    rule.explanation, rule.rewording, rule.policy))
+        verdict: Verdict = "block" if kept[0].severity == "block" else "warn"
+        return Result(verdict, tuple(kept))
 
     def _candidates(self, text: str) -> dict[int, list[int] | None]:
         """Patterns (by slot) worth running on ``text`` and where their anchors end (one pass)."""
@@ -217,26 +246,33 @@ class RuleSet:
         if self._anchor_finder is None or not text:
             return todo
         units = _units(text)
+        # Hits grouped by anchor first (one dict step a hit), then spread over the anchors' slots;
+        # a slot's ends may come out of text order, which _windows sorts anyway.
+        lasts: dict[str, tuple[tuple[tuple[int, ...], tuple[int, ...]], list[int]]] = {}  # by anchor (its hash is cached)
+        if len(units) == 2 * len(text):
+            for last, (anchor, postings) in self._anchor_finder.iter(units):
+                if last & 1:  # ends on a whole code unit (a match across two characters' bytes cannot)
+                    group = lasts.get(anchor)
+                    if group is None:
+                        lasts[anchor] = (postings, [(last + 1) >> 1])
+                    else:
+                        group[1].append((last + 1) >> 1)
+        elif self._wide_finder is not None:  # beyond the BMP a character takes two code units: index characters
+            for last, (anchor, postings) in self._wide_finder.iter(text):
+                lasts.setdefault(anchor, (postings, []))[1].append(last + 1)
         found: dict[int, list[int]] = {}
         opened: set[int] = set()  # gated slots whose second literal occurs
-        if len(units) == 2 * len(text):
-            for last, (_, (slots, gates)) in self._anchor_finder.iter(units):
-                if last & 1:  # ends on a whole code unit (a match across two characters' bytes cannot)
-                    end = (last + 1) >> 1
-                    for slot in slots:
-                        if slot in found:
-                            found[slot].append(end)
-                        else:
-                            found[slot] = [end]
-                    if gates:
-                        opened.update(gates)
-        elif self._wide_finder is not None:  # beyond the BMP a character takes two code units: index characters
-            for last, (_, (slots, gates)) in self._wide_finder.iter(text):
-                for slot in slots:
-                    found.setdefault(slot, []).append(last + 1)
+        for (slots, gates), ends in lasts.values():
+            for slot in slots:
+                if slot in found:
+                    found[slot] += ends
+                else:
+                    found[slot] = ends if len(slots) == 1 else ends[:]
+            if gates:
                 opened.update(gates)
-        for slot in self._gated.intersection(found).difference(opened):
-            del found[slot]
+        if self._gated:
+            for slot in self._gated.intersection(found).difference(opened):
+                del found[slot]
         todo.update(found)
         return todo
 

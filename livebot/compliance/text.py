@@ -27,15 +27,18 @@ KEEP_SYMBOLS = frozenset("%+")
 # Characters a dodge may swap in but that carry grammar: 作为一个 must not become 作唯一个.
 _GRAMMAR_CHARS = FUNCTION_CHARS | frozenset("为个一以之于其而与及或把让给对从向被所")
 _LATIN = re.compile(r"[a-z][a-z0-9]*")
-_HAS_LATIN = re.compile(r"[a-z]")
+_ENDS = re.compile(r"^，|，$")
 # Applied in order to the translated text, each only when its text occurs; each deletes what it matches.
 _CLEANUPS = (
     (".", re.compile(r"\.(?!(?<=[0-9]\.)[0-9])")),  # a dot is kept only inside a number (4.1)
     ("，，", re.compile(r"，(?<=，，)")),  # runs of breaks collapse to one
-    ("，", re.compile(r"^，|，$")),  # no break at either end
+    ("，", _ENDS),  # no break at either end
     # A break beside a one-character clause is a spacing trick (免，疫，力), not a clause.
     ("，", re.compile(r"，(?:(?<=^[^，]，)|(?<=，[^，]，)|(?=[^，](?:，|$)))")),
 )
+_BMP = 0x10000
+_UNKNOWN: Any = ...
+"""A list-table entry not filled yet: ``str.translate`` raises TypeError on it, so it is filled then."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +118,11 @@ class DodgeTerms:
     spelt_pattern: re.Pattern[str]
     keep: frozenset[str] = frozenset()
     """Domain words never read as a dodge, nor cut by one (益生菌: 益生 is not 医生)."""
+    pair_list: list[Any] = dataclasses.field(default_factory=lambda: [_UNKNOWN] * _BMP, compare=False, repr=False)
+    """``pairs`` as a list over the BMP, filled on demand: ``str.translate`` indexes a list about
+    twice as fast as it looks a dict up (the dict stays for texts beyond the BMP)."""
+    width_list: list[Any] = dataclasses.field(default_factory=lambda: [_UNKNOWN] * _BMP, compare=False, repr=False)
+    """``widths`` likewise."""
     initials: Mapping[str, str] = dataclasses.field(default_factory=dict)
     """A term with some characters written as their pinyin initial (m乳, 免y力, 卫j委) → the term."""
     initial_sides: Mapping[str, frozenset[str]] = dataclasses.field(default_factory=dict)
@@ -180,6 +188,20 @@ def build_dodges(
         initials=initials,
         initial_sides=_initial_sides(initials),
     )
+
+
+def _translate(text: str, table: list[Any], fallback: Mapping[int, str]) -> str:
+    """``text.translate(fallback)``, through the list ``table`` (filled from ``fallback`` on demand)."""
+    if len(text.encode("utf-16-be", "surrogatepass")) != 2 * len(text):  # beyond the BMP: the dict
+        return text.translate(fallback)
+    try:
+        return text.translate(table)
+    except TypeError:  # characters not met before
+        for char in set(text):
+            code = ord(char)
+            if table[code] is _UNKNOWN:
+                table[code] = fallback[code]
+        return text.translate(table)
 
 
 def _initial_sides(initials: Iterable[str]) -> dict[str, frozenset[str]]:
@@ -248,12 +270,17 @@ def fold_lazy(text: str, dodges: DodgeTerms) -> tuple[str, Callable[[], Folded]]
 
     Checks only need the map when a rule matched; building it reuses this pass's steps.
     """
-    pairs = text.translate(dodges.pairs)
+    pairs = _translate(text, dodges.pair_list, dodges.pairs)
     canonical, sounds = pairs[0::2], pairs[1::2]
     stages: list[tuple[re.Pattern[str], str]] = []
     for needed, cleanup in _CLEANUPS:
         if needed in canonical:
-            cuts = [match.span() for match in cleanup.finditer(canonical)]
+            if cleanup is _ENDS and "\n" not in canonical:  # ^，|，$ without a scan of the text between
+                cuts = [(0, 1)] if canonical[0] == BREAK else []
+                if len(canonical) > 1 and canonical[-1] == BREAK:
+                    cuts.append((len(canonical) - 1, len(canonical)))
+            else:
+                cuts = [match.span() for match in cleanup.finditer(canonical)]
             if cuts:
                 stages.append((cleanup, canonical))
                 canonical, sounds = _cut(canonical, cuts), _cut(sounds, cuts)
@@ -286,10 +313,17 @@ def _cut(text: str, cuts: Sequence[tuple[int, int]]) -> str:
 
 def _starts(text: str, dodges: DodgeTerms) -> list[int]:
     """Per character of ``text.translate(dodges.table)``, the index of the original it came from."""
-    widths = text.translate(dodges.widths).encode("latin-1")
-    if max(widths, default=0) > 1:  # a character folding to several (💯 → 100%): rare, per character
+    widths = _translate(text, dodges.width_list, dodges.widths).encode("latin-1")
+    if widths.translate(None, b"\x00\x01"):  # a character folding to several (💯 → 100%): rare, per character
         return [index for index, width in enumerate(widths) for _ in range(width)]
-    return list(itertools.compress(range(len(text)), widths))  # widths 0/1: keep or drop, in C
+    if len(widths) - widths.count(1) > len(widths) >> 4:  # many dropped: keep or drop, in C
+        return list(itertools.compress(range(len(text)), widths))
+    starts: list[int] = []  # few dropped (spaces, emoji): runs of kept characters, one extend each
+    position = 0
+    for run in widths.split(b"\x00"):
+        starts.extend(range(position, position + len(run)))
+        position += len(run) + 1
+    return starts
 
 
 def _delete(pattern: re.Pattern[str], text: str, starts: list[int]) -> list[int]:
@@ -314,8 +348,9 @@ def _dodge_replacements(text: str, sounds: str, dodges: DodgeTerms) -> Iterator[
                 term = _homophone_of(span, terms)
                 if term is not None and _plausible_homophone(text, start, end, dodges.keep):
                     found.append((start, end, term))
-    if _HAS_LATIN.search(text):
-        found.extend(_latin_dodges(text, dodges))
+    runs = [(match.group(), *match.span()) for match in _LATIN.finditer(text)]  # one scan for both letter passes
+    if runs:
+        found.extend(_latin_dodges(text, dodges, runs))
     found.sort(key=lambda item: (item[0], -item[1]))
     last_end = 0
     for start, end, term in found:
@@ -337,28 +372,27 @@ def _homophone_of(span: str, terms: Sequence[str]) -> str | None:
     return None
 
 
-def _latin_dodges(text: str, dodges: DodgeTerms) -> Iterator[tuple[int, int, str]]:
+def _latin_dodges(text: str, dodges: DodgeTerms, runs: Sequence[tuple[str, int, int]]) -> Iterator[tuple[int, int, str]]:
     """Listed abbreviations (myl, no1), pinyin initials among the term's characters (免y力) and
-    pinyin spelt in letters, alone or mixed (免yi力)."""
+    pinyin spelt in letters, alone or mixed (免yi力); ``runs`` are the text's letter runs."""
     if dodges.initials:
-        for start, end, term in _initials_near_letters(text, dodges):
+        for start, end, term in _initials_near_letters(text, dodges, runs):
             # The letters must be a whole letter run each: y in 免y力, not the y of "myself".
             if (start > 0 and _is_latin(text[start]) and _is_latin(text[start - 1])) or (
                 end < len(text) and _is_latin(text[end - 1]) and _is_latin(text[end])
             ):
                 continue
             yield (start, end, term)
-    for match in _LATIN.finditer(text):
-        run = match.group(0)
+    for run, run_start, run_end in runs:
         alias = dodges.aliases.get(run)
         if alias is not None:
-            yield (match.start(), match.end(), alias)
+            yield (run_start, run_end, alias)
             continue
         letters = run.rstrip("0123456789")
         if len(letters) < 2 or not (letters in dodges.spelt_blob or dodges.spelt_pattern.search(letters)):
             continue
-        for position in range(max(0, match.start() - 3), match.end()):
-            spelt = _sound_match(text, position, match.start(), match.end(), dodges)
+        for position in range(max(0, run_start - 3), run_end):
+            spelt = _sound_match(text, position, run_start, run_end, dodges)
             if spelt is not None:
                 yield (position, spelt[0], spelt[1])
 
@@ -367,12 +401,13 @@ _INITIALS_REACH = 3
 """Characters a term written with initials reaches beyond a letter run (免y力: one each side)."""
 
 
-def _initials_near_letters(text: str, dodges: DodgeTerms) -> Iterator[tuple[int, int, str]]:
+def _initials_near_letters(
+    text: str, dodges: DodgeTerms, runs: Sequence[tuple[str, int, int]]
+) -> Iterator[tuple[int, int, str]]:
     """Terms written with some initials (m乳, 免y力), looked up around the text's letter runs only."""
     initials, sides = dodges.initials, dodges.initial_sides
-    for run in _LATIN.finditer(text):
-        beside = sides.get(run.group())
-        run_start, run_end = run.span()
+    for run, run_start, run_end in runs:
+        beside = sides.get(run)
         # dha, mg: no term is spelt with these letters; 100g奶粉: none has g beside 奶
         if beside is None or not (text[run_start - 1 : run_start] in beside or text[run_end : run_end + 1] in beside):
             continue
