@@ -8,7 +8,6 @@ the same ``RuleSet.check`` so a text judged once is judged the same everywhere.
 from __future__ import annotations
 
 import functools
-import itertools
 import math
 import re
 import tomllib
@@ -23,6 +22,8 @@ from livebot.compliance.text import DodgeTerms, Folded, build_dodges, fold_lazy,
 Severity = Literal["block", "warn"]
 Verdict = Literal["block", "warn", "ok"]
 SEVERITIES: tuple[Severity, ...] = ("block", "warn")
+_Postings = tuple[tuple[int, ...], tuple[int, ...]]
+"""An anchor's pattern slots and the gated slots it opens."""
 _RANK = {severity: rank for rank, severity in enumerate(SEVERITIES)}
 RULES_FILE = Path(__file__).with_name("rules.toml")
 MAX_CHARS = 20_000
@@ -205,19 +206,21 @@ class RuleSet:
         for slot, ends in sorted(self._candidates(canonical).items()):
             rule, pattern, width = runs[slot]  # Rule.matches, inlined: this loop runs ~30-70 times a text
             if ends is None or width is None or width * 4 >= length:
-                matches = pattern.finditer(canonical)
+                windows: Sequence[tuple[int, int]] = _WHOLE
             elif len(ends) == 1:
                 end = ends[0]
-                matches = pattern.finditer(canonical, end - width if end > width else 0, end + width + _LOOK_AROUND)
+                windows = ((end - width if end > width else 0, end + width + _LOOK_AROUND),)
             else:
-                matches = itertools.chain.from_iterable(
-                    pattern.finditer(canonical, lo, hi) for lo, hi in _windows(length, width, ends)
-                )
-            excepted = rule._excepted if rule._excepts else None
-            for match in matches:
-                start, end = match.span()
-                if start < end and (excepted is None or not excepted(canonical, start, end, match.group(0))):
-                    hits.setdefault((id(rule), start, end), rule)
+                windows = _windows(length, width, ends)
+            search = pattern.search
+            for lo, hi in windows:
+                if search(canonical, lo, hi) is None:  # most windows hold no match: no iterator for them
+                    continue
+                excepted = rule._excepted if rule._excepts else None
+                for match in pattern.finditer(canonical, lo, hi):
+                    start, end = match.span()
+                    if start < end and (excepted is None or not excepted(canonical, start, end, match.group(0))):
+                        hits.setdefault((id(rule), start, end), rule)
         if not hits:
             return OK
         folded = mapped()
@@ -248,21 +251,28 @@ class RuleSet:
         units = _units(text)
         # Hits grouped by anchor first (one dict step a hit), then spread over the anchors' slots;
         # a slot's ends may come out of text order, which _windows sorts anyway.
-        lasts: dict[str, tuple[tuple[tuple[int, ...], tuple[int, ...]], list[int]]] = {}  # by anchor (its hash is cached)
+        lasts: dict[str, tuple[_Postings, list[int]]] = {}  # by anchor (its hash is cached)
+        groups: list[tuple[_Postings, list[int]]] = []
         if len(units) == 2 * len(text):
             for last, (anchor, postings) in self._anchor_finder.iter(units):
-                if last & 1:  # ends on a whole code unit (a match across two characters' bytes cannot)
-                    group = lasts.get(anchor)
-                    if group is None:
-                        lasts[anchor] = (postings, [(last + 1) >> 1])
-                    else:
-                        group[1].append((last + 1) >> 1)
+                group = lasts.get(anchor)
+                if group is None:
+                    lasts[anchor] = (postings, [last])
+                else:
+                    group[1].append(last)
+            # A hit ending on a whole code unit is real (one across two characters' bytes is not):
+            # odd last byte, the character ending there is (last + 1) / 2.
+            for postings, raw in lasts.values():
+                ends = [(last + 1) >> 1 for last in raw if last & 1]
+                if ends:
+                    groups.append((postings, ends))
         elif self._wide_finder is not None:  # beyond the BMP a character takes two code units: index characters
             for last, (anchor, postings) in self._wide_finder.iter(text):
                 lasts.setdefault(anchor, (postings, []))[1].append(last + 1)
+            groups = list(lasts.values())
         found: dict[int, list[int]] = {}
         opened: set[int] = set()  # gated slots whose second literal occurs
-        for (slots, gates), ends in lasts.values():
+        for (slots, gates), ends in groups:
             for slot in slots:
                 if slot in found:
                     found[slot] += ends
@@ -288,6 +298,8 @@ class RuleSet:
 
 _LOOK_AROUND = 12
 """Characters kept beyond a window's edge so lookarounds and clause exceptions still see them."""
+_WHOLE = ((0, MAX_CHARS * 4),)
+"""The whole text as one window (a search's end beyond the text means its end)."""
 
 
 def _windows(length: int, width: int | None, ends: list[int] | None) -> list[tuple[int, int]]:

@@ -121,8 +121,8 @@ class DodgeTerms:
     pair_list: list[Any] = dataclasses.field(default_factory=lambda: [_UNKNOWN] * _BMP, compare=False, repr=False)
     """``pairs`` as a list over the BMP, filled on demand: ``str.translate`` indexes a list about
     twice as fast as it looks a dict up (the dict stays for texts beyond the BMP)."""
-    width_list: list[Any] = dataclasses.field(default_factory=lambda: [_UNKNOWN] * _BMP, compare=False, repr=False)
-    """``widths`` likewise."""
+    odd: _OddChars = dataclasses.field(default_factory=lambda: _OddChars(), compare=False, repr=False)
+    """The characters met in ``pair_list`` that fold to other than one character (the span map's only work)."""
     initials: Mapping[str, str] = dataclasses.field(default_factory=dict)
     """A term with some characters written as their pinyin initial (m乳, 免y力, 卫j委) → the term."""
     initial_sides: Mapping[str, frozenset[str]] = dataclasses.field(default_factory=dict)
@@ -132,13 +132,18 @@ class DodgeTerms:
 
 class _SoundTable(dict[int, str]):
     """``str.translate`` table: each CJK character → one private-use character per toneless
-    syllable, anything else → a silent mark, so equal sounds are equal characters, 1:1."""
+    syllable, anything else → a silent mark, so equal sounds are equal characters, 1:1.
+
+    Once ``close``d (the terms are coded), a syllable no term has is silent too: it can take
+    no part in a term's sounds, and the homophone automaton steps over silent marks cheaply.
+    """
 
     SILENT = "\ue000"
 
     def __init__(self) -> None:
         super().__init__()
         self._codes: dict[str, str] = {}
+        self._closed = False
 
     def __missing__(self, key: int) -> str:
         sound = syllable(chr(key))
@@ -148,8 +153,13 @@ class _SoundTable(dict[int, str]):
 
     def code(self, sound: str) -> str:
         if sound not in self._codes:
+            if self._closed:
+                return self.SILENT
             self._codes[sound] = chr(0xE001 + len(self._codes))
         return self._codes[sound]
+
+    def close(self) -> None:
+        self._closed = True
 
 
 def build_dodges(
@@ -173,6 +183,7 @@ def build_dodges(
             elif len(key) >= 3:  # all initials: only 3+ letters are specific enough (mrh, wjw)
                 spelt_aliases.setdefault(key, term)
     aliases = {**spelt_aliases, **aliases}
+    table.close()
     folds = _FoldTable(emoji)
     return DodgeTerms(
         by_sound=by_sound,
@@ -181,7 +192,7 @@ def build_dodges(
         pairs=_PairTable(folds, table),
         widths=_WidthTable(folds),
         sounds=table,
-        sound_finder=literal_finder((key, tuple(values)) for key, values in by_key.items()) if by_key else None,
+        sound_finder=_sound_finder(by_key) if by_key else None,
         spelt_blob="|".join(by_sound),
         spelt_pattern=re.compile("|".join(sorted(by_sound, key=len, reverse=True)) or "(?!)"),
         keep=frozenset(keep),
@@ -190,9 +201,35 @@ def build_dodges(
     )
 
 
-def _translate(text: str, table: list[Any], fallback: Mapping[int, str]) -> str:
-    """``text.translate(fallback)``, through the list ``table`` (filled from ``fallback`` on demand)."""
-    if len(text.encode("utf-16-be", "surrogatepass")) != 2 * len(text):  # beyond the BMP: the dict
+class _OddChars:
+    """Characters that fold to nothing or to several, kept as one character class to find them by."""
+
+    def __init__(self) -> None:
+        self.chars: set[str] = set()
+        self._pattern: re.Pattern[str] | None = None
+
+    def add(self, char: str) -> None:
+        self.chars.add(char)
+        self._pattern = None
+
+    def pattern(self) -> re.Pattern[str]:
+        if self._pattern is None:
+            body = "".join(f"\\u{ord(char):04x}" for char in sorted(self.chars))
+            self._pattern = re.compile(f"[{body}]" if body else "(?!)")
+        return self._pattern
+
+
+def _in_bmp(text: str) -> bool:
+    return len(text.encode("utf-16-be", "surrogatepass")) == 2 * len(text)
+
+
+def _translate(text: str, table: list[Any], fallback: Mapping[int, str], odd: _OddChars | None = None) -> str:
+    """``text.translate(fallback)``, through the list ``table`` (filled from ``fallback`` on demand).
+
+    With ``odd`` (``table`` being pairs: two characters per folded one), a character filled in
+    whose fold is not one character is noted there.
+    """
+    if not _in_bmp(text):  # beyond the BMP: the dict
         return text.translate(fallback)
     try:
         return text.translate(table)
@@ -201,7 +238,19 @@ def _translate(text: str, table: list[Any], fallback: Mapping[int, str]) -> str:
             code = ord(char)
             if table[code] is _UNKNOWN:
                 table[code] = fallback[code]
+                if odd is not None and len(table[code]) != 2:
+                    odd.add(char)
         return text.translate(table)
+
+
+_SILENT_RUN = _SoundTable.SILENT * 4 + "\x00"
+"""Never in a text's sounds (they are codes and silent marks only): as the automaton's first
+word it makes the silent mark the root's first child, so a run of them costs a compare or two
+a character instead of a scan of every term's first sound."""
+
+
+def _sound_finder(by_key: Mapping[str, Sequence[str]]) -> Any:
+    return literal_finder(itertools.chain([(_SILENT_RUN, ())], ((key, tuple(values)) for key, values in by_key.items())))
 
 
 def _initial_sides(initials: Iterable[str]) -> dict[str, frozenset[str]]:
@@ -270,7 +319,7 @@ def fold_lazy(text: str, dodges: DodgeTerms) -> tuple[str, Callable[[], Folded]]
 
     Checks only need the map when a rule matched; building it reuses this pass's steps.
     """
-    pairs = _translate(text, dodges.pair_list, dodges.pairs)
+    pairs = _translate(text, dodges.pair_list, dodges.pairs, dodges.odd)
     canonical, sounds = pairs[0::2], pairs[1::2]
     stages: list[tuple[re.Pattern[str], str]] = []
     for needed, cleanup in _CLEANUPS:
@@ -312,17 +361,24 @@ def _cut(text: str, cuts: Sequence[tuple[int, int]]) -> str:
 
 
 def _starts(text: str, dodges: DodgeTerms) -> list[int]:
-    """Per character of ``text.translate(dodges.table)``, the index of the original it came from."""
-    widths = _translate(text, dodges.width_list, dodges.widths).encode("latin-1")
-    if widths.translate(None, b"\x00\x01"):  # a character folding to several (💯 → 100%): rare, per character
+    """Per character of ``text.translate(dodges.table)``, the index of the original it came from.
+
+    ``text`` has been through ``fold_lazy`` (so each of its characters through ``pair_list``):
+    only the few characters that fold to other than one (spaces, quotes, emoji) need a look;
+    the runs between them map one to one.
+    """
+    if not _in_bmp(text):  # the dict path noted nothing: every character's width
+        widths = text.translate(dodges.widths).encode("latin-1")
         return [index for index, width in enumerate(widths) for _ in range(width)]
-    if len(widths) - widths.count(1) > len(widths) >> 4:  # many dropped: keep or drop, in C
-        return list(itertools.compress(range(len(text)), widths))
-    starts: list[int] = []  # few dropped (spaces, emoji): runs of kept characters, one extend each
+    folds = dodges.table
+    starts: list[int] = []
     position = 0
-    for run in widths.split(b"\x00"):
-        starts.extend(range(position, position + len(run)))
-        position += len(run) + 1
+    for match in dodges.odd.pattern().finditer(text):
+        index = match.start()
+        starts.extend(range(position, index))
+        starts.extend([index] * len(folds[ord(match.group())]))
+        position = index + 1
+    starts.extend(range(position, len(text)))
     return starts
 
 
@@ -449,12 +505,13 @@ def _plausible_pinyin(text: str, start: int, end: int, run_start: int, run_end: 
 
 
 def _plausible_homophone(text: str, start: int, end: int, keep: frozenset[str] = frozenset()) -> bool:
-    if text[start:end] in _words() or text[start:end] in keep:
+    words = _words()
+    if text[start:end] in words or text[start:end] in keep:
         return False
     # Part of a longer word written right (益生 in 益生菌, 原生 in 原生乳) is that word, not a dodge.
     for lo in range(max(0, start - 2), start + 1):
         for hi in range(end, min(len(text), end + 2) + 1):
-            if hi - lo > end - start and (text[lo:hi] in keep or text[lo:hi] in _words()):
+            if hi - lo > end - start and (text[lo:hi] in keep or text[lo:hi] in words):
                 return False
     # The dodge must not cut a common word at either edge (作为一 is 作为/一, not 作/为一); a
     # rare word there (代母 in 替代母儒) is a coincidence, not a reading.

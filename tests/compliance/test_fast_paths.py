@@ -25,7 +25,7 @@ def _sample() -> list[str]:
     rng = random.Random(11)
     long = ["".join(rng.choice(lines) for _ in range(40))[:2000] for _ in range(12)]
     noisy = ["".join(c + rng.choice(["", "", " ", "，", "😀", "\u200b", "Ａ", "…", "."]) for c in line) for line in lines[:60]]
-    return lines + long + noisy + ["，。免疫力，", "\n，提高免疫力，\n", "𠮷提高免疫力💯", "。", ""]
+    return lines + long + noisy + ["，。免疫力，", "\n，提高免疫力，\n", "𠮷提高免疫力💯", "。", "", "❤💯 -免疫力❤", "[-]^\\"]
 
 
 SAMPLE = _sample()
@@ -60,14 +60,17 @@ def test_check_agrees_with_the_plain_loop() -> None:
 def test_list_translate_agrees_with_the_dict_table() -> None:
     dodges = folding.build_dodges(["免疫力"], {}, {"💯": "100%", "❤": "爱"})  # fresh tables: every character new
     for text in SAMPLE:
-        assert folding._translate(text, dodges.pair_list, dodges.pairs) == text.translate(dodges.pairs), text
-        assert folding._translate(text, dodges.width_list, dodges.widths) == text.translate(dodges.widths), text
+        assert folding._translate(text, dodges.pair_list, dodges.pairs, dodges.odd) == text.translate(dodges.pairs), text
+    noted = {char for text in SAMPLE if folding._in_bmp(text) for char in text if len(dodges.table[ord(char)]) != 1}
+    assert dodges.odd.chars == noted and {" ", "😀"} & noted == {" "}
 
 
 @pytest.mark.parametrize("text", SAMPLE[:40] + SAMPLE[-80:])
 def test_span_map_agrees_with_the_per_character_one(text: str) -> None:
-    widths = text.translate(RULES.dodges.widths).encode("latin-1")
-    assert folding._starts(text, RULES.dodges) == [index for index, width in enumerate(widths) for _ in range(width)]
+    dodges = folding.build_dodges(["免疫力"], {}, {"💯": "100%", "❤": "爱"})  # fresh: the fold notes what it meets
+    folding.fold_lazy(text, dodges)
+    widths = text.translate(dodges.widths).encode("latin-1")
+    assert folding._starts(text, dodges) == [index for index, width in enumerate(widths) for _ in range(width)]
 
 
 @pytest.mark.parametrize("text", ["，", "，，", "a，", "，a", "，a，", "a", "a，b", "，\n", "a\n，"])
@@ -81,3 +84,10 @@ def test_end_breaks_cut_like_the_regex(text: str) -> None:
     assert canonical == cleaned
     assert mapped().text == canonical
     assert not re.search(r"^，|，$", canonical) or "\n" in canonical
+
+
+def test_sounds_no_term_has_are_silent_and_homophones_still_read() -> None:
+    dodges = folding.build_dodges(["免疫力"], {}, {})
+    assert dodges.sounds[ord("猫")] == dodges.sounds.SILENT  # mao: no term sounds like it
+    assert dodges.sounds[ord("役")] == dodges.sounds[ord("疫")] != dodges.sounds.SILENT
+    assert folding.fold_text("提高免役力的猫粮", dodges) == "提高免疫力的猫粮"
