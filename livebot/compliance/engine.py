@@ -180,7 +180,7 @@ class RuleSet:
                         postings.setdefault(literal, ([], []))[1].append(slot)
         self._postings = {anchor: (tuple(slots), tuple(gates)) for anchor, (slots, gates) in postings.items()}
         self._runs = [
-            (rule, rule.patterns[index], rule.widths[index] if index < len(rule.widths) else None)
+            (rule, rule.patterns[index], rule.widths[index] if index < len(rule.widths) else None, id(rule))
             for rule, index in self._slots
         ]
         # Keyed on UTF-16 code units spelt as Latin-1 characters: pyahocorasick looks a node's
@@ -204,7 +204,7 @@ class RuleSet:
         length = len(canonical)
         runs = self._runs
         for slot, ends in sorted(self._candidates(canonical).items()):
-            rule, pattern, width = runs[slot]  # Rule.matches, inlined: this loop runs ~30-70 times a text
+            rule, pattern, width, rule_key = runs[slot]  # Rule.matches, inlined: this loop runs ~30-70 times a text
             if ends is None or width is None or width * 4 >= length:
                 windows: Sequence[tuple[int, int]] = _WHOLE
             elif len(ends) == 1:
@@ -214,13 +214,16 @@ class RuleSet:
                 windows = _windows(length, width, ends)
             search = pattern.search
             for lo, hi in windows:
-                if search(canonical, lo, hi) is None:  # most windows hold no match: no iterator for them
+                first = search(canonical, lo, hi)
+                if first is None:  # most windows hold no match: no iterator for them
                     continue
                 excepted = rule._excepted if rule._excepts else None
-                for match in pattern.finditer(canonical, lo, hi):
+                # finditer goes on from a non-empty match's end, as a new search from there does.
+                following = pattern.finditer(canonical, first.end(), hi) if first.end() > first.start() else None
+                for match in (first, *following) if following is not None else pattern.finditer(canonical, lo, hi):
                     start, end = match.span()
                     if start < end and (excepted is None or not excepted(canonical, start, end, match.group(0))):
-                        hits.setdefault((id(rule), start, end), rule)
+                        hits.setdefault((rule_key, start, end), rule)
         if not hits:
             return OK
         folded = mapped()
@@ -236,7 +239,10 @@ class RuleSet:
         for _, lo, negative_hi, _, rule in order:
             hi = -negative_hi
             same = spans.setdefault(rule.category, [])
-            if not any(a <= lo and hi <= b for a, b in same):
+            for a, b in same:
+                if a <= lo and hi <= b:
+                    break
+            else:
                 same.append((lo, hi))
                 kept.append(Finding(rule.category, rule.id, rule.severity, (lo, hi), original[lo:hi],
                                     rule.explanation, rule.rewording, rule.policy))

@@ -201,6 +201,10 @@ def build_dodges(
     )
 
 
+_ODD_MAX = 4096
+"""Beyond this many odd characters met (a flood of symbols), the span map reads every character's width."""
+
+
 class _OddChars:
     """Characters that fold to nothing or to several, kept as one character class to find them by."""
 
@@ -367,7 +371,7 @@ def _starts(text: str, dodges: DodgeTerms) -> list[int]:
     only the few characters that fold to other than one (spaces, quotes, emoji) need a look;
     the runs between them map one to one.
     """
-    if not _in_bmp(text):  # the dict path noted nothing: every character's width
+    if not _in_bmp(text) or len(dodges.odd.chars) > _ODD_MAX:  # per character: the dict path noted nothing
         widths = text.translate(dodges.widths).encode("latin-1")
         return [index for index, width in enumerate(widths) for _ in range(width)]
     folds = dodges.table

@@ -91,3 +91,12 @@ def test_sounds_no_term_has_are_silent_and_homophones_still_read() -> None:
     assert dodges.sounds[ord("猫")] == dodges.sounds.SILENT  # mao: no term sounds like it
     assert dodges.sounds[ord("役")] == dodges.sounds[ord("疫")] != dodges.sounds.SILENT
     assert folding.fold_text("提高免役力的猫粮", dodges) == "提高免疫力的猫粮"
+
+
+def test_span_map_reads_every_width_after_a_flood_of_symbols(monkeypatch: pytest.MonkeyPatch) -> None:
+    dodges = folding.build_dodges(["免疫力"], {}, {})
+    text = "提高 免役力！“真的”～ ok"
+    folding.fold_lazy(text, dodges)
+    noted = folding._starts(text, dodges)
+    monkeypatch.setattr(folding, "_ODD_MAX", 0)
+    assert folding._starts(text, dodges) == noted == [0, 1, 3, 4, 5, 6, 8, 9, 13, 14]
