@@ -180,7 +180,8 @@ class RuleSet:
                         postings.setdefault(literal, ([], []))[1].append(slot)
         self._postings = {anchor: (tuple(slots), tuple(gates)) for anchor, (slots, gates) in postings.items()}
         self._runs = [
-            (rule, rule.patterns[index], rule.widths[index] if index < len(rule.widths) else None, id(rule))
+            (rule, rule.patterns[index], rule.widths[index] if index < len(rule.widths) else None, id(rule),
+             clause_bound(rule.patterns[index]))
             for rule, index in self._slots
         ]
         # Keyed on UTF-16 code units spelt as Latin-1 characters: pyahocorasick looks a node's
@@ -204,9 +205,11 @@ class RuleSet:
         length = len(canonical)
         runs = self._runs
         for slot, ends in sorted(self._candidates(canonical).items()):
-            rule, pattern, width, rule_key = runs[slot]  # Rule.matches, inlined: this loop runs ~30-70 times a text
+            rule, pattern, width, rule_key, bound = runs[slot]  # Rule.matches, inlined: this loop runs ~30-70 times a text
             if ends is None or width is None or width * 4 >= length:
-                windows: Sequence[tuple[int, int]] = _WHOLE
+                # A match held in one clause lies in a clause holding an anchor: searching those clauses
+                # finds exactly what a search of the whole text finds.
+                windows: Sequence[tuple[int, int]] = _clauses(canonical, ends) if bound and ends else _WHOLE
             elif len(ends) == 1:
                 end = ends[0]
                 windows = ((end - width if end > width else 0, end + width + _LOOK_AROUND),)
@@ -331,6 +334,97 @@ def _windows(length: int, width: int | None, ends: list[int] | None) -> list[tup
     if merged[-1][1] > length:
         merged[-1] = (merged[-1][0], length)
     return merged
+
+
+def _clauses(text: str, ends: list[int]) -> list[tuple[int, int]]:
+    """The clauses (between breaks) holding the characters before ``ends``, in order."""
+    spans: list[tuple[int, int]] = []
+    for end in sorted(ends):
+        if spans and end <= spans[-1][1]:
+            continue
+        after = text.find(_CLAUSE, end)
+        spans.append((text.rfind(_CLAUSE, 0, end) + 1, len(text) if after < 0 else after))
+    return spans
+
+
+@functools.lru_cache(maxsize=4096)
+def _clause_bound_source(source: str, flags: int) -> bool:
+    try:
+        return _holds_only(list(sre_parse.parse(source, flags)), _CLAUSE)
+    except re.error:
+        return False
+
+
+def clause_bound(pattern: re.Pattern[str]) -> bool:
+    """Whether no match of ``pattern`` can hold a clause break, nor look at where the text ends.
+
+    Such a pattern finds in each clause (searched alone, up to the break) exactly the matches a
+    search of the whole text finds there: nothing it can consume crosses the break, and nothing
+    it asks (``$``, ``\\b``, lookahead) depends on where the searched text stops.
+    """
+    return _clause_bound_source(pattern.pattern, pattern.flags)
+
+
+_CATEGORIES = {"CATEGORY_DIGIT": r"\d", "CATEGORY_NOT_DIGIT": r"\D", "CATEGORY_SPACE": r"\s",
+               "CATEGORY_NOT_SPACE": r"\S", "CATEGORY_WORD": r"\w", "CATEGORY_NOT_WORD": r"\W"}
+_START_ONLY = ("AT_BEGINNING", "AT_BEGINNING_STRING", "AT_BEGINNING_LINE")
+
+
+def _holds_only(items: list[Any], banned: str | None) -> bool:
+    """No match of ``items`` holds ``banned`` (None: any character) nor depends on the text's end."""
+    for op, value in items:
+        name = str(op)
+        if name == "LITERAL":
+            if banned is not None and chr(value) == banned:
+                return False
+        elif name == "NOT_LITERAL":
+            if banned is not None and chr(value) != banned:
+                return False
+        elif name == "IN":
+            if banned is not None and _set_holds(value, banned):
+                return False
+        elif name == "SUBPATTERN":
+            if not _holds_only(list(value[-1]), banned):
+                return False
+        elif name == "BRANCH":
+            if not all(_holds_only(list(branch), banned) for branch in value[1]):
+                return False
+        elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+            if not _holds_only(list(value[2]), banned):
+                return False
+        elif name == "ATOMIC_GROUP":
+            if not _holds_only(list(value), banned):
+                return False
+        elif name == "AT":
+            if str(value) not in _START_ONLY:
+                return False
+        elif name in ("ASSERT", "ASSERT_NOT"):
+            direction, sub = value
+            # A lookbehind consumes nothing and sees the text before (never cut); it must not look ahead itself.
+            if direction >= 0 or not _holds_only(list(sub), None):
+                return False
+        else:  # ANY, back references, conditionals: not worth proving
+            return False
+    return True
+
+
+def _set_holds(items: list[Any], char: str) -> bool:
+    """Whether the character set ``[items]`` holds ``char`` (True when unsure)."""
+    negate = False
+    held = False
+    for op, value in items:
+        name = str(op)
+        if name == "NEGATE":
+            negate = True
+        elif name == "LITERAL":
+            held = held or chr(value) == char
+        elif name == "RANGE":
+            held = held or value[0] <= ord(char) <= value[1]
+        elif name == "CATEGORY" and str(value) in _CATEGORIES:
+            held = held or re.fullmatch(_CATEGORIES[str(value)], char) is not None
+        else:
+            return True
+    return held != negate
 
 
 def _either(patterns: Sequence[re.Pattern[str]]) -> re.Pattern[str] | None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from livebot.compliance import text as folding
-from livebot.compliance.engine import OK, Result, _distinct, default_rules
+from livebot.compliance.engine import OK, Result, _clauses, _distinct, clause_bound, default_rules
 from livebot.faq.kb import load_kb, sample_kb_path
 
 RULES = default_rules()
@@ -100,3 +100,27 @@ def test_span_map_reads_every_width_after_a_flood_of_symbols(monkeypatch: pytest
     noted = folding._starts(text, dodges)
     monkeypatch.setattr(folding, "_ODD_MAX", 0)
     assert folding._starts(text, dodges) == noted == [0, 1, 3, 4, 5, 6, 8, 9, 13, 14]
+
+
+@pytest.mark.parametrize("source, bound", [
+    (r"\d+%", True), (r"[^，]{0,8}快", True), (r"(?<=x)a", True), (r"^a", True), (r"\da", True), (r"[\u4e00-\u9fff]", True),
+    (r"a.b", False), (r"a$", False), (r"a(?=b)", False), (r"(?<!x(?=y))a", False), (r"[^a]+", False), (r"\Wa", False),
+    (r"a\b", False), (r"a，", False), (r"[，a]", False), (r"[\u4e00-\uffff]", False), (r"(a)\1", False),
+])
+def test_clause_bound_patterns_are_recognised(source: str, bound: bool) -> None:
+    assert clause_bound(re.compile(source)) is bound
+
+
+def test_searching_the_clauses_that_hold_an_anchor_finds_what_a_whole_text_search_finds() -> None:
+    checked = 0
+    for text in SAMPLE:
+        canonical = folding.fold_text(text, RULES.dodges)
+        for slot, ends in RULES._candidates(canonical).items():
+            rule, pattern = RULES._runs[slot][:2]
+            if not ends or not clause_bound(pattern):
+                continue
+            whole = [match.span() for match in pattern.finditer(canonical)]
+            clauses = [match.span() for lo, hi in _clauses(canonical, list(ends)) for match in pattern.finditer(canonical, lo, hi)]
+            assert clauses == whole, (rule.id, pattern.pattern, text)
+            checked += bool(whole)
+    assert checked > 50
