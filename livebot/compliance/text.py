@@ -13,6 +13,7 @@ import dataclasses
 import functools
 import itertools
 import re
+import threading
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -211,16 +212,19 @@ class _OddChars:
     def __init__(self) -> None:
         self.chars: set[str] = set()
         self._pattern: re.Pattern[str] | None = None
+        self._lock = threading.Lock()  # a check may run in a worker thread (the guard's warm-up does)
 
     def add(self, char: str) -> None:
-        self.chars.add(char)
-        self._pattern = None
+        with self._lock:
+            self.chars.add(char)
+            self._pattern = None
 
     def pattern(self) -> re.Pattern[str]:
-        if self._pattern is None:
-            body = "".join(f"\\u{ord(char):04x}" for char in sorted(self.chars))
-            self._pattern = re.compile(f"[{body}]" if body else "(?!)")
-        return self._pattern
+        with self._lock:
+            if self._pattern is None:
+                body = "".join(f"\\u{ord(char):04x}" for char in sorted(self.chars))
+                self._pattern = re.compile(f"[{body}]" if body else "(?!)")
+            return self._pattern
 
 
 def _in_bmp(text: str) -> bool:
@@ -241,9 +245,10 @@ def _translate(text: str, table: list[Any], fallback: Mapping[int, str], odd: _O
         for char in set(text):
             code = ord(char)
             if table[code] is _UNKNOWN:
-                table[code] = fallback[code]
-                if odd is not None and len(table[code]) != 2:
-                    odd.add(char)
+                value = fallback[code]
+                if odd is not None and len(value) != 2:
+                    odd.add(char)  # before the entry is visible: a text that finds it filled finds it noted
+                table[code] = value
         return text.translate(table)
 
 
