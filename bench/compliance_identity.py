@@ -4,7 +4,8 @@ Run ``python bench/compliance_identity.py --reference DIR`` where DIR holds a co
 ``livebot`` package to compare with (e.g. ``git archive <commit> livebot | tar -x -C DIR``).
 Both engines load the same rule file (this tree's, or ``--rules``) and check every text of the
 test fixtures, the dev sets (compliance, questions, sentiment), the FAQ knowledge bases, the
-2,000-character bench texts of both mixes and spelling variants of the offending lines; each
+2,000-character bench texts of both mixes, spelling variants of the short lines and 4,000
+texts packed with anchors, dodge terms, breaks and symbols; each
 output (verdict, findings with rule, id, severity, span, excerpt, explanation, rewording,
 policy) is one JSON line, and the two runs must be byte-identical. ``--out FILE`` keeps this
 tree's output. Prints the first differences and exits 1 when there are any.
@@ -84,7 +85,37 @@ def corpus() -> list[str]:
     long = "".join(texts[:400])
     texts.extend(long[start : start + 2000] for start in range(0, len(long), 777))  # cut mid-sentence
     texts.append(long[:30_000])  # beyond MAX_CHARS
+    texts.extend(_fuzz(texts, FUZZ_TEXTS, random.Random(99)))
     return texts
+
+
+FUZZ_TEXTS = 4000
+_ODDS = list("，。！？、 \n\t.-%+0123456789abcdefmyly“”（）【】～😀💯❤🧠𠮷\u200bＡＢ１２") + [
+    "免役力", "mianyili", "m乳", "卫j委", "過敏", "壹", "%的宝妈", "3万位妈妈", "1段直降", "減價", "送"]
+
+
+def _fuzz(lines: list[str], count: int, rng: random.Random) -> list[str]:
+    """Texts packed with the rules' anchors, dodge terms, breaks, symbols and pieces of real lines."""
+    from livebot.compliance.engine import default_rules
+
+    rules = default_rules()
+    anchors = sorted({anchor for rule in rules.rules for found in rule.anchors if found for anchor in found})
+    terms = sorted(rules.dodges.by_sound.values())
+    out = []
+    for _ in range(count):
+        parts = []
+        for _ in range(rng.randrange(1, 80)):
+            pick = rng.random()
+            if pick < 0.35:
+                parts.append(rng.choice(anchors))
+            elif pick < 0.6:
+                parts.append(rng.choice(_ODDS))
+            elif pick < 0.7:
+                parts.append(rng.choice(terms))
+            else:
+                parts.append(rng.choice(lines)[: rng.randrange(1, 30)])
+        out.append("".join(parts))
+    return out
 
 
 def dump(texts_file: Path, rules_file: Path, out_file: Path) -> None:
