@@ -23,6 +23,9 @@ from livebot.compliance.text import DodgeTerms, Folded, build_dodges, fold_lazy,
 Severity = Literal["block", "warn"]
 Verdict = Literal["block", "warn", "ok"]
 SEVERITIES: tuple[Severity, ...] = ("block", "warn")
+_Postings = tuple[tuple[int, ...], tuple[int, ...]]
+"""An anchor's pattern slots and the gated slots it opens."""
+_RANK = {severity: rank for rank, severity in enumerate(SEVERITIES)}
 RULES_FILE = Path(__file__).with_name("rules.toml")
 MAX_CHARS = 20_000
 _MACRO = re.compile(r"<<([A-Z0-9_]+)>>")
@@ -104,10 +107,13 @@ class Rule:
     source: str = "file"
     _unless: tuple[re.Pattern[str] | None, ...] = field(default=(), init=False, repr=False, compare=False)
     """Each exception list as one alternation (one C call instead of a loop per list)."""
+    _excepts: bool = field(default=False, init=False, repr=False, compare=False)
+    """Whether the rule has any exception at all (else a match needs no look at its clause)."""
 
     def __post_init__(self) -> None:
         lists = (self.unless_before, self.unless_after, self.unless_match, self.unless_clause)
         object.__setattr__(self, "_unless", tuple(_either(patterns) for patterns in lists))
+        object.__setattr__(self, "_excepts", any(lists))
 
     def matches(self, text: str, index: int, ends: list[int] | None) -> Iterator[tuple[int, int]]:
         """Spans in the canonical ``text`` where pattern ``index`` hits and no exception applies.
@@ -178,7 +184,8 @@ class RuleSet:
                         postings.setdefault(literal, ([], []))[1].append(slot)
         self._postings = {anchor: (tuple(slots), tuple(gates)) for anchor, (slots, gates) in postings.items()}
         self._runs = [
-            (rule, rule.patterns[index], rule.widths[index] if index < len(rule.widths) else None)
+            (rule, rule.patterns[index], rule.widths[index] if index < len(rule.widths) else None, id(rule),
+             clause_bound(rule.patterns[index]))
             for rule, index in self._slots
         ]
         # Keyed on UTF-16 code units spelt as Latin-1 characters: pyahocorasick looks a node's
@@ -202,24 +209,55 @@ class RuleSet:
         length = len(canonical)
         runs = self._runs
         for slot, ends in sorted(self._candidates(canonical).items()):
-            rule, pattern, width = runs[slot]  # Rule.matches, inlined: this loop runs ~30 times a text
-            for lo, hi in _windows(length, width, ends):
-                for match in pattern.finditer(canonical, lo, hi):
+            rule, pattern, width, rule_key, bound = runs[slot]  # Rule.matches, inlined: this loop runs ~30-70 times a text
+            if ends is None or width is None or width * 4 >= length:
+                # A match held in one clause lies in a clause holding an anchor: searching those clauses
+                # finds exactly what a search of the whole text finds.
+                windows: Sequence[tuple[int, int]] = _clauses(canonical, ends) if bound and ends else _WHOLE
+            elif len(ends) == 1:
+                end = ends[0]
+                windows = ((end - width if end > width else 0, end + width + _LOOK_AROUND),)
+            else:
+                windows = _windows(length, width, ends)
+            search = pattern.search
+            for lo, hi in windows:
+                first = search(canonical, lo, hi)
+                if first is None:  # most windows hold no match: no iterator for them
+                    continue
+                excepted = rule._excepted if rule._excepts else None
+                # finditer goes on from a non-empty match's end, as a new search from there does.
+                following = pattern.finditer(canonical, first.end(), hi) if first.end() > first.start() else None
+                for match in (first, *following) if following is not None else pattern.finditer(canonical, lo, hi):
                     start, end = match.span()
-                    if start < end and not rule._excepted(canonical, start, end, match.group(0)):
-                        hits.setdefault((id(rule), start, end), rule)
-        judgement = None
-        if self.learned is not None and not hits:  # a rule's warn already goes to a senior
-            judgement = self.learned.judge(canonical)
-        if not hits and judgement is None:
-            return OK
+                    if start < end and (excepted is None or not excepted(canonical, start, end, match.group(0))):
+                        hits.setdefault((rule_key, start, end), rule)
+        if not hits:  # the learned layer speaks only here: a rule's warn already goes to a senior
+            judgement = self.learned.judge(canonical) if self.learned is not None else None
+            if judgement is None:
+                return OK
+            return Result("block", (self._learned_finding(judgement, mapped(), original),))
         folded = mapped()
-        findings = [rule.finding(folded, original, start, end) for (_, start, end), rule in hits.items()]
-        if judgement is not None:
-            findings.append(self._learned_finding(judgement, folded, original))
-        findings = _distinct(findings)
-        verdict: Verdict = "block" if findings[0].severity == "block" else "warn"
-        return Result(verdict, tuple(findings))
+        span = folded.span
+        # _distinct's order and pruning on bare spans; Finding objects only for the hits kept.
+        order = []
+        for index, ((_, start, end), rule) in enumerate(hits.items()):
+            lo, hi = span(start, end)
+            order.append((_RANK[rule.severity], lo, -hi, index, rule))
+        order.sort()
+        kept: list[Finding] = []
+        spans: dict[str, list[tuple[int, int]]] = {}
+        for _, lo, negative_hi, _, rule in order:
+            hi = -negative_hi
+            same = spans.setdefault(rule.category, [])
+            for a, b in same:
+                if a <= lo and hi <= b:
+                    break
+            else:
+                same.append((lo, hi))
+                kept.append(Finding(rule.category, rule.id, rule.severity, (lo, hi), original[lo:hi],
+                                    rule.explanation, rule.rewording, rule.policy))
+        verdict: Verdict = "block" if kept[0].severity == "block" else "warn"
+        return Result(verdict, tuple(kept))
 
     def _learned_finding(self, judgement: Judgement, folded: Folded, original: str) -> Finding:
         """A finding for the learned layer's judgement, worded from its category's first blocking rule."""
@@ -242,26 +280,40 @@ class RuleSet:
         if self._anchor_finder is None or not text:
             return todo
         units = _units(text)
+        # Hits grouped by anchor first (one dict step a hit), then spread over the anchors' slots;
+        # a slot's ends may come out of text order, which _windows sorts anyway.
+        lasts: dict[str, tuple[_Postings, list[int]]] = {}  # by anchor (its hash is cached)
+        groups: list[tuple[_Postings, list[int]]] = []
+        if len(units) == 2 * len(text):
+            for last, (anchor, postings) in self._anchor_finder.iter(units):
+                group = lasts.get(anchor)
+                if group is None:
+                    lasts[anchor] = (postings, [last])
+                else:
+                    group[1].append(last)
+            # A hit ending on a whole code unit is real (one across two characters' bytes is not):
+            # odd last byte, the character ending there is (last + 1) / 2.
+            for postings, raw in lasts.values():
+                ends = [(last + 1) >> 1 for last in raw if last & 1]
+                if ends:
+                    groups.append((postings, ends))
+        elif self._wide_finder is not None:  # beyond the BMP a character takes two code units: index characters
+            for last, (anchor, postings) in self._wide_finder.iter(text):
+                lasts.setdefault(anchor, (postings, []))[1].append(last + 1)
+            groups = list(lasts.values())
         found: dict[int, list[int]] = {}
         opened: set[int] = set()  # gated slots whose second literal occurs
-        if len(units) == 2 * len(text):
-            for last, (_, (slots, gates)) in self._anchor_finder.iter(units):
-                if last & 1:  # ends on a whole code unit (a match across two characters' bytes cannot)
-                    end = (last + 1) >> 1
-                    for slot in slots:
-                        if slot in found:
-                            found[slot].append(end)
-                        else:
-                            found[slot] = [end]
-                    if gates:
-                        opened.update(gates)
-        elif self._wide_finder is not None:  # beyond the BMP a character takes two code units: index characters
-            for last, (_, (slots, gates)) in self._wide_finder.iter(text):
-                for slot in slots:
-                    found.setdefault(slot, []).append(last + 1)
+        for (slots, gates), ends in groups:
+            for slot in slots:
+                if slot in found:
+                    found[slot] += ends
+                else:
+                    found[slot] = ends if len(slots) == 1 else ends[:]
+            if gates:
                 opened.update(gates)
-        for slot in self._gated.intersection(found).difference(opened):
-            del found[slot]
+        if self._gated:
+            for slot in self._gated.intersection(found).difference(opened):
+                del found[slot]
         todo.update(found)
         return todo
 
@@ -277,6 +329,8 @@ class RuleSet:
 
 _LOOK_AROUND = 12
 """Characters kept beyond a window's edge so lookarounds and clause exceptions still see them."""
+_WHOLE = ((0, MAX_CHARS * 4),)
+"""The whole text as one window (a search's end beyond the text means its end)."""
 
 
 def _windows(length: int, width: int | None, ends: list[int] | None) -> list[tuple[int, int]]:
@@ -302,6 +356,97 @@ def _windows(length: int, width: int | None, ends: list[int] | None) -> list[tup
     if merged[-1][1] > length:
         merged[-1] = (merged[-1][0], length)
     return merged
+
+
+def _clauses(text: str, ends: list[int]) -> list[tuple[int, int]]:
+    """The clauses (between breaks) holding the characters before ``ends``, in order."""
+    spans: list[tuple[int, int]] = []
+    for end in sorted(ends):
+        if spans and end <= spans[-1][1]:
+            continue
+        after = text.find(_CLAUSE, end)
+        spans.append((text.rfind(_CLAUSE, 0, end) + 1, len(text) if after < 0 else after))
+    return spans
+
+
+@functools.lru_cache(maxsize=4096)
+def _clause_bound_source(source: str, flags: int) -> bool:
+    try:
+        return _holds_only(list(sre_parse.parse(source, flags)), _CLAUSE)
+    except re.error:
+        return False
+
+
+def clause_bound(pattern: re.Pattern[str]) -> bool:
+    """Whether no match of ``pattern`` can hold a clause break, nor look at where the text ends.
+
+    Such a pattern finds in each clause (searched alone, up to the break) exactly the matches a
+    search of the whole text finds there: nothing it can consume crosses the break, and nothing
+    it asks (``$``, ``\\b``, lookahead) depends on where the searched text stops.
+    """
+    return _clause_bound_source(pattern.pattern, pattern.flags)
+
+
+_CATEGORIES = {"CATEGORY_DIGIT": r"\d", "CATEGORY_NOT_DIGIT": r"\D", "CATEGORY_SPACE": r"\s",
+               "CATEGORY_NOT_SPACE": r"\S", "CATEGORY_WORD": r"\w", "CATEGORY_NOT_WORD": r"\W"}
+_START_ONLY = ("AT_BEGINNING", "AT_BEGINNING_STRING", "AT_BEGINNING_LINE")
+
+
+def _holds_only(items: list[Any], banned: str | None) -> bool:
+    """No match of ``items`` holds ``banned`` (None: any character) nor depends on the text's end."""
+    for op, value in items:
+        name = str(op)
+        if name == "LITERAL":
+            if banned is not None and chr(value) == banned:
+                return False
+        elif name == "NOT_LITERAL":
+            if banned is not None and chr(value) != banned:
+                return False
+        elif name == "IN":
+            if banned is not None and _set_holds(value, banned):
+                return False
+        elif name == "SUBPATTERN":
+            if not _holds_only(list(value[-1]), banned):
+                return False
+        elif name == "BRANCH":
+            if not all(_holds_only(list(branch), banned) for branch in value[1]):
+                return False
+        elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+            if not _holds_only(list(value[2]), banned):
+                return False
+        elif name == "ATOMIC_GROUP":
+            if not _holds_only(list(value), banned):
+                return False
+        elif name == "AT":
+            if str(value) not in _START_ONLY:
+                return False
+        elif name in ("ASSERT", "ASSERT_NOT"):
+            direction, sub = value
+            # A lookbehind consumes nothing and sees the text before (never cut); it must not look ahead itself.
+            if direction >= 0 or not _holds_only(list(sub), None):
+                return False
+        else:  # ANY, back references, conditionals: not worth proving
+            return False
+    return True
+
+
+def _set_holds(items: list[Any], char: str) -> bool:
+    """Whether the character set ``[items]`` holds ``char`` (True when unsure)."""
+    negate = False
+    held = False
+    for op, value in items:
+        name = str(op)
+        if name == "NEGATE":
+            negate = True
+        elif name == "LITERAL":
+            held = held or chr(value) == char
+        elif name == "RANGE":
+            held = held or value[0] <= ord(char) <= value[1]
+        elif name == "CATEGORY" and str(value) in _CATEGORIES:
+            held = held or re.fullmatch(_CATEGORIES[str(value)], char) is not None
+        else:
+            return True
+    return held != negate
 
 
 def _either(patterns: Sequence[re.Pattern[str]]) -> re.Pattern[str] | None:

@@ -13,6 +13,7 @@ import dataclasses
 import functools
 import itertools
 import re
+import threading
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,15 +28,18 @@ KEEP_SYMBOLS = frozenset("%+")
 # Characters a dodge may swap in but that carry grammar: 作为一个 must not become 作唯一个.
 _GRAMMAR_CHARS = FUNCTION_CHARS | frozenset("为个一以之于其而与及或把让给对从向被所")
 _LATIN = re.compile(r"[a-z][a-z0-9]*")
-_HAS_LATIN = re.compile(r"[a-z]")
+_ENDS = re.compile(r"^，|，$")
 # Applied in order to the translated text, each only when its text occurs; each deletes what it matches.
 _CLEANUPS = (
     (".", re.compile(r"\.(?!(?<=[0-9]\.)[0-9])")),  # a dot is kept only inside a number (4.1)
     ("，，", re.compile(r"，(?<=，，)")),  # runs of breaks collapse to one
-    ("，", re.compile(r"^，|，$")),  # no break at either end
+    ("，", _ENDS),  # no break at either end
     # A break beside a one-character clause is a spacing trick (免，疫，力), not a clause.
     ("，", re.compile(r"，(?:(?<=^[^，]，)|(?<=，[^，]，)|(?=[^，](?:，|$)))")),
 )
+_BMP = 0x10000
+_UNKNOWN: Any = ...
+"""A list-table entry not filled yet: ``str.translate`` raises TypeError on it, so it is filled then."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +119,11 @@ class DodgeTerms:
     spelt_pattern: re.Pattern[str]
     keep: frozenset[str] = frozenset()
     """Domain words never read as a dodge, nor cut by one (益生菌: 益生 is not 医生)."""
+    pair_list: list[Any] = dataclasses.field(default_factory=lambda: [_UNKNOWN] * _BMP, compare=False, repr=False)
+    """``pairs`` as a list over the BMP, filled on demand: ``str.translate`` indexes a list about
+    twice as fast as it looks a dict up (the dict stays for texts beyond the BMP)."""
+    odd: _OddChars = dataclasses.field(default_factory=lambda: _OddChars(), compare=False, repr=False)
+    """The characters met in ``pair_list`` that fold to other than one character (the span map's only work)."""
     initials: Mapping[str, str] = dataclasses.field(default_factory=dict)
     """A term with some characters written as their pinyin initial (m乳, 免y力, 卫j委) → the term."""
     initial_sides: Mapping[str, frozenset[str]] = dataclasses.field(default_factory=dict)
@@ -124,13 +133,18 @@ class DodgeTerms:
 
 class _SoundTable(dict[int, str]):
     """``str.translate`` table: each CJK character → one private-use character per toneless
-    syllable, anything else → a silent mark, so equal sounds are equal characters, 1:1."""
+    syllable, anything else → a silent mark, so equal sounds are equal characters, 1:1.
+
+    Once ``close``d (the terms are coded), a syllable no term has is silent too: it can take
+    no part in a term's sounds, and the homophone automaton steps over silent marks cheaply.
+    """
 
     SILENT = "\ue000"
 
     def __init__(self) -> None:
         super().__init__()
         self._codes: dict[str, str] = {}
+        self._closed = False
 
     def __missing__(self, key: int) -> str:
         sound = syllable(chr(key))
@@ -140,8 +154,13 @@ class _SoundTable(dict[int, str]):
 
     def code(self, sound: str) -> str:
         if sound not in self._codes:
+            if self._closed:
+                return self.SILENT
             self._codes[sound] = chr(0xE001 + len(self._codes))
         return self._codes[sound]
+
+    def close(self) -> None:
+        self._closed = True
 
 
 def build_dodges(
@@ -165,6 +184,7 @@ def build_dodges(
             elif len(key) >= 3:  # all initials: only 3+ letters are specific enough (mrh, wjw)
                 spelt_aliases.setdefault(key, term)
     aliases = {**spelt_aliases, **aliases}
+    table.close()
     folds = _FoldTable(emoji)
     return DodgeTerms(
         by_sound=by_sound,
@@ -173,13 +193,73 @@ def build_dodges(
         pairs=_PairTable(folds, table),
         widths=_WidthTable(folds),
         sounds=table,
-        sound_finder=literal_finder((key, tuple(values)) for key, values in by_key.items()) if by_key else None,
+        sound_finder=_sound_finder(by_key) if by_key else None,
         spelt_blob="|".join(by_sound),
         spelt_pattern=re.compile("|".join(sorted(by_sound, key=len, reverse=True)) or "(?!)"),
         keep=frozenset(keep),
         initials=initials,
         initial_sides=_initial_sides(initials),
     )
+
+
+_ODD_MAX = 4096
+"""Beyond this many odd characters met (a flood of symbols), the span map reads every character's width."""
+
+
+class _OddChars:
+    """Characters that fold to nothing or to several, kept as one character class to find them by."""
+
+    def __init__(self) -> None:
+        self.chars: set[str] = set()
+        self._pattern: re.Pattern[str] | None = None
+        self._lock = threading.Lock()  # a check may run in a worker thread (the guard's warm-up does)
+
+    def add(self, char: str) -> None:
+        with self._lock:
+            self.chars.add(char)
+            self._pattern = None
+
+    def pattern(self) -> re.Pattern[str]:
+        with self._lock:
+            if self._pattern is None:
+                body = "".join(f"\\u{ord(char):04x}" for char in sorted(self.chars))
+                self._pattern = re.compile(f"[{body}]" if body else "(?!)")
+            return self._pattern
+
+
+def _in_bmp(text: str) -> bool:
+    return len(text.encode("utf-16-be", "surrogatepass")) == 2 * len(text)
+
+
+def _translate(text: str, table: list[Any], fallback: Mapping[int, str], odd: _OddChars | None = None) -> str:
+    """``text.translate(fallback)``, through the list ``table`` (filled from ``fallback`` on demand).
+
+    With ``odd`` (``table`` being pairs: two characters per folded one), a character filled in
+    whose fold is not one character is noted there.
+    """
+    if not _in_bmp(text):  # beyond the BMP: the dict
+        return text.translate(fallback)
+    try:
+        return text.translate(table)
+    except TypeError:  # characters not met before
+        for char in set(text):
+            code = ord(char)
+            if table[code] is _UNKNOWN:
+                value = fallback[code]
+                if odd is not None and len(value) != 2:
+                    odd.add(char)  # before the entry is visible: a text that finds it filled finds it noted
+                table[code] = value
+        return text.translate(table)
+
+
+_SILENT_RUN = _SoundTable.SILENT * 4 + "\x00"
+"""Never in a text's sounds (they are codes and silent marks only): as the automaton's first
+word it makes the silent mark the root's first child, so a run of them costs a compare or two
+a character instead of a scan of every term's first sound."""
+
+
+def _sound_finder(by_key: Mapping[str, Sequence[str]]) -> Any:
+    return literal_finder(itertools.chain([(_SILENT_RUN, ())], ((key, tuple(values)) for key, values in by_key.items())))
 
 
 def _initial_sides(initials: Iterable[str]) -> dict[str, frozenset[str]]:
@@ -248,12 +328,17 @@ def fold_lazy(text: str, dodges: DodgeTerms) -> tuple[str, Callable[[], Folded]]
 
     Checks only need the map when a rule matched; building it reuses this pass's steps.
     """
-    pairs = text.translate(dodges.pairs)
+    pairs = _translate(text, dodges.pair_list, dodges.pairs, dodges.odd)
     canonical, sounds = pairs[0::2], pairs[1::2]
     stages: list[tuple[re.Pattern[str], str]] = []
     for needed, cleanup in _CLEANUPS:
         if needed in canonical:
-            cuts = [match.span() for match in cleanup.finditer(canonical)]
+            if cleanup is _ENDS and "\n" not in canonical:  # ^，|，$ without a scan of the text between
+                cuts = [(0, 1)] if canonical[0] == BREAK else []
+                if len(canonical) > 1 and canonical[-1] == BREAK:
+                    cuts.append((len(canonical) - 1, len(canonical)))
+            else:
+                cuts = [match.span() for match in cleanup.finditer(canonical)]
             if cuts:
                 stages.append((cleanup, canonical))
                 canonical, sounds = _cut(canonical, cuts), _cut(sounds, cuts)
@@ -285,11 +370,25 @@ def _cut(text: str, cuts: Sequence[tuple[int, int]]) -> str:
 
 
 def _starts(text: str, dodges: DodgeTerms) -> list[int]:
-    """Per character of ``text.translate(dodges.table)``, the index of the original it came from."""
-    widths = text.translate(dodges.widths).encode("latin-1")
-    if max(widths, default=0) > 1:  # a character folding to several (💯 → 100%): rare, per character
+    """Per character of ``text.translate(dodges.table)``, the index of the original it came from.
+
+    ``text`` has been through ``fold_lazy`` (so each of its characters through ``pair_list``):
+    only the few characters that fold to other than one (spaces, quotes, emoji) need a look;
+    the runs between them map one to one.
+    """
+    if not _in_bmp(text) or len(dodges.odd.chars) > _ODD_MAX:  # per character: the dict path noted nothing
+        widths = text.translate(dodges.widths).encode("latin-1")
         return [index for index, width in enumerate(widths) for _ in range(width)]
-    return list(itertools.compress(range(len(text)), widths))  # widths 0/1: keep or drop, in C
+    folds = dodges.table
+    starts: list[int] = []
+    position = 0
+    for match in dodges.odd.pattern().finditer(text):
+        index = match.start()
+        starts.extend(range(position, index))
+        starts.extend([index] * len(folds[ord(match.group())]))
+        position = index + 1
+    starts.extend(range(position, len(text)))
+    return starts
 
 
 def _delete(pattern: re.Pattern[str], text: str, starts: list[int]) -> list[int]:
@@ -314,8 +413,9 @@ def _dodge_replacements(text: str, sounds: str, dodges: DodgeTerms) -> Iterator[
                 term = _homophone_of(span, terms)
                 if term is not None and _plausible_homophone(text, start, end, dodges.keep):
                     found.append((start, end, term))
-    if _HAS_LATIN.search(text):
-        found.extend(_latin_dodges(text, dodges))
+    runs = [(match.group(), *match.span()) for match in _LATIN.finditer(text)]  # one scan for both letter passes
+    if runs:
+        found.extend(_latin_dodges(text, dodges, runs))
     found.sort(key=lambda item: (item[0], -item[1]))
     last_end = 0
     for start, end, term in found:
@@ -337,28 +437,27 @@ def _homophone_of(span: str, terms: Sequence[str]) -> str | None:
     return None
 
 
-def _latin_dodges(text: str, dodges: DodgeTerms) -> Iterator[tuple[int, int, str]]:
+def _latin_dodges(text: str, dodges: DodgeTerms, runs: Sequence[tuple[str, int, int]]) -> Iterator[tuple[int, int, str]]:
     """Listed abbreviations (myl, no1), pinyin initials among the term's characters (免y力) and
-    pinyin spelt in letters, alone or mixed (免yi力)."""
+    pinyin spelt in letters, alone or mixed (免yi力); ``runs`` are the text's letter runs."""
     if dodges.initials:
-        for start, end, term in _initials_near_letters(text, dodges):
+        for start, end, term in _initials_near_letters(text, dodges, runs):
             # The letters must be a whole letter run each: y in 免y力, not the y of "myself".
             if (start > 0 and _is_latin(text[start]) and _is_latin(text[start - 1])) or (
                 end < len(text) and _is_latin(text[end - 1]) and _is_latin(text[end])
             ):
                 continue
             yield (start, end, term)
-    for match in _LATIN.finditer(text):
-        run = match.group(0)
+    for run, run_start, run_end in runs:
         alias = dodges.aliases.get(run)
         if alias is not None:
-            yield (match.start(), match.end(), alias)
+            yield (run_start, run_end, alias)
             continue
         letters = run.rstrip("0123456789")
         if len(letters) < 2 or not (letters in dodges.spelt_blob or dodges.spelt_pattern.search(letters)):
             continue
-        for position in range(max(0, match.start() - 3), match.end()):
-            spelt = _sound_match(text, position, match.start(), match.end(), dodges)
+        for position in range(max(0, run_start - 3), run_end):
+            spelt = _sound_match(text, position, run_start, run_end, dodges)
             if spelt is not None:
                 yield (position, spelt[0], spelt[1])
 
@@ -367,12 +466,13 @@ _INITIALS_REACH = 3
 """Characters a term written with initials reaches beyond a letter run (免y力: one each side)."""
 
 
-def _initials_near_letters(text: str, dodges: DodgeTerms) -> Iterator[tuple[int, int, str]]:
+def _initials_near_letters(
+    text: str, dodges: DodgeTerms, runs: Sequence[tuple[str, int, int]]
+) -> Iterator[tuple[int, int, str]]:
     """Terms written with some initials (m乳, 免y力), looked up around the text's letter runs only."""
     initials, sides = dodges.initials, dodges.initial_sides
-    for run in _LATIN.finditer(text):
-        beside = sides.get(run.group())
-        run_start, run_end = run.span()
+    for run, run_start, run_end in runs:
+        beside = sides.get(run)
         # dha, mg: no term is spelt with these letters; 100g奶粉: none has g beside 奶
         if beside is None or not (text[run_start - 1 : run_start] in beside or text[run_end : run_end + 1] in beside):
             continue
@@ -414,12 +514,13 @@ def _plausible_pinyin(text: str, start: int, end: int, run_start: int, run_end: 
 
 
 def _plausible_homophone(text: str, start: int, end: int, keep: frozenset[str] = frozenset()) -> bool:
-    if text[start:end] in _words() or text[start:end] in keep:
+    words = _words()
+    if text[start:end] in words or text[start:end] in keep:
         return False
     # Part of a longer word written right (益生 in 益生菌, 原生 in 原生乳) is that word, not a dodge.
     for lo in range(max(0, start - 2), start + 1):
         for hi in range(end, min(len(text), end + 2) + 1):
-            if hi - lo > end - start and (text[lo:hi] in keep or text[lo:hi] in _words()):
+            if hi - lo > end - start and (text[lo:hi] in keep or text[lo:hi] in words):
                 return False
     # The dodge must not cut a common word at either edge (作为一 is 作为/一, not 作/为一); a
     # rare word there (代母 in 替代母儒) is a coincidence, not a reading.
