@@ -1,27 +1,30 @@
-"""Fit the ranking confidence model: logistic regression of "this candidate is right".
+"""Fit the ranking confidence model and the card model: logistic regressions, offline.
 
 Offline tooling, not on the hot path. Training rows come from labelled cases (the dev set
-format: ``{"text", "faq_id"}``, ``faq_id`` null for chatter and unanswerable questions):
-each of the top candidates of a case detected as a question is a positive when it is the labelled entry, else a
-negative. The fitted weights and bias are copied into ``ranking.CALIBRATION`` and
-``ranking.CALIBRATION_BIAS``; ``python -m livebot.faq.calibration KB CASES`` prints them.
+format: ``{"text", "faq_id"}``, ``faq_id`` null for chatter and unanswerable questions).
+The candidate model ("this candidate is right"): each of the top candidates of a case
+detected as a question is a positive when it is the labelled entry, else a negative. The card
+model ("this card holds the answer"): each case's card of three readings under the candidate
+model, a positive when the labelled entry is on it (``ranking.card_features``). The fitted
+constants are copied into ``ranking.CALIBRATION`` / ``CALIBRATION_BIAS`` and
+``ranking.CARD_CALIBRATION`` / ``CARD_BIAS``; ``python -m livebot.faq.calibration KB CASES``
+prints them.
 
-Two kinds of rows come from the knowledge base itself: ``--leave-one-out`` asks every alias
-against an index without it (natural positives), ``--leave-entry-out W`` asks every phrasing
-of an entry against an index without the whole entry (in-domain questions the knowledge base
-cannot answer: the near misses abstention must catch), each such row weighing W.
-A cases path may end in ``:tune`` or ``:held`` to use one half of it (``evaluation.split_half``):
-calibrate on the tune half, report on the held half. The shipped constants: see
-``ranking.CALIBRATION``.
+``--leave-entry-out W`` asks every phrasing of an entry against an index without the whole
+entry (in-domain questions the knowledge base cannot answer: the near misses abstention must
+catch), each such row weighing W. A cases path may end in ``:tune`` or ``:held`` to use one
+half of it (``evaluation.split_half``): calibrate on the tune half, report on the held half.
+``--folds K`` prints K-fold cross-validated figures per show threshold over the first cases
+file, ``--left-out CASES...`` a set's figures under a fit without it.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import math
-import sys
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +37,11 @@ from livebot.faq.ranking import (
     CALIBRATION_BIAS,
     SHOW_THRESHOLD,
     Candidate,
+    QueryWord,
     Ranker,
     calibrated,
+    card_evidence,
+    card_features,
     confidence_features,
 )
 from livebot.faq.tokenizer import default_tokenizer
@@ -62,26 +68,6 @@ def training_rows(entries: Sequence[FaqEntry], cases: Iterable[Mapping[str, Any]
         by_score = sorted(ranker.candidates(analysis), key=lambda candidate: candidate.raw, reverse=True)
         for candidate in by_score[:TOP_CANDIDATES]:
             rows.append((features(candidate), int(candidate.id == case.get("faq_id"))))
-    return rows
-
-
-def leave_one_out_rows(entries: Sequence[FaqEntry]) -> list[tuple[tuple[float, ...], int]]:
-    """Rows from the knowledge base itself: each alias asked against an index without it.
-
-    Aliases are real alternative phrasings, so this adds hundreds of natural positives (and
-    the near-misses ranked above or beside them) to the few labelled dev cases.
-    """
-    tokenizer = default_tokenizer()
-    rows: list[tuple[tuple[float, ...], int]] = []
-    for position, entry in enumerate(entries):
-        for alias in entry.aliases:
-            reduced = list(entries)
-            reduced[position] = replace(entry, aliases=tuple(a for a in entry.aliases if a != alias))
-            ranker = Ranker(FaqIndex(reduced, tokenizer))
-            analysis = tokenizer.analyze(alias)
-            by_score = sorted(ranker.candidates(analysis), key=lambda candidate: candidate.raw, reverse=True)
-            for candidate in by_score[:TOP_CANDIDATES]:
-                rows.append((features(candidate), int(candidate.id == entry.id)))
     return rows
 
 
@@ -155,26 +141,99 @@ def _solve(matrix: list[list[float]], vector: list[float]) -> list[float]:
     return [a[i][n] / a[i][i] if abs(a[i][i]) > 1e-12 else 0.0 for i in range(n)]
 
 
-Scored = tuple[str | None, list[tuple[str, tuple[float, ...], float]]]
-"""A case as the ranker sees it: its label and its candidates (id, features, raw score); no
-candidates when question detection stops it first."""
+@dataclass(frozen=True, slots=True)
+class Scored:
+    """A case as the ranker sees it, independent of the calibration: its label, its candidates
+    (id, features, raw score, credit per query word) and its query words (importance, known to
+    the knowledge base); no candidates when question detection stops it first."""
 
+    gold: str | None
+    candidates: tuple[tuple[str, tuple[float, ...], float, tuple[float, ...]], ...]
+    words: tuple[tuple[float, bool], ...] = ()
+    text: str = ""
+
+
+Model = tuple[Sequence[float], float, Sequence[float], float]
+"""Candidate weights and bias, then card weights and bias."""
+
+
+def scored_case(ranker: Ranker, text: str, gold: str | None, *, ask: bool = True) -> Scored:
+    """One case scored by ``ranker`` (``ask`` False: question detection is skipped)."""
+    analysis = ranker.index.analyze(text)
+    if ask and not detect_question(analysis.text, analysis.terms).is_question:
+        return Scored(gold, (), (), text)
+    found = ranker.candidates(analysis)
+    if not found:
+        return Scored(gold, (), (), text)
+    query = ranker.query(analysis)
+    words = tuple((word.importance, ranker.index.known(word.term)) for word in query.words)
+    return Scored(
+        gold, tuple((c.id, features(c), c.raw, ranker.word_credits(query, c.entry)) for c in found), words, text
+    )
 
 
 def scored_cases(entries: Sequence[FaqEntry], cases: Iterable[Mapping[str, Any]]) -> list[Scored]:
     """Every case's candidates with their features, which do not depend on the calibration."""
     ranker = Ranker(FaqIndex(entries, default_tokenizer()))
+    return [scored_case(ranker, str(case["text"]), case.get("faq_id")) for case in cases]
+
+
+def leave_entry_out_scored(entries: Sequence[FaqEntry]) -> list[Scored]:
+    """Each entry's phrasings scored against an index without that entry (cases to abstain on)."""
+    tokenizer = default_tokenizer()
     scored: list[Scored] = []
-    for case in cases:
-        analysis = ranker.index.analyze(str(case["text"]))
-        found = ranker.candidates(analysis) if detect_question(analysis.text, analysis.terms).is_question else []
-        scored.append((case.get("faq_id"), [(c.id, features(c), c.raw) for c in found]))
+    for position, entry in enumerate(entries):
+        ranker = Ranker(FaqIndex([*entries[:position], *entries[position + 1 :]], tokenizer))
+        scored.extend(scored_case(ranker, phrasing, None, ask=False) for phrasing in entry.phrasings())
     return scored
+
+
+def card(case: Scored, weights: Sequence[float], bias: float, limit: int = 3) -> tuple[list[str], tuple[float, ...]]:
+    """The card a model shows for a case (ids, most confident first) and its card features."""
+    ranked = sorted(
+        ((calibrated(row, weights, bias), raw, n) for n, (_, row, raw, _) in enumerate(case.candidates)), reverse=True
+    )[:limit]
+    if not ranked:
+        return [], ()
+    shown = [case.candidates[n] for _, _, n in ranked]
+    words = [QueryWord("", importance, ()) for importance, _ in case.words]
+    union, elsewhere, total = card_evidence(words, [c[3] for c in shown], [known for _, known in case.words])
+    return [c[0] for c in shown], card_features([p for p, _, _ in ranked], union, elsewhere, total, len(words))
+
+
+def card_rows(scored: Iterable[Scored], weights: Sequence[float], bias: float) -> list[tuple[tuple[float, ...], int]]:
+    """(card features, whether the labelled entry is on the card) per case with candidates."""
+    rows: list[tuple[tuple[float, ...], int]] = []
+    for case in scored:
+        ids, row = card(case, weights, bias)
+        if ids:
+            rows.append((row, int(bool(case.gold) and case.gold in ids)))
+    return rows
+
+
+def fit_policy(
+    cases: Sequence[Scored], near_misses: Sequence[Scored], *, near_miss_weight: float, l2: float
+) -> Model:
+    """Fit the candidate model, then the card model on the cards it ranks.
+
+    ``near_misses`` (leave-entry-out) add negatives: their best candidate by raw score to the
+    candidate model (the one that would be shown) and their whole card to the card model.
+    """
+    rows = case_rows(cases)
+    negatives = [(best[1], 0) for best in (max(c.candidates, key=lambda x: x[2]) for c in near_misses if c.candidates)]
+    weights, bias = fit(
+        [*rows, *negatives], weights=[1.0] * len(rows) + [near_miss_weight] * len(negatives), l2=l2
+    )
+    shown, missed = card_rows(cases, weights, bias), card_rows(near_misses, weights, bias)
+    card_weights, card_bias = fit(
+        [*shown, *missed], weights=[1.0] * len(shown) + [near_miss_weight] * len(missed), l2=l2
+    )
+    return weights, bias, card_weights, card_bias
 
 
 def miss_breakdown(
     entries: Sequence[FaqEntry], cases: Iterable[Mapping[str, Any]], weights: Sequence[float], bias: float,
-    threshold: float, limit: int = 3,
+    threshold: float, limit: int = 3, card_model: tuple[Sequence[float], float] | None = None,
 ) -> dict[str, int]:
     """Why answerable cases miss the shown top ``limit``: counts per cause.
 
@@ -183,7 +242,9 @@ def miss_breakdown(
     was not shown although asked; ``shown``: the card was shown without the right entry.
     ``ranked 4-6`` / ``not ranked`` say where the ranker put the right entry.
     """
-    ranker = Ranker(FaqIndex(entries, default_tokenizer()), calibration=(weights, bias))
+    ranker = Ranker(
+        FaqIndex(entries, default_tokenizer()), calibration=(weights, bias), card=card_model, threshold=threshold
+    )
     counts: dict[str, int] = {}
     for case in cases:
         gold = case.get("faq_id")
@@ -207,57 +268,73 @@ def miss_breakdown(
 def case_rows(scored: Iterable[Scored]) -> list[tuple[tuple[float, ...], int]]:
     """Training rows of scored cases (top candidates by raw score, as ``training_rows``)."""
     rows: list[tuple[tuple[float, ...], int]] = []
-    for gold, found in scored:
-        for candidate_id, row, _ in sorted(found, key=lambda c: c[2], reverse=True)[:TOP_CANDIDATES]:
-            rows.append((row, int(candidate_id == gold)))
+    for case in scored:
+        for candidate_id, row, _, _ in sorted(case.candidates, key=lambda c: c[2], reverse=True)[:TOP_CANDIDATES]:
+            rows.append((row, int(candidate_id == case.gold)))
     return rows
 
 
 def card_figures(
-    scored: Sequence[Scored], weights: Sequence[float], bias: float, threshold: float, limit: int = 3
+    scored: Sequence[Scored], model: Model, threshold: float, limit: int = 3
 ) -> tuple[int, int, int, int, int]:
     """(answerable, top-1 hits, top-3 hits, unanswerable, abstentions) under the show policy."""
+    weights, bias, card_weights, card_bias = model
     answerable = top1 = top3 = unanswerable = abstained = 0
-    for gold, found in scored:
-        ranked = sorted(((calibrated(row, weights, bias), raw, cid) for cid, row, raw in found), reverse=True)[:limit]
-        shown = [cid for _, _, cid in ranked] if ranked and sum(c for c, _, _ in ranked) >= threshold else []
-        if gold:
+    for case in scored:
+        ids, row = card(case, weights, bias, limit)
+        shown = ids if ids and calibrated(row, card_weights, card_bias) >= threshold else []
+        if case.gold:
             answerable += 1
-            top1 += shown[:1] == [gold]
-            top3 += gold in shown
+            top1 += shown[:1] == [case.gold]
+            top3 += case.gold in shown
         else:
             unanswerable += 1
             abstained += not shown
     return answerable, top1, top3, unanswerable, abstained
 
 
+def fold_of(case: Scored, folds: int) -> int:
+    """A case's fold, fixed by a hash of its text (not by position or label)."""
+    return hashlib.md5(("cv" + case.text).encode()).digest()[0] % folds
+
+
 def cross_validate(
-    folded: Sequence[Scored], extra_rows: Sequence[tuple[tuple[float, ...], int]], extra_weights: Sequence[float], *,
-    folds: int, l2: float, thresholds: Sequence[float],
+    folded: Sequence[Scored], extra: Sequence[Scored], near_misses: Sequence[Scored], *,
+    folds: int, l2: float, thresholds: Sequence[float], near_miss_weight: float = 0.5,
 ) -> dict[float, tuple[float, float, float]]:
     """K-fold figures (top-1, top-3, abstention) per show threshold: each fold is scored by a
-    model fitted on the other folds plus ``extra_rows``; nothing is scored by a fit that saw it."""
+    policy fitted on the other folds plus ``extra`` and ``near_misses``; nothing is scored by a
+    fit that saw it."""
     totals = {threshold: [0, 0, 0, 0, 0] for threshold in thresholds}
-    for fold, _, (weights, bias) in _fold_fits(folded, extra_rows, extra_weights, folds=folds, l2=l2):
-        test = [case for n, case in enumerate(folded) if n % folds == fold]
-        for threshold in thresholds:
-            for slot, value in enumerate(card_figures(test, weights, bias, threshold)):
-                totals[threshold][slot] += value
-    return {
-        threshold: (t1 / max(ans, 1), t3 / max(ans, 1), ab / max(una, 1))
-        for threshold, (ans, t1, t3, una, ab) in totals.items()
-    }
-
-
-def _fold_fits(
-    folded: Sequence[Any], extra_rows: Sequence[tuple[tuple[float, ...], int]], extra_weights: Sequence[float], *,
-    folds: int, l2: float,
-) -> Iterable[tuple[int, list[Any], tuple[list[float], float]]]:
-    """Per fold: its number, its training cases and the model fitted on them plus ``extra_rows``."""
     for fold in range(folds):
-        train = [case for n, case in enumerate(folded) if n % folds != fold]
-        rows = case_rows(train)
-        yield fold, train, fit([*rows, *extra_rows], weights=[1.0] * len(rows) + list(extra_weights), l2=l2)
+        train = [case for case in folded if fold_of(case, folds) != fold]
+        test = [case for case in folded if fold_of(case, folds) == fold]
+        model = fit_policy([*train, *extra], near_misses, near_miss_weight=near_miss_weight, l2=l2)
+        for threshold in thresholds:
+            for slot, value in enumerate(card_figures(test, model, threshold)):
+                totals[threshold][slot] += value
+    return {threshold: _rates(values) for threshold, values in totals.items()}
+
+
+def left_out(
+    sets: Mapping[str, Sequence[Scored]], near_misses: Sequence[Scored], *, l2: float, thresholds: Sequence[float],
+    near_miss_weight: float = 0.5,
+) -> dict[str, dict[float, tuple[float, float, float]]]:
+    """Per set, its figures under a policy fitted on every other set (and the near misses)."""
+    result = {}
+    for name, cases in sets.items():
+        others = [case for other, rest in sets.items() if other != name for case in rest]
+        model = fit_policy(others, near_misses, near_miss_weight=near_miss_weight, l2=l2)
+        result[name] = {threshold: _rates(card_figures(cases, model, threshold)) for threshold in thresholds}
+    return result
+
+
+def _rates(values: Sequence[int]) -> tuple[float, float, float]:
+    answerable, top1, top3, unanswerable, abstained = values
+    return top1 / max(answerable, 1), top3 / max(answerable, 1), abstained / max(unanswerable, 1)
+
+
+THRESHOLDS = (0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -266,7 +343,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("kb", type=Path)
     parser.add_argument("cases", nargs="+", help="JSON lines {text, faq_id}; PATH:tune or PATH:held for one half")
     parser.add_argument("--l2", type=float, default=0.01, help="L2 penalty of the logistic fit")
-    parser.add_argument("--leave-one-out", action="store_true", help="also learn from the KB's own aliases")
     parser.add_argument(
         "--leave-entry-out", type=float, default=0.0, metavar="W",
         help="also learn abstention from each entry asked without it, rows weighing W",
@@ -274,6 +350,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--folds", type=int, default=0, metavar="K",
         help="also print K-fold cross-validated figures per show threshold, folds over the first cases file",
+    )
+    parser.add_argument(
+        "--left-out", nargs="*", default=(), metavar="CASES",
+        help="also print, per cases file given here or after the first, its figures under a fit without it",
     )
     parser.add_argument(
         "--breakdown", nargs="+", default=(), metavar="CASES",
@@ -286,43 +366,37 @@ def main(argv: Sequence[str] | None = None) -> int:
             counts = miss_breakdown(entries, read_split_cases(spec), CALIBRATION, CALIBRATION_BIAS, SHOW_THRESHOLD)
             print(f"{spec}: {_causes(counts)}")
         return 0
-    cases = [case for spec in args.cases for case in read_split_cases(spec)]
+    sets = {spec: scored_cases(entries, read_split_cases(spec)) for spec in args.cases}
+    near_misses = leave_entry_out_scored(entries) if args.leave_entry_out > 0 else []
+    weight = args.leave_entry_out
     if args.folds > 1:
-        _print_cross_validation(entries, args)
-    rows = training_rows(entries, cases)
-    if args.leave_one_out:
-        rows += leave_one_out_rows(entries)
-    row_weights = [1.0] * len(rows)
-    if args.leave_entry_out > 0:
-        negatives = leave_entry_out_rows(entries)
-        rows += negatives
-        row_weights += [args.leave_entry_out] * len(negatives)
-    weights, bias = fit(rows, weights=row_weights, l2=args.l2)
+        folded, extra = sets[args.cases[0]], [case for spec in args.cases[1:] for case in sets[spec]]
+        figures = cross_validate(
+            folded, extra, near_misses, folds=args.folds, l2=args.l2, thresholds=THRESHOLDS, near_miss_weight=weight
+        )
+        _print_figures(f"cv {args.cases[0]}", figures)
+    for spec in args.left_out:
+        outside = {**sets, spec: sets.get(spec) or scored_cases(entries, read_split_cases(spec))}
+        training = {name: cases for name, cases in outside.items() if name != spec}
+        model = fit_policy(
+            [case for cases in training.values() for case in cases], near_misses, near_miss_weight=weight, l2=args.l2
+        )
+        _print_figures(
+            f"left out {spec}", {t: _rates(card_figures(outside[spec], model, t)) for t in THRESHOLDS}
+        )
+    weights, bias, card_weights, card_bias = fit_policy(
+        [case for cases in sets.values() for case in cases], near_misses, near_miss_weight=weight, l2=args.l2
+    )
     print(f"CALIBRATION = ({', '.join(f'{w:.2f}' for w in weights)})")
     print(f"CALIBRATION_BIAS = {bias:.2f}")
-    print(f"rows={len(rows)} positives={sum(y for _, y in rows)}", file=sys.stderr)
+    print(f"CARD_CALIBRATION = ({', '.join(f'{w:.2f}' for w in card_weights)})")
+    print(f"CARD_BIAS = {card_bias:.2f}")
     return 0
 
 
-def _print_cross_validation(entries: Sequence[FaqEntry], args: argparse.Namespace) -> None:
-    raw_cases = read_split_cases(args.cases[0])
-    folded = scored_cases(entries, raw_cases)
-    extra = case_rows(scored_cases(entries, [case for spec in args.cases[1:] for case in read_split_cases(spec)]))
-    extra_weights = [1.0] * len(extra)
-    if args.leave_entry_out > 0:
-        negatives = leave_entry_out_rows(entries)
-        extra += negatives
-        extra_weights += [args.leave_entry_out] * len(negatives)
-    figures = cross_validate(folded, extra, extra_weights, folds=args.folds, l2=args.l2,
-                             thresholds=(0.1, 0.15, 0.2, 0.25, 0.3, 0.4))
+def _print_figures(label: str, figures: Mapping[float, tuple[float, float, float]]) -> None:
     for threshold, (top1, top3, abstention) in figures.items():
-        print(f"cv threshold {threshold:.2f}: top-1 {top1:.3f} top-3 {top3:.3f} abstention {abstention:.3f}")
-    causes: dict[str, int] = {}
-    for fold, _, (weights, bias) in _fold_fits(folded, extra, extra_weights, folds=args.folds, l2=args.l2):
-        test = [case for n, case in enumerate(raw_cases) if n % args.folds == fold]
-        for cause, count in miss_breakdown(entries, test, weights, bias, SHOW_THRESHOLD).items():
-            causes[cause] = causes.get(cause, 0) + count
-    print(f"cv answerable at threshold {SHOW_THRESHOLD}: {_causes(causes)}")
+        print(f"{label} threshold {threshold:.2f}: top-1 {top1:.3f} top-3 {top3:.3f} abstention {abstention:.3f}")
 
 
 def _causes(counts: Mapping[str, int]) -> str:

@@ -10,7 +10,16 @@ from rank_bm25 import BM25Okapi
 from livebot.faq.enrich import Enricher
 from livebot.faq.index import Bm25Index, FaqIndex
 from livebot.faq.kb import FaqEntry
-from livebot.faq.ranking import Candidate, Ranker
+from livebot.faq.ranking import (
+    CARD_BIAS,
+    CARD_CALIBRATION,
+    Candidate,
+    Query,
+    QueryWord,
+    Ranker,
+    card_evidence,
+    card_features,
+)
 from livebot.faq.tokenizer import default_tokenizer
 
 
@@ -142,15 +151,20 @@ def test_shared_words_with_an_unexplained_topic_abstain(enricher: Enricher, text
     assert ids(enricher, text) == []
 
 
+SUM_CARD = ((1.0, 0.0, 0.0, 0.0, 0.0, 0.0), 0.0)
+"""A card model that reads only the readings' summed chance: card chance = that sum."""
+
+
 class FixedRanker(Ranker):
     """A ranker whose candidates are given, to test what is shown."""
 
-    def __init__(self, index: FaqIndex, confidences: list[float]) -> None:
-        super().__init__(index)
+    def __init__(self, index: FaqIndex, confidences: list[float], card: tuple[tuple[float, ...], float] = SUM_CARD):
+        super().__init__(index, card=card)
         self.confidences = confidences
 
-    def _score_clauses(self, clauses: object, focus: object) -> tuple[Candidate, ...]:  # type: ignore[override]
-        return tuple(
+    def _ranked(self, clauses: object, focus: object) -> tuple[Query, tuple[Candidate, ...]]:  # type: ignore[override]
+        words = (QueryWord("w|奶源", 1.0, ()),)
+        return Query({}, words), tuple(
             Candidate(n, f"entry-{n}", 1.0, 1.0, 1.0, 1.0, 0.0, confidence)
             for n, confidence in enumerate(self.confidences)
         )
@@ -161,11 +175,8 @@ class FixedRanker(Ranker):
     [
         ([0.9, 0.3, 0.1], ["entry-0", "entry-1", "entry-2"]),  # a shown card carries up to three readings
         ([0.6, 0.004], ["entry-0", "entry-1"]),  # an unlikely runner-up still rides along, with its chance
-        ([0.4, 0.1], ["entry-0", "entry-1"]),
-        ([0.1, 0.05, 0.05], ["entry-0", "entry-1", "entry-2"]),  # together 0.20 >= SHOW_THRESHOLD
-        ([0.1, 0.05], []),  # together 0.15: not likely enough, abstain
-        ([0.1, 0.05, 0.04], []),
-        ([0.12, 0.12], ["entry-0", "entry-1"]),
+        ([0.2, 0.1], ["entry-0", "entry-1"]),  # together 0.30 >= SHOW_THRESHOLD
+        ([0.1, 0.05, 0.05], []),  # together 0.20: not likely enough, abstain
         ([0.005, 0.005], []),  # weak evidence: abstain
         ([0.9, 0.5, 0.4, 0.3], ["entry-0", "entry-1", "entry-2"]),  # at most ``limit``
         ([], []),
@@ -174,6 +185,28 @@ class FixedRanker(Ranker):
 def test_what_is_shown(sample_entries: list[FaqEntry], confidences: list[float], shown: list[str]) -> None:
     ranker = FixedRanker(FaqIndex(sample_entries[:3], default_tokenizer()), confidences)
     assert [s.id for s in ranker.suggest(default_tokenizer().analyze("x"))] == shown
+
+
+def test_card_model_weighs_what_the_card_explains(sample_entries: list[FaqEntry]) -> None:
+    """Same readings' chances; the card model (shipped signs) shows the card that explains the question."""
+    index = FaqIndex(sample_entries[:3], default_tokenizer())
+    ranker = FixedRanker(index, [0.2, 0.05, 0.05], card=(CARD_CALIBRATION, CARD_BIAS))
+    query, shown = ranker._ranked((), frozenset())
+    strong = next(iter(index.entry_terms[0].strong))
+    explained = Query({}, (QueryWord(strong, 1.0, ()), QueryWord("w|未知词", 0.2, ())))
+    unexplained = Query({}, (QueryWord(strong, 0.2, ()), QueryWord("w|未知词", 1.0, ())))
+    assert ranker.card_chance(explained, shown[:1]) > ranker.card_chance(unexplained, shown[:1])
+
+
+def test_card_evidence_splits_explained_known_elsewhere_and_unknown() -> None:
+    words = [QueryWord("w|a", 1.0, ()), QueryWord("w|b", 0.5, ()), QueryWord("w|c", 0.25, ())]
+    # entry 1 explains a, entry 2 knows b only from its answer; c is known to an entry off the card
+    union, elsewhere, total = card_evidence(words, [(1.0, 0.0, 0.0), (0.0, 0.75, 0.0)], [True, True, True])
+    assert (union, elsewhere, total) == (1.0 + 0.375, 0.25, 1.75)
+    assert card_evidence(words, [(0.0, 0.0, 0.0)], [False, False, True]) == (0.0, 0.25, 1.75)
+    features = card_features([0.5, 0.2], 1.375, 0.25, 1.75, 3)
+    assert features[2] == pytest.approx(1.375 / 1.75) and features[3] == pytest.approx(0.25 / 1.75)
+    assert features[0] > features[1]  # the summed chance is above the first reading's
 
 
 def test_calibration_row_weights_scale_evidence() -> None:
@@ -196,14 +229,19 @@ def test_leave_entry_out_rows_are_negatives(sample_entries: list[FaqEntry]) -> N
 def test_cross_validation_scores_each_fold_with_a_fit_that_never_saw_it() -> None:
     from livebot.faq.calibration import Scored, cross_validate
 
-    # Answerable cases: the right entry has high evidence; unanswerable ones only weak candidates.
+    # Answerable cases: the right entry has high evidence and explains the question; the
+    # unanswerable ones only weak candidates that explain little of it.
     folded: list[Scored] = []
-    for n in range(20):
-        folded.append(("a", [("a", (2.0 + n % 3 * 0.1,), 9.0), ("b", (0.0,), 5.0)]))
-        folded.append((None, [("b", (-1.0 - n % 2 * 0.1,), 4.0)]))
-    figures = cross_validate(folded, [], [], folds=5, l2=0.1, thresholds=(0.2, 0.9))
-    assert figures[0.2] == (1.0, 1.0, 1.0)
-    assert figures[0.9][2] >= figures[0.2][2]
+    for n in range(40):
+        folded.append(
+            Scored("a", (("a", (2.0 + n % 3 * 0.1,), 9.0, (1.0, 1.0)), ("b", (0.0,), 5.0, (0.0, 0.0))),
+                   ((1.0, True), (0.5, True)), f"a{n}")
+        )
+        folded.append(Scored(None, (("b", (-1.0 - n % 2 * 0.1,), 4.0, (0.0, 1.0)),), ((1.0, False), (0.5, True)), f"b{n}"))
+    folded.append(Scored(None, (), (), "chatter"))
+    figures = cross_validate(folded, [], [], folds=5, l2=0.1, thresholds=(0.3, 0.99))
+    assert figures[0.3] == (1.0, 1.0, 1.0)
+    assert figures[0.99][2] >= figures[0.3][2]
 
 
 def test_miss_breakdown_accounts_for_every_answerable_case(sample_entries: list[FaqEntry], enricher: Enricher) -> None:

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from livebot.sentiment.learned import LABELS, LearnedSentiment, default_learned, features, train
+from livebot.sentiment.learned import (
+    LABELS,
+    LearnedSentiment,
+    default_learned,
+    features,
+    fit_weights,
+    naive_bayes,
+    train,
+)
 from livebot.sentiment.model import SentimentModel
 
 MODEL = SentimentModel()
@@ -68,3 +76,25 @@ def test_training_learns_a_separable_toy_set() -> None:
 def test_without_weights_the_lexicon_decides() -> None:
     assert LEXICON_ONLY.analyze("太失望了").label == "negative"
     assert LEXICON_ONLY.analyze("收到").label == "neutral"
+
+
+def test_naive_bayes_reads_ngrams_by_the_labels_they_come_with() -> None:
+    rows = [
+        (features("好喝", 0.0, False, ()), "positive"),
+        (features("好喝啊", 0.0, False, ()), "positive"),
+        (features("难喝", 0.0, False, ()), "negative"),
+        (features("几点", 0.0, False, ()), "neutral"),
+    ]
+    reading = naive_bayes(rows, weight=1.0)
+    positive, negative = LABELS.index("positive"), LABELS.index("negative")
+    assert reading["好喝"][positive] > reading["好喝"][negative]
+    assert reading["难"][negative] > reading["难"][positive]
+    assert abs(sum(reading["喝"])) < 1e-9  # centred over the labels
+    assert "lex+" not in reading and "bias" not in reading  # left to the regression
+
+
+def test_fit_weights_without_naive_bayes_is_the_regression() -> None:
+    rows = [(features(text, 0.0, False, ()), label) for text, label in [("好喝", "positive"), ("难喝", "negative"), ("几点", "neutral")]]
+    assert fit_weights(rows, epochs=5, nb_weight=0.0) == train(rows, epochs=5)
+    with_nb = fit_weights(rows, epochs=5, nb_weight=0.5)
+    assert with_nb["好"] != train(rows, epochs=5).get("好")
