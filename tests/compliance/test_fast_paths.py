@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from livebot.compliance import text as folding
-from livebot.compliance.engine import OK, Result, _clauses, _distinct, clause_bound, default_rules
+from livebot.compliance.engine import OK, Result, _clauses, _distinct, clause_bound, load_rules
 from livebot.faq.kb import load_kb, sample_kb_path
 
-RULES = default_rules()
+RULES = load_rules(learned=False)  # the rules alone: the fast paths are the rules' (test_learned.py covers the layer)
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
