@@ -84,6 +84,8 @@ FLUSH_RETRIES = 3
 WRITE_CHUNK = 500
 """Rows per statement inside one flush transaction."""
 BUILT_LIMIT = 4
+VERDICTS_KEPT = 4096
+"""Filled answers whose compliance verdict the stage remembers (per rule set)."""
 GROUP_CONCURRENCY = 8
 """Lists in hand at once on a durable bus: while one flush writes, the next ones are enriched and gather."""
 
@@ -217,6 +219,8 @@ class EnrichmentStage:
         self.db = db
         self.guard: Guard | None = None
         """The compliance guard: blocked suggestions are never offered, warned ones carry their findings."""
+        self.verdicts: dict[str, tuple[str, list[dict[str, Any]]]] = {}
+        self.verdict_rules: object = None
         self.metrics = metrics or StageMetrics()
         self.bus = bus
         self.settings = settings
@@ -401,14 +405,28 @@ class EnrichmentStage:
         }
         if self.guard is not None:
             # Checked after filling: live values (a farm name, a figure) can make a clean template a claim.
-            verdict = self.guard.check(answer.text)
-            suggestion["compliance"] = verdict.verdict
-            if verdict.findings:
-                suggestion["compliance_findings"] = [
-                    {"rule": f.rule, "excerpt": f.excerpt, "explanation": f.explanation, "rewording": f.rewording}
-                    for f in verdict.findings
-                ]
+            verdict, findings = self.checked(self.guard, answer.text)
+            suggestion["compliance"] = verdict
+            if findings:
+                suggestion["compliance_findings"] = findings
         return suggestion
+
+    def checked(self, guard: Guard, text: str) -> tuple[str, list[dict[str, Any]]]:
+        """The guard's verdict and findings for a filled answer, remembered per text while the guard's
+        rules stay the same: a few dozen answers with the same live values make most suggestions."""
+        if guard.rules is not self.verdict_rules:
+            self.verdicts, self.verdict_rules = {}, guard.rules
+        known = self.verdicts.get(text)
+        if known is None:
+            result = guard.check(text)
+            known = (result.verdict, [
+                {"rule": f.rule, "excerpt": f.excerpt, "explanation": f.explanation, "rewording": f.rewording}
+                for f in result.findings
+            ])
+            if len(self.verdicts) >= VERDICTS_KEPT:
+                self.verdicts.clear()
+            self.verdicts[text] = known
+        return known[0], [dict(finding) for finding in known[1]]
 
     # storing and publishing
 
