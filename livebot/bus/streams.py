@@ -62,16 +62,50 @@ def decode(fields: dict[bytes, bytes]) -> list[Message]:
 
 Entries = list[tuple[bytes, dict[bytes, bytes]]]
 
+SHARED_ENTRIES = 64
+"""Decoded entries a process keeps for its other groups on the same stream (a few MB at most)."""
+
+
+class SharedDecodes:
+    """Each stream entry decoded once per process: the groups of one process on one stream (the FAQ
+    stage and the engagement figures on ``chat.stored``) read the same entries moments apart. The
+    handlers of every group get the same message objects, so a handler never changes a message
+    (none does: each builds what it keeps or publishes)."""
+
+    def __init__(self, limit: int = SHARED_ENTRIES) -> None:
+        self.limit = limit
+        self.readers: dict[str, int] = {}
+        """Local group consumers per stream."""
+        self.kept: dict[tuple[str, bytes], tuple[list[Message], int]] = {}
+        """Decoded entries by (stream, id) and how many more local groups will read them."""
+
+    def messages(self, stream: str, entry_id: bytes, fields: dict[bytes, bytes]) -> list[Message]:
+        key = (stream, entry_id)
+        found = self.kept.pop(key, None)
+        if found is not None:
+            messages, left = found
+            if left > 1:
+                self.kept[key] = (messages, left - 1)
+            return messages
+        messages = decode(fields)
+        others = self.readers.get(stream, 1) - 1
+        if others > 0:
+            while len(self.kept) >= self.limit:
+                del self.kept[next(iter(self.kept))]  # the oldest: its other reader is far behind or elsewhere
+            self.kept[key] = (messages, others)
+        return messages
+
 
 class GroupConsumer:
     """One process's member of a consumer group on one topic's stream."""
 
     def __init__(self, client: aioredis.Redis, prefix: str, topic: str, group: str, consumer: str,
                  handler: BatchHandler, metrics: BusMetrics, *, max_batch: int, concurrency: int,
-                 claim_idle_ms: int) -> None:
+                 claim_idle_ms: int, decodes: SharedDecodes | None = None) -> None:
         self.client, self.topic, self.group, self.consumer = client, topic, group, consumer
         self.stream = stream_key(prefix, topic)
         self.handler, self.metrics = handler, metrics
+        self.decodes = decodes or SharedDecodes()
         self.max_batch, self.claim_idle_ms = max(1, max_batch), claim_idle_ms
         self.slots = asyncio.Semaphore(max(1, concurrency))
         self.in_hand: set[bytes] = set()
@@ -186,7 +220,8 @@ class GroupConsumer:
         try:
             ids = [entry_id for entry_id, _ in entries]
             self.in_hand.update(ids)
-            messages = [message for _, fields in entries for message in decode(fields)]
+            shared = self.decodes.messages
+            messages = [message for entry_id, fields in entries for message in shared(self.stream, entry_id, fields)]
             counters = self.metrics.topic(self.topic)
             try:
                 for start in range(0, len(messages), self.max_batch):

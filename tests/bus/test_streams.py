@@ -313,3 +313,26 @@ async def test_acknowledgements_ride_with_the_next_read_and_a_closing_bus_sends_
     finally:
         await drop_keys(prefix)
         await raw.aclose()
+
+
+def test_an_entry_is_decoded_once_for_the_groups_of_a_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    from livebot.bus import streams
+
+    decoded: list[bytes] = []
+    original = streams.decode
+
+    def counting(fields: dict[bytes, bytes]) -> list[Message]:
+        decoded.append(fields[streams.FIELD])
+        return original(fields)
+
+    monkeypatch.setattr(streams, "decode", counting)
+    shared = streams.SharedDecodes(limit=2)
+    shared.readers["s"] = 2  # two groups of this process read stream s
+    entry = {streams.FIELD: b'[{"n": 1}, {"n": 2}]'}
+    first = shared.messages("s", b"1-0", entry)
+    assert shared.messages("s", b"1-0", entry) is first and decoded == [entry[streams.FIELD]]
+    assert not shared.kept  # both groups have it: nothing kept
+    for n in range(3):  # entries the other group never reads here (another process took them) are not kept forever
+        shared.messages("s", f"{n + 2}-0".encode(), {streams.FIELD: b'{"n": 3}'})
+    assert list(shared.kept) == [("s", b"3-0"), ("s", b"4-0")]
+    assert shared.messages("t", b"1-0", entry) == [{"n": 1}, {"n": 2}] and ("t", b"1-0") not in shared.kept  # one reader
