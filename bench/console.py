@@ -22,10 +22,14 @@ Prints: ingest-to-console latency p50/p99 (from the moment the batch was due to 
 open loop, so time a request waited for a free connection counts — to the moment a console
 received the ask), dropped updates (sequence gaps plus asks some console never saw, plus
 messages the server's bus dropped), frames per console per second, the question funnel, and
-the CPU time the server and the bench used. Bounded to about a minute.
+the CPU time the server and the bench used. With ``--postgres`` and/or a local Redis it also
+prints CPU per event from the load's start until the pipeline settled, per process: the web
+process, the workers, the PostgreSQL backends of the bench's database and ``redis-server``
+(a shared Redis counts its other clients too). Bounded to about a minute.
 
 With ``--postgres postgresql://postgres@127.0.0.1:5432/test`` the server's database is a fresh
-PostgreSQL database made on that server (and dropped afterwards) instead of a SQLite file.
+PostgreSQL database made on that server (and dropped afterwards) instead of a SQLite file,
+named ``$LIVEBOT_BENCH_DB_PREFIX_<pid>`` (default prefix ``livebot_bench_console``).
 
 With both ``--postgres`` and ``--bus redis://...`` the server runs as the deployment does by
 default: ``livebot serve`` plus one ``livebot worker`` per core (``[server] workers`` unset);
