@@ -22,10 +22,14 @@ Prints: ingest-to-console latency p50/p99 (from the moment the batch was due to 
 open loop, so time a request waited for a free connection counts — to the moment a console
 received the ask), dropped updates (sequence gaps plus asks some console never saw, plus
 messages the server's bus dropped), frames per console per second, the question funnel, and
-the CPU time the server and the bench used. Bounded to about a minute.
+the CPU time the server and the bench used. With ``--postgres`` and/or a local Redis it also
+prints CPU per event from the load's start until the pipeline settled, per process: the web
+process, the workers, the PostgreSQL backends of the bench's database and ``redis-server``
+(a shared Redis counts its other clients too). Bounded to about a minute.
 
 With ``--postgres postgresql://postgres@127.0.0.1:5432/test`` the server's database is a fresh
-PostgreSQL database made on that server (and dropped afterwards) instead of a SQLite file.
+PostgreSQL database made on that server (and dropped afterwards) instead of a SQLite file,
+named ``$LIVEBOT_BENCH_DB_PREFIX_<pid>`` (default prefix ``livebot_bench_console``).
 
 With both ``--postgres`` and ``--bus redis://...`` the server runs as the deployment does by
 default: ``livebot serve`` plus one ``livebot worker`` per core (``[server] workers`` unset);
@@ -59,6 +63,7 @@ from pathlib import Path
 import aiohttp
 import orjson
 import psutil
+from sqlalchemy.engine import make_url
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -73,6 +78,7 @@ from livebot.storage import migrate  # noqa: E402
 from livebot.storage.base import utcnow  # noqa: E402
 from livebot.storage.engine import Database  # noqa: E402
 
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 SOURCE, SECRET = "bench", "bench-console-secret"
 CHANNELS = {"douyin": "dy-room-1", "kuaishou": "ks-room-1", "channels": "sph-1", "bilibili": "bili-1",
             "taobao": "tb-1", "wecom": "wecom-parents-1"}
@@ -328,7 +334,7 @@ async def main(args: argparse.Namespace) -> None:
 
 async def one_run(args: argparse.Namespace) -> Result:
     folder = Path(tempfile.mkdtemp(prefix="livebot-bench-console-"))
-    url = fresh_postgres(args.postgres, f"livebot_bench_console_{os.getpid()}") if args.postgres \
+    url = fresh_postgres(args.postgres, f"{os.environ.get('LIVEBOT_BENCH_DB_PREFIX', 'livebot_bench_console')}_{os.getpid()}") if args.postgres \
         else f"sqlite:///{folder / 'bench.db'}"
     try:
         return await bench_on(args, folder, url)
@@ -389,6 +395,8 @@ async def run_load(args: argparse.Namespace, base: str, token: str, session_id: 
         interval = args.batch / args.rate
         posts: set[asyncio.Task[None]] = set()
         cpu_before = (cpu_seconds(server, workers), cpu_seconds(bench), loop_thread_seconds(server))
+        backing_before = backing_cpu(url, args.bus)
+        web_before = cpu_seconds(server)
         started = time.monotonic()
         tick = 0
         print(f"livebot console bench: {args.clients} consoles, {args.rate} events/s in batches of {args.batch} "
@@ -406,11 +414,24 @@ async def run_load(args: argparse.Namespace, base: str, token: str, session_id: 
         load_seconds = time.monotonic() - started
         cpu_load = (cpu_seconds(server, workers) - cpu_before[0], cpu_seconds(bench) - cpu_before[1],
                     loop_thread_seconds(server) - cpu_before[2])
-        asked = await settle(url, session_id, consoles, limit=15.0)
+        asked = await settle(url, session_id, consoles, limit=30.0)
+        # until settled: on a loaded box the pipeline is still working off the load when the posts end
+        settled_cpu = cpu_seconds(server, workers) - cpu_before[0]
+        web_load = cpu_seconds(server) - web_before
+        backing = backing_cpu(url, args.bus)
+        backing_load = {name: sum(secs - backing_before.get(name, {}).get(pid, 0.0) for pid, secs in per_pid.items())
+                        for name, per_pid in backing.items()}
         bus_dropped = await server_bus_drops(http, base)
         stop.set()
         await asyncio.gather(*tasks, return_exceptions=True)
     result = report(args, load, consoles, asked, load_seconds, bus_dropped, cpu_load, len(workers))
+    if backing_load:
+        events = max(load.serial, 1)
+        per_event = {name: secs / events * 1e6 for name, secs in backing_load.items()}
+        print("  CPU per event from the load's start until the pipeline settled: web process "
+              + f"{web_load / events * 1e6:.0f} µs, workers {(settled_cpu - web_load) / events * 1e6:.0f} µs, "
+              + ", ".join(f"{name} {us:.0f} µs" for name, us in per_event.items())
+              + f"; all processes but the bench client {(settled_cpu / events * 1e6) + sum(per_event.values()):.0f} µs")
     if args.timeline:
         timeline(load, consoles, started)
     await funnel(url, session_id, load)
@@ -458,6 +479,38 @@ def cpu_seconds(process: psutil.Process, children: list[psutil.Process] | None =
             continue
         total += float(times.user + times.system)
     return total
+
+
+def backing_cpu(db_url: str, bus_url: str) -> dict[str, dict[int, float]]:
+    """CPU seconds so far of the local PostgreSQL backends serving ``db_url`` and of the local
+    redis-server behind ``bus_url``, per process id (a shared Redis counts its other clients too)."""
+    found: dict[str, dict[int, float]] = {}
+    if db_url.startswith("postgresql") and make_url(db_url).host in LOCAL_HOSTS:
+        import psycopg
+
+        plain = make_url(db_url).set(drivername="postgresql").render_as_string(hide_password=False)
+        with psycopg.connect(plain, autocommit=True) as conn:
+            pids = [int(row[0]) for row in conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")]
+        found["PostgreSQL backends"] = {pid: cpu_seconds_of(pid) for pid in pids}
+    if bus_url.startswith("redis") and make_url(bus_url).host in LOCAL_HOSTS:
+        import redis
+
+        client = redis.Redis.from_url(bus_url)
+        try:
+            pid = int(client.info("server")["process_id"])
+        finally:
+            client.close()
+        found["redis-server"] = {pid: cpu_seconds_of(pid)}
+    return found
+
+
+def cpu_seconds_of(pid: int) -> float:
+    try:
+        times = psutil.Process(pid).cpu_times()
+    except psutil.Error:
+        return 0.0
+    return float(times.user + times.system)
 
 
 def loop_thread_seconds(process: psutil.Process) -> float:

@@ -129,21 +129,33 @@ class Shape:
     The bus crosses processes (Redis), so a reader checks a message once on arrival and then uses the
     typed keys; a malformed message is dropped there instead of half-read. A missing key holds None."""
 
-    __slots__ = ("loose", "exact")
+    __slots__ = ("checks",)
 
     def __init__(self, *fields: tuple[str, type | tuple[type, ...]]) -> None:
-        self.loose = tuple((key, kind) for key, kind in fields if not isinstance(kind, Exact))
-        self.exact = tuple((key, kind) for key, kind in fields if isinstance(kind, Exact))
+        self.checks = tuple((key, passing(kind), None if isinstance(kind, Exact) else kind) for key, kind in fields)
+        """Per key: the JSON types that pass at once, and the type to ask isinstance about any other."""
 
     def fits(self, message: Mapping[str, Any]) -> bool:
         get = message.get  # bound once: this runs for every message every reader takes
-        for key, kind in self.loose:
-            if not isinstance(get(key), kind):
-                return False
-        for key, exact in self.exact:
-            if type(get(key)) not in exact:
+        for key, fast, kind in self.checks:
+            value = get(key)
+            if type(value) in fast:
+                continue  # what JSON decodes to: no isinstance against an ABC (``Mapping``) per key
+            if kind is None or not isinstance(value, kind):
                 return False
         return True
+
+
+JSON_TYPES = (str, int, float, bool, type(None), dict, list)
+
+
+def passing(kind: type | tuple[type, ...]) -> frozenset[type]:
+    """The JSON types a :class:`Shape` key of ``kind`` takes without asking isinstance: all of an
+    :class:`Exact` kind's own types, and the JSON types that are subclasses of a loose kind."""
+    if isinstance(kind, Exact):
+        return frozenset(kind)
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return frozenset(t for t in JSON_TYPES if issubclass(t, kinds))
 
 
 _STORED_KEYS: tuple[tuple[str, type | tuple[type, ...]], ...] = (

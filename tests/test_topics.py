@@ -159,3 +159,22 @@ def test_faq_feedback_is_read_only_whole() -> None:
     feedback = {"kind": "dismissal", "key": "666", "id": 9}
     assert read_faq_feedback(feedback) == feedback
     assert read_faq_feedback({**feedback, "id": "9"}) is None and read_faq_feedback({"kind": "dismissal"}) is None
+
+
+def test_shape_checks_each_kind_as_isinstance_or_exact_type_did() -> None:
+    import enum
+    from collections import OrderedDict
+    from collections.abc import Mapping
+
+    from livebot.topics import INT, NUMBER, OPTIONAL_INT, Exact, Shape
+
+    class Word(enum.StrEnum):
+        A = "a"
+
+    values = ["x", 1, True, None, 1.5, {}, [], OrderedDict(), Word.A, (1,), b"x"]
+    for kind in (str, Mapping, list, (list, tuple), bool, INT, OPTIONAL_INT, NUMBER):
+        shape = Shape(("k", kind))
+        for value in values:
+            expected = type(value) in kind if isinstance(kind, Exact) else isinstance(value, kind)
+            assert shape.fits({"k": value}) is expected, (kind, value)
+        assert shape.fits({}) is (type(None) in kind if isinstance(kind, Exact) else isinstance(None, kind))

@@ -28,7 +28,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from livebot.bus.base import DEFAULT_MAX_BATCH, BatchHandler, Bus, BusMetrics, DropHandler, Outgoing, Unsubscribe
-from livebot.bus.streams import FIELD, GroupConsumer, group_backlog, stream_key
+from livebot.bus.streams import FIELD, GroupConsumer, SharedDecodes, group_backlog, stream_key
 from livebot.errors import BusError
 from livebot.retry import Backoff, RetryPolicy
 
@@ -67,6 +67,7 @@ class RedisBus(Bus):
         self.claim_idle_ms = claim_idle_ms
         self.retention_ms = stream_retention_seconds * 1000
         self.groups: dict[GroupConsumer, asyncio.Task[None]] = {}
+        self.decodes = SharedDecodes()
         self.stopping: set[GroupConsumer] = set()
         self.retry_delay: RetryPolicy = Backoff(1.0, 30.0)
         self.client: aioredis.Redis | None = None
@@ -146,13 +147,15 @@ class RedisBus(Bus):
         assert self.client is not None, "subscribe_group before start"
         consumer = GroupConsumer(self.client, self.prefix, topic, group, f"{self.origin}-{os.getpid()}-{uuid.uuid4().hex[:4]}",
                                  handler, self.metrics, max_batch=max_batch, concurrency=concurrency,
-                                 claim_idle_ms=self.claim_idle_ms)
+                                 claim_idle_ms=self.claim_idle_ms, decodes=self.decodes)
+        self.decodes.readers[consumer.stream] = self.decodes.readers.get(consumer.stream, 0) + 1
         self.groups[consumer] = asyncio.get_running_loop().create_task(consumer.run(), name=f"bus:group:{group}")
         return lambda: self._stop_group(consumer)
 
     def _stop_group(self, consumer: GroupConsumer) -> None:
         task = self.groups.pop(consumer, None)
         if task is not None:
+            self.decodes.readers[consumer.stream] -= 1
             task.cancel()
             self.stopping.add(consumer)
 

@@ -5,7 +5,8 @@ one entry per wire batch, trimmed to ``stream_retention_seconds`` by stream id) 
 pub/sub publish. A group subscription reads it with XREADGROUP as one consumer of the group
 (one consumer per process and subscription), calls its handler with the messages of a few
 entries and acknowledges them (XACK) only once the handler has returned: the handler returns
-once its work is stored. Entries a consumer took but never acknowledged (it was killed) stay
+once its work is stored. The XACK goes in one pipeline with the consumer's next XREADGROUP, which
+follows at once (or straight away on its own while the consumer waits in a blocking read). Entries a consumer took but never acknowledged (it was killed) stay
 pending; every consumer looks every ``claim_idle_ms / 2`` for entries pending longer than
 ``claim_idle_ms`` and takes them over (XAUTOCLAIM). A message can therefore reach a handler
 twice (handled, then the worker died before the XACK), never zero times while it is retained:
@@ -61,16 +62,50 @@ def decode(fields: dict[bytes, bytes]) -> list[Message]:
 
 Entries = list[tuple[bytes, dict[bytes, bytes]]]
 
+SHARED_ENTRIES = 64
+"""Decoded entries a process keeps for its other groups on the same stream (a few MB at most)."""
+
+
+class SharedDecodes:
+    """Each stream entry decoded once per process: the groups of one process on one stream (the FAQ
+    stage and the engagement figures on ``chat.stored``) read the same entries moments apart. The
+    handlers of every group get the same message objects, so a handler never changes a message
+    (none does: each builds what it keeps or publishes)."""
+
+    def __init__(self, limit: int = SHARED_ENTRIES) -> None:
+        self.limit = limit
+        self.readers: dict[str, int] = {}
+        """Local group consumers per stream."""
+        self.kept: dict[tuple[str, bytes], tuple[list[Message], int]] = {}
+        """Decoded entries by (stream, id) and how many more local groups will read them."""
+
+    def messages(self, stream: str, entry_id: bytes, fields: dict[bytes, bytes]) -> list[Message]:
+        key = (stream, entry_id)
+        found = self.kept.pop(key, None)
+        if found is not None:
+            messages, left = found
+            if left > 1:
+                self.kept[key] = (messages, left - 1)
+            return messages
+        messages = decode(fields)
+        others = self.readers.get(stream, 1) - 1
+        if others > 0:
+            while len(self.kept) >= self.limit:
+                del self.kept[next(iter(self.kept))]  # the oldest: its other reader is far behind or elsewhere
+            self.kept[key] = (messages, others)
+        return messages
+
 
 class GroupConsumer:
     """One process's member of a consumer group on one topic's stream."""
 
     def __init__(self, client: aioredis.Redis, prefix: str, topic: str, group: str, consumer: str,
                  handler: BatchHandler, metrics: BusMetrics, *, max_batch: int, concurrency: int,
-                 claim_idle_ms: int) -> None:
+                 claim_idle_ms: int, decodes: SharedDecodes | None = None) -> None:
         self.client, self.topic, self.group, self.consumer = client, topic, group, consumer
         self.stream = stream_key(prefix, topic)
         self.handler, self.metrics = handler, metrics
+        self.decodes = decodes or SharedDecodes()
         self.max_batch, self.claim_idle_ms = max(1, max_batch), claim_idle_ms
         self.slots = asyncio.Semaphore(max(1, concurrency))
         self.in_hand: set[bytes] = set()
@@ -79,6 +114,10 @@ class GroupConsumer:
         self.ready = asyncio.Event()
         self.retry_delay: RetryPolicy = Backoff(0.5, 10.0)
         self.ack_delay: RetryPolicy = Backoff(0.2, 1.0)
+        self.unacked: list[bytes] = []
+        """Handled entries whose XACK goes with this consumer's next XREADGROUP (one round trip for both)."""
+        self.reading = False
+        """The loop waits in a blocking XREADGROUP: a handler that finishes meanwhile acknowledges at once."""
         self.failures = 0
         """Reconnects in a row without a read in between: the retry number ``retry_delay`` is asked for."""
         self.handled = 0
@@ -128,13 +167,12 @@ class GroupConsumer:
             try:
                 entries: Entries = []
                 if time.monotonic() >= next_claim:
+                    await self.flush_acks()  # not left pending while entries are reclaimed
                     cursor, entries = await self.autoclaim(cursor)
                     if cursor == "0-0":
                         next_claim = time.monotonic() + claim_every
                 if not entries:
-                    reply = await self.client.xreadgroup(self.group, self.consumer, {self.stream: ">"},
-                                                         count=READ_ENTRIES, block=BLOCK_MS)
-                    entries = reply[0][1] if reply else []
+                    entries = await self.read()
                 self.failures = 0
             except BaseException:
                 self.slots.release()
@@ -143,6 +181,28 @@ class GroupConsumer:
                 self.slots.release()
                 continue
             self.handling.spawn(self.handle(entries), "handle")
+
+    async def read(self) -> Entries:
+        """XREADGROUP (blocking up to ``BLOCK_MS``), in one pipeline with the XACK of what was handled
+        since the last read: a consumer that handles one list at a time pays one round trip per list."""
+        acks, self.unacked = self.unacked, []
+        self.reading = True
+        try:
+            if not acks:
+                reply = await self.client.xreadgroup(self.group, self.consumer, {self.stream: ">"},
+                                                     count=READ_ENTRIES, block=BLOCK_MS)
+            else:
+                async with self.client.pipeline(transaction=False) as pipe:
+                    pipe.xack(self.stream, self.group, *acks)
+                    pipe.xreadgroup(self.group, self.consumer, {self.stream: ">"}, count=READ_ENTRIES, block=BLOCK_MS)
+                    _, reply = await pipe.execute()
+                self.acknowledged(acks)
+        except BaseException:
+            self.unacked[:0] = acks  # not known to be acknowledged: tried again with the next read
+            raise
+        finally:
+            self.reading = False
+        return reply[0][1] if reply else []
 
     async def autoclaim(self, cursor: str) -> tuple[str, Entries]:
         """Entries of dead (or stuck) consumers, idle over ``claim_idle_ms``, now this consumer's."""
@@ -160,7 +220,8 @@ class GroupConsumer:
         try:
             ids = [entry_id for entry_id, _ in entries]
             self.in_hand.update(ids)
-            messages = [message for _, fields in entries for message in decode(fields)]
+            shared = self.decodes.messages
+            messages = [message for entry_id, fields in entries for message in shared(self.stream, entry_id, fields)]
             counters = self.metrics.topic(self.topic)
             try:
                 for start in range(0, len(messages), self.max_batch):
@@ -177,7 +238,10 @@ class GroupConsumer:
             else:
                 counters.delivered.inc(len(messages))
                 self.handled += len(messages)
-            await self.acknowledge(ids)
+            if self.reading:
+                await self.acknowledge(ids)  # the loop waits for new entries: no read to go with
+            else:
+                self.unacked.extend(ids)  # the loop's next XREADGROUP, right after this returns its slot
         finally:
             self.in_hand.difference_update(id for id, _ in entries)
             self.slots.release()
@@ -200,13 +264,22 @@ class GroupConsumer:
         for attempt in range(1, ACK_TRIES + 1):
             try:
                 await self.client.xack(self.stream, self.group, *ids)
-                for entry_id in ids:
-                    self.attempts.pop(entry_id, None)
+                self.acknowledged(ids)
                 return
             except (RedisError, OSError) as err:
                 logger.warning("bus group=%s ack failed (%s), attempt %d", self.group, err, attempt)
                 if attempt < ACK_TRIES:
                     await asyncio.sleep(self.ack_delay(attempt))
+
+    def acknowledged(self, ids: list[bytes]) -> None:
+        for entry_id in ids:
+            self.attempts.pop(entry_id, None)
+
+    async def flush_acks(self) -> None:
+        """Acknowledge now what waits for the next read."""
+        acks, self.unacked = self.unacked, []
+        if acks:
+            await self.acknowledge(acks)
 
     async def stop(self, timeout: float = 10.0) -> None:
         """Let the handlers in progress finish (so they acknowledge); cancel what is still
@@ -218,6 +291,7 @@ class GroupConsumer:
             for task in late:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
+        await self.flush_acks()  # the loop is gone: no read will carry them
         with contextlib.suppress(RedisError, OSError):  # gone for good: leave the group's list if nothing is pending
             pending = await self.client.xpending_range(self.stream, self.group, "-", "+", 1, consumername=self.consumer)
             if not pending:

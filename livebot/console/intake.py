@@ -27,7 +27,7 @@ from livebot.console.cards import clean_suggestions, clean_text, group_key, is_c
 from livebot.console.hub import Hub
 from livebot.console.settings import ConsoleSettings
 from livebot.console.store import Change, Incoming
-from livebot.topics import ChatEnriched, Enrichment, chat_enriched, chat_time, read_chat_enriched
+from livebot.topics import ChatEnriched, Enrichment, chat_enriched, chat_time, read_chat_enriched, read_session_id
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +95,25 @@ def newest_lines(messages: list[ChatEnriched], keep: int) -> tuple[list[dict[str
     return lines, skipped
 
 
+def newest_raw_lines(messages: list[Message], keep: int) -> tuple[list[dict[str, Any]], int]:
+    """:func:`newest_lines` of raw ``chat.enriched`` messages, checking only the ones it shows (a
+    malformed one is left out; older ones are only counted)."""
+    lines: list[dict[str, Any]] = []
+    skipped = 0
+    for raw in reversed(messages):
+        if raw.get("hidden") is not False or raw.get("kind") != "comment":
+            continue  # no line (most chat under load: flood repeats are stored hidden)
+        if len(lines) >= keep:
+            skipped += 1
+            continue
+        message = read_chat_enriched(raw)
+        line = chat_line(message) if message is not None else None
+        if line is not None:
+            lines.append(line)
+    lines.reverse()
+    return lines, skipped
+
+
 @dataclass
 class Intake:
     """Collects questions from the bus and writes them in batches."""
@@ -122,8 +141,18 @@ class Intake:
         await self.progress.wait(self.progress.taken)
 
     async def on_chat_lines(self, messages: list[Message]) -> None:
-        """Every instance's side stream, when queueing is a consumer group's work."""
-        self.show_lines(self.by_session(messages))
+        """Every instance's side stream, when queueing is a consumer group's work: only the sessions
+        with a console here, and of each list only the newest lines a frame shows, are read in full
+        (every web process hears every ``chat.enriched``)."""
+        clients = self.hub.clients
+        grouped: dict[int, list[Message]] = {}
+        for raw in messages:
+            session_id = read_session_id(raw) or 0
+            if session_id in clients:
+                grouped.setdefault(session_id, []).append(raw)
+        for session_id, group in grouped.items():
+            lines, skipped = newest_raw_lines(group, self.settings.chat_per_frame)
+            self.hub.on_chat_lines(session_id, lines, skipped)
 
     @staticmethod
     def by_session(messages: list[Message]) -> dict[int, list[ChatEnriched]]:

@@ -12,8 +12,8 @@ and published with one ``publish_many`` only after they are stored.
 
 Several instances behind Redis all hear every ``chat.stored``; each enriches the comments it
 stored itself (the message's ``origin``), so the work spreads with the ingest. The flush still
-claims its rows (``is_question IS NULL``, locked in id order), so an event that two looks
-reach is stored and published by exactly one instance. Messages the bus had to drop while the
+claims its rows (an UPDATE of the rows still ``is_question IS NULL``, returning those it
+changed), so an event that two looks reach is stored and published by exactly one instance. Messages the bus had to drop while the
 stage was behind, and comments stored while no stage ran or by an instance that died, are
 fetched back from the database (:mod:`livebot.faq.catchup`).
 
@@ -84,6 +84,8 @@ FLUSH_RETRIES = 3
 WRITE_CHUNK = 500
 """Rows per statement inside one flush transaction."""
 BUILT_LIMIT = 4
+VERDICTS_KEPT = 4096
+"""Filled answers whose compliance verdict the stage remembers (per rule set)."""
 GROUP_CONCURRENCY = 8
 """Lists in hand at once on a durable bus: while one flush writes, the next ones are enriched and gather."""
 
@@ -217,6 +219,8 @@ class EnrichmentStage:
         self.db = db
         self.guard: Guard | None = None
         """The compliance guard: blocked suggestions are never offered, warned ones carry their findings."""
+        self.verdicts: dict[str, tuple[str, list[dict[str, Any]]]] = {}
+        self.verdict_rules: object = None
         self.metrics = metrics or StageMetrics()
         self.bus = bus
         self.settings = settings
@@ -401,14 +405,28 @@ class EnrichmentStage:
         }
         if self.guard is not None:
             # Checked after filling: live values (a farm name, a figure) can make a clean template a claim.
-            verdict = self.guard.check(answer.text)
-            suggestion["compliance"] = verdict.verdict
-            if verdict.findings:
-                suggestion["compliance_findings"] = [
-                    {"rule": f.rule, "excerpt": f.excerpt, "explanation": f.explanation, "rewording": f.rewording}
-                    for f in verdict.findings
-                ]
+            verdict, findings = self.checked(self.guard, answer.text)
+            suggestion["compliance"] = verdict
+            if findings:
+                suggestion["compliance_findings"] = findings
         return suggestion
+
+    def checked(self, guard: Guard, text: str) -> tuple[str, list[dict[str, Any]]]:
+        """The guard's verdict and findings for a filled answer, remembered per text while the guard's
+        rules stay the same: a few dozen answers with the same live values make most suggestions."""
+        if guard.rules is not self.verdict_rules:
+            self.verdicts, self.verdict_rules = {}, guard.rules
+        known = self.verdicts.get(text)
+        if known is None:
+            result = guard.check(text)
+            known = (result.verdict, [
+                {"rule": f.rule, "excerpt": f.excerpt, "explanation": f.explanation, "rewording": f.rewording}
+                for f in result.findings
+            ])
+            if len(self.verdicts) >= VERDICTS_KEPT:
+                self.verdicts.clear()
+            self.verdicts[text] = known
+        return known[0], [dict(finding) for finding in known[1]]
 
     # storing and publishing
 
@@ -471,7 +489,9 @@ class EnrichmentStage:
         pks = sorted({item.pk for item in batch if isinstance(item.pk, int) and not isinstance(item.pk, bool)})
         if not pks:
             return set()
-        work = {"sqlite": store_sqlite, "postgresql": store_postgresql}.get(self.db.backend, store_claimed)
+        if self.db.backend == "postgresql":
+            return await self.db.driver(functools.partial(store_postgresql, batch, pks))
+        work = store_sqlite if self.db.backend == "sqlite" else store_claimed
         return await self.db.write(functools.partial(work, batch, pks))
 
     # refreshing from the database
@@ -541,28 +561,28 @@ def store_claimed(batch: Sequence[Pending], pks: list[int], conn: Connection) ->
     return claimed
 
 
-PG_UNCLAIMED = "SELECT id FROM chat_events WHERE id = ANY($1::int8[]) AND is_question IS NULL ORDER BY id FOR UPDATE"
 PG_STORE = (
     "UPDATE chat_events SET is_question = v.q, sentiment = v.s, enrichment = v.e::json "
-    "FROM unnest($1::int8[], $2::bool[], $3::float8[], $4::text[]) AS v(pk, q, s, e) WHERE chat_events.id = v.pk"
+    "FROM unnest($1::int8[], $2::bool[], $3::float8[], $4::text[]) AS v(pk, q, s, e) "
+    "WHERE chat_events.id = v.pk AND chat_events.is_question IS NULL RETURNING chat_events.id"
 )
 
 
-def store_postgresql(batch: Sequence[Pending], pks: list[int], conn: Connection) -> set[int]:
-    """:func:`store_claimed` in two constant statements with array parameters (prepared once per
-    connection, values encoded by asyncpg): the same claim — unenriched rows locked in id order —
-    and the same stored values (the enrichment as the JSON text SQLAlchemy's serializer sends)."""
+async def store_postgresql(batch: Sequence[Pending], pks: list[int], conn: Any) -> set[int]:
+    """:func:`store_claimed` on PostgreSQL as one constant statement per chunk, on the asyncpg
+    connection in autocommit (prepared once per connection, values encoded by asyncpg, one round
+    trip): the UPDATE claims only rows nobody enriched yet (``is_question IS NULL``, re-checked
+    after a lock wait) and returns them, so of two flushes reaching one row exactly one stores and
+    publishes it. Chunks commit one by one; the bus acknowledges only after the last. A deadlock
+    with another instance's flush fails the flush, which is tried again (``FLUSH_RETRIES``)."""
+    wanted = set(pks)
+    rows = sorted(enrichment_rows(batch, wanted), key=lambda row: row[0])
     claimed: set[int] = set()
-    for start in range(0, len(pks), WRITE_CHUNK):
-        chunk = pks[start : start + WRITE_CHUNK]
-        claimed.update(pk for (pk,) in conn.exec_driver_sql(PG_UNCLAIMED, (chunk,)))
-    rows = enrichment_rows(batch, claimed)
     for start in range(0, len(rows), WRITE_CHUNK):
         part = rows[start : start + WRITE_CHUNK]
-        conn.exec_driver_sql(PG_STORE, (
-            [pk for pk, _ in part], [e["is_question"] for _, e in part],
-            [e["sentiment"]["score"] for _, e in part], [json_text(e) for _, e in part],
-        ))
+        found = await conn.fetch(PG_STORE, [pk for pk, _ in part], [e["is_question"] for _, e in part],
+                                 [e["sentiment"]["score"] for _, e in part], [json_text(e) for _, e in part])
+        claimed.update(record[0] for record in found)
     return claimed
 
 

@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -138,6 +138,25 @@ class Database:
             result = await session.run_sync(work)
             await session.commit()
             return result
+
+    async def driver(self, work: Callable[[Any], Awaitable[T]]) -> T:
+        """PostgreSQL only: ``await work(conn)`` on a pooled connection's own asyncpg connection.
+
+        For the busiest writes, one statement each: asyncpg prepares it once per connection and
+        runs it in one round trip, in autocommit, without SQLAlchemy's BEGIN/COMMIT pair and its
+        per-statement cursor and greenlet work. A connection that broke under ``work`` is dropped
+        from the pool instead of going back to it.
+        """
+        if self.backend != "postgresql":
+            raise StorageError("Database.driver is for PostgreSQL")
+        async with self.engine.connect() as conn:
+            raw = await conn.get_raw_connection()
+            try:
+                return await work(raw.driver_connection)
+            except BaseException:
+                if raw.driver_connection is None or raw.driver_connection.is_closed():
+                    await conn.invalidate()
+                raise
 
     @property
     def funnel(self) -> SqliteFunnel:

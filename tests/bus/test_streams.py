@@ -273,3 +273,66 @@ async def test_acknowledge_retries_with_the_backoff_policy_then_leaves_the_entry
     client.acks = [lost, lost, lost]
     await consumer.acknowledge([b"2-0"])
     assert acks == [1, 2, 1, 2] and client.acked == [(b"1-0",)]  # the third failure waits for nothing: pending
+
+
+async def test_acknowledgements_ride_with_the_next_read_and_a_closing_bus_sends_the_last() -> None:
+    prefix = f"t-{uuid.uuid4().hex[:8]}"
+    raw = aioredis.from_url(REDIS_URL)
+    bus = redis_bus(prefix, claim_idle_ms=60_000)  # nothing reclaimed: every entry must be acknowledged by its reader
+    await bus.start()
+    release = asyncio.Event()
+    got: list[int] = []
+
+    async def handler(messages: list[Message]) -> None:
+        if any(m["n"] == 99 for m in messages):
+            await release.wait()  # still working when the bus is told to close
+        got.extend(m["n"] for m in messages)
+
+    stream = stream_key(prefix, TOPIC)
+
+    async def backlog() -> int:
+        return await group_backlog(raw, stream, "work")
+
+    async def settled() -> bool:
+        return await backlog() == 0
+
+    try:
+        bus.subscribe_group(TOPIC, "work", handler)
+        for n in range(5):  # one list at a time: each XACK goes with the following read
+            await bus.publish(TOPIC, {"n": n})
+            await eventually(lambda n=n: n in got, timeout=10)  # type: ignore[misc]
+            assert await backlog() <= 1  # at most the list just handled waits for the next read
+        await eventually(settled, timeout=10)
+        await bus.publish(TOPIC, {"n": 99})
+        await eventually(lambda: bool(next(iter(bus.groups)).in_hand), timeout=10)
+        closing = asyncio.create_task(bus.close())
+        await asyncio.sleep(0.2)
+        release.set()
+        await closing
+        assert 99 in got and await backlog() == 0
+    finally:
+        await drop_keys(prefix)
+        await raw.aclose()
+
+
+def test_an_entry_is_decoded_once_for_the_groups_of_a_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    from livebot.bus import streams
+
+    decoded: list[bytes] = []
+    original = streams.decode
+
+    def counting(fields: dict[bytes, bytes]) -> list[Message]:
+        decoded.append(fields[streams.FIELD])
+        return original(fields)
+
+    monkeypatch.setattr(streams, "decode", counting)
+    shared = streams.SharedDecodes(limit=2)
+    shared.readers["s"] = 2  # two groups of this process read stream s
+    entry = {streams.FIELD: b'[{"n": 1}, {"n": 2}]'}
+    first = shared.messages("s", b"1-0", entry)
+    assert shared.messages("s", b"1-0", entry) is first and decoded == [entry[streams.FIELD]]
+    assert not shared.kept  # both groups have it: nothing kept
+    for n in range(3):  # entries the other group never reads here (another process took them) are not kept forever
+        shared.messages("s", f"{n + 2}-0".encode(), {streams.FIELD: b'{"n": 3}'})
+    assert list(shared.kept) == [("s", b"3-0"), ("s", b"4-0")]
+    assert shared.messages("t", b"1-0", entry) == [{"n": 1}, {"n": 2}] and ("t", b"1-0") not in shared.kept  # one reader

@@ -279,3 +279,27 @@ async def test_two_intakes_publishing_out_of_order_reach_the_console_in_order(cl
                     last = rng["to"]
                     asks += [a["id"] for a in rng["asks"]]
     assert asks == [first.external_id, second.external_id]
+
+
+async def test_side_stream_reads_only_the_lines_a_frame_shows_for_sessions_with_a_console() -> None:
+    from types import SimpleNamespace
+
+    from livebot.console.settings import ConsoleSettings
+
+    def line(n: int, session_id: int | None = 7, **fields: Any) -> dict[str, Any]:
+        return {"pk": n, "source": "s", "id": f"e{n}", "platform": "douyin", "channel": "c", "kind": "comment",
+                "ts": "2026-12-07T20:00:00+00:00", "user": {"id": f"u{n}", "name": f"<i>观众{n}</i>"}, "text": f"第{n}条",
+                "count": None, "viewers": None, "value": None, "session_id": session_id, "site_id": None,
+                "segment_id": None, "hidden": False, "flags": [], "merged_count": 1, "merged_into": None,
+                "enrichment": {"is_question": False}, **fields}
+
+    shown: list[tuple[int, list[int], int]] = []
+    hub = SimpleNamespace(clients={7: object(), 0: object()},
+                          on_chat_lines=lambda sid, lines, skipped: shown.append((sid, [x["id"] for x in lines], skipped)))
+    intake = Intake(ConsoleSettings(chat_per_frame=2), hub, None, None)  # type: ignore[arg-type]
+    messages = [line(1), line(2, hidden=True), line(3), line(4, session_id=8), line(6), line(7, session_id=None),
+                line(5, user="not a user"), line(8)]
+    await intake.on_chat_lines(messages)
+    # session 7: the newest two good lines (8, 6; 5 is malformed, left out), older visible comments counted (3, 1);
+    # session 8 has no console here; session-less chat goes to the unassigned console (0)
+    assert shown == [(7, [6, 8], 2), (0, [7], 0)]

@@ -354,3 +354,30 @@ async def test_enricher_builds_belong_to_one_app_and_reuse_identical_content(mak
     await builds.build(entries[:-1])
     assert len(builds) == 2  # bounded: the oldest build was let go
     assert await builds.build(entries) is not enricher
+
+
+def test_compliance_verdicts_are_remembered_per_text_until_the_rules_change() -> None:
+    from types import SimpleNamespace
+
+    from livebot.compliance.engine import Finding, Result
+    from livebot.faq.stage import EnrichmentStage
+
+    checks: list[str] = []
+
+    class FakeGuard:
+        rules: object = object()
+        verdict = "warn"
+
+        def check(self, text: str) -> Result:
+            checks.append(text)
+            return Result(self.verdict, (Finding("r", "r.1", "warn", (0, 1), text, "e", "w", "p"),))  # type: ignore[arg-type]
+
+    stage, guard = SimpleNamespace(verdicts={}, verdict_rules=None), FakeGuard()
+    first = EnrichmentStage.checked(stage, guard, "答案")  # type: ignore[arg-type]
+    first[1][0]["excerpt"] = "changed by a reader"
+    assert EnrichmentStage.checked(stage, guard, "答案") == ("warn", [  # type: ignore[arg-type]
+        {"rule": "r", "excerpt": "答案", "explanation": "e", "rewording": "w"}])
+    assert checks == ["答案"]
+    guard.rules, guard.verdict = object(), "block"  # a brand rule was added: new rules, checked again
+    assert EnrichmentStage.checked(stage, guard, "答案")[0] == "block"  # type: ignore[arg-type]
+    assert checks == ["答案", "答案"]
