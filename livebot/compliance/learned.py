@@ -33,7 +33,7 @@ BITS = 16
 """Hash buckets per class: 2**16; collisions among the few ten thousand grams seen are rare."""
 GATE_CLASSES = ("pass", "block")
 MAX_CHARS = 16_384
-"""Characters read (the rules read 20,000); positions must fit the 14 bits ``_fresh`` keys give them."""
+"""Characters the layer reads (the rules read 20,000)."""
 WINDOW = 48
 """Characters per window: about one training line (a sentence or two of chat)."""
 THRESHOLD = 0.5
@@ -45,6 +45,7 @@ MIN_HAN = 6
 """Han characters a window needs: the layer learned Chinese claims, not short cheers or English."""
 _BREAK_POINT = ord("，")
 _REPEATED = 1 << BITS
+_PLACES = np.arange(MAX_CHARS, dtype=np.int64)
 
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
@@ -148,18 +149,20 @@ def _fresh(grams: tuple[Ints, Ints, Ints], length: int) -> list[npt.NDArray[np.b
     """Per order, True where a gram does not already occur in the ``WINDOW`` characters before it.
 
     A window reads each gram once, as training reads each line's grams once: repeating a phrase
-    does not make it weigh more. One sort of 32-bit (bucket, order, position) keys finds repeats.
+    does not make it weigh more. A stable radix sort of the 16-bit buckets keeps each bucket's
+    places in order, so a repeat is a neighbour with the same bucket a short way before.
     """
-    keys = np.sort(np.concatenate([
-        (found.astype(np.uint32) << 16) | (order << 14) | np.arange(len(found), dtype=np.uint32)
-        for order, found in enumerate(grams)
-    ]))
-    place = (keys & 0x3FFF).astype(np.int64)
-    repeated = np.zeros(len(keys), dtype=np.bool_)
-    repeated[1:] = ((keys[1:] >> 14) == (keys[:-1] >> 14)) & (place[1:] - place[:-1] <= WINDOW)
-    flat = np.ones(3 * length, dtype=np.bool_)
-    flat[((keys >> 14) & 3).astype(np.int64) * length + place] = ~repeated
-    return [flat[order * length : order * length + len(found)] for order, found in enumerate(grams)]
+    sizes = [len(found) for found in grams]
+    ranked = np.argsort(np.concatenate(grams).astype(np.uint16), kind="stable")
+    places = np.concatenate([_PLACES[: size] for size in sizes])[ranked]
+    buckets_ranked = np.concatenate(grams)[ranked]
+    gap = places[1:] - places[:-1]
+    repeated = np.zeros(len(ranked), dtype=np.bool_)
+    repeated[1:] = (buckets_ranked[1:] == buckets_ranked[:-1]) & (gap >= 0) & (gap <= WINDOW)
+    fresh = np.empty(len(ranked), dtype=np.bool_)
+    fresh[ranked] = ~repeated
+    edges = np.cumsum([0, *sizes])
+    return [fresh[edges[order] : edges[order + 1]] for order in range(3)]
 
 
 def _windows(points: npt.NDArray[np.uint64]) -> tuple[Ints, Ints]:
