@@ -2,13 +2,13 @@
 
 Patterns catch what they spell out; measured on sets written blind (``docs/compliance.md``)
 they catch only about half of the forbidden claims, because people describe a claim rather
-than name it ("一整个冬天不挂水", "跟你自己喂的没两样"). This layer is a softmax regression over
-hashed character 1–3-grams of the folded text (the rules' canonical form, so dodges are
-already written back), trained on labelled lines: classes ``ok``, ``warn`` and one per
-blocking fact-sheet category. A text is read in windows of a few clauses; the window most
-likely to block decides, and it is also the span shown. It only ever adds a ``block`` the
-rules missed: its finding names the category it recognised and says that a model, not a
-rule, judged it, so an advisor knows to reword rather than to look for a forbidden word.
+than name it ("一整个冬天不挂水", "跟你自己喂的没两样"). This layer reads hashed character 1–3-grams
+of the folded text (the rules' canonical form, so dodges are already written back) with two
+softmax regressions fitted on labelled lines: a gate (block or pass) over windows of a few
+clauses, and a category model (the blocking fact-sheet ids) on the window the gate picks,
+which is also the span shown. It speaks only where the rules found nothing, and only to
+block: its finding names the category and says that a model, not a rule, judged it, so an
+advisor knows to reword rather than to look for a forbidden word.
 
 Inference is a handful of numpy operations over the whole text (no Python loop per
 character); the weights are fitted offline by ``python -m livebot.compliance.learned``.
@@ -30,14 +30,14 @@ import numpy.typing as npt
 
 WEIGHTS_FILE = Path(__file__).with_name("data") / "learned_weights.npz"
 BITS = 16
-"""Hash buckets per class: 2**16; collisions among the few ten thousand grams seen are rare."""
+"""Hash buckets: 2**16; collisions among the few ten thousand grams seen are rare."""
 GATE_CLASSES = ("pass", "block")
 MAX_CHARS = 16_384
 """Characters the layer reads (the rules read 20,000)."""
 WINDOW = 48
 """Characters per window: about one training line (a sentence or two of chat)."""
 THRESHOLD = 0.5
-"""Probability of a blocking class a window needs (chosen by leave-one-set-out, docs/compliance.md)."""
+"""The gate's chance of block a window needs (chosen by leave-one-set-out, docs/compliance.md)."""
 _SALTS = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F), np.uint64(0x165667B19E3779F9))
 _MIX = np.uint64(0xD6E8FEB86659FD93)
 _SHIFT = np.uint64(64 - BITS)
