@@ -240,9 +240,14 @@ class RuleSet:
         span = folded.span
         # _distinct's order and pruning on bare spans; Finding objects only for the hits kept.
         order = []
+        quoted = _QUOTES.search(original) is not None
         for index, ((_, start, end), rule) in enumerate(hits.items()):
             lo, hi = span(start, end)
+            if quoted and _mentioned(original, lo, hi):
+                continue
             order.append((_RANK[rule.severity], lo, -hi, index, rule))
+        if not order:
+            return OK
         order.sort()
         kept: list[Finding] = []
         spans: dict[str, list[tuple[int, int]]] = {}
@@ -470,6 +475,29 @@ def _distinct(findings: list[Finding]) -> list[Finding]:
             kept.append(finding)
             same.append(finding.span)
     return kept
+
+
+_QUOTES = re.compile(r"[“”「」『』\"]")
+_QUOTED = re.compile(r"“[^“”]{1,30}”|「[^「」]{1,30}」|『[^『』]{1,30}』|\"[^\"]{1,30}\"")
+_DENIED_BEFORE = re.compile(
+    r"(?:(?<!不少)(?<!不错)不(?!少|错|过|断|仅|但|光|久)|没有?|别|并非|绝非|非|无|未|勿|禁止|严禁|不得|不能|"
+    r"纠正|所谓(?:的)?|谣传|传言|说法)[^，。！？；!?;\n“”「」『』\"]{0,8}$"
+)
+_DENIED_AFTER = re.compile(r"^(?:的|这种|这样的|这类|之类的?)?(?:说法|宣传|字样|词|话|表述|用语)|^(?:是|都是)?(?:违规|违法|不对|错误|不允许|不能说)")
+
+
+def _mentioned(original: str, lo: int, hi: int) -> bool:
+    """Whether ``original[lo:hi]`` lies in quotation marks that a denial frames: a mention, not a claim.
+
+    "我们不是什么“国家免检”产品", "不等于“绝对安全”", "不做“零添加”的宣传", "“接近母乳”这种说法是违规的"
+    name the claim to deny it. A quoted claim with nothing denying it (我们就是“国家免检”) stays a claim.
+    """
+    for quote in _QUOTED.finditer(original, max(0, lo - 31), min(len(original), hi + 31)):
+        if quote.start() < lo and hi < quote.end():
+            before = original[max(0, quote.start() - 12) : quote.start()]
+            after = original[quote.end() : quote.end() + 8]
+            return bool(_DENIED_BEFORE.search(before) or _DENIED_AFTER.search(after))
+    return False
 
 
 def _units(text: str) -> str:

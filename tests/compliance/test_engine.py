@@ -347,3 +347,24 @@ def test_macros_may_use_macros_but_not_themselves() -> None:
     assert rules.check("奶粉好").verdict == "block"
     with pytest.raises(RuleFileError, match="nested"):
         parse_rules({**base, "macros": {"A": "<<A>>x"}})
+
+
+@pytest.mark.parametrize("text", [
+    "我们不是什么“国家免检”产品，婴配粉每一批都得检。",
+    "合格不等于“绝对安全”，我们也不会这么说。",
+    "我们不做“零添加”的宣传，配料表写了什么就是什么。",
+    "“接近母乳”这种说法是违规的。",
+    "顾问纠正一下：没有哪款奶粉「接近母乳」。",
+])
+def test_a_claim_quoted_to_deny_it_is_a_mention(text: str) -> None:
+    assert load_rules(learned=False).check(text).verdict == "ok"
+
+
+@pytest.mark.parametrize("text", [
+    "我们就是“国家免检”产品",
+    "咱这奶粉可不是“一般的”好，是“最好的”",
+    "不少宝妈说“喝了湿疹就好了”",
+    "“母乳化配方”，宝宝更易接受",
+])
+def test_a_quoted_claim_nothing_denies_is_still_a_claim(text: str) -> None:
+    assert load_rules(learned=False).check(text).verdict == "block"

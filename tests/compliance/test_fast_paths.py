@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from livebot.compliance import text as folding
-from livebot.compliance.engine import OK, Result, _clauses, _distinct, clause_bound, load_rules
+from livebot.compliance.engine import OK, Result, _clauses, _distinct, _mentioned, clause_bound, load_rules
 from livebot.faq.kb import load_kb, sample_kb_path
 
 RULES = load_rules(learned=False)  # the rules alone: the fast paths are the rules' (test_learned.py covers the layer)
@@ -32,7 +32,7 @@ SAMPLE = _sample()
 
 
 def _reference_check(text: str) -> Result:
-    """``RuleSet.check`` the plain way: ``Rule.matches`` per candidate and ``_distinct`` over every finding."""
+    """``RuleSet.check`` the plain way: ``Rule.matches`` per candidate, quoted mentions dropped, ``_distinct``."""
     if not text.strip():
         return OK
     canonical, mapped = folding.fold_lazy(text, RULES.dodges)
@@ -44,7 +44,10 @@ def _reference_check(text: str) -> Result:
     if not hits:
         return OK
     folded = mapped()
-    findings = _distinct([rule.finding(folded, text, start, end) for (_, start, end), rule in hits.items()])
+    found = [rule.finding(folded, text, start, end) for (_, start, end), rule in hits.items()]
+    findings = _distinct([finding for finding in found if not _mentioned(text, *finding.span)])
+    if not findings:
+        return OK
     return Result("block" if findings[0].severity == "block" else "warn", tuple(findings))
 
 
