@@ -54,6 +54,8 @@ async def test_the_queue_holds_still_under_the_pointer_and_the_selection(browser
     await page.wait_for_function("document.getElementById('new-bar').textContent.startsWith('2 条新问题')", timeout=5000)
     assert await boxes(page) == before
     await third.click()
+    # the detail pane renders on the next animation frame: wait for it, then compare
+    await page.wait_for_function("document.getElementById('d-text').textContent !== ''", timeout=5000)
     assert await page.text_content("#d-text") == third_text
 
     # the pointer leaves, the card stays selected: still nothing moves, the count grows
