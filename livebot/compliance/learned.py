@@ -273,21 +273,30 @@ def windows_of(text: str) -> list[str]:
 
 
 def read_training(paths: Iterable[Path], chatter: Iterable[Path] = ()) -> tuple[list[str], list[str], list[str]]:
-    """Texts, labels and a digest per file.
+    """Texts, labels ("" for chatter) and a digest per file.
 
-    ``paths`` hold labelled cases ``{"text","verdict","rule"}``; ``chatter`` files hold viewers'
-    lines ``{"text", ...}`` read as ``ok`` where ``passes`` (the rules) lets them through, so the
-    layer learns what ordinary chat looks like.
+    ``paths`` hold labelled cases ``{"text","verdict","rule"}`` (read by ``evaluation.read_cases``,
+    whose errors name the line); ``chatter`` files hold viewers' lines ``{"text", ...}``, which
+    ``main`` reads as passing where the rules let them through.
     """
-    texts, labels, digests = [], [], []
-    for path, labelled in [(path, True) for path in paths] + [(path, False) for path in chatter]:
+    from livebot.compliance.evaluation import read_cases
+
+    texts: list[str] = []
+    labels: list[str] = []
+    digests: list[str] = []
+    for path in paths:
+        data = path.read_bytes()
+        digests.append(digest(path.name, data))
+        for case in read_cases(data.splitlines()):
+            texts.append(case.text)
+            labels.append(label_of(case.verdict, case.rule))
+    for path in chatter:
         data = path.read_bytes()
         digests.append(digest(path.name, data))
         for line in data.decode("utf-8").splitlines():
             if line.strip():
-                case = json.loads(line)
-                texts.append(case["text"])
-                labels.append(label_of(case["verdict"], case.get("rule")) if labelled else "")
+                texts.append(json.loads(line)["text"])
+                labels.append("")
     return texts, labels, digests
 
 
