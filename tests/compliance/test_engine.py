@@ -368,3 +368,26 @@ def test_a_claim_quoted_to_deny_it_is_a_mention(text: str) -> None:
 ])
 def test_a_quoted_claim_nothing_denies_is_still_a_claim(text: str) -> None:
     assert load_rules(learned=False).check(text).verdict == "block"
+
+
+@pytest.mark.parametrize("text", [
+    "有宝妈在群里说喝奶粉能防过敏，这个说法不对，奶粉是食品，不能预防疾病。",
+    "楼上说喝奶粉能防过敏，别乱说，过敏要看医生的",
+    "评论区有人说喝了能提高免疫力，这个我们不敢说，每个宝宝情况不一样。",
+    "群里有人转发喝某某奶粉能长高的文章，这类说法没有依据，请大家别信。",
+    "我们没法说奶粉能让孩子少感冒，宝宝反复发烧请一定去医院。",
+    "奶粉不能承诺长高，生长发育的问题请咨询儿保医生。",
+])
+def test_a_claim_reported_and_refuted_is_a_mention(text: str) -> None:
+    assert load_rules(learned=False).check(text).verdict == "ok"
+
+
+@pytest.mark.parametrize("text", [
+    "有宝妈说喝了能提高免疫力，确实是这样",
+    "有宝妈说喝了不生病，我们的奶粉就是能防病，别信谣言",
+    "有人说喝了能提高免疫力，这个说法不对，但我们的奶粉确实能提高免疫力",
+    "别人都说不能说最好，我们就是最好",
+    "楼上说得对，喝了能提高免疫力",
+])
+def test_a_claim_reported_without_refutation_or_made_after_it_stays_a_claim(text: str) -> None:
+    assert load_rules(learned=False).check(text).verdict == "block"

@@ -45,7 +45,8 @@ def _reference_check(text: str) -> Result:
         return OK
     folded = mapped()
     found = [rule.finding(folded, text, start, end) for (_, start, end), rule in hits.items()]
-    findings = _distinct([finding for finding in found if not _mentioned(text, *finding.span)])
+    claims = [finding.span[0] for finding in found]
+    findings = _distinct([finding for finding in found if not _mentioned(text, *finding.span, claims)])
     if not findings:
         return OK
     return Result("block" if findings[0].severity == "block" else "warn", tuple(findings))

@@ -63,18 +63,24 @@ def test_every_fact_sheet_rule_id_is_covered() -> None:
     assert len(categories) == 14
 
 
-BATCH9 = Path(__file__).resolve().parent / "fixtures" / "independent_batch9.jsonl"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
-def test_the_standing_blind_batch_keeps_its_level() -> None:
-    """Batch 9 is in no fit and no rule was written from it (docs/compliance.md, "The learned layer").
+@pytest.mark.parametrize("name, floors", [
+    ("independent_batch9.jsonl", (0.88, 0.90, 0.86)),
+    ("independent_batch10.jsonl", (0.84, 0.85, 0.87)),
+])
+def test_the_standing_blind_batches_keep_their_level(name: str, floors: tuple[float, float, float]) -> None:
+    """Batches 9 and 10 are in no fit and no rule was written from them (docs/compliance.md, "The learned layer").
 
-    Scored blind with the shipped layer: block P 0.924, block R 0.912, allowed passed 0.873; the
-    rules alone: 0.934 / 0.713 / 0.909. Floors: the layer's figures minus 0.03.
+    With the shipped layer, block R / block P / allowed passed: batch 9 0.912 / 0.936 / 0.891, batch 10
+    0.875 / 0.889 / 0.906 (the rules alone: 0.713 / 0.934 / 0.909 and 0.672 / 0.860 / 0.906).
+    Floors: those figures minus about 0.03.
     """
-    cases = read_cases(BATCH9.read_bytes().splitlines())
+    cases = read_cases((FIXTURES / name).read_bytes().splitlines())
     assert len(cases) == 160
     scores = evaluate(default_rules(), cases)
-    assert scores.recall["block"] >= 0.88, scores.misses
-    assert scores.precision["block"] >= 0.89, scores.misses
-    assert scores.recall["ok"] >= 0.84, scores.misses
+    recall, precision, allowed = floors
+    assert scores.recall["block"] >= recall, scores.misses
+    assert scores.precision["block"] >= precision, scores.misses
+    assert scores.recall["ok"] >= allowed, scores.misses
