@@ -50,7 +50,7 @@ SEASON = (
     # title, theme, days from today, hour, status, sites, segment titles
     ("北境臻护 · 工艺专场：湿法工艺全流程", "工艺", 3, 20, "scheduled", ("beijing-studio", "qiqihar-factory"),
      ("开场", "配料与均质", "喷雾干燥", "罐装与充氮", "问答")),
-    ("北境臻护 · 质检专场：一罐奶粉的 60 项检测", "质检", 10, 20, "scheduled", ("beijing-studio", "qiqihar-factory"),
+    ("北境臻护 · 质检专场：一罐奶粉要过 60 项检测", "质检", 10, 20, "scheduled", ("beijing-studio", "qiqihar-factory"),
      ("开场", "实验室探访", "三聚氰胺检测", "微生物检测", "问答")),
     ("北境臻护 · 奶源专场（第二期）", "奶源", 17, 19, "draft", ("beijing-studio", "shuangcheng-farm"),
      ("开场", "牧草与饲喂", "挤奶与冷链")),

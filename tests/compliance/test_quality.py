@@ -67,14 +67,14 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
 @pytest.mark.parametrize("name, floors", [
-    ("independent_batch9.jsonl", (0.88, 0.90, 0.86)),
-    ("independent_batch10.jsonl", (0.84, 0.85, 0.87)),
+    ("independent_batch9.jsonl", (0.89, 0.91, 0.87)),
+    ("independent_batch10.jsonl", (0.84, 0.84, 0.86)),
 ])
 def test_the_standing_blind_batches_keep_their_level(name: str, floors: tuple[float, float, float]) -> None:
     """Batches 9 and 10 are in no fit and no rule was written from them (docs/compliance.md, "The learned layer").
 
-    With the shipped layer, block R / block P / allowed passed: batch 9 0.912 / 0.936 / 0.891, batch 10
-    0.875 / 0.889 / 0.906 (the rules alone: 0.713 / 0.934 / 0.909 and 0.672 / 0.860 / 0.906).
+    With the shipped layer, block R / block P / allowed passed: batch 9 0.925 / 0.949 / 0.909, batch 10
+    0.875 / 0.875 / 0.891 (the rules alone: 0.713 / 0.934 / 0.909 and 0.672 / 0.860 / 0.906).
     Floors: those figures minus about 0.03.
     """
     cases = read_cases((FIXTURES / name).read_bytes().splitlines())
