@@ -1,0 +1,232 @@
+"""A learned channel for FAQ ranking: a softmax over the knowledge base's entries, fitted at index build.
+
+BM25 finds the entry whose words a question repeats; viewers often describe a situation
+instead ("冲好放了一下午还能喝吗", "扫出来一直转圈"), which shares few words with any entry. This
+channel reads the character 1–3-grams of a message's canonical clause terms (the FAQ
+pipeline's own reading: normalised, Traditional folded, homophones repaired, concepts
+written back) and gives each entry a probability, with one more class, ``none``, for chatter
+and questions the knowledge base cannot answer. It is trained on every entry's question and
+aliases (so any brand's knowledge base has it) plus labelled example questions keyed by entry
+id (``livebot/faq/data/examples.jsonl``, built by ``python -m livebot.faq.learned build``);
+examples whose id the loaded knowledge base does not hold are ignored, so the channel always
+matches the live index. The fit is a mini-batch softmax regression over the grams seen in
+training (no hashing: the vocabulary is the training set's), deterministic, a fraction of a
+second for the sample knowledge base, run where index builds run (off the event loop).
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import hashlib
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import orjson
+
+from livebot.faq.kb import FaqEntry
+
+EXAMPLES_FILE = Path(__file__).with_name("data") / "examples.jsonl"
+SOURCES = (
+    "tests/fixtures/faq/questions_dev.jsonl",
+    "tests/fixtures/faq/questions_unseen.jsonl",
+    "tests/fixtures/faq/questions_unseen_blind.jsonl",
+    "tests/fixtures/faq/questions_unseen_hard.jsonl",
+    "tests/fixtures/faq/questions_unseen_v2.jsonl",
+    "tests/fixtures/faq/questions_unseen_v3.jsonl",
+    "tests/fixtures/faq/questions_dev2.jsonl:tune",
+)
+"""Labelled sets the shipped examples are built from (plus ``training/faq/*.jsonl``)."""
+TRAINING_GLOB = "training/faq/*.jsonl"
+NONE = "none"
+ORDERS = (1, 2, 3)
+EPOCHS = 12
+BATCH = 64
+LEARNING_RATE = 0.5
+L2 = 1e-4
+PHRASING_WEIGHT = 2.0
+"""An entry's own question and aliases weigh this much more than one example question."""
+
+Floats = npt.NDArray[np.float32]
+Ints = npt.NDArray[np.int64]
+Example = tuple[str, str | None]
+"""(text, entry id or None for chatter and unanswerable questions)."""
+
+
+def grams(clauses: Sequence[Sequence[str]]) -> list[str]:
+    """Distinct character 1–3-grams of each clause's terms (a clause boundary breaks a gram)."""
+    seen: dict[str, None] = {}
+    for clause in clauses:
+        chars = "".join(clause)
+        for order in ORDERS:
+            for start in range(len(chars) - order + 1):
+                seen[chars[start : start + order]] = None
+    return list(seen)
+
+
+@dataclass(frozen=True, slots=True)
+class LearnedChannel:
+    """Per-gram weights over the entries (in index order) and ``none``, and a bias."""
+
+    vocabulary: Mapping[str, int]
+    weights: Floats
+    bias: Floats
+    entries: int
+
+    def probabilities(self, clauses: Sequence[Sequence[str]]) -> Floats:
+        """Softmax over the entries then ``none``, for a message's clause terms."""
+        found = grams(clauses)
+        columns = [column for gram in found if (column := self.vocabulary.get(gram)) is not None]
+        logits = self.bias + self.weights[columns].sum(axis=0) / math.sqrt(len(found)) if columns else self.bias
+        logits = logits - logits.max()
+        exp = np.exp(logits)
+        return exp / exp.sum()  # type: ignore[no-any-return]
+
+    def ranked(self, clauses: Sequence[Sequence[str]]) -> list[tuple[int, float]]:
+        """(entry, probability) for every entry, most probable first (``none`` left out)."""
+        probabilities = self.probabilities(clauses)[: self.entries]
+        order = np.argsort(-probabilities, kind="stable")
+        return [(int(entry), float(probabilities[entry])) for entry in order]
+
+
+def fit_channel(
+    entries: Sequence[FaqEntry], examples: Iterable[Example], analyze: "Analyzer", *, epochs: int = EPOCHS
+) -> LearnedChannel:
+    """Fit the channel on the entries' phrasings and the examples whose id the entries hold."""
+    ids = {entry.id: number for number, entry in enumerate(entries)}
+    rows: list[list[str]] = []
+    labels: list[int] = []
+    weights: list[float] = []
+    for number, entry in enumerate(entries):
+        for phrasing in entry.phrasings():
+            row = grams(analyze(phrasing))
+            if not row:
+                continue
+            rows.append(row)
+            labels.append(number)
+            weights.append(PHRASING_WEIGHT)
+    for text, faq_id in examples:
+        label = len(entries) if faq_id is None else ids.get(faq_id)
+        if label is None:
+            continue
+        row = grams(analyze(text))
+        if not row:
+            continue
+        rows.append(row)
+        labels.append(label)
+        weights.append(1.0)
+    vocabulary: dict[str, int] = {}
+    for row in rows:
+        for gram in row:
+            vocabulary.setdefault(gram, len(vocabulary))
+    classes = len(entries) + 1
+    matrix, bias = _train(
+        [np.array([vocabulary[g] for g in row], dtype=np.int64) for row in rows],
+        np.array(labels, dtype=np.int64), np.array(weights, dtype=np.float32), len(vocabulary), classes, epochs,
+    )
+    return LearnedChannel(vocabulary, matrix, bias, len(entries))
+
+
+class Analyzer:
+    """Callable protocol: text → clause terms (``Tokenizer.analyze(text).clauses``)."""
+
+    def __call__(self, text: str) -> Sequence[Sequence[str]]: ...  # pragma: no cover
+
+
+def _train(
+    rows: Sequence[Ints], labels: Ints, row_weights: Floats, width: int, classes: int, epochs: int
+) -> tuple[Floats, Floats]:
+    """Mini-batch softmax regression with Adagrad; batches in a fixed pseudo-random order."""
+    weights = np.zeros((width, classes), dtype=np.float32)
+    bias = np.zeros(classes, dtype=np.float32)
+    history = np.full((width, classes), 1e-6, dtype=np.float32)
+    bias_history = np.full(classes, 1e-6, dtype=np.float32)
+    order = np.random.default_rng(15).permutation(len(rows))
+    chunks = np.array_split(order, max(1, len(rows) // BATCH))
+    batches = [(_batch([rows[i] for i in chunk]), labels[chunk], row_weights[chunk]) for chunk in chunks]
+    for _ in range(epochs):
+        for (columns, starts, scale, owner, unique, segments), y, w in batches:
+            logits = np.add.reduceat(weights[columns], starts, axis=0) * scale[:, None] + bias
+            logits -= logits.max(axis=1, keepdims=True)
+            p = np.exp(logits)
+            p /= p.sum(axis=1, keepdims=True)
+            p[np.arange(len(y)), y] -= 1.0
+            p *= (w / len(y))[:, None]
+            gradient = np.add.reduceat((p * scale[:, None])[owner], segments, axis=0)
+            gradient += L2 * weights[unique]
+            history[unique] += gradient * gradient
+            weights[unique] -= LEARNING_RATE * gradient / np.sqrt(history[unique])
+            step = p.sum(axis=0)
+            bias_history += step * step
+            bias -= LEARNING_RATE * step / np.sqrt(bias_history)
+    return weights, bias
+
+
+def _batch(rows: Sequence[Ints]) -> tuple[Ints, Ints, Floats, Ints, Ints, Ints]:
+    """A batch's gram columns, row starts and 1/sqrt(grams) per row, and the same columns
+    sorted with their owning row, the unique columns and their segment starts."""
+    columns = np.concatenate(rows)
+    lengths = np.array([len(row) for row in rows], dtype=np.int64)
+    starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    scale = (1.0 / np.sqrt(lengths)).astype(np.float32)
+    owner = np.repeat(np.arange(len(rows)), lengths)
+    sort = np.argsort(columns, kind="stable")
+    unique, segments = np.unique(columns[sort], return_index=True)
+    return columns, starts, scale, owner[sort], unique, segments
+
+
+@functools.lru_cache(maxsize=1)
+def shipped_examples() -> tuple[Example, ...]:
+    """The labelled examples shipped with livebot (``EXAMPLES_FILE``); empty when absent."""
+    if not EXAMPLES_FILE.exists():
+        return ()
+    return tuple(_example(orjson.loads(line)) for line in EXAMPLES_FILE.read_bytes().splitlines() if line.strip())
+
+
+def _example(case: Mapping[str, object]) -> Example:
+    faq_id = case.get("faq_id")
+    return str(case["text"]), str(faq_id) if faq_id else None
+
+
+def build_examples(specs: Sequence[str]) -> bytes:
+    """The examples file's content from labelled sets (``PATH`` or ``PATH:tune``): one
+    ``{"text", "faq_id"}`` line per distinct text, in the order first met."""
+    from livebot.faq.evaluation import read_split_cases
+
+    seen: dict[str, str | None] = {}
+    for spec in specs:
+        for case in read_split_cases(spec):
+            seen.setdefault(str(case["text"]), _example(case)[1])
+    return b"".join(orjson.dumps({"text": text, "faq_id": faq_id}) + b"\n" for text, faq_id in seen.items())
+
+
+def digest(content: bytes) -> str:
+    """SHA-256 of an examples file's content (what tests compare)."""
+    return hashlib.sha256(content).hexdigest()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``build OUT [SPEC...]``: write the examples file from the shipped sources (or SPECs)."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("command", choices=("build",))
+    parser.add_argument("out", type=Path)
+    parser.add_argument("specs", nargs="*")
+    args = parser.parse_args(argv)
+    specs = args.specs or default_specs(Path.cwd())
+    content = build_examples(specs)
+    args.out.write_bytes(content)
+    print(f"{args.out}: {len(content.splitlines())} examples, sha256 {digest(content)}")
+    return 0
+
+
+def default_specs(root: Path) -> list[str]:
+    """``SOURCES`` then every ``training/faq/*.jsonl`` under ``root``, sorted."""
+    return [*(str(root / spec) for spec in SOURCES), *(str(path) for path in sorted(root.glob(TRAINING_GLOB)))]
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
