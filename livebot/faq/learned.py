@@ -20,7 +20,7 @@ import argparse
 import functools
 import hashlib
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +41,8 @@ SOURCES = (
     "tests/fixtures/faq/questions_dev2.jsonl:tune",
 )
 """Labelled sets the shipped examples are built from (plus ``training/faq/*.jsonl``)."""
+EXCLUDED = ("tests/fixtures/faq/questions_dev2.jsonl:held",)
+"""Held-out sets whose texts never join the examples (even when another set repeats one)."""
 TRAINING_GLOB = "training/faq/*.jsonl"
 NONE = "none"
 ORDERS = (1, 2, 3)
@@ -53,6 +55,8 @@ PHRASING_WEIGHT = 2.0
 
 Floats = npt.NDArray[np.float32]
 Ints = npt.NDArray[np.int64]
+Analyzer = Callable[[str], Sequence[Sequence[str]]]
+"""Text → clause terms (``Tokenizer.analyze(text).clauses``)."""
 Example = tuple[str, str | None]
 """(text, entry id or None for chatter and unanswerable questions)."""
 
@@ -94,7 +98,7 @@ class LearnedChannel:
 
 
 def fit_channel(
-    entries: Sequence[FaqEntry], examples: Iterable[Example], analyze: "Analyzer", *, epochs: int = EPOCHS
+    entries: Sequence[FaqEntry], examples: Iterable[Example], analyze: Analyzer, *, epochs: int = EPOCHS
 ) -> LearnedChannel:
     """Fit the channel on the entries' phrasings and the examples whose id the entries hold."""
     ids = {entry.id: number for number, entry in enumerate(entries)}
@@ -129,12 +133,6 @@ def fit_channel(
         np.array(labels, dtype=np.int64), np.array(weights, dtype=np.float32), len(vocabulary), classes, epochs,
     )
     return LearnedChannel(vocabulary, matrix, bias, len(entries))
-
-
-class Analyzer:
-    """Callable protocol: text → clause terms (``Tokenizer.analyze(text).clauses``)."""
-
-    def __call__(self, text: str) -> Sequence[Sequence[str]]: ...  # pragma: no cover
 
 
 def _train(
@@ -192,15 +190,18 @@ def _example(case: Mapping[str, object]) -> Example:
     return str(case["text"]), str(faq_id) if faq_id else None
 
 
-def build_examples(specs: Sequence[str]) -> bytes:
+def build_examples(specs: Sequence[str], excluded: Sequence[str] = ()) -> bytes:
     """The examples file's content from labelled sets (``PATH`` or ``PATH:tune``): one
-    ``{"text", "faq_id"}`` line per distinct text, in the order first met."""
+    ``{"text", "faq_id"}`` line per distinct text, in the order first met, leaving out every
+    text of the ``excluded`` sets."""
     from livebot.faq.evaluation import read_split_cases
 
+    held = {str(case["text"]) for spec in excluded for case in read_split_cases(spec)}
     seen: dict[str, str | None] = {}
     for spec in specs:
         for case in read_split_cases(spec):
-            seen.setdefault(str(case["text"]), _example(case)[1])
+            if str(case["text"]) not in held:
+                seen.setdefault(str(case["text"]), _example(case)[1])
     return b"".join(orjson.dumps({"text": text, "faq_id": faq_id}) + b"\n" for text, faq_id in seen.items())
 
 
@@ -217,7 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("specs", nargs="*")
     args = parser.parse_args(argv)
     specs = args.specs or default_specs(Path.cwd())
-    content = build_examples(specs)
+    content = build_examples(specs, [str(Path.cwd() / spec) for spec in EXCLUDED])
     args.out.write_bytes(content)
     print(f"{args.out}: {len(content.splitlines())} examples, sha256 {digest(content)}")
     return 0

@@ -36,7 +36,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from livebot.faq.index import BIGRAM, PINYIN, WORD, FaqIndex, channel_terms
 from livebot.faq.question import asks_beyond_help, detect_question
@@ -52,6 +52,14 @@ ANSWER_FIELD_WEIGHT = 0.3
 ANSWER_ONLY_CREDIT = 0.75
 PARTIAL_CREDIT = 0.8
 CANDIDATES = 6
+# The learned channel (``learned.py``) also proposes its most probable entries when BM25 did
+# not: up to this many, each at least this probable.
+LEARNED_CANDIDATES = 3
+LEARNED_PROPOSE = 0.02
+# The learned probability enters the candidate model as log(p + LEARNED_FLOOR): a ratio of 0.6
+# to 0.2 is as telling as one of 0.06 to 0.02 (five-fold CV over dev2: top-1 0.802 with every
+# card shown, against 0.775 for p itself).
+LEARNED_FLOOR = 0.01
 # A lone word of a question clause names its topic only when it weighs at least this much
 # (``FaqIndex.importance``); otherwise the clause before is read with it.
 TOPIC_IMPORTANCE = 0.6
@@ -108,6 +116,7 @@ class Candidate:
     confidence: float
     missing: float = 0.0
     restated: float = 0.0
+    learned: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +135,8 @@ class Query:
     weights: dict[str, float]
     words: tuple[QueryWord, ...]
     asked: frozenset[str] = frozenset()
+    unanswered: float = 0.0
+    """The learned channel's probability that no entry answers the message (``none``)."""
 
 
 class Ranker:
@@ -170,7 +181,10 @@ class Ranker:
     def card_chance(self, query: Query, shown: Sequence[Candidate]) -> float:
         """The card model's chance that ``shown`` holds the answer to ``query``."""
         union, elsewhere, total = self.card_evidence(query, [c.entry for c in shown])
-        features = card_features([c.confidence for c in shown], union, elsewhere, total, len(query.words))
+        features = card_features(
+            [c.confidence for c in shown], union, elsewhere, total, len(query.words), sum(c.learned for c in shown),
+            query.unanswered,
+        )
         return calibrated(features, *self.card)
 
     def card_evidence(self, query: Query, entries: Sequence[int]) -> tuple[float, float, float]:
@@ -206,25 +220,32 @@ class Ranker:
         if not query.words:
             return query, ()
         raw = self._raw_scores(query)
-        if not raw:
-            return query, ()
         ranked = sorted(raw.items(), key=lambda item: item[1], reverse=True)[:CANDIDATES]
-        best = ranked[0][1]
-        if best <= 0:
-            return query, ()
+        best = ranked[0][1] if ranked else 0.0
         runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
+        learned = self.index.learned.probabilities(clauses) if self.index.learned is not None else None
+        if learned is not None:
+            query = replace(query, unanswered=float(learned[-1]))
+            # A described situation shares few words with its entry: the channel proposes it.
+            present = {entry for entry, _ in ranked}
+            for entry in learned[: len(self.index)].argsort()[::-1][:LEARNED_CANDIDATES]:
+                if int(entry) not in present and learned[entry] >= LEARNED_PROPOSE:
+                    ranked.append((int(entry), raw.get(int(entry), 0.0)))
+        if not ranked or (best <= 0 and learned is None):
+            return query, ()
         result = []
         for position, (entry, score) in enumerate(ranked):
-            margin = (score - (runner_up if position == 0 else best)) / best
+            margin = (score - (runner_up if position == 0 else best)) / best if best > 0 else 0.0
             explained, total, missing = self._coverage(query, entry)
             coverage = explained / total if total > 0 else 0.0
             restated = self._restated(query, entry)
-            features = confidence_features(explained, total, margin, missing, restated)
+            chance = float(learned[entry]) if learned is not None else 0.0
+            features = confidence_features(explained, total, margin, missing, restated, chance)
             confidence = calibrated(features, *self.calibration)
             result.append(
                 Candidate(
                     entry, self.index.entries[entry].id, score, coverage, explained, total, margin, confidence, missing,
-                    restated,
+                    restated, chance,
                 )
             )
         result.sort(key=lambda c: (c.confidence, c.raw), reverse=True)
@@ -270,7 +291,7 @@ class Ranker:
 
 
 def confidence_features(
-    explained: float, total: float, margin: float, missing: float = 0.0, restated: float = 0.0
+    explained: float, total: float, margin: float, missing: float = 0.0, restated: float = 0.0, learned: float = 0.0
 ) -> tuple[float, ...]:
     """Features of the calibrated model (same order as ``CALIBRATION``).
 
@@ -280,7 +301,7 @@ def confidence_features(
     coverage = explained / total if total > 0 else 0.0
     return (
         math.log1p(explained), math.log1p(max(total - explained, 0.0)), margin * coverage, missing, coverage,
-        restated * coverage,
+        restated * coverage, math.log(learned + LEARNED_FLOOR),
     )
 
 
@@ -303,18 +324,20 @@ def card_evidence(
 
 
 def card_features(
-    confidences: Sequence[float], union: float, elsewhere: float, total: float, words: int
+    confidences: Sequence[float], union: float, elsewhere: float, total: float, words: int, learned: float = 0.0,
+    unanswered: float = 0.0,
 ) -> tuple[float, ...]:
     """Features of the card model (same order as ``CARD_CALIBRATION``).
 
     The readings' chances (their sum and the first, as log-odds), the share of the question
     the card explains, the share only entries off the card know (a neighbouring topic), and
-    the question's weight and length (log).
+    the question's weight and length (log), and the learned channel's probability mass on the
+    card's entries and on ``none`` (no entry answers it).
     """
     share = 1.0 / total if total > 0 else 0.0
     return (
         _logit(sum(confidences)), _logit(confidences[0] if confidences else 0.0), union * share, elsewhere * share,
-        math.log1p(total), math.log1p(words),
+        math.log1p(total), math.log1p(words), learned, unanswered,
     )
 
 
@@ -411,3 +434,4 @@ def _names_topic(clauses: Sequence[tuple[str, ...]], focus: set[int], weak: froz
     return len(strong) >= 2 or any(
         index.known(f"{WORD}|{term}") and index.importance(f"{WORD}|{term}") >= TOPIC_IMPORTANCE for term in strong
     )
+
