@@ -46,7 +46,7 @@ EXCLUDED = ("tests/fixtures/faq/questions_dev2.jsonl:held",)
 TRAINING_GLOB = "training/faq/*.jsonl"
 NONE = "none"
 ORDERS = (1, 2, 3)
-EPOCHS = 12
+EPOCHS = 6
 BATCH = 64
 LEARNING_RATE = 0.5
 L2 = 1e-4
@@ -98,7 +98,7 @@ class LearnedChannel:
 
 
 def fit_channel(
-    entries: Sequence[FaqEntry], examples: Iterable[Example], analyze: Analyzer, *, epochs: int = EPOCHS
+    entries: Sequence[FaqEntry], examples: Iterable[Example], analyze: Analyzer, *, epochs: int | None = None
 ) -> LearnedChannel:
     """Fit the channel on the entries' phrasings and the examples whose id the entries hold."""
     ids = {entry.id: number for number, entry in enumerate(entries)}
@@ -130,7 +130,7 @@ def fit_channel(
     classes = len(entries) + 1
     matrix, bias = _train(
         [np.array([vocabulary[g] for g in row], dtype=np.int64) for row in rows],
-        np.array(labels, dtype=np.int64), np.array(weights, dtype=np.float32), len(vocabulary), classes, epochs,
+        np.array(labels, dtype=np.int64), np.array(weights, dtype=np.float32), len(vocabulary), classes, EPOCHS if epochs is None else epochs,
     )
     return LearnedChannel(vocabulary, matrix, bias, len(entries))
 
