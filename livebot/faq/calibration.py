@@ -16,6 +16,12 @@ catch), each such row weighing W. A cases path may end in ``:tune`` or ``:held``
 half of it (``evaluation.split_half``): calibrate on the tune half, report on the held half.
 ``--folds K`` prints K-fold cross-validated figures per show threshold over the first cases
 file, ``--left-out CASES...`` a set's figures under a fit without it.
+
+The learned channel (``learned.py``) is trained on labelled examples that include these very
+cases, so its probability is cross-fitted: every case is scored by a channel fitted without
+the examples of its fold (the same folds as ``--folds``), and a left-out set leaves the
+channel's examples too. The calibration thus learns how far to trust the channel on wording
+it has not seen, which is what it meets live.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from livebot.faq.kb import FaqEntry
-from livebot.faq.learned import Example, LearnedChannel, fit_channel, shipped_examples
+from livebot.faq.learned import MAX_ENTRIES, Example, LearnedChannel, fit_channel, shipped_examples
 from livebot.faq.tokenizer import Analysis, Tokenizer
 from livebot.text.normalize import normalize
 from livebot.text.phonetics import is_cjk, syllable
@@ -197,10 +197,11 @@ class FaqIndex:
         self._importance_memo: dict[str, float] = {}
         self._rare_idf = max(math.log((len(self.entries) + 1) / 1.5), 0.1)
         # The learned channel (``learned.py``): fitted on this index's entries and the labelled
-        # examples of their ids (the shipped ones unless ``examples`` is given).
+        # examples of their ids (the shipped ones unless ``examples`` is given); none for a
+        # knowledge base too large to fit in a second or two (the ranker then falls back).
         self.learned: LearnedChannel | None = (
             _fitted(self.entries, tuple(shipped_examples() if examples is None else examples), tokenizer)
-            if self.entries
+            if 0 < len(self.entries) <= MAX_ENTRIES
             else None
         )
 
