@@ -21,7 +21,7 @@ from livebot.faq.learned import (
     grams,
     shipped_examples,
 )
-from livebot.faq.ranking import PLAIN_CALIBRATION, PLAIN_CARD, Ranker
+from livebot.faq.ranking import PLAIN_CALIBRATION, PLAIN_CARD, PLAIN_THRESHOLD, Ranker
 from livebot.faq.tokenizer import default_tokenizer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -87,7 +87,7 @@ def test_too_large_a_kb_falls_back_to_the_plain_models(monkeypatch: pytest.Monke
     index = FaqIndex(SMALL_KB, default_tokenizer(), examples=SITUATIONS)
     assert index.learned is None
     ranker = Ranker(index)
-    assert (ranker.calibration, ranker.card) == (PLAIN_CALIBRATION, PLAIN_CARD)
+    assert (ranker.calibration, ranker.card, ranker.threshold) == (PLAIN_CALIBRATION, PLAIN_CARD, PLAIN_THRESHOLD)
     assert ranker.suggest(index.analyze("多久发货"))[0].id == "shipping-time"
 
 
