@@ -16,6 +16,12 @@ catch), each such row weighing W. A cases path may end in ``:tune`` or ``:held``
 half of it (``evaluation.split_half``): calibrate on the tune half, report on the held half.
 ``--folds K`` prints K-fold cross-validated figures per show threshold over the first cases
 file, ``--left-out CASES...`` a set's figures under a fit without it.
+
+The learned channel (``learned.py``) is trained on labelled examples that include these very
+cases, so its probability is cross-fitted: every case is scored by a channel fitted without
+the examples of its fold (the same folds as ``--folds``), and a left-out set leaves the
+channel's examples too. The calibration thus learns how far to trust the channel on wording
+it has not seen, which is what it meets live.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from typing import Any
 from livebot.faq.evaluation import read_split_cases
 from livebot.faq.index import FaqIndex
 from livebot.faq.kb import FaqEntry, load_kb
+from livebot.faq.learned import Example, shipped_examples
 from livebot.faq.question import detect_question
 from livebot.faq.ranking import (
     CALIBRATION,
@@ -47,12 +54,15 @@ from livebot.faq.ranking import (
 from livebot.faq.tokenizer import default_tokenizer
 
 TOP_CANDIDATES = 3
+CHANNEL_FOLDS = 5
+"""Folds of the learned channel's cross-fitting (``scored_cases``)."""
 
 
 def features(candidate: Candidate) -> tuple[float, ...]:
     """The calibrated features of a candidate (same order as ``ranking.CALIBRATION``)."""
     return confidence_features(
-        candidate.explained, candidate.total, candidate.margin, candidate.missing, candidate.restated
+        candidate.explained, candidate.total, candidate.margin, candidate.missing, candidate.restated,
+        candidate.learned,
     )
 
 
@@ -151,6 +161,10 @@ class Scored:
     candidates: tuple[tuple[str, tuple[float, ...], float, tuple[float, ...]], ...]
     words: tuple[tuple[float, bool], ...] = ()
     text: str = ""
+    learned: tuple[float, ...] = ()
+    """Per candidate, the learned channel's probability (empty: no channel)."""
+    unanswered: float = 0.0
+    """The learned channel's probability of ``none``."""
 
 
 Model = tuple[Sequence[float], float, Sequence[float], float]
@@ -167,15 +181,35 @@ def scored_case(ranker: Ranker, text: str, gold: str | None, *, ask: bool = True
         return Scored(gold, (), (), text)
     query = ranker.query(analysis)
     words = tuple((word.importance, ranker.index.known(word.term)) for word in query.words)
+    channel = ranker.index.learned
+    unanswered = float(channel.probabilities(analysis.clauses)[-1]) if channel is not None else 0.0
     return Scored(
-        gold, tuple((c.id, features(c), c.raw, ranker.word_credits(query, c.entry)) for c in found), words, text
+        gold, tuple((c.id, features(c), c.raw, ranker.word_credits(query, c.entry)) for c in found), words, text,
+        tuple(c.learned for c in found), unanswered,
     )
 
 
-def scored_cases(entries: Sequence[FaqEntry], cases: Iterable[Mapping[str, Any]]) -> list[Scored]:
-    """Every case's candidates with their features, which do not depend on the calibration."""
-    ranker = Ranker(FaqIndex(entries, default_tokenizer()))
-    return [scored_case(ranker, str(case["text"]), case.get("faq_id")) for case in cases]
+def scored_cases(
+    entries: Sequence[FaqEntry], cases: Iterable[Mapping[str, Any]], examples: Sequence[Example] | None = None,
+    *, folds: int = CHANNEL_FOLDS,
+) -> list[Scored]:
+    """Every case's candidates with their features, which do not depend on the calibration.
+
+    The learned channel is cross-fitted: a case is scored by an index whose channel was fitted
+    without the examples (``examples``, default the shipped ones) in the case's fold
+    (``text_fold``), so its probability never comes from a fit that saw the case's text; folds
+    are those of ``cross_validate``.
+    """
+    pool = tuple(shipped_examples() if examples is None else examples)
+    tokenizer = default_tokenizer()
+    rankers = [
+        Ranker(FaqIndex(entries, tokenizer, examples=[x for x in pool if text_fold(x[0], folds) != fold]))
+        for fold in range(folds)
+    ]
+    return [
+        scored_case(rankers[text_fold(str(case["text"]), folds)], str(case["text"]), case.get("faq_id"))
+        for case in cases
+    ]
 
 
 def leave_entry_out_scored(entries: Sequence[FaqEntry]) -> list[Scored]:
@@ -198,7 +232,10 @@ def card(case: Scored, weights: Sequence[float], bias: float, limit: int = 3) ->
     shown = [case.candidates[n] for _, _, n in ranked]
     words = [QueryWord("", importance, ()) for importance, _ in case.words]
     union, elsewhere, total = card_evidence(words, [c[3] for c in shown], [known for _, known in case.words])
-    return [c[0] for c in shown], card_features([p for p, _, _ in ranked], union, elsewhere, total, len(words))
+    learned = sum(case.learned[n] for _, _, n in ranked) if case.learned else 0.0
+    return [c[0] for c in shown], card_features(
+        [p for p, _, _ in ranked], union, elsewhere, total, len(words), learned, case.unanswered
+    )
 
 
 def card_rows(scored: Iterable[Scored], weights: Sequence[float], bias: float) -> list[tuple[tuple[float, ...], int]]:
@@ -269,7 +306,11 @@ def case_rows(scored: Iterable[Scored]) -> list[tuple[tuple[float, ...], int]]:
     """Training rows of scored cases (top candidates by raw score, as ``training_rows``)."""
     rows: list[tuple[tuple[float, ...], int]] = []
     for case in scored:
-        for candidate_id, row, _, _ in sorted(case.candidates, key=lambda c: c[2], reverse=True)[:TOP_CANDIDATES]:
+        # The top by raw score and the top by the learned channel: both kinds get shown.
+        by_raw = sorted(case.candidates, key=lambda c: c[2], reverse=True)[:TOP_CANDIDATES]
+        chances = case.learned or (0.0,) * len(case.candidates)
+        by_learned = [c for _, c in sorted(zip(chances, case.candidates, strict=True), key=lambda x: -x[0])]
+        for candidate_id, row, _, _ in {c[0]: c for c in [*by_raw, *by_learned[:TOP_CANDIDATES]]}.values():
             rows.append((row, int(candidate_id == case.gold)))
     return rows
 
@@ -295,7 +336,12 @@ def card_figures(
 
 def fold_of(case: Scored, folds: int) -> int:
     """A case's fold, fixed by a hash of its text (not by position or label)."""
-    return hashlib.md5(("cv" + case.text).encode()).digest()[0] % folds
+    return text_fold(case.text, folds)
+
+
+def text_fold(text: str, folds: int) -> int:
+    """The fold of a text (cases and the learned channel's examples alike)."""
+    return hashlib.md5(("cv" + text).encode()).digest()[0] % folds
 
 
 def cross_validate(
@@ -366,7 +412,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             counts = miss_breakdown(entries, read_split_cases(spec), CALIBRATION, CALIBRATION_BIAS, SHOW_THRESHOLD)
             print(f"{spec}: {_causes(counts)}")
         return 0
-    sets = {spec: scored_cases(entries, read_split_cases(spec)) for spec in args.cases}
+    folds = args.folds if args.folds > 1 else CHANNEL_FOLDS
+    sets = {spec: scored_cases(entries, read_split_cases(spec), folds=folds) for spec in args.cases}
     near_misses = leave_entry_out_scored(entries) if args.leave_entry_out > 0 else []
     weight = args.leave_entry_out
     if args.folds > 1:
@@ -376,7 +423,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         _print_figures(f"cv {args.cases[0]}", figures)
     for spec in args.left_out:
-        outside = {**sets, spec: sets.get(spec) or scored_cases(entries, read_split_cases(spec))}
+        # The left-out set's texts leave the channel's examples too.
+        cases = read_split_cases(spec)
+        texts = {str(case["text"]) for case in cases}
+        unseen = [example for example in shipped_examples() if example[0] not in texts]
+        outside = {**sets, spec: scored_cases(entries, cases, unseen, folds=folds)}
         training = {name: cases for name, cases in outside.items() if name != spec}
         model = fit_policy(
             [case for cases in training.values() for case in cases], near_misses, near_miss_weight=weight, l2=args.l2

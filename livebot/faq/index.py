@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from livebot.faq.kb import FaqEntry
+from livebot.faq.learned import MAX_ENTRIES, Example, LearnedChannel, fit_channel, shipped_examples
 from livebot.faq.tokenizer import Analysis, Tokenizer
 from livebot.text.normalize import normalize
 from livebot.text.phonetics import is_cjk, syllable
@@ -123,6 +124,12 @@ def all_channel_terms(terms: Sequence[str]) -> list[str]:
 # ───────────── the FAQ index ─────────────
 
 
+@functools.lru_cache(maxsize=8)
+def _fitted(entries: tuple[FaqEntry, ...], examples: tuple[Example, ...], tokenizer: Tokenizer) -> LearnedChannel:
+    """The learned channel of a knowledge base, reused while its entries and examples are the same."""
+    return fit_channel(entries, examples, lambda text: tokenizer.analyze(text).clauses)
+
+
 def _vocabulary(entries: Sequence[FaqEntry], tokenizer: Tokenizer) -> set[str]:
     """Words of an entry's phrasings, tags and answer, as jieba cuts them."""
     words: set[str] = set()
@@ -143,7 +150,9 @@ class EntryTerms:
 class FaqIndex:
     """Fields and channels of every entry, ready for ``ranking.Ranker``."""
 
-    def __init__(self, entries: Sequence[FaqEntry], tokenizer: Tokenizer) -> None:
+    def __init__(
+        self, entries: Sequence[FaqEntry], tokenizer: Tokenizer, *, examples: Sequence[Example] | None = None
+    ) -> None:
         self.entries = tuple(entries)
         self.tokenizer = tokenizer
         # Viewers misspell the knowledge base's own words too (品终 for 品种): let the
@@ -187,6 +196,14 @@ class FaqIndex:
         self._asked_df = asked
         self._importance_memo: dict[str, float] = {}
         self._rare_idf = max(math.log((len(self.entries) + 1) / 1.5), 0.1)
+        # The learned channel (``learned.py``): fitted on this index's entries and the labelled
+        # examples of their ids (the shipped ones unless ``examples`` is given); none for a
+        # knowledge base too large to fit in a second or two (the ranker then falls back).
+        self.learned: LearnedChannel | None = (
+            _fitted(self.entries, tuple(shipped_examples() if examples is None else examples), tokenizer)
+            if 0 < len(self.entries) <= MAX_ENTRIES
+            else None
+        )
 
     def _terms(self, text: str) -> tuple[str, ...]:
         return self.analyze(text).terms

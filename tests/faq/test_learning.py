@@ -17,8 +17,8 @@ from livebot.storage.engine import Database
 from tests.faq.live import WAIT, Enriched, chat_row, enrich, load_kb_into, publish_stored, sample_entries
 from tests.support import bearer
 
-WRONGLY_RANKED = "你们家这个奶出自哪片地界"
-"""On the sample KB the engine puts an unrelated entry first for this wording."""
+WRONGLY_RANKED = "你们家的奶娘家在哪"
+"""On the sample KB the engine does not put the right entry first for this wording (it abstains)."""
 
 
 @pytest.fixture

@@ -175,8 +175,8 @@ class FixedRanker(Ranker):
     [
         ([0.9, 0.3, 0.1], ["entry-0", "entry-1", "entry-2"]),  # a shown card carries up to three readings
         ([0.6, 0.004], ["entry-0", "entry-1"]),  # an unlikely runner-up still rides along, with its chance
-        ([0.2, 0.1], ["entry-0", "entry-1"]),  # together 0.30 >= SHOW_THRESHOLD
-        ([0.1, 0.05, 0.05], []),  # together 0.20: not likely enough, abstain
+        ([0.2, 0.1], ["entry-0", "entry-1"]),  # together 0.30 >= SHOW_THRESHOLD (0.2)
+        ([0.1, 0.05, 0.04], []),  # together 0.19: not likely enough, abstain
         ([0.005, 0.005], []),  # weak evidence: abstain
         ([0.9, 0.5, 0.4, 0.3], ["entry-0", "entry-1", "entry-2"]),  # at most ``limit``
         ([], []),
