@@ -101,7 +101,8 @@ class Enricher:
         return self._cached(text[: MAX_CHARS + 1], self._generation)
 
     def warm_up(self) -> None:
-        """Load jieba and build everything now rather than on the first message."""
+        """Load jieba, the general IDF table and build everything now rather than on the first message."""
+        self._tokenizer.warm_up()
         self.enrich("奶源在哪里？")
 
     def rebuild(self, entries: Sequence[FaqEntry]) -> None:
