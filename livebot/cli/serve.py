@@ -24,7 +24,7 @@ from livebot.config import Config
 logger = logging.getLogger(__name__)
 
 DEFAULT_GC_THRESHOLD = 700
-GC_THRESHOLDS = (100_000, 50, 100)
+GC_THRESHOLDS = (20_000, 50, 100)
 FREEZE_AFTER_SECONDS = 10.0
 """By then the areas have built what lives as long as the process (jieba's dictionary, the FAQ index)."""
 
@@ -49,20 +49,16 @@ def with_overrides(config: Config, host: str | None, port: int | None) -> Config
 
 
 def tune_gc() -> bool:
-    """Collect the young generation every 100,000 allocations instead of 700; True if changed.
+    """Collect the young generation every 20,000 allocations instead of 700; True if changed.
 
     Each chat event allocates a few dozen short-lived containers (parsed JSON, the event, its
     row, its bus messages, its enrichment); with CPython's default thresholds the collector
     then runs every few events and its older generations sweep the whole heap (the jieba
     dictionary and the FAQ index included), which measured ~25% of the server's CPU per event
     at 10k+ events/s. Raising the thresholds keeps cyclic garbage bounded while taking the
-    collector off the hot path. The young generation's count is allocations minus deallocations
-    in *any* generation, so in a pipeline whose messages survive one collection and die older the
-    young generation holds far more than the threshold when it is collected: at 20,000 each
-    collection took ~40 ms of thread CPU under 5,000 events/s, ~15 % of the web process's and the
-    worker's CPU; at 100,000 it runs a tenth as often, ~100 ms each, ~3-5 % in all. It is a
-    setting of the process, so the command that owns the process makes it (``[chat] tune_gc``),
-    not an app that tests or benchmarks may embed; only done when the defaults are still in place.
+    collector off the hot path. It is a setting of the process, so the command that owns the
+    process makes it (``[chat] tune_gc``), not an app that tests or benchmarks may embed; only
+    done when the defaults are still in place.
     """
     if gc.get_threshold()[0] != DEFAULT_GC_THRESHOLD:
         return False
