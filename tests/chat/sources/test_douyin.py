@@ -47,8 +47,14 @@ def test_signature_ignores_other_x_headers() -> None:
 
 @pytest.fixture
 async def dy(make_config: Callable[..., Config], aiohttp_client: Any) -> TestClient:
-    """The app with a Douyin source; the database (from make_config) outlives it."""
-    config = make_config(sources=[{"id": SOURCE, "type": "douyin", "secret": FALLBACK, "secrets": SECRETS}])
+    """The app with a Douyin source; the database (from make_config) outlives it.
+
+    The answer window is the longest allowed (10 s): these tests are about conversion and refusals, and a loaded CI
+    box can take longer than Douyin's 1.5 s to commit (the window itself is tested below).
+    """
+    config = make_config(
+        sources=[{"id": SOURCE, "type": "douyin", "secret": FALLBACK, "secrets": SECRETS, "answer_within_seconds": 10.0}]
+    )
     return await aiohttp_client(create_app(config))
 
 
